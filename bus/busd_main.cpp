@@ -1,0 +1,116 @@
+// cantina-busd: the bus. An XSUB/XPUB proxy: publishers connect to
+// [bus] publish_endpoint (XSUB), subscribers to [bus] subscribe_endpoint (XPUB);
+// subscriptions flow upstream, messages downstream.
+//
+// DESIGN
+// - main() blocks the shutdown signals, binds both sockets (a failed bind exits
+//   non-zero naming the endpoint), then runs zmq::proxy_steerable in a proxy
+//   thread and waits for SIGINT/SIGTERM/SIGHUP.
+// - Shutdown is a message: main sends TERMINATE on an inproc PAIR control socket;
+//   the proxy returns and the thread ends.
+// - Overflow: each subscriber has a queue of [bus] high_water_mark messages in the
+//   XPUB socket; when it is full ZeroMQ drops for that subscriber only, so a slow
+//   subscriber never blocks publishers or other subscribers. Loss shows up as
+//   sequence gaps at the logging node.
+#include <iostream>
+#include <thread>
+
+#include <zmq.hpp>
+
+#include "cantina/bus/config.h"
+#include "cantina/bus/shutdown.h"
+#include "cantina/bus/socket.h"
+
+namespace {
+
+struct Options {
+  std::string config_path = "conf/cantina.toml";
+  std::string publish_endpoint;    // overrides the config when set
+  std::string subscribe_endpoint;  // overrides the config when set
+};
+
+void usage(std::ostream& out) {
+  out << "usage: cantina-busd [--config FILE] [--publish ENDPOINT] [--subscribe ENDPOINT]\n"
+         "  Runs the bus proxy. Prints the bound endpoints, then runs until SIGINT/SIGTERM.\n";
+}
+
+void bind_or_exit(zmq::socket_t& socket, const std::string& endpoint, const char* what) {
+  try {
+    socket.bind(endpoint);
+  } catch (const zmq::error_t& error) {
+    std::cerr << "cantina-busd: cannot bind " << what << " endpoint " << endpoint << ": " << error.what() << "\n";
+    std::exit(1);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::cerr << "cantina-busd: " << arg << " needs a value\n";
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--config") options.config_path = value();
+    else if (arg == "--publish") options.publish_endpoint = value();
+    else if (arg == "--subscribe") options.subscribe_endpoint = value();
+    else if (arg == "-h" || arg == "--help") {
+      usage(std::cout);
+      return 0;
+    } else {
+      std::cerr << "cantina-busd: unknown argument " << arg << "\n";
+      usage(std::cerr);
+      return 2;
+    }
+  }
+
+  cantina::bus::Config config;
+  try {
+    config = cantina::bus::load_config(options.config_path);
+  } catch (const cantina::bus::ConfigError& error) {
+    std::cerr << "cantina-busd: " << error.what() << "\n";
+    return 1;
+  }
+  if (!options.publish_endpoint.empty()) config.bus.publish_endpoint = options.publish_endpoint;
+  if (!options.subscribe_endpoint.empty()) config.bus.subscribe_endpoint = options.subscribe_endpoint;
+
+  cantina::bus::ShutdownSignals signals;
+  zmq::context_t context(1);
+  zmq::socket_t frontend(context, zmq::socket_type::xsub);
+  zmq::socket_t backend(context, zmq::socket_type::xpub);
+  for (zmq::socket_t* socket : {&frontend, &backend}) {
+    socket->set(zmq::sockopt::sndhwm, config.bus.high_water_mark);
+    socket->set(zmq::sockopt::rcvhwm, config.bus.high_water_mark);
+    socket->set(zmq::sockopt::maxmsgsize, cantina::bus::kMaxMessageBytes);
+    socket->set(zmq::sockopt::linger, 0);
+  }
+  bind_or_exit(frontend, config.bus.publish_endpoint, "publish");
+  bind_or_exit(backend, config.bus.subscribe_endpoint, "subscribe");
+
+  zmq::socket_t control_server(context, zmq::socket_type::pair);
+  control_server.bind("inproc://busd-control");
+  zmq::socket_t control_client(context, zmq::socket_type::pair);
+  control_client.connect("inproc://busd-control");
+
+  std::cout << "cantina-busd: publish endpoint " << frontend.get(zmq::sockopt::last_endpoint) << "\n"
+            << "cantina-busd: subscribe endpoint " << backend.get(zmq::sockopt::last_endpoint) << std::endl;
+
+  std::thread proxy([&] {
+    try {
+      zmq::proxy_steerable(frontend, backend, zmq::socket_ref(), control_server);
+    } catch (const zmq::error_t& error) {
+      std::cerr << "cantina-busd: proxy stopped: " << error.what() << "\n";
+    }
+  });
+
+  const int signal_number = signals.wait();
+  control_client.send(zmq::str_buffer("TERMINATE"), zmq::send_flags::none);
+  proxy.join();
+  std::cout << "cantina-busd: stopped on signal " << signal_number << std::endl;
+  return 0;
+}

@@ -1,0 +1,87 @@
+// The TOML configuration (conf/cantina.toml), loaded and validated with toml++.
+// Unknown keys, wrong types and bad values are errors naming file, line and key.
+// The seed's environment variables LOGGING_LEVEL, MAX_MEMORY_LOGS and
+// SESSION_LOG_PATH override the file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "cantina/bus/level.h"
+
+namespace cantina::bus {
+
+struct BusConfig {
+  std::string publish_endpoint = "tcp://127.0.0.1:5555";    // publishers connect (XSUB side)
+  std::string subscribe_endpoint = "tcp://127.0.0.1:5556";  // subscribers connect (XPUB side)
+  int high_water_mark = 100000;                             // messages queued per peer
+};
+
+struct LoggingConfig {
+  Level log_level = Level::info;
+  std::uint32_t max_memory_logs = 1000;
+  std::string session_file_path = "./logs";
+  bool enable_dashboard_streaming = true;
+  std::uint32_t file_flush_interval = 5;    // seconds
+  std::uint32_t deduplication_window = 30;  // seconds, 0 = off
+  std::uint32_t max_queue_size = 10000;
+  std::uint32_t batch_size = 100;
+  std::uint64_t max_file_bytes = 0;  // 0 = no rotation
+  std::string query_endpoint = "tcp://127.0.0.1:5557";
+  std::map<std::string, std::string> service_names;  // service id -> friendly name
+};
+
+struct WebBridgeConfig {
+  std::string listen = "127.0.0.1:8080";
+};
+
+enum class RestartPolicy { always, on_failure, never };
+
+// One [[service]] table: a process the supervisor runs.
+struct ServiceConfig {
+  std::string name;
+  std::vector<std::string> command;
+  std::string working_directory;
+  std::map<std::string, std::string> environment;
+  RestartPolicy restart = RestartPolicy::on_failure;
+  double start_secs = 1.0;
+};
+
+struct Config {
+  std::string source;  // file the config came from ("<defaults>" if none)
+  BusConfig bus;
+  LoggingConfig logging;
+  WebBridgeConfig webbridge;
+  std::vector<ServiceConfig> services;
+};
+
+// The seed's friendly service names, the default of [logging.service_names].
+const std::map<std::string, std::string>& default_service_names();
+
+// A configuration problem. what() is one line: "<file>:<line>:<column>: <key>: <problem>"
+// (or "environment variable <NAME>: <problem>").
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Looks up an environment variable; tests pass their own.
+using Environment = std::function<std::optional<std::string>(const std::string& name)>;
+Environment process_environment();
+Environment no_environment();
+
+// Parses and validates TOML text; `source_name` names it in errors. Throws ConfigError.
+Config parse_config(std::string_view toml_text, const std::string& source_name,
+                    const Environment& environment = process_environment());
+
+// Reads and validates a file. Throws ConfigError (also if it cannot be read).
+Config load_config(const std::filesystem::path& path,
+                   const Environment& environment = process_environment());
+
+}  // namespace cantina::bus

@@ -1,0 +1,182 @@
+// The service-side Logger: what a C++ service uses to put log records on the bus.
+//
+//   zmq::context_t context;
+//   cantina::bus::Logger log(context, {.service = "music_controller",
+//                                      .publish_endpoint = config.bus.publish_endpoint,
+//                                      .subscribe_endpoint = config.bus.subscribe_endpoint});
+//   log.info("Playing {} at volume {}", track, volume);
+//   log.stream(cantina::bus::Level::warning) << "buffer underrun #" << count;
+//
+// Threads: any thread may call the logging functions. A call formats the message
+// in the caller's thread, assigns the next sequence number and appends the record
+// to a bounded in-memory queue; it never touches the network and never waits on it.
+// One background thread owns the sockets: it encodes and publishes queued records
+// and applies `/control/log_level/<service>` requests.
+//
+// Overflow: when the queue is full the record is dropped and counted; its sequence
+// number is used anyway, so the logging node sees the gap and reports the loss.
+//
+// Start-up: records are held (up to the queue's capacity, for at most
+// `hold_until_subscribed`) until a subscriber to the log topic is known to the bus,
+// so that a service logging in its first millisecond loses nothing.
+//
+// Shutdown: the destructor publishes what is queued (waiting at most
+// `shutdown_timeout`) and joins the thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <source_location>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "cantina/bus/format.h"
+#include "cantina/bus/level.h"
+
+namespace cantina::bus {
+
+class Subscriber;
+
+struct LoggerOptions {
+  std::string service;             // service id, e.g. "music_controller"; required
+  std::string publish_endpoint;    // the bus's publish endpoint; required
+  std::string subscribe_endpoint;  // for control messages; empty = no runtime control
+  std::string logger_name;         // logger name inside the service; defaults to service
+  Level level = Level::info;       // initial threshold
+  std::size_t queue_capacity = 65536;
+  std::chrono::milliseconds hold_until_subscribed{2000};
+  std::chrono::milliseconds shutdown_timeout{2000};
+};
+
+// A format string that remembers where the log call was made.
+struct FormatString {
+  std::string_view text;
+  std::source_location location;
+
+  template <class S>
+    requires std::is_convertible_v<const S&, std::string_view>
+  FormatString(const S& format, std::source_location where = std::source_location::current())  // NOLINT
+      : text(format), location(where) {}
+};
+
+class Logger {
+ public:
+  // Connects to the bus; throws zmq::error_t if an endpoint is malformed and
+  // std::invalid_argument if the service id is not valid.
+  Logger(zmq::context_t& context, LoggerOptions options);
+  ~Logger();
+
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
+
+  // Logs `message` as is. Thread-safe, never blocks on the network.
+  void log(Level level, std::string message, std::source_location where = std::source_location::current());
+
+  // Logs a "{}"-formatted message (see format.h) if `level` passes the threshold.
+  template <class... Args>
+  void log_format(Level level, FormatString format, const Args&... args) {
+    if (!enabled(level)) return;
+    std::string message;
+    message.reserve(format.text.size() + 16 * sizeof...(Args));
+    detail::format_into(message, format.text, args...);
+    log(level, std::move(message), format.location);
+  }
+
+  template <class... Args>
+  void debug(FormatString format, const Args&... args) { log_format(Level::debug, format, args...); }
+  template <class... Args>
+  void info(FormatString format, const Args&... args) { log_format(Level::info, format, args...); }
+  template <class... Args>
+  void warning(FormatString format, const Args&... args) { log_format(Level::warning, format, args...); }
+  template <class... Args>
+  void error(FormatString format, const Args&... args) { log_format(Level::error, format, args...); }
+  template <class... Args>
+  void critical(FormatString format, const Args&... args) { log_format(Level::critical, format, args...); }
+
+  // Stream style: the record is logged when the returned object goes out of scope.
+  class Line {
+   public:
+    Line(Logger* logger, Level level, std::source_location where) : logger_(logger), level_(level), where_(where) {}
+    Line(Line&& other) noexcept;
+    ~Line();
+    template <class T>
+    Line& operator<<(const T& value) {
+      if (logger_ != nullptr) stream_ << value;
+      return *this;
+    }
+
+   private:
+    Logger* logger_;  // null when the level is filtered out
+    Level level_;
+    std::source_location where_;
+    std::ostringstream stream_;
+  };
+  Line stream(Level level, std::source_location where = std::source_location::current());
+
+  bool enabled(Level level) const noexcept {
+    return static_cast<int>(level) >= level_.load(std::memory_order_relaxed);
+  }
+  Level level() const noexcept { return static_cast<Level>(level_.load(std::memory_order_relaxed)); }
+  void set_level(Level level) noexcept { level_.store(static_cast<int>(level), std::memory_order_relaxed); }
+
+  const std::string& service() const noexcept { return options_.service; }
+  std::uint64_t publisher_id() const noexcept { return publisher_id_; }
+
+  // Blocks until everything logged so far has been handed to ZeroMQ, or `timeout`.
+  // Returns true if the queue drained.
+  bool flush(std::chrono::milliseconds timeout);
+
+  struct Counters {
+    std::uint64_t logged = 0;     // records accepted into the queue
+    std::uint64_t published = 0;  // records handed to ZeroMQ
+    std::uint64_t dropped = 0;    // records dropped because the queue was full
+  };
+  Counters counters() const noexcept;
+
+ private:
+  // A record waiting for the background thread.
+  struct Pending {
+    std::int64_t timestamp_ns;
+    Level level;
+    std::uint64_t sequence;
+    std::string message;
+    const char* file;      // static storage (std::source_location)
+    std::uint32_t line;
+    const char* function;  // static storage (std::source_location)
+    std::string thread;
+  };
+  void run_with(zmq::socket_t& publisher, Subscriber* control);
+  void apply_control(Subscriber& control, zmq::socket_t& publisher);
+
+  LoggerOptions options_;
+  zmq::context_t& context_;
+  std::uint64_t publisher_id_;
+  std::atomic<int> level_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;        // background thread waits for records
+  std::condition_variable drained_;     // flush() waits for the queue to empty
+  std::vector<Pending> queue_;          // guarded by mutex_
+  std::uint64_t next_sequence_ = 1;     // guarded by mutex_
+  std::uint64_t in_flight_ = 0;         // taken by the thread, not yet sent; guarded
+  bool stopping_ = false;               // guarded by mutex_
+  bool sleeping_ = false;               // guarded by mutex_
+
+  std::atomic<std::uint64_t> logged_{0};
+  std::atomic<std::uint64_t> published_{0};
+  std::atomic<std::uint64_t> dropped_{0};
+
+  std::uint64_t last_request_id_ = 0;  // background thread only
+  std::thread thread_;
+};
+
+}  // namespace cantina::bus

@@ -1,0 +1,79 @@
+// Typed publisher and subscriber over cppzmq. Messages are [topic][payload].
+// Each object owns one socket and belongs to one thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "cantina/bus/codec.h"
+
+namespace cantina::bus {
+
+// Messages a socket may queue per peer before it drops (PUB) or stops reading.
+inline constexpr int kDefaultHighWaterMark = 100000;
+
+// Largest message a bus socket accepts; bigger ones are dropped by ZeroMQ.
+inline constexpr std::int64_t kMaxMessageBytes = 4 * 1024 * 1024;
+
+// A PUB socket connected to the bus's publish endpoint (or bound, for tests).
+// send() never blocks: when a peer's queue is full ZeroMQ drops the message.
+class Publisher {
+ public:
+  Publisher(zmq::context_t& context, const std::string& endpoint, int high_water_mark = kDefaultHighWaterMark);
+
+  // Sends [topic][payload]. Returns false if ZeroMQ refused it (would block).
+  bool send(std::string_view topic, std::string_view payload);
+
+  template <class Message>
+  bool publish(std::string_view topic, const Message& message) {
+    return send(topic, encode(message));
+  }
+
+  zmq::socket_t& socket() noexcept { return socket_; }
+
+ private:
+  zmq::socket_t socket_;
+};
+
+// One message taken off a subscriber: the topic and the payload frame.
+struct Received {
+  std::string topic;
+  zmq::message_t payload;
+
+  Bytes bytes() const noexcept {
+    return {static_cast<const std::byte*>(payload.data()), payload.size()};
+  }
+};
+
+// A SUB socket connected to the bus's subscribe endpoint, filtering by topic prefix.
+class Subscriber {
+ public:
+  Subscriber(zmq::context_t& context, const std::string& endpoint,
+             const std::vector<std::string>& prefixes, int high_water_mark = kDefaultHighWaterMark);
+
+  // Waits up to `timeout` (0 = do not wait) for the next well-formed message.
+  // Messages that are not exactly two frames are counted in malformed() and
+  // skipped. Returns nullopt if nothing arrived in time.
+  std::optional<Received> receive(std::chrono::milliseconds timeout);
+
+  void subscribe(std::string_view prefix);
+
+  // Frame-level malformed messages seen so far (wrong number of frames).
+  std::uint64_t malformed() const noexcept { return malformed_; }
+
+  zmq::socket_t& socket() noexcept { return socket_; }
+
+ private:
+  std::optional<Received> receive_now();
+
+  zmq::socket_t socket_;
+  std::uint64_t malformed_ = 0;
+};
+
+}  // namespace cantina::bus

@@ -1,0 +1,34 @@
+// Bus topics. Every message is [topic][Cap'n Proto payload]; topics are paths and
+// subscribers filter by prefix.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace cantina::bus::topics {
+
+inline constexpr std::string_view kLogPrefix = "/log/";                  // + service id
+inline constexpr std::string_view kDashboardLog = "/dashboard/log";
+inline constexpr std::string_view kStatusPrefix = "/service/status/";    // + service id
+inline constexpr std::string_view kLoggingStats = "/logging/stats";
+inline constexpr std::string_view kControlPrefix = "/control/";
+inline constexpr std::string_view kSetLogLevelPrefix = "/control/log_level/";          // + service
+inline constexpr std::string_view kLogLevelChangedPrefix = "/control/log_level_changed/";  // + service
+
+// The service id of the logging node itself.
+inline constexpr std::string_view kLoggingServiceId = "logging_service";
+
+// True if `service` is a usable service id: 1..128 bytes of [A-Za-z0-9_.-].
+bool is_valid_service_id(std::string_view service) noexcept;
+
+std::string log_topic(std::string_view service);
+std::string status_topic(std::string_view service);
+std::string set_log_level_topic(std::string_view service);
+std::string log_level_changed_topic(std::string_view service);
+
+// The service id at the end of `topic` if it starts with `prefix`; nullopt otherwise
+// or if the rest is not a valid service id.
+std::optional<std::string_view> service_of(std::string_view topic, std::string_view prefix) noexcept;
+
+}  // namespace cantina::bus::topics

@@ -1,0 +1,378 @@
+// The codec: the only code that touches the generated Cap'n Proto classes.
+#include "cantina/bus/codec.h"
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include <cstring>
+#include <vector>
+
+#include <cantina/schema/control.capnp.h>
+#include <cantina/schema/dashboard_log.capnp.h>
+#include <cantina/schema/log_record.capnp.h>
+#include <cantina/schema/logging_stats.capnp.h>
+#include <cantina/schema/service_status.capnp.h>
+
+namespace cantina::bus {
+
+const char* to_string(ServiceState state) noexcept {
+  switch (state) {
+    case ServiceState::starting: return "STARTING";
+    case ServiceState::running: return "RUNNING";
+    case ServiceState::stopping: return "STOPPING";
+    case ServiceState::stopped: return "STOPPED";
+    case ServiceState::error: return "ERROR";
+    case ServiceState::fatal: return "FATAL";
+  }
+  return "UNKNOWN";
+}
+
+namespace {
+
+namespace s = cantina::schema;
+
+// Messages bigger than this are rejected before decoding (kMaxMessageBytes / 8).
+constexpr std::uint64_t kTraversalLimitWords = 4 * 1024 * 1024 / 8 * 2;
+
+capnp::Text::Reader text(const std::string& value) { return {value.data(), value.size()}; }
+
+// Text must be NUL-terminated in the message; Cap'n Proto copies the bytes and adds it.
+capnp::Text::Reader view_text(std::string_view value) {
+  static const char empty[] = "";
+  if (value.empty()) return {empty, 0};
+  return {value.data(), value.size()};
+}
+
+std::string to_std(capnp::Text::Reader value) { return {value.cStr(), value.size()}; }
+
+template <class Enum>
+Enum checked_enum(std::uint16_t raw, std::uint16_t highest, const char* what) {
+  if (raw > highest) KJ_FAIL_REQUIRE("enum out of range", what, raw);
+  return static_cast<Enum>(raw);
+}
+
+Level to_level(s::Level level) {
+  return checked_enum<Level>(static_cast<std::uint16_t>(level), static_cast<std::uint16_t>(kHighestLevel),
+                             "level");
+}
+
+s::Level from_level(Level level) { return static_cast<s::Level>(level); }
+
+std::string flatten(capnp::MessageBuilder& message) {
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  return {reinterpret_cast<const char*>(bytes.begin()), bytes.size()};
+}
+
+// Decodes `payload` as a message with root `Root` and lets `read` copy it out.
+// Any exception from Cap'n Proto (bad pointers, limits, truncation) becomes an error.
+template <class Root, class T, class Read>
+Decoded<T> decode(Bytes payload, Read read) noexcept {
+  Decoded<T> result;
+  if (payload.empty()) {
+    result.error = "empty payload";
+    return result;
+  }
+  if (payload.size() % sizeof(capnp::word) != 0) {
+    result.error = "payload size " + std::to_string(payload.size()) + " is not a multiple of 8";
+    return result;
+  }
+  try {
+    const std::size_t word_count = payload.size() / sizeof(capnp::word);
+    std::vector<capnp::word> aligned_copy;
+    const capnp::word* words = reinterpret_cast<const capnp::word*>(payload.data());
+    if (reinterpret_cast<std::uintptr_t>(payload.data()) % alignof(capnp::word) != 0) {
+      aligned_copy.resize(word_count);
+      std::memcpy(aligned_copy.data(), payload.data(), payload.size());
+      words = aligned_copy.data();
+    }
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = kTraversalLimitWords;
+    options.nestingLimit = 16;
+    capnp::FlatArrayMessageReader reader(kj::ArrayPtr<const capnp::word>(words, word_count), options);
+    result.value = read(reader.getRoot<Root>());
+  } catch (const kj::Exception& e) {
+    result.value.reset();
+    result.error = std::string("invalid Cap'n Proto message: ") + e.getDescription().cStr();
+  } catch (const std::exception& e) {
+    result.value.reset();
+    result.error = std::string("invalid message: ") + e.what();
+  } catch (...) {
+    result.value.reset();
+    result.error = "invalid message";
+  }
+  return result;
+}
+
+void fill(s::DashboardLog::Builder out, const DashboardLog& entry) {
+  out.setTimestamp(text(entry.timestamp));
+  out.setTimestampNs(entry.timestamp_ns);
+  out.setLevel(from_level(entry.level));
+  out.setService(text(entry.service));
+  out.setServiceId(text(entry.service_id));
+  out.setMessage(text(entry.message));
+  out.setSessionId(text(entry.session_id));
+  out.setEntryId(text(entry.entry_id));
+  out.setRepeatCount(entry.repeat_count);
+  out.setKind(static_cast<s::EntryKind>(entry.kind));
+  out.setHost(text(entry.host));
+  out.setLogger(text(entry.logger));
+  out.setSequence(entry.sequence);
+}
+
+DashboardLog read_dashboard_log(s::DashboardLog::Reader in) {
+  DashboardLog entry;
+  entry.timestamp = to_std(in.getTimestamp());
+  entry.timestamp_ns = in.getTimestampNs();
+  entry.level = to_level(in.getLevel());
+  entry.service = to_std(in.getService());
+  entry.service_id = to_std(in.getServiceId());
+  entry.message = to_std(in.getMessage());
+  entry.session_id = to_std(in.getSessionId());
+  entry.entry_id = to_std(in.getEntryId());
+  entry.repeat_count = in.getRepeatCount();
+  entry.kind = checked_enum<EntryKind>(static_cast<std::uint16_t>(in.getKind()), 3, "kind");
+  entry.host = to_std(in.getHost());
+  entry.logger = to_std(in.getLogger());
+  entry.sequence = in.getSequence();
+  return entry;
+}
+
+}  // namespace
+
+void encode_into(const LogRecordView& record, std::string& out) {
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<s::LogRecord>();
+  root.setTimestampNs(record.timestamp_ns);
+  root.setLevel(from_level(record.level));
+  root.setService(view_text(record.service));
+  root.setLogger(view_text(record.logger));
+  root.setMessage(view_text(record.message));
+  root.setHost(view_text(record.host));
+  root.setPid(record.pid);
+  root.setPublisherId(record.publisher_id);
+  root.setSequence(record.sequence);
+  root.setFile(view_text(record.file));
+  root.setLine(record.line);
+  root.setFunction(view_text(record.function));
+  root.setThread(view_text(record.thread));
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
+  auto bytes = words.asBytes();
+  out.assign(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+std::string encode(const LogRecord& record) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<s::LogRecord>();
+  out.setTimestampNs(record.timestamp_ns);
+  out.setLevel(from_level(record.level));
+  out.setService(text(record.service));
+  out.setLogger(text(record.logger));
+  out.setMessage(text(record.message));
+  out.setHost(text(record.host));
+  out.setPid(record.pid);
+  out.setPublisherId(record.publisher_id);
+  out.setSequence(record.sequence);
+  out.setFile(text(record.file));
+  out.setLine(record.line);
+  out.setFunction(text(record.function));
+  out.setThread(text(record.thread));
+  if (!record.fields.empty()) {
+    auto fields = out.initFields(static_cast<unsigned>(record.fields.size()));
+    for (unsigned i = 0; i < fields.size(); ++i) {
+      fields[i].setKey(text(record.fields[i].first));
+      fields[i].setValue(text(record.fields[i].second));
+    }
+  }
+  return flatten(message);
+}
+
+Decoded<LogRecord> decode_log_record(Bytes payload) noexcept {
+  return decode<s::LogRecord, LogRecord>(payload, [](s::LogRecord::Reader in) {
+    LogRecord record;
+    record.timestamp_ns = in.getTimestampNs();
+    record.level = to_level(in.getLevel());
+    record.service = to_std(in.getService());
+    record.logger = to_std(in.getLogger());
+    record.message = to_std(in.getMessage());
+    record.host = to_std(in.getHost());
+    record.pid = in.getPid();
+    record.publisher_id = in.getPublisherId();
+    record.sequence = in.getSequence();
+    record.file = to_std(in.getFile());
+    record.line = in.getLine();
+    record.function = to_std(in.getFunction());
+    record.thread = to_std(in.getThread());
+    for (auto field : in.getFields()) record.fields.emplace_back(to_std(field.getKey()), to_std(field.getValue()));
+    return record;
+  });
+}
+
+std::string encode(const DashboardLog& entry) {
+  capnp::MallocMessageBuilder message;
+  fill(message.initRoot<s::DashboardLog>(), entry);
+  return flatten(message);
+}
+
+Decoded<DashboardLog> decode_dashboard_log(Bytes payload) noexcept {
+  return decode<s::DashboardLog, DashboardLog>(payload, read_dashboard_log);
+}
+
+std::string encode(const HistoryQuery& query) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<s::HistoryQuery>();
+  out.setLimit(query.limit);
+  out.setMinLevel(from_level(query.min_level));
+  auto services = out.initServices(static_cast<unsigned>(query.services.size()));
+  for (unsigned i = 0; i < services.size(); ++i) services.set(i, text(query.services[i]));
+  out.setText(text(query.text));
+  return flatten(message);
+}
+
+Decoded<HistoryQuery> decode_history_query(Bytes payload) noexcept {
+  return decode<s::HistoryQuery, HistoryQuery>(payload, [](s::HistoryQuery::Reader in) {
+    HistoryQuery query;
+    query.limit = in.getLimit();
+    query.min_level = to_level(in.getMinLevel());
+    for (auto service : in.getServices()) query.services.push_back(to_std(service));
+    query.text = to_std(in.getText());
+    return query;
+  });
+}
+
+std::string encode(const HistoryReply& reply) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<s::HistoryReply>();
+  auto entries = out.initEntries(static_cast<unsigned>(reply.entries.size()));
+  for (unsigned i = 0; i < entries.size(); ++i) fill(entries[i], reply.entries[i]);
+  out.setError(text(reply.error));
+  out.setSessionId(text(reply.session_id));
+  return flatten(message);
+}
+
+Decoded<HistoryReply> decode_history_reply(Bytes payload) noexcept {
+  return decode<s::HistoryReply, HistoryReply>(payload, [](s::HistoryReply::Reader in) {
+    HistoryReply reply;
+    for (auto entry : in.getEntries()) reply.entries.push_back(read_dashboard_log(entry));
+    reply.error = to_std(in.getError());
+    reply.session_id = to_std(in.getSessionId());
+    return reply;
+  });
+}
+
+std::string encode(const ServiceStatus& status) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<s::ServiceStatus>();
+  out.setService(text(status.service));
+  out.setState(static_cast<s::ServiceState>(status.state));
+  out.setMessage(text(status.message));
+  out.setTimestampNs(status.timestamp_ns);
+  out.setPid(status.pid);
+  out.setHost(text(status.host));
+  out.setSinceNs(status.since_ns);
+  return flatten(message);
+}
+
+Decoded<ServiceStatus> decode_service_status(Bytes payload) noexcept {
+  return decode<s::ServiceStatus, ServiceStatus>(payload, [](s::ServiceStatus::Reader in) {
+    ServiceStatus status;
+    status.service = to_std(in.getService());
+    status.state = checked_enum<ServiceState>(static_cast<std::uint16_t>(in.getState()), 5, "state");
+    status.message = to_std(in.getMessage());
+    status.timestamp_ns = in.getTimestampNs();
+    status.pid = in.getPid();
+    status.host = to_std(in.getHost());
+    status.since_ns = in.getSinceNs();
+    return status;
+  });
+}
+
+std::string encode(const LoggingStats& stats) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<s::LoggingStats>();
+  out.setTimestampNs(stats.timestamp_ns);
+  out.setSessionId(text(stats.session_id));
+  out.setSessionFile(text(stats.session_file));
+  out.setReceived(stats.received);
+  out.setWritten(stats.written);
+  out.setDeduplicated(stats.deduplicated);
+  out.setFiltered(stats.filtered);
+  out.setLost(stats.lost);
+  out.setDropped(stats.dropped);
+  out.setMalformed(stats.malformed);
+  out.setQueueDepth(stats.queue_depth);
+  out.setBytesWritten(stats.bytes_written);
+  out.setUnwritten(stats.unwritten);
+  out.setRepeatSummaries(stats.repeat_summaries);
+  out.setPublishers(stats.publishers);
+  out.setUptimeNs(stats.uptime_ns);
+  return flatten(message);
+}
+
+Decoded<LoggingStats> decode_logging_stats(Bytes payload) noexcept {
+  return decode<s::LoggingStats, LoggingStats>(payload, [](s::LoggingStats::Reader in) {
+    LoggingStats stats;
+    stats.timestamp_ns = in.getTimestampNs();
+    stats.session_id = to_std(in.getSessionId());
+    stats.session_file = to_std(in.getSessionFile());
+    stats.received = in.getReceived();
+    stats.written = in.getWritten();
+    stats.deduplicated = in.getDeduplicated();
+    stats.filtered = in.getFiltered();
+    stats.lost = in.getLost();
+    stats.dropped = in.getDropped();
+    stats.malformed = in.getMalformed();
+    stats.queue_depth = in.getQueueDepth();
+    stats.bytes_written = in.getBytesWritten();
+    stats.unwritten = in.getUnwritten();
+    stats.repeat_summaries = in.getRepeatSummaries();
+    stats.publishers = in.getPublishers();
+    stats.uptime_ns = in.getUptimeNs();
+    return stats;
+  });
+}
+
+std::string encode(const SetLogLevel& request) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<s::SetLogLevel>();
+  out.setService(text(request.service));
+  out.setLevel(from_level(request.level));
+  out.setRequestId(request.request_id);
+  return flatten(message);
+}
+
+Decoded<SetLogLevel> decode_set_log_level(Bytes payload) noexcept {
+  return decode<s::SetLogLevel, SetLogLevel>(payload, [](s::SetLogLevel::Reader in) {
+    SetLogLevel request;
+    request.service = to_std(in.getService());
+    request.level = to_level(in.getLevel());
+    request.request_id = in.getRequestId();
+    return request;
+  });
+}
+
+std::string encode(const LogLevelChanged& change) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<s::LogLevelChanged>();
+  out.setService(text(change.service));
+  out.setLevel(from_level(change.level));
+  out.setPrevious(from_level(change.previous));
+  out.setRequestId(change.request_id);
+  out.setPid(change.pid);
+  return flatten(message);
+}
+
+Decoded<LogLevelChanged> decode_log_level_changed(Bytes payload) noexcept {
+  return decode<s::LogLevelChanged, LogLevelChanged>(payload, [](s::LogLevelChanged::Reader in) {
+    LogLevelChanged change;
+    change.service = to_std(in.getService());
+    change.level = to_level(in.getLevel());
+    change.previous = to_level(in.getPrevious());
+    change.request_id = in.getRequestId();
+    change.pid = in.getPid();
+    return change;
+  });
+}
+
+}  // namespace cantina::bus

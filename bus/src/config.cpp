@@ -1,0 +1,332 @@
+#include "cantina/bus/config.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "cantina/bus/topics.h"
+
+namespace cantina::bus {
+
+const std::map<std::string, std::string>& default_service_names() {
+  static const std::map<std::string, std::string> names = {
+      {"deepgram_direct_mic", "Voice Input"},
+      {"gpt_service", "AI Assistant"},
+      {"elevenlabs_service", "Speech Synthesis"},
+      {"music_controller", "Music Controller"},
+      {"eye_light_controller", "Eye Lights"},
+      {"yoda_mode_manager", "Mode Manager"},
+      {"web_bridge", "Web Bridge"},
+      {"logging_service", "Logging Service"},
+  };
+  return names;
+}
+
+Environment process_environment() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* value = std::getenv(name.c_str());
+    if (value == nullptr) return std::nullopt;
+    return std::string(value);
+  };
+}
+
+Environment no_environment() {
+  return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+}
+
+namespace {
+
+constexpr std::int64_t kMaxCount = 10'000'000;
+
+std::string single_quoted(std::string_view value) {
+  std::string out = "'";
+  for (char c : value.substr(0, 80)) out += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
+  if (value.size() > 80) out += "...";
+  return out + "'";
+}
+
+// Walks one TOML document, checking every key and value and naming the file,
+// line and key of the first problem.
+class Reader {
+ public:
+  explicit Reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const toml::source_region& where, const std::string& key, const std::string& problem) const {
+    std::ostringstream out;
+    out << source_ << ':' << where.begin.line << ':' << where.begin.column << ": " << key << ": " << problem;
+    throw ConfigError(out.str());
+  }
+
+  // Rejects keys of `table` that are not in `allowed`.
+  void only_keys(const toml::table& table, const std::string& prefix, std::initializer_list<std::string_view> allowed) const {
+    for (auto&& [key, node] : table) {
+      bool known = false;
+      for (auto name : allowed) known = known || key.str() == name;
+      if (!known) {
+        std::string full = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
+        std::string hint = "unknown key (allowed here:";
+        for (auto name : allowed) {
+          hint += ' ';
+          hint += name;
+        }
+        fail(key.source(), full, hint + ")");
+      }
+    }
+  }
+
+  const toml::table* table(const toml::table& parent, std::string_view key, const std::string& full) const {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) return nullptr;
+    if (!node->is_table()) fail(node->source(), full, "must be a table ([" + full + "])");
+    return node->as_table();
+  }
+
+  void string(const toml::table& parent, std::string_view key, const std::string& full, std::string& out,
+              bool allow_empty = false) const {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) return;
+    if (!node->is_string()) fail(node->source(), full, std::string("must be a string, not ") + type_name(*node));
+    out = node->as_string()->get();
+    if (!allow_empty && out.empty()) fail(node->source(), full, "must not be empty");
+  }
+
+  void boolean(const toml::table& parent, std::string_view key, const std::string& full, bool& out) const {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) return;
+    if (!node->is_boolean()) fail(node->source(), full, std::string("must be true or false, not ") + type_name(*node));
+    out = node->as_boolean()->get();
+  }
+
+  template <class Int>
+  void integer(const toml::table& parent, std::string_view key, const std::string& full, Int& out, std::int64_t low,
+               std::int64_t high, const char* note = "") const {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) return;
+    if (!node->is_integer()) fail(node->source(), full, std::string("must be an integer, not ") + type_name(*node));
+    std::int64_t value = node->as_integer()->get();
+    if (value < low || value > high) {
+      fail(node->source(), full,
+           "must be from " + std::to_string(low) + " to " + std::to_string(high) + note + " (got " +
+               std::to_string(value) + ")");
+    }
+    out = static_cast<Int>(value);
+  }
+
+  void number(const toml::table& parent, std::string_view key, const std::string& full, double& out, double low,
+              double high) const {
+    const toml::node* node = parent.get(key);
+    if (node == nullptr) return;
+    if (!node->is_number()) fail(node->source(), full, std::string("must be a number, not ") + type_name(*node));
+    double value = node->is_integer() ? static_cast<double>(node->as_integer()->get()) : node->as_floating_point()->get();
+    if (!(value >= low && value <= high)) {
+      std::ostringstream problem;
+      problem << "must be from " << low << " to " << high << " (got " << value << ")";
+      fail(node->source(), full, problem.str());
+    }
+    out = value;
+  }
+
+  void level(const toml::table& parent, std::string_view key, const std::string& full, Level& out) const {
+    std::string name;
+    string(parent, key, full, name);
+    if (name.empty()) return;
+    auto parsed = parse_level(name);
+    if (!parsed) fail(parent.get(key)->source(), full, "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got " + single_quoted(name) + ")");
+    out = *parsed;
+  }
+
+  void endpoint(const toml::table& parent, std::string_view key, const std::string& full, std::string& out,
+                bool allow_empty = false) const {
+    string(parent, key, full, out, allow_empty);
+    if (out.empty()) return;
+    if (!(out.starts_with("tcp://") || out.starts_with("ipc://") || out.starts_with("inproc://"))) {
+      fail(parent.get(key)->source(), full, "must be a ZeroMQ endpoint like tcp://127.0.0.1:5555 or ipc:///path (got " + single_quoted(out) + ")");
+    }
+  }
+
+  static const char* type_name(const toml::node& node) {
+    switch (node.type()) {
+      case toml::node_type::string: return "a string";
+      case toml::node_type::integer: return "an integer";
+      case toml::node_type::floating_point: return "a float";
+      case toml::node_type::boolean: return "a boolean";
+      case toml::node_type::table: return "a table";
+      case toml::node_type::array: return "an array";
+      case toml::node_type::date: return "a date";
+      case toml::node_type::time: return "a time";
+      case toml::node_type::date_time: return "a date-time";
+      default: return "nothing";
+    }
+  }
+
+ private:
+  std::string source_;
+};
+
+void read_bus(const Reader& r, const toml::table& t, BusConfig& bus) {
+  r.only_keys(t, "bus", {"publish_endpoint", "subscribe_endpoint", "high_water_mark"});
+  r.endpoint(t, "publish_endpoint", "bus.publish_endpoint", bus.publish_endpoint);
+  r.endpoint(t, "subscribe_endpoint", "bus.subscribe_endpoint", bus.subscribe_endpoint);
+  r.integer(t, "high_water_mark", "bus.high_water_mark", bus.high_water_mark, 1, kMaxCount);
+  if (bus.publish_endpoint == bus.subscribe_endpoint) {
+    r.fail(t.source(), "bus.subscribe_endpoint", "must differ from bus.publish_endpoint");
+  }
+}
+
+void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging) {
+  r.only_keys(t, "logging",
+              {"log_level", "max_memory_logs", "session_file_path", "enable_dashboard_streaming", "file_flush_interval",
+               "deduplication_window", "max_queue_size", "batch_size", "max_file_bytes", "query_endpoint",
+               "service_names"});
+  r.level(t, "log_level", "logging.log_level", logging.log_level);
+  r.integer(t, "max_memory_logs", "logging.max_memory_logs", logging.max_memory_logs, 1, kMaxCount);
+  r.string(t, "session_file_path", "logging.session_file_path", logging.session_file_path);
+  r.boolean(t, "enable_dashboard_streaming", "logging.enable_dashboard_streaming", logging.enable_dashboard_streaming);
+  r.integer(t, "file_flush_interval", "logging.file_flush_interval", logging.file_flush_interval, 0, 3600,
+            " seconds; 0 = after every batch");
+  r.integer(t, "deduplication_window", "logging.deduplication_window", logging.deduplication_window, 0, 86400,
+            " seconds; 0 = off");
+  r.integer(t, "max_queue_size", "logging.max_queue_size", logging.max_queue_size, 1, kMaxCount);
+  r.integer(t, "batch_size", "logging.batch_size", logging.batch_size, 1, 100000);
+  r.integer(t, "max_file_bytes", "logging.max_file_bytes", logging.max_file_bytes, 0,
+            std::int64_t{1} << 50, "; 0 = no rotation");
+  if (logging.max_file_bytes != 0 && logging.max_file_bytes < 4096) {
+    r.fail(t.get("max_file_bytes")->source(), "logging.max_file_bytes",
+           "must be 0 (no rotation) or at least 4096 (got " + std::to_string(logging.max_file_bytes) + ")");
+  }
+  r.endpoint(t, "query_endpoint", "logging.query_endpoint", logging.query_endpoint, true);
+  if (const toml::table* names = r.table(t, "service_names", "logging.service_names")) {
+    for (auto&& [key, node] : *names) {
+      std::string full = "logging.service_names." + std::string(key.str());
+      if (!topics::is_valid_service_id(key.str())) {
+        r.fail(key.source(), full, "service ids use only letters, digits, '_', '-' and '.'");
+      }
+      if (!node.is_string()) r.fail(node.source(), full, std::string("must be a string, not ") + Reader::type_name(node));
+      const std::string& friendly = node.as_string()->get();
+      if (friendly.empty() || friendly.size() > 64) r.fail(node.source(), full, "must be 1 to 64 characters");
+      logging.service_names[std::string(key.str())] = friendly;
+    }
+  }
+}
+
+void read_webbridge(const Reader& r, const toml::table& t, WebBridgeConfig& webbridge) {
+  r.only_keys(t, "webbridge", {"listen"});
+  r.string(t, "listen", "webbridge.listen", webbridge.listen);
+  auto colon = webbridge.listen.rfind(':');
+  bool valid = colon != std::string::npos && colon > 0 && colon + 1 < webbridge.listen.size();
+  if (valid) {
+    for (char c : webbridge.listen.substr(colon + 1)) valid = valid && c >= '0' && c <= '9';
+    valid = valid && webbridge.listen.size() - colon - 1 <= 5 && std::stoi(webbridge.listen.substr(colon + 1)) <= 65535;
+  }
+  if (!valid) r.fail(t.get("listen")->source(), "webbridge.listen", "must be HOST:PORT, e.g. 127.0.0.1:8080 (got '" + webbridge.listen + "')");
+}
+
+void read_services(const Reader& r, const toml::node& node, std::vector<ServiceConfig>& services) {
+  if (!node.is_array_of_tables()) r.fail(node.source(), "service", "must be [[service]] tables");
+  std::set<std::string> names;
+  std::size_t index = 0;
+  for (const toml::node& element : *node.as_array()) {
+    const toml::table& t = *element.as_table();
+    std::string prefix = "service[" + std::to_string(index++) + "]";
+    r.only_keys(t, prefix, {"name", "command", "working_directory", "environment", "restart", "start_secs"});
+    ServiceConfig service;
+    if (t.get("name") == nullptr) r.fail(t.source(), prefix + ".name", "is required");
+    r.string(t, "name", prefix + ".name", service.name);
+    if (!topics::is_valid_service_id(service.name)) {
+      r.fail(t.get("name")->source(), prefix + ".name", "service names use only letters, digits, '_', '-' and '.'");
+    }
+    if (!names.insert(service.name).second) {
+      r.fail(t.get("name")->source(), prefix + ".name", "duplicate service name '" + service.name + "'");
+    }
+    prefix = "service." + service.name;
+    const toml::node* command = t.get("command");
+    if (command == nullptr) r.fail(t.source(), prefix + ".command", "is required");
+    if (command->is_string()) {
+      service.command = {"/bin/sh", "-c", command->as_string()->get()};
+    } else if (command->is_array() && !command->as_array()->empty()) {
+      for (const toml::node& part : *command->as_array()) {
+        if (!part.is_string()) r.fail(part.source(), prefix + ".command", "must be a list of strings");
+        service.command.push_back(part.as_string()->get());
+      }
+    } else {
+      r.fail(command->source(), prefix + ".command", "must be a non-empty list of strings or a shell command string");
+    }
+    r.string(t, "working_directory", prefix + ".working_directory", service.working_directory);
+    if (const toml::table* environment = r.table(t, "environment", prefix + ".environment")) {
+      for (auto&& [key, value] : *environment) {
+        if (!value.is_string()) r.fail(value.source(), prefix + ".environment." + std::string(key.str()), "must be a string");
+        service.environment[std::string(key.str())] = value.as_string()->get();
+      }
+    }
+    std::string restart;
+    r.string(t, "restart", prefix + ".restart", restart);
+    if (restart == "always") service.restart = RestartPolicy::always;
+    else if (restart == "on-failure" || restart.empty()) service.restart = RestartPolicy::on_failure;
+    else if (restart == "never") service.restart = RestartPolicy::never;
+    else r.fail(t.get("restart")->source(), prefix + ".restart", "must be \"always\", \"on-failure\" or \"never\" (got " + single_quoted(restart) + ")");
+    r.number(t, "start_secs", prefix + ".start_secs", service.start_secs, 0, 3600);
+    services.push_back(std::move(service));
+  }
+}
+
+void apply_environment(const Environment& environment, LoggingConfig& logging) {
+  if (auto value = environment("LOGGING_LEVEL")) {
+    auto parsed = parse_level(*value);
+    if (!parsed) throw ConfigError("environment variable LOGGING_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got " + single_quoted(*value) + ")");
+    logging.log_level = *parsed;
+  }
+  if (auto value = environment("MAX_MEMORY_LOGS")) {
+    char* end = nullptr;
+    errno = 0;
+    long long parsed = std::strtoll(value->c_str(), &end, 10);
+    if (value->empty() || *end != '\0' || errno != 0 || parsed < 1 || parsed > kMaxCount) {
+      throw ConfigError("environment variable MAX_MEMORY_LOGS: must be an integer from 1 to " +
+                        std::to_string(kMaxCount) + " (got " + single_quoted(*value) + ")");
+    }
+    logging.max_memory_logs = static_cast<std::uint32_t>(parsed);
+  }
+  if (auto value = environment("SESSION_LOG_PATH")) {
+    if (value->empty()) throw ConfigError("environment variable SESSION_LOG_PATH: must not be empty");
+    logging.session_file_path = *value;
+  }
+}
+
+}  // namespace
+
+Config parse_config(std::string_view toml_text, const std::string& source_name, const Environment& environment) {
+  Config config;
+  config.source = source_name;
+  config.logging.service_names = default_service_names();
+  toml::table document;
+  try {
+    document = toml::parse(toml_text, source_name);
+  } catch (const toml::parse_error& error) {
+    std::ostringstream out;
+    out << source_name << ':' << error.source().begin.line << ':' << error.source().begin.column
+        << ": invalid TOML: " << error.description();
+    throw ConfigError(out.str());
+  }
+  Reader r(source_name);
+  r.only_keys(document, "", {"bus", "logging", "webbridge", "service"});
+  if (const toml::table* bus = r.table(document, "bus", "bus")) read_bus(r, *bus, config.bus);
+  if (const toml::table* logging = r.table(document, "logging", "logging")) read_logging(r, *logging, config.logging);
+  if (const toml::table* webbridge = r.table(document, "webbridge", "webbridge")) read_webbridge(r, *webbridge, config.webbridge);
+  if (const toml::node* services = document.get("service")) read_services(r, *services, config.services);
+  apply_environment(environment, config.logging);
+  return config;
+}
+
+Config load_config(const std::filesystem::path& path, const Environment& environment) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw ConfigError(path.string() + ": cannot read config file: " + std::strerror(errno));
+  std::ostringstream text;
+  text << file.rdbuf();
+  return parse_config(text.str(), path.string(), environment);
+}
+
+}  // namespace cantina::bus

@@ -1,0 +1,247 @@
+#include "cantina/bus/logger.h"
+
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+#include <set>
+#include <stdexcept>
+
+#include "cantina/bus/clock.h"
+#include "cantina/bus/codec.h"
+#include "cantina/bus/socket.h"
+#include "cantina/bus/topics.h"
+
+namespace cantina::bus {
+
+namespace {
+
+// "name:tid" of the calling thread, computed once per thread.
+const std::string& current_thread_label() {
+  thread_local const std::string label = [] {
+    char name[32] = {};
+    pthread_getname_np(pthread_self(), name, sizeof name);
+    return std::string(name) + ":" + std::to_string(static_cast<long>(syscall(SYS_gettid)));
+  }();
+  return label;
+}
+
+std::uint64_t random_publisher_id() {
+  std::random_device device;
+  std::uint64_t id = (static_cast<std::uint64_t>(device()) << 32) ^ device();
+  return id == 0 ? 1 : id;
+}
+
+// Tracks the subscriptions an XPUB socket has been told about, to know whether
+// anyone would receive `topic`.
+class SubscriptionTracker {
+ public:
+  explicit SubscriptionTracker(std::string topic) : topic_(std::move(topic)) {}
+
+  // Reads pending subscription messages without waiting.
+  void read(zmq::socket_t& xpub) {
+    zmq::message_t message;
+    while (xpub.recv(message, zmq::recv_flags::dontwait)) {
+      if (message.size() == 0) continue;
+      const char* data = static_cast<const char*>(message.data());
+      std::string prefix(data + 1, message.size() - 1);
+      if (data[0] == 1) prefixes_.insert(std::move(prefix));
+      else if (data[0] == 0) prefixes_.erase(prefix);
+    }
+    subscribed_ = std::any_of(prefixes_.begin(), prefixes_.end(),
+                              [this](const std::string& prefix) { return topic_.starts_with(prefix); });
+  }
+
+  bool subscribed() const noexcept { return subscribed_; }
+
+ private:
+  std::string topic_;
+  std::set<std::string> prefixes_;
+  bool subscribed_ = false;
+};
+
+}  // namespace
+
+Logger::Logger(zmq::context_t& context, LoggerOptions options)
+    : options_(std::move(options)),
+      context_(context),
+      publisher_id_(random_publisher_id()),
+      level_(static_cast<int>(options_.level)) {
+  if (!topics::is_valid_service_id(options_.service)) {
+    throw std::invalid_argument("invalid service id '" + options_.service +
+                                "': use 1 to 128 letters, digits, '_', '-' or '.'");
+  }
+  if (options_.publish_endpoint.empty()) throw std::invalid_argument("Logger needs a publish endpoint");
+  if (options_.logger_name.empty()) options_.logger_name = options_.service;
+  options_.queue_capacity = std::max<std::size_t>(options_.queue_capacity, 1);
+  queue_.reserve(std::min<std::size_t>(options_.queue_capacity, 4096));
+  // Create the sockets here so that a bad endpoint throws in the caller's thread;
+  // they move to the background thread, which alone uses them from then on.
+  auto publisher = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::xpub);
+  publisher->set(zmq::sockopt::sndhwm, kDefaultHighWaterMark);
+  publisher->set(zmq::sockopt::linger, static_cast<int>(options_.shutdown_timeout.count()));
+  publisher->connect(options_.publish_endpoint);
+  std::unique_ptr<Subscriber> control;
+  if (!options_.subscribe_endpoint.empty()) {
+    control = std::make_unique<Subscriber>(context_, options_.subscribe_endpoint,
+                                           std::vector<std::string>{topics::set_log_level_topic(options_.service)}, 1000);
+  }
+  thread_ = std::thread([this, publisher = std::move(publisher), control = std::move(control)]() mutable {
+    run_with(*publisher, control.get());
+  });
+}
+
+Logger::~Logger() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Logger::log(Level level, std::string message, std::source_location where) {
+  if (!enabled(level)) return;
+  Pending pending{now_ns(), level, 0, std::move(message), where.file_name(), where.line(), where.function_name(),
+                  current_thread_label()};
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    pending.sequence = next_sequence_++;
+    if (queue_.size() >= options_.queue_capacity || stopping_) {
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    queue_.push_back(std::move(pending));
+    wake = sleeping_;
+  }
+  logged_.fetch_add(1, std::memory_order_relaxed);
+  if (wake) wake_.notify_one();
+}
+
+Logger::Line::Line(Line&& other) noexcept
+    : logger_(other.logger_), level_(other.level_), where_(other.where_), stream_(std::move(other.stream_)) {
+  other.logger_ = nullptr;
+}
+
+Logger::Line::~Line() {
+  if (logger_ != nullptr) logger_->log(level_, stream_.str(), where_);
+}
+
+Logger::Line Logger::stream(Level level, std::source_location where) {
+  return Line(enabled(level) ? this : nullptr, level, where);
+}
+
+bool Logger::flush(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  wake_.notify_one();
+  return drained_.wait_for(lock, timeout, [this] { return queue_.empty() && in_flight_ == 0; });
+}
+
+Logger::Counters Logger::counters() const noexcept {
+  return {logged_.load(std::memory_order_relaxed), published_.load(std::memory_order_relaxed),
+          dropped_.load(std::memory_order_relaxed)};
+}
+
+void Logger::apply_control(Subscriber& control, zmq::socket_t& publisher) {
+  while (auto message = control.receive(std::chrono::milliseconds(0))) {
+    auto request = decode_set_log_level(message->bytes());
+    if (!request || request.value->service != options_.service) continue;
+    if (request.value->request_id == last_request_id_ && request.value->request_id != 0) continue;  // a resend
+    last_request_id_ = request.value->request_id;
+    const Level previous = level();
+    set_level(request.value->level);
+    LogLevelChanged change{options_.service, request.value->level, previous, request.value->request_id,
+                           static_cast<std::uint32_t>(getpid())};
+    std::string topic = topics::log_level_changed_topic(options_.service);
+    std::string payload = encode(change);
+    publisher.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    publisher.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    log(Level::info, "log level changed from " + std::string(to_string(previous)) + " to " +
+                         std::string(to_string(request.value->level)) + " by request " +
+                         std::to_string(request.value->request_id));
+  }
+}
+
+void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
+  const std::string topic = topics::log_topic(options_.service);
+  const std::uint32_t pid = static_cast<std::uint32_t>(getpid());
+  SubscriptionTracker tracker(topic);
+  const std::int64_t hold_deadline = monotonic_ns() + options_.hold_until_subscribed.count() * 1'000'000;
+  std::vector<Pending> batch;
+  batch.reserve(4096);
+  std::string payload;
+
+  for (;;) {
+    tracker.read(publisher);
+    if (control != nullptr) apply_control(*control, publisher);
+    const bool holding = !tracker.subscribed() && monotonic_ns() < hold_deadline;
+    bool stop = false;
+    {
+      std::unique_lock lock(mutex_);
+      if (queue_.empty() && !stopping_) {
+        sleeping_ = true;
+        wake_.wait_for(lock, std::chrono::milliseconds(50));
+        sleeping_ = false;
+      }
+      stop = stopping_;
+      if (!holding || stop) {
+        batch.swap(queue_);
+        in_flight_ = batch.size();
+      }
+    }
+    if (holding && !stop) {
+      // Wait for the bus to tell us about a subscriber rather than send into the void.
+      zmq::pollitem_t items[] = {{publisher.handle(), 0, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 1, std::chrono::milliseconds(10));
+      continue;
+    }
+    if (stop && !tracker.subscribed() && !batch.empty()) {
+      // Last chance at shutdown: give a late subscriber until the deadline.
+      const std::int64_t give_up = monotonic_ns() + options_.shutdown_timeout.count() * 1'000'000;
+      while (!tracker.subscribed() && monotonic_ns() < std::min(give_up, hold_deadline)) {
+        zmq::pollitem_t items[] = {{publisher.handle(), 0, ZMQ_POLLIN, 0}};
+        zmq::poll(items, 1, std::chrono::milliseconds(10));
+        tracker.read(publisher);
+      }
+    }
+    for (const Pending& pending : batch) {
+      LogRecordView view;
+      view.timestamp_ns = pending.timestamp_ns;
+      view.level = pending.level;
+      view.service = options_.service;
+      view.logger = options_.logger_name;
+      view.message = pending.message;
+      view.host = host_name();
+      view.pid = pid;
+      view.publisher_id = publisher_id_;
+      view.sequence = pending.sequence;
+      view.file = pending.file;
+      view.line = pending.line;
+      view.function = pending.function;
+      view.thread = pending.thread;
+      encode_into(view, payload);
+      const bool sent = publisher.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+                        publisher.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+      if (sent && tracker.subscribed()) {
+        published_.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        dropped_.fetch_add(1, std::memory_order_relaxed);  // no subscriber or queue full: the gap shows downstream
+      }
+    }
+    batch.clear();
+    {
+      std::lock_guard lock(mutex_);
+      in_flight_ = 0;
+      if (stop && queue_.empty()) {
+        drained_.notify_all();
+        return;
+      }
+    }
+    drained_.notify_all();
+  }
+}
+
+}  // namespace cantina::bus

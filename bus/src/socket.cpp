@@ -1,0 +1,64 @@
+#include "cantina/bus/socket.h"
+
+namespace cantina::bus {
+
+namespace {
+
+void common_options(zmq::socket_t& socket, int high_water_mark) {
+  socket.set(zmq::sockopt::linger, 1000);
+  socket.set(zmq::sockopt::maxmsgsize, kMaxMessageBytes);
+  socket.set(zmq::sockopt::sndhwm, high_water_mark);
+  socket.set(zmq::sockopt::rcvhwm, high_water_mark);
+}
+
+}  // namespace
+
+Publisher::Publisher(zmq::context_t& context, const std::string& endpoint, int high_water_mark)
+    : socket_(context, zmq::socket_type::pub) {
+  common_options(socket_, high_water_mark);
+  socket_.connect(endpoint);
+}
+
+bool Publisher::send(std::string_view topic, std::string_view payload) {
+  if (!socket_.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
+  return socket_.send(zmq::buffer(payload), zmq::send_flags::dontwait).has_value();
+}
+
+Subscriber::Subscriber(zmq::context_t& context, const std::string& endpoint,
+                       const std::vector<std::string>& prefixes, int high_water_mark)
+    : socket_(context, zmq::socket_type::sub) {
+  common_options(socket_, high_water_mark);
+  for (const auto& prefix : prefixes) subscribe(prefix);
+  socket_.connect(endpoint);
+}
+
+void Subscriber::subscribe(std::string_view prefix) { socket_.set(zmq::sockopt::subscribe, prefix); }
+
+std::optional<Received> Subscriber::receive(std::chrono::milliseconds timeout) {
+  if (auto message = receive_now()) return message;
+  if (timeout.count() == 0) return std::nullopt;
+  zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+  if (zmq::poll(items, 1, timeout) <= 0) return std::nullopt;
+  return receive_now();
+}
+
+std::optional<Received> Subscriber::receive_now() {
+  for (;;) {
+    zmq::message_t topic;
+    if (!socket_.recv(topic, zmq::recv_flags::dontwait)) return std::nullopt;
+    Received received;
+    received.topic.assign(static_cast<const char*>(topic.data()), topic.size());
+    int frames = 1;
+    bool more = topic.more();
+    while (more) {
+      zmq::message_t frame;
+      (void)socket_.recv(frame, zmq::recv_flags::none);  // the rest of a multipart message is already here
+      more = frame.more();
+      if (++frames == 2) received.payload = std::move(frame);
+    }
+    if (frames == 2) return received;
+    ++malformed_;
+  }
+}
+
+}  // namespace cantina::bus

@@ -1,0 +1,92 @@
+// BoundedQueue: hands items from one producer thread to one consumer thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace cantina::logging {
+
+// A FIFO queue with a capacity, for one producer thread and one consumer thread
+// (more producers are safe too; ordering is then per producer). Overflow policy:
+// try_push refuses (returns false) when `capacity` items wait, and the caller counts
+// the drop; push_unbounded is for the few control messages (e.g. shutdown) that must
+// never be refused. The producer never blocks; it wakes the consumer only if the
+// consumer is waiting.
+template <class T>
+class BoundedQueue {
+ public:
+  // capacity 0 is treated as 1.
+  explicit BoundedQueue(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+
+  BoundedQueue(const BoundedQueue&) = delete;
+  BoundedQueue& operator=(const BoundedQueue&) = delete;
+
+  // Adds `item` unless `capacity` items are waiting. Returns false when full, with
+  // `item` left untouched (the caller drops and counts it). Never blocks (beyond the
+  // short internal lock). Any thread may call.
+  bool try_push(T&& item) {
+    std::lock_guard lock(mutex_);
+    if (items_.size() >= capacity_) return false;
+    items_.push_back(std::move(item));
+    notify_if_waiting();
+    return true;
+  }
+
+  // Adds `item` regardless of capacity (for control messages such as shutdown).
+  // Never blocks (beyond the short internal lock). Any thread may call.
+  void push_unbounded(T&& item) {
+    std::lock_guard lock(mutex_);
+    items_.push_back(std::move(item));
+    notify_if_waiting();
+  }
+
+  // Moves up to `max_items` of the oldest items into `out` (appending, in order);
+  // waits until at least one is there or `timeout` has passed. Returns the number
+  // moved (0 on timeout, or at once if max_items is 0). The consumer thread calls it.
+  std::size_t pop_batch(std::vector<T>& out, std::size_t max_items, std::chrono::milliseconds timeout) {
+    if (max_items == 0) return 0;
+    std::unique_lock lock(mutex_);
+    if (items_.empty()) {
+      consumer_waiting_ = true;
+      ready_.wait_for(lock, timeout, [this] { return !items_.empty(); });
+      consumer_waiting_ = false;
+    }
+    std::size_t moved = 0;
+    while (moved < max_items && !items_.empty()) {
+      out.push_back(std::move(items_.front()));
+      items_.pop_front();
+      ++moved;
+    }
+    return moved;
+  }
+
+  // Items waiting now (a snapshot; may be stale by the time it is used). Any thread.
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return items_.size();
+  }
+
+  std::size_t capacity() const { return capacity_; }
+
+ private:
+  // Wakes the consumer if it is waiting. Called with mutex_ held: notifying under
+  // the lock means the consumer cannot return and destroy the queue while
+  // notify_one() still uses it. It happens only when the consumer sleeps, so the
+  // busy path costs one uncontended lock.
+  void notify_if_waiting() {
+    if (consumer_waiting_) ready_.notify_one();
+  }
+
+  const std::size_t capacity_;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<T> items_;           // guarded by mutex_
+  bool consumer_waiting_ = false;  // guarded by mutex_
+};
+
+}  // namespace cantina::logging

@@ -1,0 +1,96 @@
+#include "dedup_filter.h"
+
+#include <charconv>
+#include <functional>
+#include <limits>
+
+#include "cantina/bus/clock.h"
+
+namespace cantina::logging {
+
+std::size_t DedupFilter::KeyHash::operator()(const KeyView& key) const noexcept {
+  const std::hash<std::string_view> hash;
+  std::size_t seed = hash(key.message);
+  // boost::hash_combine's mixing step.
+  seed ^= hash(key.service_id) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+  seed ^= static_cast<std::size_t>(key.level) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+  return seed;
+}
+
+DedupFilter::DedupFilter(std::chrono::seconds window, std::size_t max_keys)
+    : window_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(window).count()),
+      max_keys_(max_keys == 0 ? 1 : max_keys) {}
+
+bool DedupFilter::admit(const LogEntry& entry, std::int64_t now_ns, std::vector<LogEntry>& summaries) {
+  if (window_ns_ <= 0) return true;
+  expire(now_ns, summaries);
+
+  const KeyView key{entry.service_id, entry.level, entry.message};
+  if (auto found = index_.find(key); found != index_.end()) {
+    Window& window = *found->second;
+    if (window.repeats == 0) window.first_repeat_ns = entry.timestamp_ns;
+    window.last_repeat_ns = entry.timestamp_ns;
+    ++window.repeats;
+    ++suppressed_;
+    return false;
+  }
+
+  if (index_.size() >= max_keys_) close(windows_.begin(), summaries);
+  windows_.push_back(Window{entry, now_ns, 0, 0, 0});
+  const auto position = std::prev(windows_.end());
+  const KeyView stored{position->first.service_id, position->first.level, position->first.message};
+  index_.emplace(stored, position);
+  return true;
+}
+
+void DedupFilter::expire(std::int64_t now_ns, std::vector<LogEntry>& summaries) {
+  // A window opened at `opened_ns` is closed once now_ns - opened_ns >= window_ns_.
+  while (!windows_.empty() && now_ns - windows_.front().opened_ns >= window_ns_) {
+    close(windows_.begin(), summaries);
+  }
+}
+
+void DedupFilter::flush_all(std::vector<LogEntry>& summaries) {
+  while (!windows_.empty()) close(windows_.begin(), summaries);
+}
+
+void DedupFilter::close(WindowList::iterator position, std::vector<LogEntry>& summaries) {
+  const Window& window = *position;
+  if (window.repeats != 0) {
+    summaries.push_back(
+        make_repeat_summary(window.first, window.repeats, window.first_repeat_ns, window.last_repeat_ns));
+  }
+  index_.erase(KeyView{window.first.service_id, window.first.level, window.first.message});
+  windows_.erase(position);
+}
+
+LogEntry make_repeat_summary(const LogEntry& first, std::uint64_t repeats, std::int64_t first_repeat_ns,
+                             std::int64_t last_repeat_ns) {
+  LogEntry summary;
+  summary.timestamp_ns = last_repeat_ns;
+  summary.level = first.level;
+  summary.service = first.service;
+  summary.service_id = first.service_id;
+  summary.kind = EntryKind::repeat_summary;
+  summary.repeat_count = repeats > std::numeric_limits<std::uint32_t>::max()
+                             ? std::numeric_limits<std::uint32_t>::max()
+                             : static_cast<std::uint32_t>(repeats);
+  summary.host = first.host;
+  summary.logger = first.logger;
+
+  char count[24];
+  const auto count_end = std::to_chars(count, count + sizeof count, repeats).ptr;
+  std::string& message = summary.message;
+  message.reserve(first.message.size() + 96);
+  message += first.message;
+  message += " (repeated ";
+  message.append(count, count_end);
+  message += repeats == 1 ? " time between " : " times between ";
+  bus::append_iso8601(message, first_repeat_ns);
+  message += " and ";
+  bus::append_iso8601(message, last_repeat_ns);
+  message += ')';
+  return summary;
+}
+
+}  // namespace cantina::logging

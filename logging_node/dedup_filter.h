@@ -1,0 +1,94 @@
+// DedupFilter: collapses a burst of identical records into the first one plus a
+// "repeated N times" summary when its window closes.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "log_entry.h"
+
+namespace cantina::logging {
+
+// Tracks, per key (service_id, level, message), a window that opens at the first
+// occurrence and lasts `window`. Repeats inside the window are counted instead of
+// written; when the window closes, a summary entry reports them. Not thread-safe:
+// the receive thread owns it. Every operation is O(1) amortised per entry.
+class DedupFilter {
+ public:
+  // window 0 = off: admit() always returns true and nothing is tracked. max_keys
+  // (at least 1; 0 is treated as 1) bounds the keys tracked: when it is reached, the
+  // oldest key's window is closed early (its summary emitted), never silently dropped.
+  explicit DedupFilter(std::chrono::seconds window, std::size_t max_keys = 10000);
+
+  DedupFilter(const DedupFilter&) = delete;
+  DedupFilter& operator=(const DedupFilter&) = delete;
+
+  // Returns true if `entry` should be written (first occurrence in its window) and
+  // false if it is a repeat (counted, to be summarised). `now_ns` is a monotonic
+  // clock reading in ns. Windows that have closed by `now_ns` (including this key's
+  // own) are closed first, so their summaries are appended to `summaries` (in the
+  // order the windows opened) before this entry opens a new window and passes.
+  bool admit(const LogEntry& entry, std::int64_t now_ns, std::vector<LogEntry>& summaries);
+
+  // Closes every window opened at or before now_ns - window and appends a summary
+  // for each that had repeats, in the order the windows opened. Cost is proportional
+  // to the windows closed, not to the keys tracked: call it on a timer.
+  void expire(std::int64_t now_ns, std::vector<LogEntry>& summaries);
+
+  // Closes all windows (shutdown) and appends all pending summaries, in the order
+  // the windows opened.
+  void flush_all(std::vector<LogEntry>& summaries);
+
+  // Keys tracked now (open windows).
+  std::size_t size() const { return index_.size(); }
+
+  // Total repeats counted (suppressed) since construction.
+  std::uint64_t suppressed() const { return suppressed_; }
+
+ private:
+  struct Window {
+    LogEntry first;              // the entry that opened the window (was written)
+    std::int64_t opened_ns = 0;  // monotonic
+    std::uint64_t repeats = 0;
+    std::int64_t first_repeat_ns = 0;  // timestamp_ns of the first suppressed repeat
+    std::int64_t last_repeat_ns = 0;   // timestamp_ns of the last suppressed repeat
+  };
+
+  // Views into the Window's own strings: list nodes never move, so they stay valid
+  // as long as the window is open.
+  struct KeyView {
+    std::string_view service_id;
+    Level level;
+    std::string_view message;
+    friend bool operator==(const KeyView&, const KeyView&) = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const KeyView& key) const noexcept;
+  };
+
+  using WindowList = std::list<Window>;
+
+  // Removes the window at `position`, appending its summary if it had repeats.
+  void close(WindowList::iterator position, std::vector<LogEntry>& summaries);
+
+  std::int64_t window_ns_;
+  std::size_t max_keys_;
+  WindowList windows_;  // open windows, oldest opened first
+  std::unordered_map<KeyView, WindowList::iterator, KeyHash> index_;
+  std::uint64_t suppressed_ = 0;
+};
+
+// The summary entry for `repeats` (>= 1) suppressed repeats of `first`, the first
+// and last of them at `first_repeat_ns` and `last_repeat_ns`: kind repeat_summary,
+// the same level, service, service_id, host and logger, timestamp_ns =
+// last_repeat_ns, and message "<message> (repeated N time[s] between <first> and
+// <last>)" with ISO-8601 timestamps. Exposed for tests and for the node.
+LogEntry make_repeat_summary(const LogEntry& first, std::uint64_t repeats, std::int64_t first_repeat_ns,
+                             std::int64_t last_repeat_ns);
+
+}  // namespace cantina::logging

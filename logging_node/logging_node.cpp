@@ -1,0 +1,429 @@
+#include "logging_node.h"
+
+#include <unistd.h>
+
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
+#include "bounded_queue.h"
+#include "cantina/bus/clock.h"
+#include "cantina/bus/codec.h"
+#include "cantina/bus/socket.h"
+#include "cantina/bus/topics.h"
+#include "dedup_filter.h"
+#include "history_filter.h"
+#include "ring_buffer.h"
+#include "sequence_tracker.h"
+#include "service_names.h"
+#include "session_file.h"
+#include "session_writer.h"
+
+namespace cantina::logging {
+
+namespace {
+
+constexpr std::string_view kNodeService = "Logging Service";
+constexpr auto kTick = std::chrono::milliseconds(100);
+constexpr std::int64_t kStatsPeriodNs = 1'000'000'000;
+constexpr std::size_t kMaxMessagesPerWakeup = 4096;
+constexpr std::size_t kMaxHistoryEntries = 100000;
+constexpr const char* kStopMessage = "stop";
+
+std::string stop_endpoint(const void* owner) {
+  return "inproc://logging-node-stop-" + std::to_string(reinterpret_cast<std::uintptr_t>(owner));
+}
+
+// Counts for one service, reported once a second as one WARNING line.
+struct PendingLoss {
+  std::uint64_t lost = 0;       // sequence gaps
+  std::uint64_t gaps = 0;
+  std::uint64_t malformed = 0;  // undecodable payloads
+};
+
+}  // namespace
+
+struct LoggingNode::State {
+  State(zmq::context_t& context_in, const bus::Config& config_in)
+      : context(context_in),
+        config(config_in),
+        session(config.logging.session_file_path, bus::now_ns(), config.logging.max_file_bytes),
+        writer_queue(config.logging.max_queue_size),
+        writer(session, writer_queue, counters,
+               WriterOptions{config.logging.batch_size, std::chrono::seconds(config.logging.file_flush_interval)}),
+        names(config.logging.service_names),
+        dedup(std::chrono::seconds(config.logging.deduplication_window)),
+        ring(config.logging.max_memory_logs),
+        threshold(config.logging.log_level),
+        stop_server(context, zmq::socket_type::pair),
+        stop_client(context, zmq::socket_type::pair) {
+    if (!config.logging.query_endpoint.empty()) {
+      query = std::make_unique<zmq::socket_t>(context, zmq::socket_type::rep);
+      query->set(zmq::sockopt::linger, 0);
+      query->set(zmq::sockopt::maxmsgsize, std::int64_t{64 * 1024});
+      try {
+        query->bind(config.logging.query_endpoint);
+      } catch (const zmq::error_t& error) {
+        throw std::runtime_error("cannot bind query endpoint " + config.logging.query_endpoint + ": " + error.what());
+      }
+    }
+    stop_server.bind(stop_endpoint(this));
+    stop_client.connect(stop_endpoint(this));
+  }
+
+  void receive_loop();
+  void handle_bus_message(bus::Received& message);
+  void handle_record(const bus::LogRecord& record);
+  void handle_set_level(const bus::SetLogLevel& request);
+  void handle_query();
+  void accept(LogEntry entry);
+  void node_entry(Level level, EntryKind kind, std::string message);
+  void on_tick(std::int64_t now_monotonic);
+  void report_losses();
+  void publish_status(bus::ServiceState state, std::string message);
+  void publish_stats();
+  void shut_down();
+
+  zmq::context_t& context;
+  bus::Config config;
+  NodeCounters counters;
+  SessionFile session;
+  BoundedQueue<WriterItem> writer_queue;
+  SessionWriter writer;
+
+  // Owned by the receive thread from start() on.
+  ServiceNames names;
+  DedupFilter dedup;
+  RingBuffer<LogEntry> ring;
+  SequenceTracker sequences;
+  Level threshold;
+  std::unique_ptr<bus::Subscriber> subscriber;
+  std::unique_ptr<bus::Publisher> publisher;
+  std::unique_ptr<zmq::socket_t> query;
+  zmq::socket_t stop_server;
+  std::uint64_t entry_sequence = 0;
+  std::map<std::string, PendingLoss> pending_losses;
+  std::uint64_t pending_dropped = 0;
+  std::vector<LogEntry> summaries;
+  bus::ServiceState state = bus::ServiceState::starting;
+  std::string state_message;
+  std::int64_t state_since_ns = bus::now_ns();
+  std::int64_t started_ns = bus::now_ns();
+  std::int64_t next_stats_ns = 0;
+  bool write_failing = false;
+  std::uint64_t frame_malformed_seen = 0;
+  std::uint64_t last_request_id = 0;
+
+  // Used by the thread that calls start()/stop().
+  zmq::socket_t stop_client;
+  std::thread receive_thread;
+  std::thread writer_thread;
+  bool started = false;
+  bool stopped = false;
+};
+
+void LoggingNode::State::publish_status(bus::ServiceState new_state, std::string message) {
+  if (new_state != state) state_since_ns = bus::now_ns();
+  state = new_state;
+  state_message = std::move(message);
+  bus::ServiceStatus status{std::string(bus::topics::kLoggingServiceId), state, state_message, bus::now_ns(),
+                            static_cast<std::uint32_t>(getpid()), bus::host_name(), state_since_ns};
+  publisher->publish(bus::topics::status_topic(bus::topics::kLoggingServiceId), status);
+}
+
+void LoggingNode::State::publish_stats() {
+  bus::LoggingStats stats;
+  stats.timestamp_ns = bus::now_ns();
+  stats.session_id = session.session_id();
+  stats.session_file = writer.health().path;
+  stats.received = counters.received.load(std::memory_order_relaxed);
+  stats.written = counters.written.load(std::memory_order_relaxed);
+  stats.deduplicated = counters.deduplicated.load(std::memory_order_relaxed);
+  stats.filtered = counters.filtered.load(std::memory_order_relaxed);
+  stats.lost = counters.lost.load(std::memory_order_relaxed);
+  stats.dropped = counters.dropped.load(std::memory_order_relaxed);
+  stats.malformed = counters.malformed.load(std::memory_order_relaxed);
+  stats.queue_depth = writer_queue.size();
+  stats.bytes_written = counters.bytes_written.load(std::memory_order_relaxed);
+  stats.unwritten = counters.unwritten.load(std::memory_order_relaxed);
+  stats.repeat_summaries = counters.repeat_summaries.load(std::memory_order_relaxed);
+  stats.publishers = sequences.publishers();
+  stats.uptime_ns = stats.timestamp_ns - started_ns;
+  publisher->publish(bus::topics::kLoggingStats, stats);
+}
+
+void LoggingNode::State::accept(LogEntry entry) {
+  entry.sequence = ++entry_sequence;
+  if (entry.kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
+  if (config.logging.enable_dashboard_streaming) {
+    bus::DashboardLog out;
+    out.timestamp = bus::iso8601(entry.timestamp_ns);
+    out.timestamp_ns = entry.timestamp_ns;
+    out.level = entry.level;
+    out.service = entry.service;
+    out.service_id = entry.service_id;
+    out.message = entry.message;
+    out.session_id = session.session_id();
+    out.entry_id = session.session_id() + "-" + std::to_string(entry.sequence);
+    out.repeat_count = entry.repeat_count;
+    out.kind = entry.kind;
+    out.host = entry.host;
+    out.logger = entry.logger;
+    out.sequence = entry.sequence;
+    publisher->publish(bus::topics::kDashboardLog, out);
+  }
+  ring.push(entry);
+  const bool own_report = entry.kind == EntryKind::loss && entry.service_id == bus::topics::kLoggingServiceId;
+  WriterItem item{std::move(entry), false};
+  if (own_report) {
+    writer_queue.push_unbounded(std::move(item));  // loss reports always get through
+  } else if (!writer_queue.try_push(std::move(item))) {
+    counters.dropped.fetch_add(1, std::memory_order_relaxed);
+    ++pending_dropped;
+  }
+}
+
+void LoggingNode::State::node_entry(Level level, EntryKind kind, std::string message) {
+  LogEntry entry;
+  entry.timestamp_ns = bus::now_ns();
+  entry.level = level;
+  entry.service = std::string(kNodeService);
+  entry.service_id = std::string(bus::topics::kLoggingServiceId);
+  entry.message = std::move(message);
+  entry.kind = kind;
+  entry.host = bus::host_name();
+  accept(std::move(entry));
+}
+
+void LoggingNode::State::handle_record(const bus::LogRecord& record) {
+  counters.received.fetch_add(1, std::memory_order_relaxed);
+  const auto observation = sequences.observe(record.publisher_id, record.sequence);
+  if (observation.gap) {
+    counters.lost.fetch_add(observation.gap->missing, std::memory_order_relaxed);
+    PendingLoss& loss = pending_losses[record.service];
+    loss.lost += observation.gap->missing;
+    ++loss.gaps;
+  }
+  if (record.level < threshold) {
+    counters.filtered.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  LogEntry entry;
+  entry.timestamp_ns = record.timestamp_ns;
+  entry.level = record.level;
+  entry.service = names.friendly(record.service);
+  entry.service_id = record.service;
+  entry.message = record.message;
+  entry.host = record.host;
+  entry.logger = record.logger;
+  summaries.clear();
+  const bool admitted = dedup.admit(entry, bus::monotonic_ns(), summaries);
+  for (LogEntry& summary : summaries) accept(std::move(summary));
+  if (!admitted) {
+    counters.deduplicated.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  accept(std::move(entry));
+}
+
+void LoggingNode::State::handle_set_level(const bus::SetLogLevel& request) {
+  if (request.request_id != 0 && request.request_id == last_request_id) return;  // a resend of the same request
+  last_request_id = request.request_id;
+  const Level previous = threshold;
+  threshold = request.level;
+  bus::LogLevelChanged change{std::string(bus::topics::kLoggingServiceId), threshold, previous, request.request_id,
+                              static_cast<std::uint32_t>(getpid())};
+  publisher->publish(bus::topics::log_level_changed_topic(bus::topics::kLoggingServiceId), change);
+  node_entry(Level::info, EntryKind::node,
+             "log level changed from " + std::string(bus::to_string(previous)) + " to " +
+                 std::string(bus::to_string(threshold)) + " (request " + std::to_string(request.request_id) + ")");
+}
+
+void LoggingNode::State::handle_bus_message(bus::Received& message) {
+  if (auto service = bus::topics::service_of(message.topic, bus::topics::kLogPrefix)) {
+    auto record = bus::decode_log_record(message.bytes());
+    if (record && record.value->service == *service) {
+      handle_record(*record.value);
+      return;
+    }
+    counters.malformed.fetch_add(1, std::memory_order_relaxed);
+    ++pending_losses[std::string(*service)].malformed;
+    return;
+  }
+  if (message.topic == bus::topics::set_log_level_topic(bus::topics::kLoggingServiceId)) {
+    auto request = bus::decode_set_log_level(message.bytes());
+    if (request && request.value->service == bus::topics::kLoggingServiceId) {
+      handle_set_level(*request.value);
+      return;
+    }
+  }
+  // Anything else under /log/ (bad service id) or a bad control message.
+  counters.malformed.fetch_add(1, std::memory_order_relaxed);
+  ++pending_losses["(invalid topic)"].malformed;
+}
+
+void LoggingNode::State::handle_query() {
+  zmq::message_t request;
+  if (!query->recv(request, zmq::recv_flags::dontwait)) return;
+  while (request.more()) {  // a REP socket must answer once per request; ignore extra frames
+    zmq::message_t extra;
+    (void)query->recv(extra, zmq::recv_flags::none);
+    request.swap(extra);
+  }
+  bus::HistoryReply reply;
+  reply.session_id = session.session_id();
+  auto decoded = bus::decode_history_query({static_cast<const std::byte*>(request.data()), request.size()});
+  if (!decoded) {
+    reply.error = "bad history query: " + decoded.error;
+  } else {
+    const bus::HistoryQuery& q = *decoded.value;
+    std::size_t limit = q.limit == 0 ? kMaxHistoryEntries : std::min<std::size_t>(q.limit, kMaxHistoryEntries);
+    for (LogEntry& entry : ring.newest(limit, [&q](const LogEntry& e) { return matches(e, q); })) {
+      bus::DashboardLog out;
+      out.timestamp = bus::iso8601(entry.timestamp_ns);
+      out.timestamp_ns = entry.timestamp_ns;
+      out.level = entry.level;
+      out.service = std::move(entry.service);
+      out.service_id = std::move(entry.service_id);
+      out.message = std::move(entry.message);
+      out.session_id = session.session_id();
+      out.entry_id = session.session_id() + "-" + std::to_string(entry.sequence);
+      out.repeat_count = entry.repeat_count;
+      out.kind = entry.kind;
+      out.host = std::move(entry.host);
+      out.logger = std::move(entry.logger);
+      out.sequence = entry.sequence;
+      reply.entries.push_back(std::move(out));
+    }
+  }
+  std::string payload = bus::encode(reply);
+  query->send(zmq::buffer(payload), zmq::send_flags::dontwait);
+}
+
+void LoggingNode::State::report_losses() {
+  for (auto& [service, loss] : pending_losses) {
+    if (loss.lost > 0) {
+      node_entry(Level::warning, EntryKind::loss,
+                 "lost " + std::to_string(loss.lost) + " records from " + service + " (" + std::to_string(loss.gaps) +
+                     (loss.gaps == 1 ? " gap" : " gaps") + " in sequence numbers)");
+    }
+    if (loss.malformed > 0) {
+      node_entry(Level::warning, EntryKind::loss,
+                 "dropped " + std::to_string(loss.malformed) + " malformed messages from " + service);
+    }
+  }
+  pending_losses.clear();
+  if (pending_dropped > 0) {
+    node_entry(Level::warning, EntryKind::loss,
+               "dropped " + std::to_string(pending_dropped) + " entries: writer queue full (max_queue_size " +
+                   std::to_string(config.logging.max_queue_size) + ")");
+    pending_dropped = 0;
+  }
+}
+
+void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
+  summaries.clear();
+  dedup.expire(now_monotonic, summaries);
+  for (LogEntry& summary : summaries) accept(std::move(summary));
+  if (now_monotonic < next_stats_ns) return;
+  next_stats_ns = now_monotonic + kStatsPeriodNs;
+  const std::uint64_t frame_malformed = subscriber->malformed();
+  if (frame_malformed > frame_malformed_seen) {
+    counters.malformed.fetch_add(frame_malformed - frame_malformed_seen, std::memory_order_relaxed);
+    pending_losses["(wrong number of frames)"].malformed += frame_malformed - frame_malformed_seen;
+    frame_malformed_seen = frame_malformed;
+  }
+  report_losses();
+  const SessionWriter::Health health = writer.health();
+  if (health.failing != write_failing) {
+    write_failing = health.failing;
+    if (write_failing) {
+      node_entry(Level::error, EntryKind::node, health.error);
+      publish_status(bus::ServiceState::error, health.error);
+    } else {
+      node_entry(Level::info, EntryKind::node, "writing to " + health.path + " again");
+    }
+  }
+  if (!write_failing) {
+    publish_status(bus::ServiceState::running, "session " + session.session_id() + ": " + health.path);
+  } else {
+    publish_status(bus::ServiceState::error, health.error);
+  }
+  publish_stats();
+}
+
+void LoggingNode::State::receive_loop() {
+  publisher = std::make_unique<bus::Publisher>(context, config.bus.publish_endpoint, config.bus.high_water_mark);
+  subscriber = std::make_unique<bus::Subscriber>(
+      context, config.bus.subscribe_endpoint,
+      std::vector<std::string>{std::string(bus::topics::kLogPrefix),
+                               bus::topics::set_log_level_topic(bus::topics::kLoggingServiceId)},
+      config.bus.high_water_mark);
+  publish_status(bus::ServiceState::starting, "opening session " + session.session_id());
+  node_entry(Level::info, EntryKind::node,
+             "session " + session.session_id() + " started: " + session.path().string() + " (log level " +
+                 std::string(bus::to_string(threshold)) + ")");
+
+  std::vector<zmq::pollitem_t> items = {{subscriber->socket().handle(), 0, ZMQ_POLLIN, 0},
+                                        {stop_server.handle(), 0, ZMQ_POLLIN, 0}};
+  if (query) items.push_back({query->handle(), 0, ZMQ_POLLIN, 0});
+  for (;;) {
+    zmq::poll(items, kTick);
+    for (std::size_t n = 0; n < kMaxMessagesPerWakeup; ++n) {
+      auto message = subscriber->receive(std::chrono::milliseconds(0));
+      if (!message) break;
+      handle_bus_message(*message);
+    }
+    if (query && (items[2].revents & ZMQ_POLLIN)) handle_query();
+    on_tick(bus::monotonic_ns());
+    if (items[1].revents & ZMQ_POLLIN) {
+      zmq::message_t stop;
+      (void)stop_server.recv(stop, zmq::recv_flags::none);
+      shut_down();
+      return;
+    }
+  }
+}
+
+void LoggingNode::State::shut_down() {
+  publish_status(bus::ServiceState::stopping, "draining session " + session.session_id());
+  // What ZeroMQ has already delivered to this process was accepted by the bus: take it.
+  while (auto message = subscriber->receive(std::chrono::milliseconds(0))) handle_bus_message(*message);
+  next_stats_ns = 0;
+  on_tick(bus::monotonic_ns());
+  summaries.clear();
+  dedup.flush_all(summaries);
+  for (LogEntry& summary : summaries) accept(std::move(summary));
+  node_entry(Level::info, EntryKind::node, "session " + session.session_id() + " stopping");
+  writer_queue.push_unbounded(WriterItem{{}, true});
+  writer_thread.join();
+  publish_stats();
+  publish_status(bus::ServiceState::stopped, "session " + session.session_id() + " closed: " +
+                                                  std::to_string(counters.written.load()) + " lines written");
+}
+
+LoggingNode::LoggingNode(zmq::context_t& context, const bus::Config& config)
+    : state_(std::make_unique<State>(context, config)) {}
+
+LoggingNode::~LoggingNode() { stop(); }
+
+void LoggingNode::start() {
+  if (state_->started) return;
+  state_->started = true;
+  state_->writer_thread = std::thread([this] { state_->writer.run(); });
+  state_->receive_thread = std::thread([this] { state_->receive_loop(); });
+}
+
+void LoggingNode::stop() {
+  if (!state_->started || state_->stopped) return;
+  state_->stopped = true;
+  state_->stop_client.send(zmq::buffer(std::string_view(kStopMessage)), zmq::send_flags::none);
+  state_->receive_thread.join();
+}
+
+const std::string& LoggingNode::session_id() const noexcept { return state_->session.session_id(); }
+std::filesystem::path LoggingNode::session_path() const { return state_->session.path(); }
+const NodeCounters& LoggingNode::counters() const noexcept { return state_->counters; }
+
+}  // namespace cantina::logging

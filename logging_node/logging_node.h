@@ -1,0 +1,85 @@
+// LoggingNode: the LoggingService of CantinaOS as a bus node (cantina-logd).
+//
+// DESIGN
+// Threads
+// - receive thread (owns every socket): a SUB socket on `/log/` and
+//   `/control/log_level/logging_service`, a PUB socket for `/dashboard/log`,
+//   `/logging/stats`, `/service/status/logging_service` and level-change replies,
+//   a REP socket on [logging] query_endpoint for history, and an inproc PAIR socket
+//   on which stop() sends the shutdown message. It decodes records, checks
+//   per-publisher sequence numbers, applies the level threshold and the dedup
+//   window, keeps the ring buffer, streams entries and hands them to the writer.
+//   It never touches the disk.
+// - writer thread (owns the SessionFile): takes batches of up to batch_size
+//   entries from the writer queue, formats them into one buffer and writes it
+//   with one write(2); fdatasync at least every file_flush_interval seconds and at
+//   once after a batch holding an ERROR or CRITICAL entry.
+// Queue: the writer queue holds at most max_queue_size entries. When it is full the
+//   entry is dropped and counted; once a second the node writes one WARNING line
+//   with the count (pushed past the bound, so the report itself is never lost).
+// Errors: a failed write is counted (unwritten), the node goes on, publishes ERROR
+//   and writes how many lines it could not store once writing works again.
+// Shutdown (stop(), or SIGINT/SIGTERM in cantina-logd): STOPPING; read what ZeroMQ
+//   has already delivered; close the open dedup windows (summaries); queue the stop
+//   message behind every accepted entry; the writer drains, writes, fsyncs, exits;
+//   STOPPED. Nothing accepted is lost.
+// Feedback: the node's own lines go straight to the ring buffer, the stream and the
+//   writer as service "Logging Service"; it never subscribes to what it publishes.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include <zmq.hpp>
+
+#include "cantina/bus/config.h"
+
+namespace cantina::logging {
+
+// Counters shared by the two threads (relaxed atomics; read for /logging/stats).
+struct NodeCounters {
+  std::atomic<std::uint64_t> received{0};
+  std::atomic<std::uint64_t> written{0};
+  std::atomic<std::uint64_t> deduplicated{0};
+  std::atomic<std::uint64_t> filtered{0};
+  std::atomic<std::uint64_t> lost{0};
+  std::atomic<std::uint64_t> dropped{0};
+  std::atomic<std::uint64_t> malformed{0};
+  std::atomic<std::uint64_t> bytes_written{0};
+  std::atomic<std::uint64_t> unwritten{0};
+  std::atomic<std::uint64_t> repeat_summaries{0};
+};
+
+class LoggingNode {
+ public:
+  // Opens a new session file and binds the query endpoint. Throws
+  // std::runtime_error with a one-line message if either is impossible.
+  LoggingNode(zmq::context_t& context, const bus::Config& config);
+  // Stops the node if it runs (see stop()).
+  ~LoggingNode();
+
+  LoggingNode(const LoggingNode&) = delete;
+  LoggingNode& operator=(const LoggingNode&) = delete;
+
+  // Starts the receive and writer threads. Call once.
+  void start();
+
+  // Runs the shutdown sequence and returns when both threads have finished.
+  // Call from the thread that called start(); idempotent.
+  void stop();
+
+  const std::string& session_id() const noexcept;
+  std::filesystem::path session_path() const;
+  const NodeCounters& counters() const noexcept;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace cantina::logging

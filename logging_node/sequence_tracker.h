@@ -1,0 +1,59 @@
+// SequenceTracker: detects lost records from the per-publisher sequence numbers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <unordered_map>
+
+namespace cantina::logging {
+
+// Remembers the last sequence number seen from each publisher (the least recently
+// seen forgotten beyond max_publishers) and reports gaps. Not thread-safe: the
+// receive thread owns it. O(1) per call.
+class SequenceTracker {
+ public:
+  // max_publishers is at least 1 (0 is treated as 1).
+  explicit SequenceTracker(std::size_t max_publishers = 100000);
+
+  SequenceTracker(const SequenceTracker&) = delete;
+  SequenceTracker& operator=(const SequenceTracker&) = delete;
+
+  // The sequence numbers first_missing..last_missing (missing of them) never arrived.
+  struct Gap {
+    std::uint64_t missing;
+    std::uint64_t first_missing;
+    std::uint64_t last_missing;
+  };
+
+  struct Observation {
+    std::optional<Gap> gap;   // set when the sequence jumped forward
+    bool first_seen = false;  // the publisher was not tracked (new, or forgotten)
+    bool restarted = false;   // sequence <= the last one: restart or reordering
+  };
+
+  // Records `sequence` from `publisher_id`. A jump forward (sequence > last + 1) is a
+  // gap of the numbers in between. The first record of an unknown publisher sets
+  // first_seen and reports no gap, even if sequence > 1 (records sent before this
+  // node started are not counted as lost). sequence <= last sets restarted, resets
+  // tracking to `sequence` and reports no gap. When more than max_publishers are
+  // tracked, the least recently seen is forgotten.
+  Observation observe(std::uint64_t publisher_id, std::uint64_t sequence);
+
+  // Publishers tracked now.
+  std::size_t publishers() const { return index_.size(); }
+
+ private:
+  struct Publisher {
+    std::uint64_t id;
+    std::uint64_t last_sequence;
+  };
+  using PublisherList = std::list<Publisher>;
+
+  std::size_t max_publishers_;
+  PublisherList recent_;  // most recently seen first
+  std::unordered_map<std::uint64_t, PublisherList::iterator> index_;
+};
+
+}  // namespace cantina::logging

@@ -1,0 +1,47 @@
+// ServiceNames: the friendly name shown for a service id ("Music Controller").
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace cantina::logging {
+
+// Maps service ids to friendly names: the configured name if there is one, else a
+// title-cased form of the id. Not thread-safe: the receive thread owns it.
+class ServiceNames {
+ public:
+  // Derived (title-cased) names cached at most; when full the derived cache is
+  // cleared (configured names are kept).
+  static constexpr std::size_t kMaxCachedNames = 4096;
+
+  // `names`: service id -> friendly name, from the config.
+  explicit ServiceNames(std::map<std::string, std::string> names);
+
+  // The friendly name for `service_id`: the configured one, else the id title-cased
+  // ("music_controller" -> "Music Controller": split on '_', '-' and '.', empty words
+  // dropped, words joined by one space, each word's first letter upper-cased (ASCII),
+  // the rest unchanged; an id with no words at all is returned unchanged).
+  // The reference is valid until the next call.
+  const std::string& friendly(std::string_view service_id);
+
+  // Number of derived names cached now (for tests).
+  std::size_t cached() const { return derived_.size(); }
+
+ private:
+  struct TransparentHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
+  };
+
+  std::map<std::string, std::string, std::less<>> configured_;
+  std::unordered_map<std::string, std::string, TransparentHash, std::equal_to<>> derived_;
+};
+
+// `service_id` title-cased as described for ServiceNames::friendly.
+std::string title_case(std::string_view service_id);
+
+}  // namespace cantina::logging

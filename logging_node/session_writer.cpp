@@ -1,0 +1,104 @@
+#include "session_writer.h"
+
+#include <vector>
+
+#include "cantina/bus/clock.h"
+#include "line_format.h"
+
+namespace cantina::logging {
+
+SessionWriter::SessionWriter(SessionFile& file, BoundedQueue<WriterItem>& queue, NodeCounters& counters,
+                             WriterOptions options)
+    : file_(file), queue_(queue), counters_(counters), options_(options), last_sync_(std::chrono::steady_clock::now()) {
+  std::lock_guard lock(health_mutex_);
+  health_.path = file_.path().string();
+}
+
+SessionWriter::Health SessionWriter::health() const {
+  std::lock_guard lock(health_mutex_);
+  return health_;
+}
+
+void SessionWriter::sync() {
+  if (!dirty_) return;
+  if (!file_.sync()) dirty_ = false;
+  last_sync_ = std::chrono::steady_clock::now();
+}
+
+void SessionWriter::write_buffer(std::size_t lines) {
+  if (lines == 0) return;
+  if (failed_lines_ > 0) {
+    // Writing failed before: say how much could not be stored, ahead of this batch.
+    LogEntry report;
+    report.timestamp_ns = bus::now_ns();
+    report.level = Level::warning;
+    report.service = "Logging Service";
+    report.service_id = "logging_service";
+    report.kind = EntryKind::loss;
+    report.message = std::to_string(failed_lines_) + " lines could not be stored in the session file between " +
+                     bus::iso8601(first_failure_ns_) + " and " + bus::iso8601(report.timestamp_ns) + ": " +
+                     first_error_;
+    std::string line;
+    append_line(line, report);
+    buffer_.insert(0, line);
+    ++lines;
+  }
+  const std::error_code error = file_.write(buffer_);
+  if (!error) {
+    counters_.written.fetch_add(lines, std::memory_order_relaxed);
+    counters_.bytes_written.fetch_add(buffer_.size(), std::memory_order_relaxed);
+    dirty_ = true;
+    if (failed_lines_ > 0) {
+      counters_.written.fetch_sub(1, std::memory_order_relaxed);  // the report is not an entry
+      failed_lines_ = 0;
+      first_error_.clear();
+    }
+    std::lock_guard lock(health_mutex_);
+    health_.failing = false;
+    health_.error.clear();
+    health_.path = file_.path().string();
+    return;
+  }
+  const std::size_t entry_lines = failed_lines_ > 0 ? lines - 1 : lines;
+  counters_.unwritten.fetch_add(entry_lines, std::memory_order_relaxed);
+  if (failed_lines_ == 0) {
+    first_failure_ns_ = bus::now_ns();
+    first_error_ = error.message();
+  }
+  failed_lines_ += entry_lines;
+  std::lock_guard lock(health_mutex_);
+  health_.failing = true;
+  health_.error = "cannot write " + file_.path().string() + ": " + error.message();
+}
+
+void SessionWriter::run() {
+  std::vector<WriterItem> batch;
+  batch.reserve(options_.batch_size);
+  bool stopping = false;
+  while (!stopping) {
+    auto wait = std::chrono::milliseconds(1000);
+    if (dirty_) {
+      auto due = last_sync_ + options_.flush_interval - std::chrono::steady_clock::now();
+      wait = std::max(std::chrono::milliseconds(0),
+                      std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(due)));
+    }
+    batch.clear();
+    queue_.pop_batch(batch, options_.batch_size, wait);
+    buffer_.clear();
+    std::size_t lines = 0;
+    bool urgent = false;
+    for (const WriterItem& item : batch) {
+      if (item.stop) {
+        stopping = true;
+        continue;
+      }
+      append_line(buffer_, item.entry);
+      ++lines;
+      urgent = urgent || item.entry.level >= Level::error;
+    }
+    write_buffer(lines);
+    if (urgent || stopping || std::chrono::steady_clock::now() - last_sync_ >= options_.flush_interval) sync();
+  }
+}
+
+}  // namespace cantina::logging

@@ -1,0 +1,68 @@
+// SessionWriter: the body of the logging node's writer thread. Takes entries from
+// the writer queue in batches, writes each batch with one write(2) and decides
+// when to fdatasync. The only code that touches the session file after start-up.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "bounded_queue.h"
+#include "log_entry.h"
+#include "logging_node.h"
+#include "session_file.h"
+
+namespace cantina::logging {
+
+// What travels on the writer queue: an entry, or the shutdown message.
+struct WriterItem {
+  LogEntry entry;
+  bool stop = false;
+};
+
+struct WriterOptions {
+  std::size_t batch_size = 100;
+  std::chrono::seconds flush_interval{5};  // 0 = fdatasync after every batch
+};
+
+class SessionWriter {
+ public:
+  // Keeps references; all must outlive run().
+  SessionWriter(SessionFile& file, BoundedQueue<WriterItem>& queue, NodeCounters& counters, WriterOptions options);
+
+  // Runs until it takes the stop message; then writes what is left, fsyncs and
+  // returns. Call from the writer thread only.
+  void run();
+
+  // Health as seen by other threads: whether the last write failed, and why.
+  struct Health {
+    bool failing = false;
+    std::string error;
+    std::string path;  // part being written
+  };
+  Health health() const;
+
+ private:
+  // Writes `buffer_` holding `lines` lines; on failure counts them as unwritten.
+  void write_buffer(std::size_t lines);
+  void sync();
+
+  SessionFile& file_;
+  BoundedQueue<WriterItem>& queue_;
+  NodeCounters& counters_;
+  WriterOptions options_;
+  std::string buffer_;
+  bool dirty_ = false;  // written since the last fdatasync
+  std::chrono::steady_clock::time_point last_sync_;
+
+  // Lines lost to write errors since writing last worked, for the report.
+  std::uint64_t failed_lines_ = 0;
+  std::int64_t first_failure_ns_ = 0;
+  std::string first_error_;
+
+  mutable std::mutex health_mutex_;
+  Health health_;  // guarded by health_mutex_
+};
+
+}  // namespace cantina::logging

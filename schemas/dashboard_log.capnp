@@ -1,0 +1,87 @@
+# DashboardLog: an entry as written to the session file, republished by the
+# logging node on `/dashboard/log` for live viewers (the web bridge, tail tools),
+# and returned by the logging node's history query endpoint.
+@0xcb0eef2236141d96;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("cantina::schema");
+
+using import "log_record.capnp".Level;
+
+# What produced an entry.
+enum EntryKind {
+  record @0;         # a LogRecord received from a service
+  repeatSummary @1;  # "<message> (repeated N times between <first> and <last>)"
+  loss @2;           # a report of records lost, dropped or malformed
+  node @3;           # the logging node's own message (start, level change, ...)
+}
+
+struct DashboardLog {
+  timestamp @0 :Text;
+  # ISO-8601 UTC time with microseconds, exactly as in the session file,
+  # e.g. "2026-11-26T17:45:00.123456Z".
+
+  level @1 :Level;
+  # Severity of the entry.
+
+  service @2 :Text;
+  # Friendly service name, e.g. "Music Controller".
+
+  message @3 :Text;
+  # The message, unescaped (may contain newlines; viewers must show it as text).
+
+  sessionId @4 :Text;
+  # Id of the logging node's session, e.g. "20261126-174500".
+
+  entryId @5 :Text;
+  # Unique within the session: "<sessionId>-<n>" with n counting from 1.
+
+  timestampNs @6 :Int64;
+  # Same instant as `timestamp`, nanoseconds since the Unix epoch, UTC.
+
+  serviceId @7 :Text;
+  # The raw service id from the record, e.g. "music_controller".
+
+  repeatCount @8 :UInt32;
+  # For a repeatSummary: how many repeats were suppressed; 0 otherwise.
+
+  kind @9 :EntryKind;
+  # What produced this entry.
+
+  host @10 :Text;
+  # Host of the publishing service (empty for the node's own entries).
+
+  logger @11 :Text;
+  # Logger name from the record (empty for the node's own entries).
+
+  sequence @12 :UInt64;
+  # Position of this entry in the session's stream: 1, 2, 3... A viewer that sees
+  # a jump knows it missed entries.
+}
+
+# Request to the logging node's query endpoint ([logging] query_endpoint, REQ/REP):
+# the newest entries of the ring buffer that match every given filter.
+struct HistoryQuery {
+  limit @0 :UInt32;
+  # At most this many entries (the newest ones); 0 means all that match.
+
+  minLevel @1 :Level;
+  # Level threshold: entries below it are skipped.
+
+  services @2 :List(Text);
+  # Keep only these services (service id or friendly name); empty keeps all.
+
+  text @3 :Text;
+  # Keep only entries whose message contains this substring; empty keeps all.
+}
+
+struct HistoryReply {
+  entries @0 :List(DashboardLog);
+  # Matching entries, oldest first.
+
+  error @1 :Text;
+  # Empty on success; otherwise why the query could not be answered.
+
+  sessionId @2 :Text;
+  # The answering node's session id.
+}

@@ -1,0 +1,58 @@
+# LoggingStats: the logging node's counters, published on `/logging/stats`
+# every second. Counters are totals since the node started.
+# Accounting: received = filtered + deduplicated + dropped + accepted, and
+# accepted records end up written or unwritten (disk errors).
+@0xbd63e36f567ff1e6;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("cantina::schema");
+
+struct LoggingStats {
+  timestampNs @0 :Int64;
+  # When these figures were taken, nanoseconds since the Unix epoch, UTC.
+
+  sessionId @1 :Text;
+  # Current session id, e.g. "20261126-174500".
+
+  sessionFile @2 :Text;
+  # Path of the session file being written.
+
+  received @3 :UInt64;
+  # Well-formed log records received from the bus.
+
+  written @4 :UInt64;
+  # Lines written to session files (records, summaries, loss reports, own lines).
+
+  deduplicated @5 :UInt64;
+  # Records suppressed as repeats within the deduplication window.
+
+  filtered @6 :UInt64;
+  # Records below the node's log_level threshold.
+
+  lost @7 :UInt64;
+  # Records never received, found from gaps in per-publisher sequence numbers.
+
+  dropped @8 :UInt64;
+  # Entries dropped because the writer queue was full.
+
+  malformed @9 :UInt64;
+  # Messages on the log topics that could not be decoded.
+
+  queueDepth @10 :UInt64;
+  # Entries waiting for the writer thread now.
+
+  bytesWritten @11 :UInt64;
+  # Bytes written to session files.
+
+  unwritten @12 :UInt64;
+  # Lines that could not be stored because of a write error (disk full, ...).
+
+  repeatSummaries @13 :UInt64;
+  # "repeated N times" summary lines produced.
+
+  publishers @14 :UInt64;
+  # Publishers currently tracked for sequence gaps.
+
+  uptimeNs @15 :Int64;
+  # Time since the node started.
+}

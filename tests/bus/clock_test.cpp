@@ -1,0 +1,30 @@
+#define BOOST_TEST_MODULE clock
+#define BOOST_TEST_DYN_LINK
+#include <boost/test/unit_test.hpp>
+
+#include <ctime>
+
+#include "cantina/bus/clock.h"
+
+using cantina::bus::iso8601;
+
+BOOST_AUTO_TEST_SUITE(clock)
+
+BOOST_AUTO_TEST_CASE(formats_utc_with_microseconds) {
+  BOOST_TEST(iso8601(0) == "1970-01-01T00:00:00.000000Z");
+  // 2026-11-26T17:45:00.123456789Z
+  BOOST_TEST(iso8601(1'795'715'100'123'456'789) == "2026-11-26T17:45:00.123456Z");
+  BOOST_TEST(iso8601(951'782'400'000'000'000) == "2000-02-29T00:00:00.000000Z");
+}
+
+BOOST_AUTO_TEST_CASE(agrees_with_gmtime_for_the_current_time) {
+  const std::int64_t now = cantina::bus::now_ns();
+  const std::time_t seconds = static_cast<std::time_t>(now / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&seconds, &tm);
+  char expected[32];
+  std::strftime(expected, sizeof expected, "%Y-%m-%dT%H:%M:%S", &tm);
+  BOOST_TEST(iso8601(now).substr(0, 19) == std::string(expected));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

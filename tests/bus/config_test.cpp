@@ -1,0 +1,158 @@
+#define BOOST_TEST_MODULE config
+#define BOOST_TEST_DYN_LINK
+#include <boost/test/unit_test.hpp>
+
+#include <map>
+
+#include "cantina/bus/config.h"
+
+using namespace cantina::bus;
+
+namespace {
+
+Environment environment(std::map<std::string, std::string> values) {
+  return [values](const std::string& name) -> std::optional<std::string> {
+    auto found = values.find(name);
+    if (found == values.end()) return std::nullopt;
+    return found->second;
+  };
+}
+
+// The message of the ConfigError that parsing `text` throws ("" if none).
+std::string error_of(const std::string& text, const Environment& env = no_environment()) {
+  try {
+    parse_config(text, "test.toml", env);
+  } catch (const ConfigError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(config)
+
+BOOST_AUTO_TEST_CASE(defaults_are_the_seeds) {
+  const Config config = parse_config("", "empty.toml", no_environment());
+  BOOST_TEST((config.logging.log_level == Level::info));
+  BOOST_TEST(config.logging.max_memory_logs == 1000u);
+  BOOST_TEST(config.logging.session_file_path == "./logs");
+  BOOST_TEST(config.logging.enable_dashboard_streaming);
+  BOOST_TEST(config.logging.file_flush_interval == 5u);
+  BOOST_TEST(config.logging.deduplication_window == 30u);
+  BOOST_TEST(config.logging.max_queue_size == 10000u);
+  BOOST_TEST(config.logging.batch_size == 100u);
+  BOOST_TEST(config.logging.service_names.at("deepgram_direct_mic") == "Voice Input");
+  BOOST_TEST(config.logging.service_names.at("logging_service") == "Logging Service");
+  BOOST_TEST(config.bus.publish_endpoint == "tcp://127.0.0.1:5555");
+  BOOST_TEST(config.webbridge.listen == "127.0.0.1:8080");
+}
+
+BOOST_AUTO_TEST_CASE(the_shipped_config_is_valid_and_matches_the_defaults) {
+  const Config config = load_config(CANTINA_SOURCE_DIR "/conf/cantina.toml", no_environment());
+  const Config defaults = parse_config("", "empty.toml", no_environment());
+  BOOST_TEST(config.logging.max_memory_logs == defaults.logging.max_memory_logs);
+  BOOST_TEST(config.logging.batch_size == defaults.logging.batch_size);
+  BOOST_TEST(config.logging.query_endpoint == defaults.logging.query_endpoint);
+  BOOST_TEST((config.logging.service_names == defaults.logging.service_names));
+  BOOST_REQUIRE_EQUAL(config.services.size(), 1u);
+  BOOST_TEST(config.services[0].name == "demo");
+}
+
+BOOST_AUTO_TEST_CASE(reads_every_section) {
+  const Config config = parse_config(R"(
+[bus]
+publish_endpoint = "ipc:///tmp/pub"
+subscribe_endpoint = "ipc:///tmp/sub"
+[logging]
+log_level = "debug"
+batch_size = 7
+max_file_bytes = 8192
+[logging.service_names]
+r2_unit = "Astromech"
+[webbridge]
+listen = "0.0.0.0:9000"
+[[service]]
+name = "voice"
+command = "python3 voice.py"
+restart = "always"
+start_secs = 2.5
+environment = { PYTHONUNBUFFERED = "1" }
+)",
+                                     "full.toml", no_environment());
+  BOOST_TEST(config.bus.publish_endpoint == "ipc:///tmp/pub");
+  BOOST_TEST((config.logging.log_level == Level::debug));
+  BOOST_TEST(config.logging.batch_size == 7u);
+  BOOST_TEST(config.logging.max_file_bytes == 8192u);
+  BOOST_TEST(config.logging.service_names.at("r2_unit") == "Astromech");
+  BOOST_TEST(config.logging.service_names.at("music_controller") == "Music Controller");
+  BOOST_TEST(config.webbridge.listen == "0.0.0.0:9000");
+  BOOST_REQUIRE_EQUAL(config.services.size(), 1u);
+  BOOST_TEST((config.services[0].command == std::vector<std::string>{"/bin/sh", "-c", "python3 voice.py"}));
+  BOOST_TEST((config.services[0].restart == RestartPolicy::always));
+  BOOST_TEST(config.services[0].start_secs == 2.5);
+  BOOST_TEST(config.services[0].environment.at("PYTHONUNBUFFERED") == "1");
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_key_names_file_line_and_key) {
+  BOOST_TEST(error_of("[logging]\nlog_level = \"INFO\"\nbatch_sise = 10\n") ==
+             "test.toml:3:1: logging.batch_sise: unknown key (allowed here: log_level max_memory_logs "
+             "session_file_path enable_dashboard_streaming file_flush_interval deduplication_window "
+             "max_queue_size batch_size max_file_bytes query_endpoint service_names)");
+  BOOST_TEST(error_of("[loging]\n").starts_with("test.toml:1:2: loging: unknown key"));
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_type_names_file_line_and_key) {
+  BOOST_TEST(error_of("\n[logging]\nmax_memory_logs = \"lots\"\n") ==
+             "test.toml:3:19: logging.max_memory_logs: must be an integer, not a string");
+  BOOST_TEST(error_of("[logging]\nenable_dashboard_streaming = 1\n") ==
+             "test.toml:2:30: logging.enable_dashboard_streaming: must be true or false, not an integer");
+}
+
+BOOST_AUTO_TEST_CASE(a_bad_value_names_file_line_and_key) {
+  BOOST_TEST(error_of("[logging]\nbatch_size = 0\n") ==
+             "test.toml:2:14: logging.batch_size: must be from 1 to 100000 (got 0)");
+  BOOST_TEST(error_of("[logging]\nlog_level = \"LOUD\"\n") ==
+             "test.toml:2:13: logging.log_level: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got 'LOUD')");
+  BOOST_TEST(error_of("[bus]\npublish_endpoint = \"127.0.0.1:5555\"\n")
+                 .starts_with("test.toml:2:20: bus.publish_endpoint: must be a ZeroMQ endpoint"));
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"localhost\"\n")
+                 .starts_with("test.toml:2:10: webbridge.listen: must be HOST:PORT"));
+  BOOST_TEST(error_of("[[service]]\nname = \"x\"\ncommand = [\"a\"]\nrestart = \"sometimes\"\n")
+                 .starts_with("test.toml:4:11: service.x.restart: must be \"always\", \"on-failure\" or \"never\""));
+  BOOST_TEST(error_of("[[service]]\nname = \"x\"\ncommand = [\"a\"]\n[[service]]\nname = \"x\"\ncommand = [\"b\"]\n")
+                 .starts_with("test.toml:5:8: service[1].name: duplicate service name 'x'"));
+}
+
+BOOST_AUTO_TEST_CASE(bad_toml_names_file_and_line) {
+  const std::string message = error_of("[logging]\nlog_level = \"INFO\n");
+  BOOST_TEST(message.starts_with("test.toml:2:"));
+  BOOST_TEST(message.find("invalid TOML") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_missing_file_is_a_clear_error) {
+  try {
+    load_config("/nonexistent/cantina.toml", no_environment());
+    BOOST_FAIL("expected ConfigError");
+  } catch (const ConfigError& error) {
+    BOOST_TEST(std::string(error.what()).starts_with("/nonexistent/cantina.toml: cannot read config file"));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_seeds_environment_variables_override_the_file) {
+  const Config config = parse_config("[logging]\nlog_level = \"INFO\"\nmax_memory_logs = 10\n", "test.toml",
+                                     environment({{"LOGGING_LEVEL", "ERROR"},
+                                                  {"MAX_MEMORY_LOGS", "2500"},
+                                                  {"SESSION_LOG_PATH", "/var/log/cantina"}}));
+  BOOST_TEST((config.logging.log_level == Level::error));
+  BOOST_TEST(config.logging.max_memory_logs == 2500u);
+  BOOST_TEST(config.logging.session_file_path == "/var/log/cantina");
+}
+
+BOOST_AUTO_TEST_CASE(bad_environment_values_name_the_variable) {
+  BOOST_TEST(error_of("", environment({{"MAX_MEMORY_LOGS", "many"}})) ==
+             "environment variable MAX_MEMORY_LOGS: must be an integer from 1 to 10000000 (got 'many')");
+  BOOST_TEST(error_of("", environment({{"LOGGING_LEVEL", "LOUD"}})).starts_with("environment variable LOGGING_LEVEL"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,185 @@
+// The first end-to-end slice with the real executables: cantina-busd on
+// ephemeral ports, cantina-logd writing into a temp dir, records published by
+// separate processes (cantina-cli log, and a bare ZeroMQ + Cap'n Proto client),
+// and cantina-cli tail following live.
+#define BOOST_TEST_MODULE end_to_end
+#define BOOST_TEST_DYN_LINK
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+
+#include <map>
+#include <thread>
+
+#include <zmq.hpp>
+
+#include "cantina/bus/clock.h"
+#include "cantina/bus/codec.h"
+#include "cantina/bus/socket.h"
+#include "cantina/bus/topics.h"
+#include "integration/process.h"
+
+using namespace cantina::testing;
+using namespace std::chrono_literals;
+namespace bus = cantina::bus;
+
+namespace {
+
+// Waits until `service` reports `state` on the bus; returns its message.
+std::optional<std::string> wait_for_status(const std::string& subscribe_endpoint, const std::string& service,
+                                           bus::ServiceState state, std::chrono::milliseconds timeout) {
+  zmq::context_t context;
+  bus::Subscriber statuses(context, subscribe_endpoint, {bus::topics::status_topic(service)});
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto message = statuses.receive(100ms);
+    if (!message) continue;
+    auto status = bus::decode_service_status(message->bytes());
+    if (status && status.value->state == state) return status.value->message;
+  }
+  return std::nullopt;
+}
+
+struct Node {
+  Node(const std::filesystem::path& dir, const Bus& bus, const std::string& extra = "")
+      : config(dir / "cantina.toml"), logs(dir / "logs") {
+    write_file(config, bus_section(bus) + "[logging]\nsession_file_path = \"" + logs.string() +
+                           "\"\nquery_endpoint = \"ipc://" + (dir / "query.ipc").string() + "\"\n" + extra);
+    process.emplace(std::vector<std::string>{bin("cantina-logd"), "--config", config.string()}, dir / "logd.out");
+    auto running = wait_for_status(bus.subscribe_endpoint, "logging_service", bus::ServiceState::running, 15s);
+    BOOST_REQUIRE_MESSAGE(running, "logd did not report RUNNING: " + process->output());
+  }
+
+  std::filesystem::path session_file() const {
+    std::vector<std::filesystem::path> files;
+    for (const auto& entry : std::filesystem::directory_iterator(logs)) files.push_back(entry.path());
+    BOOST_REQUIRE_EQUAL(files.size(), 1u);
+    return files.front();
+  }
+
+  std::filesystem::path config;
+  std::filesystem::path logs;
+  std::optional<Process> process;
+};
+
+std::size_t count_lines_containing(const std::vector<std::string>& lines, const std::string& text) {
+  std::size_t n = 0;
+  for (const auto& line : lines) n += line.find(text) != std::string::npos;
+  return n;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(end_to_end)
+
+BOOST_AUTO_TEST_CASE(records_from_two_processes_land_exactly_once_with_all_fields) {
+  TempDir dir;
+  Bus bus(dir.path());
+  Node node(dir.path(), bus, "deduplication_window = 0\n");
+
+  // Two publishing processes, 300 distinct records each, one with multi-line text.
+  std::string music, eyes;
+  for (int i = 0; i < 300; ++i) {
+    music += "track " + std::to_string(i) + " playing\n";
+    eyes += "pattern " + std::to_string(i) + " shown\n";
+  }
+  write_file(dir.path() / "music.txt", music);
+  write_file(dir.path() / "eyes.txt", eyes);
+  Process music_publisher({bin("cantina-cli"), "log", "--config", node.config.string(), "--service",
+                           "music_controller", "--level", "WARNING", "--pipe"},
+                          dir.path() / "music.out", dir.path() / "music.txt");
+  Process eyes_publisher({bin("cantina-cli"), "log", "--config", node.config.string(), "--service",
+                          "eye_light_controller", "--pipe"},
+                         dir.path() / "eyes.out", dir.path() / "eyes.txt");
+  BOOST_TEST(music_publisher.wait(20s) == 0, music_publisher.output());
+  BOOST_TEST(eyes_publisher.wait(20s) == 0, eyes_publisher.output());
+
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  for (int i = 0; i < 300; ++i) {
+    const std::string track = "track " + std::to_string(i) + " playing";
+    const std::string pattern = "pattern " + std::to_string(i) + " shown";
+    BOOST_TEST(count_lines_containing(lines, "WARNING  Music Controller     " + track) == 1u, track);
+    BOOST_TEST(count_lines_containing(lines, "INFO     Eye Lights           " + pattern) == 1u, pattern);
+  }
+  // Every line has the seed's format: [ISO-8601] LEVEL(8) SERVICE(20) MESSAGE.
+  for (const auto& line : lines) {
+    BOOST_TEST_REQUIRE(line.size() > 60u, line);
+    BOOST_TEST(line[0] == '[');
+    BOOST_TEST(line.substr(28, 2) == "] ", line);
+    BOOST_TEST(line[27] == 'Z', line);
+  }
+  BOOST_TEST(node.session_file().filename().string().starts_with("cantina-session-"));
+}
+
+BOOST_AUTO_TEST_CASE(a_bare_zeromq_client_using_only_the_schema_is_logged) {
+  TempDir dir;
+  Bus bus(dir.path());
+  Node node(dir.path(), bus);
+
+  zmq::context_t context;
+  zmq::socket_t publisher(context, zmq::socket_type::pub);
+  publisher.connect(bus.publish_endpoint);
+  std::this_thread::sleep_for(500ms);  // a bare PUB has no way to know when subscriptions arrived
+  bus::LogRecord record;
+  record.timestamp_ns = bus::now_ns();
+  record.level = bus::Level::error;
+  record.service = "gpt_service";
+  record.message = "raw client says hello";
+  record.publisher_id = 7;
+  record.sequence = 1;
+  const std::string payload = bus::encode(record);
+  publisher.send(zmq::buffer(bus::topics::log_topic("gpt_service")), zmq::send_flags::sndmore);
+  publisher.send(zmq::buffer(payload));
+  // A malformed one on the same topic is counted and dropped, not fatal.
+  publisher.send(zmq::str_buffer("/log/gpt_service"), zmq::send_flags::sndmore);
+  publisher.send(zmq::str_buffer("not cap'n proto"));
+  std::this_thread::sleep_for(300ms);
+
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  BOOST_TEST(count_lines_containing(lines, "ERROR    AI Assistant         raw client says hello") == 1u);
+  BOOST_TEST(count_lines_containing(lines, "dropped 1 malformed messages from gpt_service") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(tail_prints_live_records_as_text_and_json) {
+  TempDir dir;
+  Bus bus(dir.path());
+  Node node(dir.path(), bus);
+  Process tail({bin("cantina-cli"), "tail", "--config", node.config.string(), "--level", "WARNING"},
+               dir.path() / "tail.out");
+  Process tail_json({bin("cantina-cli"), "tail", "--config", node.config.string(), "--json", "--service",
+                     "music_controller"},
+                    dir.path() / "tail_json.out");
+  std::this_thread::sleep_for(500ms);  // let the tails subscribe
+  for (auto [service, level, message] : {std::tuple{"music_controller", "ERROR", "needle one"},
+                                         std::tuple{"eye_light_controller", "INFO", "needle two"}}) {
+    Process publisher({bin("cantina-cli"), "log", "--config", node.config.string(), "--service", service, "--level",
+                       level, message},
+                      dir.path() / "log.out");
+    BOOST_TEST(publisher.wait(20s) == 0, publisher.output());
+  }
+  BOOST_TEST(tail.wait_for_output("needle one", 10s), tail.output());
+  BOOST_TEST(tail_json.wait_for_output("needle one", 10s), tail_json.output());
+  std::this_thread::sleep_for(300ms);
+  BOOST_TEST(tail.output().find("needle two") == std::string::npos);       // below --level
+  BOOST_TEST(tail_json.output().find("needle two") == std::string::npos);  // other service
+  const std::string json = tail_json.output();
+  BOOST_TEST(json.find("\"level\":\"ERROR\"") != std::string::npos, json);
+  BOOST_TEST(json.find("\"service\":\"music_controller\"") != std::string::npos, json);
+  BOOST_TEST(json.find("\"sequence\":1") != std::string::npos, json);
+  BOOST_TEST(tail.stop(SIGINT) == 0);
+  BOOST_TEST(tail_json.stop(SIGTERM) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_broken_config_stops_the_node_with_one_clear_line) {
+  TempDir dir;
+  const auto config = dir.path() / "bad.toml";
+  write_file(config, "[logging]\nbatch_size = \"big\"\n");
+  Process logd({bin("cantina-logd"), "--config", config.string()}, dir.path() / "logd.out");
+  BOOST_TEST(logd.wait(10s) == 1);
+  BOOST_TEST(logd.output() == "cantina-logd: " + config.string() +
+                                  ":2:14: logging.batch_size: must be an integer, not a string\n");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

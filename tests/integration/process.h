@@ -1,0 +1,79 @@
+// Test helpers for multi-process tests: start the real executables, read what
+// they print, stop them with a signal; temporary directories that clean up.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cantina::testing {
+
+// A child process whose stdout and stderr go to a file. Killed (SIGKILL) on
+// destruction if still running, so a failing test leaves nothing behind.
+class Process {
+ public:
+  // Starts argv[0] (a path) with `argv`; stdin from `stdin_file` if given,
+  // otherwise /dev/null. Throws std::runtime_error if it cannot start.
+  Process(std::vector<std::string> argv, std::filesystem::path output_file,
+          std::optional<std::filesystem::path> stdin_file = std::nullopt);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // Everything the process printed so far.
+  std::string output() const;
+
+  // Waits until the output contains `text`; false on timeout or exit.
+  bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout) const;
+
+  // Sends `signal` and waits for the exit. Returns the exit status (128+N for a
+  // signal), or -1 if it did not exit in time (it is then killed).
+  int stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+
+  // Waits for a normal exit; returns the status or -1 on timeout.
+  int wait(std::chrono::milliseconds timeout);
+
+  bool running();
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+  std::filesystem::path output_file_;
+};
+
+// A fresh directory under $TMPDIR, removed with its contents on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string read_file(const std::filesystem::path& path);
+std::vector<std::string> read_lines(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& text);
+
+// Path of an executable of this build (CANTINA_BIN_DIR/name).
+std::string bin(const std::string& name);
+
+// A running cantina-busd on ephemeral loopback ports.
+struct Bus {
+  explicit Bus(const std::filesystem::path& dir);
+  std::string publish_endpoint;
+  std::string subscribe_endpoint;
+  Process process;
+};
+
+// The [bus] section for a Bus.
+std::string bus_section(const Bus& bus);
+
+}  // namespace cantina::testing

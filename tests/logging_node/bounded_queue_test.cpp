@@ -1,0 +1,134 @@
+#define BOOST_TEST_MODULE bounded_queue
+#define BOOST_TEST_DYN_LINK
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bounded_queue.h"
+
+namespace {
+
+using cantina::logging::BoundedQueue;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(bounded_queue)
+
+BOOST_AUTO_TEST_CASE(pops_items_in_order_up_to_the_batch_limit) {
+  BoundedQueue<int> queue(10);
+  for (int i = 0; i < 5; ++i) BOOST_TEST(queue.try_push(int{i}));
+  BOOST_TEST(queue.size() == 5u);
+  std::vector<int> out{-1};
+  BOOST_TEST(queue.pop_batch(out, 3, 0ms) == 3u);
+  BOOST_TEST(out == (std::vector<int>{-1, 0, 1, 2}), boost::test_tools::per_element());  // appended
+  BOOST_TEST(queue.pop_batch(out, 100, 0ms) == 2u);
+  BOOST_TEST(out == (std::vector<int>{-1, 0, 1, 2, 3, 4}), boost::test_tools::per_element());
+  BOOST_TEST(queue.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(rejects_items_when_full_and_leaves_them_untouched) {
+  BoundedQueue<std::unique_ptr<std::string>> queue(2);
+  BOOST_TEST(queue.capacity() == 2u);
+  BOOST_TEST(queue.try_push(std::make_unique<std::string>("a")));
+  BOOST_TEST(queue.try_push(std::make_unique<std::string>("b")));
+  auto rejected = std::make_unique<std::string>("c");
+  BOOST_TEST(!queue.try_push(std::move(rejected)));
+  BOOST_REQUIRE(rejected != nullptr);
+  BOOST_TEST(*rejected == "c");
+  BOOST_TEST(queue.size() == 2u);
+
+  std::vector<std::unique_ptr<std::string>> out;
+  BOOST_TEST(queue.pop_batch(out, 1, 0ms) == 1u);
+  BOOST_TEST(queue.try_push(std::move(rejected)));  // room again
+  BOOST_TEST(!queue.try_push(std::make_unique<std::string>("d")));
+}
+
+BOOST_AUTO_TEST_CASE(push_unbounded_ignores_the_capacity) {
+  BoundedQueue<int> queue(1);
+  BOOST_TEST(queue.try_push(1));
+  BOOST_TEST(!queue.try_push(2));
+  queue.push_unbounded(3);
+  queue.push_unbounded(4);
+  BOOST_TEST(queue.size() == 3u);
+  BOOST_TEST(!queue.try_push(5));
+  std::vector<int> out;
+  BOOST_TEST(queue.pop_batch(out, 10, 0ms) == 3u);
+  BOOST_TEST(out == (std::vector<int>{1, 3, 4}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(pop_batch_times_out_when_empty) {
+  BoundedQueue<int> queue(4);
+  std::vector<int> out;
+  const auto start = Clock::now();
+  BOOST_TEST(queue.pop_batch(out, 10, 50ms) == 0u);
+  const auto waited = Clock::now() - start;
+  BOOST_TEST(out.empty());
+  BOOST_TEST((waited >= 50ms));
+  BOOST_TEST((waited < 5s));
+  BOOST_TEST(queue.pop_batch(out, 0, 1000ms) == 0u);  // nothing asked: no wait
+}
+
+BOOST_AUTO_TEST_CASE(pop_batch_wakes_when_an_item_arrives) {
+  BoundedQueue<int> queue(4);
+  std::vector<int> out;
+  const auto start = Clock::now();
+  std::thread producer([&] {
+    std::this_thread::sleep_for(50ms);
+    BOOST_CHECK(queue.try_push(42));
+  });
+  const std::size_t moved = queue.pop_batch(out, 10, 10s);
+  const auto waited = Clock::now() - start;
+  producer.join();
+  BOOST_TEST(moved == 1u);
+  BOOST_TEST(out == (std::vector<int>{42}), boost::test_tools::per_element());
+  BOOST_TEST((waited < 5s));  // woken, not timed out
+}
+
+BOOST_AUTO_TEST_CASE(delivers_a_million_items_in_order_exactly_once_across_threads) {
+  constexpr std::uint64_t kItems = 1'000'000;
+  BoundedQueue<std::uint64_t> queue(1024);
+  std::uint64_t rejected = 0;
+  std::thread producer([&] {
+    for (std::uint64_t i = 0; i < kItems; ++i) {
+      while (!queue.try_push(std::uint64_t{i})) {
+        ++rejected;
+        std::this_thread::yield();
+      }
+    }
+    queue.push_unbounded(std::uint64_t{kItems});  // end marker
+  });
+
+  std::vector<std::uint64_t> batch;
+  std::uint64_t expected = 0;
+  bool in_order = true;
+  bool done = false;
+  const auto start = Clock::now();
+  while (!done) {
+    BOOST_REQUIRE((Clock::now() - start < 120s));
+    batch.clear();
+    queue.pop_batch(batch, 256, 1000ms);
+    BOOST_REQUIRE(batch.size() <= 256u);
+    for (std::uint64_t value : batch) {
+      if (value == kItems) {
+        done = true;
+        break;
+      }
+      if (value != expected) in_order = false;
+      ++expected;
+    }
+  }
+  producer.join();
+  BOOST_TEST(in_order);
+  BOOST_TEST(expected == kItems);
+  BOOST_TEST(queue.size() == 0u);
+  BOOST_TEST_MESSAGE("producer found the queue full " << rejected << " times");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,212 @@
+#define BOOST_TEST_MODULE dedup_filter
+#define BOOST_TEST_DYN_LINK
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cantina/bus/clock.h"
+#include "dedup_filter.h"
+
+namespace {
+
+using cantina::bus::EntryKind;
+using cantina::bus::Level;
+using cantina::logging::DedupFilter;
+using cantina::logging::LogEntry;
+using namespace std::chrono_literals;
+
+constexpr std::int64_t kSecond = 1'000'000'000;
+// Wall-clock timestamps: 2026-11-26T17:45:00Z plus an offset.
+constexpr std::int64_t kWallStart = 1795715100LL * kSecond;
+
+LogEntry record(std::string service_id, Level level, std::string message, std::int64_t timestamp_ns = kWallStart) {
+  LogEntry entry;
+  entry.timestamp_ns = timestamp_ns;
+  entry.level = level;
+  entry.service_id = service_id;
+  entry.service = "Friendly " + service_id;
+  entry.message = std::move(message);
+  entry.host = "host-a";
+  entry.logger = "main";
+  return entry;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(dedup_filter)
+
+BOOST_AUTO_TEST_CASE(passes_everything_when_the_window_is_zero) {
+  DedupFilter filter(0s);
+  std::vector<LogEntry> summaries;
+  for (int i = 0; i < 5; ++i) BOOST_TEST(filter.admit(record("svc", Level::info, "same"), i, summaries));
+  filter.expire(100 * kSecond, summaries);
+  filter.flush_all(summaries);
+  BOOST_TEST(summaries.empty());
+  BOOST_TEST(filter.size() == 0u);
+  BOOST_TEST(filter.suppressed() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(passes_the_first_and_counts_repeats_inside_the_window) {
+  DedupFilter filter(5s);
+  std::vector<LogEntry> summaries;
+  BOOST_TEST(filter.admit(record("svc", Level::info, "same"), 0, summaries));
+  BOOST_TEST(!filter.admit(record("svc", Level::info, "same"), 1 * kSecond, summaries));
+  BOOST_TEST(!filter.admit(record("svc", Level::info, "same"), 5 * kSecond - 1, summaries));
+  BOOST_TEST(summaries.empty());
+  BOOST_TEST(filter.size() == 1u);
+  BOOST_TEST(filter.suppressed() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(keys_differ_by_service_level_and_message) {
+  DedupFilter filter(5s);
+  std::vector<LogEntry> summaries;
+  BOOST_TEST(filter.admit(record("svc", Level::info, "same"), 0, summaries));
+  BOOST_TEST(filter.admit(record("other", Level::info, "same"), 0, summaries));
+  BOOST_TEST(filter.admit(record("svc", Level::warning, "same"), 0, summaries));
+  BOOST_TEST(filter.admit(record("svc", Level::info, "different"), 0, summaries));
+  // Concatenations that would collide in a naive string key stay distinct.
+  BOOST_TEST(filter.admit(record("sv", Level::info, "csame"), 0, summaries));
+  BOOST_TEST(filter.size() == 5u);
+  // The friendly name, host and logger are not part of the key.
+  LogEntry same_key = record("svc", Level::info, "same");
+  same_key.service = "Renamed";
+  same_key.host = "host-b";
+  same_key.logger = "other";
+  BOOST_TEST(!filter.admit(same_key, 1, summaries));
+}
+
+BOOST_AUTO_TEST_CASE(summarises_repeats_when_window_closes) {
+  DedupFilter filter(5s);
+  std::vector<LogEntry> summaries;
+  BOOST_TEST(filter.admit(record("svc", Level::warning, "disk low", kWallStart), 0, summaries));
+  BOOST_TEST(!filter.admit(record("svc", Level::warning, "disk low", kWallStart + kSecond / 2), kSecond, summaries));
+  BOOST_TEST(!filter.admit(record("svc", Level::warning, "disk low", kWallStart + 2 * kSecond), 2 * kSecond, summaries));
+  BOOST_TEST(!filter.admit(record("svc", Level::warning, "disk low", kWallStart + 3 * kSecond + 250'000), 3 * kSecond,
+                           summaries));
+
+  filter.expire(5 * kSecond - 1, summaries);
+  BOOST_TEST(summaries.empty());
+  filter.expire(5 * kSecond, summaries);
+  BOOST_REQUIRE(summaries.size() == 1u);
+  const LogEntry& summary = summaries[0];
+  BOOST_TEST((summary.kind == EntryKind::repeat_summary));
+  BOOST_TEST((summary.level == Level::warning));
+  BOOST_TEST(summary.service == "Friendly svc");
+  BOOST_TEST(summary.service_id == "svc");
+  BOOST_TEST(summary.host == "host-a");
+  BOOST_TEST(summary.logger == "main");
+  BOOST_TEST(summary.repeat_count == 3u);
+  BOOST_TEST(summary.timestamp_ns == kWallStart + 3 * kSecond + 250'000);
+  BOOST_TEST(summary.message ==
+             "disk low (repeated 3 times between 2026-11-26T17:45:00.500000Z and 2026-11-26T17:45:03.000250Z)");
+  BOOST_TEST(filter.size() == 0u);
+  BOOST_TEST(filter.suppressed() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(says_time_not_times_for_a_single_repeat) {
+  DedupFilter filter(1s);
+  std::vector<LogEntry> summaries;
+  filter.admit(record("svc", Level::info, "hello", kWallStart), 0, summaries);
+  filter.admit(record("svc", Level::info, "hello", kWallStart + kSecond / 4), kSecond / 4, summaries);
+  filter.flush_all(summaries);
+  BOOST_REQUIRE(summaries.size() == 1u);
+  BOOST_TEST(summaries[0].repeat_count == 1u);
+  BOOST_TEST(summaries[0].message ==
+             "hello (repeated 1 time between 2026-11-26T17:45:00.250000Z and 2026-11-26T17:45:00.250000Z)");
+}
+
+BOOST_AUTO_TEST_CASE(a_window_without_repeats_produces_no_summary) {
+  DedupFilter filter(1s);
+  std::vector<LogEntry> summaries;
+  filter.admit(record("svc", Level::info, "once"), 0, summaries);
+  filter.expire(10 * kSecond, summaries);
+  BOOST_TEST(summaries.empty());
+  BOOST_TEST(filter.size() == 0u);
+  filter.admit(record("svc", Level::info, "once again"), 11 * kSecond, summaries);
+  filter.flush_all(summaries);
+  BOOST_TEST(summaries.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_repeat_after_the_window_closed_passes_and_emits_the_old_summary_first) {
+  DedupFilter filter(2s);
+  std::vector<LogEntry> summaries;
+  BOOST_TEST(filter.admit(record("svc", Level::info, "tick", kWallStart), 0, summaries));
+  BOOST_TEST(!filter.admit(record("svc", Level::info, "tick", kWallStart + kSecond), kSecond, summaries));
+  // No expire() call in between: admit itself closes the old window.
+  BOOST_TEST(filter.admit(record("svc", Level::info, "tick", kWallStart + 2 * kSecond), 2 * kSecond, summaries));
+  BOOST_REQUIRE(summaries.size() == 1u);
+  BOOST_TEST(summaries[0].repeat_count == 1u);
+  BOOST_TEST(summaries[0].timestamp_ns == kWallStart + kSecond);
+  // The new window counts from its own start.
+  BOOST_TEST(!filter.admit(record("svc", Level::info, "tick", kWallStart + 3 * kSecond), 3 * kSecond, summaries));
+  BOOST_TEST(filter.size() == 1u);
+  filter.flush_all(summaries);
+  BOOST_REQUIRE(summaries.size() == 2u);
+  BOOST_TEST(summaries[1].repeat_count == 1u);
+  BOOST_TEST(summaries[1].timestamp_ns == kWallStart + 3 * kSecond);
+}
+
+BOOST_AUTO_TEST_CASE(summaries_come_in_the_order_their_windows_opened) {
+  DedupFilter filter(10s);
+  std::vector<LogEntry> summaries;
+  for (const char* name : {"c", "a", "b"}) {
+    filter.admit(record(name, Level::info, "m"), 0, summaries);
+  }
+  filter.admit(record("d", Level::info, "m"), 3 * kSecond, summaries);
+  // Repeats arrive in another order.
+  for (const char* name : {"d", "b", "a", "c"}) {
+    filter.admit(record(name, Level::info, "m"), 4 * kSecond, summaries);
+  }
+  filter.expire(10 * kSecond, summaries);  // closes c, a, b but not d
+  BOOST_REQUIRE(summaries.size() == 3u);
+  BOOST_TEST(summaries[0].service_id == "c");
+  BOOST_TEST(summaries[1].service_id == "a");
+  BOOST_TEST(summaries[2].service_id == "b");
+  BOOST_TEST(filter.size() == 1u);
+  filter.flush_all(summaries);
+  BOOST_REQUIRE(summaries.size() == 4u);
+  BOOST_TEST(summaries[3].service_id == "d");
+  BOOST_TEST(filter.size() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(closes_the_oldest_window_early_when_max_keys_is_reached) {
+  DedupFilter filter(60s, 2);
+  std::vector<LogEntry> summaries;
+  filter.admit(record("a", Level::info, "m"), 0, summaries);
+  filter.admit(record("a", Level::info, "m"), 1, summaries);  // repeat of a
+  filter.admit(record("b", Level::info, "m"), 2, summaries);
+  BOOST_TEST(summaries.empty());
+  BOOST_TEST(filter.admit(record("c", Level::info, "m"), 3, summaries));  // evicts a
+  BOOST_TEST(filter.size() == 2u);
+  BOOST_REQUIRE(summaries.size() == 1u);
+  BOOST_TEST(summaries[0].service_id == "a");
+  BOOST_TEST(summaries[0].repeat_count == 1u);
+  // a is a new window again; b (no repeats) is evicted silently.
+  BOOST_TEST(filter.admit(record("a", Level::info, "m"), 4, summaries));
+  BOOST_TEST(summaries.size() == 1u);
+  BOOST_TEST(filter.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(handles_many_keys_and_repeats) {
+  DedupFilter filter(1s, 1000);
+  std::vector<LogEntry> summaries;
+  std::uint64_t passed = 0;
+  for (int i = 0; i < 100000; ++i) {
+    const std::int64_t now = static_cast<std::int64_t>(i) * 1'000'000;  // 1 ms apart, 100 s in all
+    if (filter.admit(record("svc" + std::to_string(i % 50), Level::info, "m"), now, summaries)) ++passed;
+    if (i % 100 == 0) filter.expire(now, summaries);
+    BOOST_REQUIRE(filter.size() <= 50u);
+  }
+  filter.flush_all(summaries);
+  // Each key opens a window once a second: 50 keys * 100 s.
+  BOOST_TEST(passed == 5000u);
+  BOOST_TEST(filter.suppressed() == 95000u);
+  std::uint64_t summarised = 0;
+  for (const auto& summary : summaries) summarised += summary.repeat_count;
+  BOOST_TEST(summarised == 95000u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,167 @@
+#define BOOST_TEST_MODULE ring_buffer
+#define BOOST_TEST_DYN_LINK
+#include <boost/test/unit_test.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "history_filter.h"
+#include "ring_buffer.h"
+
+namespace {
+
+using cantina::bus::HistoryQuery;
+using cantina::bus::Level;
+using cantina::logging::LogEntry;
+using cantina::logging::matches;
+using cantina::logging::RingBuffer;
+
+const auto kAll = [](const auto&) { return true; };
+
+std::vector<int> all_of(const RingBuffer<int>& buffer) { return buffer.newest(0, kAll); }
+
+LogEntry entry(Level level, std::string service, std::string service_id, std::string message) {
+  LogEntry result;
+  result.level = level;
+  result.service = std::move(service);
+  result.service_id = std::move(service_id);
+  result.message = std::move(message);
+  return result;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(ring_buffer)
+
+BOOST_AUTO_TEST_CASE(keeps_items_oldest_first_until_full) {
+  RingBuffer<int> buffer(4);
+  BOOST_TEST(buffer.size() == 0u);
+  BOOST_TEST(buffer.capacity() == 4u);
+  BOOST_TEST(all_of(buffer).empty());
+  buffer.push(1);
+  buffer.push(2);
+  buffer.push(3);
+  BOOST_TEST(buffer.size() == 3u);
+  BOOST_TEST(all_of(buffer) == (std::vector<int>{1, 2, 3}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(overwrites_the_oldest_when_full) {
+  RingBuffer<int> buffer(3);
+  for (int i = 1; i <= 7; ++i) buffer.push(i);
+  BOOST_TEST(buffer.size() == 3u);
+  BOOST_TEST(all_of(buffer) == (std::vector<int>{5, 6, 7}), boost::test_tools::per_element());
+  buffer.push(8);
+  BOOST_TEST(all_of(buffer) == (std::vector<int>{6, 7, 8}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(returns_the_newest_matches_up_to_the_limit_oldest_first) {
+  RingBuffer<int> buffer(10);
+  for (int i = 1; i <= 15; ++i) buffer.push(i);  // holds 6..15
+  const auto even = [](int value) { return value % 2 == 0; };
+  BOOST_TEST(buffer.newest(3, even) == (std::vector<int>{10, 12, 14}), boost::test_tools::per_element());
+  BOOST_TEST(buffer.newest(0, even) == (std::vector<int>{6, 8, 10, 12, 14}), boost::test_tools::per_element());
+  BOOST_TEST(buffer.newest(100, even) == (std::vector<int>{6, 8, 10, 12, 14}), boost::test_tools::per_element());
+  BOOST_TEST(buffer.newest(2, kAll) == (std::vector<int>{14, 15}), boost::test_tools::per_element());
+  BOOST_TEST(buffer.newest(0, [](int) { return false; }).empty());
+}
+
+BOOST_AUTO_TEST_CASE(stops_testing_items_once_the_limit_is_reached) {
+  RingBuffer<int> buffer(100);
+  for (int i = 0; i < 100; ++i) buffer.push(i);
+  int calls = 0;
+  const auto counted = [&](int) {
+    ++calls;
+    return true;
+  };
+  BOOST_TEST(buffer.newest(5, counted).size() == 5u);
+  BOOST_TEST(calls == 5);
+}
+
+BOOST_AUTO_TEST_CASE(clear_empties_but_keeps_capacity) {
+  RingBuffer<int> buffer(3);
+  for (int i = 0; i < 5; ++i) buffer.push(i);
+  buffer.clear();
+  BOOST_TEST(buffer.size() == 0u);
+  BOOST_TEST(buffer.capacity() == 3u);
+  buffer.push(42);
+  buffer.push(43);
+  BOOST_TEST(all_of(buffer) == (std::vector<int>{42, 43}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(capacity_one_keeps_only_the_latest) {
+  RingBuffer<int> buffer(1);
+  buffer.push(1);
+  buffer.push(2);
+  BOOST_TEST(all_of(buffer) == (std::vector<int>{2}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(releases_overwritten_items) {
+  RingBuffer<std::shared_ptr<int>> buffer(2);
+  auto first = std::make_shared<int>(1);
+  std::weak_ptr<int> watch = first;
+  buffer.push(std::move(first));
+  buffer.push(std::make_shared<int>(2));
+  buffer.push(std::make_shared<int>(3));  // overwrites (and releases) the first
+  BOOST_TEST(watch.expired());
+  const auto items = buffer.newest(0, kAll);
+  BOOST_REQUIRE(items.size() == 2u);
+  BOOST_TEST(*items[0] == 2);
+  BOOST_TEST(*items[1] == 3);
+}
+
+BOOST_AUTO_TEST_CASE(history_filter_checks_the_minimum_level) {
+  HistoryQuery query;
+  query.min_level = Level::warning;
+  BOOST_TEST(!matches(entry(Level::info, "S", "s", "m"), query));
+  BOOST_TEST(matches(entry(Level::warning, "S", "s", "m"), query));
+  BOOST_TEST(matches(entry(Level::critical, "S", "s", "m"), query));
+  BOOST_TEST(matches(entry(Level::debug, "S", "s", "m"), HistoryQuery{}));
+}
+
+BOOST_AUTO_TEST_CASE(history_filter_matches_service_id_or_friendly_name_ignoring_case) {
+  HistoryQuery query;
+  query.services = {"other", "MUSIC_controller"};
+  BOOST_TEST(matches(entry(Level::info, "Music Controller", "music_controller", "m"), query));
+  BOOST_TEST(!matches(entry(Level::info, "Lights", "lights", "m"), query));
+  query.services = {"music controller"};
+  BOOST_TEST(matches(entry(Level::info, "Music Controller", "music_controller", "m"), query));
+  query.services = {"music"};  // services compare whole names, not substrings
+  BOOST_TEST(!matches(entry(Level::info, "Music Controller", "music_controller", "m"), query));
+}
+
+BOOST_AUTO_TEST_CASE(history_filter_finds_text_anywhere_in_the_message_ignoring_case) {
+  HistoryQuery query;
+  query.text = "TRACK started";
+  BOOST_TEST(matches(entry(Level::info, "S", "s", "New track Started: 7"), query));
+  BOOST_TEST(!matches(entry(Level::info, "S", "s", "New track stopped"), query));
+  BOOST_TEST(!matches(entry(Level::info, "S", "s", "track"), query));
+  BOOST_TEST(!matches(entry(Level::info, "Track Started", "s", "other"), query));  // message only
+}
+
+BOOST_AUTO_TEST_CASE(history_filter_requires_every_condition) {
+  HistoryQuery query;
+  query.min_level = Level::error;
+  query.services = {"lights"};
+  query.text = "fail";
+  BOOST_TEST(matches(entry(Level::error, "Lights", "lights", "bulb failed"), query));
+  BOOST_TEST(!matches(entry(Level::warning, "Lights", "lights", "bulb failed"), query));
+  BOOST_TEST(!matches(entry(Level::error, "Music", "music", "bulb failed"), query));
+  BOOST_TEST(!matches(entry(Level::error, "Lights", "lights", "bulb ok"), query));
+}
+
+BOOST_AUTO_TEST_CASE(filters_the_buffer_with_a_history_query) {
+  RingBuffer<LogEntry> buffer(3);
+  buffer.push(entry(Level::error, "Lights", "lights", "dropped by the buffer"));
+  buffer.push(entry(Level::error, "Lights", "lights", "one"));
+  buffer.push(entry(Level::info, "Lights", "lights", "two"));
+  buffer.push(entry(Level::error, "Lights", "lights", "three"));
+  HistoryQuery query;
+  query.min_level = Level::error;
+  const auto found = buffer.newest(query.limit, [&](const LogEntry& item) { return matches(item, query); });
+  BOOST_REQUIRE(found.size() == 2u);
+  BOOST_TEST(found[0].message == "one");
+  BOOST_TEST(found[1].message == "three");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,68 @@
+#include <iostream>
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "args.h"
+#include "commands.h"
+
+namespace cantina::cli {
+
+namespace json = boost::json;
+
+bus::Config load(const std::string& path) { return bus::load_config(path); }
+
+int check_config_command(const Arguments& args) {
+  Args parsed(args, {"--config"}, {"--quiet"});
+  const std::string path = parsed.value("--config").value_or("conf/cantina.toml");
+  load(path);
+  if (!parsed.has("--quiet")) std::cout << path << ": ok\n";
+  return 0;
+}
+
+int show_config_command(const Arguments& args) {
+  Args parsed(args, {"--config"}, {});
+  const bus::Config config = load(parsed.value("--config").value_or("conf/cantina.toml"));
+  json::object out;
+  out["source"] = config.source;
+  out["bus"] = json::object{{"publish_endpoint", config.bus.publish_endpoint},
+                            {"subscribe_endpoint", config.bus.subscribe_endpoint},
+                            {"high_water_mark", config.bus.high_water_mark}};
+  json::object names;
+  for (const auto& [id, name] : config.logging.service_names) names[id] = name;
+  const auto& l = config.logging;
+  out["logging"] = json::object{{"log_level", std::string(bus::to_string(l.log_level))},
+                                {"max_memory_logs", l.max_memory_logs},
+                                {"session_file_path", l.session_file_path},
+                                {"enable_dashboard_streaming", l.enable_dashboard_streaming},
+                                {"file_flush_interval", l.file_flush_interval},
+                                {"deduplication_window", l.deduplication_window},
+                                {"max_queue_size", l.max_queue_size},
+                                {"batch_size", l.batch_size},
+                                {"max_file_bytes", l.max_file_bytes},
+                                {"query_endpoint", l.query_endpoint},
+                                {"service_names", std::move(names)}};
+  out["webbridge"] = json::object{{"listen", config.webbridge.listen}};
+  json::array services;
+  for (const auto& service : config.services) {
+    json::array command;
+    for (const auto& part : service.command) command.emplace_back(part);
+    json::object environment;
+    for (const auto& [key, value] : service.environment) environment[key] = value;
+    const char* restart = service.restart == bus::RestartPolicy::always  ? "always"
+                          : service.restart == bus::RestartPolicy::never ? "never"
+                                                                         : "on-failure";
+    services.emplace_back(json::object{{"name", service.name},
+                                       {"command", std::move(command)},
+                                       {"working_directory", service.working_directory},
+                                       {"environment", std::move(environment)},
+                                       {"restart", restart},
+                                       {"start_secs", service.start_secs}});
+  }
+  out["services"] = std::move(services);
+  std::cout << json::serialize(out) << "\n";
+  return 0;
+}
+
+}  // namespace cantina::cli

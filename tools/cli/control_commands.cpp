@@ -1,0 +1,160 @@
+// `cantina-cli level`, `log` and `wait-status`: commands that talk to running
+// services over the bus.
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <random>
+
+#include "args.h"
+#include "cantina/bus/clock.h"
+#include "cantina/bus/codec.h"
+#include "cantina/bus/logger.h"
+#include "cantina/bus/socket.h"
+#include "cantina/bus/topics.h"
+#include "commands.h"
+
+namespace cantina::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::chrono::milliseconds parse_seconds(const std::string& flag, const std::string& text) {
+  try {
+    std::size_t used = 0;
+    double seconds = std::stod(text, &used);
+    if (used != text.size() || seconds < 0 || seconds > 3600) throw std::invalid_argument(text);
+    return std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+  } catch (const std::logic_error&) {
+    throw UsageError(flag + " needs a number of seconds (0 to 3600), not '" + text + "'");
+  }
+}
+
+bus::Level parse_level_or_throw(const std::string& flag, const std::string& text) {
+  auto level = bus::parse_level(text);
+  if (!level) throw UsageError(flag + " must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not '" + text + "'");
+  return *level;
+}
+
+void check_service(const std::string& service) {
+  if (!bus::topics::is_valid_service_id(service)) {
+    throw UsageError("'" + service + "' is not a service id (letters, digits, '_', '-', '.')");
+  }
+}
+
+}  // namespace
+
+int level_command(const Arguments& args) {
+  Args parsed(args, {"--config", "--timeout"}, {});
+  if (parsed.positional().size() != 2) throw UsageError("usage: level SERVICE LEVEL");
+  const std::string service = parsed.positional()[0];
+  check_service(service);
+  const bus::Level level = parse_level_or_throw("LEVEL", parsed.positional()[1]);
+  const auto timeout = parse_seconds("--timeout", parsed.value("--timeout").value_or("5"));
+  const bus::Config config = load(parsed.value("--config").value_or("conf/cantina.toml"));
+
+  zmq::context_t context(1);
+  bus::Subscriber replies(context, config.bus.subscribe_endpoint, {bus::topics::log_level_changed_topic(service)});
+  bus::Publisher requests(context, config.bus.publish_endpoint);
+  std::random_device random;
+  const bus::SetLogLevel request{service, level, (static_cast<std::uint64_t>(random()) << 32) | random()};
+  const std::string topic = bus::topics::set_log_level_topic(service);
+
+  // Publish until a reply comes: the first sends may reach nobody while the
+  // connections are being made.
+  const auto deadline = Clock::now() + timeout;
+  auto next_send = Clock::now();
+  while (Clock::now() < deadline) {
+    if (Clock::now() >= next_send) {
+      requests.publish(topic, request);
+      next_send = Clock::now() + std::chrono::milliseconds(200);
+    }
+    auto message = replies.receive(std::chrono::milliseconds(50));
+    if (!message) continue;
+    auto change = bus::decode_log_level_changed(message->bytes());
+    if (!change || change.value->request_id != request.request_id) continue;
+    std::cout << service << ": log level " << bus::to_string(change.value->previous) << " -> "
+              << bus::to_string(change.value->level) << " (pid " << change.value->pid << ")\n";
+    return 0;
+  }
+  std::cerr << "cantina-cli level: no answer from " << service << " within " << std::chrono::duration<double>(timeout).count()
+            << " s: is it running and connected to the bus at " << config.bus.publish_endpoint << "?\n";
+  return 1;
+}
+
+int log_command(const Arguments& args) {
+  Args parsed(args, {"--config", "--service", "--level", "--timeout"}, {"--pipe"});
+  const std::string service = parsed.value("--service").value_or("");
+  if (service.empty()) throw UsageError("--service is required");
+  check_service(service);
+  const bus::Level level = parse_level_or_throw("--level", parsed.value("--level").value_or("INFO"));
+  const auto timeout = parse_seconds("--timeout", parsed.value("--timeout").value_or("3"));
+  const bool pipe = parsed.has("--pipe");
+  if (pipe == !parsed.positional().empty()) throw UsageError("give either a MESSAGE or --pipe");
+  const bus::Config config = load(parsed.value("--config").value_or("conf/cantina.toml"));
+
+  zmq::context_t context(1);
+  bus::Logger::Counters counters;
+  {
+    bus::LoggerOptions options;
+    options.service = service;
+    options.publish_endpoint = config.bus.publish_endpoint;
+    options.logger_name = "cantina-cli";
+    options.level = bus::Level::debug;
+    options.hold_until_subscribed = timeout;
+    options.shutdown_timeout = timeout;
+    bus::Logger logger(context, options);
+    if (pipe) {
+      std::string line;
+      while (std::getline(std::cin, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        logger.log(level, line);
+      }
+    } else {
+      std::string message;
+      for (const auto& part : parsed.positional()) message += (message.empty() ? "" : " ") + part;
+      logger.log(level, message);
+    }
+    logger.flush(timeout);
+    counters = logger.counters();
+  }
+  if (counters.dropped > 0 || counters.published != counters.logged) {
+    std::cerr << "cantina-cli log: " << counters.logged - counters.published << " of " << counters.logged
+              << " records were not taken by the bus (is the bus running with a logging node at "
+              << config.bus.publish_endpoint << "?)\n";
+    return 1;
+  }
+  return 0;
+}
+
+int wait_status_command(const Arguments& args) {
+  Args parsed(args, {"--config", "--service", "--state", "--timeout"}, {});
+  const std::string service = parsed.value("--service").value_or("");
+  if (service.empty()) throw UsageError("--service is required");
+  check_service(service);
+  const std::string wanted = parsed.value("--state").value_or("RUNNING");
+  const auto timeout = parse_seconds("--timeout", parsed.value("--timeout").value_or("10"));
+  const bus::Config config = load(parsed.value("--config").value_or("conf/cantina.toml"));
+
+  zmq::context_t context(1);
+  bus::Subscriber statuses(context, config.bus.subscribe_endpoint, {bus::topics::status_topic(service)});
+  const auto deadline = Clock::now() + timeout;
+  std::string last = "nothing";
+  while (Clock::now() < deadline) {
+    auto message = statuses.receive(std::chrono::milliseconds(100));
+    if (!message) continue;
+    auto status = bus::decode_service_status(message->bytes());
+    if (!status || status.value->service != service) continue;
+    last = std::string(bus::to_string(status.value->state)) + " (" + status.value->message + ")";
+    if (wanted == bus::to_string(status.value->state)) {
+      std::cout << status.value->message << std::endl;
+      return 0;
+    }
+  }
+  std::cerr << "cantina-cli wait-status: " << service << " did not report " << wanted << " within "
+            << std::chrono::duration<double>(timeout).count() << " s; last seen: " << last << "\n";
+  return 1;
+}
+
+}  // namespace cantina::cli

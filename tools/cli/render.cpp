@@ -1,0 +1,220 @@
+#include "render.h"
+
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "cantina/bus/clock.h"
+#include "cantina/bus/codec.h"
+#include "cantina/bus/topics.h"
+
+namespace cantina::cli {
+
+namespace json = boost::json;
+
+namespace {
+
+const char* colour_of(bus::Level level) {
+  switch (level) {
+    case bus::Level::debug: return "\x1b[2m";
+    case bus::Level::info: return "";
+    case bus::Level::warning: return "\x1b[33m";
+    case bus::Level::error: return "\x1b[31m";
+    case bus::Level::critical: return "\x1b[1;41;97m";
+  }
+  return "";
+}
+
+void append_padded(std::string& out, std::string_view text, std::size_t width) {
+  out += text;
+  if (text.size() < width) out.append(width - text.size(), ' ');
+}
+
+// Keeps one message on one line and makes terminal escapes harmless.
+void append_escaped(std::string& out, std::string_view text) {
+  static const char hex[] = "0123456789abcdef";
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\\') out += "\\\\";
+    else if (byte < 0x20 || byte == 0x7f) {
+      out += "\\x";
+      out += hex[byte >> 4];
+      out += hex[byte & 15];
+    } else {
+      out += c;
+    }
+  }
+}
+
+const char* kind_name(bus::EntryKind kind) {
+  switch (kind) {
+    case bus::EntryKind::record: return "record";
+    case bus::EntryKind::repeat_summary: return "repeat_summary";
+    case bus::EntryKind::loss: return "loss";
+    case bus::EntryKind::node: return "node";
+  }
+  return "record";
+}
+
+std::string hex_id(std::uint64_t id) {
+  char buffer[17];
+  static const char hex[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i) {
+    buffer[i] = hex[id & 15];
+    id >>= 4;
+  }
+  buffer[16] = '\0';
+  return buffer;
+}
+
+}  // namespace
+
+json::object to_json(const bus::LogRecord& record) {
+  json::object out;
+  out["timestamp"] = bus::iso8601(record.timestamp_ns);
+  out["timestamp_ns"] = record.timestamp_ns;
+  out["level"] = std::string(bus::to_string(record.level));
+  out["service"] = record.service;
+  out["message"] = record.message;
+  out["logger"] = record.logger;
+  out["host"] = record.host;
+  out["pid"] = record.pid;
+  out["publisher_id"] = hex_id(record.publisher_id);
+  out["sequence"] = record.sequence;
+  out["file"] = record.file;
+  out["line"] = record.line;
+  out["function"] = record.function;
+  out["thread"] = record.thread;
+  json::object fields;
+  for (const auto& [key, value] : record.fields) fields[key] = value;
+  out["fields"] = std::move(fields);
+  return out;
+}
+
+json::object to_json(const bus::DashboardLog& entry) {
+  json::object out;
+  out["timestamp"] = entry.timestamp;
+  out["timestamp_ns"] = entry.timestamp_ns;
+  out["level"] = std::string(bus::to_string(entry.level));
+  out["service"] = entry.service;
+  out["service_id"] = entry.service_id;
+  out["message"] = entry.message;
+  out["session_id"] = entry.session_id;
+  out["entry_id"] = entry.entry_id;
+  out["kind"] = kind_name(entry.kind);
+  out["repeat_count"] = entry.repeat_count;
+  out["host"] = entry.host;
+  out["logger"] = entry.logger;
+  out["sequence"] = entry.sequence;
+  return out;
+}
+
+json::object to_json(const bus::ServiceStatus& status) {
+  json::object out;
+  out["service"] = status.service;
+  out["state"] = bus::to_string(status.state);
+  out["message"] = status.message;
+  out["timestamp"] = bus::iso8601(status.timestamp_ns);
+  out["since"] = bus::iso8601(status.since_ns);
+  out["pid"] = status.pid;
+  out["host"] = status.host;
+  return out;
+}
+
+json::object to_json(const bus::LoggingStats& stats) {
+  json::object out;
+  out["timestamp"] = bus::iso8601(stats.timestamp_ns);
+  out["session_id"] = stats.session_id;
+  out["session_file"] = stats.session_file;
+  out["received"] = stats.received;
+  out["written"] = stats.written;
+  out["deduplicated"] = stats.deduplicated;
+  out["filtered"] = stats.filtered;
+  out["lost"] = stats.lost;
+  out["dropped"] = stats.dropped;
+  out["malformed"] = stats.malformed;
+  out["queue_depth"] = stats.queue_depth;
+  out["bytes_written"] = stats.bytes_written;
+  out["unwritten"] = stats.unwritten;
+  out["repeat_summaries"] = stats.repeat_summaries;
+  out["publishers"] = stats.publishers;
+  out["uptime_s"] = static_cast<double>(stats.uptime_ns) / 1e9;
+  return out;
+}
+
+json::object to_json(const bus::LogLevelChanged& change) {
+  json::object out;
+  out["service"] = change.service;
+  out["level"] = std::string(bus::to_string(change.level));
+  out["previous"] = std::string(bus::to_string(change.previous));
+  out["request_id"] = change.request_id;
+  out["pid"] = change.pid;
+  return out;
+}
+
+std::string to_line(std::int64_t timestamp_ns, bus::Level level, std::string_view service, std::string_view message,
+                    bool colour) {
+  std::string out;
+  out.reserve(64 + message.size());
+  const char* start = colour ? colour_of(level) : "";
+  out += start;
+  out += '[';
+  bus::append_iso8601(out, timestamp_ns);
+  out += "] ";
+  append_padded(out, bus::to_string(level), 8);
+  out += ' ';
+  std::string escaped_service;
+  append_escaped(escaped_service, service);
+  append_padded(out, escaped_service, 20);
+  out += ' ';
+  append_escaped(out, message);
+  if (*start != '\0') out += "\x1b[0m";
+  return out;
+}
+
+std::string render(const std::string& topic, const bus::Bytes& payload, const RenderOptions& options) {
+  json::object object;
+  std::string line;
+  if (topic.starts_with(bus::topics::kLogPrefix)) {
+    auto record = bus::decode_log_record(payload);
+    if (!record) return {};
+    if (options.json) object = to_json(*record.value);
+    else line = to_line(record.value->timestamp_ns, record.value->level, record.value->service, record.value->message, options.colour);
+  } else if (topic == bus::topics::kDashboardLog) {
+    auto entry = bus::decode_dashboard_log(payload);
+    if (!entry) return {};
+    if (options.json) object = to_json(*entry.value);
+    else line = to_line(entry.value->timestamp_ns, entry.value->level, entry.value->service, entry.value->message, options.colour);
+  } else if (topic.starts_with(bus::topics::kStatusPrefix)) {
+    auto status = bus::decode_service_status(payload);
+    if (!status) return {};
+    if (options.json) object = to_json(*status.value);
+    else line = "[" + bus::iso8601(status.value->timestamp_ns) + "] STATUS   " + status.value->service + " " +
+                bus::to_string(status.value->state) + " " + status.value->message;
+  } else if (topic == bus::topics::kLoggingStats) {
+    auto stats = bus::decode_logging_stats(payload);
+    if (!stats) return {};
+    object = to_json(*stats.value);
+    if (!options.json) line = "[" + bus::iso8601(stats.value->timestamp_ns) + "] STATS    " + json::serialize(object);
+  } else if (topic.starts_with(bus::topics::kLogLevelChangedPrefix)) {
+    auto change = bus::decode_log_level_changed(payload);
+    if (!change) return {};
+    object = to_json(*change.value);
+    if (!options.json) line = "LEVEL    " + json::serialize(object);
+  } else {
+    if (options.json) {
+      object["bytes"] = payload.size();
+    } else {
+      line = topic + ": " + std::to_string(payload.size()) + " bytes";
+    }
+  }
+  if (options.json) {
+    object["topic"] = topic;
+    return json::serialize(object);
+  }
+  return line;
+}
+
+}  // namespace cantina::cli

@@ -1,0 +1,33 @@
+// How cantina-cli prints bus messages: one line of text like the session file
+// (optionally coloured by level), or one JSON object per line.
+#pragma once
+
+#include <string>
+
+#include <boost/json/object.hpp>
+
+#include "cantina/bus/codec.h"
+#include "cantina/bus/records.h"
+
+namespace cantina::cli {
+
+struct RenderOptions {
+  bool json = false;
+  bool colour = false;  // ANSI colours by level (terminals only)
+};
+
+boost::json::object to_json(const bus::LogRecord& record);
+boost::json::object to_json(const bus::DashboardLog& entry);
+boost::json::object to_json(const bus::ServiceStatus& status);
+boost::json::object to_json(const bus::LoggingStats& stats);
+boost::json::object to_json(const bus::LogLevelChanged& change);
+
+// "[<time>] <LEVEL:8> <service:20> <message>" with control characters escaped.
+std::string to_line(std::int64_t timestamp_ns, bus::Level level, std::string_view service, std::string_view message,
+                    bool colour);
+
+// One line (without the newline) for a message on `topic`, or empty if the
+// payload is not what the topic promises (the caller counts it).
+std::string render(const std::string& topic, const bus::Bytes& payload, const RenderOptions& options);
+
+}  // namespace cantina::cli

@@ -1,0 +1,187 @@
+// `cantina-cli tail`: an ad-hoc subscriber. Subscribes first, then (with -n)
+// asks the logging node for history, then follows live messages until Ctrl-C or
+// until stdout is closed (e.g. `| head`).
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <regex>
+
+#include <boost/json/serialize.hpp>
+
+#include "args.h"
+#include "cantina/bus/codec.h"
+#include "cantina/bus/socket.h"
+#include "cantina/bus/topics.h"
+#include "commands.h"
+#include "render.h"
+
+namespace cantina::cli {
+
+namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void on_signal(int) { g_stop = 1; }
+
+struct TailFilter {
+  bus::Level min_level = bus::Level::debug;
+  std::vector<std::string> services;
+  std::optional<std::regex> grep;
+
+  bool wants(bus::Level level, std::string_view service_id, std::string_view friendly) const {
+    if (level < min_level) return false;
+    if (services.empty()) return true;
+    for (const auto& s : services) {
+      if (s == service_id || s == friendly) return true;
+    }
+    return false;
+  }
+};
+
+// Writes one line; returns false once stdout is gone (EPIPE).
+bool emit(const std::string& line) {
+  if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size()) return false;
+  return std::fputc('\n', stdout) != EOF;
+}
+
+std::string render_entry(const bus::DashboardLog& entry, const RenderOptions& options) {
+  if (options.json) {
+    auto object = to_json(entry);
+    object["topic"] = std::string(bus::topics::kDashboardLog);
+    return boost::json::serialize(object);
+  }
+  return to_line(entry.timestamp_ns, entry.level, entry.service, entry.message, options.colour);
+}
+
+// Asks the logging node for its newest `count` entries; prints them. Returns false
+// if stdout closed.
+bool print_history(zmq::context_t& context, const std::string& endpoint, unsigned long count,
+                   const TailFilter& filter, const RenderOptions& options) {
+  zmq::socket_t request(context, zmq::socket_type::req);
+  request.set(zmq::sockopt::linger, 0);
+  request.set(zmq::sockopt::rcvtimeo, 3000);
+  request.set(zmq::sockopt::sndtimeo, 3000);
+  request.connect(endpoint);
+  bus::HistoryQuery query;
+  query.limit = static_cast<std::uint32_t>(std::min<unsigned long>(count, 1'000'000));
+  query.min_level = filter.min_level;
+  query.services = filter.services;
+  std::string payload = bus::encode(query);
+  if (!request.send(zmq::buffer(payload), zmq::send_flags::none)) {
+    std::cerr << "cantina-cli tail: no history: cannot reach the logging node at " << endpoint << "\n";
+    return true;
+  }
+  zmq::message_t reply_frame;
+  if (!request.recv(reply_frame, zmq::recv_flags::none)) {
+    std::cerr << "cantina-cli tail: no history: the logging node at " << endpoint << " did not answer\n";
+    return true;
+  }
+  auto reply = bus::decode_history_reply({static_cast<const std::byte*>(reply_frame.data()), reply_frame.size()});
+  if (!reply || !reply.value->error.empty()) {
+    std::cerr << "cantina-cli tail: no history: " << (reply ? reply.value->error : reply.error) << "\n";
+    return true;
+  }
+  for (const auto& entry : reply.value->entries) {
+    std::string line = render_entry(entry, options);
+    if (filter.grep && !std::regex_search(line, *filter.grep)) continue;
+    if (!emit(line)) return false;
+  }
+  return std::fflush(stdout) == 0;
+}
+
+}  // namespace
+
+int tail_command(const Arguments& args) {
+  Args parsed(args, {"--config", "--service", "--level", "-n", "--bus", "--query", "--grep", "--topic"},
+              {"--json", "--no-follow", "--colour", "--color", "--no-colour", "--no-color"});
+  if (!parsed.positional().empty()) throw UsageError("unexpected argument '" + parsed.positional().front() + "'");
+  const bus::Config config = load(parsed.value("--config").value_or("conf/cantina.toml"));
+
+  TailFilter filter;
+  if (auto level = parsed.value("--level")) {
+    auto parsed_level = bus::parse_level(*level);
+    if (!parsed_level) throw UsageError("--level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not '" + *level + "'");
+    filter.min_level = *parsed_level;
+  }
+  filter.services = parsed.values("--service");
+  for (const auto& service : filter.services) {
+    if (!bus::topics::is_valid_service_id(service)) throw UsageError("'" + service + "' is not a service id");
+  }
+  if (auto pattern = parsed.value("--grep")) {
+    try {
+      filter.grep.emplace(*pattern, std::regex::extended);
+    } catch (const std::regex_error& error) {
+      throw UsageError("--grep '" + *pattern + "' is not a valid regular expression: " + error.what());
+    }
+  }
+  RenderOptions options;
+  options.json = parsed.has("--json");
+  options.colour = !options.json && isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  if (parsed.has("--colour") || parsed.has("--color")) options.colour = !options.json;
+  if (parsed.has("--no-colour") || parsed.has("--no-color")) options.colour = false;
+
+  std::vector<std::string> prefixes = parsed.values("--topic");
+  if (prefixes.empty()) {
+    if (filter.services.empty()) prefixes.emplace_back(bus::topics::kLogPrefix);
+    for (const auto& service : filter.services) prefixes.push_back(bus::topics::log_topic(service));
+  }
+  const std::string bus_endpoint = parsed.value("--bus").value_or(config.bus.subscribe_endpoint);
+  const std::string query_endpoint = parsed.value("--query").value_or(config.logging.query_endpoint);
+
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  zmq::context_t context(1);
+  bus::Subscriber subscriber(context, bus_endpoint, prefixes);
+  if (auto count = parsed.value("-n")) {
+    const unsigned long n = parse_count("-n", *count);
+    if (n > 0 && !print_history(context, query_endpoint, n, filter, options)) return 0;
+  }
+  if (parsed.has("--no-follow")) return 0;
+
+  std::uint64_t undecodable = 0;
+  while (g_stop == 0) {
+    std::optional<bus::Received> message;
+    try {
+      message = subscriber.receive(std::chrono::milliseconds(200));
+    } catch (const zmq::error_t& error) {
+      if (error.num() == EINTR) continue;
+      throw;
+    }
+    bool wrote = false;
+    while (message) {
+      std::string line;
+      if (message->topic.starts_with(bus::topics::kLogPrefix)) {
+        auto record = bus::decode_log_record(message->bytes());
+        if (!record) {
+          ++undecodable;
+        } else if (filter.wants(record.value->level, record.value->service, record.value->service)) {
+          line = options.json ? render(message->topic, message->bytes(), options)
+                              : to_line(record.value->timestamp_ns, record.value->level, record.value->service,
+                                        record.value->message, options.colour);
+        }
+      } else if (message->topic == bus::topics::kDashboardLog) {
+        auto entry = bus::decode_dashboard_log(message->bytes());
+        if (!entry) ++undecodable;
+        else if (filter.wants(entry.value->level, entry.value->service_id, entry.value->service))
+          line = render_entry(*entry.value, options);
+      } else {
+        line = render(message->topic, message->bytes(), options);
+        if (line.empty()) ++undecodable;
+      }
+      if (!line.empty() && (!filter.grep || std::regex_search(line, *filter.grep))) {
+        if (!emit(line)) return 0;
+        wrote = true;
+      }
+      message = subscriber.receive(std::chrono::milliseconds(0));
+    }
+    if (wrote && std::fflush(stdout) != 0) return 0;
+  }
+  if (undecodable > 0) std::cerr << "cantina-cli tail: skipped " << undecodable << " undecodable messages\n";
+  return 0;
+}
+
+}  // namespace cantina::cli

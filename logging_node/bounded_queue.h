@@ -85,7 +85,7 @@ class BoundedQueue {
   const std::size_t capacity_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<T> items_;           // guarded by mutex_
+  std::deque<T> items_;            // guarded by mutex_
   bool consumer_waiting_ = false;  // guarded by mutex_
 };
 

@@ -72,9 +72,8 @@ LogEntry make_repeat_summary(const LogEntry& first, std::uint64_t repeats, std::
   summary.service = first.service;
   summary.service_id = first.service_id;
   summary.kind = EntryKind::repeat_summary;
-  summary.repeat_count = repeats > std::numeric_limits<std::uint32_t>::max()
-                             ? std::numeric_limits<std::uint32_t>::max()
-                             : static_cast<std::uint32_t>(repeats);
+  summary.repeat_count = repeats > std::numeric_limits<std::uint32_t>::max() ? std::numeric_limits<std::uint32_t>::max()
+                                                                             : static_cast<std::uint32_t>(repeats);
   summary.host = first.host;
   summary.logger = first.logger;
 

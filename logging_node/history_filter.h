@@ -11,7 +11,9 @@ namespace cantina::logging {
 
 namespace detail {
 
-constexpr char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // True if `a` and `b` are equal ignoring ASCII case.
 inline bool iequals(std::string_view a, std::string_view b) {

@@ -28,9 +28,13 @@ void append_code_point_escape(std::string& out, std::uint32_t code_point) {
 }
 
 // True for the bytes that are copied unchanged: printable ASCII except the backslash.
-constexpr bool is_plain_ascii(unsigned char byte) { return byte >= 0x20 && byte < 0x7f && byte != '\\'; }
+constexpr bool is_plain_ascii(unsigned char byte) {
+  return byte >= 0x20 && byte < 0x7f && byte != '\\';
+}
 
-constexpr bool is_continuation(unsigned char byte) { return (byte & 0xc0) == 0x80; }
+constexpr bool is_continuation(unsigned char byte) {
+  return (byte & 0xc0) == 0x80;
+}
 
 // Length of the valid UTF-8 sequence starting at `text[at]` (a byte >= 0x80), or 0 if
 // it is not the start of one (Unicode 15, table 3-7: no overlongs, no surrogates,
@@ -50,8 +54,8 @@ std::size_t valid_sequence_length(std::string_view text, std::size_t at, std::ui
     const unsigned char low = lead == 0xe0 ? 0xa0 : 0x80;
     const unsigned char high = lead == 0xed ? 0x9f : 0xbf;
     if (second < low || second > high || !is_continuation(byte(2))) return 0;
-    code_point = (std::uint32_t{lead} & 0x0f) << 12 | (std::uint32_t{second} & 0x3f) << 6 |
-                 (std::uint32_t{byte(2)} & 0x3f);
+    code_point =
+        (std::uint32_t{lead} & 0x0f) << 12 | (std::uint32_t{second} & 0x3f) << 6 | (std::uint32_t{byte(2)} & 0x3f);
     return 3;
   }
   if (lead >= 0xf0 && lead <= 0xf4) {
@@ -68,7 +72,9 @@ std::size_t valid_sequence_length(std::string_view text, std::size_t at, std::ui
 }
 
 // Appends `count` spaces.
-void append_padding(std::string& out, std::size_t count) { out.append(count, ' '); }
+void append_padding(std::string& out, std::size_t count) {
+  out.append(count, ' ');
+}
 
 // Number of code points in the valid UTF-8 text `text`.
 std::size_t count_code_points(std::string_view text) {

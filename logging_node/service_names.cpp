@@ -6,9 +6,13 @@ namespace cantina::logging {
 
 namespace {
 
-constexpr bool is_separator(char c) { return c == '_' || c == '-' || c == '.'; }
+constexpr bool is_separator(char c) {
+  return c == '_' || c == '-' || c == '.';
+}
 
-constexpr char ascii_upper(char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; }
+constexpr char ascii_upper(char c) {
+  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+}
 
 }  // namespace
 
@@ -33,7 +37,9 @@ std::string title_case(std::string_view service_id) {
   return result;
 }
 
-ServiceNames::ServiceNames(std::map<std::string, std::string> names) { configured_.merge(names); }
+ServiceNames::ServiceNames(std::map<std::string, std::string> names) {
+  configured_.merge(names);
+}
 
 const std::string& ServiceNames::friendly(std::string_view service_id) {
   if (auto found = configured_.find(service_id); found != configured_.end()) return found->second;

@@ -19,13 +19,15 @@ constexpr mode_t kDirectoryMode = 0750;
 constexpr mode_t kFileMode = 0640;
 constexpr int kMaxNameAttempts = 10000;
 
-std::error_code last_error() { return {errno, std::generic_category()}; }
+std::error_code last_error() {
+  return {errno, std::generic_category()};
+}
 
 // Creates `directory` and its missing parents with kDirectoryMode (exactly: the
 // umask is overridden for the ones created here). Returns {} if it exists already.
 std::error_code make_directories(const std::filesystem::path& directory) {
   if (directory.empty()) return {};
-  struct stat info{};
+  struct stat info {};
   if (::stat(directory.c_str(), &info) == 0) {
     return S_ISDIR(info.st_mode) ? std::error_code{} : std::make_error_code(std::errc::not_a_directory);
   }
@@ -94,6 +96,8 @@ std::string describe(const char* what, const std::filesystem::path& path, int er
 
 SessionFile::SessionFile(std::filesystem::path directory, std::int64_t start_ns, std::uint64_t max_file_bytes)
     : max_file_bytes_(max_file_bytes) {
+  // Absolute, so that what the node reports is usable from any directory.
+  directory = std::filesystem::absolute(directory).lexically_normal();
   if (auto error = make_directories(directory)) {
     throw std::runtime_error(describe("cannot create log directory", directory, error.value()));
   }
@@ -116,7 +120,9 @@ SessionFile::SessionFile(std::filesystem::path directory, std::int64_t start_ns,
       describe("cannot open session file", directory / ("cantina-session-" + time_stamp + "-N.log"), EEXIST));
 }
 
-SessionFile::~SessionFile() { close_part(); }
+SessionFile::~SessionFile() {
+  close_part();
+}
 
 void SessionFile::close_part() noexcept {
   if (fd_ >= 0) ::close(fd_);  // close() is not retried on EINTR on Linux
@@ -131,7 +137,7 @@ std::error_code SessionFile::reopen() {
   if (fd < 0 && errno == ENOENT) fd = create_exclusive(path_);  // removed meanwhile
   if (fd < 0) return last_error();
 
-  struct stat info{};
+  struct stat info {};
   if (::fstat(fd, &info) != 0) {
     const auto error = last_error();
     ::close(fd);

@@ -67,9 +67,9 @@ class SessionFile {
   std::filesystem::path path_;  // current part
   std::string session_id_;
   std::uint64_t max_file_bytes_;
-  int fd_ = -1;                    // -1 after a failure that needs a reopen
+  int fd_ = -1;  // -1 after a failure that needs a reopen
   std::uint32_t part_ = 1;
-  std::uint64_t part_bytes_ = 0;   // complete lines in the current part
+  std::uint64_t part_bytes_ = 0;  // complete lines in the current part
   std::uint64_t bytes_written_ = 0;
 };
 

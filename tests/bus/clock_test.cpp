@@ -1,4 +1,4 @@
-#define BOOST_TEST_MODULE clock
+#define BOOST_TEST_MODULE wall_clock
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
@@ -8,7 +8,7 @@
 
 using cantina::bus::iso8601;
 
-BOOST_AUTO_TEST_SUITE(clock)
+BOOST_AUTO_TEST_SUITE(wall_clock)
 
 BOOST_AUTO_TEST_CASE(formats_utc_with_microseconds) {
   BOOST_TEST(iso8601(0) == "1970-01-01T00:00:00.000000Z");

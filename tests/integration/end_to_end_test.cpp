@@ -17,6 +17,7 @@
 #include "cantina/bus/codec.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
+#include "integration/bus_client.h"
 #include "integration/process.h"
 
 using namespace cantina::testing;
@@ -24,43 +25,6 @@ using namespace std::chrono_literals;
 namespace bus = cantina::bus;
 
 namespace {
-
-// Waits until `service` reports `state` on the bus; returns its message.
-std::optional<std::string> wait_for_status(const std::string& subscribe_endpoint, const std::string& service,
-                                           bus::ServiceState state, std::chrono::milliseconds timeout) {
-  zmq::context_t context;
-  bus::Subscriber statuses(context, subscribe_endpoint, {bus::topics::status_topic(service)});
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto message = statuses.receive(100ms);
-    if (!message) continue;
-    auto status = bus::decode_service_status(message->bytes());
-    if (status && status.value->state == state) return status.value->message;
-  }
-  return std::nullopt;
-}
-
-struct Node {
-  Node(const std::filesystem::path& dir, const Bus& bus, const std::string& extra = "")
-      : config(dir / "cantina.toml"), logs(dir / "logs") {
-    write_file(config, bus_section(bus) + "[logging]\nsession_file_path = \"" + logs.string() +
-                           "\"\nquery_endpoint = \"ipc://" + (dir / "query.ipc").string() + "\"\n" + extra);
-    process.emplace(std::vector<std::string>{bin("cantina-logd"), "--config", config.string()}, dir / "logd.out");
-    auto running = wait_for_status(bus.subscribe_endpoint, "logging_service", bus::ServiceState::running, 15s);
-    BOOST_REQUIRE_MESSAGE(running, "logd did not report RUNNING: " + process->output());
-  }
-
-  std::filesystem::path session_file() const {
-    std::vector<std::filesystem::path> files;
-    for (const auto& entry : std::filesystem::directory_iterator(logs)) files.push_back(entry.path());
-    BOOST_REQUIRE_EQUAL(files.size(), 1u);
-    return files.front();
-  }
-
-  std::filesystem::path config;
-  std::filesystem::path logs;
-  std::optional<Process> process;
-};
 
 std::size_t count_lines_containing(const std::vector<std::string>& lines, const std::string& text) {
   std::size_t n = 0;
@@ -75,7 +39,7 @@ BOOST_AUTO_TEST_SUITE(end_to_end)
 BOOST_AUTO_TEST_CASE(records_from_two_processes_land_exactly_once_with_all_fields) {
   TempDir dir;
   Bus bus(dir.path());
-  Node node(dir.path(), bus, "deduplication_window = 0\n");
+  LogNode node(dir.path(), bus, "deduplication_window = 0\n");
 
   // Two publishing processes, 300 distinct records each, one with multi-line text.
   std::string music, eyes;
@@ -115,7 +79,7 @@ BOOST_AUTO_TEST_CASE(records_from_two_processes_land_exactly_once_with_all_field
 BOOST_AUTO_TEST_CASE(a_bare_zeromq_client_using_only_the_schema_is_logged) {
   TempDir dir;
   Bus bus(dir.path());
-  Node node(dir.path(), bus);
+  LogNode node(dir.path(), bus);
 
   zmq::context_t context;
   zmq::socket_t publisher(context, zmq::socket_type::pub);
@@ -145,7 +109,7 @@ BOOST_AUTO_TEST_CASE(a_bare_zeromq_client_using_only_the_schema_is_logged) {
 BOOST_AUTO_TEST_CASE(tail_prints_live_records_as_text_and_json) {
   TempDir dir;
   Bus bus(dir.path());
-  Node node(dir.path(), bus);
+  LogNode node(dir.path(), bus);
   Process tail({bin("cantina-cli"), "tail", "--config", node.config.string(), "--level", "WARNING"},
                dir.path() / "tail.out");
   Process tail_json({bin("cantina-cli"), "tail", "--config", node.config.string(), "--json", "--service",

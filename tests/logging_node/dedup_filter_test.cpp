@@ -83,7 +83,8 @@ BOOST_AUTO_TEST_CASE(summarises_repeats_when_window_closes) {
   std::vector<LogEntry> summaries;
   BOOST_TEST(filter.admit(record("svc", Level::warning, "disk low", kWallStart), 0, summaries));
   BOOST_TEST(!filter.admit(record("svc", Level::warning, "disk low", kWallStart + kSecond / 2), kSecond, summaries));
-  BOOST_TEST(!filter.admit(record("svc", Level::warning, "disk low", kWallStart + 2 * kSecond), 2 * kSecond, summaries));
+  BOOST_TEST(
+      !filter.admit(record("svc", Level::warning, "disk low", kWallStart + 2 * kSecond), 2 * kSecond, summaries));
   BOOST_TEST(!filter.admit(record("svc", Level::warning, "disk low", kWallStart + 3 * kSecond + 250'000), 3 * kSecond,
                            summaries));
 

@@ -23,15 +23,19 @@ void* operator new(std::size_t size) {
   if (void* memory = std::malloc(size == 0 ? 1 : size)) return memory;
   throw std::bad_alloc();
 }
-void operator delete(void* memory) noexcept { std::free(memory); }
-void operator delete(void* memory, std::size_t) noexcept { std::free(memory); }
+void operator delete(void* memory) noexcept {
+  std::free(memory);
+}
+void operator delete(void* memory, std::size_t) noexcept {
+  std::free(memory);
+}
 
 namespace {
 
+using cantina::bus::Level;
 using cantina::logging::append_escaped;
 using cantina::logging::append_line;
 using cantina::logging::LogEntry;
-using cantina::bus::Level;
 
 // 2026-11-26T17:45:00.123456789Z
 constexpr std::int64_t kTimestampNs = 1795715100123456789;
@@ -73,10 +77,14 @@ std::string unescape(std::string_view text) {
     }
     BOOST_REQUIRE(i + 1 < text.size());
     const char kind = text[++i];
-    if (kind == '\\') out += '\\';
-    else if (kind == 'n') out += '\n';
-    else if (kind == 'r') out += '\r';
-    else if (kind == 't') out += '\t';
+    if (kind == '\\')
+      out += '\\';
+    else if (kind == 'n')
+      out += '\n';
+    else if (kind == 'r')
+      out += '\r';
+    else if (kind == 't')
+      out += '\t';
     else if (kind == 'x') {
       BOOST_REQUIRE(i + 2 < text.size());
       out += static_cast<char>(std::stoul(std::string(text.substr(i + 1, 2)), nullptr, 16));
@@ -98,11 +106,21 @@ bool is_valid_utf8(std::string_view text) {
     const auto lead = static_cast<unsigned char>(text[i]);
     std::size_t length = 0;
     std::uint32_t code_point = 0;
-    if (lead < 0x80) { length = 1; code_point = lead; }
-    else if ((lead & 0xe0) == 0xc0) { length = 2; code_point = lead & 0x1fu; }
-    else if ((lead & 0xf0) == 0xe0) { length = 3; code_point = lead & 0x0fu; }
-    else if ((lead & 0xf8) == 0xf0) { length = 4; code_point = lead & 0x07u; }
-    else return false;
+    if (lead < 0x80) {
+      length = 1;
+      code_point = lead;
+    } else if ((lead & 0xe0) == 0xc0) {
+      length = 2;
+      code_point = lead & 0x1fu;
+    } else if ((lead & 0xf0) == 0xe0) {
+      length = 3;
+      code_point = lead & 0x0fu;
+    } else if ((lead & 0xf8) == 0xf0) {
+      length = 4;
+      code_point = lead & 0x07u;
+    } else {
+      return false;
+    }
     if (i + length > text.size()) return false;
     for (std::size_t k = 1; k < length; ++k) {
       const auto next = static_cast<unsigned char>(text[i + k]);
@@ -159,7 +177,8 @@ BOOST_AUTO_TEST_CASE(escapes_other_c0_controls_esc_and_del_as_lowercase_hex) {
 }
 
 BOOST_AUTO_TEST_CASE(keeps_valid_multibyte_utf8) {
-  const std::string text = "Caf\xc3\xa9 \xc2\xa0 \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbd \xf4\x8f\xbf\xbf \xed\x9f\xbf";
+  const std::string text =
+      "Caf\xc3\xa9 \xc2\xa0 \xe2\x82\xac \xf0\x9f\x98\x80 \xef\xbf\xbd \xf4\x8f\xbf\xbf \xed\x9f\xbf";
   BOOST_TEST(escaped(text) == text);
 }
 
@@ -228,8 +247,7 @@ BOOST_AUTO_TEST_CASE(formats_a_line_like_the_python_f_string) {
 
 BOOST_AUTO_TEST_CASE(escapes_message_and_service_in_the_line) {
   const std::string line = line_of(entry_with(Level::info, "Evil\nService", "two\nlines\\ and \x1b"));
-  BOOST_TEST(line ==
-             "[2026-11-26T17:45:00.123456Z] INFO     Evil\\nService        two\\nlines\\\\ and \\x1b\n");
+  BOOST_TEST(line == "[2026-11-26T17:45:00.123456Z] INFO     Evil\\nService        two\\nlines\\\\ and \\x1b\n");
 }
 
 BOOST_AUTO_TEST_CASE(appends_after_existing_content) {

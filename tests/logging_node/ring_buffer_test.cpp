@@ -19,7 +19,9 @@ using cantina::logging::RingBuffer;
 
 const auto kAll = [](const auto&) { return true; };
 
-std::vector<int> all_of(const RingBuffer<int>& buffer) { return buffer.newest(0, kAll); }
+std::vector<int> all_of(const RingBuffer<int>& buffer) {
+  return buffer.newest(0, kAll);
+}
 
 LogEntry entry(Level level, std::string service, std::string service_id, std::string message) {
   LogEntry result;

@@ -34,7 +34,10 @@ BOOST_AUTO_TEST_CASE(title_cases_unknown_ids) {
 BOOST_AUTO_TEST_CASE(keeps_the_rest_of_each_word_unchanged) {
   BOOST_TEST(title_case("HTTP_gateway") == "HTTP Gateway");
   BOOST_TEST(title_case("droidControl_v2") == "DroidControl V2");
-  BOOST_TEST(title_case("\xc3\xa9" "clair_bar") == "\xc3\xa9" "clair Bar");  // only ASCII letters change case
+  BOOST_TEST(title_case("\xc3\xa9"
+                        "clair_bar") ==
+             "\xc3\xa9"
+             "clair Bar");  // only ASCII letters change case
   BOOST_TEST(title_case("9lives") == "9lives");
 }
 

@@ -48,7 +48,7 @@ std::string read_file(const fs::path& path) {
 }
 
 mode_t mode_of(const fs::path& path) {
-  struct stat info{};
+  struct stat info {};
   BOOST_REQUIRE(::stat(path.c_str(), &info) == 0);
   return info.st_mode & 07777;
 }
@@ -87,7 +87,9 @@ int find_descriptor(const fs::path& path) {
   return -1;
 }
 
-std::string line(char fill, std::size_t length) { return std::string(length - 1, fill) + "\n"; }
+std::string line(char fill, std::size_t length) {
+  return std::string(length - 1, fill) + "\n";
+}
 
 }  // namespace
 

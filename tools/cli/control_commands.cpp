@@ -48,7 +48,9 @@ void check_service(const std::string& service) {
 int level_command(const Arguments& args) {
   Args parsed(args, {"--config", "--timeout"}, {});
   if (parsed.positional().size() != 2) throw UsageError("usage: level SERVICE LEVEL");
-  const std::string service = parsed.positional()[0];
+  // "logging" is short for the logging node's id.
+  const std::string service = parsed.positional()[0] == "logging" ? std::string(bus::topics::kLoggingServiceId)
+                                                                  : parsed.positional()[0];
   check_service(service);
   const bus::Level level = parse_level_or_throw("LEVEL", parsed.positional()[1]);
   const auto timeout = parse_seconds("--timeout", parsed.value("--timeout").value_or("5"));

@@ -1,0 +1,57 @@
+// Test-side bus clients: a publisher that sends hand-made records (any
+// publisher id and sequence, malformed payloads) once the bus has a subscriber,
+// and helpers that wait for status and stats messages.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <vector>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "cantina/bus/codec.h"
+#include "cantina/bus/socket.h"
+#include "cantina/bus/topics.h"
+#include "integration/process.h"
+
+namespace cantina::testing {
+
+class RawPublisher {
+ public:
+  // Connects an XPUB socket to `endpoint` and waits (up to 10 s) until the bus
+  // reports a subscription covering `/log/`.
+  RawPublisher(zmq::context_t& context, const std::string& endpoint);
+
+  void send(const std::string& topic, const std::string& payload);
+  void send_record(const bus::LogRecord& record);
+
+ private:
+  zmq::socket_t socket_;
+};
+
+// Waits until `service` reports `state`; returns its status message.
+std::optional<std::string> wait_for_status(const std::string& subscribe_endpoint, const std::string& service,
+                                           bus::ServiceState state, std::chrono::milliseconds timeout);
+
+// A running cantina-logd with its own config (the Bus's endpoints, a temp
+// session directory, an ipc query endpoint, plus `extra` [logging] lines).
+// The constructor returns once it reports RUNNING.
+struct LogNode {
+  LogNode(const std::filesystem::path& dir, const Bus& bus, const std::string& extra = "");
+
+  // The only session file (fails the test if there is not exactly one).
+  std::filesystem::path session_file() const;
+  std::vector<std::filesystem::path> session_files() const;
+  void start();
+
+  const Bus& bus;
+  std::filesystem::path dir;
+  std::filesystem::path config;
+  std::filesystem::path logs;
+  std::string query_endpoint;
+  std::optional<Process> process;
+};
+
+}  // namespace cantina::testing

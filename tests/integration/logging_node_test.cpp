@@ -1,0 +1,298 @@
+// cantina-logd as a user runs it: real cantina-busd, real cantina-logd, records
+// from separate processes or hand-made on a raw socket, session files read back.
+#define BOOST_TEST_MODULE logging_node
+#define BOOST_TEST_DYN_LINK
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <map>
+#include <regex>
+#include <thread>
+
+#include "cantina/bus/clock.h"
+#include "integration/bus_client.h"
+#include "integration/process.h"
+
+using namespace cantina::testing;
+using namespace std::chrono_literals;
+namespace bus = cantina::bus;
+
+namespace {
+
+bus::LogRecord record(const std::string& service, std::uint64_t publisher, std::uint64_t sequence,
+                      const std::string& message, bus::Level level = bus::Level::info) {
+  bus::LogRecord r;
+  r.timestamp_ns = bus::now_ns();
+  r.level = level;
+  r.service = service;
+  r.message = message;
+  r.publisher_id = publisher;
+  r.sequence = sequence;
+  return r;
+}
+
+std::size_t count_containing(const std::vector<std::string>& lines, const std::string& text) {
+  std::size_t n = 0;
+  for (const auto& line : lines) n += line.find(text) != std::string::npos;
+  return n;
+}
+
+// Keeps the newest /logging/stats message seen, on a thread of its own.
+class StatsWatcher {
+ public:
+  explicit StatsWatcher(const std::string& endpoint)
+      : thread_([this, endpoint] {
+          zmq::context_t context;
+          bus::Subscriber stats(context, endpoint, {std::string(bus::topics::kLoggingStats)});
+          while (!stop_) {
+            auto message = stats.receive(50ms);
+            if (!message) continue;
+            auto decoded = bus::decode_logging_stats(message->bytes());
+            std::lock_guard lock(mutex_);
+            if (decoded) latest_ = *decoded.value;
+          }
+        }) {}
+  ~StatsWatcher() {
+    stop_ = true;
+    thread_.join();
+  }
+  std::optional<bus::LoggingStats> latest() {
+    std::lock_guard lock(mutex_);
+    return latest_;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::optional<bus::LoggingStats> latest_;
+  std::thread thread_;
+};
+
+bool well_formed(const std::string& line) {
+  static const std::regex format(R"(^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\] (DEBUG   |INFO    |WARNING |ERROR   |CRITICAL) .{20} .*$)");
+  return std::regex_match(line, format);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(logging_node)
+
+BOOST_AUTO_TEST_CASE(records_from_four_publishers_land_exactly_once_in_order) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "deduplication_window = 0\n");
+  constexpr int kPublishers = 4;
+  constexpr int kPerPublisher = 25'000;
+  std::vector<std::unique_ptr<Process>> publishers;
+  for (int p = 0; p < kPublishers; ++p) {
+    std::string text;
+    for (int i = 0; i < kPerPublisher; ++i) text += "pub" + std::to_string(p) + " record " + std::to_string(i) + "\n";
+    const auto input = dir.path() / ("input" + std::to_string(p));
+    write_file(input, text);
+    publishers.push_back(std::make_unique<Process>(
+        std::vector<std::string>{bin("cantina-cli"), "log", "--config", node.config.string(), "--service",
+                                 "publisher_" + std::to_string(p), "--pipe"},
+        dir.path() / ("pub" + std::to_string(p) + ".out"), input));
+  }
+  for (auto& publisher : publishers) BOOST_TEST(publisher->wait(120s) == 0, publisher->output());
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+
+  std::map<int, int> next;  // publisher -> next expected record number
+  std::size_t records = 0;
+  for (const auto& line : read_lines(node.session_file())) {
+    auto at = line.find(" pub");
+    if (at == std::string::npos || line.find("Publisher ") == std::string::npos) continue;
+    int p = 0, i = 0;
+    BOOST_REQUIRE(std::sscanf(line.c_str() + at, " pub%d record %d", &p, &i) == 2);
+    BOOST_REQUIRE_MESSAGE(i == next[p], "publisher " << p << ": expected record " << next[p] << ", found " << i);
+    ++next[p];
+    ++records;
+  }
+  BOOST_TEST(records == std::size_t{kPublishers * kPerPublisher});
+  for (int p = 0; p < kPublishers; ++p) BOOST_TEST(next[p] == kPerPublisher);
+}
+
+BOOST_AUTO_TEST_CASE(a_restart_opens_a_new_session_file) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  node.start();
+  BOOST_TEST(node.process->stop(SIGINT) == 0);
+  const auto files = node.session_files();
+  BOOST_REQUIRE_EQUAL(files.size(), 2u);
+  BOOST_TEST(files[0] != files[1]);
+  for (const auto& file : files) {
+    const auto lines = read_lines(file);
+    BOOST_TEST(count_containing(lines, "Logging Service      session ") == 2u);  // started + stopping
+  }
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_under_load_loses_nothing_accepted) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  LogNode node(dir.path(), bus, "deduplication_window = 0\nfile_flush_interval = 60\n");
+  std::vector<std::unique_ptr<Process>> publishers;
+  for (int p = 0; p < 2; ++p) {
+    std::string text;
+    for (int i = 0; i < 150'000; ++i) text += "load " + std::to_string(p) + " " + std::to_string(i) + "\n";
+    const auto input = dir.path() / ("input" + std::to_string(p));
+    write_file(input, text);
+    publishers.push_back(std::make_unique<Process>(
+        std::vector<std::string>{bin("cantina-cli"), "log", "--config", node.config.string(), "--service",
+                                 "load_" + std::to_string(p), "--pipe"},
+        dir.path() / ("pub" + std::to_string(p) + ".out"), input));
+  }
+  std::this_thread::sleep_for(700ms);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  for (auto& publisher : publishers) publisher->wait(60s);
+  std::this_thread::sleep_for(300ms);
+
+  const auto lines = read_lines(node.session_file());
+  for (const auto& line : lines) BOOST_TEST_REQUIRE(well_formed(line), line);
+  const std::size_t record_lines = count_containing(lines, "Load ");
+  auto final_stats = stats.latest();
+  BOOST_REQUIRE(final_stats);
+  BOOST_TEST(final_stats->received > 0u);
+  // Every record the node took in was written, filtered, deduplicated or
+  // dropped with a count: here nothing is filtered or deduplicated.
+  BOOST_TEST(record_lines + final_stats->dropped == final_stats->received);
+  BOOST_TEST(final_stats->written == lines.size());
+  BOOST_TEST(lines.back().find("session ") != std::string::npos);
+  BOOST_TEST(lines.back().find(" stopping") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_sequence_gap_is_counted_and_written_as_a_warning) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  LogNode node(dir.path(), bus);
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  for (std::uint64_t sequence : {1, 2, 3, 7, 8}) {
+    publisher.send_record(record("gap_test", 42, sequence, "message " + std::to_string(sequence)));
+  }
+  std::this_thread::sleep_for(1500ms);  // loss reports go out once a second
+  auto seen = stats.latest();
+  BOOST_REQUIRE(seen);
+  BOOST_TEST(seen->lost == 3u);
+  BOOST_TEST(seen->received == 5u);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  BOOST_TEST(count_containing(lines, "WARNING  Logging Service      lost 3 records from gap_test (1 gap in sequence numbers)") == 1u);
+  BOOST_TEST(count_containing(lines, "Gap Test             message ") == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(repeats_are_summarised_when_the_window_closes_without_more_traffic) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "deduplication_window = 1\n");
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  for (std::uint64_t i = 1; i <= 5; ++i) publisher.send_record(record("music_controller", 9, i, "buffer underrun"));
+  std::this_thread::sleep_for(2500ms);  // no further traffic: the timer must close the window
+  const auto lines = read_lines(node.session_file());
+  BOOST_TEST(count_containing(lines, "Music Controller     buffer underrun") == 2u);
+  BOOST_TEST(count_containing(lines, "buffer underrun (repeated 4 times between ") == 1u);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(pending_repeats_are_summarised_at_shutdown) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);  // the default 30 s window
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  for (std::uint64_t i = 1; i <= 3; ++i) publisher.send_record(record("eye_light_controller", 5, i, "frame retry"));
+  std::this_thread::sleep_for(300ms);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  BOOST_TEST(count_containing(lines, "Eye Lights           frame retry (repeated 2 times between ") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(odd_bytes_and_multi_line_messages_stay_on_one_line) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  publisher.send_record(record("odd", 1, 1, std::string("line one\nline two\r\n\ttab \x1b[31mred\x1b[0m \xff\xfe end")));
+  std::this_thread::sleep_for(300ms);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  for (const auto& line : lines) BOOST_TEST(well_formed(line), line);
+  BOOST_TEST(count_containing(lines, R"(Odd                  line one\nline two\r\n\ttab \x1b[31mred\x1b[0m \xff\xfe end)") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(the_level_command_changes_the_nodes_threshold_at_run_time) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  publisher.send_record(record("probe", 3, 1, "debug before", bus::Level::debug));
+  Process level({bin("cantina-cli"), "level", "--config", node.config.string(), "logging", "DEBUG"},
+                dir.path() / "level.out");
+  BOOST_TEST(level.wait(10s) == 0, level.output());
+  BOOST_TEST(level.output() == "logging_service: log level INFO -> DEBUG (pid " +
+                                   std::to_string(node.process->pid()) + ")\n");
+  publisher.send_record(record("probe", 3, 2, "debug after", bus::Level::debug));
+  std::this_thread::sleep_for(300ms);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  BOOST_TEST(count_containing(lines, "debug before") == 0u);
+  BOOST_TEST(count_containing(lines, "DEBUG    Probe                debug after") == 1u);
+  BOOST_TEST(count_containing(lines, "log level changed from INFO to DEBUG") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(tail_prints_history_from_the_ring_buffer) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "max_memory_logs = 5\n");
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  for (std::uint64_t i = 1; i <= 10; ++i) {
+    publisher.send_record(record("history", 8, i, "entry " + std::to_string(i), i % 2 ? bus::Level::info : bus::Level::error));
+  }
+  std::this_thread::sleep_for(300ms);
+  Process tail({bin("cantina-cli"), "tail", "--config", node.config.string(), "-n", "3", "--no-follow"},
+               dir.path() / "tail.out");
+  BOOST_TEST(tail.wait(10s) == 0);
+  const std::string output = tail.output();
+  BOOST_TEST(output.find("entry 7") == std::string::npos, output);
+  BOOST_TEST(output.find("entry 8") != std::string::npos, output);
+  BOOST_TEST(output.find("entry 10") != std::string::npos, output);
+  Process errors({bin("cantina-cli"), "tail", "--config", node.config.string(), "-n", "10", "--level", "ERROR",
+                  "--no-follow"},
+                 dir.path() / "errors.out");
+  BOOST_TEST(errors.wait(10s) == 0);
+  BOOST_TEST(errors.output().find("entry 9") == std::string::npos);  // INFO
+  BOOST_TEST(errors.output().find("entry 10") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(session_files_are_private_to_the_owner_and_group) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  struct stat file_stat {}, dir_stat{};
+  BOOST_REQUIRE(stat(node.session_file().c_str(), &file_stat) == 0);
+  BOOST_REQUIRE(stat(node.logs.c_str(), &dir_stat) == 0);
+  BOOST_TEST((file_stat.st_mode & 0777) == 0640u);
+  BOOST_TEST((dir_stat.st_mode & 0777) == 0750u);
+}
+
+BOOST_AUTO_TEST_CASE(an_unusable_session_directory_is_a_clear_error) {
+  TempDir dir;
+  write_file(dir.path() / "not_a_dir", "");
+  const auto config = dir.path() / "cantina.toml";
+  write_file(config, "[logging]\nsession_file_path = \"" + (dir.path() / "not_a_dir" / "logs").string() +
+                         "\"\nquery_endpoint = \"\"\n");
+  Process logd({bin("cantina-logd"), "--config", config.string()}, dir.path() / "logd.out");
+  BOOST_TEST(logd.wait(10s) == 1);
+  BOOST_TEST(logd.output().find("not_a_dir/logs") != std::string::npos, logd.output());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

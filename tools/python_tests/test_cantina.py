@@ -1,0 +1,246 @@
+"""Self-tests of tools/cantina: the supervisor run against the fake binaries in fake_bin/.
+
+Run with: python3 -m unittest discover tools/python_tests
+Every test uses its own state dir, ephemeral ports on 127.0.0.1 and a pid dir where each
+fake records itself, and checks that no process is left behind.
+"""
+
+import importlib.machinery
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+TOOL = HERE.parent / "cantina"
+FAKE_BIN = HERE / "fake_bin"
+
+
+def load_tool():
+    """Imports tools/cantina (a file without .py) as a module, for its pure functions."""
+    loader = importlib.machinery.SourceFileLoader("cantina_tool", str(TOOL))
+    module = importlib.util.module_from_spec(importlib.util.spec_from_loader(loader.name, loader))
+    loader.exec_module(module)
+    return module
+
+
+def free_port() -> int:
+    """An ephemeral port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def alive(pid: int) -> bool:
+    """True if pid runs and is not a zombie."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] not in "ZX"
+    except OSError:
+        return False
+
+
+def wait_for(condition, timeout: float = 10.0) -> bool:
+    """Polls condition until it holds or timeout passes; returns whether it held."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+class SupervisorTest(unittest.TestCase):
+
+    def setUp(self):
+        self.temp = tempfile.TemporaryDirectory(prefix="cantina-test-")
+        self.dir = Path(self.temp.name)
+        self.pids = self.dir / "pids"
+        self.pids.mkdir()
+        self.state_dir = self.dir / "state"
+        self.logs = self.dir / "logs"
+        self.env = dict(os.environ, CANTINA_BIN_DIR=str(FAKE_BIN), CANTINA_STATE_DIR=str(self.state_dir),
+                        FAKE_PID_DIR=str(self.pids))
+        self.config = self.dir / "cantina.toml"
+
+    def tearDown(self):
+        for pid in self.recorded_pids():   # never leak processes, even when a test fails
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        self.temp.cleanup()
+
+    def write_config(self, services: str = "", extra: str = "") -> None:
+        """Writes a config with fresh ports, the temp session folder and the given [[service]] tables."""
+        self.config.write_text(f"""
+[bus]
+publish_endpoint = "tcp://127.0.0.1:{free_port()}"
+subscribe_endpoint = "tcp://127.0.0.1:{free_port()}"
+[logging]
+session_file_path = "{self.logs}"
+{services}
+{extra}
+""")
+
+    def demo_service(self, args: str = '"--grandchild"', restart: str = "on-failure", start_secs: float = 0.2,
+                     name: str = "demo") -> str:
+        return (f'[[service]]\nname = "{name}"\ncommand = ["fake-service", {args}]\n'
+                f'restart = "{restart}"\nstart_secs = {start_secs}\nenvironment = {{ GREETING = "hi" }}\n')
+
+    def cantina(self, *args, timeout: float = 30) -> subprocess.CompletedProcess:
+        return subprocess.run([str(TOOL), "--config", str(self.config), *args], env=self.env,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def recorded_pids(self) -> list[int]:
+        return [int(path.suffix[1:]) for path in self.pids.iterdir()]
+
+    def state(self) -> dict | None:
+        try:
+            return json.loads((self.state_dir / "state.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def assert_nothing_left(self) -> None:
+        self.assertTrue(wait_for(lambda: not any(alive(pid) for pid in self.recorded_pids()), 5),
+                        [path.name for path in self.pids.iterdir() if alive(int(path.suffix[1:]))])
+        self.assertIsNone(self.state())
+
+    def test_a_bad_config_line_is_shown_and_nothing_starts(self):
+        self.write_config(extra="[logging_extra]\n  bogus = 1")
+        result = self.cantina("up")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn(f"{self.config}:9:3: bogus: unknown key", result.stderr)
+        self.assertEqual(self.recorded_pids(), [])
+        self.assertIsNone(self.state())
+
+    def test_foreground_up_runs_everything_and_ctrl_c_stops_it_in_reverse_order(self):
+        self.write_config(self.demo_service())
+        up = subprocess.Popen([str(TOOL), "--config", str(self.config), "up"], env=self.env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self.assertTrue(wait_for(lambda: (self.state() or {}).get("ready")), "never ready")
+            children = {child["name"]: child["pid"] for child in self.state()["children"]}
+            self.assertEqual(list(children), ["cantina-busd", "cantina-logd", "demo"])
+            self.assertTrue(all(alive(pid) for pid in self.recorded_pids()))
+            self.assertEqual(len(self.recorded_pids()), 4)   # with the service's grandchild
+            up.send_signal(signal.SIGINT)
+            output = up.communicate(timeout=15)[0]
+        finally:
+            up.kill()
+        self.assertEqual(up.returncode, 0, output)
+        session_file = next(self.logs.glob("cantina-session-*.log"))
+        self.assertIn(f"Session file: {session_file}", output)
+        self.assertIn("Press Ctrl-C to stop", output)
+        self.assertIn("tools/cantina tail", output)
+        stops = [output.index(f"stopped {name} (pid {pid}") for name, pid in children.items()]
+        self.assertEqual(stops, sorted(stops, reverse=True), output)
+        self.assert_nothing_left()
+        self.assertIn("fake-service: up", (self.state_dir / "demo.out").read_text())
+
+    def test_detached_up_returns_when_ready_and_down_stops_everything(self):
+        self.write_config(self.demo_service())
+        result = self.cantina("up", "--detach")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("tools/cantina down to stop", result.stdout)
+        self.assertIn("Session file: " + str(self.logs), result.stdout)
+        state = self.state()
+        self.assertTrue(state["ready"] and alive(state["supervisor_pid"]))
+        self.assertTrue(all(alive(child["pid"]) for child in state["children"]))
+
+        again = self.cantina("up", "--detach")
+        self.assertEqual(again.returncode, 1)
+        self.assertIn("already running", again.stderr)
+
+        down = self.cantina("down")
+        self.assertEqual(down.returncode, 0, down.stderr)
+        self.assertIn("stopped supervisor", down.stdout)
+        self.assert_nothing_left()
+        self.assertIn("nothing is running", self.cantina("down").stdout)
+
+    def test_a_service_crashing_at_start_up_is_reported_and_nothing_is_left(self):
+        self.write_config(self.demo_service('"--exit-after", "0.1", "--exit-code", "7", "--say", "boom"',
+                                            start_secs=2))
+        for mode in ([], ["--detach"]):
+            with self.subTest(mode=mode):
+                result = self.cantina("up", *mode)
+                self.assertEqual(result.returncode, 1)
+                self.assertIn("demo", result.stderr)
+                self.assertIn("exited during start-up (exit code 7)", result.stderr)
+                self.assertIn("| boom", result.stderr)
+                self.assert_nothing_left()
+
+    def test_a_node_failing_at_start_up_is_reported(self):
+        self.write_config(self.demo_service(), extra="[fake]\nlogd_exit = 3")
+        result = self.cantina("up")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("cantina-logd", result.stderr)
+        self.assertIn("exit code 3", result.stderr)
+        self.assertIn("start-up error requested by the test", result.stderr)
+        self.assertFalse(any(path.name.startswith("demo.") for path in self.pids.iterdir()))
+        self.assert_nothing_left()
+
+    def test_services_are_restarted_per_their_policy(self):
+        self.write_config(self.demo_service('"--exit-after", "0.4", "--exit-code", "3"', name="flaky")
+                          + self.demo_service('"--exit-after", "0.4"', restart="never", name="once"))
+        self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+        first = {child["name"]: child["pid"] for child in self.state()["children"]}
+        self.assertTrue(wait_for(lambda: {c["name"]: c["pid"] for c in self.state()["children"]}["flaky"]
+                                 != first["flaky"], 5), "flaky was not restarted")
+        self.assertEqual({c["name"]: c["pid"] for c in self.state()["children"]}["once"], first["once"])
+        self.assertFalse(alive(first["once"]))
+        self.assertEqual(self.cantina("down").returncode, 0)
+        self.assert_nothing_left()
+        log = (self.state_dir / "supervisor.log").read_text()
+        self.assertIn("flaky", log)
+        self.assertIn("restart policy 'never': not restarting", log)
+
+    def test_children_die_with_a_killed_supervisor_and_down_clears_the_stale_state(self):
+        self.write_config(self.demo_service('"--say", "no grandchild"'))
+        self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+        os.kill(self.state()["supervisor_pid"], signal.SIGKILL)
+        self.assertTrue(wait_for(lambda: not any(alive(pid) for pid in self.recorded_pids()), 5))
+        down = self.cantina("down")
+        self.assertEqual(down.returncode, 0)
+        self.assertIn("nothing was running", down.stdout)
+        self.assert_nothing_left()
+
+    def test_tail_level_log_pass_their_arguments_through(self):
+        self.write_config()
+        result = self.cantina("tail", "-n", "3", "--level", "ERROR")
+        self.assertEqual(json.loads(result.stdout), ["tail", "--config", str(self.config), "-n", "3", "--level",
+                                                     "ERROR"])
+        result = subprocess.run([str(TOOL), "log", "--config", str(self.config), "hello --config"], env=self.env,
+                                capture_output=True, text=True, cwd=self.dir)
+        self.assertEqual(json.loads(result.stdout), ["log", "--config", str(self.config), "hello --config"])
+
+
+class HelpersTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tool = load_tool()
+
+    def test_session_file_is_read_from_the_status_message(self):
+        self.assertEqual(self.tool.session_file_from_status("session 20261126-174500: /abs/logs/x.log"),
+                         "/abs/logs/x.log")
+        self.assertEqual(self.tool.session_file_from_status("/abs/logs/x.log"), "/abs/logs/x.log")
+
+    def test_config_option_is_taken_from_anywhere_before_a_double_dash(self):
+        self.assertEqual(self.tool.split_config_option(["tail", "--config", "a.toml", "-n", "3"]),
+                         ("a.toml", ["tail", "-n", "3"]))
+        self.assertEqual(self.tool.split_config_option(["--config=b.toml", "test", "--", "--config", "x"]),
+                         ("b.toml", ["test", "--", "--config", "x"]))
+
+    def test_restart_policies(self):
+        should_restart = self.tool.should_restart
+        self.assertTrue(should_restart("always", 0))
+        self.assertTrue(should_restart("on-failure", 1) and should_restart("on-failure", -9))
+        self.assertFalse(should_restart("on-failure", 0) or should_restart("never", 1))
+
+
+if __name__ == "__main__":
+    unittest.main()

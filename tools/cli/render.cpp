@@ -10,6 +10,7 @@
 namespace cantina::cli {
 
 namespace json = boost::json;
+using bus::to_json;
 
 namespace {
 
@@ -48,111 +49,7 @@ void append_escaped(std::string& out, std::string_view text) {
   }
 }
 
-const char* kind_name(bus::EntryKind kind) {
-  switch (kind) {
-    case bus::EntryKind::record: return "record";
-    case bus::EntryKind::repeat_summary: return "repeat_summary";
-    case bus::EntryKind::loss: return "loss";
-    case bus::EntryKind::node: return "node";
-  }
-  return "record";
-}
-
-std::string hex_id(std::uint64_t id) {
-  char buffer[17];
-  static const char hex[] = "0123456789abcdef";
-  for (int i = 15; i >= 0; --i) {
-    buffer[i] = hex[id & 15];
-    id >>= 4;
-  }
-  buffer[16] = '\0';
-  return buffer;
-}
-
 }  // namespace
-
-json::object to_json(const bus::LogRecord& record) {
-  json::object out;
-  out["timestamp"] = bus::iso8601(record.timestamp_ns);
-  out["timestamp_ns"] = record.timestamp_ns;
-  out["level"] = std::string(bus::to_string(record.level));
-  out["service"] = record.service;
-  out["message"] = record.message;
-  out["logger"] = record.logger;
-  out["host"] = record.host;
-  out["pid"] = record.pid;
-  out["publisher_id"] = hex_id(record.publisher_id);
-  out["sequence"] = record.sequence;
-  out["file"] = record.file;
-  out["line"] = record.line;
-  out["function"] = record.function;
-  out["thread"] = record.thread;
-  json::object fields;
-  for (const auto& [key, value] : record.fields) fields[key] = value;
-  out["fields"] = std::move(fields);
-  return out;
-}
-
-json::object to_json(const bus::DashboardLog& entry) {
-  json::object out;
-  out["timestamp"] = entry.timestamp;
-  out["timestamp_ns"] = entry.timestamp_ns;
-  out["level"] = std::string(bus::to_string(entry.level));
-  out["service"] = entry.service;
-  out["service_id"] = entry.service_id;
-  out["message"] = entry.message;
-  out["session_id"] = entry.session_id;
-  out["entry_id"] = entry.entry_id;
-  out["kind"] = kind_name(entry.kind);
-  out["repeat_count"] = entry.repeat_count;
-  out["host"] = entry.host;
-  out["logger"] = entry.logger;
-  out["sequence"] = entry.sequence;
-  return out;
-}
-
-json::object to_json(const bus::ServiceStatus& status) {
-  json::object out;
-  out["service"] = status.service;
-  out["state"] = bus::to_string(status.state);
-  out["message"] = status.message;
-  out["timestamp"] = bus::iso8601(status.timestamp_ns);
-  out["since"] = bus::iso8601(status.since_ns);
-  out["pid"] = status.pid;
-  out["host"] = status.host;
-  return out;
-}
-
-json::object to_json(const bus::LoggingStats& stats) {
-  json::object out;
-  out["timestamp"] = bus::iso8601(stats.timestamp_ns);
-  out["session_id"] = stats.session_id;
-  out["session_file"] = stats.session_file;
-  out["received"] = stats.received;
-  out["written"] = stats.written;
-  out["deduplicated"] = stats.deduplicated;
-  out["filtered"] = stats.filtered;
-  out["lost"] = stats.lost;
-  out["dropped"] = stats.dropped;
-  out["malformed"] = stats.malformed;
-  out["queue_depth"] = stats.queue_depth;
-  out["bytes_written"] = stats.bytes_written;
-  out["unwritten"] = stats.unwritten;
-  out["repeat_summaries"] = stats.repeat_summaries;
-  out["publishers"] = stats.publishers;
-  out["uptime_s"] = static_cast<double>(stats.uptime_ns) / 1e9;
-  return out;
-}
-
-json::object to_json(const bus::LogLevelChanged& change) {
-  json::object out;
-  out["service"] = change.service;
-  out["level"] = std::string(bus::to_string(change.level));
-  out["previous"] = std::string(bus::to_string(change.previous));
-  out["request_id"] = change.request_id;
-  out["pid"] = change.pid;
-  return out;
-}
 
 std::string to_line(std::int64_t timestamp_ns, bus::Level level, std::string_view service, std::string_view message,
                     bool colour) {

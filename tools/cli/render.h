@@ -4,9 +4,8 @@
 
 #include <string>
 
-#include <boost/json/object.hpp>
-
 #include "cantina/bus/codec.h"
+#include "cantina/bus/json.h"
 #include "cantina/bus/records.h"
 
 namespace cantina::cli {
@@ -15,12 +14,6 @@ struct RenderOptions {
   bool json = false;
   bool colour = false;  // ANSI colours by level (terminals only)
 };
-
-boost::json::object to_json(const bus::LogRecord& record);
-boost::json::object to_json(const bus::DashboardLog& entry);
-boost::json::object to_json(const bus::ServiceStatus& status);
-boost::json::object to_json(const bus::LoggingStats& stats);
-boost::json::object to_json(const bus::LogLevelChanged& change);
 
 // "[<time>] <LEVEL:8> <service:20> <message>" with control characters escaped.
 std::string to_line(std::int64_t timestamp_ns, bus::Level level, std::string_view service, std::string_view message,

@@ -1,0 +1,27 @@
+// JSON forms of the bus messages, shared by cantina-cli (tail --json) and the web
+// bridge. Field names are snake_case; times are ISO-8601 UTC strings (plus
+// *_ns integers where the message has them). Every string is valid UTF-8:
+// invalid bytes become U+FFFD, so the output is always valid JSON text.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <boost/json/object.hpp>
+
+#include "cantina/bus/records.h"
+
+namespace cantina::bus {
+
+// `text` with each invalid UTF-8 sequence replaced by U+FFFD.
+std::string valid_utf8(std::string_view text);
+
+const char* to_string(EntryKind kind) noexcept;  // "record", "repeat_summary", "loss", "node"
+
+boost::json::object to_json(const LogRecord& record);
+boost::json::object to_json(const DashboardLog& entry);
+boost::json::object to_json(const ServiceStatus& status);
+boost::json::object to_json(const LoggingStats& stats);
+boost::json::object to_json(const LogLevelChanged& change);
+
+}  // namespace cantina::bus

@@ -95,29 +95,30 @@ std::string describe(const char* what, const std::filesystem::path& path, int er
 }  // namespace
 
 SessionFile::SessionFile(std::filesystem::path directory, std::int64_t start_ns, std::uint64_t max_file_bytes)
-    : max_file_bytes_(max_file_bytes) {
+    : directory_(std::move(directory)), max_file_bytes_(max_file_bytes) {
   // Absolute, so that what the node reports is usable from any directory.
-  directory = std::filesystem::absolute(directory).lexically_normal();
-  if (auto error = make_directories(directory)) {
-    throw std::runtime_error(describe("cannot create log directory", directory, error.value()));
+  directory_ = std::filesystem::absolute(directory_).lexically_normal();
+  if (!directory_.has_filename()) directory_ = directory_.parent_path();  // "logs/" -> "logs"
+  if (auto error = make_directories(directory_)) {
+    throw std::runtime_error(describe("cannot create log directory", directory_, error.value()));
   }
   const std::string time_stamp = stamp(start_ns);
   for (int attempt = 1; attempt <= kMaxNameAttempts; ++attempt) {
     std::string id = time_stamp;
     if (attempt > 1) id += "-" + std::to_string(attempt);
-    std::filesystem::path candidate = directory / ("cantina-session-" + id + ".log");
+    std::filesystem::path candidate = directory_ / ("cantina-session-" + id + ".log");
     fd_ = create_exclusive(candidate);
     if (fd_ >= 0) {
       session_id_ = std::move(id);
       path_ = std::move(candidate);
-      base_ = directory / ("cantina-session-" + session_id_);
+      base_ = directory_ / ("cantina-session-" + session_id_);
       return;
     }
     const int error = errno;
     if (error != EEXIST) throw std::runtime_error(describe("cannot open session file", candidate, error));
   }
   throw std::runtime_error(
-      describe("cannot open session file", directory / ("cantina-session-" + time_stamp + "-N.log"), EEXIST));
+      describe("cannot open session file", directory_ / ("cantina-session-" + time_stamp + "-N.log"), EEXIST));
 }
 
 SessionFile::~SessionFile() {

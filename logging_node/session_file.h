@@ -32,7 +32,11 @@ class SessionFile {
   // "20261126-174500-2" after a collision.
   const std::string& session_id() const { return session_id_; }
 
-  // The part being written now.
+  // The directory holding the session's parts: absolute and lexically normal (a
+  // relative `directory` is taken from the current directory at construction).
+  const std::filesystem::path& directory() const { return directory_; }
+
+  // The part being written now (absolute, inside directory()).
   const std::filesystem::path& path() const { return path_; }
 
   // Appends `data` (whole lines). If max_file_bytes != 0 and this part is non-empty
@@ -63,6 +67,7 @@ class SessionFile {
   // Closes fd_ if open.
   void close_part() noexcept;
 
+  std::filesystem::path directory_;
   std::filesystem::path base_;  // first part's path without ".log"
   std::filesystem::path path_;  // current part
   std::string session_id_;

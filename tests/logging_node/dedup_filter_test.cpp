@@ -26,8 +26,8 @@ LogEntry record(std::string service_id, Level level, std::string message, std::i
   LogEntry entry;
   entry.timestamp_ns = timestamp_ns;
   entry.level = level;
-  entry.service_id = service_id;
   entry.service = "Friendly " + service_id;
+  entry.service_id = std::move(service_id);
   entry.message = std::move(message);
   entry.host = "host-a";
   entry.logger = "main";

@@ -107,6 +107,22 @@ BOOST_AUTO_TEST_CASE(creates_the_directory_and_names_the_file_after_the_start_ti
   BOOST_TEST(file.bytes_written() == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(reports_absolute_normal_paths_for_a_relative_directory) {
+  TempDir temp;
+  const fs::path saved = fs::current_path();
+  fs::current_path(temp.path);
+  try {
+    SessionFile file("./logs/../logs/", kStartNs, 0);
+    fs::current_path(saved);
+    BOOST_TEST(file.directory() == temp.path / "logs");
+    BOOST_TEST(file.path() == temp.path / "logs" / "cantina-session-20261126-174500.log");
+    BOOST_TEST(fs::is_regular_file(file.path()));
+  } catch (...) {
+    fs::current_path(saved);
+    throw;
+  }
+}
+
 BOOST_AUTO_TEST_CASE(sets_modes_0750_and_0640_whatever_the_umask) {
   TempDir temp;
   for (const mode_t mask : {mode_t{0077}, mode_t{0}}) {

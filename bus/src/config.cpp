@@ -215,15 +215,19 @@ void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging)
 }
 
 void read_webbridge(const Reader& r, const toml::table& t, WebBridgeConfig& webbridge) {
-  r.only_keys(t, "webbridge", {"listen"});
+  r.only_keys(t, "webbridge", {"listen", "batch_interval_ms", "max_client_queue", "history_limit", "static_dir"});
   r.string(t, "listen", "webbridge.listen", webbridge.listen);
+  r.integer(t, "batch_interval_ms", "webbridge.batch_interval_ms", webbridge.batch_interval_ms, 5, 1000);
+  r.integer(t, "max_client_queue", "webbridge.max_client_queue", webbridge.max_client_queue, 100, kMaxCount);
+  r.integer(t, "history_limit", "webbridge.history_limit", webbridge.history_limit, 1, 100000);
+  r.string(t, "static_dir", "webbridge.static_dir", webbridge.static_dir, true);
   auto colon = webbridge.listen.rfind(':');
   bool valid = colon != std::string::npos && colon > 0 && colon + 1 < webbridge.listen.size();
   if (valid) {
     for (char c : webbridge.listen.substr(colon + 1)) valid = valid && c >= '0' && c <= '9';
     valid = valid && webbridge.listen.size() - colon - 1 <= 5 && std::stoi(webbridge.listen.substr(colon + 1)) <= 65535;
   }
-  if (!valid) r.fail(t.get("listen")->source(), "webbridge.listen", "must be HOST:PORT, e.g. 127.0.0.1:8080 (got '" + webbridge.listen + "')");
+  if (!valid && t.get("listen") != nullptr) r.fail(t.get("listen")->source(), "webbridge.listen", "must be HOST:PORT, e.g. 127.0.0.1:8080 (got '" + webbridge.listen + "')");
 }
 
 void read_services(const Reader& r, const toml::node& node, std::vector<ServiceConfig>& services) {
@@ -233,7 +237,8 @@ void read_services(const Reader& r, const toml::node& node, std::vector<ServiceC
   for (const toml::node& element : *node.as_array()) {
     const toml::table& t = *element.as_table();
     std::string prefix = "service[" + std::to_string(index++) + "]";
-    r.only_keys(t, prefix, {"name", "command", "working_directory", "environment", "restart", "start_secs"});
+    r.only_keys(t, prefix, {"name", "command", "working_directory", "environment", "restart", "start_secs", "ready",
+                            "capture"});
     ServiceConfig service;
     if (t.get("name") == nullptr) r.fail(t.source(), prefix + ".name", "is required");
     r.string(t, "name", prefix + ".name", service.name);
@@ -270,6 +275,12 @@ void read_services(const Reader& r, const toml::node& node, std::vector<ServiceC
     else if (restart == "never") service.restart = RestartPolicy::never;
     else r.fail(t.get("restart")->source(), prefix + ".restart", "must be \"always\", \"on-failure\" or \"never\" (got " + single_quoted(restart) + ")");
     r.number(t, "start_secs", prefix + ".start_secs", service.start_secs, 0, 3600);
+    std::string ready;
+    r.string(t, "ready", prefix + ".ready", ready);
+    if (ready == "uptime" || ready.empty()) service.ready = ReadyCheck::uptime;
+    else if (ready == "status") service.ready = ReadyCheck::status;
+    else r.fail(t.get("ready")->source(), prefix + ".ready", "must be \"uptime\" or \"status\" (got " + single_quoted(ready) + ")");
+    r.boolean(t, "capture", prefix + ".capture", service.capture);
     services.push_back(std::move(service));
   }
 }

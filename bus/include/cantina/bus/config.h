@@ -38,10 +38,19 @@ struct LoggingConfig {
 };
 
 struct WebBridgeConfig {
-  std::string listen = "127.0.0.1:8080";
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 = any free port
+  std::uint32_t batch_interval_ms = 50;      // how often entries go out to browsers
+  std::uint32_t max_client_queue = 20000;    // entries waiting per browser before it skips
+  std::uint32_t history_limit = 1000;        // most entries /api/logs returns
+  std::string static_dir;                    // the page's files; empty = the built-in folder
 };
 
 enum class RestartPolicy { always, on_failure, never };
+
+// What the supervisor waits for before it counts a service as started and
+// starts the next one: "uptime" = still running after start_secs; "status" =
+// the service itself reports RUNNING on /service/status/<name>.
+enum class ReadyCheck { uptime, status };
 
 // One [[service]] table: a process the supervisor runs.
 struct ServiceConfig {
@@ -50,7 +59,9 @@ struct ServiceConfig {
   std::string working_directory;
   std::map<std::string, std::string> environment;
   RestartPolicy restart = RestartPolicy::on_failure;
-  double start_secs = 1.0;
+  double start_secs = 1.0;  // an exit sooner than this counts as a failed start
+  ReadyCheck ready = ReadyCheck::uptime;
+  bool capture = true;      // publish stdout/stderr lines as log records of the service
 };
 
 struct Config {

@@ -1,0 +1,136 @@
+// cantina-webbridge: the live dashboard. Serves the page, /ws (live entries as
+// JSON), /api/logs (history from the logging node), /api/stats and /healthz.
+//
+// DESIGN
+// Threads
+// - bus thread (BusFeed): owns the SUB socket (/dashboard/log, /service/status/,
+//   /logging/stats) and the PUB socket for the bridge's own ServiceStatus. Every
+//   payload is decoded and checked; a bad one is counted and dropped. Good ones
+//   become JSON text in the Inbox.
+// - io thread: runs the Boost.Asio io_context: the Listener, every HTTP and
+//   WebSocket session, and the Hub's batch timer (batch_interval_ms), which takes
+//   what waits in the Inbox and sends it to every browser as one message.
+// - history thread (in Hub): asks the logging node's query endpoint for /api/logs,
+//   so a slow or absent logging node never stalls the io thread.
+// Queues and overflow
+// - Inbox: at most 4 x max_client_queue entries wait for the io thread; beyond
+//   that entries are dropped and counted as skipped.
+// - each browser: at most max_client_queue entries wait to be written; a batch
+//   that does not fit is skipped for that browser only, counted, and announced to
+//   it as {"type":"skipped","count":N}. No browser can slow the bus, the logging
+//   node or another browser.
+// Feedback: the bridge's own lines (connections, errors) go to stdout, never to the
+//   bus, so nothing it streams can make it log more.
+// Shutdown: SIGINT/SIGTERM/SIGHUP in main -> the io thread closes the listener and
+//   every WebSocket (going away), the io_context stops, then the bus thread
+//   publishes STOPPING and STOPPED and returns.
+#include <iostream>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+
+#include "bus_feed.h"
+#include "cantina/bus/clock.h"
+#include "cantina/bus/config.h"
+#include "cantina/bus/shutdown.h"
+#include "history_client.h"
+#include "web_server.h"
+
+namespace {
+
+namespace net = boost::asio;
+
+void usage(std::ostream& out) {
+  out << "usage: cantina-webbridge [--config FILE] [--static DIR]\n"
+         "  Serves the live log dashboard on [webbridge] listen.\n";
+}
+
+// A line about the bridge itself, with a timestamp, on stdout.
+void note(const std::string& text) {
+  std::cout << "[" << cantina::bus::iso8601(cantina::bus::now_ns()) << "] " << text << std::endl;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* from_supervisor = std::getenv("CANTINA_CONFIG");
+  std::string config_path = from_supervisor != nullptr ? from_supervisor : "conf/cantina.toml";
+  std::string static_dir;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) config_path = argv[++i];
+    else if (arg == "--static" && i + 1 < argc) static_dir = argv[++i];
+    else if (arg == "-h" || arg == "--help") {
+      usage(std::cout);
+      return 0;
+    } else {
+      std::cerr << "cantina-webbridge: unknown argument " << arg << "\n";
+      usage(std::cerr);
+      return 2;
+    }
+  }
+
+  cantina::bus::Config config;
+  try {
+    config = cantina::bus::load_config(config_path);
+  } catch (const cantina::bus::ConfigError& error) {
+    std::cerr << "cantina-webbridge: " << error.what() << "\n";
+    return 1;
+  }
+  if (static_dir.empty()) static_dir = config.webbridge.static_dir;
+  if (static_dir.empty()) static_dir = CANTINA_STATIC_DIR;
+
+  const std::string& listen = config.webbridge.listen;
+  const auto colon = listen.rfind(':');
+  std::string host = listen.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const auto port = static_cast<unsigned short>(std::stoi(listen.substr(colon + 1)));
+
+  cantina::bus::ShutdownSignals signals;
+  zmq::context_t context(1);
+  net::io_context io(1);
+  cantina::webbridge::BridgeCounters counters;
+  cantina::webbridge::Inbox inbox(4 * static_cast<std::size_t>(config.webbridge.max_client_queue));
+  cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint);
+  cantina::webbridge::Hub hub(io,
+                              {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms),
+                               config.webbridge.max_client_queue, config.webbridge.history_limit},
+                              inbox, counters, history, note);
+  std::shared_ptr<cantina::webbridge::Listener> listener;
+  try {
+    boost::system::error_code error;
+    const auto address = net::ip::make_address(host, error);
+    if (error) throw std::runtime_error("'" + host + "' is not an IP address");
+    listener = std::make_shared<cantina::webbridge::Listener>(io, net::ip::tcp::endpoint(address, port), hub);
+  } catch (const std::exception& error) {
+    std::cerr << "cantina-webbridge: cannot listen on " << listen << ": " << error.what() << "\n";
+    return 1;
+  }
+  const auto bound = listener->local_endpoint();
+  const std::string url = "http://" + (bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
+                                                               : bound.address().to_string()) +
+                          ":" + std::to_string(bound.port());
+
+  cantina::webbridge::BusFeed feed(context, config, inbox, counters, url);
+  std::thread bus_thread([&feed] { feed.run(); });
+  listener->run();
+  hub.start();
+  std::thread io_thread([&io] { io.run(); });
+  std::cout << "cantina-webbridge: listening on " << url << std::endl;
+
+  const int signal_number = signals.wait();
+  note("signal " + std::to_string(signal_number) + ", closing connections");
+  net::post(io, [&] {
+    listener->close();
+    hub.close_all();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // let close frames go out
+  io.stop();
+  io_thread.join();
+  feed.stop();
+  bus_thread.join();
+  std::cout << "cantina-webbridge: stopped" << std::endl;
+  return 0;
+}

@@ -1,0 +1,424 @@
+#include "web_server.h"
+
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "cantina/bus/clock.h"
+#include "url.h"
+
+namespace cantina::webbridge {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+using Response = http::response<http::string_body>;
+
+const char* content_type(const std::filesystem::path& file) {
+  const std::string extension = file.extension().string();
+  if (extension == ".html") return "text/html; charset=utf-8";
+  if (extension == ".js" || extension == ".mjs") return "text/javascript; charset=utf-8";
+  if (extension == ".css") return "text/css; charset=utf-8";
+  if (extension == ".svg") return "image/svg+xml";
+  if (extension == ".png") return "image/png";
+  if (extension == ".ico") return "image/x-icon";
+  if (extension == ".json") return "application/json";
+  return "application/octet-stream";
+}
+
+Response make_response(const http::request<http::string_body>& request, http::status status, std::string body,
+                       const char* type) {
+  Response response{status, request.version()};
+  response.set(http::field::server, "cantina-webbridge");
+  response.set(http::field::content_type, type);
+  response.set(http::field::cache_control, "no-store");
+  response.set("X-Content-Type-Options", "nosniff");
+  // The page may load only its own files and talk only to this server.
+  response.set("Content-Security-Policy",
+               "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "
+               "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'");
+  response.keep_alive(request.keep_alive());
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+Response json_response(const http::request<http::string_body>& request, std::string body,
+                       http::status status = http::status::ok) {
+  return make_response(request, status, std::move(body), "application/json");
+}
+
+Response error_response(const http::request<http::string_body>& request, http::status status,
+                        const std::string& message) {
+  return json_response(request, "{\"error\":\"" + message + "\"}", status);
+}
+
+// A file of the static folder, if `path` names one ("/" is index.html). Only
+// plain names are served: no "..", no subfolders.
+std::optional<std::filesystem::path> static_file(const std::filesystem::path& root, const std::string& path) {
+  std::string name;
+  if (path == "/" || path == "/index.html") name = "index.html";
+  else if (path.starts_with("/static/")) name = path.substr(8);
+  else if (path == "/favicon.ico") name = "favicon.ico";
+  else return std::nullopt;
+  if (name.empty() || name.find('/') != std::string::npos || name.find("..") != std::string::npos ||
+      name.front() == '.') {
+    return std::nullopt;
+  }
+  return root / name;
+}
+
+std::optional<std::string> read_whole_file(const std::filesystem::path& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) return std::nullopt;
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+// One browser's WebSocket. Messages wait in a queue bounded by the number of
+// entries they hold; when a batch would not fit, its entries are skipped and the
+// browser is told how many before the next message that fits.
+class WsSession : public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(tcp::socket socket, Hub& hub) : ws_(std::move(socket)), hub_(hub) {}
+
+  void run(http::request<http::string_body> request) {
+    ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& response) { response.set(http::field::server, "cantina-webbridge"); }));
+    ws_.read_message_max(64 * 1024);
+    peer_ = beast::get_lowest_layer(ws_).socket().remote_endpoint().address().to_string();
+    ws_.async_accept(request, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+  }
+
+  // Queues `text` (holding `entries` log entries; 0 for status/stats/hello).
+  void deliver(const std::shared_ptr<const std::string>& text, std::size_t entries) {
+    if (closed_) return;
+    if (entries > 0 && queued_entries_ + entries > hub_.options().max_client_queue) {
+      pending_skipped_ += entries;
+      hub_.counters().skipped.fetch_add(entries, std::memory_order_relaxed);
+      return;
+    }
+    if (entries == 0 && queue_.size() > 256) return;  // a stalled browser: status and stats are refreshed anyway
+    if (pending_skipped_ > 0) {
+      queue_.push_back({std::make_shared<const std::string>("{\"type\":\"skipped\",\"count\":" +
+                                                             std::to_string(pending_skipped_) + "}"),
+                        0});
+      pending_skipped_ = 0;
+    }
+    queue_.push_back({text, entries});
+    queued_entries_ += entries;
+    if (entries > 0) hub_.counters().forwarded.fetch_add(entries, std::memory_order_relaxed);
+    if (!writing_) write_next();
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    ws_.async_close(websocket::close_code::going_away, [self = shared_from_this()](beast::error_code) {});
+  }
+
+  const std::string& peer() const { return peer_; }
+
+ private:
+  struct Outgoing {
+    std::shared_ptr<const std::string> text;
+    std::size_t entries;
+  };
+
+  void on_accept(beast::error_code error) {
+    if (error) return;
+    hub_.join(shared_from_this());
+    read_next();
+  }
+
+  void read_next() {
+    ws_.async_read(read_buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code error, std::size_t bytes) {
+    if (error) {
+      finish();
+      return;
+    }
+    read_buffer_.consume(bytes);  // the browser has nothing to say; ignore it
+    read_next();
+  }
+
+  void write_next() {
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(net::buffer(*queue_.front().text),
+                    beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
+  }
+
+  void on_write(beast::error_code error, std::size_t) {
+    if (error) {
+      finish();
+      return;
+    }
+    queued_entries_ -= queue_.front().entries;
+    queue_.pop_front();
+    if (queue_.empty() || closed_) {
+      writing_ = false;
+      return;
+    }
+    write_next();
+  }
+
+  void finish() {
+    closed_ = true;
+    queue_.clear();
+    queued_entries_ = 0;
+    hub_.leave(shared_from_this());
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  Hub& hub_;
+  beast::flat_buffer read_buffer_;
+  std::deque<Outgoing> queue_;
+  std::size_t queued_entries_ = 0;
+  std::uint64_t pending_skipped_ = 0;
+  bool writing_ = false;
+  bool closed_ = false;
+  std::string peer_;
+};
+
+// One HTTP connection: reads requests, answers them in order, hands the socket
+// to a WsSession on an upgrade to /ws.
+class HttpSession : public std::enable_shared_from_this<HttpSession> {
+ public:
+  HttpSession(tcp::socket socket, Hub& hub) : stream_(std::move(socket)), hub_(hub) {}
+
+  void run() { read_next(); }
+
+ private:
+  void read_next() {
+    parser_.emplace();
+    parser_->body_limit(64 * 1024);
+    parser_->header_limit(16 * 1024);
+    stream_.expires_after(std::chrono::seconds(60));
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code error, std::size_t) {
+    if (error == http::error::end_of_stream) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    if (error) return;
+    http::request<http::string_body> request = parser_->release();
+    if (websocket::is_upgrade(request)) {
+      if (parse_target(request.target()).path != "/ws") {
+        send(error_response(request, http::status::not_found, "WebSocket endpoint is /ws"));
+        return;
+      }
+      stream_.expires_never();
+      std::make_shared<WsSession>(stream_.release_socket(), hub_)->run(std::move(request));
+      return;
+    }
+    route(std::move(request));
+  }
+
+  void route(http::request<http::string_body> request) {
+    if (request.method() != http::verb::get && request.method() != http::verb::head) {
+      send(error_response(request, http::status::method_not_allowed, "only GET"));
+      return;
+    }
+    const Target target = parse_target(request.target());
+    if (target.path == "/healthz") {
+      send(json_response(request, "{\"status\":\"ok\",\"clients\":" +
+                                      std::to_string(hub_.counters().clients.load()) + "}"));
+    } else if (target.path == "/api/stats") {
+      send(json_response(request, stats_json()));
+    } else if (target.path == "/api/logs") {
+      history(std::move(request), target);
+    } else if (auto file = static_file(hub_.options().static_dir, target.path)) {
+      auto body = read_whole_file(*file);
+      if (!body) {
+        send(error_response(request, http::status::not_found, "not found"));
+        return;
+      }
+      send(make_response(request, http::status::ok, std::move(*body), content_type(*file)));
+    } else {
+      send(error_response(request, http::status::not_found, "not found"));
+    }
+  }
+
+  std::string stats_json() const {
+    const BridgeCounters& c = hub_.counters();
+    std::string out = "{\"logging\":" + hub_.inbox().stats_json() + ",\"webbridge\":{\"clients\":" +
+                      std::to_string(c.clients.load()) + ",\"received\":" + std::to_string(c.received.load()) +
+                      ",\"forwarded\":" + std::to_string(c.forwarded.load()) +
+                      ",\"skipped\":" + std::to_string(c.skipped.load()) +
+                      ",\"malformed\":" + std::to_string(c.malformed.load()) + "},\"services\":[";
+    bool first = true;
+    for (const auto& status : hub_.inbox().status_jsons()) {
+      out += first ? "" : ",";
+      out += status;
+      first = false;
+    }
+    return out + "]}";
+  }
+
+  void history(http::request<http::string_body> request, const Target& target) {
+    bus::HistoryQuery query;
+    query.limit = hub_.options().history_limit;
+    if (auto limit = target.get("limit")) {
+      try {
+        query.limit = static_cast<std::uint32_t>(std::min<unsigned long>(std::stoul(*limit), query.limit));
+      } catch (const std::exception&) {
+        send(error_response(request, http::status::bad_request, "limit must be a number"));
+        return;
+      }
+    }
+    if (auto level = target.get("level")) {
+      auto parsed = bus::parse_level(*level);
+      if (!parsed) {
+        send(error_response(request, http::status::bad_request, "level must be DEBUG, INFO, WARNING, ERROR or CRITICAL"));
+        return;
+      }
+      query.min_level = *parsed;
+    }
+    for (const auto& service : target.all("service")) {
+      std::size_t start = 0;
+      while (start <= service.size()) {  // "a,b" and repeated service= both work
+        const auto comma = service.find(',', start);
+        std::string one = service.substr(start, comma - start);
+        if (!one.empty()) query.services.push_back(std::move(one));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    }
+    query.text = target.get("text").value_or("");
+    auto shared_request = std::make_shared<http::request<http::string_body>>(std::move(request));
+    hub_.query_history(std::move(query), [self = shared_from_this(), shared_request](std::string json) {
+      self->send(json_response(*shared_request, std::move(json)));
+    });
+  }
+
+  void send(Response response) {
+    auto shared = std::make_shared<Response>(std::move(response));
+    http::async_write(stream_, *shared, [self = shared_from_this(), shared](beast::error_code error, std::size_t) {
+      if (error) return;
+      if (shared->need_eof()) {
+        beast::error_code ignored;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        return;
+      }
+      self->read_next();
+    });
+  }
+
+  beast::tcp_stream stream_;
+  Hub& hub_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+Hub::Hub(net::io_context& io, ServerOptions options, Inbox& inbox, BridgeCounters& counters, HistoryClient& history,
+         std::function<void(const std::string&)> note)
+    : io_(io),
+      options_(std::move(options)),
+      inbox_(inbox),
+      counters_(counters),
+      history_(history),
+      note_(std::move(note)),
+      timer_(io) {}
+
+void Hub::start() {
+  timer_.expires_after(options_.batch_interval);
+  timer_.async_wait([this](beast::error_code error) {
+    if (!error && !closing_) on_tick();
+  });
+}
+
+void Hub::on_tick() {
+  inbox_.take(batch_);
+  if (batch_.dropped > 0) counters_.skipped.fetch_add(batch_.dropped * sessions_.size(), std::memory_order_relaxed);
+  if (!batch_.entries.empty() && !sessions_.empty()) {
+    std::size_t size = 32;
+    for (const auto& entry : batch_.entries) size += entry.size() + 1;
+    std::string text;
+    text.reserve(size);
+    text += "{\"type\":\"entries\",\"entries\":[";
+    for (std::size_t i = 0; i < batch_.entries.size(); ++i) {
+      if (i > 0) text += ',';
+      text += batch_.entries[i];
+    }
+    text += "]}";
+    auto shared = std::make_shared<const std::string>(std::move(text));
+    for (const auto& session : sessions_) session->deliver(shared, batch_.entries.size());
+  }
+  for (auto& event : batch_.events) {
+    auto shared = std::make_shared<const std::string>(std::move(event));
+    for (const auto& session : sessions_) session->deliver(shared, 0);
+  }
+  start();
+}
+
+void Hub::close_all() {
+  closing_ = true;
+  timer_.cancel();
+  for (const auto& session : sessions_) session->close();
+}
+
+void Hub::join(const std::shared_ptr<WsSession>& session) {
+  sessions_.insert(session);
+  counters_.clients.store(sessions_.size(), std::memory_order_relaxed);
+  session->deliver(std::make_shared<const std::string>("{\"type\":\"hello\",\"server_time\":\"" +
+                                                       bus::iso8601(bus::now_ns()) + "\"}"),
+                   0);
+  note("dashboard client connected from " + session->peer() + " (" + std::to_string(sessions_.size()) + " connected)");
+}
+
+void Hub::leave(const std::shared_ptr<WsSession>& session) {
+  if (sessions_.erase(session) == 0) return;
+  counters_.clients.store(sessions_.size(), std::memory_order_relaxed);
+  note("dashboard client " + session->peer() + " disconnected (" + std::to_string(sessions_.size()) + " connected)");
+}
+
+void Hub::query_history(bus::HistoryQuery query, std::function<void(std::string)> done) {
+  net::post(history_thread_, [this, query = std::move(query), done = std::move(done)]() mutable {
+    std::string json = history_.query_json(query, std::chrono::milliseconds(3000));
+    net::post(io_, [done = std::move(done), json = std::move(json)]() mutable { done(std::move(json)); });
+  });
+}
+
+Listener::Listener(net::io_context& io, const tcp::endpoint& endpoint, Hub& hub) : acceptor_(io), hub_(hub) {
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+void Listener::run() { accept_next(); }
+
+void Listener::close() {
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+void Listener::accept_next() {
+  acceptor_.async_accept([self = shared_from_this()](beast::error_code error, tcp::socket socket) {
+    if (!error) std::make_shared<HttpSession>(std::move(socket), self->hub_)->run();
+    if (self->acceptor_.is_open()) self->accept_next();
+  });
+}
+
+}  // namespace cantina::webbridge

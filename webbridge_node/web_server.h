@@ -1,0 +1,91 @@
+// The web bridge's HTTP and WebSocket side, all on one io thread (Boost.Beast):
+// Listener accepts connections; HttpSession serves routes; WsSession streams to
+// one browser through a bounded queue; Hub fans batches out to every WsSession.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "bus_feed.h"
+#include "history_client.h"
+
+namespace cantina::webbridge {
+
+class WsSession;
+
+struct ServerOptions {
+  std::filesystem::path static_dir;     // index.html, app.js, ...
+  std::chrono::milliseconds batch_interval{50};
+  std::size_t max_client_queue = 20000;  // entries per client
+  std::uint32_t history_limit = 1000;
+};
+
+// Everything the io thread needs; owned by main, used only on the io thread
+// except where noted.
+class Hub {
+ public:
+  Hub(boost::asio::io_context& io, ServerOptions options, Inbox& inbox, BridgeCounters& counters,
+      HistoryClient& history, std::function<void(const std::string&)> note);
+
+  // Starts the batch timer.
+  void start();
+  // Closes every WebSocket (going away) and stops the timer.
+  void close_all();
+
+  void join(const std::shared_ptr<WsSession>& session);
+  void leave(const std::shared_ptr<WsSession>& session);
+
+  const ServerOptions& options() const { return options_; }
+  Inbox& inbox() { return inbox_; }
+  BridgeCounters& counters() { return counters_; }
+  boost::asio::io_context& io() { return io_; }
+
+  // Runs `query` on the history thread, then `done(json)` on the io thread.
+  void query_history(bus::HistoryQuery query, std::function<void(std::string)> done);
+
+  // A line about the bridge itself (connections, errors): to its own log.
+  void note(const std::string& text) { note_(text); }
+
+ private:
+  void on_tick();
+
+  boost::asio::io_context& io_;
+  ServerOptions options_;
+  Inbox& inbox_;
+  BridgeCounters& counters_;
+  HistoryClient& history_;
+  std::function<void(const std::string&)> note_;
+  boost::asio::steady_timer timer_;
+  boost::asio::thread_pool history_thread_{1};
+  std::set<std::shared_ptr<WsSession>> sessions_;
+  Inbox::Batch batch_;
+  bool closing_ = false;
+};
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  // Binds and listens; throws boost::system::system_error naming nothing, so
+  // main reports the address.
+  Listener(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& endpoint, Hub& hub);
+  void run();
+  void close();
+  boost::asio::ip::tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
+
+ private:
+  void accept_next();
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+  Hub& hub_;
+};
+
+}  // namespace cantina::webbridge

@@ -1,0 +1,201 @@
+// cantina-webbridge with the real busd and logd: history then live entries over
+// a real WebSocket, a malformed bus payload dropped and counted, and a stalled
+// browser that does not slow a fast one.
+#define BOOST_TEST_MODULE webbridge
+#define BOOST_TEST_DYN_LINK
+#include <boost/test/unit_test.hpp>
+
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <set>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/parse.hpp>
+
+#include "cantina/bus/clock.h"
+#include "integration/bus_client.h"
+#include "integration/process.h"
+
+using namespace cantina::testing;
+using namespace std::chrono_literals;
+namespace bus = cantina::bus;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+
+namespace {
+
+bus::LogRecord record(const std::string& service, std::uint64_t sequence, const std::string& message) {
+  bus::LogRecord r;
+  r.timestamp_ns = bus::now_ns();
+  r.level = bus::Level::info;
+  r.service = service;
+  r.message = message;
+  r.publisher_id = 1234;
+  r.sequence = sequence;
+  return r;
+}
+
+// cantina-webbridge on a free port, next to a LogNode.
+struct WebBridge {
+  WebBridge(const LogNode& node, const std::string& extra = "")
+      : process(
+            [&] {
+              const auto config = node.dir / "webbridge.toml";
+              write_file(config, read_file(node.config) + "[webbridge]\nlisten = \"127.0.0.1:0\"\n" + extra);
+              return std::vector<std::string>{bin("cantina-webbridge"), "--config", config.string()};
+            }(),
+            node.dir / "webbridge.out") {
+    if (!process.wait_for_output("listening on http://", 10s)) throw std::runtime_error(process.output());
+    const std::string output = process.output();
+    const auto at = output.find("http://127.0.0.1:") + 17;
+    port = output.substr(at, output.find('\n', at) - at);
+  }
+  Process process;
+  std::string port;
+};
+
+std::string http_get(const std::string& port, const std::string& target) {
+  net::io_context io;
+  beast::tcp_stream stream(io);
+  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(port))));
+  http::request<http::empty_body> request{http::verb::get, target, 11};
+  request.set(http::field::host, "127.0.0.1");
+  http::write(stream, request);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(stream, buffer, response);
+  return response.body();
+}
+
+// A browser stand-in: a WebSocket client that reads with a timeout.
+class WsClient {
+ public:
+  WsClient(const std::string& port, int receive_buffer = 0) : ws_(io_) {
+    auto& socket = ws_.next_layer();
+    socket.open(tcp::v4());
+    if (receive_buffer > 0) socket.set_option(net::socket_base::receive_buffer_size(receive_buffer));
+    socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(port))));
+    timeval timeout{5, 0};
+    setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    ws_.read_message_max(64 * 1024 * 1024);
+    ws_.handshake("127.0.0.1", "/ws");
+  }
+
+  // The next message, or nullopt on timeout/close.
+  std::optional<json::object> next() {
+    beast::flat_buffer buffer;
+    beast::error_code error;
+    ws_.read(buffer, error);
+    if (error) return std::nullopt;
+    return json::parse(beast::buffers_to_string(buffer.data())).as_object();
+  }
+
+ private:
+  net::io_context io_;
+  websocket::stream<tcp::socket> ws_;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(webbridge)
+
+BOOST_AUTO_TEST_CASE(serves_history_then_live_entries_and_drops_malformed_payloads) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  WebBridge bridge(node);
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  for (std::uint64_t i = 1; i <= 5; ++i) publisher.send_record(record("music_controller", i, "before " + std::to_string(i)));
+  std::this_thread::sleep_for(300ms);
+
+  const auto history = json::parse(http_get(bridge.port, "/api/logs?limit=3&service=music_controller")).as_object();
+  const auto& entries = history.at("entries").as_array();
+  BOOST_REQUIRE_EQUAL(entries.size(), 3u);
+  BOOST_TEST(entries[0].at("message").as_string() == "before 3");
+  BOOST_TEST(entries[2].at("message").as_string() == "before 5");
+  BOOST_TEST(entries[2].at("service").as_string() == "Music Controller");
+
+  WsClient client(bridge.port);
+  auto hello = client.next();
+  BOOST_REQUIRE(hello);
+  BOOST_TEST(hello->at("type").as_string() == "hello");
+  // A malformed payload straight onto /dashboard/log must never reach a browser.
+  publisher.send(std::string(bus::topics::kDashboardLog), "garbage!");
+  for (std::uint64_t i = 6; i <= 8; ++i) publisher.send_record(record("music_controller", i, "after " + std::to_string(i)));
+  std::vector<std::string> live;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (live.size() < 3 && std::chrono::steady_clock::now() < deadline) {
+    auto message = client.next();
+    if (!message || message->at("type").as_string() != "entries") continue;
+    for (const auto& entry : message->at("entries").as_array()) {
+      const std::string text(entry.at("message").as_string());
+      if (text.starts_with("after ")) live.push_back(text);
+    }
+  }
+  BOOST_TEST((live == std::vector<std::string>{"after 6", "after 7", "after 8"}));
+  const auto stats = json::parse(http_get(bridge.port, "/api/stats")).as_object();
+  BOOST_TEST(stats.at("webbridge").at("malformed").to_number<int>() == 1);
+  BOOST_TEST(json::parse(http_get(bridge.port, "/healthz")).at("status").as_string() == "ok");
+  BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_stalled_client_does_not_slow_a_fast_one) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "deduplication_window = 0\n");
+  WebBridge bridge(node, "max_client_queue = 2000\n");
+  WsClient stalled(bridge.port, 4096);  // connects, then never reads
+  WsClient fast(bridge.port);
+  BOOST_REQUIRE(fast.next());  // hello
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  constexpr int kRecords = 40'000;
+  std::thread flood([&] {
+    for (int i = 1; i <= kRecords; ++i) {
+      publisher.send_record(record("flood", static_cast<std::uint64_t>(i), "flood " + std::to_string(i) +
+                                                                                std::string(200, '.')));
+      if (i % 200 == 0) std::this_thread::sleep_for(5ms);  // about 40,000 records/s
+    }
+  });
+  std::set<std::uint64_t> seen;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (seen.size() < kRecords && std::chrono::steady_clock::now() < deadline) {
+    auto message = fast.next();
+    if (!message) break;
+    if (message->at("type").as_string() == "skipped") BOOST_FAIL("the fast client was told it skipped entries");
+    if (message->at("type").as_string() != "entries") continue;
+    for (const auto& entry : message->at("entries").as_array()) {
+      if (entry.at("service_id").as_string() == "flood") seen.insert(entry.at("sequence").to_number<std::uint64_t>());
+    }
+  }
+  flood.join();
+  BOOST_TEST(seen.size() == std::size_t{kRecords});
+  const auto stats = json::parse(http_get(bridge.port, "/api/stats")).as_object();
+  BOOST_TEST(stats.at("webbridge").at("skipped").to_number<std::uint64_t>() > 0u);  // the stalled one
+  BOOST_TEST(stats.at("webbridge").at("clients").to_number<int>() == 2);
+  BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(serves_the_page_and_refuses_paths_outside_it) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  WebBridge bridge(node);
+  BOOST_TEST(http_get(bridge.port, "/").find("<html") != std::string::npos);
+  BOOST_TEST(http_get(bridge.port, "/static/..%2f..%2fCMakeLists.txt").find("not found") != std::string::npos);
+  BOOST_TEST(http_get(bridge.port, "/static/../../CMakeLists.txt").find("not found") != std::string::npos);
+  BOOST_TEST(http_get(bridge.port, "/api/logs?level=LOUD").find("level must be") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -210,7 +210,9 @@ std::error_code SessionFile::sync() {
   do {
     result = ::fdatasync(fd_);
   } while (result != 0 && errno == EINTR);
-  return result == 0 ? std::error_code{} : last_error();
+  if (result != 0) return last_error();
+  ++syncs_;
+  return {};
 }
 
 }  // namespace cantina::logging

@@ -54,6 +54,8 @@ class SessionFile {
 
   // Bytes written successfully, over all parts.
   std::uint64_t bytes_written() const { return bytes_written_; }
+  // Successful fdatasync calls so far.
+  std::uint64_t syncs() const { return syncs_; }
 
   // The current part's number: 1, 2, ...
   std::uint32_t part() const { return part_; }
@@ -76,6 +78,7 @@ class SessionFile {
   std::uint32_t part_ = 1;
   std::uint64_t part_bytes_ = 0;  // complete lines in the current part
   std::uint64_t bytes_written_ = 0;
+  std::uint64_t syncs_ = 0;
 };
 
 }  // namespace cantina::logging

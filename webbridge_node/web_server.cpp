@@ -126,6 +126,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     if (!writing_) write_next();
   }
 
+  // Entries this browser will never get (they were dropped before reaching any
+  // queue); announced before the next message.
+  void add_skipped(std::uint64_t entries) { pending_skipped_ += entries; }
+
   void close() {
     if (closed_) return;
     closed_ = true;
@@ -350,7 +354,10 @@ void Hub::start() {
 
 void Hub::on_tick() {
   inbox_.take(batch_);
-  if (batch_.dropped > 0) counters_.skipped.fetch_add(batch_.dropped * sessions_.size(), std::memory_order_relaxed);
+  if (batch_.dropped > 0) {
+    counters_.skipped.fetch_add(batch_.dropped * sessions_.size(), std::memory_order_relaxed);
+    for (const auto& session : sessions_) session->add_skipped(batch_.dropped);
+  }
   if (!batch_.entries.empty() && !sessions_.empty()) {
     std::size_t size = 32;
     for (const auto& entry : batch_.entries) size += entry.size() + 1;

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// How the dashboard holds up under a flood (a measurement, not a test):
+//   node bench.mjs [--rate 10000] [--seconds 10] [--url URL] [--query '?regex=1&text=x+1']
+// Without --url it starts mock_server.mjs --flood RATE. Reports frames per second,
+// long tasks (> 50 ms), the page's answer time, JS heap, DOM rows and entries shown.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
+import { launchBrowser } from './browser.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const opt = { rate: 10000, seconds: 10, url: '', query: '' };
+for (let i = 2; i < process.argv.length; i += 2) opt[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+
+let mock = null;
+let url = opt.url;
+if (!url) {
+  mock = spawn(process.execPath, [path.join(here, 'mock_server.mjs'), '--flood', String(opt.rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  url = await new Promise((resolve) => {
+    let out = '';
+    mock.stdout.on('data', (d) => { out += d; const m = out.match(/listening on (\S+)/); if (m) resolve(m[1] + '/'); });
+  });
+}
+const { context, close } = await launchBrowser();
+try {
+  const page = await context.newPage();
+  await page.addInitScript(() => {
+    window.__bench = { frames: 0, long: [], start: 0 };
+    new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__bench.long.push(e.duration); })
+      .observe({ type: 'longtask', buffered: true });
+    const tick = () => { window.__bench.frames++; requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+  });
+  await page.goto(new URL(opt.query, url).href);
+  await page.waitForSelector('#connection-state[data-state="live"]');
+  await page.evaluate(() => { window.__bench.frames = 0; window.__bench.long = []; window.__bench.start = performance.now(); });
+  const answer = [];
+  const until = Date.now() + Number(opt.seconds) * 1000;
+  while (Date.now() < until) {
+    const t0 = performance.now();
+    await page.evaluate(() => 1);
+    answer.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const r = await page.evaluate(() => ({
+    seconds: (performance.now() - window.__bench.start) / 1000,
+    frames: window.__bench.frames,
+    long: window.__bench.long,
+    heapMB: performance.memory ? performance.memory.usedJSHeapSize / 1048576 : null,
+    rows: document.querySelectorAll('#log-rows .row').length,
+    nodes: document.getElementsByTagName('*').length,
+    shown: window.cantinaDashboard.shown,
+    memory: window.cantinaDashboard.inMemory,
+    skipped: Number(document.querySelector('[data-stat="page-skipped"]').dataset.value || 0),
+  }));
+  answer.sort((a, b) => a - b);
+  const q = (p) => answer[Math.min(answer.length - 1, Math.floor(p * answer.length))].toFixed(1);
+  console.log(`flood ${opt.rate}/s for ${r.seconds.toFixed(1)} s: ${(r.frames / r.seconds).toFixed(1)} frames/s, ` +
+    `${r.long.length} long tasks (max ${r.long.length ? Math.max(...r.long).toFixed(0) : 0} ms), ` +
+    `page answers p50 ${q(0.5)} ms p99 ${q(0.99)} ms, heap ${r.heapMB?.toFixed(1)} MB, ` +
+    `${r.rows} row elements, ${r.nodes} elements, ${r.shown} shown, ${r.memory} in memory, ${r.skipped} skipped`);
+} finally {
+  await close();
+  if (mock) mock.kill();
+}

@@ -24,7 +24,7 @@
 namespace {
 
 struct Options {
-  std::string config_path = "conf/cantina.toml";
+  std::string config_path = cantina::bus::default_config_path();
   std::string publish_endpoint;    // overrides the config when set
   std::string subscribe_endpoint;  // overrides the config when set
 };
@@ -69,13 +69,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  cantina::bus::Config config;
-  try {
-    config = cantina::bus::load_config(options.config_path);
-  } catch (const cantina::bus::ConfigError& error) {
-    std::cerr << "cantina-busd: " << error.what() << "\n";
-    return 1;
-  }
+  cantina::bus::Config config = cantina::bus::load_config_or_exit(options.config_path, "cantina-busd");
   if (!options.publish_endpoint.empty()) config.bus.publish_endpoint = options.publish_endpoint;
   if (!options.subscribe_endpoint.empty()) config.bus.subscribe_endpoint = options.subscribe_endpoint;
 

@@ -42,6 +42,25 @@ struct PendingLoss {
   std::uint64_t malformed = 0;  // undecodable payloads
 };
 
+// The streamed and queried form of an entry.
+bus::DashboardLog to_dashboard(const LogEntry& entry, const std::string& session_id) {
+  bus::DashboardLog out;
+  out.timestamp = bus::iso8601(entry.timestamp_ns);
+  out.timestamp_ns = entry.timestamp_ns;
+  out.level = entry.level;
+  out.service = entry.service;
+  out.service_id = entry.service_id;
+  out.message = entry.message;
+  out.session_id = session_id;
+  out.entry_id = session_id + "-" + std::to_string(entry.sequence);
+  out.repeat_count = entry.repeat_count;
+  out.kind = entry.kind;
+  out.host = entry.host;
+  out.logger = entry.logger;
+  out.sequence = entry.sequence;
+  return out;
+}
+
 }  // namespace
 
 struct LoggingNode::State {
@@ -157,21 +176,7 @@ void LoggingNode::State::accept(LogEntry entry) {
   entry.sequence = ++entry_sequence;
   if (entry.kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
   if (config.logging.enable_dashboard_streaming) {
-    bus::DashboardLog out;
-    out.timestamp = bus::iso8601(entry.timestamp_ns);
-    out.timestamp_ns = entry.timestamp_ns;
-    out.level = entry.level;
-    out.service = entry.service;
-    out.service_id = entry.service_id;
-    out.message = entry.message;
-    out.session_id = session.session_id();
-    out.entry_id = session.session_id() + "-" + std::to_string(entry.sequence);
-    out.repeat_count = entry.repeat_count;
-    out.kind = entry.kind;
-    out.host = entry.host;
-    out.logger = entry.logger;
-    out.sequence = entry.sequence;
-    publisher->publish(bus::topics::kDashboardLog, out);
+    publisher->publish(bus::topics::kDashboardLog, to_dashboard(entry, session.session_id()));
   }
   ring.push(entry);
   const bool own_report = entry.kind == EntryKind::loss && entry.service_id == bus::topics::kLoggingServiceId;
@@ -279,22 +284,8 @@ void LoggingNode::State::handle_query() {
   } else {
     const bus::HistoryQuery& q = *decoded.value;
     std::size_t limit = q.limit == 0 ? kMaxHistoryEntries : std::min<std::size_t>(q.limit, kMaxHistoryEntries);
-    for (LogEntry& entry : ring.newest(limit, [&q](const LogEntry& e) { return matches(e, q); })) {
-      bus::DashboardLog out;
-      out.timestamp = bus::iso8601(entry.timestamp_ns);
-      out.timestamp_ns = entry.timestamp_ns;
-      out.level = entry.level;
-      out.service = std::move(entry.service);
-      out.service_id = std::move(entry.service_id);
-      out.message = std::move(entry.message);
-      out.session_id = session.session_id();
-      out.entry_id = session.session_id() + "-" + std::to_string(entry.sequence);
-      out.repeat_count = entry.repeat_count;
-      out.kind = entry.kind;
-      out.host = std::move(entry.host);
-      out.logger = std::move(entry.logger);
-      out.sequence = entry.sequence;
-      reply.entries.push_back(std::move(out));
+    for (const LogEntry& entry : ring.newest(limit, [&q](const LogEntry& e) { return matches(e, q); })) {
+      reply.entries.push_back(to_dashboard(entry, session.session_id()));
     }
   }
   std::string payload = bus::encode(reply);

@@ -20,7 +20,7 @@ void usage(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_path = "conf/cantina.toml";
+  std::string config_path = cantina::bus::default_config_path();
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--config" && i + 1 < argc) {
@@ -35,13 +35,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  cantina::bus::Config config;
-  try {
-    config = cantina::bus::load_config(config_path);
-  } catch (const cantina::bus::ConfigError& error) {
-    std::cerr << "cantina-logd: " << error.what() << "\n";
-    return 1;
-  }
+  const cantina::bus::Config config = cantina::bus::load_config_or_exit(config_path, "cantina-logd");
 
   cantina::bus::ShutdownSignals signals;
   zmq::context_t context(1);

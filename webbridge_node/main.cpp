@@ -55,8 +55,7 @@ void note(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const char* from_supervisor = std::getenv("CANTINA_CONFIG");
-  std::string config_path = from_supervisor != nullptr ? from_supervisor : "conf/cantina.toml";
+  std::string config_path = cantina::bus::default_config_path();
   std::string static_dir;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -72,13 +71,7 @@ int main(int argc, char** argv) {
     }
   }
 
-  cantina::bus::Config config;
-  try {
-    config = cantina::bus::load_config(config_path);
-  } catch (const cantina::bus::ConfigError& error) {
-    std::cerr << "cantina-webbridge: " << error.what() << "\n";
-    return 1;
-  }
+  const cantina::bus::Config config = cantina::bus::load_config_or_exit(config_path, "cantina-webbridge");
   if (static_dir.empty()) static_dir = config.webbridge.static_dir;
   if (static_dir.empty()) static_dir = CANTINA_STATIC_DIR;
 

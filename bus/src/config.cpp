@@ -1,6 +1,7 @@
 #include "cantina/bus/config.h"
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -338,6 +339,20 @@ Config load_config(const std::filesystem::path& path, const Environment& environ
   std::ostringstream text;
   text << file.rdbuf();
   return parse_config(text.str(), path.string(), environment);
+}
+
+std::string default_config_path() {
+  const char* from_supervisor = std::getenv("CANTINA_CONFIG");
+  return from_supervisor != nullptr && *from_supervisor != '\0' ? from_supervisor : "conf/cantina.toml";
+}
+
+Config load_config_or_exit(const std::string& path, std::string_view program) {
+  try {
+    return load_config(path);
+  } catch (const ConfigError& error) {
+    std::fprintf(stderr, "%.*s: %s\n", static_cast<int>(program.size()), program.data(), error.what());
+    std::exit(1);
+  }
 }
 
 }  // namespace cantina::bus

@@ -63,9 +63,7 @@ const std::array<SimulatedService, 5>& simulated_services() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The supervisor passes the config it runs with in CANTINA_CONFIG.
-  const char* from_supervisor = std::getenv("CANTINA_CONFIG");
-  std::string config_path = from_supervisor != nullptr ? from_supervisor : "conf/cantina.toml";
+  std::string config_path = cantina::bus::default_config_path();
   double rate = 2.0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -80,13 +78,7 @@ int main(int argc, char** argv) {
     std::cerr << "cantina-demo: --rate must be between 0 and 100000\n";
     return 2;
   }
-  cantina::bus::Config config;
-  try {
-    config = cantina::bus::load_config(config_path);
-  } catch (const cantina::bus::ConfigError& error) {
-    std::cerr << "cantina-demo: " << error.what() << "\n";
-    return 1;
-  }
+  const cantina::bus::Config config = cantina::bus::load_config_or_exit(config_path, "cantina-demo");
 
   cantina::bus::ShutdownSignals signals;
   zmq::context_t context(1);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cantina/bus/level.h"
@@ -94,5 +95,13 @@ Config parse_config(std::string_view toml_text, const std::string& source_name,
 // Reads and validates a file. Throws ConfigError (also if it cannot be read).
 Config load_config(const std::filesystem::path& path,
                    const Environment& environment = process_environment());
+
+// The config file a program uses when given none: $CANTINA_CONFIG (set by the
+// supervisor for every child), else conf/cantina.toml.
+std::string default_config_path();
+
+// For main(): load_config(path), or print "<program>: <error>" to stderr and
+// exit(1).
+Config load_config_or_exit(const std::string& path, std::string_view program);
 
 }  // namespace cantina::bus

@@ -13,8 +13,9 @@
 // - history thread (in Hub): asks the logging node's query endpoint for /api/logs,
 //   so a slow or absent logging node never stalls the io thread.
 // Queues and overflow
-// - Inbox: at most 4 x max_client_queue entries wait for the io thread; beyond
-//   that entries are dropped and counted as skipped.
+// - Inbox: at most max(50,000, 4 x max_client_queue) entries wait for the io
+//   thread; beyond that entries are dropped, counted as skipped and announced to
+//   every browser.
 // - each browser: at most max_client_queue entries wait to be written; a batch
 //   that does not fit is skipped for that browser only, counted, and announced to
 //   it as {"type":"skipped","count":N}. No browser can slow the bus, the logging
@@ -85,7 +86,7 @@ int main(int argc, char** argv) {
   zmq::context_t context(1);
   net::io_context io(1);
   cantina::webbridge::BridgeCounters counters;
-  cantina::webbridge::Inbox inbox(4 * static_cast<std::size_t>(config.webbridge.max_client_queue));
+  cantina::webbridge::Inbox inbox(std::max<std::size_t>(50'000, 4 * std::size_t{config.webbridge.max_client_queue}));
   cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint);
   cantina::webbridge::Hub hub(io,
                               {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms),

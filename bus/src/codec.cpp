@@ -157,6 +157,13 @@ void encode_into(const LogRecordView& record, std::string& out) {
   root.setLine(record.line);
   root.setFunction(view_text(record.function));
   root.setThread(view_text(record.thread));
+  if (!record.fields.empty()) {
+    auto fields = root.initFields(static_cast<unsigned>(record.fields.size()));
+    for (unsigned i = 0; i < fields.size(); ++i) {
+      fields[i].setKey(text(record.fields[i].first));
+      fields[i].setValue(text(record.fields[i].second));
+    }
+  }
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
   auto bytes = words.asBytes();
   out.assign(reinterpret_cast<const char*>(bytes.begin()), bytes.size());

@@ -104,21 +104,34 @@ Logger::~Logger() {
 
 void Logger::log(Level level, std::string message, std::source_location where) {
   if (!enabled(level)) return;
-  Pending pending{now_ns(), level, 0, std::move(message), where.file_name(), where.line(), where.function_name(),
-                  current_thread_label()};
+  enqueue(Pending{now_ns(), level, 0, std::move(message), where.file_name(), where.line(), where.function_name(),
+                  current_thread_label(), nullptr});
+}
+
+bool Logger::log(Level level, std::string message, RecordDetails details) {
+  if (!enabled(level)) return false;
+  const std::int64_t timestamp = details.timestamp_ns != 0 ? details.timestamp_ns : now_ns();
+  const std::uint32_t line = details.line;
+  std::string thread = details.thread.empty() ? current_thread_label() : std::move(details.thread);
+  return enqueue(Pending{timestamp, level, 0, std::move(message), "", line, "", std::move(thread),
+                         std::make_unique<RecordDetails>(std::move(details))});
+}
+
+bool Logger::enqueue(Pending&& pending) {
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
     pending.sequence = next_sequence_++;
     if (queue_.size() >= options_.queue_capacity || stopping_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
-      return;
+      return false;
     }
     queue_.push_back(std::move(pending));
     wake = sleeping_;
   }
   logged_.fetch_add(1, std::memory_order_relaxed);
   if (wake) wake_.notify_one();
+  return true;
 }
 
 Logger::Line::Line(Line&& other) noexcept
@@ -212,16 +225,19 @@ void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
       view.timestamp_ns = pending.timestamp_ns;
       view.level = pending.level;
       view.service = options_.service;
-      view.logger = options_.logger_name;
+      const RecordDetails* details = pending.details.get();
+      view.logger = details != nullptr && !details->logger.empty() ? std::string_view(details->logger)
+                                                                   : std::string_view(options_.logger_name);
       view.message = pending.message;
       view.host = host_name();
       view.pid = pid;
       view.publisher_id = publisher_id_;
       view.sequence = pending.sequence;
-      view.file = pending.file;
+      view.file = details != nullptr ? std::string_view(details->file) : std::string_view(pending.file);
       view.line = pending.line;
-      view.function = pending.function;
+      view.function = details != nullptr ? std::string_view(details->function) : std::string_view(pending.function);
       view.thread = pending.thread;
+      if (details != nullptr) view.fields = details->fields;
       encode_into(view, payload);
       const bool sent = publisher.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
                         publisher.send(zmq::buffer(payload), zmq::send_flags::dontwait);

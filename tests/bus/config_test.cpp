@@ -124,6 +124,29 @@ BOOST_AUTO_TEST_CASE(a_bad_value_names_file_line_and_key) {
                  .starts_with("test.toml:5:8: service[1].name: duplicate service name 'x'"));
 }
 
+BOOST_AUTO_TEST_CASE(a_service_says_what_it_waits_for_and_whether_its_output_is_captured) {
+  const Config config = parse_config(R"(
+[[service]]
+name = "plain"
+command = ["a"]
+[[service]]
+name = "reporting"
+command = ["b"]
+ready = "status"
+capture = false
+)",
+                                     "test.toml", no_environment());
+  BOOST_REQUIRE_EQUAL(config.services.size(), 2u);
+  BOOST_TEST((config.services[0].ready == ReadyCheck::uptime));
+  BOOST_TEST(config.services[0].capture);
+  BOOST_TEST((config.services[1].ready == ReadyCheck::status));
+  BOOST_TEST(!config.services[1].capture);
+  BOOST_TEST(error_of("[[service]]\nname = \"x\"\ncommand = [\"a\"]\nready = \"soon\"\n") ==
+             "test.toml:4:9: service.x.ready: must be \"uptime\" or \"status\" (got 'soon')");
+  BOOST_TEST(error_of("[[service]]\nname = \"x\"\ncommand = [\"a\"]\ncapture = \"yes\"\n") ==
+             "test.toml:4:11: service.x.capture: must be true or false, not a string");
+}
+
 BOOST_AUTO_TEST_CASE(bad_toml_names_file_and_line) {
   const std::string message = error_of("[logging]\nlog_level = \"INFO\n");
   BOOST_TEST(message.starts_with("test.toml:2:"));

@@ -165,21 +165,23 @@ BOOST_AUTO_TEST_CASE(a_stalled_client_does_not_slow_a_fast_one) {
     for (int i = 1; i <= kRecords; ++i) {
       publisher.send_record(record("flood", static_cast<std::uint64_t>(i), "flood " + std::to_string(i) +
                                                                                 std::string(200, '.')));
-      if (i % 200 == 0) std::this_thread::sleep_for(5ms);  // about 40,000 records/s
+      if (i % 100 == 0) std::this_thread::sleep_for(5ms);  // about 20,000 records/s
     }
   });
   std::set<std::uint64_t> seen;
+  bool fast_was_skipped = false;
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   while (seen.size() < kRecords && std::chrono::steady_clock::now() < deadline) {
     auto message = fast.next();
     if (!message) break;
-    if (message->at("type").as_string() == "skipped") BOOST_FAIL("the fast client was told it skipped entries");
+    if (message->at("type").as_string() == "skipped") fast_was_skipped = true;
     if (message->at("type").as_string() != "entries") continue;
     for (const auto& entry : message->at("entries").as_array()) {
       if (entry.at("service_id").as_string() == "flood") seen.insert(entry.at("sequence").to_number<std::uint64_t>());
     }
   }
   flood.join();
+  BOOST_TEST(!fast_was_skipped);
   BOOST_TEST(seen.size() == std::size_t{kRecords});
   const auto stats = json::parse(http_get(bridge.port, "/api/stats")).as_object();
   BOOST_TEST(stats.at("webbridge").at("skipped").to_number<std::uint64_t>() > 0u);  // the stalled one

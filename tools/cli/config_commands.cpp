@@ -58,7 +58,9 @@ int show_config_command(const Arguments& args) {
                                        {"working_directory", service.working_directory},
                                        {"environment", std::move(environment)},
                                        {"restart", restart},
-                                       {"start_secs", service.start_secs}});
+                                       {"start_secs", service.start_secs},
+                                       {"ready", service.ready == bus::ReadyCheck::status ? "status" : "uptime"},
+                                       {"capture", service.capture}});
   }
   out["services"] = std::move(services);
   std::cout << json::serialize(out) << "\n";

@@ -69,7 +69,10 @@ class SupervisorTest(unittest.TestCase):
         self.config = self.dir / "cantina.toml"
 
     def tearDown(self):
-        for pid in self.recorded_pids():   # never leak processes, even when a test fails
+        state = self.state()               # never leak processes, even when a test fails
+        if state and alive(state["supervisor_pid"]):
+            os.kill(state["supervisor_pid"], signal.SIGKILL)
+        for pid in self.recorded_pids():
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         self.temp.cleanup()
@@ -94,6 +97,10 @@ session_file_path = "{self.logs}"
     def cantina(self, *args, timeout: float = 30) -> subprocess.CompletedProcess:
         return subprocess.run([str(TOOL), "--config", str(self.config), *args], env=self.env,
                               capture_output=True, text=True, timeout=timeout)
+
+    def child(self, name: str) -> dict:
+        """The state file's entry for one child."""
+        return next(child for child in self.state()["children"] if child["name"] == name)
 
     def recorded_pids(self) -> list[int]:
         return [int(path.suffix[1:]) for path in self.pids.iterdir()]
@@ -161,17 +168,21 @@ session_file_path = "{self.logs}"
         self.assert_nothing_left()
         self.assertIn("nothing is running", self.cantina("down").stdout)
 
-    def test_a_service_crashing_at_start_up_is_reported_and_nothing_is_left(self):
+    def test_a_service_crashing_at_start_up_is_retried_while_the_rest_runs(self):
         self.write_config(self.demo_service('"--exit-after", "0.1", "--exit-code", "7", "--say", "boom"',
-                                            start_secs=2))
-        for mode in ([], ["--detach"]):
-            with self.subTest(mode=mode):
-                result = self.cantina("up", *mode)
-                self.assertEqual(result.returncode, 1)
-                self.assertIn("demo", result.stderr)
-                self.assertIn("exited during start-up (exit code 7)", result.stderr)
-                self.assertIn("| boom", result.stderr)
-                self.assert_nothing_left()
+                                            start_secs=2) + self.demo_service(name="steady"))
+        result = self.cantina("up", "--detach")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertRegex(result.stdout, r"demo +ERROR +exited during start-up \(exit code 7\); restarting in 1 s")
+        self.assertIn("| boom", result.stdout)
+        self.assertRegex(result.stdout, r"steady +RUNNING")
+        self.assertTrue(wait_for(lambda: self.child("demo")["restarts"] >= 1, 5), self.state())
+        status = self.cantina("status")
+        self.assertEqual(status.returncode, 0, status.stderr)
+        self.assertRegex(status.stdout, r"demo +(ERROR|STARTING) +")
+        self.assertRegex(status.stdout, r"steady +RUNNING +\d+ +\d+s +0 ")
+        self.assertEqual(self.cantina("down").returncode, 0)
+        self.assert_nothing_left()
 
     def test_a_node_failing_at_start_up_is_reported(self):
         self.write_config(self.demo_service(), extra="[fake]\nlogd_exit = 3")
@@ -188,9 +199,12 @@ session_file_path = "{self.logs}"
                           + self.demo_service('"--exit-after", "0.4"', restart="never", name="once"))
         self.assertEqual(self.cantina("up", "--detach").returncode, 0)
         first = {child["name"]: child["pid"] for child in self.state()["children"]}
-        self.assertTrue(wait_for(lambda: {c["name"]: c["pid"] for c in self.state()["children"]}["flaky"]
-                                 != first["flaky"], 5), "flaky was not restarted")
-        self.assertEqual({c["name"]: c["pid"] for c in self.state()["children"]}["once"], first["once"])
+        self.assertTrue(wait_for(lambda: self.child("flaky")["pid"] not in (None, first["flaky"]), 5),
+                        "flaky was not restarted")
+        self.assertEqual(self.child("flaky")["restarts"], 1)
+        self.assertTrue(wait_for(lambda: self.child("once")["state"] == "STOPPED", 5), self.child("once"))
+        self.assertEqual(self.child("once")["message"], "exited (exit code 0); restart policy 'never'")
+        self.assertIsNone(self.child("once")["pid"])
         self.assertFalse(alive(first["once"]))
         self.assertEqual(self.cantina("down").returncode, 0)
         self.assert_nothing_left()
@@ -206,6 +220,78 @@ session_file_path = "{self.logs}"
         down = self.cantina("down")
         self.assertEqual(down.returncode, 0)
         self.assertIn("nothing was running", down.stdout)
+        self.assert_nothing_left()
+
+    def test_status_says_clearly_when_nothing_runs(self):
+        self.write_config(self.demo_service())
+        result = self.cantina("status")
+        self.assertEqual(result.returncode, 3)
+        self.assertIn("nothing is running", result.stdout)
+        self.assertEqual(json.loads(self.cantina("status", "--json").stdout)["running"], False)
+
+    def test_sighup_or_sigterm_to_the_supervisor_stops_everything(self):
+        self.write_config(self.demo_service())
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            with self.subTest(signal=signum.name):
+                self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+                supervisor = self.state()["supervisor_pid"]
+                os.kill(supervisor, signum)
+                self.assertTrue(wait_for(lambda: not alive(supervisor), 15))
+                self.assert_nothing_left()
+                log = (self.state_dir / "supervisor.log").read_text()
+                self.assertIn(f"received {signum.name}; stopping", log)
+                self.assertIn("all stopped", log)
+                self.assertIn("nothing is running", self.cantina("status").stdout)
+
+    def test_restart_restarts_one_process_and_status_counts_it(self):
+        self.write_config(self.demo_service())
+        self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+        before = self.child("demo")["pid"]
+        result = self.cantina("restart", "demo")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        after = self.child("demo")
+        self.assertIn(f"restarted demo (pid {after['pid']})", result.stdout)
+        self.assertNotEqual(after["pid"], before)
+        self.assertFalse(alive(before))
+        self.assertEqual((after["state"], after["restarts"]), ("RUNNING", 1))
+        self.assertRegex(self.cantina("status").stdout, rf"demo +RUNNING +{after['pid']} +\d+s +1 ")
+        unknown = self.cantina("restart", "nobody")
+        self.assertEqual(unknown.returncode, 1)
+        self.assertIn("no supervised process is named 'nobody' (there are: cantina-busd, cantina-logd, demo)",
+                      unknown.stderr)
+        self.assertEqual(self.cantina("down").returncode, 0)
+        self.assert_nothing_left()
+        again = self.cantina("restart", "demo")
+        self.assertEqual(again.returncode, 1)
+        self.assertIn("nothing is running", again.stderr)
+
+    def test_a_services_stdout_and_stderr_go_to_its_output_file(self):
+        self.write_config('[[service]]\nname = "talker"\nstart_secs = 0.1\n'
+                          'command = "echo to stdout; echo to stderr >&2; exec sleep 600"\n')
+        self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+        output = self.state_dir / "talker.out"
+        self.assertTrue(wait_for(lambda: "to stderr" in output.read_text(), 5))
+        self.assertIn("to stdout", output.read_text())
+        self.assertTrue(wait_for(lambda: self.child("talker")["captured_lines"] == 2, 5), self.child("talker"))
+        self.assertEqual(self.cantina("down").returncode, 0)
+
+    def test_a_service_printing_fast_is_read_to_the_last_line(self):
+        self.write_config('[[service]]\nname = "flood"\nstart_secs = 0\nrestart = "never"\n'
+                          'command = "seq 1 200000; printf \'no newline at the end\'"\n')
+        self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+        self.assertTrue(wait_for(lambda: self.child("flood")["captured_lines"] == 200001, 20), self.child("flood"))
+        output = (self.state_dir / "flood.out").read_text()
+        self.assertTrue(output.startswith("1\n2\n3\n") and output.endswith("200000\nno newline at the end"))
+        self.assertEqual(self.cantina("down").returncode, 0)
+
+    def test_what_an_exited_service_left_in_its_process_group_is_stopped(self):
+        self.write_config(self.demo_service('"--grandchild", "--exit-after", "0.5"', restart="never"))
+        self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+        self.assertTrue(wait_for(lambda: list(self.pids.glob("grandchild.*")), 5))
+        grandchild = [int(path.suffix[1:]) for path in self.pids.glob("grandchild.*")]
+        self.assertTrue(wait_for(lambda: self.child("demo")["state"] == "STOPPED", 5))
+        self.assertTrue(wait_for(lambda: not alive(grandchild[0]), 5), "the grandchild outlived its service")
+        self.assertEqual(self.cantina("down").returncode, 0)
         self.assert_nothing_left()
 
     def test_tail_level_log_pass_their_arguments_through(self):
@@ -234,6 +320,27 @@ class HelpersTest(unittest.TestCase):
                          ("a.toml", ["tail", "-n", "3"]))
         self.assertEqual(self.tool.split_config_option(["--config=b.toml", "test", "--", "--config", "x"]),
                          ("b.toml", ["test", "--", "--config", "x"]))
+
+    def test_backoff_doubles_up_to_thirty_seconds(self):
+        self.assertEqual([self.tool.backoff_delay(step) for step in range(7)], [1, 2, 4, 8, 16, 30, 30])
+        self.assertEqual(self.tool.backoff_delay(1000), 30)
+
+    def test_a_captured_line_may_announce_its_level(self):
+        level = lambda line: self.tool.LEVEL_NAMES[self.tool.line_level(line, self.tool.INFO)]  # noqa: E731
+        for line, expected in [(b"ERROR: disk full", "ERROR"), (b"[warn] slow", "WARNING"), (b"error reading", "ERROR"),
+                               (b"  [DEBUG] x", "DEBUG"), (b"INFO:root:hello", "INFO"), (b"Warning - hot", "WARNING"),
+                               (b"CRITICAL", "CRITICAL"), (b"fatal: not a git repository", "CRITICAL"),
+                               (b"2026-11-26 17:53:20,584 ERROR boom", "ERROR"), (b"<4>kernel says", "WARNING"),
+                               (b"E1126 17:53:20.584440  1234 main.cc:10] bad", "ERROR"),
+                               (b"Errors: none", "INFO"), (b"Information", "INFO"), (b"I think so", "INFO"),
+                               (b"ERR_CONNECTION_REFUSED", "INFO"), (b"the ERROR is later", "INFO")]:
+            with self.subTest(line=line):
+                self.assertEqual(level(line), expected)
+        self.assertEqual(self.tool.line_level(b"plain", self.tool.WARNING), self.tool.WARNING)
+
+    def test_durations_read_like_a_human_wrote_them(self):
+        self.assertEqual([self.tool.format_duration(s) for s in (0, 59, 61, 3700, 90000)],
+                         ["0s", "59s", "1m 1s", "1h 1m", "1d 1h"])
 
     def test_restart_policies(self):
         should_restart = self.tool.should_restart

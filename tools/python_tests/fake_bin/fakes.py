@@ -102,10 +102,12 @@ def cli(argv: list[str]) -> None:
         print(f"{path}: ok")
     elif command == "show-config":
         path, config = load_config(rest)
-        services = [{"name": s["name"], "command": s["command"],
+        services = [{"name": s["name"],
+                     "command": ["/bin/sh", "-c", s["command"]] if isinstance(s["command"], str) else s["command"],
                      "working_directory": s.get("working_directory", ""),
                      "environment": s.get("environment", {}), "restart": s.get("restart", "on-failure"),
-                     "start_secs": s.get("start_secs", 1.0)} for s in config.get("service", [])]
+                     "start_secs": s.get("start_secs", 1.0), "ready": s.get("ready", "uptime"),
+                     "capture": s.get("capture", True)} for s in config.get("service", [])]
         print(json.dumps({"source": path, "bus": config["bus"], "logging": config["logging"],
                           "webbridge": {"listen": "127.0.0.1:0"}, "services": services}))
     elif command == "wait-status":

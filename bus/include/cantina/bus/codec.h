@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "cantina/bus/records.h"
 
@@ -34,6 +35,7 @@ struct LogRecordView {
   std::string_view file;
   std::uint32_t line = 0;
   std::string_view function, thread;
+  std::span<const std::pair<std::string, std::string>> fields;  // key-value context; may be empty
 };
 
 // Serialises `record` into `out` (replacing its contents).

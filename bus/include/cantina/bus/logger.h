@@ -7,6 +7,10 @@
 //   log.info("Playing {} at volume {}", track, volume);
 //   log.stream(cantina::bus::Level::warning) << "buffer underrun #" << count;
 //
+// Records from elsewhere (another language through the C ABI in c_api.h, lines
+// captured from a program's output) carry their own logger name, source
+// location, thread, time and fields: log(level, message, RecordDetails{...}).
+//
 // Threads: any thread may call the logging functions. A call formats the message
 // in the caller's thread, assigns the next sequence number and appends the record
 // to a bounded in-memory queue; it never touches the network and never waits on it.
@@ -35,6 +39,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <zmq.hpp>
@@ -55,6 +60,22 @@ struct LoggerOptions {
   std::size_t queue_capacity = 65536;
   std::chrono::milliseconds hold_until_subscribed{2000};
   std::chrono::milliseconds shutdown_timeout{2000};
+};
+
+// One structured key-value pair of a record ("track" = "cantina_band.mp3").
+using Field = std::pair<std::string, std::string>;
+
+// What a record says about itself when it does not come from a C++ call site:
+// every string is owned, so the caller's buffers may be reused as soon as
+// log() returns. Empty strings and zeros mean "not known" except where noted.
+struct RecordDetails {
+  std::string logger;             // logger name; empty = LoggerOptions::logger_name
+  std::string file;               // source file of the log call
+  std::uint32_t line = 0;         // source line, 0 = unknown
+  std::string function;           // function that logged
+  std::string thread;             // thread name; empty = the calling thread's "name:tid"
+  std::int64_t timestamp_ns = 0;  // ns since the Unix epoch, UTC; 0 = now
+  std::vector<Field> fields;      // key-value context, in order
 };
 
 // A format string that remembers where the log call was made.
@@ -80,6 +101,12 @@ class Logger {
 
   // Logs `message` as is. Thread-safe, never blocks on the network.
   void log(Level level, std::string message, std::source_location where = std::source_location::current());
+
+  // Logs `message` as is with run-time details (logger name, source location,
+  // thread, time, fields) instead of the C++ call site. Thread-safe, never blocks
+  // on the network. Returns true if the record was queued; false if `level` is
+  // below the threshold or the queue was full (then counted in `dropped`).
+  bool log(Level level, std::string message, RecordDetails details);
 
   // Logs a "{}"-formatted message (see format.h) if `level` passes the threshold.
   template <class... Args>
@@ -143,17 +170,21 @@ class Logger {
   Counters counters() const noexcept;
 
  private:
-  // A record waiting for the background thread.
+  // A record waiting for the background thread. C++ call sites fill `file` and
+  // `function` from std::source_location (static storage, no allocation);
+  // records with RecordDetails keep them in `details` (null on the fast path).
   struct Pending {
     std::int64_t timestamp_ns;
     Level level;
     std::uint64_t sequence;
     std::string message;
-    const char* file;      // static storage (std::source_location)
+    const char* file;
     std::uint32_t line;
-    const char* function;  // static storage (std::source_location)
+    const char* function;
     std::string thread;
+    std::unique_ptr<RecordDetails> details;  // logger, file, function, fields
   };
+  bool enqueue(Pending&& pending);
   void run_with(zmq::socket_t& publisher, Subscriber* control);
   void apply_control(Subscriber& control, zmq::socket_t& publisher);
 

@@ -1,0 +1,242 @@
+// The C ABI (c_api.h) over the C++ bus library. Every entry point catches
+// everything: no exception crosses into C, and NULL arguments are errors.
+#include "cantina/bus/c_api.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "cantina/bus/clock.h"
+#include "cantina/bus/config.h"
+#include "cantina/bus/logger.h"
+#include "cantina/bus/socket.h"
+#include "cantina/bus/topics.h"
+
+// The handles: each owns its ZeroMQ context, so a foreign caller needs nothing else.
+// Members are declared so that the socket users go before the context.
+struct cantina_logger {
+  zmq::context_t context{1};
+  std::unique_ptr<cantina::bus::Logger> logger;
+};
+
+struct cantina_status_publisher {
+  zmq::context_t context{1};
+  std::mutex mutex;  // one sender at a time on the socket
+  std::unique_ptr<cantina::bus::Publisher> publisher;
+};
+
+namespace {
+
+using cantina::bus::Level;
+
+// Copies `text` into the caller's buffer, truncated and always NUL-terminated.
+void copy_out(char* buffer, std::size_t size, const std::string& text) noexcept {
+  if (buffer == nullptr || size == 0) return;
+  const std::size_t length = std::min(text.size(), size - 1);
+  std::memcpy(buffer, text.data(), length);
+  buffer[length] = '\0';
+}
+
+// Copies the description of the exception being handled into `error`.
+void describe_current_exception(char* error, std::size_t error_size, const char* what_failed) noexcept {
+  try {
+    throw;
+  } catch (const std::exception& exception) {
+    copy_out(error, error_size, std::string(what_failed) + ": " + exception.what());
+  } catch (...) {
+    copy_out(error, error_size, std::string(what_failed) + ": unknown error");
+  }
+}
+
+bool valid_level(int level) noexcept { return level >= CANTINA_LEVEL_DEBUG && level <= CANTINA_LEVEL_CRITICAL; }
+
+std::string or_empty(const char* text) { return text != nullptr ? std::string(text) : std::string(); }
+
+}  // namespace
+
+extern "C" {
+
+int cantina_api_version(void) { return CANTINA_C_API_VERSION; }
+
+int cantina_config_load(const char* path, char* publish_endpoint, size_t publish_endpoint_size,
+                        char* subscribe_endpoint, size_t subscribe_endpoint_size, char* error, size_t error_size) {
+  copy_out(error, error_size, "");
+  if (path == nullptr || publish_endpoint == nullptr || subscribe_endpoint == nullptr ||
+      publish_endpoint_size == 0 || subscribe_endpoint_size == 0) {
+    copy_out(error, error_size, "cantina_config_load: path and both endpoint buffers are required");
+    return CANTINA_ERROR_INVALID_ARGUMENT;
+  }
+  publish_endpoint[0] = '\0';
+  subscribe_endpoint[0] = '\0';
+  try {
+    const cantina::bus::Config config = cantina::bus::load_config(path);
+    if (config.bus.publish_endpoint.size() >= publish_endpoint_size ||
+        config.bus.subscribe_endpoint.size() >= subscribe_endpoint_size) {
+      copy_out(error, error_size, "cantina_config_load: an endpoint buffer is too small");
+      return CANTINA_ERROR_BUFFER_TOO_SMALL;
+    }
+    copy_out(publish_endpoint, publish_endpoint_size, config.bus.publish_endpoint);
+    copy_out(subscribe_endpoint, subscribe_endpoint_size, config.bus.subscribe_endpoint);
+    return CANTINA_OK;
+  } catch (const cantina::bus::ConfigError& problem) {
+    copy_out(error, error_size, problem.what());
+    return CANTINA_ERROR_CONFIG;
+  } catch (...) {
+    describe_current_exception(error, error_size, "cantina_config_load");
+    return CANTINA_ERROR_INTERNAL;
+  }
+}
+
+cantina_logger* cantina_logger_open(const char* service, const char* publish_endpoint, const char* subscribe_endpoint,
+                                    int level, int hold_ms, char* error, size_t error_size) {
+  copy_out(error, error_size, "");
+  if (service == nullptr || publish_endpoint == nullptr || publish_endpoint[0] == '\0') {
+    copy_out(error, error_size, "cantina_logger_open: a service id and a publish endpoint are required");
+    return nullptr;
+  }
+  if (!valid_level(level)) {
+    copy_out(error, error_size, "cantina_logger_open: level must be 0 (DEBUG) to 4 (CRITICAL), not " +
+                                    std::to_string(level));
+    return nullptr;
+  }
+  try {
+    auto handle = std::make_unique<cantina_logger>();
+    cantina::bus::LoggerOptions options;
+    options.service = service;
+    options.publish_endpoint = publish_endpoint;
+    options.subscribe_endpoint = or_empty(subscribe_endpoint);
+    options.level = static_cast<Level>(level);
+    if (hold_ms >= 0) {
+      options.hold_until_subscribed = std::chrono::milliseconds(hold_ms);
+      options.shutdown_timeout = std::chrono::milliseconds(hold_ms);
+    }
+    handle->logger = std::make_unique<cantina::bus::Logger>(handle->context, std::move(options));
+    return handle.release();
+  } catch (...) {
+    describe_current_exception(error, error_size, "cantina_logger_open");
+    return nullptr;
+  }
+}
+
+int cantina_logger_log(cantina_logger* logger, int level, const char* message, size_t message_length,
+                       const char* logger_name, const char* file, uint32_t line, const char* function,
+                       const char* thread, int64_t timestamp_ns, const cantina_field* fields, size_t field_count) {
+  if (logger == nullptr || !valid_level(level) || (message == nullptr && message_length != 0) ||
+      (fields == nullptr && field_count != 0)) {
+    return CANTINA_ERROR_INVALID_ARGUMENT;
+  }
+  try {
+    if (!logger->logger->enabled(static_cast<Level>(level))) return CANTINA_FILTERED;
+    cantina::bus::RecordDetails details;
+    details.logger = or_empty(logger_name);
+    details.file = or_empty(file);
+    details.line = line;
+    details.function = or_empty(function);
+    details.thread = or_empty(thread);
+    details.timestamp_ns = timestamp_ns;
+    details.fields.reserve(field_count);
+    for (std::size_t i = 0; i < field_count; ++i) details.fields.emplace_back(or_empty(fields[i].key), or_empty(fields[i].value));
+    std::string text = message_length != 0 ? std::string(message, message_length) : std::string();
+    if (logger->logger->log(static_cast<Level>(level), std::move(text), std::move(details))) return CANTINA_OK;
+    // Not queued: the threshold may have been raised meanwhile, otherwise the queue was full.
+    return logger->logger->enabled(static_cast<Level>(level)) ? CANTINA_ERROR_DROPPED : CANTINA_FILTERED;
+  } catch (const std::bad_alloc&) {
+    return CANTINA_ERROR_DROPPED;
+  } catch (...) {
+    return CANTINA_ERROR_INTERNAL;
+  }
+}
+
+int cantina_logger_level(const cantina_logger* logger) {
+  return logger != nullptr ? static_cast<int>(logger->logger->level()) : -1;
+}
+
+int cantina_logger_set_level(cantina_logger* logger, int level) {
+  if (logger == nullptr || !valid_level(level)) return CANTINA_ERROR_INVALID_ARGUMENT;
+  logger->logger->set_level(static_cast<Level>(level));
+  return CANTINA_OK;
+}
+
+int cantina_logger_flush(cantina_logger* logger, int timeout_ms) {
+  if (logger == nullptr) return CANTINA_ERROR_INVALID_ARGUMENT;
+  try {
+    return logger->logger->flush(std::chrono::milliseconds(std::max(timeout_ms, 0))) ? CANTINA_OK
+                                                                                      : CANTINA_ERROR_TIMEOUT;
+  } catch (...) {
+    return CANTINA_ERROR_INTERNAL;
+  }
+}
+
+int cantina_logger_get_counters(const cantina_logger* logger, cantina_logger_counters* out) {
+  if (logger == nullptr || out == nullptr) return CANTINA_ERROR_INVALID_ARGUMENT;
+  const auto counters = logger->logger->counters();
+  out->logged = counters.logged;
+  out->published = counters.published;
+  out->dropped = counters.dropped;
+  return CANTINA_OK;
+}
+
+void cantina_logger_close(cantina_logger* logger) {
+  try {
+    delete logger;  // the Logger publishes what is queued and joins its thread
+  } catch (...) {
+  }
+}
+
+cantina_status_publisher* cantina_status_publisher_open(const char* publish_endpoint, char* error,
+                                                        size_t error_size) {
+  copy_out(error, error_size, "");
+  if (publish_endpoint == nullptr || publish_endpoint[0] == '\0') {
+    copy_out(error, error_size, "cantina_status_publisher_open: a publish endpoint is required");
+    return nullptr;
+  }
+  try {
+    auto handle = std::make_unique<cantina_status_publisher>();
+    handle->publisher = std::make_unique<cantina::bus::Publisher>(handle->context, publish_endpoint, 1000);
+    return handle.release();
+  } catch (...) {
+    describe_current_exception(error, error_size, "cantina_status_publisher_open");
+    return nullptr;
+  }
+}
+
+int cantina_status_publish(cantina_status_publisher* publisher, const char* service, int state, const char* message,
+                           uint32_t pid, int64_t since_ns) {
+  if (publisher == nullptr || service == nullptr || !cantina::bus::topics::is_valid_service_id(service) ||
+      state < CANTINA_STATE_STARTING || state > CANTINA_STATE_FATAL) {
+    return CANTINA_ERROR_INVALID_ARGUMENT;
+  }
+  try {
+    cantina::bus::ServiceStatus status;
+    status.service = service;
+    status.state = static_cast<cantina::bus::ServiceState>(state);
+    status.message = or_empty(message);
+    status.timestamp_ns = cantina::bus::now_ns();
+    status.pid = pid;
+    status.host = cantina::bus::host_name();
+    status.since_ns = since_ns != 0 ? since_ns : status.timestamp_ns;
+    const std::string payload = cantina::bus::encode(status);
+    const std::string topic = cantina::bus::topics::status_topic(status.service);
+    std::lock_guard lock(publisher->mutex);
+    return publisher->publisher->send(topic, payload) ? CANTINA_OK : CANTINA_ERROR_BUS;
+  } catch (...) {
+    return CANTINA_ERROR_INTERNAL;
+  }
+}
+
+void cantina_status_publisher_close(cantina_status_publisher* publisher) {
+  try {
+    delete publisher;
+  } catch (...) {
+  }
+}
+
+}  // extern "C"

@@ -1,0 +1,199 @@
+"""tools/python/cantina_logging.py end to end: a Python script logs through CantinaHandler
+to a real cantina-busd + cantina-logd; the records must reach the session file with the
+right level, service and exception text, and carry logger, file, line, function, thread,
+time and `extra` fields on the bus. Also: the handler never raises into its caller.
+
+Run by ctest as python_handler_test (CANTINA_BIN_DIR and CANTINA_LIB point at the build).
+"""
+
+import contextlib
+import io
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import unittest.mock
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from support import BIN_DIR, LIB, SOURCE_DIR, Sandbox, wait_for  # noqa: E402
+
+sys.path.insert(0, str(SOURCE_DIR / "tools" / "python"))
+import cantina_logging  # noqa: E402
+from cantina_logging import CantinaHandler  # noqa: E402
+
+SCRIPT = """
+import logging, threading
+from cantina_logging import CantinaHandler
+logging.getLogger().addHandler(CantinaHandler("py_handler_test"))
+logging.getLogger().setLevel(logging.DEBUG)
+log = logging.getLogger("cantina_os.music")
+
+def play(track):
+    log.info("Now playing %s", track, extra={"track": track, "volume": 45})
+
+log.debug("debug is below the bus threshold")
+play("Cantina Band")
+log.warning("buffer underrun #%d", 3)
+logging.log(25, "between INFO and WARNING")
+try:
+    {}["missing"]
+except KeyError:
+    log.exception("lookup failed")
+log.critical("motor overheated")
+worker = threading.Thread(target=lambda: log.error("from a worker thread"), name="worker-1")
+worker.start()
+worker.join()
+"""  # the script exits at once: logging.shutdown() must publish what is still queued
+
+
+class PythonHandlerTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.sandbox = Sandbox()
+        config = ["--config", str(cls.sandbox.config)]
+        outputs = {name: open(cls.sandbox.dir / f"{name}.out", "wb") for name in ("busd", "logd")}
+        cls.busd = subprocess.Popen([str(BIN_DIR / "cantina-busd"), *config], stdout=outputs["busd"],
+                                    stderr=subprocess.STDOUT, env=cls.sandbox.env)
+        cls.logd = subprocess.Popen([str(BIN_DIR / "cantina-logd"), *config], stdout=outputs["logd"],
+                                    stderr=subprocess.STDOUT, env=cls.sandbox.env)
+        for output in outputs.values():
+            output.close()
+        ready = subprocess.run([str(BIN_DIR / "cantina-cli"), "wait-status", *config, "--service",
+                                "logging_service", "--timeout", "10"], capture_output=True, text=True)
+        assert ready.returncode == 0, ready.stderr
+
+    @classmethod
+    def tearDownClass(cls):
+        for process in (cls.logd, cls.busd):
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        cls.sandbox.close()
+
+    def test_records_reach_the_session_file_and_the_bus_with_every_detail(self):
+        tail = subprocess.Popen([str(BIN_DIR / "cantina-cli"), "tail", "--config", str(self.sandbox.config),
+                                 "--topic", "/log/py_handler_test", "--json"], stdout=subprocess.PIPE, text=True,
+                                env=self.sandbox.env)
+        try:
+            time.sleep(1.0)   # let tail's subscription reach the bus
+            script = self.sandbox.dir / "music.py"
+            script.write_text(SCRIPT)
+            env = dict(self.sandbox.env, PYTHONPATH=str(SOURCE_DIR / "tools" / "python"))
+            run = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=30)
+            self.assertEqual(run.returncode, 0, run.stderr)
+            self.assertEqual(run.stderr, "")   # the handler had nothing to complain about
+
+            expected = [r"\] INFO     Py Handler Test +Now playing Cantina Band$",
+                        r"\] WARNING  Py Handler Test +buffer underrun #3$",
+                        r"\] INFO     Py Handler Test +between INFO and WARNING$",
+                        r"\] ERROR    Py Handler Test +lookup failed\\nTraceback \(most recent call last\):\\n.*"
+                        r"KeyError: 'missing'$",
+                        r"\] CRITICAL Py Handler Test +motor overheated$",
+                        r"\] ERROR    Py Handler Test +from a worker thread$"]
+            for pattern in expected:
+                self.assertTrue(wait_for(lambda: self.sandbox.lines_matching(pattern), 10),
+                                f"{pattern!r} not in:\n" + "\n".join(self.sandbox.session_lines()))
+            self.assertEqual(self.sandbox.lines_matching("below the bus threshold"), [])
+
+            records = {}
+            watchdog = threading.Timer(10, tail.kill)   # readline() must not wait forever
+            watchdog.start()
+            while len(records) < 6:
+                line = tail.stdout.readline()
+                if not line:
+                    break
+                record = json.loads(line)
+                records[record["message"].partition("\n")[0]] = record
+            watchdog.cancel()
+        finally:
+            tail.terminate()
+            tail.wait()
+            tail.stdout.close()
+        playing = records["Now playing Cantina Band"]
+        self.assertEqual(playing["service"], "py_handler_test")
+        self.assertEqual(playing["logger"], "cantina_os.music")
+        self.assertEqual(playing["file"], str(script))
+        self.assertEqual(playing["line"], 9)
+        self.assertEqual(playing["function"], "play")
+        self.assertEqual(playing["thread"], "MainThread")
+        self.assertEqual(playing["fields"], {"track": "Cantina Band", "volume": "45"})
+        self.assertLess(abs(playing["timestamp_ns"] / 1e9 - time.time()), 60)
+        self.assertEqual(records["from a worker thread"]["thread"], "worker-1")
+        self.assertEqual(records["lookup failed"]["level"], "ERROR")
+        self.assertIn("KeyError: 'missing'", records["lookup failed"]["message"])
+        self.assertEqual(records["between INFO and WARNING"]["level"], "INFO")
+
+    def test_the_bus_threshold_filters_before_formatting(self):
+        handler = CantinaHandler("threshold_test", self.sandbox.config, library=LIB)
+        try:
+            self.assertTrue(handler.connected)
+            self.assertEqual(handler.bus_level(), cantina_logging.INFO)
+
+            class Exploding:
+                def __str__(self):
+                    raise AssertionError("formatted although below the threshold")
+            logger = logging.getLogger("threshold_test")
+            logger.propagate = False
+            logger.setLevel(logging.DEBUG)
+            logger.addHandler(handler)
+            logger.debug("%s", Exploding())
+            logger.info("kept")
+            self.assertEqual(handler.failures, 0)
+            self.assertEqual(handler.counters()["logged"], 1)
+        finally:
+            logger.removeHandler(handler)
+            handler.close()
+
+    def test_its_own_failures_never_raise_and_are_reported_once(self):
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            missing = CantinaHandler("no_library", self.sandbox.config, library="/nonexistent/libcantina_bus_c.so")
+            bad_config = self.sandbox.dir / "bad.toml"
+            bad_config.write_text("[bus]\npublish_endpont = 1\n")
+            broken = CantinaHandler("bad_config", bad_config, library=LIB)
+            logger = logging.getLogger("failure_test")
+            logger.propagate = False
+            for handler in (missing, broken):
+                logger.addHandler(handler)
+            for n in range(3):
+                logger.error("lost %d", n)
+                logger.error("bad format %d", "not a number")
+            for handler in (missing, broken):
+                logger.removeHandler(handler)
+                handler.close()
+        lines = stderr.getvalue().splitlines()
+        self.assertEqual(len(lines), 2, lines)   # one per handler, however many records failed
+        self.assertIn("/nonexistent/libcantina_bus_c.so not found", lines[0])
+        self.assertIn(f"{bad_config}:2:1: bus.publish_endpont: unknown key", lines[1])
+        self.assertFalse(missing.connected)
+        self.assertEqual(missing.failures, 7)   # the set-up and six records
+        self.assertEqual(broken.failures, 7)
+
+    def test_python_levels_map_to_bus_levels(self):
+        mapping = {logging.NOTSET: "DEBUG", 5: "DEBUG", logging.DEBUG: "DEBUG", 15: "DEBUG", logging.INFO: "INFO",
+                   25: "INFO", logging.WARNING: "WARNING", logging.ERROR: "ERROR", 45: "ERROR",
+                   logging.CRITICAL: "CRITICAL", 99: "CRITICAL"}
+        for python_level, name in mapping.items():
+            self.assertEqual(cantina_logging.LEVEL_NAMES[cantina_logging.bus_level(python_level)], name)
+
+    def test_the_library_and_config_are_found_from_the_environment(self):
+        with unittest.mock.patch.dict(os.environ, {"CANTINA_LIB": "/x/lib.so", "CANTINA_CONFIG": "/y/c.toml"}):
+            self.assertEqual(cantina_logging.find_library(), Path("/x/lib.so"))
+            self.assertEqual(cantina_logging.find_config(), Path("/y/c.toml"))
+        with unittest.mock.patch.dict(os.environ, clear=True):
+            self.assertEqual(cantina_logging.find_library(), SOURCE_DIR / "build" / "lib" / "libcantina_bus_c.so")
+            self.assertEqual(cantina_logging.find_config(), SOURCE_DIR / "conf" / "cantina.toml")
+        self.assertEqual(cantina_logging.find_config("/z.toml"), Path("/z.toml"))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -211,7 +211,7 @@ std::error_code SessionFile::sync() {
     result = ::fdatasync(fd_);
   } while (result != 0 && errno == EINTR);
   if (result != 0) return last_error();
-  ++syncs_;
+  syncs_.fetch_add(1, std::memory_order_relaxed);
   return {};
 }
 

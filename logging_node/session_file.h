@@ -1,6 +1,7 @@
 // SessionFile: the log file of one logging-node session, split into parts by size.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -55,7 +56,8 @@ class SessionFile {
   // Bytes written successfully, over all parts.
   std::uint64_t bytes_written() const { return bytes_written_; }
   // Successful fdatasync calls so far.
-  std::uint64_t syncs() const { return syncs_; }
+  // Any thread may read it.
+  std::uint64_t syncs() const { return syncs_.load(std::memory_order_relaxed); }
 
   // The current part's number: 1, 2, ...
   std::uint32_t part() const { return part_; }
@@ -78,7 +80,7 @@ class SessionFile {
   std::uint32_t part_ = 1;
   std::uint64_t part_bytes_ = 0;  // complete lines in the current part
   std::uint64_t bytes_written_ = 0;
-  std::uint64_t syncs_ = 0;
+  std::atomic<std::uint64_t> syncs_{0};
 };
 
 }  // namespace cantina::logging

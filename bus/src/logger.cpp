@@ -18,12 +18,14 @@ namespace cantina::bus {
 
 namespace {
 
-// "name:tid" of the calling thread, computed once per thread.
-const std::string& current_thread_label() {
-  thread_local const std::string label = [] {
+// "name:tid" of the calling thread, computed once per thread and shared with
+// the slots (it may outlive the thread).
+const std::shared_ptr<const std::string>& current_thread_label() {
+  thread_local const std::shared_ptr<const std::string> label = [] {
     char name[32] = {};
     pthread_getname_np(pthread_self(), name, sizeof name);
-    return std::string(name) + ":" + std::to_string(static_cast<long>(syscall(SYS_gettid)));
+    return std::make_shared<const std::string>(std::string(name) + ":" +
+                                               std::to_string(static_cast<long>(syscall(SYS_gettid))));
   }();
   return label;
 }
@@ -76,7 +78,7 @@ Logger::Logger(zmq::context_t& context, LoggerOptions options)
   if (options_.publish_endpoint.empty()) throw std::invalid_argument("Logger needs a publish endpoint");
   if (options_.logger_name.empty()) options_.logger_name = options_.service;
   options_.queue_capacity = std::max<std::size_t>(options_.queue_capacity, 1);
-  queue_.reserve(std::min<std::size_t>(options_.queue_capacity, 4096));
+  queue_.resize(std::min<std::size_t>(options_.queue_capacity, 1024));
   // Create the sockets here so that a bad endpoint throws in the caller's thread;
   // they move to the background thread, which alone uses them from then on.
   auto publisher = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::xpub);
@@ -102,31 +104,49 @@ Logger::~Logger() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::string& Logger::format_buffer() {
+  thread_local std::string buffer;
+  return buffer;
+}
+
+std::int64_t Logger::now_ns_() { return now_ns(); }
+
 void Logger::log(Level level, std::string message, std::source_location where) {
   if (!enabled(level)) return;
-  enqueue(Pending{now_ns(), level, 0, std::move(message), where.file_name(), where.line(), where.function_name(),
-                  current_thread_label(), nullptr});
+  enqueue(now_ns(), level, message, where.file_name(), where.line(), where.function_name(), nullptr);
 }
 
 bool Logger::log(Level level, std::string message, RecordDetails details) {
   if (!enabled(level)) return false;
   const std::int64_t timestamp = details.timestamp_ns != 0 ? details.timestamp_ns : now_ns();
   const std::uint32_t line = details.line;
-  std::string thread = details.thread.empty() ? current_thread_label() : std::move(details.thread);
-  return enqueue(Pending{timestamp, level, 0, std::move(message), "", line, "", std::move(thread),
-                         std::make_unique<RecordDetails>(std::move(details))});
+  return enqueue(timestamp, level, message, "", line, "", std::make_unique<RecordDetails>(std::move(details)));
 }
 
-bool Logger::enqueue(Pending&& pending) {
+bool Logger::enqueue(std::int64_t timestamp_ns, Level level, std::string_view message, const char* file,
+                     std::uint32_t line, const char* function, std::unique_ptr<RecordDetails> details) {
+  const std::shared_ptr<const std::string>& thread = current_thread_label();
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    pending.sequence = next_sequence_++;
-    if (queue_.size() >= options_.queue_capacity || stopping_) {
+    const std::uint64_t sequence = next_sequence_++;
+    if (queued_ >= options_.queue_capacity || stopping_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return false;
     }
-    queue_.push_back(std::move(pending));
+    if (queued_ == queue_.size()) {
+      queue_.resize(std::min(std::max<std::size_t>(64, queue_.size() * 2), options_.queue_capacity));
+    }
+    Pending& slot = queue_[queued_++];
+    slot.timestamp_ns = timestamp_ns;
+    slot.level = level;
+    slot.sequence = sequence;
+    slot.message.assign(message);
+    slot.file = file;
+    slot.line = line;
+    slot.function = function;
+    slot.thread = thread;
+    slot.details = std::move(details);
     wake = sleeping_;
   }
   logged_.fetch_add(1, std::memory_order_relaxed);
@@ -150,7 +170,7 @@ Logger::Line Logger::stream(Level level, std::source_location where) {
 bool Logger::flush(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   wake_.notify_one();
-  return drained_.wait_for(lock, timeout, [this] { return queue_.empty() && in_flight_ == 0; });
+  return drained_.wait_for(lock, timeout, [this] { return queued_ == 0 && in_flight_ == 0; });
 }
 
 Logger::Counters Logger::counters() const noexcept {
@@ -183,8 +203,8 @@ void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
   const std::uint32_t pid = static_cast<std::uint32_t>(getpid());
   SubscriptionTracker tracker(topic);
   const std::int64_t hold_deadline = monotonic_ns() + options_.hold_until_subscribed.count() * 1'000'000;
-  std::vector<Pending> batch;
-  batch.reserve(4096);
+  std::vector<Pending> batch;  // swapped with queue_: slots travel back and forth
+  std::size_t batch_size = 0;
   std::string payload;
 
   for (;;) {
@@ -194,7 +214,7 @@ void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
     bool stop = false;
     {
       std::unique_lock lock(mutex_);
-      if (queue_.empty() && !stopping_) {
+      if (queued_ == 0 && !stopping_) {
         sleeping_ = true;
         wake_.wait_for(lock, std::chrono::milliseconds(50));
         sleeping_ = false;
@@ -202,7 +222,9 @@ void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
       stop = stopping_;
       if (!holding || stop) {
         batch.swap(queue_);
-        in_flight_ = batch.size();
+        batch_size = queued_;
+        queued_ = 0;
+        in_flight_ = batch_size;
       }
     }
     if (holding && !stop) {
@@ -211,7 +233,7 @@ void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
       zmq::poll(items, 1, std::chrono::milliseconds(10));
       continue;
     }
-    if (stop && !tracker.subscribed() && !batch.empty()) {
+    if (stop && !tracker.subscribed() && batch_size > 0) {
       // Last chance at shutdown: give a late subscriber until the deadline.
       const std::int64_t give_up = monotonic_ns() + options_.shutdown_timeout.count() * 1'000'000;
       while (!tracker.subscribed() && monotonic_ns() < std::min(give_up, hold_deadline)) {
@@ -220,7 +242,8 @@ void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
         tracker.read(publisher);
       }
     }
-    for (const Pending& pending : batch) {
+    for (std::size_t i = 0; i < batch_size; ++i) {
+      Pending& pending = batch[i];
       LogRecordView view;
       view.timestamp_ns = pending.timestamp_ns;
       view.level = pending.level;
@@ -236,7 +259,9 @@ void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
       view.file = details != nullptr ? std::string_view(details->file) : std::string_view(pending.file);
       view.line = pending.line;
       view.function = details != nullptr ? std::string_view(details->function) : std::string_view(pending.function);
-      view.thread = pending.thread;
+      view.thread = details != nullptr && !details->thread.empty() ? std::string_view(details->thread)
+                    : pending.thread                              ? std::string_view(*pending.thread)
+                                                                  : std::string_view();
       if (details != nullptr) view.fields = details->fields;
       encode_into(view, payload);
       const bool sent = publisher.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
@@ -247,11 +272,12 @@ void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
         dropped_.fetch_add(1, std::memory_order_relaxed);  // no subscriber or queue full: the gap shows downstream
       }
     }
-    batch.clear();
+    for (std::size_t i = 0; i < batch_size; ++i) batch[i].details.reset();
+    batch_size = 0;
     {
       std::lock_guard lock(mutex_);
       in_flight_ = 0;
-      if (stop && queue_.empty()) {
+      if (stop && queued_ == 0) {
         drained_.notify_all();
         return;
       }

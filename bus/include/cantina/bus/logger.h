@@ -112,10 +112,11 @@ class Logger {
   template <class... Args>
   void log_format(Level level, FormatString format, const Args&... args) {
     if (!enabled(level)) return;
-    std::string message;
-    message.reserve(format.text.size() + 16 * sizeof...(Args));
+    std::string& message = format_buffer();  // this thread's, reused: no allocation once warm
+    message.clear();
     detail::format_into(message, format.text, args...);
-    log(level, std::move(message), format.location);
+    enqueue(now_ns_(), level, message, format.location.file_name(), format.location.line(),
+            format.location.function_name(), nullptr);
   }
 
   template <class... Args>
@@ -170,21 +171,27 @@ class Logger {
   Counters counters() const noexcept;
 
  private:
-  // A record waiting for the background thread. C++ call sites fill `file` and
-  // `function` from std::source_location (static storage, no allocation);
-  // records with RecordDetails keep them in `details` (null on the fast path).
+  // A queue slot: a record waiting for the background thread. Slots are reused
+  // (the message keeps its capacity from record to record), so a warm Logger
+  // allocates nothing per C++ call. C++ call sites fill `file` and `function`
+  // from std::source_location; records with RecordDetails keep them in
+  // `details` (null on the fast path).
   struct Pending {
-    std::int64_t timestamp_ns;
-    Level level;
-    std::uint64_t sequence;
+    std::int64_t timestamp_ns = 0;
+    Level level = Level::info;
+    std::uint64_t sequence = 0;
     std::string message;
-    const char* file;
-    std::uint32_t line;
-    const char* function;
-    std::string thread;
-    std::unique_ptr<RecordDetails> details;  // logger, file, function, fields
+    const char* file = "";      // static storage (std::source_location)
+    std::uint32_t line = 0;
+    const char* function = "";  // static storage (std::source_location)
+    std::shared_ptr<const std::string> thread;
+    std::unique_ptr<RecordDetails> details;  // logger, file, function, fields (C ABI, Python)
   };
-  bool enqueue(Pending&& pending);
+  // Copies the record into the next free slot; false (and counted) if the queue is full.
+  bool enqueue(std::int64_t timestamp_ns, Level level, std::string_view message, const char* file,
+               std::uint32_t line, const char* function, std::unique_ptr<RecordDetails> details);
+  static std::string& format_buffer();
+  static std::int64_t now_ns_();
   void run_with(zmq::socket_t& publisher, Subscriber* control);
   void apply_control(Subscriber& control, zmq::socket_t& publisher);
 
@@ -196,7 +203,8 @@ class Logger {
   mutable std::mutex mutex_;
   std::condition_variable wake_;        // background thread waits for records
   std::condition_variable drained_;     // flush() waits for the queue to empty
-  std::vector<Pending> queue_;          // guarded by mutex_
+  std::vector<Pending> queue_;          // slots; the first queued_ are waiting; guarded by mutex_
+  std::size_t queued_ = 0;              // guarded by mutex_
   std::uint64_t next_sequence_ = 1;     // guarded by mutex_
   std::uint64_t in_flight_ = 0;         // taken by the thread, not yet sent; guarded
   bool stopping_ = false;               // guarded by mutex_

@@ -32,8 +32,22 @@ namespace {
 
 namespace s = cantina::schema;
 
-// Messages bigger than this are rejected before decoding (kMaxMessageBytes / 8).
+// How much of a message a decoder may read (Cap'n Proto's traversal limit): twice
+// the largest bus message; history replies, which come from the logging node
+// itself, may be far larger.
 constexpr std::uint64_t kTraversalLimitWords = 4 * 1024 * 1024 / 8 * 2;
+constexpr std::uint64_t kHistoryReplyTraversalLimitWords = 256ull * 1024 * 1024 / 8;
+
+// Most elements a list may have. A tiny message can declare a list of millions of
+// empty elements; these caps keep what a decoder builds from it small.
+constexpr unsigned kMaxFields = 1024;
+constexpr unsigned kMaxQueryServices = 256;
+constexpr unsigned kMaxHistoryEntries = 200000;
+
+template <class List>
+void check_size(const List& list, unsigned most, const char* what) {
+  if (list.size() > most) KJ_FAIL_REQUIRE("list too long", what, list.size(), most);
+}
 
 capnp::Text::Reader text(const std::string& value) { return {value.data(), value.size()}; }
 
@@ -68,7 +82,7 @@ std::string flatten(capnp::MessageBuilder& message) {
 // Decodes `payload` as a message with root `Root` and lets `read` copy it out.
 // Any exception from Cap'n Proto (bad pointers, limits, truncation) becomes an error.
 template <class Root, class T, class Read>
-Decoded<T> decode(Bytes payload, Read read) noexcept {
+Decoded<T> decode(Bytes payload, Read read, std::uint64_t traversal_limit = kTraversalLimitWords) noexcept {
   Decoded<T> result;
   if (payload.empty()) {
     result.error = "empty payload";
@@ -80,15 +94,15 @@ Decoded<T> decode(Bytes payload, Read read) noexcept {
   }
   try {
     const std::size_t word_count = payload.size() / sizeof(capnp::word);
-    std::vector<capnp::word> aligned_copy;
+    kj::Array<capnp::word> aligned_copy;
     const capnp::word* words = reinterpret_cast<const capnp::word*>(payload.data());
     if (reinterpret_cast<std::uintptr_t>(payload.data()) % alignof(capnp::word) != 0) {
-      aligned_copy.resize(word_count);
-      std::memcpy(aligned_copy.data(), payload.data(), payload.size());
-      words = aligned_copy.data();
+      aligned_copy = kj::heapArray<capnp::word>(word_count);
+      std::memcpy(aligned_copy.begin(), payload.data(), payload.size());
+      words = aligned_copy.begin();
     }
     capnp::ReaderOptions options;
-    options.traversalLimitInWords = kTraversalLimitWords;
+    options.traversalLimitInWords = traversal_limit;
     options.nestingLimit = 16;
     capnp::FlatArrayMessageReader reader(kj::ArrayPtr<const capnp::word>(words, word_count), options);
     result.value = read(reader.getRoot<Root>());
@@ -211,6 +225,7 @@ Decoded<LogRecord> decode_log_record(Bytes payload) noexcept {
     record.line = in.getLine();
     record.function = to_std(in.getFunction());
     record.thread = to_std(in.getThread());
+    check_size(in.getFields(), kMaxFields, "fields");
     for (auto field : in.getFields()) record.fields.emplace_back(to_std(field.getKey()), to_std(field.getValue()));
     return record;
   });
@@ -242,6 +257,7 @@ Decoded<HistoryQuery> decode_history_query(Bytes payload) noexcept {
     HistoryQuery query;
     query.limit = in.getLimit();
     query.min_level = to_level(in.getMinLevel());
+    check_size(in.getServices(), kMaxQueryServices, "services");
     for (auto service : in.getServices()) query.services.push_back(to_std(service));
     query.text = to_std(in.getText());
     return query;
@@ -261,11 +277,12 @@ std::string encode(const HistoryReply& reply) {
 Decoded<HistoryReply> decode_history_reply(Bytes payload) noexcept {
   return decode<s::HistoryReply, HistoryReply>(payload, [](s::HistoryReply::Reader in) {
     HistoryReply reply;
+    check_size(in.getEntries(), kMaxHistoryEntries, "entries");
     for (auto entry : in.getEntries()) reply.entries.push_back(read_dashboard_log(entry));
     reply.error = to_std(in.getError());
     reply.session_id = to_std(in.getSessionId());
     return reply;
-  });
+  }, kHistoryReplyTraversalLimitWords);
 }
 
 std::string encode(const ServiceStatus& status) {

@@ -51,6 +51,19 @@ std::string single_quoted(std::string_view value) {
   return out + "'";
 }
 
+// `text` with line breaks and other control characters made visible, so that an
+// error stays on one line.
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += '?';
+    else out += c;
+  }
+  return out;
+}
+
 // Walks one TOML document, checking every key and value and naming the file,
 // line and key of the first problem.
 class Reader {
@@ -320,7 +333,7 @@ Config parse_config(std::string_view toml_text, const std::string& source_name, 
   } catch (const toml::parse_error& error) {
     std::ostringstream out;
     out << source_name << ':' << error.source().begin.line << ':' << error.source().begin.column
-        << ": invalid TOML: " << error.description();
+        << ": invalid TOML: " << one_line(error.description());
     throw ConfigError(out.str());
   }
   Reader r(source_name);

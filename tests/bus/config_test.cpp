@@ -153,6 +153,12 @@ BOOST_AUTO_TEST_CASE(bad_toml_names_file_and_line) {
   BOOST_TEST(message.find("invalid TOML") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(a_toml_error_stays_on_one_line) {
+  const std::string message = error_of("[logging]\nbatch_size = n\n");
+  BOOST_TEST(message.starts_with("test.toml:2:"));
+  BOOST_TEST(message.find('\n') == std::string::npos, message);
+}
+
 BOOST_AUTO_TEST_CASE(a_missing_file_is_a_clear_error) {
   try {
     load_config("/nonexistent/cantina.toml", no_environment());

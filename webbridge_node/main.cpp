@@ -20,6 +20,11 @@
 //   that does not fit is skipped for that browser only, counted, and announced to
 //   it as {"type":"skipped","count":N}. No browser can slow the bus, the logging
 //   node or another browser.
+// Access: the page loads only its own files (Content-Security-Policy); a
+//   WebSocket must come from the page's own origin (or webbridge.allowed_origins),
+//   so other sites in the same browser cannot read the logs; off loopback the
+//   bridge refuses to start without webbridge.token, which every request must
+//   then carry (?token=, the cookie set from it, or Authorization: Bearer).
 // Feedback: the bridge's own lines (connections, errors) go to stdout, never to the
 //   bus, so nothing it streams can make it log more.
 // Shutdown: SIGINT/SIGTERM/SIGHUP in main -> the io thread closes the listener and
@@ -90,13 +95,18 @@ int main(int argc, char** argv) {
   cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint);
   cantina::webbridge::Hub hub(io,
                               {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms),
-                               config.webbridge.max_client_queue, config.webbridge.history_limit},
+                               config.webbridge.max_client_queue, config.webbridge.history_limit,
+                               config.webbridge.token, config.webbridge.allowed_origins},
                               inbox, counters, history, note);
   std::shared_ptr<cantina::webbridge::Listener> listener;
   try {
     boost::system::error_code error;
     const auto address = net::ip::make_address(host, error);
     if (error) throw std::runtime_error("'" + host + "' is not an IP address");
+    if (!address.is_loopback() && config.webbridge.token.empty()) {
+      throw std::runtime_error("the address is reachable from the network: set [webbridge] token (16 or more "
+                               "characters) in " + config.source + " so that only you can read the logs");
+    }
     listener = std::make_shared<cantina::webbridge::Listener>(io, net::ip::tcp::endpoint(address, port), hub);
   } catch (const std::exception& error) {
     std::cerr << "cantina-webbridge: cannot listen on " << listen << ": " << error.what() << "\n";

@@ -87,6 +87,30 @@ std::optional<std::string> read_whole_file(const std::filesystem::path& path) {
   return text.str();
 }
 
+// The value of cookie `name` in a Cookie header, if present.
+std::optional<std::string_view> cookie(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    const auto semicolon = header.find(';');
+    std::string_view pair = header.substr(0, semicolon);
+    header = semicolon == std::string_view::npos ? std::string_view{} : header.substr(semicolon + 1);
+    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
+      return pair.substr(name.size() + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+// Compares without an early exit, so timing reveals nothing about the token.
+bool same_secret(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char difference = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) difference |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return difference == 0;
+}
+
+constexpr std::string_view kTokenCookie = "cantina_token";
+
 }  // namespace
 
 // One browser's WebSocket. Messages wait in a queue bounded by the number of
@@ -227,8 +251,20 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     }
     if (error) return;
     http::request<http::string_body> request = parser_->release();
+    const Target target = parse_target(request.target());
+    token_from_query_ = false;
+    if (target.path != "/healthz" && !authorized(request, target)) {
+      send(error_response(request, http::status::unauthorized,
+                          "this dashboard needs its token: open /?token=<webbridge.token>"));
+      return;
+    }
     if (websocket::is_upgrade(request)) {
-      if (parse_target(request.target()).path != "/ws") {
+      if (!origin_allowed(request)) {
+        hub_.note("refused a WebSocket from origin " + std::string(request[http::field::origin]));
+        send(error_response(request, http::status::forbidden, "WebSocket from another origin"));
+        return;
+      }
+      if (target.path != "/ws") {
         send(error_response(request, http::status::not_found, "WebSocket endpoint is /ws"));
         return;
       }
@@ -236,15 +272,43 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       std::make_shared<WsSession>(stream_.release_socket(), hub_)->run(std::move(request));
       return;
     }
-    route(std::move(request));
+    route(std::move(request), target);
   }
 
-  void route(http::request<http::string_body> request) {
+  // True if no token is configured, or the request carries it (?token=,
+  // the cookie the page got, or Authorization: Bearer).
+  bool authorized(const http::request<http::string_body>& request, const Target& target) {
+    const std::string& token = hub_.options().token;
+    if (token.empty()) return true;
+    if (auto given = target.get("token"); given && same_secret(*given, token)) {
+      token_from_query_ = true;
+      return true;
+    }
+    if (auto given = cookie(request[http::field::cookie], kTokenCookie); given && same_secret(*given, token)) {
+      return true;
+    }
+    const std::string_view authorization = request[http::field::authorization];
+    return authorization.starts_with("Bearer ") && same_secret(authorization.substr(7), token);
+  }
+
+  // A browser's WebSocket must come from this dashboard's own page (or an origin
+  // the config allows): other sites open in the same browser must not read the logs.
+  bool origin_allowed(const http::request<http::string_body>& request) const {
+    const std::string_view origin = request[http::field::origin];
+    if (origin.empty()) return true;  // not a browser
+    const std::string_view host = request[http::field::host];
+    if (origin == "http://" + std::string(host) || origin == "https://" + std::string(host)) return true;
+    for (const auto& allowed : hub_.options().allowed_origins) {
+      if (origin == allowed) return true;
+    }
+    return false;
+  }
+
+  void route(http::request<http::string_body> request, const Target& target) {
     if (request.method() != http::verb::get && request.method() != http::verb::head) {
       send(error_response(request, http::status::method_not_allowed, "only GET"));
       return;
     }
-    const Target target = parse_target(request.target());
     if (target.path == "/healthz") {
       send(json_response(request, "{\"status\":\"ok\",\"clients\":" +
                                       std::to_string(hub_.counters().clients.load()) + "}"));
@@ -317,6 +381,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void send(Response response) {
+    if (token_from_query_) {
+      // Remember the token for the page's own requests and its WebSocket.
+      response.set(http::field::set_cookie,
+                   std::string(kTokenCookie) + "=" + hub_.options().token + "; Path=/; HttpOnly; SameSite=Strict");
+    }
     auto shared = std::make_shared<Response>(std::move(response));
     http::async_write(stream_, *shared, [self = shared_from_this(), shared](beast::error_code error, std::size_t) {
       if (error) return;
@@ -333,6 +402,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Hub& hub_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  bool token_from_query_ = false;  // the current request brought the token in its URL
 };
 
 Hub::Hub(net::io_context& io, ServerOptions options, Inbox& inbox, BridgeCounters& counters, HistoryClient& history,

@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -28,6 +29,8 @@ struct ServerOptions {
   std::chrono::milliseconds batch_interval{50};
   std::size_t max_client_queue = 20000;  // entries per client
   std::uint32_t history_limit = 1000;
+  std::string token;                         // empty = no token needed
+  std::vector<std::string> allowed_origins;  // besides http(s)://<Host>
 };
 
 // Everything the io thread needs; owned by main, used only on the io thread

@@ -229,12 +229,33 @@ void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging)
 }
 
 void read_webbridge(const Reader& r, const toml::table& t, WebBridgeConfig& webbridge) {
-  r.only_keys(t, "webbridge", {"listen", "batch_interval_ms", "max_client_queue", "history_limit", "static_dir"});
+  r.only_keys(t, "webbridge",
+              {"listen", "batch_interval_ms", "max_client_queue", "history_limit", "static_dir", "token",
+               "allowed_origins"});
   r.string(t, "listen", "webbridge.listen", webbridge.listen);
   r.integer(t, "batch_interval_ms", "webbridge.batch_interval_ms", webbridge.batch_interval_ms, 5, 1000);
   r.integer(t, "max_client_queue", "webbridge.max_client_queue", webbridge.max_client_queue, 100, kMaxCount);
   r.integer(t, "history_limit", "webbridge.history_limit", webbridge.history_limit, 1, 100000);
   r.string(t, "static_dir", "webbridge.static_dir", webbridge.static_dir, true);
+  r.string(t, "token", "webbridge.token", webbridge.token, true);
+  if (!webbridge.token.empty() && webbridge.token.size() < 16) {
+    r.fail(t.get("token")->source(), "webbridge.token", "must be at least 16 characters (or empty for none)");
+  }
+  for (const char c : webbridge.token) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == ';' || c == ',' || c == '"' || c == '\\' || c == 0x7f) {
+      r.fail(t.get("token")->source(), "webbridge.token", "use letters, digits and punctuation other than ; , \" \\");
+    }
+  }
+  if (const toml::node* origins = t.get("allowed_origins")) {
+    if (!origins->is_array()) r.fail(origins->source(), "webbridge.allowed_origins", "must be a list of strings");
+    for (const toml::node& origin : *origins->as_array()) {
+      if (!origin.is_string() || !(origin.as_string()->get().starts_with("http://") ||
+                                   origin.as_string()->get().starts_with("https://"))) {
+        r.fail(origin.source(), "webbridge.allowed_origins", "each must be an origin like \"http://droid.local:8080\"");
+      }
+      webbridge.allowed_origins.push_back(origin.as_string()->get());
+    }
+  }
   auto colon = webbridge.listen.rfind(':');
   bool valid = colon != std::string::npos && colon > 0 && colon + 1 < webbridge.listen.size();
   if (valid) {

@@ -147,6 +147,17 @@ capture = false
              "test.toml:4:11: service.x.capture: must be true or false, not a string");
 }
 
+BOOST_AUTO_TEST_CASE(web_bridge_tokens_and_origins_are_checked) {
+  BOOST_TEST(error_of("[webbridge]\ntoken = \"short\"\n") ==
+             "test.toml:2:9: webbridge.token: must be at least 16 characters (or empty for none)");
+  BOOST_TEST(error_of("[webbridge]\nallowed_origins = [\"droid.local\"]\n")
+                 .starts_with("test.toml:2:20: webbridge.allowed_origins: each must be an origin"));
+  const Config config = parse_config("[webbridge]\ntoken = \"0123456789abcdef\"\nallowed_origins = [\"http://droid.local:8080\"]\n",
+                                     "test.toml", no_environment());
+  BOOST_TEST(config.webbridge.token == "0123456789abcdef");
+  BOOST_TEST(config.webbridge.allowed_origins.at(0) == "http://droid.local:8080");
+}
+
 BOOST_AUTO_TEST_CASE(bad_toml_names_file_and_line) {
   const std::string message = error_of("[logging]\nlog_level = \"INFO\n");
   BOOST_TEST(message.starts_with("test.toml:2:"));

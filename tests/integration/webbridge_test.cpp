@@ -64,23 +64,35 @@ struct WebBridge {
   std::string port;
 };
 
-std::string http_get(const std::string& port, const std::string& target) {
+struct HttpResult {
+  unsigned status = 0;
+  std::string body;
+  std::string set_cookie;
+};
+
+HttpResult http_request(const std::string& port, const std::string& target,
+                        const std::vector<std::pair<http::field, std::string>>& headers = {}) {
   net::io_context io;
   beast::tcp_stream stream(io);
   stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(port))));
   http::request<http::empty_body> request{http::verb::get, target, 11};
-  request.set(http::field::host, "127.0.0.1");
+  request.set(http::field::host, "127.0.0.1:" + port);
+  for (const auto& [field, value] : headers) request.set(field, value);
   http::write(stream, request);
   beast::flat_buffer buffer;
   http::response<http::string_body> response;
   http::read(stream, buffer, response);
-  return response.body();
+  return {response.result_int(), response.body(), std::string(response[http::field::set_cookie])};
 }
+
+std::string http_get(const std::string& port, const std::string& target) { return http_request(port, target).body; }
 
 // A browser stand-in: a WebSocket client that reads with a timeout.
 class WsClient {
  public:
-  WsClient(const std::string& port, int receive_buffer = 0) : ws_(io_) {
+  WsClient(const std::string& port, int receive_buffer = 0, const std::string& origin = "",
+           const std::string& cookie = "")
+      : ws_(io_) {
     auto& socket = ws_.next_layer();
     socket.open(tcp::v4());
     if (receive_buffer > 0) socket.set_option(net::socket_base::receive_buffer_size(receive_buffer));
@@ -88,7 +100,11 @@ class WsClient {
     timeval timeout{5, 0};
     setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     ws_.read_message_max(64 * 1024 * 1024);
-    ws_.handshake("127.0.0.1", "/ws");
+    ws_.set_option(websocket::stream_base::decorator([origin, cookie](websocket::request_type& request) {
+      if (!origin.empty()) request.set(http::field::origin, origin);
+      if (!cookie.empty()) request.set(http::field::cookie, cookie);
+    }));
+    ws_.handshake("127.0.0.1:" + port, "/ws");
   }
 
   // The next message, or nullopt on timeout/close.
@@ -198,6 +214,47 @@ BOOST_AUTO_TEST_CASE(serves_the_page_and_refuses_paths_outside_it) {
   BOOST_TEST(http_get(bridge.port, "/static/..%2f..%2fCMakeLists.txt").find("not found") != std::string::npos);
   BOOST_TEST(http_get(bridge.port, "/static/../../CMakeLists.txt").find("not found") != std::string::npos);
   BOOST_TEST(http_get(bridge.port, "/api/logs?level=LOUD").find("level must be") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(websockets_from_other_sites_are_refused) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  WebBridge bridge(node);
+  BOOST_CHECK_THROW(WsClient(bridge.port, 0, "http://evil.example"), boost::system::system_error);
+  WsClient own_page(bridge.port, 0, "http://127.0.0.1:" + bridge.port);
+  BOOST_TEST(own_page.next().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_token_guards_everything_but_the_health_check) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  const std::string token = "droid-0123456789abcdef";
+  WebBridge bridge(node, "token = \"" + token + "\"\n");
+  BOOST_TEST(http_request(bridge.port, "/").status == 401u);
+  BOOST_TEST(http_request(bridge.port, "/api/logs").status == 401u);
+  BOOST_TEST(http_request(bridge.port, "/?token=wrong-wrong-wrong-wrong").status == 401u);
+  BOOST_TEST(http_request(bridge.port, "/healthz").status == 200u);
+  const HttpResult page = http_request(bridge.port, "/?token=" + token);
+  BOOST_TEST(page.status == 200u);
+  BOOST_TEST(page.set_cookie.find("cantina_token=" + token) != std::string::npos, page.set_cookie);
+  BOOST_TEST(page.set_cookie.find("HttpOnly") != std::string::npos);
+  const std::string cookie = "cantina_token=" + token;
+  BOOST_TEST(http_request(bridge.port, "/api/stats", {{http::field::cookie, cookie}}).status == 200u);
+  BOOST_TEST(http_request(bridge.port, "/api/stats", {{http::field::authorization, "Bearer " + token}}).status == 200u);
+  BOOST_CHECK_THROW(WsClient(bridge.port, 0, "http://127.0.0.1:" + bridge.port), boost::system::system_error);
+  WsClient with_cookie(bridge.port, 0, "http://127.0.0.1:" + bridge.port, cookie);
+  BOOST_TEST(with_cookie.next().has_value());
+}
+
+BOOST_AUTO_TEST_CASE(refuses_to_listen_beyond_loopback_without_a_token) {
+  TempDir dir;
+  const auto config = dir.path() / "open.toml";
+  write_file(config, "[webbridge]\nlisten = \"0.0.0.0:0\"\n");
+  Process bridge({bin("cantina-webbridge"), "--config", config.string()}, dir.path() / "webbridge.out");
+  BOOST_TEST(bridge.wait(10s) == 1);
+  BOOST_TEST(bridge.output().find("set [webbridge] token") != std::string::npos, bridge.output());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

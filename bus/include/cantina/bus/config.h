@@ -44,6 +44,8 @@ struct WebBridgeConfig {
   std::uint32_t max_client_queue = 20000;    // entries waiting per browser before it skips
   std::uint32_t history_limit = 1000;        // most entries /api/logs returns
   std::string static_dir;                    // the page's files; empty = the built-in folder
+  std::string token;                         // required from browsers when set (and off loopback)
+  std::vector<std::string> allowed_origins;  // WebSocket Origins accepted besides the bridge's own
 };
 
 enum class RestartPolicy { always, on_failure, never };

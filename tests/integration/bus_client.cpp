@@ -47,11 +47,12 @@ std::optional<std::string> wait_for_status(const std::string& subscribe_endpoint
   return std::nullopt;
 }
 
-LogNode::LogNode(const std::filesystem::path& dir_in, const Bus& bus_in, const std::string& extra)
+LogNode::LogNode(const std::filesystem::path& dir_in, const Bus& bus_in, const std::string& extra,
+                 const std::optional<std::filesystem::path>& logs_in)
     : bus(bus_in),
       dir(dir_in),
       config(dir_in / "cantina.toml"),
-      logs(dir_in / "logs"),
+      logs(logs_in.value_or(dir_in / "logs")),
       query_endpoint("ipc://" + (dir_in / "query.ipc").string()) {
   write_file(config, bus_section(bus) + "[logging]\nsession_file_path = \"" + logs.string() +
                          "\"\nquery_endpoint = \"" + query_endpoint + "\"\n" + extra);

@@ -39,7 +39,9 @@ std::optional<std::string> wait_for_status(const std::string& subscribe_endpoint
 // session directory, an ipc query endpoint, plus `extra` [logging] lines).
 // The constructor returns once it reports RUNNING.
 struct LogNode {
-  LogNode(const std::filesystem::path& dir, const Bus& bus, const std::string& extra = "");
+  // `logs`: the session directory (default dir/logs).
+  LogNode(const std::filesystem::path& dir, const Bus& bus, const std::string& extra = "",
+          const std::optional<std::filesystem::path>& logs = std::nullopt);
 
   // The only session file (fails the test if there is not exactly one).
   std::filesystem::path session_file() const;

@@ -93,7 +93,7 @@ struct LoggingNode::State {
 
   void receive_loop();
   void handle_bus_message(bus::Received& message);
-  void handle_record(const bus::LogRecord& record);
+  void handle_record(const bus::LogRecordView& record);
   void handle_set_level(const bus::SetLogLevel& request);
   void handle_query();
   void accept(LogEntry entry);
@@ -201,12 +201,12 @@ void LoggingNode::State::node_entry(Level level, EntryKind kind, std::string mes
   accept(std::move(entry));
 }
 
-void LoggingNode::State::handle_record(const bus::LogRecord& record) {
+void LoggingNode::State::handle_record(const bus::LogRecordView& record) {
   counters.received.fetch_add(1, std::memory_order_relaxed);
   const auto observation = sequences.observe(record.publisher_id, record.sequence);
   if (observation.gap) {
     counters.lost.fetch_add(observation.gap->missing, std::memory_order_relaxed);
-    PendingLoss& loss = pending_losses[record.service];
+    PendingLoss& loss = pending_losses[std::string(record.service)];
     loss.lost += observation.gap->missing;
     ++loss.gaps;
   }
@@ -218,10 +218,10 @@ void LoggingNode::State::handle_record(const bus::LogRecord& record) {
   entry.timestamp_ns = record.timestamp_ns;
   entry.level = record.level;
   entry.service = names.friendly(record.service);
-  entry.service_id = record.service;
-  entry.message = record.message;
-  entry.host = record.host;
-  entry.logger = record.logger;
+  entry.service_id = std::string(record.service);
+  entry.message = std::string(record.message);
+  entry.host = std::string(record.host);
+  entry.logger = std::string(record.logger);
   summaries.clear();
   const bool admitted = dedup.admit(entry, bus::monotonic_ns(), summaries);
   for (LogEntry& summary : summaries) accept(std::move(summary));
@@ -247,11 +247,14 @@ void LoggingNode::State::handle_set_level(const bus::SetLogLevel& request) {
 
 void LoggingNode::State::handle_bus_message(bus::Received& message) {
   if (auto service = bus::topics::service_of(message.topic, bus::topics::kLogPrefix)) {
-    auto record = bus::decode_log_record(message.bytes());
-    if (record && record.value->service == *service) {
-      handle_record(*record.value);
-      return;
-    }
+    // Zero-copy: the record is read in place; only what an entry keeps is copied.
+    bool handled = false;
+    const std::string error = bus::decode_log_record_view(message.bytes(), [&](const bus::LogRecordView& record) {
+      if (record.service != *service) return;  // the record must name the topic's service
+      handle_record(record);
+      handled = true;
+    });
+    if (error.empty() && handled) return;
     counters.malformed.fetch_add(1, std::memory_order_relaxed);
     ++pending_losses[std::string(*service)].malformed;
     return;

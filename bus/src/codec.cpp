@@ -58,6 +58,8 @@ capnp::Text::Reader view_text(std::string_view value) {
   return {value.data(), value.size()};
 }
 
+std::string_view view_of(capnp::Text::Reader value) { return {value.cStr(), value.size()}; }
+
 std::string to_std(capnp::Text::Reader value) { return {value.cStr(), value.size()}; }
 
 template <class Enum>
@@ -207,6 +209,28 @@ std::string encode(const LogRecord& record) {
     }
   }
   return flatten(message);
+}
+
+std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use) noexcept {
+  auto decoded = decode<s::LogRecord, bool>(payload, [&use](s::LogRecord::Reader in) {
+    LogRecordView view;
+    view.timestamp_ns = in.getTimestampNs();
+    view.level = to_level(in.getLevel());
+    view.service = view_of(in.getService());
+    view.logger = view_of(in.getLogger());
+    view.message = view_of(in.getMessage());
+    view.host = view_of(in.getHost());
+    view.pid = in.getPid();
+    view.publisher_id = in.getPublisherId();
+    view.sequence = in.getSequence();
+    view.file = view_of(in.getFile());
+    view.line = in.getLine();
+    view.function = view_of(in.getFunction());
+    view.thread = view_of(in.getThread());
+    use(view);
+    return true;
+  });
+  return decoded ? std::string() : decoded.error;
 }
 
 Decoded<LogRecord> decode_log_record(Bytes payload) noexcept {

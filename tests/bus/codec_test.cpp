@@ -55,6 +55,26 @@ BOOST_AUTO_TEST_CASE(log_record_view_encodes_like_the_record) {
   BOOST_TEST((*decoded.value == record));
 }
 
+BOOST_AUTO_TEST_CASE(the_view_decoder_reads_records_in_place) {
+  const LogRecord record = sample_record();
+  const std::string bytes = encode(record);
+  int calls = 0;
+  const std::string error = decode_log_record_view(as_bytes(bytes), [&](const LogRecordView& view) {
+    ++calls;
+    BOOST_TEST(view.message == record.message);
+    BOOST_TEST(view.service == record.service);
+    BOOST_TEST(view.sequence == record.sequence);
+    BOOST_TEST((view.level == record.level));
+    BOOST_TEST(view.thread == record.thread);
+    // In place: the view points into the payload, nothing was copied.
+    BOOST_TEST((view.message.data() >= bytes.data() && view.message.data() < bytes.data() + bytes.size()));
+  });
+  BOOST_TEST(error.empty());
+  BOOST_TEST(calls == 1);
+  BOOST_TEST(!decode_log_record_view(as_bytes("not a capnp message, 32 bytes!!"), [&](const LogRecordView&) { ++calls; }).empty());
+  BOOST_TEST(calls == 1);
+}
+
 BOOST_AUTO_TEST_CASE(dashboard_log_round_trips_every_field) {
   DashboardLog entry{"2026-11-26T17:45:00.123456Z", 1'795'000'000'123'456'000, Level::critical, "Eye Lights",
                      "eye_light_controller", "Arduino <script>alert(1)</script>", "20261126-174500",

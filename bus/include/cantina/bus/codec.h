@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -40,6 +41,12 @@ struct LogRecordView {
 
 // Serialises `record` into `out` (replacing its contents).
 void encode_into(const LogRecordView& record, std::string& out);
+
+// Decodes a LogRecord without copying it: calls `use` once with views into
+// `payload` (valid only during the call; `fields` is left empty). Returns an
+// empty string on success, else why the payload was rejected (then `use` was
+// not called, or its work must be discarded). Never throws.
+std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use) noexcept;
 
 // Serialised Cap'n Proto messages (flat array of words, as sent on the bus).
 std::string encode(const LogRecord& record);

@@ -1,5 +1,7 @@
 #include "bus_client.h"
 
+#include "cantina/bus/clock.h"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -31,6 +33,18 @@ void RawPublisher::send(const std::string& topic, const std::string& payload) {
 
 void RawPublisher::send_record(const bus::LogRecord& record) {
   send(bus::topics::log_topic(record.service), bus::encode(record));
+}
+
+bus::LogRecord make_record(const std::string& service, std::uint64_t publisher, std::uint64_t sequence,
+                           const std::string& message, bus::Level level) {
+  bus::LogRecord record;
+  record.timestamp_ns = bus::now_ns();
+  record.level = level;
+  record.service = service;
+  record.message = message;
+  record.publisher_id = publisher;
+  record.sequence = sequence;
+  return record;
 }
 
 std::optional<std::string> wait_for_status(const std::string& subscribe_endpoint, const std::string& service,

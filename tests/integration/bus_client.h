@@ -31,6 +31,10 @@ class RawPublisher {
   zmq::socket_t socket_;
 };
 
+// A record as a service would publish it, with the given publisher and sequence.
+bus::LogRecord make_record(const std::string& service, std::uint64_t publisher, std::uint64_t sequence,
+                           const std::string& message, bus::Level level = bus::Level::info);
+
 // Waits until `service` reports `state`; returns its status message.
 std::optional<std::string> wait_for_status(const std::string& subscribe_endpoint, const std::string& service,
                                            bus::ServiceState state, std::chrono::milliseconds timeout);

@@ -26,12 +26,6 @@ namespace bus = cantina::bus;
 
 namespace {
 
-std::size_t count_lines_containing(const std::vector<std::string>& lines, const std::string& text) {
-  std::size_t n = 0;
-  for (const auto& line : lines) n += line.find(text) != std::string::npos;
-  return n;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(end_to_end)
@@ -63,8 +57,8 @@ BOOST_AUTO_TEST_CASE(records_from_two_processes_land_exactly_once_with_all_field
   for (int i = 0; i < 300; ++i) {
     const std::string track = "track " + std::to_string(i) + " playing";
     const std::string pattern = "pattern " + std::to_string(i) + " shown";
-    BOOST_TEST(count_lines_containing(lines, "WARNING  Music Controller     " + track) == 1u, track);
-    BOOST_TEST(count_lines_containing(lines, "INFO     Eye Lights           " + pattern) == 1u, pattern);
+    BOOST_TEST(count_containing(lines, "WARNING  Music Controller     " + track) == 1u, track);
+    BOOST_TEST(count_containing(lines, "INFO     Eye Lights           " + pattern) == 1u, pattern);
   }
   // Every line has the seed's format: [ISO-8601] LEVEL(8) SERVICE(20) MESSAGE.
   for (const auto& line : lines) {
@@ -102,8 +96,8 @@ BOOST_AUTO_TEST_CASE(a_bare_zeromq_client_using_only_the_schema_is_logged) {
 
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   const auto lines = read_lines(node.session_file());
-  BOOST_TEST(count_lines_containing(lines, "ERROR    AI Assistant         raw client says hello") == 1u);
-  BOOST_TEST(count_lines_containing(lines, "dropped 1 malformed messages from gpt_service") == 1u);
+  BOOST_TEST(count_containing(lines, "ERROR    AI Assistant         raw client says hello") == 1u);
+  BOOST_TEST(count_containing(lines, "dropped 1 malformed messages from gpt_service") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(tail_prints_live_records_as_text_and_json) {

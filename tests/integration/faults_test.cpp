@@ -24,23 +24,6 @@ namespace bus = cantina::bus;
 
 namespace {
 
-bus::LogRecord record(std::uint64_t sequence, const std::string& message) {
-  bus::LogRecord r;
-  r.timestamp_ns = bus::now_ns();
-  r.level = bus::Level::info;
-  r.service = "fault_probe";
-  r.message = message;
-  r.publisher_id = 77;
-  r.sequence = sequence;
-  return r;
-}
-
-std::size_t count_containing(const std::vector<std::string>& lines, const std::string& text) {
-  std::size_t n = 0;
-  for (const auto& line : lines) n += line.find(text) != std::string::npos;
-  return n;
-}
-
 // A loopback TCP port that was free a moment ago.
 int free_port() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -94,7 +77,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_is_reported_survived_and_counted) {
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
   std::uint64_t sequence = 0;
-  for (int i = 0; i < 200; ++i) publisher.send_record(record(++sequence, "while full " + std::to_string(i)));
+  for (int i = 0; i < 200; ++i) publisher.send_record(make_record("fault_probe", 77, ++sequence, "while full " + std::to_string(i)));
   auto error = wait_for_status(bus.subscribe_endpoint, "logging_service", bus::ServiceState::error, 10s);
   BOOST_REQUIRE_MESSAGE(error, "no ERROR status while the disk was full");
   BOOST_TEST(error->find("No space left on device") != std::string::npos, *error);
@@ -105,7 +88,7 @@ BOOST_AUTO_TEST_CASE(a_full_disk_is_reported_survived_and_counted) {
   BOOST_TEST(tail.output().find("while full 199") != std::string::npos, tail.output());
 
   std::filesystem::remove(filler);
-  for (int i = 0; i < 5; ++i) publisher.send_record(record(++sequence, "after space " + std::to_string(i)));
+  for (int i = 0; i < 5; ++i) publisher.send_record(make_record("fault_probe", 77, ++sequence, "after space " + std::to_string(i)));
   BOOST_TEST(wait_for_status(bus.subscribe_endpoint, "logging_service", bus::ServiceState::running, 10s).has_value());
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   const auto lines = read_lines(node.session_file());
@@ -166,7 +149,7 @@ BOOST_AUTO_TEST_CASE(a_frozen_web_bridge_costs_the_logging_node_nothing) {
   RawPublisher publisher(context, bus.publish_endpoint);
   constexpr int kRecords = 50'000;
   for (int i = 1; i <= kRecords; ++i) {
-    publisher.send_record(record(static_cast<std::uint64_t>(i), "while frozen " + std::to_string(i)));
+    publisher.send_record(make_record("fault_probe", 77, static_cast<std::uint64_t>(i), "while frozen " + std::to_string(i)));
     if (i % 1000 == 0) std::this_thread::sleep_for(20ms);
   }
   std::this_thread::sleep_for(1s);

@@ -21,24 +21,6 @@ namespace bus = cantina::bus;
 
 namespace {
 
-bus::LogRecord record(const std::string& service, std::uint64_t publisher, std::uint64_t sequence,
-                      const std::string& message, bus::Level level = bus::Level::info) {
-  bus::LogRecord r;
-  r.timestamp_ns = bus::now_ns();
-  r.level = level;
-  r.service = service;
-  r.message = message;
-  r.publisher_id = publisher;
-  r.sequence = sequence;
-  return r;
-}
-
-std::size_t count_containing(const std::vector<std::string>& lines, const std::string& text) {
-  std::size_t n = 0;
-  for (const auto& line : lines) n += line.find(text) != std::string::npos;
-  return n;
-}
-
 // Keeps the newest /logging/stats message seen, on a thread of its own.
 class StatsWatcher {
  public:
@@ -173,7 +155,7 @@ BOOST_AUTO_TEST_CASE(a_sequence_gap_is_counted_and_written_as_a_warning) {
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
   for (std::uint64_t sequence : {1, 2, 3, 7, 8}) {
-    publisher.send_record(record("gap_test", 42, sequence, "message " + std::to_string(sequence)));
+    publisher.send_record(make_record("gap_test", 42, sequence, "message " + std::to_string(sequence)));
   }
   std::this_thread::sleep_for(1500ms);  // loss reports go out once a second
   auto seen = stats.latest();
@@ -192,7 +174,7 @@ BOOST_AUTO_TEST_CASE(repeats_are_summarised_when_the_window_closes_without_more_
   LogNode node(dir.path(), bus, "deduplication_window = 1\n");
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
-  for (std::uint64_t i = 1; i <= 5; ++i) publisher.send_record(record("music_controller", 9, i, "buffer underrun"));
+  for (std::uint64_t i = 1; i <= 5; ++i) publisher.send_record(make_record("music_controller", 9, i, "buffer underrun"));
   std::this_thread::sleep_for(2500ms);  // no further traffic: the timer must close the window
   const auto lines = read_lines(node.session_file());
   BOOST_TEST(count_containing(lines, "Music Controller     buffer underrun") == 2u);
@@ -206,7 +188,7 @@ BOOST_AUTO_TEST_CASE(pending_repeats_are_summarised_at_shutdown) {
   LogNode node(dir.path(), bus);  // the default 30 s window
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
-  for (std::uint64_t i = 1; i <= 3; ++i) publisher.send_record(record("eye_light_controller", 5, i, "frame retry"));
+  for (std::uint64_t i = 1; i <= 3; ++i) publisher.send_record(make_record("eye_light_controller", 5, i, "frame retry"));
   std::this_thread::sleep_for(300ms);
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   const auto lines = read_lines(node.session_file());
@@ -219,7 +201,7 @@ BOOST_AUTO_TEST_CASE(odd_bytes_and_multi_line_messages_stay_on_one_line) {
   LogNode node(dir.path(), bus);
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
-  publisher.send_record(record("odd", 1, 1, std::string("line one\nline two\r\n\ttab \x1b[31mred\x1b[0m \xff\xfe end")));
+  publisher.send_record(make_record("odd", 1, 1, std::string("line one\nline two\r\n\ttab \x1b[31mred\x1b[0m \xff\xfe end")));
   std::this_thread::sleep_for(300ms);
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   const auto lines = read_lines(node.session_file());
@@ -233,13 +215,13 @@ BOOST_AUTO_TEST_CASE(the_level_command_changes_the_nodes_threshold_at_run_time) 
   LogNode node(dir.path(), bus);
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
-  publisher.send_record(record("probe", 3, 1, "debug before", bus::Level::debug));
+  publisher.send_record(make_record("probe", 3, 1, "debug before", bus::Level::debug));
   Process level({bin("cantina-cli"), "level", "--config", node.config.string(), "logging", "DEBUG"},
                 dir.path() / "level.out");
   BOOST_TEST(level.wait(10s) == 0, level.output());
   BOOST_TEST(level.output() == "logging_service: log level INFO -> DEBUG (pid " +
                                    std::to_string(node.process->pid()) + ")\n");
-  publisher.send_record(record("probe", 3, 2, "debug after", bus::Level::debug));
+  publisher.send_record(make_record("probe", 3, 2, "debug after", bus::Level::debug));
   std::this_thread::sleep_for(300ms);
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   const auto lines = read_lines(node.session_file());
@@ -255,7 +237,7 @@ BOOST_AUTO_TEST_CASE(tail_prints_history_from_the_ring_buffer) {
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
   for (std::uint64_t i = 1; i <= 10; ++i) {
-    publisher.send_record(record("history", 8, i, "entry " + std::to_string(i), i % 2 ? bus::Level::info : bus::Level::error));
+    publisher.send_record(make_record("history", 8, i, "entry " + std::to_string(i), i % 2 ? bus::Level::info : bus::Level::error));
   }
   std::this_thread::sleep_for(300ms);
   Process tail({bin("cantina-cli"), "tail", "--config", node.config.string(), "-n", "3", "--no-follow"},

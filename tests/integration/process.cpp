@@ -135,6 +135,12 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
   if (!file) throw std::runtime_error("cannot write " + path.string());
 }
 
+std::size_t count_containing(const std::vector<std::string>& lines, const std::string& text) {
+  std::size_t n = 0;
+  for (const auto& line : lines) n += line.find(text) != std::string::npos;
+  return n;
+}
+
 std::string bin(const std::string& name) { return std::string(CANTINA_BIN_DIR) + "/" + name; }
 
 namespace {

@@ -62,6 +62,9 @@ std::string read_file(const std::filesystem::path& path);
 std::vector<std::string> read_lines(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::string& text);
 
+// How many of `lines` contain `text`.
+std::size_t count_containing(const std::vector<std::string>& lines, const std::string& text);
+
 // Path of an executable of this build (CANTINA_BIN_DIR/name).
 std::string bin(const std::string& name);
 

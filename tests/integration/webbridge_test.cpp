@@ -34,17 +34,6 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-bus::LogRecord record(const std::string& service, std::uint64_t sequence, const std::string& message) {
-  bus::LogRecord r;
-  r.timestamp_ns = bus::now_ns();
-  r.level = bus::Level::info;
-  r.service = service;
-  r.message = message;
-  r.publisher_id = 1234;
-  r.sequence = sequence;
-  return r;
-}
-
 // cantina-webbridge on a free port, next to a LogNode.
 struct WebBridge {
   WebBridge(const LogNode& node, const std::string& extra = "")
@@ -132,7 +121,7 @@ BOOST_AUTO_TEST_CASE(serves_history_then_live_entries_and_drops_malformed_payloa
   WebBridge bridge(node);
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
-  for (std::uint64_t i = 1; i <= 5; ++i) publisher.send_record(record("music_controller", i, "before " + std::to_string(i)));
+  for (std::uint64_t i = 1; i <= 5; ++i) publisher.send_record(make_record("music_controller", 1234, i, "before " + std::to_string(i)));
   std::this_thread::sleep_for(300ms);
 
   const auto history = json::parse(http_get(bridge.port, "/api/logs?limit=3&service=music_controller")).as_object();
@@ -148,7 +137,7 @@ BOOST_AUTO_TEST_CASE(serves_history_then_live_entries_and_drops_malformed_payloa
   BOOST_TEST(hello->at("type").as_string() == "hello");
   // A malformed payload straight onto /dashboard/log must never reach a browser.
   publisher.send(std::string(bus::topics::kDashboardLog), "garbage!");
-  for (std::uint64_t i = 6; i <= 8; ++i) publisher.send_record(record("music_controller", i, "after " + std::to_string(i)));
+  for (std::uint64_t i = 6; i <= 8; ++i) publisher.send_record(make_record("music_controller", 1234, i, "after " + std::to_string(i)));
   std::vector<std::string> live;
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (live.size() < 3 && std::chrono::steady_clock::now() < deadline) {
@@ -170,16 +159,16 @@ BOOST_AUTO_TEST_CASE(a_stalled_client_does_not_slow_a_fast_one) {
   TempDir dir;
   Bus bus(dir.path());
   LogNode node(dir.path(), bus, "deduplication_window = 0\n");
-  WebBridge bridge(node, "max_client_queue = 2000\n");
+  WebBridge bridge(node, "max_client_queue = 10000\n");
   WsClient stalled(bridge.port, 4096);  // connects, then never reads
   WsClient fast(bridge.port);
   BOOST_REQUIRE(fast.next());  // hello
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
-  constexpr int kRecords = 40'000;
+  constexpr int kRecords = 60'000;
   std::thread flood([&] {
     for (int i = 1; i <= kRecords; ++i) {
-      publisher.send_record(record("flood", static_cast<std::uint64_t>(i), "flood " + std::to_string(i) +
+      publisher.send_record(make_record("flood", 1234, static_cast<std::uint64_t>(i), "flood " + std::to_string(i) +
                                                                                 std::string(200, '.')));
       if (i % 100 == 0) std::this_thread::sleep_for(5ms);  // about 20,000 records/s
     }

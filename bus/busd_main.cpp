@@ -56,9 +56,12 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (arg == "--config") options.config_path = value();
-    else if (arg == "--publish") options.publish_endpoint = value();
-    else if (arg == "--subscribe") options.subscribe_endpoint = value();
+    if (arg == "--config")
+      options.config_path = value();
+    else if (arg == "--publish")
+      options.publish_endpoint = value();
+    else if (arg == "--subscribe")
+      options.subscribe_endpoint = value();
     else if (arg == "-h" || arg == "--help") {
       usage(std::cout);
       return 0;

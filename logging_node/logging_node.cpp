@@ -37,7 +37,7 @@ std::string stop_endpoint(const void* owner) {
 
 // Counts for one service, reported once a second as one WARNING line.
 struct PendingLoss {
-  std::uint64_t lost = 0;       // sequence gaps
+  std::uint64_t lost = 0;  // sequence gaps
   std::uint64_t gaps = 0;
   std::uint64_t malformed = 0;  // undecodable payloads
 };
@@ -146,8 +146,13 @@ void LoggingNode::State::publish_status(bus::ServiceState new_state, std::string
   if (new_state != state) state_since_ns = bus::now_ns();
   state = new_state;
   state_message = std::move(message);
-  bus::ServiceStatus status{std::string(bus::topics::kLoggingServiceId), state, state_message, bus::now_ns(),
-                            static_cast<std::uint32_t>(getpid()), bus::host_name(), state_since_ns};
+  bus::ServiceStatus status{std::string(bus::topics::kLoggingServiceId),
+                            state,
+                            state_message,
+                            bus::now_ns(),
+                            static_cast<std::uint32_t>(getpid()),
+                            bus::host_name(),
+                            state_since_ns};
   publisher->publish(bus::topics::status_topic(bus::topics::kLoggingServiceId), status);
 }
 
@@ -394,13 +399,15 @@ void LoggingNode::State::shut_down() {
   writer_thread.join();
   publish_stats();
   publish_status(bus::ServiceState::stopped, "session " + session.session_id() + " closed: " +
-                                                  std::to_string(counters.written.load()) + " lines written");
+                                                 std::to_string(counters.written.load()) + " lines written");
 }
 
 LoggingNode::LoggingNode(zmq::context_t& context, const bus::Config& config)
     : state_(std::make_unique<State>(context, config)) {}
 
-LoggingNode::~LoggingNode() { stop(); }
+LoggingNode::~LoggingNode() {
+  stop();
+}
 
 void LoggingNode::start() {
   if (state_->started) return;
@@ -416,8 +423,14 @@ void LoggingNode::stop() {
   state_->receive_thread.join();
 }
 
-const std::string& LoggingNode::session_id() const noexcept { return state_->session.session_id(); }
-std::filesystem::path LoggingNode::session_path() const { return state_->session.path(); }
-const NodeCounters& LoggingNode::counters() const noexcept { return state_->counters; }
+const std::string& LoggingNode::session_id() const noexcept {
+  return state_->session.session_id();
+}
+std::filesystem::path LoggingNode::session_path() const {
+  return state_->session.path();
+}
+const NodeCounters& LoggingNode::counters() const noexcept {
+  return state_->counters;
+}
 
 }  // namespace cantina::logging

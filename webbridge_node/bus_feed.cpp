@@ -130,7 +130,8 @@ void BusFeed::run() {
   publish_status(bus::ServiceState::running, running_message);
   std::int64_t next_heartbeat = bus::monotonic_ns() + 1'000'000'000;
   std::uint64_t frame_malformed_seen = 0;
-  zmq::pollitem_t items[] = {{subscriber.socket().handle(), 0, ZMQ_POLLIN, 0}, {stop_server_.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::pollitem_t items[] = {{subscriber.socket().handle(), 0, ZMQ_POLLIN, 0},
+                             {stop_server_.handle(), 0, ZMQ_POLLIN, 0}};
   for (;;) {
     zmq::poll(items, 2, std::chrono::milliseconds(100));
     for (int n = 0; n < 10000; ++n) {

@@ -48,8 +48,8 @@ class Inbox {
   // Takes everything waiting; `batch`'s vectors are reused.
   void take(Batch& batch);
 
-  std::string stats_json() const;                  // "null" until the first stats
-  std::vector<std::string> status_jsons() const;   // latest per service
+  std::string stats_json() const;                 // "null" until the first stats
+  std::vector<std::string> status_jsons() const;  // latest per service
 
  private:
   const std::size_t max_entries_;

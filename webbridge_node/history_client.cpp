@@ -17,7 +17,8 @@ std::string HistoryClient::query_json(const bus::HistoryQuery& query, std::chron
   out["session_id"] = "";
   out["error"] = "";
   try {
-    if (endpoint_.empty()) throw std::runtime_error("the logging node has no query endpoint ([logging] query_endpoint)");
+    if (endpoint_.empty())
+      throw std::runtime_error("the logging node has no query endpoint ([logging] query_endpoint)");
     zmq::socket_t request(context_, zmq::socket_type::req);
     request.set(zmq::sockopt::linger, 0);
     request.set(zmq::sockopt::maxmsgsize, std::int64_t{256} * 1024 * 1024);

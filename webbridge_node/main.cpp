@@ -65,8 +65,10 @@ int main(int argc, char** argv) {
   std::string static_dir;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--config" && i + 1 < argc) config_path = argv[++i];
-    else if (arg == "--static" && i + 1 < argc) static_dir = argv[++i];
+    if (arg == "--config" && i + 1 < argc)
+      config_path = argv[++i];
+    else if (arg == "--static" && i + 1 < argc)
+      static_dir = argv[++i];
     else if (arg == "-h" || arg == "--help") {
       usage(std::cout);
       return 0;
@@ -93,19 +95,21 @@ int main(int argc, char** argv) {
   cantina::webbridge::BridgeCounters counters;
   cantina::webbridge::Inbox inbox(std::max<std::size_t>(50'000, 4 * std::size_t{config.webbridge.max_client_queue}));
   cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint);
-  cantina::webbridge::Hub hub(io,
-                              {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms),
-                               config.webbridge.max_client_queue, config.webbridge.history_limit,
-                               config.webbridge.token, config.webbridge.allowed_origins},
-                              inbox, counters, history, note);
+  cantina::webbridge::Hub hub(
+      io,
+      {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms), config.webbridge.max_client_queue,
+       config.webbridge.history_limit, config.webbridge.token, config.webbridge.allowed_origins},
+      inbox, counters, history, note);
   std::shared_ptr<cantina::webbridge::Listener> listener;
   try {
     boost::system::error_code error;
     const auto address = net::ip::make_address(host, error);
     if (error) throw std::runtime_error("'" + host + "' is not an IP address");
     if (!address.is_loopback() && config.webbridge.token.empty()) {
-      throw std::runtime_error("the address is reachable from the network: set [webbridge] token (16 or more "
-                               "characters) in " + config.source + " so that only you can read the logs");
+      throw std::runtime_error(
+          "the address is reachable from the network: set [webbridge] token (16 or more "
+          "characters) in " +
+          config.source + " so that only you can read the logs");
     }
     listener = std::make_shared<cantina::webbridge::Listener>(io, net::ip::tcp::endpoint(address, port), hub);
   } catch (const std::exception& error) {
@@ -113,9 +117,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto bound = listener->local_endpoint();
-  const std::string url = "http://" + (bound.address().is_v6() ? "[" + bound.address().to_string() + "]"
-                                                               : bound.address().to_string()) +
-                          ":" + std::to_string(bound.port());
+  const std::string url =
+      "http://" + (bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string()) +
+      ":" + std::to_string(bound.port());
 
   cantina::webbridge::BusFeed feed(context, config, inbox, counters, url);
   std::thread bus_thread([&feed] { feed.run(); });

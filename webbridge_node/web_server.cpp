@@ -68,10 +68,14 @@ Response error_response(const http::request<http::string_body>& request, http::s
 // plain names are served: no "..", no subfolders.
 std::optional<std::filesystem::path> static_file(const std::filesystem::path& root, const std::string& path) {
   std::string name;
-  if (path == "/" || path == "/index.html") name = "index.html";
-  else if (path.starts_with("/static/")) name = path.substr(8);
-  else if (path == "/favicon.ico") name = "favicon.ico";
-  else return std::nullopt;
+  if (path == "/" || path == "/index.html")
+    name = "index.html";
+  else if (path.starts_with("/static/"))
+    name = path.substr(8);
+  else if (path == "/favicon.ico")
+    name = "favicon.ico";
+  else
+    return std::nullopt;
   if (name.empty() || name.find('/') != std::string::npos || name.find("..") != std::string::npos ||
       name.front() == '.') {
     return std::nullopt;
@@ -139,8 +143,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     }
     if (entries == 0 && queue_.size() > 256) return;  // a stalled browser: status and stats are refreshed anyway
     if (pending_skipped_ > 0) {
-      queue_.push_back({std::make_shared<const std::string>("{\"type\":\"skipped\",\"count\":" +
-                                                             std::to_string(pending_skipped_) + "}"),
+      queue_.push_back({std::make_shared<const std::string>(
+                            "{\"type\":\"skipped\",\"count\":" + std::to_string(pending_skipped_) + "}"),
                         0});
       pending_skipped_ = 0;
     }
@@ -174,9 +178,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     read_next();
   }
 
-  void read_next() {
-    ws_.async_read(read_buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
-  }
+  void read_next() { ws_.async_read(read_buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this())); }
 
   void on_read(beast::error_code error, std::size_t bytes) {
     if (error) {
@@ -310,8 +312,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       return;
     }
     if (target.path == "/healthz") {
-      send(json_response(request, "{\"status\":\"ok\",\"clients\":" +
-                                      std::to_string(hub_.counters().clients.load()) + "}"));
+      send(json_response(request,
+                         "{\"status\":\"ok\",\"clients\":" + std::to_string(hub_.counters().clients.load()) + "}"));
     } else if (target.path == "/api/stats") {
       send(json_response(request, stats_json()));
     } else if (target.path == "/api/logs") {
@@ -330,8 +332,9 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   std::string stats_json() const {
     const BridgeCounters& c = hub_.counters();
-    std::string out = "{\"logging\":" + hub_.inbox().stats_json() + ",\"webbridge\":{\"clients\":" +
-                      std::to_string(c.clients.load()) + ",\"received\":" + std::to_string(c.received.load()) +
+    std::string out = "{\"logging\":" + hub_.inbox().stats_json() +
+                      ",\"webbridge\":{\"clients\":" + std::to_string(c.clients.load()) +
+                      ",\"received\":" + std::to_string(c.received.load()) +
                       ",\"forwarded\":" + std::to_string(c.forwarded.load()) +
                       ",\"skipped\":" + std::to_string(c.skipped.load()) +
                       ",\"malformed\":" + std::to_string(c.malformed.load()) + "},\"services\":[";
@@ -358,7 +361,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     if (auto level = target.get("level")) {
       auto parsed = bus::parse_level(*level);
       if (!parsed) {
-        send(error_response(request, http::status::bad_request, "level must be DEBUG, INFO, WARNING, ERROR or CRITICAL"));
+        send(error_response(request, http::status::bad_request,
+                            "level must be DEBUG, INFO, WARNING, ERROR or CRITICAL"));
         return;
       }
       query.min_level = *parsed;
@@ -484,7 +488,9 @@ Listener::Listener(net::io_context& io, const tcp::endpoint& endpoint, Hub& hub)
   acceptor_.listen(net::socket_base::max_listen_connections);
 }
 
-void Listener::run() { accept_next(); }
+void Listener::run() {
+  accept_next();
+}
 
 void Listener::close() {
   beast::error_code ignored;

@@ -25,7 +25,7 @@ namespace cantina::webbridge {
 class WsSession;
 
 struct ServerOptions {
-  std::filesystem::path static_dir;     // index.html, app.js, ...
+  std::filesystem::path static_dir;  // index.html, app.js, ...
   std::chrono::milliseconds batch_interval{50};
   std::size_t max_client_queue = 20000;  // entries per client
   std::uint32_t history_limit = 1000;

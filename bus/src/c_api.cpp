@@ -56,21 +56,27 @@ void describe_current_exception(char* error, std::size_t error_size, const char*
   }
 }
 
-bool valid_level(int level) noexcept { return level >= CANTINA_LEVEL_DEBUG && level <= CANTINA_LEVEL_CRITICAL; }
+bool valid_level(int level) noexcept {
+  return level >= CANTINA_LEVEL_DEBUG && level <= CANTINA_LEVEL_CRITICAL;
+}
 
-std::string or_empty(const char* text) { return text != nullptr ? std::string(text) : std::string(); }
+std::string or_empty(const char* text) {
+  return text != nullptr ? std::string(text) : std::string();
+}
 
 }  // namespace
 
 extern "C" {
 
-int cantina_api_version(void) { return CANTINA_C_API_VERSION; }
+int cantina_api_version(void) {
+  return CANTINA_C_API_VERSION;
+}
 
 int cantina_config_load(const char* path, char* publish_endpoint, size_t publish_endpoint_size,
                         char* subscribe_endpoint, size_t subscribe_endpoint_size, char* error, size_t error_size) {
   copy_out(error, error_size, "");
-  if (path == nullptr || publish_endpoint == nullptr || subscribe_endpoint == nullptr ||
-      publish_endpoint_size == 0 || subscribe_endpoint_size == 0) {
+  if (path == nullptr || publish_endpoint == nullptr || subscribe_endpoint == nullptr || publish_endpoint_size == 0 ||
+      subscribe_endpoint_size == 0) {
     copy_out(error, error_size, "cantina_config_load: path and both endpoint buffers are required");
     return CANTINA_ERROR_INVALID_ARGUMENT;
   }
@@ -103,8 +109,8 @@ cantina_logger* cantina_logger_open(const char* service, const char* publish_end
     return nullptr;
   }
   if (!valid_level(level)) {
-    copy_out(error, error_size, "cantina_logger_open: level must be 0 (DEBUG) to 4 (CRITICAL), not " +
-                                    std::to_string(level));
+    copy_out(error, error_size,
+             "cantina_logger_open: level must be 0 (DEBUG) to 4 (CRITICAL), not " + std::to_string(level));
     return nullptr;
   }
   try {
@@ -143,7 +149,8 @@ int cantina_logger_log(cantina_logger* logger, int level, const char* message, s
     details.thread = or_empty(thread);
     details.timestamp_ns = timestamp_ns;
     details.fields.reserve(field_count);
-    for (std::size_t i = 0; i < field_count; ++i) details.fields.emplace_back(or_empty(fields[i].key), or_empty(fields[i].value));
+    for (std::size_t i = 0; i < field_count; ++i)
+      details.fields.emplace_back(or_empty(fields[i].key), or_empty(fields[i].value));
     std::string text = message_length != 0 ? std::string(message, message_length) : std::string();
     if (logger->logger->log(static_cast<Level>(level), std::move(text), std::move(details))) return CANTINA_OK;
     // Not queued: the threshold may have been raised meanwhile, otherwise the queue was full.
@@ -169,7 +176,7 @@ int cantina_logger_flush(cantina_logger* logger, int timeout_ms) {
   if (logger == nullptr) return CANTINA_ERROR_INVALID_ARGUMENT;
   try {
     return logger->logger->flush(std::chrono::milliseconds(std::max(timeout_ms, 0))) ? CANTINA_OK
-                                                                                      : CANTINA_ERROR_TIMEOUT;
+                                                                                     : CANTINA_ERROR_TIMEOUT;
   } catch (...) {
     return CANTINA_ERROR_INTERNAL;
   }
@@ -191,8 +198,7 @@ void cantina_logger_close(cantina_logger* logger) {
   }
 }
 
-cantina_status_publisher* cantina_status_publisher_open(const char* publish_endpoint, char* error,
-                                                        size_t error_size) {
+cantina_status_publisher* cantina_status_publisher_open(const char* publish_endpoint, char* error, size_t error_size) {
   copy_out(error, error_size, "");
   if (publish_endpoint == nullptr || publish_endpoint[0] == '\0') {
     copy_out(error, error_size, "cantina_status_publisher_open: a publish endpoint is required");

@@ -49,7 +49,9 @@ void check_size(const List& list, unsigned most, const char* what) {
   if (list.size() > most) KJ_FAIL_REQUIRE("list too long", what, list.size(), most);
 }
 
-capnp::Text::Reader text(const std::string& value) { return {value.data(), value.size()}; }
+capnp::Text::Reader text(const std::string& value) {
+  return {value.data(), value.size()};
+}
 
 // Text must be NUL-terminated in the message; Cap'n Proto copies the bytes and adds it.
 capnp::Text::Reader view_text(std::string_view value) {
@@ -58,9 +60,13 @@ capnp::Text::Reader view_text(std::string_view value) {
   return {value.data(), value.size()};
 }
 
-std::string_view view_of(capnp::Text::Reader value) { return {value.cStr(), value.size()}; }
+std::string_view view_of(capnp::Text::Reader value) {
+  return {value.cStr(), value.size()};
+}
 
-std::string to_std(capnp::Text::Reader value) { return {value.cStr(), value.size()}; }
+std::string to_std(capnp::Text::Reader value) {
+  return {value.cStr(), value.size()};
+}
 
 template <class Enum>
 Enum checked_enum(std::uint16_t raw, std::uint16_t highest, const char* what) {
@@ -69,11 +75,12 @@ Enum checked_enum(std::uint16_t raw, std::uint16_t highest, const char* what) {
 }
 
 Level to_level(s::Level level) {
-  return checked_enum<Level>(static_cast<std::uint16_t>(level), static_cast<std::uint16_t>(kHighestLevel),
-                             "level");
+  return checked_enum<Level>(static_cast<std::uint16_t>(level), static_cast<std::uint16_t>(kHighestLevel), "level");
 }
 
-s::Level from_level(Level level) { return static_cast<s::Level>(level); }
+s::Level from_level(Level level) {
+  return static_cast<s::Level>(level);
+}
 
 std::string flatten(capnp::MessageBuilder& message) {
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
@@ -299,14 +306,17 @@ std::string encode(const HistoryReply& reply) {
 }
 
 Decoded<HistoryReply> decode_history_reply(Bytes payload) noexcept {
-  return decode<s::HistoryReply, HistoryReply>(payload, [](s::HistoryReply::Reader in) {
-    HistoryReply reply;
-    check_size(in.getEntries(), kMaxHistoryEntries, "entries");
-    for (auto entry : in.getEntries()) reply.entries.push_back(read_dashboard_log(entry));
-    reply.error = to_std(in.getError());
-    reply.session_id = to_std(in.getSessionId());
-    return reply;
-  }, kHistoryReplyTraversalLimitWords);
+  return decode<s::HistoryReply, HistoryReply>(
+      payload,
+      [](s::HistoryReply::Reader in) {
+        HistoryReply reply;
+        check_size(in.getEntries(), kMaxHistoryEntries, "entries");
+        for (auto entry : in.getEntries()) reply.entries.push_back(read_dashboard_log(entry));
+        reply.error = to_std(in.getError());
+        reply.session_id = to_std(in.getSessionId());
+        return reply;
+      },
+      kHistoryReplyTraversalLimitWords);
 }
 
 std::string encode(const ServiceStatus& status) {

@@ -56,10 +56,14 @@ std::string single_quoted(std::string_view value) {
 std::string one_line(std::string_view text) {
   std::string out;
   for (char c : text) {
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) out += '?';
-    else out += c;
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      out += '?';
+    else
+      out += c;
   }
   return out;
 }
@@ -77,7 +81,8 @@ class Reader {
   }
 
   // Rejects keys of `table` that are not in `allowed`.
-  void only_keys(const toml::table& table, const std::string& prefix, std::initializer_list<std::string_view> allowed) const {
+  void only_keys(const toml::table& table, const std::string& prefix,
+                 std::initializer_list<std::string_view> allowed) const {
     for (auto&& [key, node] : table) {
       bool known = false;
       for (auto name : allowed) known = known || key.str() == name;
@@ -136,7 +141,8 @@ class Reader {
     const toml::node* node = parent.get(key);
     if (node == nullptr) return;
     if (!node->is_number()) fail(node->source(), full, std::string("must be a number, not ") + type_name(*node));
-    double value = node->is_integer() ? static_cast<double>(node->as_integer()->get()) : node->as_floating_point()->get();
+    double value =
+        node->is_integer() ? static_cast<double>(node->as_integer()->get()) : node->as_floating_point()->get();
     if (!(value >= low && value <= high)) {
       std::ostringstream problem;
       problem << "must be from " << low << " to " << high << " (got " << value << ")";
@@ -150,7 +156,9 @@ class Reader {
     string(parent, key, full, name);
     if (name.empty()) return;
     auto parsed = parse_level(name);
-    if (!parsed) fail(parent.get(key)->source(), full, "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got " + single_quoted(name) + ")");
+    if (!parsed)
+      fail(parent.get(key)->source(), full,
+           "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got " + single_quoted(name) + ")");
     out = *parsed;
   }
 
@@ -159,7 +167,8 @@ class Reader {
     string(parent, key, full, out, allow_empty);
     if (out.empty()) return;
     if (!(out.starts_with("tcp://") || out.starts_with("ipc://") || out.starts_with("inproc://"))) {
-      fail(parent.get(key)->source(), full, "must be a ZeroMQ endpoint like tcp://127.0.0.1:5555 or ipc:///path (got " + single_quoted(out) + ")");
+      fail(parent.get(key)->source(), full,
+           "must be a ZeroMQ endpoint like tcp://127.0.0.1:5555 or ipc:///path (got " + single_quoted(out) + ")");
     }
   }
 
@@ -193,10 +202,10 @@ void read_bus(const Reader& r, const toml::table& t, BusConfig& bus) {
 }
 
 void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging) {
-  r.only_keys(t, "logging",
-              {"log_level", "max_memory_logs", "session_file_path", "enable_dashboard_streaming", "file_flush_interval",
-               "deduplication_window", "max_queue_size", "batch_size", "max_file_bytes", "query_endpoint",
-               "service_names"});
+  r.only_keys(
+      t, "logging",
+      {"log_level", "max_memory_logs", "session_file_path", "enable_dashboard_streaming", "file_flush_interval",
+       "deduplication_window", "max_queue_size", "batch_size", "max_file_bytes", "query_endpoint", "service_names"});
   r.level(t, "log_level", "logging.log_level", logging.log_level);
   r.integer(t, "max_memory_logs", "logging.max_memory_logs", logging.max_memory_logs, 1, kMaxCount);
   r.string(t, "session_file_path", "logging.session_file_path", logging.session_file_path);
@@ -207,8 +216,8 @@ void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging)
             " seconds; 0 = off");
   r.integer(t, "max_queue_size", "logging.max_queue_size", logging.max_queue_size, 1, kMaxCount);
   r.integer(t, "batch_size", "logging.batch_size", logging.batch_size, 1, 100000);
-  r.integer(t, "max_file_bytes", "logging.max_file_bytes", logging.max_file_bytes, 0,
-            std::int64_t{1} << 50, "; 0 = no rotation");
+  r.integer(t, "max_file_bytes", "logging.max_file_bytes", logging.max_file_bytes, 0, std::int64_t{1} << 50,
+            "; 0 = no rotation");
   if (logging.max_file_bytes != 0 && logging.max_file_bytes < 4096) {
     r.fail(t.get("max_file_bytes")->source(), "logging.max_file_bytes",
            "must be 0 (no rotation) or at least 4096 (got " + std::to_string(logging.max_file_bytes) + ")");
@@ -220,7 +229,8 @@ void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging)
       if (!topics::is_valid_service_id(key.str())) {
         r.fail(key.source(), full, "service ids use only letters, digits, '_', '-' and '.'");
       }
-      if (!node.is_string()) r.fail(node.source(), full, std::string("must be a string, not ") + Reader::type_name(node));
+      if (!node.is_string())
+        r.fail(node.source(), full, std::string("must be a string, not ") + Reader::type_name(node));
       const std::string& friendly = node.as_string()->get();
       if (friendly.empty() || friendly.size() > 64) r.fail(node.source(), full, "must be 1 to 64 characters");
       logging.service_names[std::string(key.str())] = friendly;
@@ -229,9 +239,9 @@ void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging)
 }
 
 void read_webbridge(const Reader& r, const toml::table& t, WebBridgeConfig& webbridge) {
-  r.only_keys(t, "webbridge",
-              {"listen", "batch_interval_ms", "max_client_queue", "history_limit", "static_dir", "token",
-               "allowed_origins"});
+  r.only_keys(
+      t, "webbridge",
+      {"listen", "batch_interval_ms", "max_client_queue", "history_limit", "static_dir", "token", "allowed_origins"});
   r.string(t, "listen", "webbridge.listen", webbridge.listen);
   r.integer(t, "batch_interval_ms", "webbridge.batch_interval_ms", webbridge.batch_interval_ms, 5, 1000);
   r.integer(t, "max_client_queue", "webbridge.max_client_queue", webbridge.max_client_queue, 100, kMaxCount);
@@ -249,8 +259,8 @@ void read_webbridge(const Reader& r, const toml::table& t, WebBridgeConfig& webb
   if (const toml::node* origins = t.get("allowed_origins")) {
     if (!origins->is_array()) r.fail(origins->source(), "webbridge.allowed_origins", "must be a list of strings");
     for (const toml::node& origin : *origins->as_array()) {
-      if (!origin.is_string() || !(origin.as_string()->get().starts_with("http://") ||
-                                   origin.as_string()->get().starts_with("https://"))) {
+      if (!origin.is_string() ||
+          !(origin.as_string()->get().starts_with("http://") || origin.as_string()->get().starts_with("https://"))) {
         r.fail(origin.source(), "webbridge.allowed_origins", "each must be an origin like \"http://droid.local:8080\"");
       }
       webbridge.allowed_origins.push_back(origin.as_string()->get());
@@ -262,7 +272,9 @@ void read_webbridge(const Reader& r, const toml::table& t, WebBridgeConfig& webb
     for (char c : webbridge.listen.substr(colon + 1)) valid = valid && c >= '0' && c <= '9';
     valid = valid && webbridge.listen.size() - colon - 1 <= 5 && std::stoi(webbridge.listen.substr(colon + 1)) <= 65535;
   }
-  if (!valid && t.get("listen") != nullptr) r.fail(t.get("listen")->source(), "webbridge.listen", "must be HOST:PORT, e.g. 127.0.0.1:8080 (got '" + webbridge.listen + "')");
+  if (!valid && t.get("listen") != nullptr)
+    r.fail(t.get("listen")->source(), "webbridge.listen",
+           "must be HOST:PORT, e.g. 127.0.0.1:8080 (got '" + webbridge.listen + "')");
 }
 
 void read_services(const Reader& r, const toml::node& node, std::vector<ServiceConfig>& services) {
@@ -272,8 +284,8 @@ void read_services(const Reader& r, const toml::node& node, std::vector<ServiceC
   for (const toml::node& element : *node.as_array()) {
     const toml::table& t = *element.as_table();
     std::string prefix = "service[" + std::to_string(index++) + "]";
-    r.only_keys(t, prefix, {"name", "command", "working_directory", "environment", "restart", "start_secs", "ready",
-                            "capture"});
+    r.only_keys(t, prefix,
+                {"name", "command", "working_directory", "environment", "restart", "start_secs", "ready", "capture"});
     ServiceConfig service;
     if (t.get("name") == nullptr) r.fail(t.source(), prefix + ".name", "is required");
     r.string(t, "name", prefix + ".name", service.name);
@@ -299,22 +311,32 @@ void read_services(const Reader& r, const toml::node& node, std::vector<ServiceC
     r.string(t, "working_directory", prefix + ".working_directory", service.working_directory);
     if (const toml::table* environment = r.table(t, "environment", prefix + ".environment")) {
       for (auto&& [key, value] : *environment) {
-        if (!value.is_string()) r.fail(value.source(), prefix + ".environment." + std::string(key.str()), "must be a string");
+        if (!value.is_string())
+          r.fail(value.source(), prefix + ".environment." + std::string(key.str()), "must be a string");
         service.environment[std::string(key.str())] = value.as_string()->get();
       }
     }
     std::string restart;
     r.string(t, "restart", prefix + ".restart", restart);
-    if (restart == "always") service.restart = RestartPolicy::always;
-    else if (restart == "on-failure" || restart.empty()) service.restart = RestartPolicy::on_failure;
-    else if (restart == "never") service.restart = RestartPolicy::never;
-    else r.fail(t.get("restart")->source(), prefix + ".restart", "must be \"always\", \"on-failure\" or \"never\" (got " + single_quoted(restart) + ")");
+    if (restart == "always")
+      service.restart = RestartPolicy::always;
+    else if (restart == "on-failure" || restart.empty())
+      service.restart = RestartPolicy::on_failure;
+    else if (restart == "never")
+      service.restart = RestartPolicy::never;
+    else
+      r.fail(t.get("restart")->source(), prefix + ".restart",
+             "must be \"always\", \"on-failure\" or \"never\" (got " + single_quoted(restart) + ")");
     r.number(t, "start_secs", prefix + ".start_secs", service.start_secs, 0, 3600);
     std::string ready;
     r.string(t, "ready", prefix + ".ready", ready);
-    if (ready == "uptime" || ready.empty()) service.ready = ReadyCheck::uptime;
-    else if (ready == "status") service.ready = ReadyCheck::status;
-    else r.fail(t.get("ready")->source(), prefix + ".ready", "must be \"uptime\" or \"status\" (got " + single_quoted(ready) + ")");
+    if (ready == "uptime" || ready.empty())
+      service.ready = ReadyCheck::uptime;
+    else if (ready == "status")
+      service.ready = ReadyCheck::status;
+    else
+      r.fail(t.get("ready")->source(), prefix + ".ready",
+             "must be \"uptime\" or \"status\" (got " + single_quoted(ready) + ")");
     r.boolean(t, "capture", prefix + ".capture", service.capture);
     services.push_back(std::move(service));
   }
@@ -323,7 +345,10 @@ void read_services(const Reader& r, const toml::node& node, std::vector<ServiceC
 void apply_environment(const Environment& environment, LoggingConfig& logging) {
   if (auto value = environment("LOGGING_LEVEL")) {
     auto parsed = parse_level(*value);
-    if (!parsed) throw ConfigError("environment variable LOGGING_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got " + single_quoted(*value) + ")");
+    if (!parsed)
+      throw ConfigError(
+          "environment variable LOGGING_LEVEL: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got " +
+          single_quoted(*value) + ")");
     logging.log_level = *parsed;
   }
   if (auto value = environment("MAX_MEMORY_LOGS")) {
@@ -361,7 +386,8 @@ Config parse_config(std::string_view toml_text, const std::string& source_name, 
   r.only_keys(document, "", {"bus", "logging", "webbridge", "service"});
   if (const toml::table* bus = r.table(document, "bus", "bus")) read_bus(r, *bus, config.bus);
   if (const toml::table* logging = r.table(document, "logging", "logging")) read_logging(r, *logging, config.logging);
-  if (const toml::table* webbridge = r.table(document, "webbridge", "webbridge")) read_webbridge(r, *webbridge, config.webbridge);
+  if (const toml::table* webbridge = r.table(document, "webbridge", "webbridge"))
+    read_webbridge(r, *webbridge, config.webbridge);
   if (const toml::node* services = document.get("service")) read_services(r, *services, config.services);
   apply_environment(environment, config.logging);
   return config;

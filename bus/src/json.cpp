@@ -34,9 +34,12 @@ std::string valid_utf8(std::string_view text) {
       ++i;
       continue;
     }
-    if ((byte & 0xe0) == 0xc0) length = 2, code_point = byte & 0x1f;
-    else if ((byte & 0xf0) == 0xe0) length = 3, code_point = byte & 0x0f;
-    else if ((byte & 0xf8) == 0xf0) length = 4, code_point = byte & 0x07;
+    if ((byte & 0xe0) == 0xc0)
+      length = 2, code_point = byte & 0x1f;
+    else if ((byte & 0xf0) == 0xe0)
+      length = 3, code_point = byte & 0x0f;
+    else if ((byte & 0xf8) == 0xf0)
+      length = 4, code_point = byte & 0x07;
     bool valid = length != 0 && i + length <= text.size();
     for (std::size_t k = 1; valid && k < length; ++k) {
       const auto next = static_cast<unsigned char>(text[i + k]);

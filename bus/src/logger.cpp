@@ -49,8 +49,10 @@ class SubscriptionTracker {
       if (message.size() == 0) continue;
       const char* data = static_cast<const char*>(message.data());
       std::string prefix(data + 1, message.size() - 1);
-      if (data[0] == 1) prefixes_.insert(std::move(prefix));
-      else if (data[0] == 0) prefixes_.erase(prefix);
+      if (data[0] == 1)
+        prefixes_.insert(std::move(prefix));
+      else if (data[0] == 0)
+        prefixes_.erase(prefix);
     }
     subscribed_ = std::any_of(prefixes_.begin(), prefixes_.end(),
                               [this](const std::string& prefix) { return topic_.starts_with(prefix); });
@@ -87,8 +89,9 @@ Logger::Logger(zmq::context_t& context, LoggerOptions options)
   publisher->connect(options_.publish_endpoint);
   std::unique_ptr<Subscriber> control;
   if (!options_.subscribe_endpoint.empty()) {
-    control = std::make_unique<Subscriber>(context_, options_.subscribe_endpoint,
-                                           std::vector<std::string>{topics::set_log_level_topic(options_.service)}, 1000);
+    control =
+        std::make_unique<Subscriber>(context_, options_.subscribe_endpoint,
+                                     std::vector<std::string>{topics::set_log_level_topic(options_.service)}, 1000);
   }
   thread_ = std::thread([this, publisher = std::move(publisher), control = std::move(control)]() mutable {
     run_with(*publisher, control.get());
@@ -109,7 +112,9 @@ std::string& Logger::format_buffer() {
   return buffer;
 }
 
-std::int64_t Logger::now_ns_() { return now_ns(); }
+std::int64_t Logger::now_ns_() {
+  return now_ns();
+}
 
 void Logger::log(Level level, std::string message, std::source_location where) {
   if (!enabled(level)) return;
@@ -260,8 +265,8 @@ void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
       view.line = pending.line;
       view.function = details != nullptr ? std::string_view(details->function) : std::string_view(pending.function);
       view.thread = details != nullptr && !details->thread.empty() ? std::string_view(details->thread)
-                    : pending.thread                              ? std::string_view(*pending.thread)
-                                                                  : std::string_view();
+                    : pending.thread                               ? std::string_view(*pending.thread)
+                                                                   : std::string_view();
       if (details != nullptr) view.fields = details->fields;
       encode_into(view, payload);
       const bool sent = publisher.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&

@@ -24,15 +24,17 @@ bool Publisher::send(std::string_view topic, std::string_view payload) {
   return socket_.send(zmq::buffer(payload), zmq::send_flags::dontwait).has_value();
 }
 
-Subscriber::Subscriber(zmq::context_t& context, const std::string& endpoint,
-                       const std::vector<std::string>& prefixes, int high_water_mark)
+Subscriber::Subscriber(zmq::context_t& context, const std::string& endpoint, const std::vector<std::string>& prefixes,
+                       int high_water_mark)
     : socket_(context, zmq::socket_type::sub) {
   common_options(socket_, high_water_mark);
   for (const auto& prefix : prefixes) subscribe(prefix);
   socket_.connect(endpoint);
 }
 
-void Subscriber::subscribe(std::string_view prefix) { socket_.set(zmq::sockopt::subscribe, prefix); }
+void Subscriber::subscribe(std::string_view prefix) {
+  socket_.set(zmq::sockopt::subscribe, prefix);
+}
 
 std::optional<Received> Subscriber::receive(std::chrono::milliseconds timeout) {
   if (auto message = receive_now()) return message;

@@ -7,8 +7,8 @@ namespace cantina::bus::topics {
 bool is_valid_service_id(std::string_view service) noexcept {
   if (service.empty() || service.size() > 128) return false;
   return std::all_of(service.begin(), service.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
   });
 }
 
@@ -20,10 +20,18 @@ static std::string join(std::string_view prefix, std::string_view service) {
   return topic;
 }
 
-std::string log_topic(std::string_view service) { return join(kLogPrefix, service); }
-std::string status_topic(std::string_view service) { return join(kStatusPrefix, service); }
-std::string set_log_level_topic(std::string_view service) { return join(kSetLogLevelPrefix, service); }
-std::string log_level_changed_topic(std::string_view service) { return join(kLogLevelChangedPrefix, service); }
+std::string log_topic(std::string_view service) {
+  return join(kLogPrefix, service);
+}
+std::string status_topic(std::string_view service) {
+  return join(kStatusPrefix, service);
+}
+std::string set_log_level_topic(std::string_view service) {
+  return join(kSetLogLevelPrefix, service);
+}
+std::string log_level_changed_topic(std::string_view service) {
+  return join(kLogLevelChangedPrefix, service);
+}
 
 std::optional<std::string_view> service_of(std::string_view topic, std::string_view prefix) noexcept {
   if (!topic.starts_with(prefix)) return std::nullopt;

@@ -40,8 +40,8 @@ bus::LogRecord next_record(bus::Subscriber& subscriber) {
 // A logger connected to `bus` that holds records until a subscriber is there (at most `hold_ms`).
 cantina_logger* open_logger(const Bus& bus, const char* service, int level = CANTINA_LEVEL_INFO, int hold_ms = 5000) {
   char error[256] = "unset";
-  cantina_logger* logger = cantina_logger_open(service, bus.publish_endpoint.c_str(),
-                                               bus.subscribe_endpoint.c_str(), level, hold_ms, error, sizeof error);
+  cantina_logger* logger = cantina_logger_open(service, bus.publish_endpoint.c_str(), bus.subscribe_endpoint.c_str(),
+                                               level, hold_ms, error, sizeof error);
   BOOST_REQUIRE_MESSAGE(logger != nullptr, error);
   BOOST_TEST(error[0] == '\0');
   return logger;
@@ -99,8 +99,8 @@ BOOST_AUTO_TEST_CASE(config_load_returns_the_endpoints_or_names_file_line_and_ke
   BOOST_TEST(std::string(error).starts_with(bad.string() + ":2:1: bus.publish_endpont: unknown key"), error);
 
   char short_error[10];
-  BOOST_TEST(cantina_config_load("/nonexistent.toml", publish, sizeof publish, subscribe, sizeof subscribe,
-                                 short_error, sizeof short_error) == CANTINA_ERROR_CONFIG);
+  BOOST_TEST(cantina_config_load("/nonexistent.toml", publish, sizeof publish, subscribe, sizeof subscribe, short_error,
+                                 sizeof short_error) == CANTINA_ERROR_CONFIG);
   BOOST_TEST(std::string(short_error) == "/nonexist");  // truncated, NUL-terminated
 }
 
@@ -209,7 +209,8 @@ BOOST_AUTO_TEST_CASE(the_status_publisher_sends_service_status) {
   zmq::context_t context(1);
   bus::Subscriber subscriber(context, bus.subscribe_endpoint, {bus::topics::status_topic("crashy")});
   char error[128];
-  cantina_status_publisher* publisher = cantina_status_publisher_open(bus.publish_endpoint.c_str(), error, sizeof error);
+  cantina_status_publisher* publisher =
+      cantina_status_publisher_open(bus.publish_endpoint.c_str(), error, sizeof error);
   BOOST_REQUIRE_MESSAGE(publisher != nullptr, error);
   BOOST_TEST(cantina_status_publish(publisher, "bad id", CANTINA_STATE_RUNNING, nullptr, 1, 0) ==
              CANTINA_ERROR_INVALID_ARGUMENT);

@@ -44,9 +44,9 @@ BOOST_AUTO_TEST_CASE(log_record_round_trips_every_field) {
 
 BOOST_AUTO_TEST_CASE(log_record_view_encodes_like_the_record) {
   const LogRecord record = sample_record();
-  LogRecordView view{record.timestamp_ns, record.level, record.service, record.logger, record.message, record.host,
-                     record.pid, record.publisher_id, record.sequence, record.file, record.line, record.function,
-                     record.thread, record.fields};
+  LogRecordView view{record.timestamp_ns, record.level,    record.service,      record.logger,   record.message,
+                     record.host,         record.pid,      record.publisher_id, record.sequence, record.file,
+                     record.line,         record.function, record.thread,       record.fields};
   BOOST_REQUIRE(!record.fields.empty());
   std::string bytes;
   encode_into(view, bytes);
@@ -71,14 +71,26 @@ BOOST_AUTO_TEST_CASE(the_view_decoder_reads_records_in_place) {
   });
   BOOST_TEST(error.empty());
   BOOST_TEST(calls == 1);
-  BOOST_TEST(!decode_log_record_view(as_bytes("not a capnp message, 32 bytes!!"), [&](const LogRecordView&) { ++calls; }).empty());
+  BOOST_TEST(!decode_log_record_view(as_bytes("not a capnp message, 32 bytes!!"), [&](const LogRecordView&) {
+                ++calls;
+              }).empty());
   BOOST_TEST(calls == 1);
 }
 
 BOOST_AUTO_TEST_CASE(dashboard_log_round_trips_every_field) {
-  DashboardLog entry{"2026-11-26T17:45:00.123456Z", 1'795'000'000'123'456'000, Level::critical, "Eye Lights",
-                     "eye_light_controller", "Arduino <script>alert(1)</script>", "20261126-174500",
-                     "20261126-174500-7", 3, EntryKind::repeat_summary, "droid", "cantina_os.eyes", 7};
+  DashboardLog entry{"2026-11-26T17:45:00.123456Z",
+                     1'795'000'000'123'456'000,
+                     Level::critical,
+                     "Eye Lights",
+                     "eye_light_controller",
+                     "Arduino <script>alert(1)</script>",
+                     "20261126-174500",
+                     "20261126-174500-7",
+                     3,
+                     EntryKind::repeat_summary,
+                     "droid",
+                     "cantina_os.eyes",
+                     7};
   auto decoded = decode_dashboard_log(as_bytes(encode(entry)));
   BOOST_REQUIRE(decoded);
   BOOST_TEST((*decoded.value == entry));
@@ -92,8 +104,10 @@ BOOST_AUTO_TEST_CASE(history_query_and_reply_round_trip) {
 
   HistoryReply reply;
   reply.session_id = "20261126-174500";
-  reply.entries.push_back(DashboardLog{"t", 1, Level::info, "A", "a", "m1", "s", "s-1", 0, EntryKind::record, "h", "l", 1});
-  reply.entries.push_back(DashboardLog{"t", 2, Level::error, "B", "b", "m2", "s", "s-2", 0, EntryKind::loss, "h", "l", 2});
+  reply.entries.push_back(
+      DashboardLog{"t", 1, Level::info, "A", "a", "m1", "s", "s-1", 0, EntryKind::record, "h", "l", 1});
+  reply.entries.push_back(
+      DashboardLog{"t", 2, Level::error, "B", "b", "m2", "s", "s-2", 0, EntryKind::loss, "h", "l", 2});
   auto decoded_reply = decode_history_reply(as_bytes(encode(reply)));
   BOOST_REQUIRE(decoded_reply);
   BOOST_TEST((*decoded_reply.value == reply));

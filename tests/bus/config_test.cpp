@@ -152,8 +152,9 @@ BOOST_AUTO_TEST_CASE(web_bridge_tokens_and_origins_are_checked) {
              "test.toml:2:9: webbridge.token: must be at least 16 characters (or empty for none)");
   BOOST_TEST(error_of("[webbridge]\nallowed_origins = [\"droid.local\"]\n")
                  .starts_with("test.toml:2:20: webbridge.allowed_origins: each must be an origin"));
-  const Config config = parse_config("[webbridge]\ntoken = \"0123456789abcdef\"\nallowed_origins = [\"http://droid.local:8080\"]\n",
-                                     "test.toml", no_environment());
+  const Config config =
+      parse_config("[webbridge]\ntoken = \"0123456789abcdef\"\nallowed_origins = [\"http://droid.local:8080\"]\n",
+                   "test.toml", no_environment());
   BOOST_TEST(config.webbridge.token == "0123456789abcdef");
   BOOST_TEST(config.webbridge.allowed_origins.at(0) == "http://droid.local:8080");
 }
@@ -180,10 +181,9 @@ BOOST_AUTO_TEST_CASE(a_missing_file_is_a_clear_error) {
 }
 
 BOOST_AUTO_TEST_CASE(the_seeds_environment_variables_override_the_file) {
-  const Config config = parse_config("[logging]\nlog_level = \"INFO\"\nmax_memory_logs = 10\n", "test.toml",
-                                     environment({{"LOGGING_LEVEL", "ERROR"},
-                                                  {"MAX_MEMORY_LOGS", "2500"},
-                                                  {"SESSION_LOG_PATH", "/var/log/cantina"}}));
+  const Config config = parse_config(
+      "[logging]\nlog_level = \"INFO\"\nmax_memory_logs = 10\n", "test.toml",
+      environment({{"LOGGING_LEVEL", "ERROR"}, {"MAX_MEMORY_LOGS", "2500"}, {"SESSION_LOG_PATH", "/var/log/cantina"}}));
   BOOST_TEST((config.logging.log_level == Level::error));
   BOOST_TEST(config.logging.max_memory_logs == 2500u);
   BOOST_TEST(config.logging.session_file_path == "/var/log/cantina");

@@ -19,7 +19,9 @@ std::string render(std::string_view text, const Args&... args) {
 struct Volume {
   int percent;
 };
-std::ostream& operator<<(std::ostream& out, const Volume& v) { return out << v.percent << '%'; }
+std::ostream& operator<<(std::ostream& out, const Volume& v) {
+  return out << v.percent << '%';
+}
 
 }  // namespace
 

@@ -21,8 +21,19 @@ BOOST_AUTO_TEST_CASE(keeps_valid_utf8_and_replaces_invalid_bytes) {
 }
 
 BOOST_AUTO_TEST_CASE(dashboard_entries_become_parseable_json_with_every_field) {
-  DashboardLog entry{"2026-11-26T17:45:00.123456Z", 5, Level::critical, "Eye Lights", "eye_light_controller",
-                     "<script>alert(1)</script>\n\xff", "s", "s-3", 2, EntryKind::repeat_summary, "droid", "eyes", 3};
+  DashboardLog entry{"2026-11-26T17:45:00.123456Z",
+                     5,
+                     Level::critical,
+                     "Eye Lights",
+                     "eye_light_controller",
+                     "<script>alert(1)</script>\n\xff",
+                     "s",
+                     "s-3",
+                     2,
+                     EntryKind::repeat_summary,
+                     "droid",
+                     "eyes",
+                     3};
   const std::string text = boost::json::serialize(to_json(entry));
   const auto parsed = boost::json::parse(text).as_object();
   BOOST_TEST(parsed.at("level").as_string() == "CRITICAL");

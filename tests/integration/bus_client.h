@@ -6,8 +6,8 @@
 #include <chrono>
 #include <filesystem>
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include <zmq.hpp>
 

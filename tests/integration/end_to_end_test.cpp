@@ -24,9 +24,7 @@ using namespace cantina::testing;
 using namespace std::chrono_literals;
 namespace bus = cantina::bus;
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 BOOST_AUTO_TEST_SUITE(end_to_end)
 
@@ -43,12 +41,12 @@ BOOST_AUTO_TEST_CASE(records_from_two_processes_land_exactly_once_with_all_field
   }
   write_file(dir.path() / "music.txt", music);
   write_file(dir.path() / "eyes.txt", eyes);
-  Process music_publisher({bin("cantina-cli"), "log", "--config", node.config.string(), "--service",
-                           "music_controller", "--level", "WARNING", "--pipe"},
+  Process music_publisher({bin("cantina-cli"), "log", "--config", node.config.string(), "--service", "music_controller",
+                           "--level", "WARNING", "--pipe"},
                           dir.path() / "music.out", dir.path() / "music.txt");
-  Process eyes_publisher({bin("cantina-cli"), "log", "--config", node.config.string(), "--service",
-                          "eye_light_controller", "--pipe"},
-                         dir.path() / "eyes.out", dir.path() / "eyes.txt");
+  Process eyes_publisher(
+      {bin("cantina-cli"), "log", "--config", node.config.string(), "--service", "eye_light_controller", "--pipe"},
+      dir.path() / "eyes.out", dir.path() / "eyes.txt");
   BOOST_TEST(music_publisher.wait(20s) == 0, music_publisher.output());
   BOOST_TEST(eyes_publisher.wait(20s) == 0, eyes_publisher.output());
 
@@ -106,15 +104,15 @@ BOOST_AUTO_TEST_CASE(tail_prints_live_records_as_text_and_json) {
   LogNode node(dir.path(), bus);
   Process tail({bin("cantina-cli"), "tail", "--config", node.config.string(), "--level", "WARNING"},
                dir.path() / "tail.out");
-  Process tail_json({bin("cantina-cli"), "tail", "--config", node.config.string(), "--json", "--service",
-                     "music_controller"},
-                    dir.path() / "tail_json.out");
+  Process tail_json(
+      {bin("cantina-cli"), "tail", "--config", node.config.string(), "--json", "--service", "music_controller"},
+      dir.path() / "tail_json.out");
   std::this_thread::sleep_for(500ms);  // let the tails subscribe
   for (auto [service, level, message] : {std::tuple{"music_controller", "ERROR", "needle one"},
                                          std::tuple{"eye_light_controller", "INFO", "needle two"}}) {
-    Process publisher({bin("cantina-cli"), "log", "--config", node.config.string(), "--service", service, "--level",
-                       level, message},
-                      dir.path() / "log.out");
+    Process publisher(
+        {bin("cantina-cli"), "log", "--config", node.config.string(), "--service", service, "--level", level, message},
+        dir.path() / "log.out");
     BOOST_TEST(publisher.wait(20s) == 0, publisher.output());
   }
   BOOST_TEST(tail.wait_for_output("needle one", 10s), tail.output());
@@ -136,8 +134,8 @@ BOOST_AUTO_TEST_CASE(a_broken_config_stops_the_node_with_one_clear_line) {
   write_file(config, "[logging]\nbatch_size = \"big\"\n");
   Process logd({bin("cantina-logd"), "--config", config.string()}, dir.path() / "logd.out");
   BOOST_TEST(logd.wait(10s) == 1);
-  BOOST_TEST(logd.output() == "cantina-logd: " + config.string() +
-                                  ":2:14: logging.batch_size: must be an integer, not a string\n");
+  BOOST_TEST(logd.output() ==
+             "cantina-logd: " + config.string() + ":2:14: logging.batch_size: must be an integer, not a string\n");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

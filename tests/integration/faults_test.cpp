@@ -77,7 +77,8 @@ BOOST_AUTO_TEST_CASE(a_full_disk_is_reported_survived_and_counted) {
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
   std::uint64_t sequence = 0;
-  for (int i = 0; i < 200; ++i) publisher.send_record(make_record("fault_probe", 77, ++sequence, "while full " + std::to_string(i)));
+  for (int i = 0; i < 200; ++i)
+    publisher.send_record(make_record("fault_probe", 77, ++sequence, "while full " + std::to_string(i)));
   auto error = wait_for_status(bus.subscribe_endpoint, "logging_service", bus::ServiceState::error, 10s);
   BOOST_REQUIRE_MESSAGE(error, "no ERROR status while the disk was full");
   BOOST_TEST(error->find("No space left on device") != std::string::npos, *error);
@@ -88,7 +89,8 @@ BOOST_AUTO_TEST_CASE(a_full_disk_is_reported_survived_and_counted) {
   BOOST_TEST(tail.output().find("while full 199") != std::string::npos, tail.output());
 
   std::filesystem::remove(filler);
-  for (int i = 0; i < 5; ++i) publisher.send_record(make_record("fault_probe", 77, ++sequence, "after space " + std::to_string(i)));
+  for (int i = 0; i < 5; ++i)
+    publisher.send_record(make_record("fault_probe", 77, ++sequence, "after space " + std::to_string(i)));
   BOOST_TEST(wait_for_status(bus.subscribe_endpoint, "logging_service", bus::ServiceState::running, 10s).has_value());
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   const auto lines = read_lines(node.session_file());
@@ -103,10 +105,10 @@ BOOST_AUTO_TEST_CASE(publishers_and_subscribers_reconnect_when_the_bus_restarts)
   const std::string subscribe = "tcp://127.0.0.1:" + std::to_string(free_port());
   write_file(dir.path() / "bus.toml", "");
   auto start_bus = [&] {
-    return std::make_unique<Process>(std::vector<std::string>{bin("cantina-busd"), "--config",
-                                                              (dir.path() / "bus.toml").string(), "--publish", publish,
-                                                              "--subscribe", subscribe},
-                                     dir.path() / "busd.out");
+    return std::make_unique<Process>(
+        std::vector<std::string>{bin("cantina-busd"), "--config", (dir.path() / "bus.toml").string(), "--publish",
+                                 publish, "--subscribe", subscribe},
+        dir.path() / "busd.out");
   };
   auto busd = start_bus();
   BOOST_REQUIRE(busd->wait_for_output("subscribe endpoint", 10s));
@@ -149,7 +151,8 @@ BOOST_AUTO_TEST_CASE(a_frozen_web_bridge_costs_the_logging_node_nothing) {
   RawPublisher publisher(context, bus.publish_endpoint);
   constexpr int kRecords = 50'000;
   for (int i = 1; i <= kRecords; ++i) {
-    publisher.send_record(make_record("fault_probe", 77, static_cast<std::uint64_t>(i), "while frozen " + std::to_string(i)));
+    publisher.send_record(
+        make_record("fault_probe", 77, static_cast<std::uint64_t>(i), "while frozen " + std::to_string(i)));
     if (i % 1000 == 0) std::this_thread::sleep_for(20ms);
   }
   std::this_thread::sleep_for(1s);

@@ -53,7 +53,8 @@ class StatsWatcher {
 };
 
 bool well_formed(const std::string& line) {
-  static const std::regex format(R"(^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\] (DEBUG   |INFO    |WARNING |ERROR   |CRITICAL) .{20} .*$)");
+  static const std::regex format(
+      R"(^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\] (DEBUG   |INFO    |WARNING |ERROR   |CRITICAL) .{20} .*$)");
   return std::regex_match(line, format);
 }
 
@@ -73,10 +74,10 @@ BOOST_AUTO_TEST_CASE(records_from_four_publishers_land_exactly_once_in_order) {
     for (int i = 0; i < kPerPublisher; ++i) text += "pub" + std::to_string(p) + " record " + std::to_string(i) + "\n";
     const auto input = dir.path() / ("input" + std::to_string(p));
     write_file(input, text);
-    publishers.push_back(std::make_unique<Process>(
-        std::vector<std::string>{bin("cantina-cli"), "log", "--config", node.config.string(), "--service",
-                                 "publisher_" + std::to_string(p), "--pipe"},
-        dir.path() / ("pub" + std::to_string(p) + ".out"), input));
+    publishers.push_back(
+        std::make_unique<Process>(std::vector<std::string>{bin("cantina-cli"), "log", "--config", node.config.string(),
+                                                           "--service", "publisher_" + std::to_string(p), "--pipe"},
+                                  dir.path() / ("pub" + std::to_string(p) + ".out"), input));
   }
   for (auto& publisher : publishers) BOOST_TEST(publisher->wait(120s) == 0, publisher->output());
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
@@ -123,10 +124,10 @@ BOOST_AUTO_TEST_CASE(sigterm_under_load_loses_nothing_accepted) {
     for (int i = 0; i < 150'000; ++i) text += "load " + std::to_string(p) + " " + std::to_string(i) + "\n";
     const auto input = dir.path() / ("input" + std::to_string(p));
     write_file(input, text);
-    publishers.push_back(std::make_unique<Process>(
-        std::vector<std::string>{bin("cantina-cli"), "log", "--config", node.config.string(), "--service",
-                                 "load_" + std::to_string(p), "--pipe"},
-        dir.path() / ("pub" + std::to_string(p) + ".out"), input));
+    publishers.push_back(
+        std::make_unique<Process>(std::vector<std::string>{bin("cantina-cli"), "log", "--config", node.config.string(),
+                                                           "--service", "load_" + std::to_string(p), "--pipe"},
+                                  dir.path() / ("pub" + std::to_string(p) + ".out"), input));
   }
   std::this_thread::sleep_for(700ms);
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
@@ -164,7 +165,9 @@ BOOST_AUTO_TEST_CASE(a_sequence_gap_is_counted_and_written_as_a_warning) {
   BOOST_TEST(seen->received == 5u);
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   const auto lines = read_lines(node.session_file());
-  BOOST_TEST(count_containing(lines, "WARNING  Logging Service      lost 3 records from gap_test (1 gap in sequence numbers)") == 1u);
+  BOOST_TEST(count_containing(
+                 lines, "WARNING  Logging Service      lost 3 records from gap_test (1 gap in sequence numbers)") ==
+             1u);
   BOOST_TEST(count_containing(lines, "Gap Test             message ") == 5u);
 }
 
@@ -174,7 +177,8 @@ BOOST_AUTO_TEST_CASE(repeats_are_summarised_when_the_window_closes_without_more_
   LogNode node(dir.path(), bus, "deduplication_window = 1\n");
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
-  for (std::uint64_t i = 1; i <= 5; ++i) publisher.send_record(make_record("music_controller", 9, i, "buffer underrun"));
+  for (std::uint64_t i = 1; i <= 5; ++i)
+    publisher.send_record(make_record("music_controller", 9, i, "buffer underrun"));
   std::this_thread::sleep_for(2500ms);  // no further traffic: the timer must close the window
   const auto lines = read_lines(node.session_file());
   BOOST_TEST(count_containing(lines, "Music Controller     buffer underrun") == 2u);
@@ -188,7 +192,8 @@ BOOST_AUTO_TEST_CASE(pending_repeats_are_summarised_at_shutdown) {
   LogNode node(dir.path(), bus);  // the default 30 s window
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
-  for (std::uint64_t i = 1; i <= 3; ++i) publisher.send_record(make_record("eye_light_controller", 5, i, "frame retry"));
+  for (std::uint64_t i = 1; i <= 3; ++i)
+    publisher.send_record(make_record("eye_light_controller", 5, i, "frame retry"));
   std::this_thread::sleep_for(300ms);
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   const auto lines = read_lines(node.session_file());
@@ -201,12 +206,14 @@ BOOST_AUTO_TEST_CASE(odd_bytes_and_multi_line_messages_stay_on_one_line) {
   LogNode node(dir.path(), bus);
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
-  publisher.send_record(make_record("odd", 1, 1, std::string("line one\nline two\r\n\ttab \x1b[31mred\x1b[0m \xff\xfe end")));
+  publisher.send_record(
+      make_record("odd", 1, 1, std::string("line one\nline two\r\n\ttab \x1b[31mred\x1b[0m \xff\xfe end")));
   std::this_thread::sleep_for(300ms);
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   const auto lines = read_lines(node.session_file());
   for (const auto& line : lines) BOOST_TEST(well_formed(line), line);
-  BOOST_TEST(count_containing(lines, R"(Odd                  line one\nline two\r\n\ttab \x1b[31mred\x1b[0m \xff\xfe end)") == 1u);
+  BOOST_TEST(count_containing(
+                 lines, R"(Odd                  line one\nline two\r\n\ttab \x1b[31mred\x1b[0m \xff\xfe end)") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(the_level_command_changes_the_nodes_threshold_at_run_time) {
@@ -219,8 +226,8 @@ BOOST_AUTO_TEST_CASE(the_level_command_changes_the_nodes_threshold_at_run_time) 
   Process level({bin("cantina-cli"), "level", "--config", node.config.string(), "logging", "DEBUG"},
                 dir.path() / "level.out");
   BOOST_TEST(level.wait(10s) == 0, level.output());
-  BOOST_TEST(level.output() == "logging_service: log level INFO -> DEBUG (pid " +
-                                   std::to_string(node.process->pid()) + ")\n");
+  BOOST_TEST(level.output() ==
+             "logging_service: log level INFO -> DEBUG (pid " + std::to_string(node.process->pid()) + ")\n");
   publisher.send_record(make_record("probe", 3, 2, "debug after", bus::Level::debug));
   std::this_thread::sleep_for(300ms);
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
@@ -237,7 +244,8 @@ BOOST_AUTO_TEST_CASE(tail_prints_history_from_the_ring_buffer) {
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
   for (std::uint64_t i = 1; i <= 10; ++i) {
-    publisher.send_record(make_record("history", 8, i, "entry " + std::to_string(i), i % 2 ? bus::Level::info : bus::Level::error));
+    publisher.send_record(
+        make_record("history", 8, i, "entry " + std::to_string(i), i % 2 ? bus::Level::info : bus::Level::error));
   }
   std::this_thread::sleep_for(300ms);
   Process tail({bin("cantina-cli"), "tail", "--config", node.config.string(), "-n", "3", "--no-follow"},
@@ -247,9 +255,9 @@ BOOST_AUTO_TEST_CASE(tail_prints_history_from_the_ring_buffer) {
   BOOST_TEST(output.find("entry 7") == std::string::npos, output);
   BOOST_TEST(output.find("entry 8") != std::string::npos, output);
   BOOST_TEST(output.find("entry 10") != std::string::npos, output);
-  Process errors({bin("cantina-cli"), "tail", "--config", node.config.string(), "-n", "10", "--level", "ERROR",
-                  "--no-follow"},
-                 dir.path() / "errors.out");
+  Process errors(
+      {bin("cantina-cli"), "tail", "--config", node.config.string(), "-n", "10", "--level", "ERROR", "--no-follow"},
+      dir.path() / "errors.out");
   BOOST_TEST(errors.wait(10s) == 0);
   BOOST_TEST(errors.output().find("entry 9") == std::string::npos);  // INFO
   BOOST_TEST(errors.output().find("entry 10") != std::string::npos);
@@ -259,7 +267,8 @@ BOOST_AUTO_TEST_CASE(session_files_are_private_to_the_owner_and_group) {
   TempDir dir;
   Bus bus(dir.path());
   LogNode node(dir.path(), bus);
-  struct stat file_stat {}, dir_stat{};
+  struct stat file_stat {
+  }, dir_stat{};
   BOOST_REQUIRE(stat(node.session_file().c_str(), &file_stat) == 0);
   BOOST_REQUIRE(stat(node.logs.c_str(), &dir_stat) == 0);
   BOOST_TEST((file_stat.st_mode & 0777) == 0640u);

@@ -92,7 +92,9 @@ int Process::stop(int signal, std::chrono::milliseconds timeout) {
   return status;
 }
 
-std::string Process::output() const { return read_file(output_file_); }
+std::string Process::output() const {
+  return read_file(output_file_);
+}
 
 bool Process::wait_for_output(const std::string& text, std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -141,7 +143,9 @@ std::size_t count_containing(const std::vector<std::string>& lines, const std::s
   return n;
 }
 
-std::string bin(const std::string& name) { return std::string(CANTINA_BIN_DIR) + "/" + name; }
+std::string bin(const std::string& name) {
+  return std::string(CANTINA_BIN_DIR) + "/" + name;
+}
 
 namespace {
 

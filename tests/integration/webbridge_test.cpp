@@ -74,7 +74,9 @@ HttpResult http_request(const std::string& port, const std::string& target,
   return {response.result_int(), response.body(), std::string(response[http::field::set_cookie])};
 }
 
-std::string http_get(const std::string& port, const std::string& target) { return http_request(port, target).body; }
+std::string http_get(const std::string& port, const std::string& target) {
+  return http_request(port, target).body;
+}
 
 // A browser stand-in: a WebSocket client that reads with a timeout.
 class WsClient {
@@ -121,7 +123,8 @@ BOOST_AUTO_TEST_CASE(serves_history_then_live_entries_and_drops_malformed_payloa
   WebBridge bridge(node);
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
-  for (std::uint64_t i = 1; i <= 5; ++i) publisher.send_record(make_record("music_controller", 1234, i, "before " + std::to_string(i)));
+  for (std::uint64_t i = 1; i <= 5; ++i)
+    publisher.send_record(make_record("music_controller", 1234, i, "before " + std::to_string(i)));
   std::this_thread::sleep_for(300ms);
 
   const auto history = json::parse(http_get(bridge.port, "/api/logs?limit=3&service=music_controller")).as_object();
@@ -137,7 +140,8 @@ BOOST_AUTO_TEST_CASE(serves_history_then_live_entries_and_drops_malformed_payloa
   BOOST_TEST(hello->at("type").as_string() == "hello");
   // A malformed payload straight onto /dashboard/log must never reach a browser.
   publisher.send(std::string(bus::topics::kDashboardLog), "garbage!");
-  for (std::uint64_t i = 6; i <= 8; ++i) publisher.send_record(make_record("music_controller", 1234, i, "after " + std::to_string(i)));
+  for (std::uint64_t i = 6; i <= 8; ++i)
+    publisher.send_record(make_record("music_controller", 1234, i, "after " + std::to_string(i)));
   std::vector<std::string> live;
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (live.size() < 3 && std::chrono::steady_clock::now() < deadline) {
@@ -168,8 +172,8 @@ BOOST_AUTO_TEST_CASE(a_stalled_client_does_not_slow_a_fast_one) {
   constexpr int kRecords = 60'000;
   std::thread flood([&] {
     for (int i = 1; i <= kRecords; ++i) {
-      publisher.send_record(make_record("flood", 1234, static_cast<std::uint64_t>(i), "flood " + std::to_string(i) +
-                                                                                std::string(200, '.')));
+      publisher.send_record(make_record("flood", 1234, static_cast<std::uint64_t>(i),
+                                        "flood " + std::to_string(i) + std::string(200, '.')));
       if (i % 100 == 0) std::this_thread::sleep_for(5ms);  // about 20,000 records/s
     }
   });

@@ -46,7 +46,9 @@ std::vector<std::string> lines_of(const std::filesystem::path& path) {
 // A writer running on its own thread, as in the node.
 struct Running {
   Running(SessionFile& file, std::size_t batch, std::chrono::seconds interval)
-      : queue(100000), writer(file, queue, counters, WriterOptions{batch, interval}), thread([this] { writer.run(); }) {}
+      : queue(100000),
+        writer(file, queue, counters, WriterOptions{batch, interval}),
+        thread([this] { writer.run(); }) {}
   ~Running() {
     if (thread.joinable()) stop();
   }
@@ -85,7 +87,8 @@ BOOST_AUTO_TEST_CASE(writes_every_entry_once_in_order_and_drains_at_stop) {
   }
   const auto lines = lines_of(file.path());
   BOOST_REQUIRE_EQUAL(lines.size(), 1000u);
-  for (int i = 0; i < 1000; ++i) BOOST_TEST(lines[static_cast<std::size_t>(i)].ends_with(" entry " + std::to_string(i)));
+  for (int i = 0; i < 1000; ++i)
+    BOOST_TEST(lines[static_cast<std::size_t>(i)].ends_with(" entry " + std::to_string(i)));
 }
 
 BOOST_AUTO_TEST_CASE(syncs_at_once_after_an_error_but_not_for_info_lines) {

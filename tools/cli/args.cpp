@@ -56,7 +56,9 @@ std::vector<std::string> Args::values(const std::string& flag) const {
   return out;
 }
 
-bool Args::has(const std::string& flag) const { return values_.count(flag) > 0; }
+bool Args::has(const std::string& flag) const {
+  return values_.count(flag) > 0;
+}
 
 unsigned long parse_count(const std::string& flag, const std::string& text) {
   try {

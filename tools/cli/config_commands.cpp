@@ -11,7 +11,9 @@ namespace cantina::cli {
 
 namespace json = boost::json;
 
-bus::Config load(const std::string& path) { return bus::load_config(path); }
+bus::Config load(const std::string& path) {
+  return bus::load_config(path);
+}
 
 int check_config_command(const Arguments& args) {
   Args parsed(args, {"--config"}, {"--quiet"});

@@ -49,8 +49,8 @@ int level_command(const Arguments& args) {
   Args parsed(args, {"--config", "--timeout"}, {});
   if (parsed.positional().size() != 2) throw UsageError("usage: level SERVICE LEVEL");
   // "logging" is short for the logging node's id.
-  const std::string service = parsed.positional()[0] == "logging" ? std::string(bus::topics::kLoggingServiceId)
-                                                                  : parsed.positional()[0];
+  const std::string service =
+      parsed.positional()[0] == "logging" ? std::string(bus::topics::kLoggingServiceId) : parsed.positional()[0];
   check_service(service);
   const bus::Level level = parse_level_or_throw("LEVEL", parsed.positional()[1]);
   const auto timeout = parse_seconds("--timeout", parsed.value("--timeout").value_or("5"));
@@ -80,8 +80,9 @@ int level_command(const Arguments& args) {
               << bus::to_string(change.value->level) << " (pid " << change.value->pid << ")\n";
     return 0;
   }
-  std::cerr << "cantina-cli level: no answer from " << service << " within " << std::chrono::duration<double>(timeout).count()
-            << " s: is it running and connected to the bus at " << config.bus.publish_endpoint << "?\n";
+  std::cerr << "cantina-cli level: no answer from " << service << " within "
+            << std::chrono::duration<double>(timeout).count() << " s: is it running and connected to the bus at "
+            << config.bus.publish_endpoint << "?\n";
   return 1;
 }
 

@@ -35,10 +35,14 @@ void append_escaped(std::string& out, std::string_view text) {
   static const char hex[] = "0123456789abcdef";
   for (char c : text) {
     const auto byte = static_cast<unsigned char>(c);
-    if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else if (c == '\\') out += "\\\\";
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\\')
+      out += "\\\\";
     else if (byte < 0x20 || byte == 0x7f) {
       out += "\\x";
       out += hex[byte >> 4];
@@ -77,19 +81,27 @@ std::string render(const std::string& topic, const bus::Bytes& payload, const Re
   if (topic.starts_with(bus::topics::kLogPrefix)) {
     auto record = bus::decode_log_record(payload);
     if (!record) return {};
-    if (options.json) object = to_json(*record.value);
-    else line = to_line(record.value->timestamp_ns, record.value->level, record.value->service, record.value->message, options.colour);
+    if (options.json)
+      object = to_json(*record.value);
+    else
+      line = to_line(record.value->timestamp_ns, record.value->level, record.value->service, record.value->message,
+                     options.colour);
   } else if (topic == bus::topics::kDashboardLog) {
     auto entry = bus::decode_dashboard_log(payload);
     if (!entry) return {};
-    if (options.json) object = to_json(*entry.value);
-    else line = to_line(entry.value->timestamp_ns, entry.value->level, entry.value->service, entry.value->message, options.colour);
+    if (options.json)
+      object = to_json(*entry.value);
+    else
+      line = to_line(entry.value->timestamp_ns, entry.value->level, entry.value->service, entry.value->message,
+                     options.colour);
   } else if (topic.starts_with(bus::topics::kStatusPrefix)) {
     auto status = bus::decode_service_status(payload);
     if (!status) return {};
-    if (options.json) object = to_json(*status.value);
-    else line = "[" + bus::iso8601(status.value->timestamp_ns) + "] STATUS   " + status.value->service + " " +
-                bus::to_string(status.value->state) + " " + status.value->message;
+    if (options.json)
+      object = to_json(*status.value);
+    else
+      line = "[" + bus::iso8601(status.value->timestamp_ns) + "] STATUS   " + status.value->service + " " +
+             bus::to_string(status.value->state) + " " + status.value->message;
   } else if (topic == bus::topics::kLoggingStats) {
     auto stats = bus::decode_logging_stats(payload);
     if (!stats) return {};

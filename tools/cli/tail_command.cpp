@@ -23,7 +23,9 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+  g_stop = 1;
+}
 
 struct TailFilter {
   bus::Level min_level = bus::Level::debug;
@@ -57,8 +59,8 @@ std::string render_entry(const bus::DashboardLog& entry, const RenderOptions& op
 
 // Asks the logging node for its newest `count` entries; prints them. Returns false
 // if stdout closed.
-bool print_history(zmq::context_t& context, const std::string& endpoint, unsigned long count,
-                   const TailFilter& filter, const RenderOptions& options) {
+bool print_history(zmq::context_t& context, const std::string& endpoint, unsigned long count, const TailFilter& filter,
+                   const RenderOptions& options) {
   zmq::socket_t request(context, zmq::socket_type::req);
   request.set(zmq::sockopt::linger, 0);
   request.set(zmq::sockopt::rcvtimeo, 3000);
@@ -102,7 +104,8 @@ int tail_command(const Arguments& args) {
   TailFilter filter;
   if (auto level = parsed.value("--level")) {
     auto parsed_level = bus::parse_level(*level);
-    if (!parsed_level) throw UsageError("--level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not '" + *level + "'");
+    if (!parsed_level)
+      throw UsageError("--level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not '" + *level + "'");
     filter.min_level = *parsed_level;
   }
   filter.services = parsed.values("--service");
@@ -165,7 +168,8 @@ int tail_command(const Arguments& args) {
         }
       } else if (message->topic == bus::topics::kDashboardLog) {
         auto entry = bus::decode_dashboard_log(message->bytes());
-        if (!entry) ++undecodable;
+        if (!entry)
+          ++undecodable;
         else if (filter.wants(entry.value->level, entry.value->service_id, entry.value->service))
           line = render_entry(*entry.value, options);
       } else {

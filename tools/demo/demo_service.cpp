@@ -67,8 +67,10 @@ int main(int argc, char** argv) {
   double rate = 2.0;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--config" && i + 1 < argc) config_path = argv[++i];
-    else if (arg == "--rate" && i + 1 < argc) rate = std::stod(argv[++i]);
+    if (arg == "--config" && i + 1 < argc)
+      config_path = argv[++i];
+    else if (arg == "--rate" && i + 1 < argc)
+      rate = std::stod(argv[++i]);
     else {
       std::cerr << "usage: cantina-demo [--config FILE] [--rate RECORDS_PER_SECOND]\n";
       return 2;

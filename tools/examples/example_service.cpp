@@ -55,9 +55,12 @@ bool parse_options(int argc, char** argv, Options& options) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const bool has_value = i + 1 < argc;
-    if (arg == "--config" && has_value) options.config_path = argv[++i];
-    else if (arg == "--service" && has_value) options.service = argv[++i];
-    else if (arg == "--interval" && has_value) options.interval_secs = std::atof(argv[++i]);
+    if (arg == "--config" && has_value)
+      options.config_path = argv[++i];
+    else if (arg == "--service" && has_value)
+      options.service = argv[++i];
+    else if (arg == "--interval" && has_value)
+      options.interval_secs = std::atof(argv[++i]);
     else {
       std::cerr << "usage: cantina-example-service [--config FILE] [--service NAME] [--interval SECONDS]\n";
       return false;
@@ -85,8 +88,13 @@ class StatusReporter {
     if (state != state_) since_ns_ = now;
     state_ = state;
     last_report_ns_ = now;
-    cantina::bus::ServiceStatus status{service_, state, message, cantina::bus::now_ns(),
-                                       static_cast<std::uint32_t>(getpid()), cantina::bus::host_name(), since_ns_};
+    cantina::bus::ServiceStatus status{service_,
+                                       state,
+                                       message,
+                                       cantina::bus::now_ns(),
+                                       static_cast<std::uint32_t>(getpid()),
+                                       cantina::bus::host_name(),
+                                       since_ns_};
     publisher_.publish(cantina::bus::topics::status_topic(service_), status);
   }
 

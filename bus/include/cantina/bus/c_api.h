@@ -85,8 +85,7 @@ int cantina_api_version(void);
  * CANTINA_ERROR_INVALID_ARGUMENT if path or an output buffer is NULL.
  * Thread-safe. */
 int cantina_config_load(const char* path, char* publish_endpoint, size_t publish_endpoint_size,
-                        char* subscribe_endpoint, size_t subscribe_endpoint_size, char* error,
-                        size_t error_size);
+                        char* subscribe_endpoint, size_t subscribe_endpoint_size, char* error, size_t error_size);
 
 /* ------------------------------------------------------------------ logger */
 
@@ -116,9 +115,8 @@ typedef struct cantina_logger_counters {
  * Returns a handle to close with cantina_logger_close(), or NULL with the
  * reason in `error`. Owns its own ZeroMQ context and one background thread.
  * After fork() a child must not use (or close) a handle opened by its parent. */
-cantina_logger* cantina_logger_open(const char* service, const char* publish_endpoint,
-                                    const char* subscribe_endpoint, int level, int hold_ms, char* error,
-                                    size_t error_size);
+cantina_logger* cantina_logger_open(const char* service, const char* publish_endpoint, const char* subscribe_endpoint,
+                                    int level, int hold_ms, char* error, size_t error_size);
 
 /* Logs one record. `message` holds `message_length` bytes (NULs and invalid
  * UTF-8 are sent as they are; the logging node escapes them in the file). The
@@ -130,8 +128,7 @@ cantina_logger* cantina_logger_open(const char* service, const char* publish_end
  * CANTINA_ERROR_INVALID_ARGUMENT. Never blocks on the network. Thread-safe. */
 int cantina_logger_log(cantina_logger* logger, int level, const char* message, size_t message_length,
                        const char* logger_name, const char* file, uint32_t line, const char* function,
-                       const char* thread, int64_t timestamp_ns, const cantina_field* fields,
-                       size_t field_count);
+                       const char* thread, int64_t timestamp_ns, const cantina_field* fields, size_t field_count);
 
 /* The current threshold (a CANTINA_LEVEL_*; records below it are filtered), so a
  * caller can skip building a record that would be dropped. -1 for NULL.
@@ -164,16 +161,15 @@ typedef struct cantina_status_publisher cantina_status_publisher;
 /* Connects to the bus's `publish_endpoint`. Returns a handle, or NULL with the
  * reason in `error`. Like any ZeroMQ publisher, the first messages after
  * connecting may reach no one: publish a state again periodically. */
-cantina_status_publisher* cantina_status_publisher_open(const char* publish_endpoint, char* error,
-                                                        size_t error_size);
+cantina_status_publisher* cantina_status_publisher_open(const char* publish_endpoint, char* error, size_t error_size);
 
 /* Publishes that `service` is in `state` (a CANTINA_STATE_*) with `message`
  * (NULL: empty), reported for process `pid`, in that state since `since_ns` (ns
  * since the Unix epoch, UTC; 0: now). Never blocks. Returns CANTINA_OK,
  * CANTINA_ERROR_INVALID_ARGUMENT (NULL handle, bad service id or state) or
  * CANTINA_ERROR_BUS (ZeroMQ's queue is full). Thread-safe. */
-int cantina_status_publish(cantina_status_publisher* publisher, const char* service, int state,
-                           const char* message, uint32_t pid, int64_t since_ns);
+int cantina_status_publish(cantina_status_publisher* publisher, const char* service, int state, const char* message,
+                           uint32_t pid, int64_t since_ns);
 
 /* Closes the socket (waiting up to 1 s for queued messages) and frees the
  * publisher. NULL is ignored. */

@@ -39,7 +39,7 @@ struct LoggingConfig {
 };
 
 struct WebBridgeConfig {
-  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 = any free port
+  std::string listen = "127.0.0.1:8080";     // HOST:PORT; port 0 = any free port
   std::uint32_t batch_interval_ms = 50;      // how often entries go out to browsers
   std::uint32_t max_client_queue = 20000;    // entries waiting per browser before it skips
   std::uint32_t history_limit = 1000;        // most entries /api/logs returns
@@ -64,7 +64,7 @@ struct ServiceConfig {
   RestartPolicy restart = RestartPolicy::on_failure;
   double start_secs = 1.0;  // an exit sooner than this counts as a failed start
   ReadyCheck ready = ReadyCheck::uptime;
-  bool capture = true;      // publish stdout/stderr lines as log records of the service
+  bool capture = true;  // publish stdout/stderr lines as log records of the service
 };
 
 struct Config {
@@ -95,8 +95,7 @@ Config parse_config(std::string_view toml_text, const std::string& source_name,
                     const Environment& environment = process_environment());
 
 // Reads and validates a file. Throws ConfigError (also if it cannot be read).
-Config load_config(const std::filesystem::path& path,
-                   const Environment& environment = process_environment());
+Config load_config(const std::filesystem::path& path, const Environment& environment = process_environment());
 
 // The config file a program uses when given none: $CANTINA_CONFIG (set by the
 // supervisor for every child), else conf/cantina.toml.

@@ -84,8 +84,8 @@ struct FormatString {
   std::source_location location;
 
   template <class S>
-    requires std::is_convertible_v<const S&, std::string_view>
-  FormatString(const S& format, std::source_location where = std::source_location::current())  // NOLINT
+  requires std::is_convertible_v<const S&, std::string_view> FormatString(
+      const S& format, std::source_location where = std::source_location::current())  // NOLINT
       : text(format), location(where) {}
 };
 
@@ -120,15 +120,25 @@ class Logger {
   }
 
   template <class... Args>
-  void debug(FormatString format, const Args&... args) { log_format(Level::debug, format, args...); }
+  void debug(FormatString format, const Args&... args) {
+    log_format(Level::debug, format, args...);
+  }
   template <class... Args>
-  void info(FormatString format, const Args&... args) { log_format(Level::info, format, args...); }
+  void info(FormatString format, const Args&... args) {
+    log_format(Level::info, format, args...);
+  }
   template <class... Args>
-  void warning(FormatString format, const Args&... args) { log_format(Level::warning, format, args...); }
+  void warning(FormatString format, const Args&... args) {
+    log_format(Level::warning, format, args...);
+  }
   template <class... Args>
-  void error(FormatString format, const Args&... args) { log_format(Level::error, format, args...); }
+  void error(FormatString format, const Args&... args) {
+    log_format(Level::error, format, args...);
+  }
   template <class... Args>
-  void critical(FormatString format, const Args&... args) { log_format(Level::critical, format, args...); }
+  void critical(FormatString format, const Args&... args) {
+    log_format(Level::critical, format, args...);
+  }
 
   // Stream style: the record is logged when the returned object goes out of scope.
   class Line {
@@ -150,9 +160,7 @@ class Logger {
   };
   Line stream(Level level, std::source_location where = std::source_location::current());
 
-  bool enabled(Level level) const noexcept {
-    return static_cast<int>(level) >= level_.load(std::memory_order_relaxed);
-  }
+  bool enabled(Level level) const noexcept { return static_cast<int>(level) >= level_.load(std::memory_order_relaxed); }
   Level level() const noexcept { return static_cast<Level>(level_.load(std::memory_order_relaxed)); }
   void set_level(Level level) noexcept { level_.store(static_cast<int>(level), std::memory_order_relaxed); }
 
@@ -181,15 +189,15 @@ class Logger {
     Level level = Level::info;
     std::uint64_t sequence = 0;
     std::string message;
-    const char* file = "";      // static storage (std::source_location)
+    const char* file = "";  // static storage (std::source_location)
     std::uint32_t line = 0;
     const char* function = "";  // static storage (std::source_location)
     std::shared_ptr<const std::string> thread;
     std::unique_ptr<RecordDetails> details;  // logger, file, function, fields (C ABI, Python)
   };
   // Copies the record into the next free slot; false (and counted) if the queue is full.
-  bool enqueue(std::int64_t timestamp_ns, Level level, std::string_view message, const char* file,
-               std::uint32_t line, const char* function, std::unique_ptr<RecordDetails> details);
+  bool enqueue(std::int64_t timestamp_ns, Level level, std::string_view message, const char* file, std::uint32_t line,
+               const char* function, std::unique_ptr<RecordDetails> details);
   static std::string& format_buffer();
   static std::int64_t now_ns_();
   void run_with(zmq::socket_t& publisher, Subscriber* control);
@@ -201,14 +209,14 @@ class Logger {
   std::atomic<int> level_;
 
   mutable std::mutex mutex_;
-  std::condition_variable wake_;        // background thread waits for records
-  std::condition_variable drained_;     // flush() waits for the queue to empty
-  std::vector<Pending> queue_;          // slots; the first queued_ are waiting; guarded by mutex_
-  std::size_t queued_ = 0;              // guarded by mutex_
-  std::uint64_t next_sequence_ = 1;     // guarded by mutex_
-  std::uint64_t in_flight_ = 0;         // taken by the thread, not yet sent; guarded
-  bool stopping_ = false;               // guarded by mutex_
-  bool sleeping_ = false;               // guarded by mutex_
+  std::condition_variable wake_;     // background thread waits for records
+  std::condition_variable drained_;  // flush() waits for the queue to empty
+  std::vector<Pending> queue_;       // slots; the first queued_ are waiting; guarded by mutex_
+  std::size_t queued_ = 0;           // guarded by mutex_
+  std::uint64_t next_sequence_ = 1;  // guarded by mutex_
+  std::uint64_t in_flight_ = 0;      // taken by the thread, not yet sent; guarded
+  bool stopping_ = false;            // guarded by mutex_
+  bool sleeping_ = false;            // guarded by mutex_
 
   std::atomic<std::uint64_t> logged_{0};
   std::atomic<std::uint64_t> published_{0};

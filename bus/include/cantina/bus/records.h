@@ -70,14 +70,7 @@ struct HistoryReply {
   friend bool operator==(const HistoryReply&, const HistoryReply&) = default;
 };
 
-enum class ServiceState : std::uint8_t {
-  starting = 0,
-  running = 1,
-  stopping = 2,
-  stopped = 3,
-  error = 4,
-  fatal = 5
-};
+enum class ServiceState : std::uint8_t { starting = 0, running = 1, stopping = 2, stopped = 3, error = 4, fatal = 5 };
 
 // "STARTING", "RUNNING", ...
 const char* to_string(ServiceState state) noexcept;

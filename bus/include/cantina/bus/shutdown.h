@@ -3,8 +3,8 @@
 // waits for one in sigwait() and tells its threads to stop.
 #pragma once
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <optional>
 
 namespace cantina::bus {

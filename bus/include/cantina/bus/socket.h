@@ -46,16 +46,14 @@ struct Received {
   std::string topic;
   zmq::message_t payload;
 
-  Bytes bytes() const noexcept {
-    return {static_cast<const std::byte*>(payload.data()), payload.size()};
-  }
+  Bytes bytes() const noexcept { return {static_cast<const std::byte*>(payload.data()), payload.size()}; }
 };
 
 // A SUB socket connected to the bus's subscribe endpoint, filtering by topic prefix.
 class Subscriber {
  public:
-  Subscriber(zmq::context_t& context, const std::string& endpoint,
-             const std::vector<std::string>& prefixes, int high_water_mark = kDefaultHighWaterMark);
+  Subscriber(zmq::context_t& context, const std::string& endpoint, const std::vector<std::string>& prefixes,
+             int high_water_mark = kDefaultHighWaterMark);
 
   // Waits up to `timeout` (0 = do not wait) for the next well-formed message.
   // Messages that are not exactly two frames are counted in malformed() and

@@ -8,12 +8,12 @@
 
 namespace cantina::bus::topics {
 
-inline constexpr std::string_view kLogPrefix = "/log/";                  // + service id
+inline constexpr std::string_view kLogPrefix = "/log/";  // + service id
 inline constexpr std::string_view kDashboardLog = "/dashboard/log";
-inline constexpr std::string_view kStatusPrefix = "/service/status/";    // + service id
+inline constexpr std::string_view kStatusPrefix = "/service/status/";  // + service id
 inline constexpr std::string_view kLoggingStats = "/logging/stats";
 inline constexpr std::string_view kControlPrefix = "/control/";
-inline constexpr std::string_view kSetLogLevelPrefix = "/control/log_level/";          // + service
+inline constexpr std::string_view kSetLogLevelPrefix = "/control/log_level/";              // + service
 inline constexpr std::string_view kLogLevelChangedPrefix = "/control/log_level_changed/";  // + service
 
 // The service id of the logging node itself.

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -80,7 +81,7 @@ struct LoggingNode::State {
     if (!config.logging.query_endpoint.empty()) {
       query = std::make_unique<zmq::socket_t>(context, zmq::socket_type::rep);
       query->set(zmq::sockopt::linger, 0);
-      query->set(zmq::sockopt::maxmsgsize, std::int64_t{64 * 1024});
+      query->set(zmq::sockopt::maxmsgsize, std::int64_t{64} * 1024);
       try {
         query->bind(config.logging.query_endpoint);
       } catch (const zmq::error_t& error) {
@@ -406,7 +407,11 @@ LoggingNode::LoggingNode(zmq::context_t& context, const bus::Config& config)
     : state_(std::make_unique<State>(context, config)) {}
 
 LoggingNode::~LoggingNode() {
-  stop();
+  try {
+    stop();
+  } catch (const std::exception& error) {  // destructors report instead of throwing
+    std::fprintf(stderr, "cantina-logd: error while stopping: %s\n", error.what());
+  }
 }
 
 void LoggingNode::start() {

@@ -35,7 +35,7 @@ namespace s = cantina::schema;
 // How much of a message a decoder may read (Cap'n Proto's traversal limit): twice
 // the largest bus message; history replies, which come from the logging node
 // itself, may be far larger.
-constexpr std::uint64_t kTraversalLimitWords = 4 * 1024 * 1024 / 8 * 2;
+constexpr std::uint64_t kTraversalLimitWords = std::uint64_t{4} * 1024 * 1024 / 8 * 2;
 constexpr std::uint64_t kHistoryReplyTraversalLimitWords = 256ull * 1024 * 1024 / 8;
 
 // Most elements a list may have. A tiny message can declare a list of millions of

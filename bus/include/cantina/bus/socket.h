@@ -19,7 +19,7 @@ namespace cantina::bus {
 inline constexpr int kDefaultHighWaterMark = 100000;
 
 // Largest message a bus socket accepts; bigger ones are dropped by ZeroMQ.
-inline constexpr std::int64_t kMaxMessageBytes = 4 * 1024 * 1024;
+inline constexpr std::int64_t kMaxMessageBytes = std::int64_t{4} * 1024 * 1024;
 
 // A PUB socket connected to the bus's publish endpoint (or bound, for tests).
 // send() never blocks: when a peer's queue is full ZeroMQ drops the message.

@@ -1,0 +1,189 @@
+// cantina-bench-raw: the null baseline. Plain ZeroMQ publishers and one
+// subscriber through the real cantina-busd, with the same topic shape and the same
+// payload size as a LogRecord of the pipeline, and nothing else: no Logger, no
+// Cap'n Proto, no logging node, no disk. What the subscriber receives per second
+// is the ceiling the pipeline is measured against.
+//
+//   pub --publish EP --publisher K --count N --payload-bytes B [--rate R] [--start-at NS]
+//       An XPUB socket (like the Logger's) with the bus's default high-water mark;
+//       waits until the bus reports a subscriber, then sends N [topic][payload]
+//       messages; the payload starts with (K, sequence).
+//   sub --subscribe EP --publishers P --count N [--idle-timeout S]
+//       A SUB socket; counts per publisher what arrives, exactly once or not, and
+//       the receive rate from the first message to the last.
+#include <algorithm>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "bench_common.h"
+#include "cantina/bus/socket.h"
+
+namespace {
+
+namespace bench = cantina::bench;
+
+constexpr const char* kTool = "cantina-bench-raw";
+constexpr std::string_view kTopicPrefix = "/log/bench_raw_p";
+
+int run_pub(bench::Args& args) {
+  const std::string endpoint = args.text("publish");
+  const auto publisher = static_cast<std::uint64_t>(args.integer("publisher", 0));
+  const auto count = static_cast<std::uint64_t>(args.integer("count", 1'000'000));
+  const auto payload_bytes = static_cast<std::size_t>(std::max<std::int64_t>(16, args.integer("payload-bytes", 256)));
+  const double rate = args.real("rate", 0);
+  const std::int64_t start_at = args.integer("start-at", 0);
+  args.finish(kTool);
+
+  zmq::context_t context(1);
+  zmq::socket_t socket(context, zmq::socket_type::xpub);
+  socket.set(zmq::sockopt::sndhwm, cantina::bus::kDefaultHighWaterMark);
+  socket.set(zmq::sockopt::linger, 10000);
+  socket.connect(endpoint);
+  const std::string topic = std::string(kTopicPrefix) + std::to_string(publisher);
+
+  // Wait for the subscription to come up through the bus (no slow-joiner loss).
+  bool subscribed = false;
+  const std::int64_t give_up = bench::monotonic_ns() + 10'000'000'000;
+  while (!subscribed && bench::monotonic_ns() < give_up) {
+    zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::chrono::milliseconds(50));
+    zmq::message_t message;
+    while (socket.recv(message, zmq::recv_flags::dontwait)) {
+      const auto* data = static_cast<const char*>(message.data());
+      if (message.size() > 0 && data[0] == 1 && topic.starts_with(std::string_view(data + 1, message.size() - 1))) {
+        subscribed = true;
+      }
+    }
+  }
+  if (!subscribed) std::cerr << kTool << ": no subscriber after 10 s\n";
+  if (start_at > bench::realtime_ns()) bench::sleep_until_realtime(start_at);
+  std::cout << "ready" << std::endl;
+
+  std::string payload(payload_bytes, '\0');
+  std::memcpy(payload.data(), &publisher, sizeof publisher);
+  const std::int64_t started = bench::monotonic_ns();
+  const double interval_ns = rate > 0 ? 1e9 / rate : 0.0;
+  std::uint64_t refused = 0;
+  for (std::uint64_t sequence = 1; sequence <= count; ++sequence) {
+    if (interval_ns > 0) {
+      const auto due = started + static_cast<std::int64_t>(static_cast<double>(sequence - 1) * interval_ns);
+      const std::int64_t now = bench::monotonic_ns();
+      if (now < due) bench::sleep_for_ns(due - now);
+    }
+    std::memcpy(payload.data() + 8, &sequence, sizeof sequence);
+    const bool sent = socket.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+                      socket.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    if (!sent) ++refused;
+  }
+  const std::int64_t finished = bench::monotonic_ns();
+  const double elapsed = static_cast<double>(finished - started) / 1e9;
+  bench::Result result;
+  result.add("mode", "raw-pub")
+      .add("publisher", publisher)
+      .add("count", count)
+      .add("payload_bytes", static_cast<std::uint64_t>(payload_bytes))
+      .add("subscribed", subscribed)
+      .add("refused", refused)
+      .add("elapsed_s", elapsed)
+      .add("send_rate", elapsed > 0 ? static_cast<double>(count) / elapsed : 0.0);
+  result.print();
+  socket.close();  // lingers until what is queued has gone out (at most 10 s)
+  return 0;
+}
+
+int run_sub(bench::Args& args) {
+  const std::string endpoint = args.text("subscribe");
+  const auto publishers = static_cast<std::size_t>(args.integer("publishers", 1));
+  const auto count = static_cast<std::uint64_t>(args.integer("count", 1'000'000));
+  const double idle_timeout = args.real("idle-timeout", 1.0);
+  const double max_seconds = args.real("max-seconds", 120.0);
+  args.finish(kTool);
+
+  zmq::context_t context(1);
+  zmq::socket_t socket(context, zmq::socket_type::sub);
+  socket.set(zmq::sockopt::rcvhwm, cantina::bus::kDefaultHighWaterMark);
+  socket.set(zmq::sockopt::linger, 0);
+  socket.set(zmq::sockopt::subscribe, kTopicPrefix);
+  socket.connect(endpoint);
+  std::cout << "ready" << std::endl;
+
+  std::vector<std::vector<bool>> seen(publishers, std::vector<bool>(count + 1, false));
+  std::uint64_t received = 0, unique = 0, duplicates = 0, unexpected = 0, bad_frames = 0;
+  const std::uint64_t expected = count * publishers;
+  const std::int64_t started = bench::monotonic_ns();
+  std::int64_t first = 0, last = 0;
+  zmq::message_t topic, payload;
+  while (unique < expected) {
+    zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::chrono::milliseconds(100));
+    const std::int64_t now = bench::monotonic_ns();
+    if (received == 0 && now - started > static_cast<std::int64_t>(max_seconds * 1e9)) break;
+    if (received > 0 && now - last > static_cast<std::int64_t>(idle_timeout * 1e9)) break;
+    while (socket.recv(topic, zmq::recv_flags::dontwait)) {
+      int frames = 1;
+      bool more = topic.more();
+      if (more) {
+        (void)socket.recv(payload, zmq::recv_flags::none);  // the rest of a message is already here
+        ++frames;
+        more = payload.more();
+      }
+      while (more) {
+        zmq::message_t extra;
+        (void)socket.recv(extra, zmq::recv_flags::none);
+        ++frames;
+        more = extra.more();
+      }
+      if (frames != 2 || payload.size() < 16) {
+        ++bad_frames;
+        continue;
+      }
+      last = bench::monotonic_ns();
+      if (received++ == 0) first = last;
+      std::uint64_t publisher = 0, sequence = 0;
+      std::memcpy(&publisher, payload.data(), sizeof publisher);
+      std::memcpy(&sequence, static_cast<const char*>(payload.data()) + 8, sizeof sequence);
+      if (publisher >= publishers || sequence == 0 || sequence > count) {
+        ++unexpected;
+      } else if (seen[publisher][sequence]) {
+        ++duplicates;
+      } else {
+        seen[publisher][sequence] = true;
+        ++unique;
+      }
+    }
+  }
+  const double elapsed = static_cast<double>(last - first) / 1e9;
+  bench::Result result;
+  result.add("mode", "raw-sub")
+      .add("expected", expected)
+      .add("received", received)
+      .add("unique", unique)
+      .add("lost", expected - unique)
+      .add("duplicates", duplicates)
+      .add("unexpected", unexpected)
+      .add("bad_frames", bad_frames)
+      .add("elapsed_s", elapsed)
+      .add("receive_rate", elapsed > 0 ? static_cast<double>(unique) / elapsed : 0.0);
+  result.print();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string mode = argc > 1 ? argv[1] : "";
+  bench::Args args(argc, argv, 2);
+  try {
+    if (mode == "pub") return run_pub(args);
+    if (mode == "sub") return run_sub(args);
+  } catch (const std::exception& error) {
+    std::cerr << kTool << " " << mode << ": " << error.what() << "\n";
+    return 1;
+  }
+  std::cerr << "usage: cantina-bench-raw pub|sub [--option value ...] (see tools/bench/raw_main.cpp)\n";
+  return 2;
+}

@@ -95,7 +95,9 @@ BOOST_AUTO_TEST_CASE(a_full_disk_is_reported_survived_and_counted) {
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   const auto lines = read_lines(node.session_file());
   for (const auto& line : lines) BOOST_TEST(line.starts_with("[2"), line);  // no torn line
-  BOOST_TEST(count_containing(lines, "lines could not be stored in the session file") == 1u);
+  // At least one report; more if a small write fitted in the file's last page
+  // while the disk was full (each recovery reports the lines lost since the last).
+  BOOST_TEST(count_containing(lines, "lines could not be stored in the session file") >= 1u);
   BOOST_TEST(count_containing(lines, "after space 4") == 1u);
 }
 

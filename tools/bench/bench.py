@@ -38,6 +38,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import statistics
@@ -45,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,7 +131,6 @@ class OthersWindow:
         self.stack = stack
 
     def _ours(self):
-        import resource
         own = resource.getrusage(resource.RUSAGE_SELF)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = (own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime) * 1e9
@@ -325,11 +326,14 @@ class Stack:
             self.webbridge = None
 
     def tool(self, name, *args):
-        tool = "cantina-bench-raw" if name == "raw" else "cantina-bench-ws" if name == "ws" \
-            else "cantina-bench-load"
-        mode = [] if name in ("raw", "ws") else [name]
-        return self.spawn(f"{name}-{args[0] if name == 'raw' else ''}".rstrip("-"),
-                          [tool] + mode + [str(a) for a in args])
+        """Starts a benchmark tool: "raw" (cantina-bench-raw, mode first in `args`), "ws"
+        (cantina-bench-ws) or a mode of cantina-bench-load."""
+        args = [str(a) for a in args]
+        if name == "raw":
+            return self.spawn(f"raw-{args[0]}", ["cantina-bench-raw"] + args)
+        if name == "ws":
+            return self.spawn("ws", ["cantina-bench-ws"] + args)
+        return self.spawn(name, ["cantina-bench-load", name] + args)
 
     def perf_start(self, process_name, pid):
         """perf record -g on `pid` if --perf asked for `process_name`."""
@@ -687,9 +691,9 @@ def scenario_latency(stack, args, run, previous):
         if check["duplicates"] or check["unique_found"] > figures[f"call_{name}_published"]:
             failures.append(f"session file: publisher {k}: {check['unique_found']} records, "
                             f"{check['duplicates']} duplicates, {figures[f'call_{name}_published']} published")
-        print(f"  {name}: {check['unique_found']:,} of {args.calls:,} calls in the session file "
-              f"(the node reported {check['node_reported_lost']:,} lost, {check['node_reported_dropped']:,} "
-              f"dropped)", flush=True)
+        print(f"  {name}: {check['unique_found']:,} of {args.calls:,} calls in the session file", flush=True)
+    print(f"  the node reported {check['node_reported_lost']:,} records lost (sequence gaps) and "
+          f"{check['node_reported_dropped']:,} dropped (writer queue full) in that session", flush=True)
     session.unlink(missing_ok=True)
     # 2. publish -> logd -> /dashboard/log subscriber at args.rate (publisher 2), on a fresh
     #    logging node with nothing left over from the bursts.
@@ -792,6 +796,7 @@ def ws_phase(stack, args, tag, clients, rate, seconds, label):
     time.sleep(max(0.0, start_at - time.time()))
     bridge = CpuWindow(stack.webbridge.pid).start()
     logd = CpuWindow(stack.logd.pid).start()
+    clients_cpu = CpuWindow(ws.pid).start()
     perf = stack.perf_start("webbridge", stack.webbridge.pid) if clients > 1 else None
     samples = []
     while any(p.popen.poll() is None for p in procs):
@@ -799,6 +804,7 @@ def ws_phase(stack, args, tag, clients, rate, seconds, label):
         time.sleep(0.25)
     bridge.stop()
     logd.stop()
+    clients_cpu.stop()
     Stack.perf_stop(perf)
     pub_results = [p.result() for p in procs]
     received = ws.result(timeout=seconds * 4 + 120)
@@ -821,6 +827,7 @@ def ws_phase(stack, args, tag, clients, rate, seconds, label):
         "webbridge_cpu_percent": bridge.percent(),
         "webbridge_threads_percent": bridge.per_thread_percent(),
         "logd_cpu_percent": logd.percent(),
+        "ws_clients_cpu_percent": clients_cpu.percent(),
         "webbridge_rss_anon_kb_max": max(s.get("rss_anon_kb", 0) for s in samples),
         "webbridge_rss_anon_kb_end": samples[-1].get("rss_anon_kb"),
         "session_file_exactly_once": check["exactly_once"],
@@ -940,6 +947,7 @@ GOALS = {
         ("load_webbridge_cpu_percent", "", None, "% of a core", "{:.0f}"),
         ("load_webbridge_rss_anon_kb_max", "bounded", None, "kB", "{:,.0f}"),
         ("load_logd_cpu_percent", "", None, "% of a core", "{:.0f}"),
+        ("load_ws_clients_cpu_percent", "(the K test clients, same machine)", None, "% of a core", "{:.0f}"),
         ("throughput_with_bridge", "", None, "records/s", "{:,.0f}"),
         ("throughput_without_bridge", "", None, "records/s", "{:,.0f}"),
         ("throughput_ratio", "bridge + clients do not lower it (>= 95 %)", lambda v, m: v >= 0.95, "", "{:.1%}"),
@@ -1068,7 +1076,6 @@ def run_scenario(args):
     except BenchError as error:
         failures.append(f"harness: {error}")
     except Exception as error:  # a bug of the harness: report it with the figures so far
-        import traceback
         traceback.print_exc()
         failures.append(f"harness: {type(error).__name__}: {error}")
     finally:

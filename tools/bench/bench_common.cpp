@@ -105,12 +105,14 @@ void sleep_for_ns(std::int64_t duration_ns) {
   nanosleep(&span, nullptr);
 }
 
-Histogram::Histogram() : buckets_(kBuckets, 0) {}
+Histogram::Histogram() : buckets_(kBuckets, 0), slow_buckets_(kSlowBuckets, 0) {}
 
 void Histogram::add_ns(std::int64_t latency_ns) {
   if (latency_ns < 0) latency_ns = 0;  // clocks of one machine; never negative in practice
   const auto micros = static_cast<std::size_t>(latency_ns / 1000);
+  const std::size_t millis = micros / 1000 - 1000;  // for micros >= 1 s
   if (micros < kBuckets) ++buckets_[micros];
+  else if (millis < kSlowBuckets) ++slow_buckets_[millis];
   else ++overflow_;
   ++count_;
   max_ns_ = std::max(max_ns_, latency_ns);
@@ -119,6 +121,7 @@ void Histogram::add_ns(std::int64_t latency_ns) {
 
 void Histogram::merge(const Histogram& other) {
   for (std::size_t i = 0; i < kBuckets; ++i) buckets_[i] += other.buckets_[i];
+  for (std::size_t i = 0; i < kSlowBuckets; ++i) slow_buckets_[i] += other.slow_buckets_[i];
   overflow_ += other.overflow_;
   count_ += other.count_;
   max_ns_ = std::max(max_ns_, other.max_ns_);
@@ -128,10 +131,15 @@ void Histogram::merge(const Histogram& other) {
 double Histogram::percentile_us(double fraction) const {
   if (count_ == 0) return 0.0;
   const auto wanted = static_cast<std::uint64_t>(std::ceil(fraction * static_cast<double>(count_)));
+  const std::uint64_t target = std::max<std::uint64_t>(wanted, 1);
   std::uint64_t seen = 0;
   for (std::size_t i = 0; i < kBuckets; ++i) {
     seen += buckets_[i];
-    if (seen >= std::max<std::uint64_t>(wanted, 1)) return static_cast<double>(i);
+    if (seen >= target) return static_cast<double>(i);
+  }
+  for (std::size_t i = 0; i < kSlowBuckets; ++i) {
+    seen += slow_buckets_[i];
+    if (seen >= target) return static_cast<double>((i + 1000) * 1000);
   }
   return max_us();
 }

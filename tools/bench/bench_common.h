@@ -43,9 +43,9 @@ std::int64_t monotonic_ns();
 void sleep_until_realtime(std::int64_t deadline_ns);
 void sleep_for_ns(std::int64_t duration_ns);
 
-// Latencies in microseconds, 1 µs buckets up to 1 s, one overflow bucket (a
-// percentile that falls there reads as the maximum seen): exact to the
-// microsecond, constant memory however many samples.
+// Latencies: 1 µs buckets up to 1 s, then 1 ms buckets up to 100 s, one overflow
+// bucket beyond (a percentile that falls there reads as the maximum seen). Exact
+// to the microsecond below 1 s, constant memory however many samples.
 class Histogram {
  public:
   Histogram();
@@ -58,8 +58,10 @@ class Histogram {
   double mean_us() const { return count_ == 0 ? 0.0 : static_cast<double>(sum_ns_) / 1000.0 / static_cast<double>(count_); }
 
  private:
-  static constexpr std::size_t kBuckets = 1'000'000;
+  static constexpr std::size_t kBuckets = 1'000'000;      // 1 µs each, below 1 s
+  static constexpr std::size_t kSlowBuckets = 100'000;    // 1 ms each, 1 s to 100 s
   std::vector<std::uint32_t> buckets_;
+  std::vector<std::uint32_t> slow_buckets_;
   std::uint64_t overflow_ = 0;
   std::uint64_t count_ = 0;
   std::int64_t max_ns_ = 0;

@@ -2,7 +2,7 @@
 // thread, Boost.Beast), as a browser would connect: GET /ws, then read.
 //
 //   cantina-bench-ws --host 127.0.0.1 --port P --clients K --tag T
-//                    [--expect N] [--idle-timeout S] [--max-seconds S] [--quickack]
+//                    [--expect N] [--idle-timeout S] [--max-seconds S] [--quickack] [--trace FILE]
 //
 // For every {"type":"entries"} message it takes the receive time once and, for
 // every entry whose message starts with "bench T ", the publish -> WebSocket
@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -46,6 +47,7 @@ constexpr const char* kTool = "cantina-bench-ws";
 
 struct Totals {
   bench::Histogram latency;
+  std::ostream* trace = nullptr;  // --trace: one line per message (time, bytes, entries, latency of the last)
   std::int64_t last_entry_ns = 0;  // monotonic time of the last bench entry, any client
   std::size_t accepted = 0;
   std::size_t failed = 0;
@@ -109,7 +111,11 @@ class Client : public std::enable_shared_from_this<Client> {
     ++messages_;
     bytes_ += bytes;
     const auto data = buffer_.cdata();
+    const std::uint64_t before = delivered_;
     scan(std::string_view(static_cast<const char*>(data.data()), data.size()), received);
+    if (totals_.trace != nullptr) {
+      *totals_.trace << received << ' ' << bytes << ' ' << delivered_ - before << ' ' << newest_latency_ns_ << '\n';
+    }
     buffer_.consume(buffer_.size());
     read_next();
   }
@@ -147,6 +153,7 @@ class Client : public std::enable_shared_from_this<Client> {
       if (sequence > last_sequence_ || sequence == 1) last_sequence_ = sequence;
       if (!ours) continue;
       totals_.latency.add_ns(received - timestamp);
+      newest_latency_ns_ = received - timestamp;
       ++delivered_;
       totals_.last_entry_ns = bench::monotonic_ns();
     }
@@ -181,6 +188,7 @@ class Client : public std::enable_shared_from_this<Client> {
   bool accepted_ = false;
   std::uint64_t delivered_ = 0;
   std::uint64_t skipped_ = 0;
+  std::int64_t newest_latency_ns_ = 0;  // of the last entry scanned (for --trace)
   std::uint64_t missing_ = 0;        // entries missed, from jumps in the sequence numbers
   std::uint64_t last_sequence_ = 0;  // of the last entry seen (0 = none yet)
   std::uint64_t messages_ = 0;
@@ -199,10 +207,16 @@ int main(int argc, char** argv) {
   const double idle_timeout = args.real("idle-timeout", 3.0);
   const double max_seconds = args.real("max-seconds", 120.0);
   const bool quickack = args.flag("quickack");
+  const std::string trace_file = args.text("trace");
   args.finish(kTool);
 
   net::io_context io(1);
   Totals totals;
+  std::ofstream trace;
+  if (!trace_file.empty()) {
+    trace.open(trace_file);
+    totals.trace = &trace;
+  }
   std::vector<std::shared_ptr<Client>> all;
   const tcp::endpoint endpoint(net::ip::make_address(host), port);
   for (std::size_t i = 0; i < clients; ++i) {

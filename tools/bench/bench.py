@@ -601,15 +601,15 @@ def scenario_throughput(stack, args, run, previous):
         failures.append("raw baseline received duplicates")
     if raw_trials and not raw_trials[0]["passed"] and raw_trials[0]["lost"]:
         failures.append(f"raw baseline lost messages at the lowest rate {raw_trials[0]['offered_rate']:,.0f}/s")
-    lossless = best["delivered_rate"] if best else 0.0
+    lossless = best["delivered_rate"] if best else (None if args.raw_only else 0.0)
     raw_lossless = raw_best["receive_rate"] if raw_best else 0.0
     figures = {
         "lossless_rate": lossless,
-        "lossless_offered_rate": best["offered_rate"] if best else 0.0,
+        "lossless_offered_rate": best["offered_rate"] if best else (None if args.raw_only else 0.0),
         # The ceiling is found the same way as the pipeline's figure: the highest rate at
         # which raw ZeroMQ through the same busd loses nothing.
         "raw_rate": raw_lossless,
-        "ratio_to_raw": lossless / raw_lossless if raw_lossless else 0.0,
+        "ratio_to_raw": lossless / raw_lossless if raw_lossless and lossless is not None else None,
         "raw_blast_rate": raw["receive_rate"],
         "raw_blast_lost_fraction": raw["lost_fraction"],
         "first_failed_offered_rate": next((t["offered_rate"] for t in trials if not t["passed"]), None),

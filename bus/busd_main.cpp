@@ -12,12 +12,22 @@
 //   XPUB socket; when it is full ZeroMQ drops for that subscriber only, so a slow
 //   subscriber never blocks publishers or other subscribers. Loss shows up as
 //   sequence gaps at the logging node.
+// - LAN mode ([bus.curve] enabled): both sockets are CURVE servers with the bus's
+//   key pair; a CurveGuard thread answers ZeroMQ's authentication requests (ZAP),
+//   admitting only the authorized client keys, and counts every refused
+//   handshake. Refusals are reported at most once a second, on stderr and as a
+//   WARNING record of service "cantina_busd" on the bus itself (a Logger on an
+//   inproc endpoint of the XSUB socket), so they reach the session file and the
+//   dashboard.
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include <zmq.hpp>
 
 #include "cantina/bus/config.h"
+#include "cantina/bus/curve.h"
+#include "cantina/bus/logger.h"
 #include "cantina/bus/shutdown.h"
 #include "cantina/bus/socket.h"
 
@@ -86,6 +96,32 @@ int main(int argc, char** argv) {
     socket->set(zmq::sockopt::maxmsgsize, cantina::bus::kMaxMessageBytes);
     socket->set(zmq::sockopt::linger, 0);
   }
+  std::optional<cantina::bus::Logger> own_log;
+  std::optional<cantina::bus::CurveGuard> guard;
+  if (config.bus.curve.enabled) {
+    frontend.bind("inproc://cantina-busd-own-log");  // the Logger below; inproc needs no keys
+    cantina::bus::LoggerOptions log_options;
+    log_options.service = "cantina_busd";
+    log_options.publish_endpoint = "inproc://cantina-busd-own-log";
+    own_log.emplace(context, log_options);
+    guard.emplace(context, config.bus.curve, std::vector<zmq::socket_t*>{&frontend, &backend},
+                  [&own_log](const cantina::bus::CurveRefusals& refusals, std::uint64_t new_refusals) {
+                    std::string text = std::to_string(new_refusals) +
+                                       " connection attempt(s) refused without an authorized CURVE key (" +
+                                       std::to_string(refusals.total) + " refused since start";
+                    if (!refusals.last_peer.empty()) text += "; last unauthorized peer: " + refusals.last_peer;
+                    text += ")";
+                    std::cerr << "cantina-busd: " << text << std::endl;
+                    own_log->log(cantina::bus::Level::warning, text);
+                  });
+    try {
+      cantina::bus::secure_server_socket(frontend, config.bus.curve);
+      cantina::bus::secure_server_socket(backend, config.bus.curve);
+    } catch (const std::exception& error) {
+      std::cerr << "cantina-busd: " << config.source << ": " << error.what() << "\n";
+      return 1;
+    }
+  }
   bind_or_exit(frontend, config.bus.publish_endpoint, "publish");
   bind_or_exit(backend, config.bus.subscribe_endpoint, "subscribe");
 
@@ -95,7 +131,12 @@ int main(int argc, char** argv) {
   control_client.connect("inproc://busd-control");
 
   std::cout << "cantina-busd: publish endpoint " << frontend.get(zmq::sockopt::last_endpoint) << "\n"
-            << "cantina-busd: subscribe endpoint " << backend.get(zmq::sockopt::last_endpoint) << std::endl;
+            << "cantina-busd: subscribe endpoint " << backend.get(zmq::sockopt::last_endpoint) << "\n"
+            << "cantina-busd: "
+            << (config.bus.curve.enabled
+                    ? "LAN mode: CURVE on, " + std::to_string(config.bus.curve.authorized.size()) + " client key(s) admitted"
+                    : std::string("CURVE off"))
+            << std::endl;
 
   std::thread proxy([&] {
     try {

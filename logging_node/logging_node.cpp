@@ -82,6 +82,18 @@ struct LoggingNode::State {
       query = std::make_unique<zmq::socket_t>(context, zmq::socket_type::rep);
       query->set(zmq::sockopt::linger, 0);
       query->set(zmq::sockopt::maxmsgsize, std::int64_t{64} * 1024);
+      if (config.bus.curve.enabled) {
+        // LAN mode: the query endpoint admits the same client keys as the bus.
+        guard = std::make_unique<bus::CurveGuard>(
+            context, config.bus.curve, std::vector<zmq::socket_t*>{query.get()},
+            [](const bus::CurveRefusals& refusals, std::uint64_t new_refusals) {
+              std::fprintf(stderr,
+                           "cantina-logd: query endpoint: %llu connection attempt(s) refused without an authorized "
+                           "CURVE key (%llu since start)\n",
+                           static_cast<unsigned long long>(new_refusals), static_cast<unsigned long long>(refusals.total));
+            });
+        bus::secure_server_socket(*query, config.bus.curve);
+      }
       try {
         query->bind(config.logging.query_endpoint);
       } catch (const zmq::error_t& error) {
@@ -121,6 +133,7 @@ struct LoggingNode::State {
   std::unique_ptr<bus::Subscriber> subscriber;
   std::unique_ptr<bus::Publisher> publisher;
   std::unique_ptr<zmq::socket_t> query;
+  std::unique_ptr<bus::CurveGuard> guard;  // LAN mode: authenticates query clients; outlives nothing it watches
   zmq::socket_t stop_server;
   std::uint64_t entry_sequence = 0;
   std::map<std::string, PendingLoss> pending_losses;
@@ -354,12 +367,13 @@ void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
 }
 
 void LoggingNode::State::receive_loop() {
-  publisher = std::make_unique<bus::Publisher>(context, config.bus.publish_endpoint, config.bus.high_water_mark);
+  publisher = std::make_unique<bus::Publisher>(context, config.bus.publish_endpoint, config.bus.high_water_mark,
+                                               config.bus.curve);
   subscriber = std::make_unique<bus::Subscriber>(
       context, config.bus.subscribe_endpoint,
       std::vector<std::string>{std::string(bus::topics::kLogPrefix),
                                bus::topics::set_log_level_topic(bus::topics::kLoggingServiceId)},
-      config.bus.high_water_mark);
+      config.bus.high_water_mark, config.bus.curve);
   publish_status(bus::ServiceState::starting, "opening session " + session.session_id());
   node_entry(Level::info, EntryKind::node,
              "session " + session.session_id() + " started: " + session.path().string() + " (log level " +

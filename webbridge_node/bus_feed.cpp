@@ -121,11 +121,12 @@ void BusFeed::handle(const std::string& topic, bus::Bytes payload) {
 }
 
 void BusFeed::run() {
-  publisher_ = std::make_unique<bus::Publisher>(context_, config_.bus.publish_endpoint, config_.bus.high_water_mark);
+  publisher_ = std::make_unique<bus::Publisher>(context_, config_.bus.publish_endpoint, config_.bus.high_water_mark,
+                                                config_.bus.curve);
   bus::Subscriber subscriber(context_, config_.bus.subscribe_endpoint,
                              {std::string(bus::topics::kDashboardLog), std::string(bus::topics::kStatusPrefix),
                               std::string(bus::topics::kLoggingStats)},
-                             config_.bus.high_water_mark);
+                             config_.bus.high_water_mark, config_.bus.curve);
   const std::string running_message = "dashboard at " + listen_url_;
   publish_status(bus::ServiceState::running, running_message);
   std::int64_t next_heartbeat = bus::monotonic_ns() + 1'000'000'000;

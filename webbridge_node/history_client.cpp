@@ -22,6 +22,7 @@ std::string HistoryClient::query_json(const bus::HistoryQuery& query, std::chron
     zmq::socket_t request(context_, zmq::socket_type::req);
     request.set(zmq::sockopt::linger, 0);
     request.set(zmq::sockopt::maxmsgsize, std::int64_t{256} * 1024 * 1024);
+    bus::secure_client_socket(request, curve_);
     request.connect(endpoint_);
     const std::string payload = bus::encode(query);
     if (!request.send(zmq::buffer(payload), zmq::send_flags::dontwait)) {

@@ -9,13 +9,15 @@
 
 #include <zmq.hpp>
 
+#include "cantina/bus/curve.h"
 #include "cantina/bus/records.h"
 
 namespace cantina::webbridge {
 
 class HistoryClient {
  public:
-  HistoryClient(zmq::context_t& context, std::string endpoint) : context_(context), endpoint_(std::move(endpoint)) {}
+  HistoryClient(zmq::context_t& context, std::string endpoint, const bus::CurveConfig& curve = bus::kNoCurve)
+      : context_(context), endpoint_(std::move(endpoint)), curve_(curve) {}
 
   // The reply as JSON text {"entries":[...],"session_id":"...","error":"..."};
   // on failure, entries is empty and error says why. Never throws.
@@ -24,6 +26,7 @@ class HistoryClient {
  private:
   zmq::context_t& context_;
   std::string endpoint_;
+  bus::CurveConfig curve_;
 };
 
 }  // namespace cantina::webbridge

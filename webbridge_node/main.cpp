@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   net::io_context io(1);
   cantina::webbridge::BridgeCounters counters;
   cantina::webbridge::Inbox inbox(std::max<std::size_t>(50'000, 4 * std::size_t{config.webbridge.max_client_queue}));
-  cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint);
+  cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint, config.bus.curve);
   cantina::webbridge::Hub hub(
       io,
       {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms), config.webbridge.max_client_queue,

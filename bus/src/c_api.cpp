@@ -132,6 +132,34 @@ cantina_logger* cantina_logger_open(const char* service, const char* publish_end
   }
 }
 
+cantina_logger* cantina_logger_open_config(const char* service, const char* config_path, int level, int hold_ms,
+                                           char* error, size_t error_size) {
+  copy_out(error, error_size, "");
+  if (service == nullptr) {
+    copy_out(error, error_size, "cantina_logger_open_config: a service id is required");
+    return nullptr;
+  }
+  if (!valid_level(level)) {
+    copy_out(error, error_size,
+             "cantina_logger_open_config: level must be 0 (DEBUG) to 4 (CRITICAL), not " + std::to_string(level));
+    return nullptr;
+  }
+  try {
+    const cantina::bus::Config config =
+        cantina::bus::load_config(config_path != nullptr ? config_path : cantina::bus::default_config_path());
+    auto handle = std::make_unique<cantina_logger>();
+    cantina::bus::LoggerOptions options = cantina::bus::logger_options(config.bus, service);
+    options.level = static_cast<Level>(level);
+    if (hold_ms >= 0) options.hold_until_subscribed = std::chrono::milliseconds(hold_ms);
+    options.shutdown_timeout = options.hold_until_subscribed;
+    handle->logger = std::make_unique<cantina::bus::Logger>(handle->context, std::move(options));
+    return handle.release();
+  } catch (...) {
+    describe_current_exception(error, error_size, "cantina_logger_open_config");
+    return nullptr;
+  }
+}
+
 int cantina_logger_log(cantina_logger* logger, int level, const char* message, size_t message_length,
                        const char* logger_name, const char* file, uint32_t line, const char* function,
                        const char* thread, int64_t timestamp_ns, const cantina_field* fields, size_t field_count) {
@@ -210,6 +238,22 @@ cantina_status_publisher* cantina_status_publisher_open(const char* publish_endp
     return handle.release();
   } catch (...) {
     describe_current_exception(error, error_size, "cantina_status_publisher_open");
+    return nullptr;
+  }
+}
+
+cantina_status_publisher* cantina_status_publisher_open_config(const char* config_path, char* error,
+                                                               size_t error_size) {
+  copy_out(error, error_size, "");
+  try {
+    const cantina::bus::Config config =
+        cantina::bus::load_config(config_path != nullptr ? config_path : cantina::bus::default_config_path());
+    auto handle = std::make_unique<cantina_status_publisher>();
+    handle->publisher = std::make_unique<cantina::bus::Publisher>(handle->context, config.bus.publish_endpoint, 1000,
+                                                                  config.bus.curve);
+    return handle.release();
+  } catch (...) {
+    describe_current_exception(error, error_size, "cantina_status_publisher_open_config");
     return nullptr;
   }
 }

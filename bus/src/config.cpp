@@ -191,13 +191,82 @@ class Reader {
   std::string source_;
 };
 
-void read_bus(const Reader& r, const toml::table& t, BusConfig& bus) {
-  r.only_keys(t, "bus", {"publish_endpoint", "subscribe_endpoint", "high_water_mark"});
+// True for tcp:// endpoints that leave the machine: anything but 127.x, ::1 and localhost.
+bool leaves_machine(const std::string& endpoint) {
+  if (!endpoint.starts_with("tcp://")) return false;
+  std::string host = endpoint.substr(6, endpoint.rfind(':') == std::string::npos ? std::string::npos
+                                                                                  : endpoint.rfind(':') - 6);
+  if (auto semicolon = host.find(';'); semicolon != std::string::npos) host = host.substr(semicolon + 1);
+  return !(host.starts_with("127.") || host == "localhost" || host == "[::1]" || host == "::1");
+}
+
+// Reads one key file named by a [bus.curve] key; errors name the key's line.
+CurveKeyPair key_file(const Reader& r, const toml::table& t, std::string_view key, const std::filesystem::path& folder,
+                      bool need_secret) {
+  const toml::node* node = t.get(key);
+  const std::string full = "bus.curve." + std::string(key);
+  const std::filesystem::path path = folder / node->as_string()->get();
+  CurveKeyPair keys;
+  try {
+    keys = read_curve_key_file(path);
+  } catch (const std::exception& error) {
+    r.fail(node->source(), full, error.what());
+  }
+  if (need_secret && keys.secret_key.empty())
+    r.fail(node->source(), full, path.string() + ": has no secret key (give the .key file made by `tools/cantina keygen`)");
+  return keys;
+}
+
+void read_curve(const Reader& r, const toml::table& t, CurveConfig& curve, const std::filesystem::path* key_folder) {
+  r.only_keys(t, "bus.curve", {"enabled", "server_public_key", "server_secret_key", "client_key", "authorized_keys"});
+  r.boolean(t, "enabled", "bus.curve.enabled", curve.enabled);
+  std::string server_public, server_secret, client, authorized;
+  r.string(t, "server_public_key", "bus.curve.server_public_key", server_public, true);
+  r.string(t, "server_secret_key", "bus.curve.server_secret_key", server_secret, true);
+  r.string(t, "client_key", "bus.curve.client_key", client, true);
+  r.string(t, "authorized_keys", "bus.curve.authorized_keys", authorized, true);
+  if (!curve.enabled) return;
+  if (server_public.empty()) r.fail(t.source(), "bus.curve.server_public_key", "is required when CURVE is enabled");
+  if (server_secret.empty() && client.empty())
+    r.fail(t.source(), "bus.curve.client_key", "is required when CURVE is enabled (or server_secret_key on the bus host)");
+  if (!server_secret.empty() && authorized.empty())
+    r.fail(t.get("server_secret_key")->source(), "bus.curve.authorized_keys",
+           "is required with server_secret_key: the folder of client public keys the bus admits");
+  if (key_folder == nullptr) return;
+  curve.server_public_key = key_file(r, t, "server_public_key", *key_folder, false).public_key;
+  if (!server_secret.empty()) {
+    curve.server = key_file(r, t, "server_secret_key", *key_folder, true);
+    if (curve.server.public_key != curve.server_public_key)
+      r.fail(t.get("server_secret_key")->source(), "bus.curve.server_secret_key",
+             "is not the key pair of bus.curve.server_public_key");
+  }
+  if (!client.empty()) curve.client = key_file(r, t, "client_key", *key_folder, true);
+  if (!authorized.empty()) {
+    try {
+      curve.authorized = read_authorized_keys(*key_folder / authorized);
+    } catch (const std::exception& error) {
+      r.fail(t.get("authorized_keys")->source(), "bus.curve.authorized_keys", error.what());
+    }
+  }
+}
+
+void read_bus(const Reader& r, const toml::table& t, BusConfig& bus, const std::filesystem::path* key_folder) {
+  r.only_keys(t, "bus",
+              {"publish_endpoint", "subscribe_endpoint", "high_water_mark", "logger_hold_ms", "logger_queue", "curve"});
   r.endpoint(t, "publish_endpoint", "bus.publish_endpoint", bus.publish_endpoint);
   r.endpoint(t, "subscribe_endpoint", "bus.subscribe_endpoint", bus.subscribe_endpoint);
   r.integer(t, "high_water_mark", "bus.high_water_mark", bus.high_water_mark, 1, kMaxCount);
+  r.integer(t, "logger_hold_ms", "bus.logger_hold_ms", bus.logger_hold_ms, 0, 3600000);
+  r.integer(t, "logger_queue", "bus.logger_queue", bus.logger_queue, 1, kMaxCount);
   if (bus.publish_endpoint == bus.subscribe_endpoint) {
     r.fail(t.source(), "bus.subscribe_endpoint", "must differ from bus.publish_endpoint");
+  }
+  if (const toml::table* curve = r.table(t, "curve", "bus.curve")) read_curve(r, *curve, bus.curve, key_folder);
+  for (const char* key : {"publish_endpoint", "subscribe_endpoint"}) {
+    const toml::node* node = t.get(key);
+    if (node != nullptr && !bus.curve.enabled && leaves_machine(node->as_string()->get()))
+      r.fail(node->source(), "bus." + std::string(key),
+             "an address off this machine needs LAN mode: [bus.curve] enabled = true with keys (see conf/lan-example.toml)");
   }
 }
 
@@ -369,7 +438,8 @@ void apply_environment(const Environment& environment, LoggingConfig& logging) {
 
 }  // namespace
 
-Config parse_config(std::string_view toml_text, const std::string& source_name, const Environment& environment) {
+Config parse_config(std::string_view toml_text, const std::string& source_name, const Environment& environment,
+                    const std::filesystem::path* key_folder) {
   Config config;
   config.source = source_name;
   config.logging.service_names = default_service_names();
@@ -384,11 +454,15 @@ Config parse_config(std::string_view toml_text, const std::string& source_name, 
   }
   Reader r(source_name);
   r.only_keys(document, "", {"bus", "logging", "webbridge", "service"});
-  if (const toml::table* bus = r.table(document, "bus", "bus")) read_bus(r, *bus, config.bus);
+  if (const toml::table* bus = r.table(document, "bus", "bus")) read_bus(r, *bus, config.bus, key_folder);
   if (const toml::table* logging = r.table(document, "logging", "logging")) read_logging(r, *logging, config.logging);
   if (const toml::table* webbridge = r.table(document, "webbridge", "webbridge"))
     read_webbridge(r, *webbridge, config.webbridge);
   if (const toml::node* services = document.get("service")) read_services(r, *services, config.services);
+  if (const toml::node* query = document.at_path("logging.query_endpoint").node();
+      query != nullptr && query->is_string() && !config.bus.curve.enabled && leaves_machine(config.logging.query_endpoint))
+    r.fail(query->source(), "logging.query_endpoint",
+           "an address off this machine needs LAN mode: [bus.curve] enabled = true with keys (see conf/lan-example.toml)");
   apply_environment(environment, config.logging);
   return config;
 }
@@ -398,7 +472,8 @@ Config load_config(const std::filesystem::path& path, const Environment& environ
   if (!file) throw ConfigError(path.string() + ": cannot read config file: " + std::strerror(errno));
   std::ostringstream text;
   text << file.rdbuf();
-  return parse_config(text.str(), path.string(), environment);
+  const std::filesystem::path key_folder = path.parent_path();
+  return parse_config(text.str(), path.string(), environment, &key_folder);
 }
 
 std::string default_config_path() {

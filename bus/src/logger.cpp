@@ -68,6 +68,17 @@ class SubscriptionTracker {
 
 }  // namespace
 
+LoggerOptions logger_options(const BusConfig& bus, std::string service) {
+  LoggerOptions options;
+  options.service = std::move(service);
+  options.publish_endpoint = bus.publish_endpoint;
+  options.subscribe_endpoint = bus.subscribe_endpoint;
+  options.queue_capacity = bus.logger_queue;
+  options.hold_until_subscribed = std::chrono::milliseconds(bus.logger_hold_ms);
+  options.curve = bus.curve;
+  return options;
+}
+
 Logger::Logger(zmq::context_t& context, LoggerOptions options)
     : options_(std::move(options)),
       context_(context),
@@ -86,12 +97,14 @@ Logger::Logger(zmq::context_t& context, LoggerOptions options)
   auto publisher = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::xpub);
   publisher->set(zmq::sockopt::sndhwm, kDefaultHighWaterMark);
   publisher->set(zmq::sockopt::linger, static_cast<int>(options_.shutdown_timeout.count()));
+  secure_client_socket(*publisher, options_.curve);
   publisher->connect(options_.publish_endpoint);
   std::unique_ptr<Subscriber> control;
   if (!options_.subscribe_endpoint.empty()) {
     control =
         std::make_unique<Subscriber>(context_, options_.subscribe_endpoint,
-                                     std::vector<std::string>{topics::set_log_level_topic(options_.service)}, 1000);
+                                     std::vector<std::string>{topics::set_log_level_topic(options_.service)}, 1000,
+                                     options_.curve);
   }
   thread_ = std::thread([this, publisher = std::move(publisher), control = std::move(control)]() mutable {
     run_with(*publisher, control.get());

@@ -13,9 +13,11 @@ void common_options(zmq::socket_t& socket, int high_water_mark) {
 
 }  // namespace
 
-Publisher::Publisher(zmq::context_t& context, const std::string& endpoint, int high_water_mark)
+Publisher::Publisher(zmq::context_t& context, const std::string& endpoint, int high_water_mark,
+                     const CurveConfig& curve)
     : socket_(context, zmq::socket_type::pub) {
   common_options(socket_, high_water_mark);
+  secure_client_socket(socket_, curve);
   socket_.connect(endpoint);
 }
 
@@ -25,9 +27,10 @@ bool Publisher::send(std::string_view topic, std::string_view payload) {
 }
 
 Subscriber::Subscriber(zmq::context_t& context, const std::string& endpoint, const std::vector<std::string>& prefixes,
-                       int high_water_mark)
+                       int high_water_mark, const CurveConfig& curve)
     : socket_(context, zmq::socket_type::sub) {
   common_options(socket_, high_water_mark);
+  secure_client_socket(socket_, curve);
   for (const auto& prefix : prefixes) subscribe(prefix);
   socket_.connect(endpoint);
 }

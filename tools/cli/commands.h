@@ -17,6 +17,7 @@ int log_command(const Arguments& args);
 int wait_status_command(const Arguments& args);
 int check_config_command(const Arguments& args);
 int show_config_command(const Arguments& args);
+int keygen_command(const Arguments& args);
 
 // Loads --config (default conf/cantina.toml); prints the error and returns
 // nullopt-like by throwing ConfigError to main.

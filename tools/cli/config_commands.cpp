@@ -30,7 +30,14 @@ int show_config_command(const Arguments& args) {
   out["source"] = config.source;
   out["bus"] = json::object{{"publish_endpoint", config.bus.publish_endpoint},
                             {"subscribe_endpoint", config.bus.subscribe_endpoint},
-                            {"high_water_mark", config.bus.high_water_mark}};
+                            {"high_water_mark", config.bus.high_water_mark},
+                            {"logger_hold_ms", config.bus.logger_hold_ms},
+                            {"logger_queue", config.bus.logger_queue},
+                            // Public facts only: secret keys are never printed.
+                            {"curve", json::object{{"enabled", config.bus.curve.enabled},
+                                                   {"server_public_key", config.bus.curve.server_public_key},
+                                                   {"client_public_key", config.bus.curve.client.public_key},
+                                                   {"authorized_keys", config.bus.curve.authorized.size()}}}};
   json::object names;
   for (const auto& [id, name] : config.logging.service_names) names[id] = name;
   const auto& l = config.logging;

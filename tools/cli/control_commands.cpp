@@ -57,8 +57,9 @@ int level_command(const Arguments& args) {
   const bus::Config config = load(parsed.value("--config").value_or("conf/cantina.toml"));
 
   zmq::context_t context(1);
-  bus::Subscriber replies(context, config.bus.subscribe_endpoint, {bus::topics::log_level_changed_topic(service)});
-  bus::Publisher requests(context, config.bus.publish_endpoint);
+  bus::Subscriber replies(context, config.bus.subscribe_endpoint, {bus::topics::log_level_changed_topic(service)},
+                          bus::kDefaultHighWaterMark, config.bus.curve);
+  bus::Publisher requests(context, config.bus.publish_endpoint, bus::kDefaultHighWaterMark, config.bus.curve);
   std::random_device random;
   const bus::SetLogLevel request{service, level, (static_cast<std::uint64_t>(random()) << 32) | random()};
   const std::string topic = bus::topics::set_log_level_topic(service);
@@ -103,6 +104,7 @@ int log_command(const Arguments& args) {
     bus::LoggerOptions options;
     options.service = service;
     options.publish_endpoint = config.bus.publish_endpoint;
+    options.curve = config.bus.curve;
     options.logger_name = "cantina-cli";
     options.level = bus::Level::debug;
     options.hold_until_subscribed = timeout;
@@ -141,7 +143,8 @@ int wait_status_command(const Arguments& args) {
   const bus::Config config = load(parsed.value("--config").value_or("conf/cantina.toml"));
 
   zmq::context_t context(1);
-  bus::Subscriber statuses(context, config.bus.subscribe_endpoint, {bus::topics::status_topic(service)});
+  bus::Subscriber statuses(context, config.bus.subscribe_endpoint, {bus::topics::status_topic(service)},
+                           bus::kDefaultHighWaterMark, config.bus.curve);
   const auto deadline = Clock::now() + timeout;
   std::string last = "nothing";
   while (Clock::now() < deadline) {

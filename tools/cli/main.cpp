@@ -1,5 +1,5 @@
 // cantina-cli: the command-line tools behind tools/cantina (tail, level, log,
-// wait-status, check-config, show-config). Each subcommand is one function in
+// wait-status, check-config, show-config, keygen). Each subcommand is one function in
 // commands.h; main() only dispatches and turns errors into exit statuses.
 #include <iostream>
 #include <map>
@@ -24,6 +24,7 @@ void usage(std::ostream& out) {
          "                          wait until a service reports STATE; print its message\n"
          "  check-config            validate the config file\n"
          "  show-config             print the settled config as JSON\n"
+         "  keygen NAME [--dir DIR] make a CURVE key pair for LAN mode: DIR/NAME.key, DIR/NAME.pub (DIR: keys)\n"
          "every command takes --config FILE (default conf/cantina.toml)\n";
 }
 
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
       {"wait-status", cantina::cli::wait_status_command},
       {"check-config", cantina::cli::check_config_command},
       {"show-config", cantina::cli::show_config_command},
+      {"keygen", cantina::cli::keygen_command},
   };
   auto found = commands.find(command);
   if (found == commands.end()) {
@@ -58,7 +60,7 @@ int main(int argc, char** argv) {
   } catch (const cantina::bus::ConfigError& error) {
     std::cerr << error.what() << "\n";
     return 1;
-  } catch (const zmq::error_t& error) {
+  } catch (const std::exception& error) {  // zmq::error_t, a file that cannot be written, ...
     std::cerr << "cantina-cli " << command << ": " << error.what() << "\n";
     return 1;
   }

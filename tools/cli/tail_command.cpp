@@ -59,12 +59,13 @@ std::string render_entry(const bus::DashboardLog& entry, const RenderOptions& op
 
 // Asks the logging node for its newest `count` entries; prints them. Returns false
 // if stdout closed.
-bool print_history(zmq::context_t& context, const std::string& endpoint, unsigned long count, const TailFilter& filter,
-                   const RenderOptions& options) {
+bool print_history(zmq::context_t& context, const std::string& endpoint, const bus::CurveConfig& curve,
+                   unsigned long count, const TailFilter& filter, const RenderOptions& options) {
   zmq::socket_t request(context, zmq::socket_type::req);
   request.set(zmq::sockopt::linger, 0);
   request.set(zmq::sockopt::rcvtimeo, 3000);
   request.set(zmq::sockopt::sndtimeo, 3000);
+  bus::secure_client_socket(request, curve);
   request.connect(endpoint);
   bus::HistoryQuery query;
   query.limit = static_cast<std::uint32_t>(std::min<unsigned long>(count, 1'000'000));
@@ -138,10 +139,10 @@ int tail_command(const Arguments& args) {
   std::signal(SIGPIPE, SIG_IGN);
 
   zmq::context_t context(1);
-  bus::Subscriber subscriber(context, bus_endpoint, prefixes);
+  bus::Subscriber subscriber(context, bus_endpoint, prefixes, bus::kDefaultHighWaterMark, config.bus.curve);
   if (auto count = parsed.value("-n")) {
     const unsigned long n = parse_count("-n", *count);
-    if (n > 0 && !print_history(context, query_endpoint, n, filter, options)) return 0;
+    if (n > 0 && !print_history(context, query_endpoint, config.bus.curve, n, filter, options)) return 0;
   }
   if (parsed.has("--no-follow")) return 0;
 

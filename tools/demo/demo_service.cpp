@@ -86,11 +86,9 @@ int main(int argc, char** argv) {
   zmq::context_t context(1);
   std::vector<std::unique_ptr<cantina::bus::Logger>> loggers;
   for (const auto& service : simulated_services()) {
-    loggers.push_back(std::make_unique<cantina::bus::Logger>(
-        context, cantina::bus::LoggerOptions{.service = service.id,
-                                             .publish_endpoint = config.bus.publish_endpoint,
-                                             .subscribe_endpoint = config.bus.subscribe_endpoint,
-                                             .logger_name = std::string("cantina_os.") + service.id}));
+    cantina::bus::LoggerOptions options = cantina::bus::logger_options(config.bus, service.id);
+    options.logger_name = std::string("cantina_os.") + service.id;
+    loggers.push_back(std::make_unique<cantina::bus::Logger>(context, options));
   }
   for (auto& logger : loggers) logger->info("{} started (demo)", logger->service());
 

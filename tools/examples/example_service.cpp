@@ -78,8 +78,9 @@ bool parse_options(int argc, char** argv, Options& options) {
 // to ZeroMQ's slow joiner does not matter.
 class StatusReporter {
  public:
-  StatusReporter(zmq::context_t& context, const std::string& endpoint, std::string service)
-      : publisher_(context, endpoint), service_(std::move(service)) {}
+  StatusReporter(zmq::context_t& context, const cantina::bus::BusConfig& bus, std::string service)
+      : publisher_(context, bus.publish_endpoint, cantina::bus::kDefaultHighWaterMark, bus.curve),
+        service_(std::move(service)) {}
 
   // Publishes `state` if it changed or the last report is a second old.
   void report(cantina::bus::ServiceState state, const std::string& message) {
@@ -116,16 +117,16 @@ int main(int argc, char** argv) {
 
   cantina::bus::ShutdownSignals signals;  // before any thread starts
   zmq::context_t context(1);
-  // With subscribe_endpoint set, `tools/cantina level head_servo DEBUG` reaches this Logger.
-  cantina::bus::Logger log(context, {.service = options.service,
-                                     .publish_endpoint = config.bus.publish_endpoint,
-                                     .subscribe_endpoint = config.bus.subscribe_endpoint,
-                                     .logger_name = "cantina_os.head_servo",
-                                     .level = cantina::bus::Level::info});
-  StatusReporter status(context, config.bus.publish_endpoint, options.service);
+  // The [bus] config gives the endpoints, the start-up hold and, in LAN mode, the
+  // CURVE keys. With subscribe_endpoint set, `tools/cantina level head_servo DEBUG`
+  // reaches this Logger.
+  cantina::bus::LoggerOptions log_options = cantina::bus::logger_options(config.bus, options.service);
+  log_options.logger_name = "cantina_os.head_servo";
+  cantina::bus::Logger log(context, log_options);
+  StatusReporter status(context, config.bus, options.service);
 
   // Logged before the bus may even have a subscriber: the Logger holds records
-  // until one is there (up to 2 s), so this line is not lost.
+  // until one is there (up to [bus] logger_hold_ms), so this line is not lost.
   log.info("Head servo ready on /dev/ttyACM0 (interval {} s, level {})", options.interval_secs,
            cantina::bus::to_string(log.level()));
 

@@ -46,7 +46,7 @@ __all__ = ["CantinaHandler", "BusLibrary", "BusLogger", "StatusPublisher", "BusE
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 LIBRARY_NAME = "libcantina_bus_c.so"
-API_VERSION = 1  # CANTINA_C_API_VERSION this module was written for
+API_VERSION = 2  # CANTINA_C_API_VERSION this module was written for
 
 # Bus levels (CANTINA_LEVEL_*) and states (CANTINA_STATE_*), as in bus/include/cantina/bus/c_api.h.
 DEBUG, INFO, WARNING, ERROR, CRITICAL = range(5)
@@ -128,6 +128,7 @@ class BusLibrary:
             "cantina_api_version": (c_int, []),
             "cantina_config_load": (c_int, [c_char_p, c_char_p, c_size_t, c_char_p, c_size_t, c_char_p, c_size_t]),
             "cantina_logger_open": (c_void_p, [c_char_p, c_char_p, c_char_p, c_int, c_int, c_char_p, c_size_t]),
+            "cantina_logger_open_config": (c_void_p, [c_char_p, c_char_p, c_int, c_int, c_char_p, c_size_t]),
             "cantina_logger_log": (c_int, [c_void_p, c_int, c_char_p, c_size_t, c_char_p, c_char_p, ctypes.c_uint32,
                                            c_char_p, c_char_p, ctypes.c_int64, ctypes.POINTER(_Field), c_size_t]),
             "cantina_logger_level": (c_int, [c_void_p]),
@@ -136,6 +137,7 @@ class BusLibrary:
             "cantina_logger_get_counters": (c_int, [c_void_p, ctypes.POINTER(_Counters)]),
             "cantina_logger_close": (None, [c_void_p]),
             "cantina_status_publisher_open": (c_void_p, [c_char_p, c_char_p, c_size_t]),
+            "cantina_status_publisher_open_config": (c_void_p, [c_char_p, c_char_p, c_size_t]),
             "cantina_status_publish": (c_int, [c_void_p, c_char_p, c_int, c_char_p, ctypes.c_uint32, ctypes.c_int64]),
             "cantina_status_publisher_close": (None, [c_void_p]),
         }
@@ -172,13 +174,20 @@ class BusLogger:
     logger under another call). After fork(), a child must abandon() an inherited one.
     """
 
-    def __init__(self, library: BusLibrary, service: str, publish_endpoint: str, subscribe_endpoint: str | None,
-                 level: int = INFO, hold_seconds: float = 2.0):
+    def __init__(self, library: BusLibrary, service: str, publish_endpoint: str | None,
+                 subscribe_endpoint: str | None, level: int = INFO, hold_seconds: float | None = 2.0, *,
+                 config: str | os.PathLike | None = None):
+        """Connects to the given endpoints; or, with `config`, to the bus that config file names, with its
+        start-up hold (unless `hold_seconds` is given) and, in LAN mode, its CURVE keys."""
         error = ctypes.create_string_buffer(512)
         self._lib = library.lib
-        self._handle = self._lib.cantina_logger_open(_text(service), _text(publish_endpoint),
-                                                     _text(subscribe_endpoint), level, int(hold_seconds * 1000),
-                                                     error, len(error))
+        hold_ms = -1 if hold_seconds is None else int(hold_seconds * 1000)
+        if config is not None:
+            self._handle = self._lib.cantina_logger_open_config(_text(service), _text(str(config)), level, hold_ms,
+                                                                error, len(error))
+        else:
+            self._handle = self._lib.cantina_logger_open(_text(service), _text(publish_endpoint),
+                                                         _text(subscribe_endpoint), level, hold_ms, error, len(error))
         if not self._handle:
             raise BusError(error.value.decode(errors="replace"))
         self.service = service
@@ -239,10 +248,14 @@ class BusLogger:
 class StatusPublisher:
     """Publishes ServiceStatus messages on /service/status/<service>. Thread-safe."""
 
-    def __init__(self, library: BusLibrary, publish_endpoint: str):
+    def __init__(self, library: BusLibrary, publish_endpoint: str | None, *, config: str | os.PathLike | None = None):
+        """Connects to `publish_endpoint`; or, with `config`, to that config's bus (with its CURVE keys)."""
         error = ctypes.create_string_buffer(512)
         self._lib = library.lib
-        self._handle = self._lib.cantina_status_publisher_open(_text(publish_endpoint), error, len(error))
+        if config is not None:
+            self._handle = self._lib.cantina_status_publisher_open_config(_text(str(config)), error, len(error))
+        else:
+            self._handle = self._lib.cantina_status_publisher_open(_text(publish_endpoint), error, len(error))
         if not self._handle:
             raise BusError(error.value.decode(errors="replace"))
 
@@ -279,6 +292,7 @@ class CantinaHandler(logging.Handler):
     library       path of libcantina_bus_c.so (default $CANTINA_LIB or build/lib)
     level         the handler's own Python level (default NOTSET: the bus threshold decides)
     hold_seconds  how long records wait for the bus at start-up, and close() at most waits
+                  (None: the config's [bus] logger_hold_ms)
 
     The bus threshold starts at INFO and follows `tools/cantina level SERVICE LEVEL`.
     Nothing here raises into the caller: see `failures`.
@@ -286,7 +300,7 @@ class CantinaHandler(logging.Handler):
 
     def __init__(self, service: str | None = None, config: str | os.PathLike | None = None, *,
                  library: str | os.PathLike | None = None, level: int = logging.NOTSET,
-                 hold_seconds: float = 2.0):
+                 hold_seconds: float | None = None):
         super().__init__(level)
         self.service = service or _default_service()
         self.failures = 0             # records (or the set-up) that could not be handed to the bus
@@ -300,8 +314,8 @@ class CantinaHandler(logging.Handler):
         """Connects to the bus; a failure is counted and reported, never raised."""
         try:
             library = BusLibrary.load(self._library)
-            publish, subscribe = library.load_endpoints(self._config)
-            self._bus = BusLogger(library, self.service, publish, subscribe, INFO, self._hold_seconds)
+            self._bus = BusLogger(library, self.service, None, None, INFO, self._hold_seconds,
+                                  config=find_config(self._config))
         except Exception as error:  # noqa: BLE001 - the handler must never take the service down
             self._bus = None
             self._fail(error)
@@ -368,7 +382,7 @@ class CantinaHandler(logging.Handler):
         """Waits (at most hold_seconds) until every record so far was handed to the bus."""
         try:
             if self._bus and os.getpid() == self._pid:
-                self._bus.flush(self._hold_seconds)
+                self._bus.flush(2.0 if self._hold_seconds is None else self._hold_seconds)
         except Exception as error:  # noqa: BLE001
             self._fail(error)
 

@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 /* Incremented when a function's signature or meaning changes. */
-#define CANTINA_C_API_VERSION 1
+#define CANTINA_C_API_VERSION 2
 
 /* Return codes: 0 and positive values are successes, negative ones failures. */
 enum {
@@ -118,6 +118,14 @@ typedef struct cantina_logger_counters {
 cantina_logger* cantina_logger_open(const char* service, const char* publish_endpoint, const char* subscribe_endpoint,
                                     int level, int hold_ms, char* error, size_t error_size);
 
+/* Like cantina_logger_open, with everything taken from the config file at
+ * `config_path` (NULL: $CANTINA_CONFIG, else conf/cantina.toml): the endpoints,
+ * the start-up hold ([bus] logger_hold_ms; `hold_ms` >= 0 overrides it), the
+ * queue size and, in LAN mode, the CURVE keys. A bad config gives NULL with
+ * "<file>:<line>:<column>: <key>: <problem>" in `error`. */
+cantina_logger* cantina_logger_open_config(const char* service, const char* config_path, int level, int hold_ms,
+                                           char* error, size_t error_size);
+
 /* Logs one record. `message` holds `message_length` bytes (NULs and invalid
  * UTF-8 are sent as they are; the logging node escapes them in the file). The
  * optional `logger_name` (NULL: the service id), `file`, `line` (0: unknown),
@@ -162,6 +170,12 @@ typedef struct cantina_status_publisher cantina_status_publisher;
  * reason in `error`. Like any ZeroMQ publisher, the first messages after
  * connecting may reach no one: publish a state again periodically. */
 cantina_status_publisher* cantina_status_publisher_open(const char* publish_endpoint, char* error, size_t error_size);
+
+/* Like cantina_status_publisher_open, with the endpoint and (in LAN mode) the
+ * CURVE keys from the config file at `config_path` (NULL: $CANTINA_CONFIG, else
+ * conf/cantina.toml). */
+cantina_status_publisher* cantina_status_publisher_open_config(const char* config_path, char* error,
+                                                               size_t error_size);
 
 /* Publishes that `service` is in `state` (a CANTINA_STATE_*) with `message`
  * (NULL: empty), reported for process `pid`, in that state since `since_ns` (ns

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cantina/bus/curve.h"
 #include "cantina/bus/level.h"
 
 namespace cantina::bus {
@@ -22,6 +23,11 @@ struct BusConfig {
   std::string publish_endpoint = "tcp://127.0.0.1:5555";    // publishers connect (XSUB side)
   std::string subscribe_endpoint = "tcp://127.0.0.1:5556";  // subscribers connect (XPUB side)
   int high_water_mark = 100000;                             // messages queued per peer
+  // A service's Logger holds records until the bus reports a subscriber (the
+  // logging node), for at most this long and up to logger_queue records.
+  std::uint32_t logger_hold_ms = 2000;
+  std::uint32_t logger_queue = 65536;
+  CurveConfig curve;  // [bus.curve]: LAN mode; key files already read by load_config
 };
 
 struct LoggingConfig {
@@ -91,10 +97,14 @@ Environment process_environment();
 Environment no_environment();
 
 // Parses and validates TOML text; `source_name` names it in errors. Throws ConfigError.
+// Relative key-file paths of [bus.curve] are taken from `key_folder`; the files are
+// read (and errors in them reported with the key's line) only if it is given.
 Config parse_config(std::string_view toml_text, const std::string& source_name,
-                    const Environment& environment = process_environment());
+                    const Environment& environment = process_environment(),
+                    const std::filesystem::path* key_folder = nullptr);
 
-// Reads and validates a file. Throws ConfigError (also if it cannot be read).
+// Reads and validates a file, and the CURVE key files it names (relative to the
+// file's folder). Throws ConfigError (also if it cannot be read).
 Config load_config(const std::filesystem::path& path, const Environment& environment = process_environment());
 
 // The config file a program uses when given none: $CANTINA_CONFIG (set by the

@@ -44,6 +44,8 @@
 
 #include <zmq.hpp>
 
+#include "cantina/bus/config.h"
+#include "cantina/bus/curve.h"
 #include "cantina/bus/format.h"
 #include "cantina/bus/level.h"
 
@@ -60,7 +62,12 @@ struct LoggerOptions {
   std::size_t queue_capacity = 65536;
   std::chrono::milliseconds hold_until_subscribed{2000};
   std::chrono::milliseconds shutdown_timeout{2000};
+  CurveConfig curve;  // LAN mode: this process's keys and the bus's public key
 };
+
+// Options for `service`'s Logger from the [bus] config: endpoints, start-up hold,
+// queue capacity and CURVE keys.
+LoggerOptions logger_options(const BusConfig& bus, std::string service);
 
 // One structured key-value pair of a record ("track" = "cantina_band.mp3").
 using Field = std::pair<std::string, std::string>;

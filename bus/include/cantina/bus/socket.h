@@ -12,6 +12,7 @@
 #include <zmq.hpp>
 
 #include "cantina/bus/codec.h"
+#include "cantina/bus/curve.h"
 
 namespace cantina::bus {
 
@@ -23,9 +24,11 @@ inline constexpr std::int64_t kMaxMessageBytes = std::int64_t{4} * 1024 * 1024;
 
 // A PUB socket connected to the bus's publish endpoint (or bound, for tests).
 // send() never blocks: when a peer's queue is full ZeroMQ drops the message.
+// With CURVE on (LAN mode) the socket authenticates to the bus with `curve`'s keys.
 class Publisher {
  public:
-  Publisher(zmq::context_t& context, const std::string& endpoint, int high_water_mark = kDefaultHighWaterMark);
+  Publisher(zmq::context_t& context, const std::string& endpoint, int high_water_mark = kDefaultHighWaterMark,
+            const CurveConfig& curve = kNoCurve);
 
   // Sends [topic][payload]. Returns false if ZeroMQ refused it (would block).
   bool send(std::string_view topic, std::string_view payload);
@@ -50,10 +53,11 @@ struct Received {
 };
 
 // A SUB socket connected to the bus's subscribe endpoint, filtering by topic prefix.
+// With CURVE on (LAN mode) the socket authenticates to the bus with `curve`'s keys.
 class Subscriber {
  public:
   Subscriber(zmq::context_t& context, const std::string& endpoint, const std::vector<std::string>& prefixes,
-             int high_water_mark = kDefaultHighWaterMark);
+             int high_water_mark = kDefaultHighWaterMark, const CurveConfig& curve = kNoCurve);
 
   // Waits up to `timeout` (0 = do not wait) for the next well-formed message.
   // Messages that are not exactly two frames are counted in malformed() and

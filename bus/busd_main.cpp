@@ -133,9 +133,9 @@ int main(int argc, char** argv) {
   std::cout << "cantina-busd: publish endpoint " << frontend.get(zmq::sockopt::last_endpoint) << "\n"
             << "cantina-busd: subscribe endpoint " << backend.get(zmq::sockopt::last_endpoint) << "\n"
             << "cantina-busd: "
-            << (config.bus.curve.enabled
-                    ? "LAN mode: CURVE on, " + std::to_string(config.bus.curve.authorized.size()) + " client key(s) admitted"
-                    : std::string("CURVE off"))
+            << (config.bus.curve.enabled ? "LAN mode: CURVE on, " + std::to_string(config.bus.curve.authorized.size()) +
+                                               " client key(s) admitted"
+                                         : std::string("CURVE off"))
             << std::endl;
 
   std::thread proxy([&] {

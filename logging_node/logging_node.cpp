@@ -90,7 +90,8 @@ struct LoggingNode::State {
               std::fprintf(stderr,
                            "cantina-logd: query endpoint: %llu connection attempt(s) refused without an authorized "
                            "CURVE key (%llu since start)\n",
-                           static_cast<unsigned long long>(new_refusals), static_cast<unsigned long long>(refusals.total));
+                           static_cast<unsigned long long>(new_refusals),
+                           static_cast<unsigned long long>(refusals.total));
             });
         bus::secure_server_socket(*query, config.bus.curve);
       }

@@ -249,8 +249,8 @@ cantina_status_publisher* cantina_status_publisher_open_config(const char* confi
     const cantina::bus::Config config =
         cantina::bus::load_config(config_path != nullptr ? config_path : cantina::bus::default_config_path());
     auto handle = std::make_unique<cantina_status_publisher>();
-    handle->publisher = std::make_unique<cantina::bus::Publisher>(handle->context, config.bus.publish_endpoint, 1000,
-                                                                  config.bus.curve);
+    handle->publisher =
+        std::make_unique<cantina::bus::Publisher>(handle->context, config.bus.publish_endpoint, 1000, config.bus.curve);
     return handle.release();
   } catch (...) {
     describe_current_exception(error, error_size, "cantina_status_publisher_open_config");

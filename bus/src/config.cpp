@@ -194,8 +194,8 @@ class Reader {
 // True for tcp:// endpoints that leave the machine: anything but 127.x, ::1 and localhost.
 bool leaves_machine(const std::string& endpoint) {
   if (!endpoint.starts_with("tcp://")) return false;
-  std::string host = endpoint.substr(6, endpoint.rfind(':') == std::string::npos ? std::string::npos
-                                                                                  : endpoint.rfind(':') - 6);
+  std::string host =
+      endpoint.substr(6, endpoint.rfind(':') == std::string::npos ? std::string::npos : endpoint.rfind(':') - 6);
   if (auto semicolon = host.find(';'); semicolon != std::string::npos) host = host.substr(semicolon + 1);
   return !(host.starts_with("127.") || host == "localhost" || host == "[::1]" || host == "::1");
 }
@@ -213,7 +213,8 @@ CurveKeyPair key_file(const Reader& r, const toml::table& t, std::string_view ke
     r.fail(node->source(), full, error.what());
   }
   if (need_secret && keys.secret_key.empty())
-    r.fail(node->source(), full, path.string() + ": has no secret key (give the .key file made by `tools/cantina keygen`)");
+    r.fail(node->source(), full,
+           path.string() + ": has no secret key (give the .key file made by `tools/cantina keygen`)");
   return keys;
 }
 
@@ -228,7 +229,8 @@ void read_curve(const Reader& r, const toml::table& t, CurveConfig& curve, const
   if (!curve.enabled) return;
   if (server_public.empty()) r.fail(t.source(), "bus.curve.server_public_key", "is required when CURVE is enabled");
   if (server_secret.empty() && client.empty())
-    r.fail(t.source(), "bus.curve.client_key", "is required when CURVE is enabled (or server_secret_key on the bus host)");
+    r.fail(t.source(), "bus.curve.client_key",
+           "is required when CURVE is enabled (or server_secret_key on the bus host)");
   if (!server_secret.empty() && authorized.empty())
     r.fail(t.get("server_secret_key")->source(), "bus.curve.authorized_keys",
            "is required with server_secret_key: the folder of client public keys the bus admits");
@@ -266,7 +268,8 @@ void read_bus(const Reader& r, const toml::table& t, BusConfig& bus, const std::
     const toml::node* node = t.get(key);
     if (node != nullptr && !bus.curve.enabled && leaves_machine(node->as_string()->get()))
       r.fail(node->source(), "bus." + std::string(key),
-             "an address off this machine needs LAN mode: [bus.curve] enabled = true with keys (see conf/lan-example.toml)");
+             "an address off this machine needs LAN mode: [bus.curve] enabled = true with keys (see "
+             "conf/lan-example.toml)");
   }
 }
 
@@ -460,9 +463,11 @@ Config parse_config(std::string_view toml_text, const std::string& source_name, 
     read_webbridge(r, *webbridge, config.webbridge);
   if (const toml::node* services = document.get("service")) read_services(r, *services, config.services);
   if (const toml::node* query = document.at_path("logging.query_endpoint").node();
-      query != nullptr && query->is_string() && !config.bus.curve.enabled && leaves_machine(config.logging.query_endpoint))
-    r.fail(query->source(), "logging.query_endpoint",
-           "an address off this machine needs LAN mode: [bus.curve] enabled = true with keys (see conf/lan-example.toml)");
+      query != nullptr && query->is_string() && !config.bus.curve.enabled &&
+      leaves_machine(config.logging.query_endpoint))
+    r.fail(
+        query->source(), "logging.query_endpoint",
+        "an address off this machine needs LAN mode: [bus.curve] enabled = true with keys (see conf/lan-example.toml)");
   apply_environment(environment, config.logging);
   return config;
 }

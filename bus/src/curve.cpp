@@ -118,10 +118,9 @@ CurveGuard::CurveGuard(zmq::context_t& context, const CurveConfig& curve,
   zap->bind(kZapEndpoint);
   auto monitors = std::make_unique<std::vector<zmq::socket_t>>();
   for (std::size_t i = 0; i < server_sockets.size(); ++i) {
-    const std::string endpoint = "inproc://cantina-curve-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this)) +
-                                 "-" + std::to_string(i);
-    if (zmq_socket_monitor(server_sockets[i]->handle(), endpoint.c_str(), kWatchedEvents) != 0)
-      throw zmq::error_t();
+    const std::string endpoint = "inproc://cantina-curve-monitor-" +
+                                 std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "-" + std::to_string(i);
+    if (zmq_socket_monitor(server_sockets[i]->handle(), endpoint.c_str(), kWatchedEvents) != 0) throw zmq::error_t();
     zmq::socket_t& monitor = monitors->emplace_back(context_, zmq::socket_type::pair);
     monitor.set(zmq::sockopt::linger, 0);
     monitor.connect(endpoint);

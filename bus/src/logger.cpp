@@ -101,10 +101,9 @@ Logger::Logger(zmq::context_t& context, LoggerOptions options)
   publisher->connect(options_.publish_endpoint);
   std::unique_ptr<Subscriber> control;
   if (!options_.subscribe_endpoint.empty()) {
-    control =
-        std::make_unique<Subscriber>(context_, options_.subscribe_endpoint,
-                                     std::vector<std::string>{topics::set_log_level_topic(options_.service)}, 1000,
-                                     options_.curve);
+    control = std::make_unique<Subscriber>(context_, options_.subscribe_endpoint,
+                                           std::vector<std::string>{topics::set_log_level_topic(options_.service)},
+                                           1000, options_.curve);
   }
   thread_ = std::thread([this, publisher = std::move(publisher), control = std::move(control)]() mutable {
     run_with(*publisher, control.get());

@@ -2,6 +2,10 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "cantina/bus/config.h"
@@ -193,6 +197,117 @@ BOOST_AUTO_TEST_CASE(bad_environment_values_name_the_variable) {
   BOOST_TEST(error_of("", environment({{"MAX_MEMORY_LOGS", "many"}})) ==
              "environment variable MAX_MEMORY_LOGS: must be an integer from 1 to 10000000 (got 'many')");
   BOOST_TEST(error_of("", environment({{"LOGGING_LEVEL", "LOUD"}})).starts_with("environment variable LOGGING_LEVEL"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// [bus.curve] and the start-up hold: files on disk, as load_config reads them.
+BOOST_AUTO_TEST_SUITE(lan_mode)
+
+namespace {
+
+struct KeyFolder {
+  KeyFolder() : dir(std::filesystem::temp_directory_path() / ("cantina-config-test-" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(dir / "keys" / "authorized");
+    bus = generate_curve_key_pair();
+    client = generate_curve_key_pair();
+    write("keys/bus.key", "public = \"" + bus.public_key + "\"\nsecret = \"" + bus.secret_key + "\"\n");
+    write("keys/bus.pub", "public = \"" + bus.public_key + "\"\n");
+    write("keys/host.key", "public = \"" + client.public_key + "\"\nsecret = \"" + client.secret_key + "\"\n");
+    write("keys/authorized/host.pub", "public = \"" + client.public_key + "\"\n");
+  }
+  ~KeyFolder() { std::filesystem::remove_all(dir); }
+  void write(const std::string& name, const std::string& text) const { std::ofstream(dir / name) << text; }
+  // The ConfigError of loading `text` as dir/cantina.toml ("" if none).
+  std::string error_of(const std::string& text) const {
+    write("cantina.toml", text);
+    try {
+      load_config(dir / "cantina.toml", no_environment());
+    } catch (const ConfigError& error) {
+      return error.what();
+    }
+    return "";
+  }
+  std::filesystem::path dir;
+  CurveKeyPair bus;
+  CurveKeyPair client;
+};
+
+const std::string kBusHost =
+    "[bus]\npublish_endpoint = \"tcp://0.0.0.0:5555\"\nsubscribe_endpoint = \"tcp://0.0.0.0:5556\"\n"
+    "[bus.curve]\nenabled = true\nserver_public_key = \"keys/bus.pub\"\n"
+    "server_secret_key = \"keys/bus.key\"\nauthorized_keys = \"keys/authorized\"\n";
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(reads_the_bus_hosts_keys_relative_to_the_config_file) {
+  KeyFolder keys;
+  keys.write("cantina.toml", kBusHost);
+  const Config config = load_config(keys.dir / "cantina.toml", no_environment());
+  BOOST_TEST(config.bus.curve.enabled);
+  BOOST_TEST(config.bus.curve.server_public_key == keys.bus.public_key);
+  BOOST_TEST(config.bus.curve.server.secret_key == keys.bus.secret_key);
+  BOOST_TEST(config.bus.curve.authorized.size() == 1u);
+  BOOST_TEST(config.bus.curve.authorized.contains(keys.client.public_key));
+}
+
+BOOST_AUTO_TEST_CASE(reads_a_service_hosts_keys) {
+  KeyFolder keys;
+  keys.write("cantina.toml",
+             "[bus]\npublish_endpoint = \"tcp://10.0.0.1:5555\"\nsubscribe_endpoint = \"tcp://10.0.0.1:5556\"\n"
+             "[bus.curve]\nenabled = true\nserver_public_key = \"keys/bus.pub\"\nclient_key = \"keys/host.key\"\n");
+  const Config config = load_config(keys.dir / "cantina.toml", no_environment());
+  BOOST_TEST(config.bus.curve.client.public_key == keys.client.public_key);
+  BOOST_TEST(config.bus.curve.client.secret_key == keys.client.secret_key);
+  BOOST_TEST(config.bus.curve.server.secret_key.empty());
+}
+
+BOOST_AUTO_TEST_CASE(refuses_an_address_off_the_machine_without_curve) {
+  BOOST_TEST(error_of("[bus]\npublish_endpoint = \"tcp://0.0.0.0:5555\"\n")
+                 .starts_with("test.toml:2:20: bus.publish_endpoint: an address off this machine needs LAN mode"));
+  BOOST_TEST(error_of("[logging]\nquery_endpoint = \"tcp://192.168.1.5:5557\"\n")
+                 .starts_with("test.toml:2:18: logging.query_endpoint: an address off this machine needs LAN mode"));
+  BOOST_TEST(error_of("[bus]\npublish_endpoint = \"tcp://localhost:5555\"\n") == "");
+  BOOST_TEST(error_of("[bus]\npublish_endpoint = \"ipc:///tmp/bus\"\n") == "");
+}
+
+BOOST_AUTO_TEST_CASE(names_file_line_and_key_of_a_bad_key_file) {
+  KeyFolder keys;
+  std::string missing = kBusHost;
+  missing.replace(missing.find("keys/bus.key"), 12, "keys/nope.key");
+  BOOST_TEST(keys.error_of(missing).find("cantina.toml:7:21: bus.curve.server_secret_key: ") != std::string::npos);
+  BOOST_TEST(keys.error_of(missing).find("nope.key: cannot read key file") != std::string::npos);
+
+  std::string public_only = kBusHost;
+  public_only.replace(public_only.find("keys/bus.key"), 12, "keys/bus.pub");
+  BOOST_TEST(keys.error_of(public_only).find("has no secret key") != std::string::npos);
+
+  keys.write("keys/garbled.key", "public = \"not a key\"\n");
+  std::string garbled = kBusHost;
+  garbled.replace(garbled.find("keys/bus.key"), 12, "keys/garbled.key");
+  BOOST_TEST(keys.error_of(garbled).find("'public' must be a 40-character Z85 CURVE key") != std::string::npos);
+
+  std::string wrong_pair = kBusHost;
+  wrong_pair.replace(wrong_pair.find("keys/bus.key"), 12, "keys/host.key");
+  BOOST_TEST(keys.error_of(wrong_pair).find("is not the key pair of bus.curve.server_public_key") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(requires_the_keys_each_side_needs) {
+  BOOST_TEST(error_of("[bus.curve]\nenabled = true\n").find("bus.curve.server_public_key: is required") !=
+             std::string::npos);
+  BOOST_TEST(error_of("[bus.curve]\nenabled = true\nserver_public_key = \"k.pub\"\n")
+                 .find("bus.curve.client_key: is required") != std::string::npos);
+  BOOST_TEST(error_of("[bus.curve]\nenabled = true\nserver_public_key = \"k.pub\"\nserver_secret_key = \"k.key\"\n")
+                 .find("bus.curve.authorized_keys: is required") != std::string::npos);
+  BOOST_TEST(error_of("[bus.curve]\nenabled = true\nclient = \"k.key\"\n").find("unknown key") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(reads_the_loggers_start_up_hold) {
+  const Config config =
+      parse_config("[bus]\nlogger_hold_ms = 500\nlogger_queue = 100\n", "test.toml", no_environment());
+  BOOST_TEST(config.bus.logger_hold_ms == 500u);
+  BOOST_TEST(config.bus.logger_queue == 100u);
+  BOOST_TEST(error_of("[bus]\nlogger_queue = 0\n").starts_with("test.toml:2:16: bus.logger_queue: must be from 1"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -174,8 +174,7 @@ cantina_status_publisher* cantina_status_publisher_open(const char* publish_endp
 /* Like cantina_status_publisher_open, with the endpoint and (in LAN mode) the
  * CURVE keys from the config file at `config_path` (NULL: $CANTINA_CONFIG, else
  * conf/cantina.toml). */
-cantina_status_publisher* cantina_status_publisher_open_config(const char* config_path, char* error,
-                                                               size_t error_size);
+cantina_status_publisher* cantina_status_publisher_open_config(const char* config_path, char* error, size_t error_size);
 
 /* Publishes that `service` is in `state` (a CANTINA_STATE_*) with `message`
  * (NULL: empty), reported for process `pid`, in that state since `since_ns` (ns

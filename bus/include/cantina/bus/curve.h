@@ -11,9 +11,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
-#include <chrono>
 #include <functional>
 #include <mutex>
 #include <set>
@@ -34,10 +34,10 @@ struct CurveKeyPair {
 // The CURVE settings of one process, from [bus.curve] with the key files read.
 struct CurveConfig {
   bool enabled = false;
-  std::string server_public_key;      // the bus's public key; every process needs it
-  CurveKeyPair server;                // the bus's key pair; only where sockets bind
-  CurveKeyPair client;                // this process's key pair; where sockets connect
-  std::set<std::string> authorized;   // client public keys admitted where sockets bind
+  std::string server_public_key;     // the bus's public key; every process needs it
+  CurveKeyPair server;               // the bus's key pair; only where sockets bind
+  CurveKeyPair client;               // this process's key pair; where sockets connect
+  std::set<std::string> authorized;  // client public keys admitted where sockets bind
 };
 
 // CURVE off: plain TCP, for loopback and ipc endpoints.
@@ -67,9 +67,9 @@ void secure_server_socket(zmq::socket_t& socket, const CurveConfig& curve);
 
 // What a CurveGuard has refused so far.
 struct CurveRefusals {
-  std::uint64_t total = 0;        // handshakes that failed, for any reason
-  std::uint64_t unauthorized = 0; // of which: a valid CURVE client whose key is not listed
-  std::string last_peer;          // address and key of the last unauthorized client, if any
+  std::uint64_t total = 0;         // handshakes that failed, for any reason
+  std::uint64_t unauthorized = 0;  // of which: a valid CURVE client whose key is not listed
+  std::string last_peer;           // address and key of the last unauthorized client, if any
 };
 
 // Answers ZeroMQ's authentication requests (ZAP) for every socket of `context`,

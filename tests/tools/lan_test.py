@@ -182,6 +182,30 @@ class CurveOnLoopback(unittest.TestCase):
                       "\n".join(refusal), "the report names the unauthorized key")
 
 
+class LanExample(unittest.TestCase):
+    def test_conf_lan_example_is_valid_on_the_bus_host_and_on_a_droid_host(self):
+        sandbox = Sandbox()
+        try:
+            keys = sandbox.dir / "keys"
+            for name in ("bus", "bus-host", "droid1"):
+                keygen(keys, name)
+            (keys / "authorized").mkdir()
+            (sandbox.dir / "conf").mkdir()
+            example = (SOURCE_DIR / "conf" / "lan-example.toml").read_text()
+            bus_host = sandbox.dir / "conf" / "cantina.toml"
+            bus_host.write_text(example)
+            droid = sandbox.dir / "conf" / "droid.toml"
+            droid.write_text("\n".join(
+                line.replace("bus-host.key", "droid1.key") for line in example.splitlines()
+                if not line.startswith(("server_secret_key", "authorized_keys"))))
+            for config in (bus_host, droid):
+                check = subprocess.run([str(BIN_DIR / "cantina-cli"), "check-config", "--config", str(config)],
+                                       capture_output=True, text=True)
+                self.assertEqual(check.returncode, 0, check.stderr)
+        finally:
+            sandbox.close()
+
+
 def netns_problem() -> str:
     """Why network namespaces cannot be used here ("" if they can)."""
     if os.geteuid() != 0:

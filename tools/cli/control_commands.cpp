@@ -93,21 +93,24 @@ int log_command(const Arguments& args) {
   if (service.empty()) throw UsageError("--service is required");
   check_service(service);
   const bus::Level level = parse_level_or_throw("--level", parsed.value("--level").value_or("INFO"));
-  const auto timeout = parse_seconds("--timeout", parsed.value("--timeout").value_or("3"));
+  const std::optional<std::string> timeout_text = parsed.value("--timeout");
   const bool pipe = parsed.has("--pipe");
   if (pipe == !parsed.positional().empty()) throw UsageError("give either a MESSAGE or --pipe");
   const bus::Config config = load(parsed.value("--config").value_or("conf/cantina.toml"));
 
   zmq::context_t context(1);
   bus::Logger::Counters counters;
+  std::uint64_t offered = 0;  // records this command logged (none is below the DEBUG threshold)
   {
-    bus::LoggerOptions options;
-    options.service = service;
-    options.publish_endpoint = config.bus.publish_endpoint;
-    options.curve = config.bus.curve;
+    // The start-up hold and queue come from [bus] (logger_hold_ms, logger_queue);
+    // --timeout overrides the hold. Publishing what is queued at the end may take
+    // longer than the hold on a busy machine: it waits up to --timeout or 10 s.
+    bus::LoggerOptions options = bus::logger_options(config.bus, service);
+    options.subscribe_endpoint.clear();  // a one-shot publisher takes no level requests
     options.logger_name = "cantina-cli";
     options.level = bus::Level::debug;
-    options.hold_until_subscribed = timeout;
+    if (timeout_text) options.hold_until_subscribed = parse_seconds("--timeout", *timeout_text);
+    const auto timeout = timeout_text ? options.hold_until_subscribed : std::chrono::milliseconds(10000);
     options.shutdown_timeout = timeout;
     bus::Logger logger(context, options);
     if (pipe) {
@@ -115,17 +118,19 @@ int log_command(const Arguments& args) {
       while (std::getline(std::cin, line)) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         logger.log(level, line);
+        ++offered;
       }
     } else {
       std::string message;
       for (const auto& part : parsed.positional()) message += (message.empty() ? "" : " ") + part;
       logger.log(level, message);
+      ++offered;
     }
     logger.flush(timeout);
     counters = logger.counters();
   }
-  if (counters.dropped > 0 || counters.published != counters.logged) {
-    std::cerr << "cantina-cli log: " << counters.logged - counters.published << " of " << counters.logged
+  if (counters.published != offered) {
+    std::cerr << "cantina-cli log: " << offered - counters.published << " of " << offered
               << " records were not taken by the bus (is the bus running with a logging node at "
               << config.bus.publish_endpoint << "?)\n";
     return 1;

@@ -31,17 +31,32 @@ constexpr std::int64_t kStatsPeriodNs = 1'000'000'000;
 constexpr std::size_t kMaxMessagesPerWakeup = 4096;
 constexpr std::size_t kMaxHistoryEntries = 100000;
 constexpr const char* kStopMessage = "stop";
+// Services with a pending loss report at most; the rest share one report line.
+constexpr std::size_t kMaxReportedServices = 1000;
+constexpr std::string_view kOtherServices = "(other services)";
 
 std::string stop_endpoint(const void* owner) {
   return "inproc://logging-node-stop-" + std::to_string(reinterpret_cast<std::uintptr_t>(owner));
 }
 
-// Counts for one service, reported once a second as one WARNING line.
+// Counts for one service, reported once a second as WARNING lines.
 struct PendingLoss {
   std::uint64_t lost = 0;  // sequence gaps
   std::uint64_t gaps = 0;
   std::uint64_t malformed = 0;  // undecodable payloads
+  // Publishers first seen after their sequence 1 (this node started, or restarted,
+  // while they were logging): the records before their first one here.
+  std::uint64_t before_session = 0;
+  std::uint64_t late_publishers = 0;
+  std::uint64_t late_publisher_id = 0;  // the last of them, and its first sequence here
+  std::uint64_t late_first_sequence = 0;
 };
+
+std::string hex(std::uint64_t value) {
+  char text[17];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
+  return text;
+}
 
 // The streamed and queried form of an entry.
 bus::DashboardLog to_dashboard(const LogEntry& entry, const std::string& session_id) {
@@ -114,6 +129,7 @@ struct LoggingNode::State {
   void node_entry(Level level, EntryKind kind, std::string message);
   void on_tick(std::int64_t now_monotonic);
   void report_losses();
+  PendingLoss& pending_loss(std::string_view service);
   void publish_status(bus::ServiceState state, std::string message);
   void publish_stats();
   void shut_down();
@@ -137,7 +153,8 @@ struct LoggingNode::State {
   std::unique_ptr<bus::CurveGuard> guard;  // LAN mode: authenticates query clients; outlives nothing it watches
   zmq::socket_t stop_server;
   std::uint64_t entry_sequence = 0;
-  std::map<std::string, PendingLoss> pending_losses;
+  std::map<std::string, PendingLoss, std::less<>> pending_losses;  // at most kMaxReportedServices + 1
+  std::uint64_t forgotten_reported = 0;  // publishers the sequence tracker forgot, as reported
   std::uint64_t pending_dropped = 0;
   std::vector<LogEntry> summaries;
   bus::ServiceState state = bus::ServiceState::starting;
@@ -226,9 +243,15 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record) {
   const auto observation = sequences.observe(record.publisher_id, record.sequence);
   if (observation.gap) {
     counters.lost.fetch_add(observation.gap->missing, std::memory_order_relaxed);
-    PendingLoss& loss = pending_losses[std::string(record.service)];
+    PendingLoss& loss = pending_loss(record.service);
     loss.lost += observation.gap->missing;
     ++loss.gaps;
+  } else if (observation.first_seen && record.sequence > 1) {
+    PendingLoss& loss = pending_loss(record.service);
+    loss.before_session += record.sequence - 1;
+    ++loss.late_publishers;
+    loss.late_publisher_id = record.publisher_id;
+    loss.late_first_sequence = record.sequence;
   }
   if (record.level < threshold) {
     counters.filtered.fetch_add(1, std::memory_order_relaxed);
@@ -276,7 +299,7 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
     });
     if (error.empty() && handled) return;
     counters.malformed.fetch_add(1, std::memory_order_relaxed);
-    ++pending_losses[std::string(*service)].malformed;
+    ++pending_loss(*service).malformed;
     return;
   }
   if (message.topic == bus::topics::set_log_level_topic(bus::topics::kLoggingServiceId)) {
@@ -288,7 +311,7 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
   }
   // Anything else under /log/ (bad service id) or a bad control message.
   counters.malformed.fetch_add(1, std::memory_order_relaxed);
-  ++pending_losses["(invalid topic)"].malformed;
+  ++pending_loss("(invalid topic)").malformed;
 }
 
 void LoggingNode::State::handle_query() {
@@ -315,7 +338,15 @@ void LoggingNode::State::handle_query() {
   query->send(zmq::buffer(payload), zmq::send_flags::dontwait);
 }
 
+PendingLoss& LoggingNode::State::pending_loss(std::string_view service) {
+  auto found = pending_losses.find(service);
+  if (found != pending_losses.end()) return found->second;
+  if (pending_losses.size() >= kMaxReportedServices) service = kOtherServices;
+  return pending_losses.try_emplace(std::string(service)).first->second;
+}
+
 void LoggingNode::State::report_losses() {
+  const bool forgetting = sequences.forgotten() > 0;
   for (auto& [service, loss] : pending_losses) {
     if (loss.lost > 0) {
       node_entry(Level::warning, EntryKind::loss,
@@ -326,8 +357,26 @@ void LoggingNode::State::report_losses() {
       node_entry(Level::warning, EntryKind::loss,
                  "dropped " + std::to_string(loss.malformed) + " malformed messages from " + service);
     }
+    if (loss.before_session > 0) {
+      const std::string which =
+          loss.late_publishers == 1
+              ? "publisher " + hex(loss.late_publisher_id) + " first seen at sequence " +
+                    std::to_string(loss.late_first_sequence)
+              : std::to_string(loss.late_publishers) + " publishers first seen after their first record";
+      node_entry(Level::warning, EntryKind::loss,
+                 std::to_string(loss.before_session) + " earlier records from " + service +
+                     " are not in this session: " + which +
+                     (forgetting ? " (or were in it before the node forgot the publisher)" : ""));
+    }
   }
   pending_losses.clear();
+  if (sequences.forgotten() > forgotten_reported) {
+    node_entry(Level::warning, EntryKind::loss,
+               "forgot " + std::to_string(sequences.forgotten() - forgotten_reported) + " publishers (more than " +
+                   std::to_string(sequences.max_publishers()) +
+                   " at once): a gap across the forgetting goes undetected");
+    forgotten_reported = sequences.forgotten();
+  }
   if (pending_dropped > 0) {
     node_entry(Level::warning, EntryKind::loss,
                "dropped " + std::to_string(pending_dropped) + " entries: writer queue full (max_queue_size " +
@@ -345,7 +394,7 @@ void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
   const std::uint64_t frame_malformed = subscriber->malformed();
   if (frame_malformed > frame_malformed_seen) {
     counters.malformed.fetch_add(frame_malformed - frame_malformed_seen, std::memory_order_relaxed);
-    pending_losses["(wrong number of frames)"].malformed += frame_malformed - frame_malformed_seen;
+    pending_loss("(wrong number of frames)").malformed += frame_malformed - frame_malformed_seen;
     frame_malformed_seen = frame_malformed;
   }
   report_losses();

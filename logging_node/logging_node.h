@@ -17,6 +17,13 @@
 // Queue: the writer queue holds at most max_queue_size entries. When it is full the
 //   entry is dropped and counted; once a second the node writes one WARNING line
 //   with the count (pushed past the bound, so the report itself is never lost).
+// Loss reports: once a second, one WARNING line per service and kind: records
+//   lost in sequence gaps, malformed messages dropped, and records a publisher sent
+//   before its first one seen here (the node started or restarted while it was
+//   logging: "N earlier records from S are not in this session"). At most 1000
+//   services are named per second, the rest share one "(other services)" line.
+//   The sequence tracker follows at most 100,000 publishers (least recently seen
+//   forgotten, counted and reported); the friendly-name cache is bounded.
 // Errors: a failed write is counted (unwritten), the node goes on, publishes ERROR
 //   and writes how many lines it could not store once writing works again.
 // Shutdown (stop(), or SIGINT/SIGTERM in cantina-logd): STOPPING; read what ZeroMQ

@@ -14,6 +14,7 @@ SequenceTracker::Observation SequenceTracker::observe(std::uint64_t publisher_id
       // Forget the least recently seen; reuse its list node.
       const auto oldest = std::prev(recent_.end());
       index_.erase(oldest->id);
+      ++forgotten_;
       *oldest = Publisher{publisher_id, sequence};
       recent_.splice(recent_.begin(), recent_, oldest);
     } else {

@@ -14,8 +14,10 @@ namespace cantina::logging {
 // receive thread owns it. O(1) per call.
 class SequenceTracker {
  public:
+  static constexpr std::size_t kDefaultMaxPublishers = 100000;
+
   // max_publishers is at least 1 (0 is treated as 1).
-  explicit SequenceTracker(std::size_t max_publishers = 100000);
+  explicit SequenceTracker(std::size_t max_publishers = kDefaultMaxPublishers);
 
   SequenceTracker(const SequenceTracker&) = delete;
   SequenceTracker& operator=(const SequenceTracker&) = delete;
@@ -36,13 +38,19 @@ class SequenceTracker {
   // Records `sequence` from `publisher_id`. A jump forward (sequence > last + 1) is a
   // gap of the numbers in between. The first record of an unknown publisher sets
   // first_seen and reports no gap, even if sequence > 1 (records sent before this
-  // node started are not counted as lost). sequence <= last sets restarted, resets
+  // node started are not counted as lost; the node reports them apart, as records
+  // not in its session). sequence <= last sets restarted, resets
   // tracking to `sequence` and reports no gap. When more than max_publishers are
   // tracked, the least recently seen is forgotten.
   Observation observe(std::uint64_t publisher_id, std::uint64_t sequence);
 
-  // Publishers tracked now.
+  // Publishers tracked now, and at most.
   std::size_t publishers() const { return index_.size(); }
+  std::size_t max_publishers() const { return max_publishers_; }
+
+  // Publishers forgotten so far to stay within max_publishers. A forgotten one that
+  // logs again is first_seen again: a gap across its forgetting goes unnoticed.
+  std::uint64_t forgotten() const { return forgotten_; }
 
  private:
   struct Publisher {
@@ -52,6 +60,7 @@ class SequenceTracker {
   using PublisherList = std::list<Publisher>;
 
   std::size_t max_publishers_;
+  std::uint64_t forgotten_ = 0;
   PublisherList recent_;  // most recently seen first
   std::unordered_map<std::uint64_t, PublisherList::iterator> index_;
 };

@@ -3,16 +3,28 @@
 #include "cantina/bus/clock.h"
 
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace cantina::testing {
 
 RawPublisher::RawPublisher(zmq::context_t& context, const std::string& endpoint)
-    : socket_(context, zmq::socket_type::xpub) {
+    : socket_(context, zmq::socket_type::xpub), monitor_(context, zmq::socket_type::pair) {
   socket_.set(zmq::sockopt::sndhwm, 1'000'000);
   socket_.set(zmq::sockopt::linger, 5000);
+  const std::string monitor_endpoint =
+      "inproc://raw-publisher-monitor-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+  if (zmq_socket_monitor(socket_.handle(), monitor_endpoint.c_str(),
+                         ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0)
+    throw std::runtime_error("zmq_socket_monitor failed");
+  monitor_.connect(monitor_endpoint);
   socket_.connect(endpoint);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  if (!wait_for_subscription(std::chrono::seconds(10)))
+    throw std::runtime_error("no subscriber for /log/ appeared on " + endpoint);
+}
+
+bool RawPublisher::wait_for_subscription(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     zmq::message_t subscription;
     if (!socket_.recv(subscription, zmq::recv_flags::dontwait)) {
@@ -21,9 +33,31 @@ RawPublisher::RawPublisher(zmq::context_t& context, const std::string& endpoint)
       continue;
     }
     const std::string text(static_cast<const char*>(subscription.data()), subscription.size());
-    if (!text.empty() && text[0] == 1 && std::string_view("/log/x").starts_with(text.substr(1))) return;
+    if (!text.empty() && text[0] == 1 && std::string_view("/log/x").starts_with(text.substr(1))) return true;
   }
-  throw std::runtime_error("no subscriber for /log/ appeared on " + endpoint);
+  return false;
+}
+
+bool RawPublisher::wait_for_reconnect(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool disconnected = false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    zmq::pollitem_t items[] = {{monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::chrono::milliseconds(50));
+    zmq::message_t event, address;
+    if (!monitor_.recv(event, zmq::recv_flags::dontwait)) continue;
+    (void)monitor_.recv(address, zmq::recv_flags::none);  // [event id, value][endpoint]
+    std::uint16_t id = 0;
+    std::memcpy(&id, event.data(), sizeof id);
+    if (id == ZMQ_EVENT_DISCONNECTED) disconnected = true;
+    if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && disconnected) return true;
+  }
+  return false;
+}
+
+void RawPublisher::send_frames(const std::vector<std::string>& frames) {
+  for (std::size_t i = 0; i < frames.size(); ++i)
+    socket_.send(zmq::buffer(frames[i]), i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
 }
 
 void RawPublisher::send(const std::string& topic, const std::string& payload) {
@@ -33,6 +67,29 @@ void RawPublisher::send(const std::string& topic, const std::string& payload) {
 
 void RawPublisher::send_record(const bus::LogRecord& record) {
   send(bus::topics::log_topic(record.service), bus::encode(record));
+}
+
+StatsWatcher::StatsWatcher(const std::string& endpoint)
+    : thread_([this, endpoint] {
+        zmq::context_t context;
+        bus::Subscriber stats(context, endpoint, {std::string(bus::topics::kLoggingStats)});
+        while (!stop_) {
+          auto message = stats.receive(std::chrono::milliseconds(50));
+          if (!message) continue;
+          auto decoded = bus::decode_logging_stats(message->bytes());
+          std::lock_guard lock(mutex_);
+          if (decoded) latest_ = *decoded.value;
+        }
+      }) {}
+
+StatsWatcher::~StatsWatcher() {
+  stop_ = true;
+  thread_.join();
+}
+
+std::optional<bus::LoggingStats> StatsWatcher::latest() {
+  std::lock_guard lock(mutex_);
+  return latest_;
 }
 
 bus::LogRecord make_record(const std::string& service, std::uint64_t publisher, std::uint64_t sequence,

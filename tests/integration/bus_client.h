@@ -3,12 +3,16 @@
 // and helpers that wait for status and stats messages.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <zmq.h>
 #include <zmq.hpp>
 
 #include "cantina/bus/codec.h"
@@ -26,9 +30,42 @@ class RawPublisher {
 
   void send(const std::string& topic, const std::string& payload);
   void send_record(const bus::LogRecord& record);
+  // Sends one message of any number of frames (even a wrong one).
+  void send_frames(const std::vector<std::string>& frames);
+
+  // Waits until the bus has dropped this connection and ZeroMQ has connected it
+  // again (socket monitor events; the subscriptions survive). False on timeout.
+  bool wait_for_reconnect(std::chrono::milliseconds timeout);
 
  private:
+  bool wait_for_subscription(std::chrono::milliseconds timeout);
+
   zmq::socket_t socket_;
+  zmq::socket_t monitor_;
+};
+
+// Keeps the newest /logging/stats message seen, on a thread of its own.
+class StatsWatcher {
+ public:
+  explicit StatsWatcher(const std::string& endpoint);
+  ~StatsWatcher();
+  std::optional<bus::LoggingStats> latest();
+  // Waits until the latest stats satisfy `done`; returns them, or nullopt on timeout.
+  template <class Predicate>
+  std::optional<bus::LoggingStats> wait_until(Predicate done, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (auto seen = latest(); seen && done(*seen)) return seen;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::optional<bus::LoggingStats> latest_;
+  std::thread thread_;
 };
 
 // A record as a service would publish it, with the given publisher and sequence.

@@ -21,37 +21,6 @@ namespace bus = cantina::bus;
 
 namespace {
 
-// Keeps the newest /logging/stats message seen, on a thread of its own.
-class StatsWatcher {
- public:
-  explicit StatsWatcher(const std::string& endpoint)
-      : thread_([this, endpoint] {
-          zmq::context_t context;
-          bus::Subscriber stats(context, endpoint, {std::string(bus::topics::kLoggingStats)});
-          while (!stop_) {
-            auto message = stats.receive(50ms);
-            if (!message) continue;
-            auto decoded = bus::decode_logging_stats(message->bytes());
-            std::lock_guard lock(mutex_);
-            if (decoded) latest_ = *decoded.value;
-          }
-        }) {}
-  ~StatsWatcher() {
-    stop_ = true;
-    thread_.join();
-  }
-  std::optional<bus::LoggingStats> latest() {
-    std::lock_guard lock(mutex_);
-    return latest_;
-  }
-
- private:
-  std::atomic<bool> stop_{false};
-  std::mutex mutex_;
-  std::optional<bus::LoggingStats> latest_;
-  std::thread thread_;
-};
-
 bool well_formed(const std::string& line) {
   static const std::regex format(
       R"(^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\] (DEBUG   |INFO    |WARNING |ERROR   |CRITICAL) .{20} .*$)");

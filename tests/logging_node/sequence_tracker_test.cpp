@@ -92,14 +92,17 @@ BOOST_AUTO_TEST_CASE(forgets_the_least_recently_seen_publisher_beyond_the_limit)
   tracker.observe(1, 1);
   tracker.observe(2, 1);
   tracker.observe(1, 2);  // 2 is now the least recently seen
+  BOOST_TEST(tracker.forgotten() == 0u);
   tracker.observe(3, 1);  // forgets 2
   BOOST_TEST(tracker.publishers() == 2u);
+  BOOST_TEST(tracker.forgotten() == 1u);
   BOOST_TEST(!tracker.observe(1, 3).first_seen);
   const auto returning = tracker.observe(2, 10);
   BOOST_TEST(returning.first_seen);  // was forgotten: no gap reported
   BOOST_TEST(!returning.gap.has_value());
   BOOST_TEST(tracker.publishers() == 2u);
   BOOST_TEST(tracker.observe(3, 2).first_seen);  // 3 was forgotten for 2
+  BOOST_TEST(tracker.forgotten() == 3u);         // 2, then 3, then 1
 }
 
 BOOST_AUTO_TEST_CASE(handles_the_largest_sequence_numbers) {

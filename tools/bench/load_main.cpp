@@ -10,6 +10,9 @@
 //              ZeroMQ baseline of cantina-bench-raw)
 //   wait-stats waits until the logging node's /logging/stats account for N records
 //
+// publish stops early on SIGTERM or SIGINT: it logs no more records, flushes the
+// Logger and prints its result as usual (the soak counts on "logged").
+//
 // Each mode prints "ready" on stdout when the driver may go on (publish and
 // call-cost: once the bus knows a subscriber and the start time has come; dash-sub:
 // once its subscription reached the logging node) and ends with one
@@ -19,6 +22,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -44,6 +48,12 @@ namespace bus = cantina::bus;
 
 constexpr const char* kTool = "cantina-bench-load";
 
+volatile std::sig_atomic_t stop_requested = 0;
+
+extern "C" void request_stop(int) {
+  stop_requested = 1;
+}
+
 double cpu_seconds() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -55,7 +65,7 @@ double cpu_seconds() {
 // "{}" formatting, as a service would. With `logger` null it only returns the
 // call site (for wire-size).
 std::source_location log_record(bus::Logger* logger, const bench::LoadPattern& pattern, std::uint64_t publisher,
-                                 std::uint64_t sequence) {
+                                std::uint64_t sequence) {
   const std::int64_t key = pattern.repeat_key(sequence);
   // "bench " + tag + " p" + K + " s"/" r" + S/J + " "
   const std::uint64_t fixed = 6 + pattern.tag.size() + 2 + bench::decimal_digits(publisher) + 2 + 1;
@@ -90,8 +100,10 @@ std::int64_t get_ready(bus::Logger& logger, const bench::LoadPattern& pattern, s
   if (!subscribed) std::cerr << kTool << ": no subscriber for the log topic after 10 s\n";
   const std::int64_t now = bench::realtime_ns();
   std::int64_t late = 0;
-  if (start_at_ns > now) bench::sleep_until_realtime(start_at_ns);
-  else if (start_at_ns != 0) late = now - start_at_ns;
+  if (start_at_ns > now)
+    bench::sleep_until_realtime(start_at_ns);
+  else if (start_at_ns != 0)
+    late = now - start_at_ns;
   std::cout << "ready" << std::endl;
   return late;
 }
@@ -114,6 +126,8 @@ int run_publish(bench::Args& args) {
   bus::LoggerOptions options = logger_options(args, publisher);
   args.finish(kTool);
 
+  std::signal(SIGTERM, request_stop);
+  std::signal(SIGINT, request_stop);
   zmq::context_t context(1);
   bus::Logger logger(context, options);
   bool subscribed = false;
@@ -124,7 +138,8 @@ int run_publish(bench::Args& args) {
   const std::int64_t started = bench::monotonic_ns();
   const double interval_ns = rate > 0 ? 1e9 / rate : 0.0;
   std::uint64_t sleeps = 0;
-  for (std::uint64_t sequence = 1; sequence <= count; ++sequence) {
+  std::uint64_t logged = 0;
+  for (std::uint64_t sequence = 1; sequence <= count && stop_requested == 0; ++sequence) {
     if (interval_ns > 0) {
       const auto due = started + static_cast<std::int64_t>(static_cast<double>(sequence - 1) * interval_ns);
       const std::int64_t now = bench::monotonic_ns();
@@ -134,6 +149,7 @@ int run_publish(bench::Args& args) {
       }
     }
     log_record(&logger, pattern, publisher, sequence);
+    logged = sequence;
   }
   const std::int64_t finished = bench::monotonic_ns();
   const bool flushed = logger.flush(std::chrono::seconds(60));
@@ -145,10 +161,12 @@ int run_publish(bench::Args& args) {
   result.add("mode", "publish")
       .add("publisher", publisher)
       .add("publisher_id", std::to_string(logger.publisher_id()))
+      .add("tag", pattern.tag)
       .add("count", count)
+      .add("stopped_early", logged < count)
       .add("offered_rate", rate)
       .add("elapsed_s", elapsed)
-      .add("achieved_rate", elapsed > 0 ? static_cast<double>(count) / elapsed : 0.0)
+      .add("achieved_rate", elapsed > 0 ? static_cast<double>(logged) / elapsed : 0.0)
       .add("late_start_ms", static_cast<double>(late_ns) / 1e6)
       .add("subscribed", subscribed)
       .add("flushed", flushed)
@@ -277,8 +295,10 @@ int run_verify(bench::Args& args) {
   std::vector<std::uint64_t> repeats_expected(pattern.repeat_keys, 0);  // per key, same for every publisher
   for (std::uint64_t sequence = 1; sequence <= count; ++sequence) {
     const std::int64_t key = pattern.repeat_key(sequence);
-    if (key < 0) ++unique_expected;
-    else ++repeats_expected[static_cast<std::size_t>(key)];
+    if (key < 0)
+      ++unique_expected;
+    else
+      ++repeats_expected[static_cast<std::size_t>(key)];
   }
 
   std::vector<std::vector<bool>> seen(publishers, std::vector<bool>(count + 1, false));
@@ -306,10 +326,14 @@ int run_verify(bench::Args& args) {
       const auto own = view.find("] WARNING  Logging Service ");
       if (own != std::string_view::npos && view.size() > own + 2 + 30) {
         const std::string_view text = view.substr(own + 2 + 30);  // level (8), service (20), two spaces
-        if (text.starts_with("lost ")) add_number_after(text, "lost ", node_lost);
-        else if (text.find("entries: writer queue full") != std::string_view::npos) add_number_after(text, "dropped ", node_dropped);
-        else if (text.find("malformed messages") != std::string_view::npos) add_number_after(text, "dropped ", node_malformed);
-        else if (text.find(" lines could not be stored") != std::string_view::npos) add_number_after(text, "", node_unstored);
+        if (text.starts_with("lost "))
+          add_number_after(text, "lost ", node_lost);
+        else if (text.find("entries: writer queue full") != std::string_view::npos)
+          add_number_after(text, "dropped ", node_dropped);
+        else if (text.find("malformed messages") != std::string_view::npos)
+          add_number_after(text, "dropped ", node_malformed);
+        else if (text.find(" lines could not be stored") != std::string_view::npos)
+          add_number_after(text, "", node_unstored);
       }
       ++other_lines;
       continue;
@@ -506,7 +530,8 @@ int run_wire_size(bench::Args& args) {
   args.finish(kTool);
   const std::source_location where = log_record(nullptr, pattern, publisher, sequence);
   const std::string service = "bench_p" + std::to_string(publisher);
-  std::string message = "bench " + pattern.tag + " p" + std::to_string(publisher) + " s" + std::to_string(sequence) + " ";
+  std::string message =
+      "bench " + pattern.tag + " p" + std::to_string(publisher) + " s" + std::to_string(sequence) + " ";
   message += pattern.padding(message.size());
   const std::string thread = "cantina-bench-l:" + std::to_string(getpid());
   bus::LogRecordView view;

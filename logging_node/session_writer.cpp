@@ -76,7 +76,9 @@ void SessionWriter::run() {
   batch.reserve(options_.batch_size);
   bool stopping = false;
   while (!stopping) {
-    auto wait = std::chrono::milliseconds(1000);
+    // The queue wakes us for batch_size entries or an ERROR/CRITICAL one; otherwise
+    // what is there is written after kWriterLinger (or when an fdatasync is due).
+    auto wait = kWriterLinger;
     if (dirty_) {
       auto due = last_sync_ + options_.flush_interval - std::chrono::steady_clock::now();
       wait = std::max(std::chrono::milliseconds(0),

@@ -19,7 +19,11 @@ namespace cantina::logging {
 struct WriterItem {
   LogEntry entry;
   bool stop = false;
+  bool keep = false;  // pushed even when the queue is full (the node's own loss reports, stop)
 };
+
+// Longest the writer lets entries wait for a batch of batch_size to fill.
+inline constexpr std::chrono::milliseconds kWriterLinger{100};
 
 struct WriterOptions {
   std::size_t batch_size = 100;

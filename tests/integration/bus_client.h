@@ -26,6 +26,8 @@ class RawPublisher {
 
   void send(const std::string& topic, const std::string& payload);
   void send_record(const bus::LogRecord& record);
+  // Sends `batch` on `/log/<service>/batch`.
+  void send_batch(const std::string& service, const bus::LogRecordBatch& batch);
 
  private:
   zmq::socket_t socket_;
@@ -34,6 +36,10 @@ class RawPublisher {
 // A record as a service would publish it, with the given publisher and sequence.
 bus::LogRecord make_record(const std::string& service, std::uint64_t publisher, std::uint64_t sequence,
                            const std::string& message, bus::Level level = bus::Level::info);
+
+// The records of a message on a log topic (single or batch); empty if it is not
+// one or does not decode.
+std::vector<bus::LogRecord> records_of(const bus::Received& message);
 
 // Waits until `service` reports `state`; returns its status message.
 std::optional<std::string> wait_for_status(const std::string& subscribe_endpoint, const std::string& service,

@@ -1,5 +1,6 @@
 #include "dedup_filter.h"
 
+#include <bit>
 #include <charconv>
 #include <functional>
 #include <limits>
@@ -19,15 +20,38 @@ std::uint64_t DedupFilter::key_hash(std::string_view service_id, Level level, st
 
 DedupFilter::DedupFilter(std::chrono::seconds window, std::size_t max_keys)
     : window_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(window).count()),
-      max_keys_(max_keys == 0 ? 1 : max_keys) {}
+      max_keys_(max_keys == 0 ? 1 : max_keys),
+      slots_(window_ns_ > 0 ? std::bit_ceil(max_keys_ + max_keys_ / 2 + 1) : 1),
+      mask_(slots_.size() - 1) {}
+
+std::size_t DedupFilter::find_slot(std::uint64_t hash) const noexcept {
+  std::size_t at = static_cast<std::size_t>(hash) & mask_;
+  while (slots_[at].window != 0 && slots_[at].hash != hash) at = (at + 1) & mask_;
+  return at;
+}
+
+void DedupFilter::erase_slot(std::size_t at) noexcept {
+  std::size_t next = at;
+  for (;;) {
+    next = (next + 1) & mask_;
+    if (slots_[next].window == 0) break;
+    // An entry may move back to `at` only if its home is not in (at, next].
+    const std::size_t home = static_cast<std::size_t>(slots_[next].hash) & mask_;
+    const bool stays = at <= next ? (at < home && home <= next) : (at < home || home <= next);
+    if (stays) continue;
+    slots_[at] = slots_[next];
+    at = next;
+  }
+  slots_[at] = Slot{};
+}
 
 bool DedupFilter::admit(const LogEntry& entry, std::uint64_t hash, std::int64_t now_ns,
                         std::vector<LogEntry>& summaries) {
   if (window_ns_ <= 0) return true;
   expire(now_ns, summaries);
 
-  if (auto found = index_.find(hash); found != index_.end()) {
-    Window& window = windows_[found->second - closed_];
+  if (const std::size_t at = find_slot(hash); slots_[at].window != 0) {
+    Window& window = windows_[slots_[at].window - 1 - closed_];
     if (window.repeats == 0) {
       window.first = std::make_unique<LogEntry>(entry);
       window.first_repeat_ns = entry.timestamp_ns;
@@ -41,12 +65,13 @@ bool DedupFilter::admit(const LogEntry& entry, std::uint64_t hash, std::int64_t 
     return false;
   }
 
-  if (index_.size() >= max_keys_) {
+  if (keys_ >= max_keys_) {
     close_oldest(summaries);
     ++closed_early_;
   }
   windows_.push_back(Window{hash, now_ns, 0, 0, 0, nullptr});
-  index_.emplace(hash, closed_ + windows_.size() - 1);
+  slots_[find_slot(hash)] = Slot{hash, closed_ + windows_.size()};
+  ++keys_;
   return true;
 }
 
@@ -65,7 +90,8 @@ void DedupFilter::close_oldest(std::vector<LogEntry>& summaries) {
     summaries.push_back(
         make_repeat_summary(*window.first, window.repeats, window.first_repeat_ns, window.last_repeat_ns));
   }
-  index_.erase(window.hash);
+  erase_slot(find_slot(window.hash));
+  --keys_;
   windows_.pop_front();
   ++closed_;
 }

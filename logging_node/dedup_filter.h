@@ -8,7 +8,6 @@
 #include <deque>
 #include <memory>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "log_entry.h"
@@ -20,8 +19,8 @@ namespace cantina::logging {
 // written; when the window closes, a summary entry reports them. Not thread-safe:
 // the receive thread owns it. Every operation is O(1) amortised per entry.
 //
-// Memory: a window keeps the key's 64-bit hash, its times and count (~90 bytes
-// with the index), and a copy of the entry only once it has a repeat (for the
+// Memory: a window keeps the key's 64-bit hash, its times and count (~80 bytes
+// with the index, which is allocated once for max_keys), and a copy of the entry only once it has a repeat (for the
 // summary). Keys are told apart by the hash alone until then: two different keys
 // with the same 64-bit hash (odds ~1e-11 with 10,000 keys open) would be counted
 // as one; from the first repeat on, a key's text is compared too and a mismatch
@@ -61,7 +60,7 @@ class DedupFilter {
   void flush_all(std::vector<LogEntry>& summaries);
 
   // Keys tracked now (open windows).
-  std::size_t size() const { return index_.size(); }
+  std::size_t size() const { return keys_; }
 
   // Total repeats counted (suppressed) since construction.
   std::uint64_t suppressed() const { return suppressed_; }
@@ -78,18 +77,27 @@ class DedupFilter {
     std::int64_t last_repeat_ns = 0;   // timestamp_ns of the last suppressed repeat
     std::unique_ptr<LogEntry> first;   // copied at the first repeat (for the summary)
   };
-  struct Identity {
-    std::size_t operator()(std::uint64_t hash) const noexcept { return static_cast<std::size_t>(hash); }
+  // The index: open addressing with linear probing, sized once for max_keys at a
+  // load of at most 2/3, so admitting and closing never allocate.
+  struct Slot {
+    std::uint64_t hash = 0;
+    std::uint64_t window = 0;  // window number + 1; 0 = empty
   };
 
   // Removes the oldest window, appending its summary if it had repeats.
   void close_oldest(std::vector<LogEntry>& summaries);
+  // The slot holding `hash`, or the empty slot where it would go.
+  std::size_t find_slot(std::uint64_t hash) const noexcept;
+  // Empties slot `at`, moving later entries of its probe run back (no tombstones).
+  void erase_slot(std::size_t at) noexcept;
 
   std::int64_t window_ns_;
   std::size_t max_keys_;
   std::deque<Window> windows_;  // open windows, oldest opened first
   std::uint64_t closed_ = 0;    // windows closed so far: windows_[i] is window number closed_ + i
-  std::unordered_map<std::uint64_t, std::uint64_t, Identity> index_;  // hash -> window number
+  std::vector<Slot> slots_;     // hash -> window number; size a power of two
+  std::size_t mask_;
+  std::size_t keys_ = 0;
   std::uint64_t suppressed_ = 0;
   std::uint64_t closed_early_ = 0;
 };

@@ -33,6 +33,8 @@ constexpr std::size_t kMaxMessagesPerWakeup = 4096;
 // message holding more records than this may still overflow it: counted).
 constexpr std::size_t kWriterMargin = 2048;
 constexpr auto kWriterBackoff = std::chrono::milliseconds(2);
+// Written entries kept for reuse, at most.
+constexpr std::size_t kSpareEntries = 1024;
 constexpr std::size_t kMaxHistoryEntries = 100000;
 constexpr const char* kStopMessage = "stop";
 constexpr std::size_t kMaxDedupKeys = 10000;
@@ -75,8 +77,10 @@ struct LoggingNode::State {
         config(config_in),
         session(config.logging.session_file_path, bus::now_ns(), config.logging.max_file_bytes),
         writer_queue(config.logging.max_queue_size, config.logging.batch_size),
+        spares(kSpareEntries),
         writer(session, writer_queue, counters,
-               WriterOptions{config.logging.batch_size, std::chrono::seconds(config.logging.file_flush_interval)}),
+               WriterOptions{config.logging.batch_size, std::chrono::seconds(config.logging.file_flush_interval),
+                             &spares}),
         names(config.logging.service_names),
         dedup(std::chrono::seconds(config.logging.deduplication_window), kMaxDedupKeys),
         ring(config.logging.max_memory_logs),
@@ -119,6 +123,7 @@ struct LoggingNode::State {
   NodeCounters counters;
   SessionFile session;
   BoundedQueue<WriterItem> writer_queue;
+  BoundedQueue<LogEntry> spares;  // written entries coming back from the writer for reuse
   SessionWriter writer;
 
   // Owned by the receive thread from start() on.
@@ -135,9 +140,9 @@ struct LoggingNode::State {
   std::map<std::string, PendingLoss, std::less<>> pending_losses;
   std::uint64_t pending_dropped = 0;
   std::vector<LogEntry> summaries;
-  LogEntry scratch;                   // the record being handled
-  std::vector<WriterItem> to_writer;  // accepted this wake-up; handed to the writer at once
-  bool streaming = false;             // someone subscribes to /dashboard/log (checked each wake-up)
+  std::vector<LogEntry> spare_entries;  // from `spares`: entries to refill in handle_record
+  std::vector<WriterItem> to_writer;    // accepted this wake-up; handed to the writer at once
+  bool streaming = false;               // someone subscribes to /dashboard/log (checked each wake-up)
   std::uint64_t closed_early_seen = 0;
   bus::ServiceState state = bus::ServiceState::starting;
   std::string state_message;
@@ -246,8 +251,13 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record) {
     return;
   }
   const std::uint64_t hash = DedupFilter::key_hash(record.service, record.level, record.message);
-  // The entry is built in place, its strings keeping their capacity, then handed on.
-  LogEntry& entry = scratch;
+  // The entry reuses one the writer has written (its strings keep their capacity).
+  if (spare_entries.empty()) spares.pop_batch(spare_entries, kSpareEntries, std::chrono::milliseconds(0));
+  LogEntry entry;
+  if (!spare_entries.empty()) {
+    entry = std::move(spare_entries.back());
+    spare_entries.pop_back();
+  }
   entry.timestamp_ns = record.timestamp_ns;
   entry.level = record.level;
   entry.service.assign(names.friendly(record.service));

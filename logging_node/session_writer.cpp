@@ -99,6 +99,14 @@ void SessionWriter::run() {
       urgent = urgent || item.entry.level >= Level::error;
     }
     write_buffer(lines);
+    if (options_.spares != nullptr && !batch.empty()) {
+      spent_.clear();
+      for (WriterItem& item : batch) {
+        if (!item.stop) spent_.push_back(std::move(item.entry));
+      }
+      options_.spares->push_batch(
+          spent_, [](const LogEntry&) { return false; }, [](const LogEntry&) { return false; });
+    }
     if (urgent || stopping || std::chrono::steady_clock::now() - last_sync_ >= options_.flush_interval) sync();
   }
 }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -110,6 +111,7 @@ struct LoggingNode::State {
   void handle_query();
   void accept(LogEntry&& entry);
   void flush_to_writer();
+  void stream(const LogEntry& entry);
   bool writer_has_room() const;
   void node_entry(Level level, EntryKind kind, std::string message);
   void on_tick(std::int64_t now_monotonic);
@@ -142,7 +144,9 @@ struct LoggingNode::State {
   std::vector<LogEntry> summaries;
   std::vector<LogEntry> spare_entries;  // from `spares`: entries to refill in handle_record
   std::vector<WriterItem> to_writer;    // accepted this wake-up; handed to the writer at once
-  bool streaming = false;               // someone subscribes to /dashboard/log (checked each wake-up)
+  bus::DashboardLogEncoder dashboard_encoder;
+  std::string stream_timestamp, stream_entry_id, stream_payload;  // reused for every streamed entry
+  bool streaming = false;  // someone subscribes to /dashboard/log (checked each wake-up)
   std::uint64_t closed_early_seen = 0;
   bus::ServiceState state = bus::ServiceState::starting;
   std::string state_message;
@@ -199,7 +203,7 @@ void LoggingNode::State::publish_stats() {
 void LoggingNode::State::accept(LogEntry&& entry) {
   entry.sequence = ++entry_sequence;
   if (entry.kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
-  if (streaming) publisher->publish(bus::topics::kDashboardLog, to_dashboard(entry, session.session_id()));
+  if (streaming) stream(entry);
   ring.push(entry);
   const bool own_report = entry.kind == EntryKind::loss && entry.service_id == bus::topics::kLoggingServiceId;
   to_writer.push_back(WriterItem{std::move(entry), false, own_report});  // loss reports always get through
@@ -208,6 +212,22 @@ void LoggingNode::State::accept(LogEntry&& entry) {
 bool LoggingNode::State::writer_has_room() const {
   const std::size_t capacity = writer_queue.capacity();
   return writer_queue.size() + std::min(capacity / 2, kWriterMargin) < capacity;
+}
+
+void LoggingNode::State::stream(const LogEntry& entry) {
+  stream_timestamp.clear();
+  bus::append_iso8601(stream_timestamp, entry.timestamp_ns);
+  const std::string& session_id = session.session_id();
+  stream_entry_id.assign(session_id);
+  stream_entry_id += '-';
+  char digits[24];
+  stream_entry_id.append(digits, std::to_chars(digits, digits + sizeof digits, entry.sequence).ptr);
+  dashboard_encoder.encode(
+      bus::DashboardLogView{stream_timestamp, entry.timestamp_ns, entry.level, entry.service, entry.service_id,
+                            entry.message, session_id, stream_entry_id, entry.repeat_count, entry.kind, entry.host,
+                            entry.logger, entry.sequence},
+      stream_payload);
+  publisher->send(bus::topics::kDashboardLog, stream_payload);
 }
 
 void LoggingNode::State::flush_to_writer() {

@@ -131,6 +131,22 @@ Decoded<T> decode(Bytes payload, Read read, std::uint64_t traversal_limit = kTra
   return result;
 }
 
+void fill(s::DashboardLog::Builder out, const DashboardLogView& entry) {
+  out.setTimestamp(view_text(entry.timestamp));
+  out.setTimestampNs(entry.timestamp_ns);
+  out.setLevel(from_level(entry.level));
+  out.setService(view_text(entry.service));
+  out.setServiceId(view_text(entry.service_id));
+  out.setMessage(view_text(entry.message));
+  out.setSessionId(view_text(entry.session_id));
+  out.setEntryId(view_text(entry.entry_id));
+  out.setRepeatCount(entry.repeat_count);
+  out.setKind(static_cast<s::EntryKind>(entry.kind));
+  out.setHost(view_text(entry.host));
+  out.setLogger(view_text(entry.logger));
+  out.setSequence(entry.sequence);
+}
+
 void fill(s::DashboardLog::Builder out, const DashboardLog& entry) {
   out.setTimestamp(text(entry.timestamp));
   out.setTimestampNs(entry.timestamp_ns);
@@ -252,6 +268,24 @@ LogBatchEncoder::LogBatchEncoder()
 
 LogBatchEncoder::~LogBatchEncoder() {
   std::free(segment_);
+}
+
+// Words in a DashboardLogEncoder's reused first segment (64 KiB).
+constexpr std::size_t kDashboardSegmentWords = 8192;
+
+DashboardLogEncoder::DashboardLogEncoder()
+    : segment_(static_cast<std::uint64_t*>(std::calloc(kDashboardSegmentWords, sizeof(capnp::word)))) {
+  if (segment_ == nullptr) throw std::bad_alloc();
+}
+
+DashboardLogEncoder::~DashboardLogEncoder() {
+  std::free(segment_);
+}
+
+void DashboardLogEncoder::encode(const DashboardLogView& entry, std::string& out) {
+  capnp::MallocMessageBuilder message(kj::arrayPtr(reinterpret_cast<capnp::word*>(segment_), kDashboardSegmentWords));
+  fill(message.initRoot<s::DashboardLog>(), entry);
+  write_into(message, out);
 }
 
 void LogBatchEncoder::encode(std::span<const LogRecordView> records, std::uint64_t publisher_id,

@@ -77,6 +77,34 @@ class LogBatchEncoder {
   std::uint64_t* segment_;  // calloc'd words; each builder re-zeroes what it used
 };
 
+// A DashboardLog by reference, for encoding without building one.
+struct DashboardLogView {
+  std::string_view timestamp;
+  std::int64_t timestamp_ns = 0;
+  Level level = Level::info;
+  std::string_view service, service_id, message, session_id, entry_id;
+  std::uint32_t repeat_count = 0;
+  EntryKind kind = EntryKind::record;
+  std::string_view host, logger;
+  std::uint64_t sequence = 0;
+};
+
+// Encodes DashboardLog messages (the same bytes as encode(const DashboardLog&))
+// into a first segment it keeps and reuses. One thread uses an encoder.
+class DashboardLogEncoder {
+ public:
+  DashboardLogEncoder();
+  ~DashboardLogEncoder();
+  DashboardLogEncoder(const DashboardLogEncoder&) = delete;
+  DashboardLogEncoder& operator=(const DashboardLogEncoder&) = delete;
+
+  // Serialises `entry` into `out` (replacing its contents).
+  void encode(const DashboardLogView& entry, std::string& out);
+
+ private:
+  std::uint64_t* segment_;  // calloc'd words; each builder re-zeroes what it used
+};
+
 // Decodes a LogRecordBatch without copying it: fills `info`, then calls `use` once
 // per record, in order, with views into `payload` (valid only during the call;
 // `fields` left empty). Returns an empty string on success, else why the payload

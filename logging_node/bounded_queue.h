@@ -74,11 +74,12 @@ class BoundedQueue {
   // Unless `wake_items` items already wait, it first waits until they do, an
   // urgent item arrives, or `timeout` has passed, then takes what is there. Returns
   // the number moved (0 on timeout with nothing there, or at once if max_items is
-  // 0). The consumer thread calls it.
+  // 0). A timeout of 0 never waits (not even a system call). The consumer thread
+  // calls it.
   std::size_t pop_batch(std::vector<T>& out, std::size_t max_items, std::chrono::milliseconds timeout) {
     if (max_items == 0) return 0;
     std::unique_lock lock(mutex_);
-    if (items_.size() < wake_items_ && !urgent_) {
+    if (timeout.count() > 0 && items_.size() < wake_items_ && !urgent_) {
       consumer_waiting_ = true;
       ready_.wait_for(lock, timeout, [this] { return items_.size() >= wake_items_ || urgent_; });
       consumer_waiting_ = false;

@@ -142,6 +142,7 @@ struct LoggingNode::State {
   std::map<std::string, PendingLoss, std::less<>> pending_losses;
   std::uint64_t pending_dropped = 0;
   std::vector<LogEntry> summaries;
+  LogEntry next_entry;                  // the record being handled
   std::vector<LogEntry> spare_entries;  // from `spares`: entries to refill in handle_record
   std::vector<WriterItem> to_writer;    // accepted this wake-up; handed to the writer at once
   bus::DashboardLogEncoder dashboard_encoder;
@@ -271,13 +272,9 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record) {
     return;
   }
   const std::uint64_t hash = DedupFilter::key_hash(record.service, record.level, record.message);
-  // The entry reuses one the writer has written (its strings keep their capacity).
-  if (spare_entries.empty()) spares.pop_batch(spare_entries, kSpareEntries, std::chrono::milliseconds(0));
-  LogEntry entry;
-  if (!spare_entries.empty()) {
-    entry = std::move(spare_entries.back());
-    spare_entries.pop_back();
-  }
+  // Filled in place: its strings keep their capacity while records are repeats, and
+  // once it is handed on, an entry the writer has written takes its place.
+  LogEntry& entry = next_entry;
   entry.timestamp_ns = record.timestamp_ns;
   entry.level = record.level;
   entry.service.assign(names.friendly(record.service));
@@ -295,6 +292,11 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record) {
     return;
   }
   accept(std::move(entry));
+  if (spare_entries.empty()) spares.pop_batch(spare_entries, kSpareEntries, std::chrono::milliseconds(0));
+  if (!spare_entries.empty()) {
+    entry = std::move(spare_entries.back());
+    spare_entries.pop_back();
+  }
 }
 
 void LoggingNode::State::handle_set_level(const bus::SetLogLevel& request) {

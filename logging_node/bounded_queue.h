@@ -15,13 +15,16 @@ namespace cantina::logging {
 // (more producers are safe too; ordering is then per producer). Overflow policy:
 // try_push refuses (returns false) when `capacity` items wait, and the caller counts
 // the drop; push_unbounded is for the few control messages (e.g. shutdown) that must
-// never be refused. The producer never blocks; it wakes the consumer only if the
-// consumer is waiting.
+// never be refused. The producer never blocks. Wake-ups are bounded: a waiting
+// consumer is woken only once `wake_items` items wait or an urgent item arrives
+// (otherwise it wakes at its own timeout).
 template <class T>
 class BoundedQueue {
  public:
   // capacity 0 is treated as 1.
-  explicit BoundedQueue(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
+  // `wake_items` (at least 1): items waiting that wake a waiting consumer.
+  explicit BoundedQueue(std::size_t capacity, std::size_t wake_items = 1)
+      : capacity_(capacity == 0 ? 1 : capacity), wake_items_(wake_items == 0 ? 1 : wake_items) {}
 
   BoundedQueue(const BoundedQueue&) = delete;
   BoundedQueue& operator=(const BoundedQueue&) = delete;
@@ -33,8 +36,30 @@ class BoundedQueue {
     std::lock_guard lock(mutex_);
     if (items_.size() >= capacity_) return false;
     items_.push_back(std::move(item));
-    notify_if_waiting();
+    notify_if_waiting(false);
     return true;
+  }
+
+  // Moves every item of `items` in, in order, under one lock: those for which
+  // `keep(item)` is true regardless of capacity, the others while fewer than
+  // `capacity` wait. Returns how many were refused (the caller counts the drops);
+  // refused items are left moved-from or untouched. `urgent(item)` true for any
+  // item wakes the consumer at once. Any thread may call.
+  template <class Keep, class Urgent>
+  std::size_t push_batch(std::vector<T>& items, Keep keep, Urgent urgent) {
+    std::size_t refused = 0;
+    bool wake_now = false;
+    std::lock_guard lock(mutex_);
+    for (T& item : items) {
+      if (items_.size() >= capacity_ && !keep(item)) {
+        ++refused;
+        continue;
+      }
+      wake_now = wake_now || urgent(item);
+      items_.push_back(std::move(item));
+    }
+    notify_if_waiting(wake_now);
+    return refused;
   }
 
   // Adds `item` regardless of capacity (for control messages such as shutdown).
@@ -42,20 +67,24 @@ class BoundedQueue {
   void push_unbounded(T&& item) {
     std::lock_guard lock(mutex_);
     items_.push_back(std::move(item));
-    notify_if_waiting();
+    notify_if_waiting(true);
   }
 
-  // Moves up to `max_items` of the oldest items into `out` (appending, in order);
-  // waits until at least one is there or `timeout` has passed. Returns the number
-  // moved (0 on timeout, or at once if max_items is 0). The consumer thread calls it.
+  // Moves up to `max_items` of the oldest items into `out` (appending, in order).
+  // Unless `wake_items` items already wait, it first waits until they do, an
+  // urgent item arrives, or `timeout` has passed, then takes what is there. Returns
+  // the number moved (0 on timeout with nothing there, or at once if max_items is
+  // 0). A timeout of 0 never waits (not even a system call). The consumer thread
+  // calls it.
   std::size_t pop_batch(std::vector<T>& out, std::size_t max_items, std::chrono::milliseconds timeout) {
     if (max_items == 0) return 0;
     std::unique_lock lock(mutex_);
-    if (items_.empty()) {
+    if (timeout.count() > 0 && items_.size() < wake_items_ && !urgent_) {
       consumer_waiting_ = true;
-      ready_.wait_for(lock, timeout, [this] { return !items_.empty(); });
+      ready_.wait_for(lock, timeout, [this] { return items_.size() >= wake_items_ || urgent_; });
       consumer_waiting_ = false;
     }
+    urgent_ = false;
     std::size_t moved = 0;
     while (moved < max_items && !items_.empty()) {
       out.push_back(std::move(items_.front()));
@@ -78,15 +107,18 @@ class BoundedQueue {
   // the lock means the consumer cannot return and destroy the queue while
   // notify_one() still uses it. It happens only when the consumer sleeps, so the
   // busy path costs one uncontended lock.
-  void notify_if_waiting() {
-    if (consumer_waiting_) ready_.notify_one();
+  void notify_if_waiting(bool urgent) {
+    urgent_ = urgent_ || urgent;
+    if (consumer_waiting_ && (urgent_ || items_.size() >= wake_items_)) ready_.notify_one();
   }
 
   const std::size_t capacity_;
+  const std::size_t wake_items_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<T> items_;            // guarded by mutex_
   bool consumer_waiting_ = false;  // guarded by mutex_
+  bool urgent_ = false;            // an urgent item arrived since the last pop; guarded by mutex_
 };
 
 }  // namespace cantina::logging

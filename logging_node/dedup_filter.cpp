@@ -1,5 +1,6 @@
 #include "dedup_filter.h"
 
+#include <bit>
 #include <charconv>
 #include <functional>
 #include <limits>
@@ -8,60 +9,91 @@
 
 namespace cantina::logging {
 
-std::size_t DedupFilter::KeyHash::operator()(const KeyView& key) const noexcept {
+std::uint64_t DedupFilter::key_hash(std::string_view service_id, Level level, std::string_view message) noexcept {
   const std::hash<std::string_view> hash;
-  std::size_t seed = hash(key.message);
+  std::uint64_t seed = hash(message);
   // boost::hash_combine's mixing step.
-  seed ^= hash(key.service_id) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
-  seed ^= static_cast<std::size_t>(key.level) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+  seed ^= hash(service_id) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
+  seed ^= static_cast<std::uint64_t>(level) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
   return seed;
 }
 
 DedupFilter::DedupFilter(std::chrono::seconds window, std::size_t max_keys)
     : window_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(window).count()),
-      max_keys_(max_keys == 0 ? 1 : max_keys) {}
+      max_keys_(max_keys == 0 ? 1 : max_keys),
+      slots_(window_ns_ > 0 ? std::bit_ceil(max_keys_ + max_keys_ / 2 + 1) : 1),
+      mask_(slots_.size() - 1) {}
 
-bool DedupFilter::admit(const LogEntry& entry, std::int64_t now_ns, std::vector<LogEntry>& summaries) {
+std::size_t DedupFilter::find_slot(std::uint64_t hash) const noexcept {
+  std::size_t at = static_cast<std::size_t>(hash) & mask_;
+  while (slots_[at].window != 0 && slots_[at].hash != hash) at = (at + 1) & mask_;
+  return at;
+}
+
+void DedupFilter::erase_slot(std::size_t at) noexcept {
+  std::size_t next = at;
+  for (;;) {
+    next = (next + 1) & mask_;
+    if (slots_[next].window == 0) break;
+    // An entry may move back to `at` only if its home is not in (at, next].
+    const std::size_t home = static_cast<std::size_t>(slots_[next].hash) & mask_;
+    const bool stays = at <= next ? (at < home && home <= next) : (at < home || home <= next);
+    if (stays) continue;
+    slots_[at] = slots_[next];
+    at = next;
+  }
+  slots_[at] = Slot{};
+}
+
+bool DedupFilter::admit(const LogEntry& entry, std::uint64_t hash, std::int64_t now_ns,
+                        std::vector<LogEntry>& summaries) {
   if (window_ns_ <= 0) return true;
   expire(now_ns, summaries);
 
-  const KeyView key{entry.service_id, entry.level, entry.message};
-  if (auto found = index_.find(key); found != index_.end()) {
-    Window& window = *found->second;
-    if (window.repeats == 0) window.first_repeat_ns = entry.timestamp_ns;
+  if (const std::size_t at = find_slot(hash); slots_[at].window != 0) {
+    Window& window = windows_[slots_[at].window - 1 - closed_];
+    if (window.repeats == 0) {
+      window.first = std::make_unique<LogEntry>(entry);
+      window.first_repeat_ns = entry.timestamp_ns;
+    } else if (window.first->message != entry.message || window.first->service_id != entry.service_id ||
+               window.first->level != entry.level) {
+      return true;  // another key with the same hash: never suppress it
+    }
     window.last_repeat_ns = entry.timestamp_ns;
     ++window.repeats;
     ++suppressed_;
     return false;
   }
 
-  if (index_.size() >= max_keys_) close(windows_.begin(), summaries);
-  windows_.push_back(Window{entry, now_ns, 0, 0, 0});
-  const auto position = std::prev(windows_.end());
-  const KeyView stored{position->first.service_id, position->first.level, position->first.message};
-  index_.emplace(stored, position);
+  if (keys_ >= max_keys_) {
+    close_oldest(summaries);
+    ++closed_early_;
+  }
+  windows_.push_back(Window{hash, now_ns, 0, 0, 0, nullptr});
+  slots_[find_slot(hash)] = Slot{hash, closed_ + windows_.size()};
+  ++keys_;
   return true;
 }
 
 void DedupFilter::expire(std::int64_t now_ns, std::vector<LogEntry>& summaries) {
   // A window opened at `opened_ns` is closed once now_ns - opened_ns >= window_ns_.
-  while (!windows_.empty() && now_ns - windows_.front().opened_ns >= window_ns_) {
-    close(windows_.begin(), summaries);
-  }
+  while (!windows_.empty() && now_ns - windows_.front().opened_ns >= window_ns_) close_oldest(summaries);
 }
 
 void DedupFilter::flush_all(std::vector<LogEntry>& summaries) {
-  while (!windows_.empty()) close(windows_.begin(), summaries);
+  while (!windows_.empty()) close_oldest(summaries);
 }
 
-void DedupFilter::close(WindowList::iterator position, std::vector<LogEntry>& summaries) {
-  const Window& window = *position;
+void DedupFilter::close_oldest(std::vector<LogEntry>& summaries) {
+  Window& window = windows_.front();
   if (window.repeats != 0) {
     summaries.push_back(
-        make_repeat_summary(window.first, window.repeats, window.first_repeat_ns, window.last_repeat_ns));
+        make_repeat_summary(*window.first, window.repeats, window.first_repeat_ns, window.last_repeat_ns));
   }
-  index_.erase(KeyView{window.first.service_id, window.first.level, window.first.message});
-  windows_.erase(position);
+  erase_slot(find_slot(window.hash));
+  --keys_;
+  windows_.pop_front();
+  ++closed_;
 }
 
 LogEntry make_repeat_summary(const LogEntry& first, std::uint64_t repeats, std::int64_t first_repeat_ns,

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "cantina/bus/clock.h"
 #include "cantina/bus/level.h"
@@ -85,12 +86,34 @@ std::size_t count_code_points(std::string_view text) {
 
 }  // namespace
 
+// True if none of the 8 bytes of `word` needs attention: each is printable ASCII
+// other than the backslash (bit tricks from "Bit Twiddling Hacks": a byte below
+// 0x20, a zero byte after XOR with '\\' or DEL, or a high bit set each leave a mark).
+static constexpr bool all_plain(std::uint64_t word) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighs = 0x8080808080808080ULL;
+  const auto has_zero = [](std::uint64_t v) { return (v - kOnes) & ~v & kHighs; };
+  const std::uint64_t below_space = (word - kOnes * 0x20) & ~word & kHighs;
+  return (below_space | has_zero(word ^ (kOnes * '\\')) | has_zero(word ^ (kOnes * 0x7f)) | (word & kHighs)) == 0;
+}
+
+// End of the run of plain ASCII starting at `at`: 8 bytes at a time, then byte by byte.
+static std::size_t plain_run_end(std::string_view text, std::size_t at) {
+  while (at + 8 <= text.size()) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + at, sizeof word);
+    if (!all_plain(word)) break;
+    at += 8;
+  }
+  while (at < text.size() && is_plain_ascii(static_cast<unsigned char>(text[at]))) ++at;
+  return at;
+}
+
 void append_escaped(std::string& out, std::string_view message) {
   std::size_t at = 0;
   while (at < message.size()) {
     // Copy the longest run of plain ASCII in one go: the common case.
-    std::size_t run_end = at;
-    while (run_end < message.size() && is_plain_ascii(static_cast<unsigned char>(message[run_end]))) ++run_end;
+    const std::size_t run_end = plain_run_end(message, at);
     if (run_end != at) {
       out.append(message.data() + at, run_end - at);
       at = run_end;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -29,11 +30,18 @@ constexpr std::string_view kNodeService = "Logging Service";
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr std::int64_t kStatsPeriodNs = 1'000'000'000;
 constexpr std::size_t kMaxMessagesPerWakeup = 4096;
+// Free places in the writer queue below which no more bus messages are read (a
+// message holding more records than this may still overflow it: counted).
+constexpr std::size_t kWriterMargin = 2048;
+constexpr auto kWriterBackoff = std::chrono::milliseconds(2);
+// Written entries kept for reuse, at most.
+constexpr std::size_t kSpareEntries = 1024;
 constexpr std::size_t kMaxHistoryEntries = 100000;
 constexpr const char* kStopMessage = "stop";
 // Services with a pending loss report at most; the rest share one report line.
 constexpr std::size_t kMaxReportedServices = 1000;
 constexpr std::string_view kOtherServices = "(other services)";
+constexpr std::size_t kMaxDedupKeys = 10000;
 
 std::string stop_endpoint(const void* owner) {
   return "inproc://logging-node-stop-" + std::to_string(reinterpret_cast<std::uintptr_t>(owner));
@@ -84,11 +92,13 @@ struct LoggingNode::State {
       : context(context_in),
         config(config_in),
         session(config.logging.session_file_path, bus::now_ns(), config.logging.max_file_bytes),
-        writer_queue(config.logging.max_queue_size),
+        writer_queue(config.logging.max_queue_size, config.logging.batch_size),
+        spares(kSpareEntries),
         writer(session, writer_queue, counters,
-               WriterOptions{config.logging.batch_size, std::chrono::seconds(config.logging.file_flush_interval)}),
+               WriterOptions{config.logging.batch_size, std::chrono::seconds(config.logging.file_flush_interval),
+                             &spares}),
         names(config.logging.service_names),
-        dedup(std::chrono::seconds(config.logging.deduplication_window)),
+        dedup(std::chrono::seconds(config.logging.deduplication_window), kMaxDedupKeys),
         ring(config.logging.max_memory_logs),
         threshold(config.logging.log_level),
         stop_server(context, zmq::socket_type::pair),
@@ -121,11 +131,16 @@ struct LoggingNode::State {
   }
 
   void receive_loop();
+  void update_streaming();
   void handle_bus_message(bus::Received& message);
   void handle_record(const bus::LogRecordView& record);
+  void note_gap(std::string_view service, std::uint64_t missing);
   void handle_set_level(const bus::SetLogLevel& request);
   void handle_query();
-  void accept(LogEntry entry);
+  void accept(LogEntry&& entry);
+  void flush_to_writer();
+  void stream(const LogEntry& entry);
+  bool writer_has_room() const;
   void node_entry(Level level, EntryKind kind, std::string message);
   void on_tick(std::int64_t now_monotonic);
   void report_losses();
@@ -139,6 +154,7 @@ struct LoggingNode::State {
   NodeCounters counters;
   SessionFile session;
   BoundedQueue<WriterItem> writer_queue;
+  BoundedQueue<LogEntry> spares;  // written entries coming back from the writer for reuse
   SessionWriter writer;
 
   // Owned by the receive thread from start() on.
@@ -157,6 +173,13 @@ struct LoggingNode::State {
   std::uint64_t forgotten_reported = 0;  // publishers the sequence tracker forgot, as reported
   std::uint64_t pending_dropped = 0;
   std::vector<LogEntry> summaries;
+  LogEntry next_entry;                  // the record being handled
+  std::vector<LogEntry> spare_entries;  // from `spares`: entries to refill in handle_record
+  std::vector<WriterItem> to_writer;    // accepted this wake-up; handed to the writer at once
+  bus::DashboardLogEncoder dashboard_encoder;
+  std::string stream_timestamp, stream_entry_id, stream_payload;  // reused for every streamed entry
+  bool streaming = false;  // someone subscribes to /dashboard/log (checked each wake-up)
+  std::uint64_t closed_early_seen = 0;
   bus::ServiceState state = bus::ServiceState::starting;
   std::string state_message;
   std::int64_t state_since_ns = bus::now_ns();
@@ -209,20 +232,45 @@ void LoggingNode::State::publish_stats() {
   publisher->publish(bus::topics::kLoggingStats, stats);
 }
 
-void LoggingNode::State::accept(LogEntry entry) {
+void LoggingNode::State::accept(LogEntry&& entry) {
   entry.sequence = ++entry_sequence;
   if (entry.kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
-  if (config.logging.enable_dashboard_streaming) {
-    publisher->publish(bus::topics::kDashboardLog, to_dashboard(entry, session.session_id()));
-  }
+  if (streaming) stream(entry);
   ring.push(entry);
   const bool own_report = entry.kind == EntryKind::loss && entry.service_id == bus::topics::kLoggingServiceId;
-  WriterItem item{std::move(entry), false};
-  if (own_report) {
-    writer_queue.push_unbounded(std::move(item));  // loss reports always get through
-  } else if (!writer_queue.try_push(std::move(item))) {
-    counters.dropped.fetch_add(1, std::memory_order_relaxed);
-    ++pending_dropped;
+  to_writer.push_back(WriterItem{std::move(entry), false, own_report});  // loss reports always get through
+}
+
+bool LoggingNode::State::writer_has_room() const {
+  const std::size_t capacity = writer_queue.capacity();
+  return writer_queue.size() + std::min(capacity / 2, kWriterMargin) < capacity;
+}
+
+void LoggingNode::State::stream(const LogEntry& entry) {
+  stream_timestamp.clear();
+  bus::append_iso8601(stream_timestamp, entry.timestamp_ns);
+  const std::string& session_id = session.session_id();
+  stream_entry_id.assign(session_id);
+  stream_entry_id += '-';
+  char digits[24];
+  stream_entry_id.append(digits, std::to_chars(digits, digits + sizeof digits, entry.sequence).ptr);
+  dashboard_encoder.encode(
+      bus::DashboardLogView{stream_timestamp, entry.timestamp_ns, entry.level, entry.service, entry.service_id,
+                            entry.message, session_id, stream_entry_id, entry.repeat_count, entry.kind, entry.host,
+                            entry.logger, entry.sequence},
+      stream_payload);
+  publisher->send(bus::topics::kDashboardLog, stream_payload);
+}
+
+void LoggingNode::State::flush_to_writer() {
+  if (to_writer.empty()) return;
+  const std::size_t refused = writer_queue.push_batch(
+      to_writer, [](const WriterItem& item) { return item.keep; },
+      [](const WriterItem& item) { return item.stop || item.entry.level >= Level::error; });
+  to_writer.clear();
+  if (refused > 0) {
+    counters.dropped.fetch_add(refused, std::memory_order_relaxed);
+    pending_dropped += refused;
   }
 }
 
@@ -238,14 +286,18 @@ void LoggingNode::State::node_entry(Level level, EntryKind kind, std::string mes
   accept(std::move(entry));
 }
 
+void LoggingNode::State::note_gap(std::string_view service, std::uint64_t missing) {
+  counters.lost.fetch_add(missing, std::memory_order_relaxed);
+  PendingLoss& loss = pending_loss(service);
+  loss.lost += missing;
+  ++loss.gaps;
+}
+
 void LoggingNode::State::handle_record(const bus::LogRecordView& record) {
   counters.received.fetch_add(1, std::memory_order_relaxed);
   const auto observation = sequences.observe(record.publisher_id, record.sequence);
   if (observation.gap) {
-    counters.lost.fetch_add(observation.gap->missing, std::memory_order_relaxed);
-    PendingLoss& loss = pending_loss(record.service);
-    loss.lost += observation.gap->missing;
-    ++loss.gaps;
+    note_gap(record.service, observation.gap->missing);
   } else if (observation.first_seen && record.sequence > 1) {
     PendingLoss& loss = pending_loss(record.service);
     loss.before_session += record.sequence - 1;
@@ -257,22 +309,32 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record) {
     counters.filtered.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  LogEntry entry;
+  const std::uint64_t hash = DedupFilter::key_hash(record.service, record.level, record.message);
+  // Filled in place: its strings keep their capacity while records are repeats, and
+  // once it is handed on, an entry the writer has written takes its place.
+  LogEntry& entry = next_entry;
   entry.timestamp_ns = record.timestamp_ns;
   entry.level = record.level;
-  entry.service = names.friendly(record.service);
-  entry.service_id = std::string(record.service);
-  entry.message = std::string(record.message);
-  entry.host = std::string(record.host);
-  entry.logger = std::string(record.logger);
+  entry.service.assign(names.friendly(record.service));
+  entry.service_id.assign(record.service);
+  entry.message.assign(record.message);
+  entry.kind = EntryKind::record;
+  entry.repeat_count = 0;
+  entry.host.assign(record.host);
+  entry.logger.assign(record.logger);
   summaries.clear();
-  const bool admitted = dedup.admit(entry, bus::monotonic_ns(), summaries);
+  const bool admitted = dedup.admit(entry, hash, bus::monotonic_ns(), summaries);
   for (LogEntry& summary : summaries) accept(std::move(summary));
   if (!admitted) {
     counters.deduplicated.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   accept(std::move(entry));
+  if (spare_entries.empty()) spares.pop_batch(spare_entries, kSpareEntries, std::chrono::milliseconds(0));
+  if (!spare_entries.empty()) {
+    entry = std::move(spare_entries.back());
+    spare_entries.pop_back();
+  }
 }
 
 void LoggingNode::State::handle_set_level(const bus::SetLogLevel& request) {
@@ -289,17 +351,39 @@ void LoggingNode::State::handle_set_level(const bus::SetLogLevel& request) {
 }
 
 void LoggingNode::State::handle_bus_message(bus::Received& message) {
-  if (auto service = bus::topics::service_of(message.topic, bus::topics::kLogPrefix)) {
-    // Zero-copy: the record is read in place; only what an entry keeps is copied.
-    bool handled = false;
-    const std::string error = bus::decode_log_record_view(message.bytes(), [&](const bus::LogRecordView& record) {
-      if (record.service != *service) return;  // the record must name the topic's service
-      handle_record(record);
-      handled = true;
-    });
-    if (error.empty() && handled) return;
-    counters.malformed.fetch_add(1, std::memory_order_relaxed);
-    ++pending_loss(*service).malformed;
+  if (auto topic = bus::topics::parse_log_topic(message.topic)) {
+    // Zero-copy: records are read in place; only what an entry keeps is copied.
+    // Every record must name the topic's service (in a batch, also its publisher).
+    std::uint64_t mismatched = 0;
+    std::string error;
+    if (!topic->batch) {
+      bool handled = false;
+      error = bus::decode_log_record_view(message.bytes(), [&](const bus::LogRecordView& record) {
+        if (record.service != topic->service) return;
+        handle_record(record);
+        handled = true;
+      });
+      if (error.empty() && !handled) ++mismatched;
+    } else {
+      bus::LogBatchInfo info;
+      error = bus::decode_log_batch_view(message.bytes(), info, [&](const bus::LogRecordView& record) {
+        if (record.service != topic->service || record.publisher_id != info.publisher_id) {
+          ++mismatched;
+          return;
+        }
+        handle_record(record);
+      });
+      if (error.empty() && info.last_sequence != 0) {
+        if (auto gap = sequences.observe_last(info.publisher_id, info.last_sequence)) {
+          note_gap(topic->service, gap->missing);
+        }
+      }
+    }
+    if (!error.empty()) ++mismatched;  // the message, or the rest of the batch
+    if (mismatched > 0) {
+      counters.malformed.fetch_add(mismatched, std::memory_order_relaxed);
+      pending_loss(topic->service).malformed += mismatched;
+    }
     return;
   }
   if (message.topic == bus::topics::set_log_level_topic(bus::topics::kLoggingServiceId)) {
@@ -377,6 +461,13 @@ void LoggingNode::State::report_losses() {
                    " at once): a gap across the forgetting goes undetected");
     forgotten_reported = sequences.forgotten();
   }
+  if (dedup.closed_early() > closed_early_seen) {
+    node_entry(Level::info, EntryKind::node,
+               "closed " + std::to_string(dedup.closed_early() - closed_early_seen) +
+                   " deduplication windows early: more than " + std::to_string(kMaxDedupKeys) +
+                   " distinct messages within deduplication_window (their repeats are summarised sooner)");
+    closed_early_seen = dedup.closed_early();
+  }
   if (pending_dropped > 0) {
     node_entry(Level::warning, EntryKind::loss,
                "dropped " + std::to_string(pending_dropped) + " entries: writer queue full (max_queue_size " +
@@ -416,9 +507,17 @@ void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
   publish_stats();
 }
 
+// /dashboard/log entries are built only while someone subscribes to them: the
+// bus forwards subscriptions to the node's XPUB socket; a subscriber that appears
+// later gets the entries accepted from the next wake-up on.
+void LoggingNode::State::update_streaming() {
+  streaming = config.logging.enable_dashboard_streaming && publisher->has_subscriber(bus::topics::kDashboardLog);
+}
+
 void LoggingNode::State::receive_loop() {
   publisher = std::make_unique<bus::Publisher>(context, config.bus.publish_endpoint, config.bus.high_water_mark,
-                                               config.bus.curve);
+                                               config.bus.curve, /*track_subscriptions=*/true);
+  update_streaming();
   subscriber = std::make_unique<bus::Subscriber>(
       context, config.bus.subscribe_endpoint,
       std::vector<std::string>{std::string(bus::topics::kLogPrefix),
@@ -433,14 +532,22 @@ void LoggingNode::State::receive_loop() {
                                         {stop_server.handle(), 0, ZMQ_POLLIN, 0}};
   if (query) items.push_back({query->handle(), 0, ZMQ_POLLIN, 0});
   for (;;) {
-    zmq::poll(items, kTick);
-    for (std::size_t n = 0; n < kMaxMessagesPerWakeup; ++n) {
+    // Backpressure: while the writer queue is nearly full, leave records in
+    // ZeroMQ's queues (bounded by high_water_mark; beyond it the bus drops and the
+    // sequence numbers tell) instead of taking them only to drop them here.
+    const bool room = writer_has_room();
+    items[0].events = room ? ZMQ_POLLIN : 0;
+    zmq::poll(items, room ? kTick : kWriterBackoff);
+    update_streaming();
+    for (std::size_t n = 0; n < kMaxMessagesPerWakeup && writer_has_room(); ++n) {
       auto message = subscriber->receive(std::chrono::milliseconds(0));
       if (!message) break;
       handle_bus_message(*message);
+      flush_to_writer();
     }
     if (query && (items[2].revents & ZMQ_POLLIN)) handle_query();
     on_tick(bus::monotonic_ns());
+    flush_to_writer();
     if (items[1].revents & ZMQ_POLLIN) {
       zmq::message_t stop;
       (void)stop_server.recv(stop, zmq::recv_flags::none);
@@ -453,14 +560,18 @@ void LoggingNode::State::receive_loop() {
 void LoggingNode::State::shut_down() {
   publish_status(bus::ServiceState::stopping, "draining session " + session.session_id());
   // What ZeroMQ has already delivered to this process was accepted by the bus: take it.
-  while (auto message = subscriber->receive(std::chrono::milliseconds(0))) handle_bus_message(*message);
+  while (auto message = subscriber->receive(std::chrono::milliseconds(0))) {
+    handle_bus_message(*message);
+    flush_to_writer();
+  }
   next_stats_ns = 0;
   on_tick(bus::monotonic_ns());
   summaries.clear();
   dedup.flush_all(summaries);
   for (LogEntry& summary : summaries) accept(std::move(summary));
   node_entry(Level::info, EntryKind::node, "session " + session.session_id() + " stopping");
-  writer_queue.push_unbounded(WriterItem{{}, true});
+  flush_to_writer();
+  writer_queue.push_unbounded(WriterItem{{}, true, true});  // wakes the writer at once
   writer_thread.join();
   publish_stats();
   publish_status(bus::ServiceState::stopped, "session " + session.session_id() + " closed: " +

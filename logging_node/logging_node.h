@@ -3,18 +3,26 @@
 // DESIGN
 // Threads
 // - receive thread (owns every socket): a SUB socket on `/log/` and
-//   `/control/log_level/logging_service`, a PUB socket for `/dashboard/log`,
-//   `/logging/stats`, `/service/status/logging_service` and level-change replies,
-//   a REP socket on [logging] query_endpoint for history, and an inproc PAIR socket
-//   on which stop() sends the shutdown message. It decodes records, checks
-//   per-publisher sequence numbers, applies the level threshold and the dedup
-//   window, keeps the ring buffer, streams entries and hands them to the writer.
-//   It never touches the disk.
-// - writer thread (owns the SessionFile): takes batches of up to batch_size
-//   entries from the writer queue, formats them into one buffer and writes it
-//   with one write(2); fdatasync at least every file_flush_interval seconds and at
-//   once after a batch holding an ERROR or CRITICAL entry.
-// Queue: the writer queue holds at most max_queue_size entries. When it is full the
+//   `/control/log_level/logging_service`, an XPUB socket for `/dashboard/log`,
+//   `/logging/stats`, `/service/status/logging_service` and level-change replies
+//   (XPUB so that it knows whether anyone subscribes to `/dashboard/log`: entries
+//   are encoded for the stream only then), a REP socket on [logging]
+//   query_endpoint for history, and an inproc PAIR socket on which stop() sends
+//   the shutdown message. Per wake-up it takes up to 4096 bus messages (single
+//   records on `/log/<service>` or batches on `/log/<service>/batch`), decodes
+//   them in place, checks per-publisher sequence numbers (and each batch's stated
+//   last sequence, for losses at the end of a burst), applies the level threshold
+//   and the dedup window, keeps the ring buffer, streams entries, and hands what it
+//   accepted to the writer under one lock. It never touches the disk.
+// - writer thread (owns the SessionFile): woken when batch_size entries wait, an
+//   ERROR or CRITICAL entry arrives, or after at most 100 ms; formats up to
+//   batch_size entries into one buffer and writes it with one write(2); fdatasync
+//   at least every file_flush_interval seconds and at once after a batch holding
+//   an ERROR or CRITICAL entry.
+// Queue: the writer queue holds at most max_queue_size entries. While fewer than
+//   2048 (or half of it) are free, the receive thread reads nothing from the bus,
+//   so a backlog waits in ZeroMQ's queues (high_water_mark messages; beyond that
+//   the bus drops and the sequence numbers report it). When it is full anyway the
 //   entry is dropped and counted; once a second the node writes one WARNING line
 //   with the count (pushed past the bound, so the report itself is never lost).
 // Loss reports: once a second, one WARNING line per service and kind: records

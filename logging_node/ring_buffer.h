@@ -21,7 +21,17 @@ class RingBuffer {
   }
 
   // Adds `value` as the newest item; when full, the oldest item is overwritten.
-  void push(T value) {
+  // Copying into the overwritten item reuses its storage (no allocation once warm
+  // for strings that fit what the slot held).
+  void push(const T& value) {
+    if (items_.size() < capacity_) {
+      items_.push_back(value);
+      return;
+    }
+    items_[next_] = value;
+    next_ = next_ + 1 == capacity_ ? 0 : next_ + 1;
+  }
+  void push(T&& value) {
     if (items_.size() < capacity_) {
       items_.push_back(std::move(value));
       return;

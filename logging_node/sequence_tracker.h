@@ -6,6 +6,7 @@
 #include <list>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 
 namespace cantina::logging {
 
@@ -44,6 +45,13 @@ class SequenceTracker {
   // tracked, the least recently seen is forgotten.
   Observation observe(std::uint64_t publisher_id, std::uint64_t sequence);
 
+  // Records that `publisher_id` has used every number up to `last_sequence` (a
+  // batch's lastSequence, sent after its records). If more than the last one seen,
+  // the numbers in between never arrived: they are returned as a gap (lost at the
+  // end of a burst) and tracking moves on to `last_sequence`, so each is reported
+  // once. An unknown publisher starts being tracked at `last_sequence`, no gap.
+  std::optional<Gap> observe_last(std::uint64_t publisher_id, std::uint64_t last_sequence);
+
   // Publishers tracked now, and at most.
   std::size_t publishers() const { return index_.size(); }
   std::size_t max_publishers() const { return max_publishers_; }
@@ -58,6 +66,10 @@ class SequenceTracker {
     std::uint64_t last_sequence;
   };
   using PublisherList = std::list<Publisher>;
+
+  // The publisher's entry, most recently seen first; created (forgetting the least
+  // recently seen beyond max_publishers_) with `sequence` if it was not tracked.
+  std::pair<PublisherList::iterator, bool> find_or_add(std::uint64_t publisher_id, std::uint64_t sequence);
 
   std::size_t max_publishers_;
   std::uint64_t forgotten_ = 0;

@@ -76,7 +76,9 @@ void SessionWriter::run() {
   batch.reserve(options_.batch_size);
   bool stopping = false;
   while (!stopping) {
-    auto wait = std::chrono::milliseconds(1000);
+    // The queue wakes us for batch_size entries or an ERROR/CRITICAL one; otherwise
+    // what is there is written after kWriterLinger (or when an fdatasync is due).
+    auto wait = kWriterLinger;
     if (dirty_) {
       auto due = last_sync_ + options_.flush_interval - std::chrono::steady_clock::now();
       wait = std::max(std::chrono::milliseconds(0),
@@ -97,6 +99,14 @@ void SessionWriter::run() {
       urgent = urgent || item.entry.level >= Level::error;
     }
     write_buffer(lines);
+    if (options_.spares != nullptr && !batch.empty()) {
+      spent_.clear();
+      for (WriterItem& item : batch) {
+        if (!item.stop) spent_.push_back(std::move(item.entry));
+      }
+      options_.spares->push_batch(
+          spent_, [](const LogEntry&) { return false; }, [](const LogEntry&) { return false; });
+    }
     if (urgent || stopping || std::chrono::steady_clock::now() - last_sync_ >= options_.flush_interval) sync();
   }
 }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "bounded_queue.h"
 #include "log_entry.h"
@@ -19,11 +20,19 @@ namespace cantina::logging {
 struct WriterItem {
   LogEntry entry;
   bool stop = false;
+  bool keep = false;  // pushed even when the queue is full (the node's own loss reports, stop)
 };
+
+// Longest the writer lets entries wait for a batch of batch_size to fill.
+inline constexpr std::chrono::milliseconds kWriterLinger{100};
 
 struct WriterOptions {
   std::size_t batch_size = 100;
   std::chrono::seconds flush_interval{5};  // 0 = fdatasync after every batch
+  // Where written entries go back for the producer to refill (their strings keep
+  // their capacity, so a warm node allocates nothing per entry); null or full =
+  // they are freed. Must outlive run().
+  BoundedQueue<LogEntry>* spares = nullptr;
 };
 
 class SessionWriter {
@@ -53,7 +62,8 @@ class SessionWriter {
   NodeCounters& counters_;
   WriterOptions options_;
   std::string buffer_;
-  bool dirty_ = false;  // written since the last fdatasync
+  std::vector<LogEntry> spent_;  // written entries on their way to options_.spares
+  bool dirty_ = false;           // written since the last fdatasync
   std::chrono::steady_clock::time_point last_sync_;
 
   // Lines lost to write errors since writing last worked, for the report.

@@ -72,3 +72,24 @@ struct LogRecord {
   fields @13 :List(Field);
   # Structured key-value context (may be empty).
 }
+
+struct LogRecordBatch {
+  # Several records of one publisher in one bus message, as the Logger sends them
+  # on `/log/<service>/batch` (a single LogRecord goes on `/log/<service>`; both
+  # forms are accepted by every reader). The frames are the same two:
+  #   [topic "/log/<service>/batch"][this struct as a Cap'n Proto message]
+
+  records @0 :List(LogRecord);
+  # In publishing order (ascending `sequence`), all of the topic's service and
+  # of the publisher `publisherId`. May be empty (a sequence heartbeat).
+
+  publisherId @1 :UInt64;
+  # The publisher of every record in the batch (equal to each record's own).
+
+  lastSequence @2 :UInt64;
+  # The highest sequence number the publisher had used when it sent this message
+  # (records dropped before sending included), or 0 if not stated. A receiver that
+  # has seen fewer lost the rest: this reveals records lost at the end of a burst,
+  # which no later record would. The Logger states it in the last message of each
+  # send and about once a second while idle after publishing.
+}

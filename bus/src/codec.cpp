@@ -4,8 +4,11 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
+#include <kj/io.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include <cantina/schema/control.capnp.h>
@@ -128,6 +131,22 @@ Decoded<T> decode(Bytes payload, Read read, std::uint64_t traversal_limit = kTra
   return result;
 }
 
+void fill(s::DashboardLog::Builder out, const DashboardLogView& entry) {
+  out.setTimestamp(view_text(entry.timestamp));
+  out.setTimestampNs(entry.timestamp_ns);
+  out.setLevel(from_level(entry.level));
+  out.setService(view_text(entry.service));
+  out.setServiceId(view_text(entry.service_id));
+  out.setMessage(view_text(entry.message));
+  out.setSessionId(view_text(entry.session_id));
+  out.setEntryId(view_text(entry.entry_id));
+  out.setRepeatCount(entry.repeat_count);
+  out.setKind(static_cast<s::EntryKind>(entry.kind));
+  out.setHost(view_text(entry.host));
+  out.setLogger(view_text(entry.logger));
+  out.setSequence(entry.sequence);
+}
+
 void fill(s::DashboardLog::Builder out, const DashboardLog& entry) {
   out.setTimestamp(text(entry.timestamp));
   out.setTimestampNs(entry.timestamp_ns);
@@ -162,11 +181,7 @@ DashboardLog read_dashboard_log(s::DashboardLog::Reader in) {
   return entry;
 }
 
-}  // namespace
-
-void encode_into(const LogRecordView& record, std::string& out) {
-  capnp::MallocMessageBuilder message;
-  auto root = message.initRoot<s::LogRecord>();
+void fill(s::LogRecord::Builder root, const LogRecordView& record) {
   root.setTimestampNs(record.timestamp_ns);
   root.setLevel(from_level(record.level));
   root.setService(view_text(record.service));
@@ -187,9 +202,101 @@ void encode_into(const LogRecordView& record, std::string& out) {
       fields[i].setValue(text(record.fields[i].second));
     }
   }
-  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
-  auto bytes = words.asBytes();
-  out.assign(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+LogRecordView read_view(s::LogRecord::Reader in) {
+  LogRecordView view;
+  view.timestamp_ns = in.getTimestampNs();
+  view.level = to_level(in.getLevel());
+  view.service = view_of(in.getService());
+  view.logger = view_of(in.getLogger());
+  view.message = view_of(in.getMessage());
+  view.host = view_of(in.getHost());
+  view.pid = in.getPid();
+  view.publisher_id = in.getPublisherId();
+  view.sequence = in.getSequence();
+  view.file = view_of(in.getFile());
+  view.line = in.getLine();
+  view.function = view_of(in.getFunction());
+  view.thread = view_of(in.getThread());
+  return view;
+}
+
+LogRecord read_record(s::LogRecord::Reader in) {
+  LogRecord record;
+  record.timestamp_ns = in.getTimestampNs();
+  record.level = to_level(in.getLevel());
+  record.service = to_std(in.getService());
+  record.logger = to_std(in.getLogger());
+  record.message = to_std(in.getMessage());
+  record.host = to_std(in.getHost());
+  record.pid = in.getPid();
+  record.publisher_id = in.getPublisherId();
+  record.sequence = in.getSequence();
+  record.file = to_std(in.getFile());
+  record.line = in.getLine();
+  record.function = to_std(in.getFunction());
+  record.thread = to_std(in.getThread());
+  check_size(in.getFields(), kMaxFields, "fields");
+  for (auto field : in.getFields()) record.fields.emplace_back(to_std(field.getKey()), to_std(field.getValue()));
+  return record;
+}
+
+// Serialises `message` into `out` without an intermediate flat array.
+void write_into(capnp::MessageBuilder& message, std::string& out) {
+  out.resize(capnp::computeSerializedSizeInWords(message) * sizeof(capnp::word));
+  kj::ArrayOutputStream stream(kj::arrayPtr(reinterpret_cast<kj::byte*>(out.data()), out.size()));
+  capnp::writeMessage(stream, message);
+}
+
+// Words in a LogBatchEncoder's reused first segment (256 KiB): more than the
+// Logger's batches need, so they fit in one segment.
+constexpr std::size_t kBatchSegmentWords = 32768;
+
+}  // namespace
+
+void encode_into(const LogRecordView& record, std::string& out) {
+  capnp::MallocMessageBuilder message;
+  fill(message.initRoot<s::LogRecord>(), record);
+  write_into(message, out);
+}
+
+LogBatchEncoder::LogBatchEncoder()
+    : segment_(static_cast<std::uint64_t*>(std::calloc(kBatchSegmentWords, sizeof(capnp::word)))) {
+  if (segment_ == nullptr) throw std::bad_alloc();
+}
+
+LogBatchEncoder::~LogBatchEncoder() {
+  std::free(segment_);
+}
+
+// Words in a DashboardLogEncoder's reused first segment (64 KiB).
+constexpr std::size_t kDashboardSegmentWords = 8192;
+
+DashboardLogEncoder::DashboardLogEncoder()
+    : segment_(static_cast<std::uint64_t*>(std::calloc(kDashboardSegmentWords, sizeof(capnp::word)))) {
+  if (segment_ == nullptr) throw std::bad_alloc();
+}
+
+DashboardLogEncoder::~DashboardLogEncoder() {
+  std::free(segment_);
+}
+
+void DashboardLogEncoder::encode(const DashboardLogView& entry, std::string& out) {
+  capnp::MallocMessageBuilder message(kj::arrayPtr(reinterpret_cast<capnp::word*>(segment_), kDashboardSegmentWords));
+  fill(message.initRoot<s::DashboardLog>(), entry);
+  write_into(message, out);
+}
+
+void LogBatchEncoder::encode(std::span<const LogRecordView> records, std::uint64_t publisher_id,
+                             std::uint64_t last_sequence, std::string& out) {
+  capnp::MallocMessageBuilder message(kj::arrayPtr(reinterpret_cast<capnp::word*>(segment_), kBatchSegmentWords));
+  auto root = message.initRoot<s::LogRecordBatch>();
+  root.setPublisherId(publisher_id);
+  root.setLastSequence(last_sequence);
+  auto list = root.initRecords(static_cast<unsigned>(records.size()));
+  for (unsigned i = 0; i < list.size(); ++i) fill(list[i], records[i]);
+  write_into(message, out);
 }
 
 std::string encode(const LogRecord& record) {
@@ -220,46 +327,76 @@ std::string encode(const LogRecord& record) {
 
 std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use) noexcept {
   auto decoded = decode<s::LogRecord, bool>(payload, [&use](s::LogRecord::Reader in) {
-    LogRecordView view;
-    view.timestamp_ns = in.getTimestampNs();
-    view.level = to_level(in.getLevel());
-    view.service = view_of(in.getService());
-    view.logger = view_of(in.getLogger());
-    view.message = view_of(in.getMessage());
-    view.host = view_of(in.getHost());
-    view.pid = in.getPid();
-    view.publisher_id = in.getPublisherId();
-    view.sequence = in.getSequence();
-    view.file = view_of(in.getFile());
-    view.line = in.getLine();
-    view.function = view_of(in.getFunction());
-    view.thread = view_of(in.getThread());
-    use(view);
+    use(read_view(in));
     return true;
   });
   return decoded ? std::string() : decoded.error;
 }
 
 Decoded<LogRecord> decode_log_record(Bytes payload) noexcept {
-  return decode<s::LogRecord, LogRecord>(payload, [](s::LogRecord::Reader in) {
-    LogRecord record;
-    record.timestamp_ns = in.getTimestampNs();
-    record.level = to_level(in.getLevel());
-    record.service = to_std(in.getService());
-    record.logger = to_std(in.getLogger());
-    record.message = to_std(in.getMessage());
-    record.host = to_std(in.getHost());
-    record.pid = in.getPid();
-    record.publisher_id = in.getPublisherId();
-    record.sequence = in.getSequence();
-    record.file = to_std(in.getFile());
-    record.line = in.getLine();
-    record.function = to_std(in.getFunction());
-    record.thread = to_std(in.getThread());
-    check_size(in.getFields(), kMaxFields, "fields");
-    for (auto field : in.getFields()) record.fields.emplace_back(to_std(field.getKey()), to_std(field.getValue()));
-    return record;
+  return decode<s::LogRecord, LogRecord>(payload, read_record);
+}
+
+std::string encode(const LogRecordBatch& batch) {
+  capnp::MallocMessageBuilder message;
+  auto out = message.initRoot<s::LogRecordBatch>();
+  out.setPublisherId(batch.publisher_id);
+  out.setLastSequence(batch.last_sequence);
+  auto records = out.initRecords(static_cast<unsigned>(batch.records.size()));
+  for (unsigned i = 0; i < records.size(); ++i) {
+    const LogRecord& record = batch.records[i];
+    LogRecordView view{record.timestamp_ns, record.level,    record.service,      record.logger,   record.message,
+                       record.host,         record.pid,      record.publisher_id, record.sequence, record.file,
+                       record.line,         record.function, record.thread,       record.fields};
+    fill(records[i], view);
+  }
+  return flatten(message);
+}
+
+std::string decode_log_batch_view(Bytes payload, LogBatchInfo& info,
+                                  const std::function<void(const LogRecordView&)>& use) noexcept {
+  info = {};
+  auto decoded = decode<s::LogRecordBatch, bool>(payload, [&](s::LogRecordBatch::Reader in) {
+    auto records = in.getRecords();
+    check_size(records, static_cast<unsigned>(kMaxBatchRecords), "records");
+    info.publisher_id = in.getPublisherId();
+    info.last_sequence = in.getLastSequence();
+    info.records = records.size();
+    for (auto record : records) use(read_view(record));
+    return true;
   });
+  return decoded ? std::string() : decoded.error;
+}
+
+Decoded<LogRecordBatch> decode_log_record_batch(Bytes payload) noexcept {
+  return decode<s::LogRecordBatch, LogRecordBatch>(payload, [](s::LogRecordBatch::Reader in) {
+    LogRecordBatch batch;
+    batch.publisher_id = in.getPublisherId();
+    batch.last_sequence = in.getLastSequence();
+    check_size(in.getRecords(), static_cast<unsigned>(kMaxBatchRecords), "records");
+    batch.records.reserve(in.getRecords().size());
+    for (auto record : in.getRecords()) batch.records.push_back(read_record(record));
+    return batch;
+  });
+}
+
+Decoded<LogRecordBatch> decode_log_records(Bytes payload, bool batch) noexcept {
+  if (batch) return decode_log_record_batch(payload);
+  auto record = decode_log_record(payload);
+  Decoded<LogRecordBatch> result;
+  if (!record) {
+    result.error = std::move(record.error);
+    return result;
+  }
+  try {
+    result.value.emplace();
+    result.value->publisher_id = record.value->publisher_id;
+    result.value->records.push_back(std::move(*record.value));
+  } catch (const std::exception& e) {  // out of memory
+    result.value.reset();
+    result.error = e.what();
+  }
+  return result;
 }
 
 std::string encode(const DashboardLog& entry) {

@@ -13,12 +13,40 @@ void common_options(zmq::socket_t& socket, int high_water_mark) {
 
 }  // namespace
 
+void SubscriptionTracker::read(zmq::socket_t& xpub) {
+  zmq::message_t message;
+  while (xpub.recv(message, zmq::recv_flags::dontwait)) {
+    if (message.size() == 0) continue;
+    const char* data = static_cast<const char*>(message.data());
+    std::string_view prefix(data + 1, message.size() - 1);
+    if (data[0] == 1) {
+      prefixes_.emplace(prefix);
+    } else if (data[0] == 0) {
+      if (auto found = prefixes_.find(prefix); found != prefixes_.end()) prefixes_.erase(found);
+    }
+  }
+}
+
+bool SubscriptionTracker::covers(std::string_view topic) const noexcept {
+  for (const std::string& prefix : prefixes_) {
+    if (topic.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
 Publisher::Publisher(zmq::context_t& context, const std::string& endpoint, int high_water_mark,
-                     const CurveConfig& curve)
-    : socket_(context, zmq::socket_type::pub) {
+                     const CurveConfig& curve, bool track_subscriptions)
+    : socket_(context, track_subscriptions ? zmq::socket_type::xpub : zmq::socket_type::pub),
+      track_subscriptions_(track_subscriptions) {
   common_options(socket_, high_water_mark);
   secure_client_socket(socket_, curve);
   socket_.connect(endpoint);
+}
+
+bool Publisher::has_subscriber(std::string_view topic) {
+  if (!track_subscriptions_) return true;
+  subscriptions_.read(socket_);
+  return subscriptions_.covers(topic);
 }
 
 bool Publisher::send(std::string_view topic, std::string_view payload) {

@@ -23,6 +23,9 @@ static std::string join(std::string_view prefix, std::string_view service) {
 std::string log_topic(std::string_view service) {
   return join(kLogPrefix, service);
 }
+std::string log_batch_topic(std::string_view service) {
+  return join(kLogPrefix, service) + std::string(kLogBatchSuffix);
+}
 std::string status_topic(std::string_view service) {
   return join(kStatusPrefix, service);
 }
@@ -38,6 +41,17 @@ std::optional<std::string_view> service_of(std::string_view topic, std::string_v
   std::string_view service = topic.substr(prefix.size());
   if (!is_valid_service_id(service)) return std::nullopt;
   return service;
+}
+
+std::optional<LogTopic> parse_log_topic(std::string_view topic) noexcept {
+  if (!topic.starts_with(kLogPrefix)) return std::nullopt;
+  LogTopic parsed{topic.substr(kLogPrefix.size()), false};
+  if (parsed.service.ends_with(kLogBatchSuffix)) {
+    parsed.service.remove_suffix(kLogBatchSuffix.size());
+    parsed.batch = true;
+  }
+  if (!is_valid_service_id(parsed.service)) return std::nullopt;
+  return parsed;
 }
 
 }  // namespace cantina::bus::topics

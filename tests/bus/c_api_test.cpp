@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <deque>
 #include <string>
 #include <thread>
 
@@ -28,13 +29,22 @@ extern "C" int cantina_c_client_log(cantina_logger* logger, const char* message)
 
 namespace {
 
-// Waits for the next LogRecord on `subscriber`; fails the test after 10 s.
+// Waits for the next LogRecord on `subscriber` (single or in a batch); fails the
+// test after 10 s.
 bus::LogRecord next_record(bus::Subscriber& subscriber) {
-  auto message = subscriber.receive(10s);
-  BOOST_REQUIRE_MESSAGE(message, "no record arrived");
-  auto record = bus::decode_log_record(message->bytes());
-  BOOST_REQUIRE_MESSAGE(record, record.error);
-  return *record.value;
+  static std::deque<bus::LogRecord> pending;  // the rest of the last batch
+  while (pending.empty()) {
+    auto message = subscriber.receive(10s);
+    BOOST_REQUIRE_MESSAGE(message, "no record arrived");
+    auto topic = bus::topics::parse_log_topic(message->topic);
+    BOOST_REQUIRE(topic);
+    auto records = bus::decode_log_records(message->bytes(), topic->batch);
+    BOOST_REQUIRE_MESSAGE(records, records.error);
+    for (auto& record : records.value->records) pending.push_back(std::move(record));
+  }
+  bus::LogRecord record = std::move(pending.front());
+  pending.pop_front();
+  return record;
 }
 
 // A logger connected to `bus` that holds records until a subscriber is there (at most `hold_ms`).

@@ -77,6 +77,66 @@ BOOST_AUTO_TEST_CASE(the_view_decoder_reads_records_in_place) {
   BOOST_TEST(calls == 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_batch_round_trips_and_the_encoder_matches_it) {
+  LogRecordBatch batch;
+  batch.publisher_id = 99;
+  batch.last_sequence = 12;
+  for (std::uint64_t sequence : {10, 11}) {
+    LogRecord record = sample_record();
+    record.publisher_id = 99;
+    record.sequence = sequence;
+    batch.records.push_back(record);
+  }
+  const std::string bytes = encode(batch);
+  auto decoded = decode_log_record_batch(as_bytes(bytes));
+  BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
+  BOOST_TEST((*decoded.value == batch));
+
+  // The reused-segment encoder writes the same records, twice in a row.
+  LogBatchEncoder encoder;
+  std::vector<LogRecordView> views;
+  for (const LogRecord& r : batch.records) {
+    views.push_back(LogRecordView{r.timestamp_ns, r.level, r.service, r.logger, r.message, r.host, r.pid,
+                                  r.publisher_id, r.sequence, r.file, r.line, r.function, r.thread, r.fields});
+  }
+  std::string encoded;
+  for (int round = 0; round < 2; ++round) {
+    encoder.encode(views, 99, 12, encoded);
+    auto again = decode_log_record_batch(as_bytes(encoded));
+    BOOST_REQUIRE_MESSAGE(again, again.error);
+    BOOST_TEST((*again.value == batch));
+  }
+
+  // The view decoder reads every record in order, in place.
+  LogBatchInfo info;
+  std::vector<std::uint64_t> sequences;
+  const std::string error = decode_log_batch_view(as_bytes(encoded), info, [&](const LogRecordView& view) {
+    sequences.push_back(view.sequence);
+    BOOST_TEST((view.message.data() >= encoded.data() && view.message.data() < encoded.data() + encoded.size()));
+  });
+  BOOST_TEST(error.empty());
+  BOOST_TEST(info.publisher_id == 99u);
+  BOOST_TEST(info.last_sequence == 12u);
+  BOOST_TEST(info.records == 2u);
+  BOOST_TEST((sequences == std::vector<std::uint64_t>{10, 11}));
+
+  // Either form through one call: a single record is a batch of one.
+  auto single = decode_log_records(as_bytes(encode(sample_record())), false);
+  BOOST_REQUIRE(single);
+  BOOST_TEST(single.value->records.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_declaring_too_many_records_is_rejected) {
+  LogRecordBatch batch;
+  batch.records.resize(kMaxBatchRecords + 1);  // empty records: a small message, a long list
+  const std::string bytes = encode(batch);
+  BOOST_TEST(!decode_log_record_batch(as_bytes(bytes)));
+  LogBatchInfo info;
+  std::size_t calls = 0;
+  BOOST_TEST(!decode_log_batch_view(as_bytes(bytes), info, [&](const LogRecordView&) { ++calls; }).empty());
+  BOOST_TEST(calls == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(dashboard_log_round_trips_every_field) {
   DashboardLog entry{"2026-11-26T17:45:00.123456Z",
                      1'795'000'000'123'456'000,
@@ -94,6 +154,17 @@ BOOST_AUTO_TEST_CASE(dashboard_log_round_trips_every_field) {
   auto decoded = decode_dashboard_log(as_bytes(encode(entry)));
   BOOST_REQUIRE(decoded);
   BOOST_TEST((*decoded.value == entry));
+
+  // The reused-segment encoder writes the same bytes, every time.
+  DashboardLogEncoder encoder;
+  std::string bytes;
+  for (int round = 0; round < 2; ++round) {
+    encoder.encode(DashboardLogView{entry.timestamp, entry.timestamp_ns, entry.level, entry.service, entry.service_id,
+                                    entry.message, entry.session_id, entry.entry_id, entry.repeat_count, entry.kind,
+                                    entry.host, entry.logger, entry.sequence},
+                   bytes);
+    BOOST_TEST((bytes == encode(entry)));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(history_query_and_reply_round_trip) {

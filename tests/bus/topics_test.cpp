@@ -24,6 +24,21 @@ BOOST_AUTO_TEST_CASE(extracts_the_service_from_a_topic) {
   BOOST_TEST(!service_of("/log/bad service", kLogPrefix).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(tells_single_records_from_batches_by_topic) {
+  BOOST_TEST(log_batch_topic("music_controller") == "/log/music_controller/batch");
+  auto single = parse_log_topic("/log/music_controller");
+  BOOST_REQUIRE(single.has_value());
+  BOOST_TEST(single->service == "music_controller");
+  BOOST_TEST(!single->batch);
+  auto batch = parse_log_topic("/log/music_controller/batch");
+  BOOST_REQUIRE(batch.has_value());
+  BOOST_TEST(batch->service == "music_controller");
+  BOOST_TEST(batch->batch);
+  BOOST_TEST(!parse_log_topic("/log//batch").has_value());
+  BOOST_TEST(!parse_log_topic("/log/a/b/batch").has_value());
+  BOOST_TEST(!parse_log_topic("/dashboard/log").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(validates_service_ids) {
   BOOST_TEST(is_valid_service_id("eye_light_controller"));
   BOOST_TEST(is_valid_service_id("node-2.local"));

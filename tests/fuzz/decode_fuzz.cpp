@@ -26,6 +26,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   using namespace cantina::bus;
   const Bytes bytes(reinterpret_cast<const std::byte*>(data), size);
   check(bytes, decode_log_record);
+  check(bytes, decode_log_record_batch);
+  // The node's in-place batch reader: must not crash on anything, and must agree
+  // with the copying decoder on what it read.
+  LogBatchInfo info;
+  std::size_t records = 0;
+  const std::string error = decode_log_batch_view(bytes, info, [&records](const LogRecordView&) { ++records; });
+  if (auto batch = decode_log_record_batch(bytes); batch && error.empty()) {
+    if (records != batch.value->records.size() || info.records != records ||
+        info.last_sequence != batch.value->last_sequence)
+      std::abort();
+  }
   check(bytes, decode_dashboard_log);
   check(bytes, decode_history_query);
   check(bytes, decode_history_reply);

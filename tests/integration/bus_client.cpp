@@ -92,6 +92,18 @@ std::optional<bus::LoggingStats> StatsWatcher::latest() {
   return latest_;
 }
 
+void RawPublisher::send_batch(const std::string& service, const bus::LogRecordBatch& batch) {
+  send(bus::topics::log_batch_topic(service), bus::encode(batch));
+}
+
+std::vector<bus::LogRecord> records_of(const bus::Received& message) {
+  auto topic = bus::topics::parse_log_topic(message.topic);
+  if (!topic) return {};
+  auto records = bus::decode_log_records(message.bytes(), topic->batch);
+  if (!records) return {};
+  return std::move(records.value->records);
+}
+
 bus::LogRecord make_record(const std::string& service, std::uint64_t publisher, std::uint64_t sequence,
                            const std::string& message, bus::Level level) {
   bus::LogRecord record;

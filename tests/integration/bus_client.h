@@ -37,6 +37,9 @@ class RawPublisher {
   // again (socket monitor events; the subscriptions survive). False on timeout.
   bool wait_for_reconnect(std::chrono::milliseconds timeout);
 
+  // Sends `batch` on `/log/<service>/batch`.
+  void send_batch(const std::string& service, const bus::LogRecordBatch& batch);
+
  private:
   bool wait_for_subscription(std::chrono::milliseconds timeout);
 
@@ -71,6 +74,10 @@ class StatsWatcher {
 // A record as a service would publish it, with the given publisher and sequence.
 bus::LogRecord make_record(const std::string& service, std::uint64_t publisher, std::uint64_t sequence,
                            const std::string& message, bus::Level level = bus::Level::info);
+
+// The records of a message on a log topic (single or batch); empty if it is not
+// one or does not decode.
+std::vector<bus::LogRecord> records_of(const bus::Received& message);
 
 // Waits until `service` reports `state`; returns its status message.
 std::optional<std::string> wait_for_status(const std::string& subscribe_endpoint, const std::string& service,

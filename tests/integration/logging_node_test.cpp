@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cantina/bus/clock.h"
+#include "cantina/bus/logger.h"
 #include "integration/bus_client.h"
 #include "integration/process.h"
 
@@ -34,6 +35,7 @@ BOOST_AUTO_TEST_SUITE(logging_node)
 BOOST_AUTO_TEST_CASE(records_from_four_publishers_land_exactly_once_in_order) {
   TempDir dir;
   Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
   LogNode node(dir.path(), bus, "deduplication_window = 0\n");
   constexpr int kPublishers = 4;
   constexpr int kPerPublisher = 25'000;
@@ -49,6 +51,15 @@ BOOST_AUTO_TEST_CASE(records_from_four_publishers_land_exactly_once_in_order) {
                                   dir.path() / ("pub" + std::to_string(p) + ".out"), input));
   }
   for (auto& publisher : publishers) BOOST_TEST(publisher->wait(120s) == 0, publisher->output());
+  // The publishers are done once the bus has their records; the node may still be
+  // working through them: stop it once its stats account for all of them.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (;;) {
+    auto seen = stats.latest();
+    if (seen && seen->received + seen->lost >= std::uint64_t{kPublishers * kPerPublisher}) break;
+    BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, "the node did not take every record");
+    std::this_thread::sleep_for(50ms);
+  }
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
 
   std::map<int, int> next;  // publisher -> next expected record number
@@ -138,6 +149,98 @@ BOOST_AUTO_TEST_CASE(a_sequence_gap_is_counted_and_written_as_a_warning) {
                  lines, "WARNING  Logging Service      lost 3 records from gap_test (1 gap in sequence numbers)") ==
              1u);
   BOOST_TEST(count_containing(lines, "Gap Test             message ") == 5u);
+}
+
+BOOST_AUTO_TEST_CASE(gaps_inside_between_and_after_batches_are_each_counted_once) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  LogNode node(dir.path(), bus);
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  auto batch = [](std::vector<std::uint64_t> sequences, std::uint64_t last_sequence) {
+    bus::LogRecordBatch out;
+    out.publisher_id = 42;
+    out.last_sequence = last_sequence;
+    for (auto sequence : sequences) {
+      out.records.push_back(make_record("batch_test", 42, sequence, "message " + std::to_string(sequence)));
+    }
+    return out;
+  };
+  publisher.send_batch("batch_test", batch({1, 2, 4}, 4));                 // 3 missing inside
+  publisher.send_batch("batch_test", batch({6, 7}, 9));                    // 5 between, 8-9 at the end
+  publisher.send_batch("batch_test", batch({}, 12));                       // a heartbeat: 10-12 never came
+  publisher.send_batch("batch_test", batch({}, 12));                       // the same again: nothing new
+  publisher.send_record(make_record("batch_test", 42, 13, "message 13"));  // a single record still counts
+  // A record naming another service or publisher in the batch is malformed, not lost.
+  bus::LogRecordBatch odd = batch({14}, 14);
+  odd.records.push_back(make_record("other_service", 42, 15, "message 15"));
+  publisher.send_batch("batch_test", odd);
+  // Stop only once the node has taken everything (its stats say so).
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  for (;;) {
+    auto seen = stats.latest();
+    if (seen && seen->received >= 7u && seen->malformed >= 1u) break;
+    BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, "the node did not take the batches");
+    std::this_thread::sleep_for(50ms);
+  }
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+
+  const auto lines = read_lines(node.session_file());
+  std::uint64_t lost = 0, gaps = 0;
+  const std::regex report(R"(lost (\d+) records from batch_test \((\d+) gaps? in sequence numbers\))");
+  for (const auto& line : lines) {
+    std::smatch match;
+    if (!std::regex_search(line, match, report)) continue;
+    lost += std::stoull(match[1]);
+    gaps += std::stoull(match[2]);
+  }
+  BOOST_TEST(lost == 7u);
+  BOOST_TEST(gaps == 4u);
+  BOOST_TEST(count_containing(lines, "Batch Test           message ") == 7u);
+  BOOST_TEST(count_containing(lines, "dropped 1 malformed messages from batch_test") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(records_a_logger_drops_at_the_end_of_a_burst_are_reported_lost) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  LogNode node(dir.path(), bus, "deduplication_window = 0\n");
+  constexpr std::uint64_t kRecords = 5000;
+  std::uint64_t dropped = 0;
+  {
+    zmq::context_t context;
+    // A tiny queue: most of a burst is dropped, the last records included, and no
+    // later record reveals those: only the Logger's stated last sequence does.
+    bus::LoggerOptions options;
+    options.service = "burst_test";
+    options.publish_endpoint = bus.publish_endpoint;
+    options.queue_capacity = 16;
+    options.hold_until_subscribed = 10s;
+    bus::Logger log(context, options);
+    for (std::uint64_t i = 0; i < kRecords; ++i) log.info("burst record {}", i);
+    BOOST_TEST(log.flush(10s));
+    dropped = log.counters().dropped;
+  }
+  BOOST_TEST(dropped > 0u);
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  for (;;) {  // until the node has accounted for every record
+    auto seen = stats.latest();
+    if (seen && seen->received + seen->lost >= kRecords) break;
+    BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < deadline, "the node did not account for the burst");
+    std::this_thread::sleep_for(50ms);
+  }
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  std::uint64_t lost = 0;
+  const std::regex report(R"(lost (\d+) records from burst_test)");
+  for (const auto& line : lines) {
+    std::smatch match;
+    if (std::regex_search(line, match, report)) lost += std::stoull(match[1]);
+  }
+  const std::uint64_t written = count_containing(lines, "burst record ");
+  BOOST_TEST(written + lost == kRecords);
+  BOOST_TEST(lost == dropped);
 }
 
 BOOST_AUTO_TEST_CASE(repeats_are_summarised_when_the_window_closes_without_more_traffic) {

@@ -189,6 +189,39 @@ BOOST_AUTO_TEST_CASE(closes_the_oldest_window_early_when_max_keys_is_reached) {
   BOOST_TEST(filter.admit(record("a", Level::info, "m"), 4, summaries));
   BOOST_TEST(summaries.size() == 1u);
   BOOST_TEST(filter.size() == 2u);
+  BOOST_TEST(filter.closed_early() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_million_distinct_messages_keep_the_table_bounded_and_counts_exact) {
+  DedupFilter filter(60s, 1000);
+  std::vector<LogEntry> summaries;
+  std::uint64_t passed = 0;
+  for (int i = 0; i < 1'000'000; ++i) {
+    // Every message is new, and every tenth is repeated once at once.
+    const LogEntry entry = record("svc", Level::info, "message " + std::to_string(i));
+    if (filter.admit(entry, i, summaries)) ++passed;
+    if (i % 10 == 0) BOOST_TEST(!filter.admit(entry, i, summaries));
+    BOOST_REQUIRE(filter.size() <= 1000u);
+  }
+  filter.flush_all(summaries);
+  BOOST_TEST(passed == 1'000'000u);
+  BOOST_TEST(filter.closed_early() == 999'000u);
+  BOOST_REQUIRE(summaries.size() == 100'000u);
+  for (const auto& summary : summaries) BOOST_REQUIRE(summary.repeat_count == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(never_suppresses_a_different_message_with_the_same_hash_once_it_has_the_text) {
+  DedupFilter filter(60s);
+  std::vector<LogEntry> summaries;
+  constexpr std::uint64_t kSameHash = 42;
+  BOOST_TEST(filter.admit(record("svc", Level::info, "one"), kSameHash, 0, summaries));
+  BOOST_TEST(!filter.admit(record("svc", Level::info, "one"), kSameHash, 1, summaries));  // the text is kept now
+  BOOST_TEST(filter.admit(record("svc", Level::info, "two"), kSameHash, 2, summaries));
+  BOOST_TEST(!filter.admit(record("svc", Level::info, "one"), kSameHash, 3, summaries));
+  filter.flush_all(summaries);
+  BOOST_REQUIRE(summaries.size() == 1u);
+  BOOST_TEST(summaries[0].repeat_count == 2u);
+  BOOST_TEST(summaries[0].message.starts_with("one (repeated 2 times"));
 }
 
 BOOST_AUTO_TEST_CASE(handles_many_keys_and_repeats) {

@@ -162,6 +162,20 @@ BOOST_AUTO_TEST_CASE(keeps_printable_ascii_unchanged) {
   BOOST_TEST(escaped("") == "");
 }
 
+BOOST_AUTO_TEST_CASE(finds_a_special_byte_at_any_position_of_a_long_message) {
+  // Long plain runs are scanned 8 bytes at a time: a byte to escape must be seen
+  // wherever it falls in a word, and every byte value must be treated alike.
+  for (int value = 0; value < 256; ++value) {
+    const char byte = static_cast<char>(value);
+    const std::string alone = escaped(std::string_view(&byte, 1));
+    for (std::size_t position = 0; position < 24; ++position) {
+      std::string text(24, 'a');
+      text[position] = byte;
+      BOOST_REQUIRE_EQUAL(escaped(text), std::string(position, 'a') + alone + std::string(23 - position, 'a'));
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(escapes_backslash_and_whitespace_controls) {
   BOOST_TEST(escaped("a\\b") == "a\\\\b");
   BOOST_TEST(escaped("line1\nline2") == "line1\\nline2");

@@ -118,6 +118,31 @@ BOOST_AUTO_TEST_CASE(handles_the_largest_sequence_numbers) {
   BOOST_TEST(!wrap.gap.has_value());
 }
 
+BOOST_AUTO_TEST_CASE(reports_records_lost_at_the_end_of_a_burst_once) {
+  SequenceTracker tracker;
+  tracker.observe(7, 1);
+  tracker.observe(7, 2);
+  BOOST_TEST(!tracker.observe_last(7, 2).has_value());  // nothing missing
+  auto gap = tracker.observe_last(7, 5);                // 3, 4 and 5 never came
+  BOOST_REQUIRE(gap.has_value());
+  BOOST_TEST(gap->missing == 3u);
+  BOOST_TEST(gap->first_missing == 3u);
+  BOOST_TEST(gap->last_missing == 5u);
+  BOOST_TEST(!tracker.observe_last(7, 5).has_value());  // a heartbeat again: already reported
+  const auto next = tracker.observe(7, 6);              // the burst goes on without a gap
+  BOOST_TEST(!next.gap.has_value());
+  BOOST_TEST(!next.restarted);
+}
+
+BOOST_AUTO_TEST_CASE(starts_tracking_an_unknown_publisher_at_its_stated_last_sequence) {
+  SequenceTracker tracker;
+  BOOST_TEST(!tracker.observe_last(9, 40).has_value());  // sent before this node started: not lost
+  BOOST_TEST(tracker.publishers() == 1u);
+  const auto next = tracker.observe(9, 43);
+  BOOST_REQUIRE(next.gap.has_value());
+  BOOST_TEST(next.gap->missing == 2u);
+}
+
 BOOST_AUTO_TEST_CASE(stays_bounded_with_many_publishers) {
   SequenceTracker tracker(1000);
   for (std::uint64_t id = 0; id < 100000; ++id) tracker.observe(id, 1);

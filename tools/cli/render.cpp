@@ -75,17 +75,25 @@ std::string to_line(std::int64_t timestamp_ns, bus::Level level, std::string_vie
   return out;
 }
 
+std::string render_record(const std::string& topic, const bus::LogRecord& record, const RenderOptions& options) {
+  if (!options.json) return to_line(record.timestamp_ns, record.level, record.service, record.message, options.colour);
+  json::object object = to_json(record);
+  object["topic"] = topic;
+  return json::serialize(object);
+}
+
 std::string render(const std::string& topic, const bus::Bytes& payload, const RenderOptions& options) {
   json::object object;
   std::string line;
-  if (topic.starts_with(bus::topics::kLogPrefix)) {
-    auto record = bus::decode_log_record(payload);
-    if (!record) return {};
-    if (options.json)
-      object = to_json(*record.value);
-    else
-      line = to_line(record.value->timestamp_ns, record.value->level, record.value->service, record.value->message,
-                     options.colour);
+  if (auto log_topic = bus::topics::parse_log_topic(topic)) {
+    // A batch is rendered one record a line.
+    auto records = bus::decode_log_records(payload, log_topic->batch);
+    if (!records) return {};
+    for (const bus::LogRecord& record : records.value->records) {
+      if (!line.empty()) line += '\n';
+      line += render_record(topic, record, options);
+    }
+    return line;
   } else if (topic == bus::topics::kDashboardLog) {
     auto entry = bus::decode_dashboard_log(payload);
     if (!entry) return {};

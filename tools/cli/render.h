@@ -19,8 +19,12 @@ struct RenderOptions {
 std::string to_line(std::int64_t timestamp_ns, bus::Level level, std::string_view service, std::string_view message,
                     bool colour);
 
-// One line (without the newline) for a message on `topic`, or empty if the
-// payload is not what the topic promises (the caller counts it).
+// One line (without the newline) for a message on `topic` (for a batch of log
+// records, one line per record joined by newlines), or empty if the payload is not
+// what the topic promises (the caller counts it).
 std::string render(const std::string& topic, const bus::Bytes& payload, const RenderOptions& options);
+
+// One line (without the newline) for `record`, received on `topic`.
+std::string render_record(const std::string& topic, const bus::LogRecord& record, const RenderOptions& options);
 
 }  // namespace cantina::cli

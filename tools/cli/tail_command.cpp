@@ -158,14 +158,18 @@ int tail_command(const Arguments& args) {
     bool wrote = false;
     while (message) {
       std::string line;
-      if (message->topic.starts_with(bus::topics::kLogPrefix)) {
-        auto record = bus::decode_log_record(message->bytes());
-        if (!record) {
-          ++undecodable;
-        } else if (filter.wants(record.value->level, record.value->service, record.value->service)) {
-          line = options.json ? render(message->topic, message->bytes(), options)
-                              : to_line(record.value->timestamp_ns, record.value->level, record.value->service,
-                                        record.value->message, options.colour);
+      if (auto topic = bus::topics::parse_log_topic(message->topic)) {
+        // One record, or a batch of them: each is filtered and printed on its own.
+        auto records = bus::decode_log_records(message->bytes(), topic->batch);
+        if (!records) ++undecodable;
+        for (const bus::LogRecord& record : records ? records.value->records : std::vector<bus::LogRecord>{}) {
+          if (!filter.wants(record.level, record.service, record.service)) continue;
+          std::string record_line =
+              options.json ? render_record(message->topic, record, options)
+                           : to_line(record.timestamp_ns, record.level, record.service, record.message, options.colour);
+          if (filter.grep && !std::regex_search(record_line, *filter.grep)) continue;
+          if (!emit(record_line)) return 0;
+          wrote = true;
         }
       } else if (message->topic == bus::topics::kDashboardLog) {
         auto entry = bus::decode_dashboard_log(message->bytes());

@@ -48,8 +48,74 @@ void encode_into(const LogRecordView& record, std::string& out);
 // not called, or its work must be discarded). Never throws.
 std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use) noexcept;
 
+// What a LogRecordBatch says besides its records.
+struct LogBatchInfo {
+  std::uint64_t publisher_id = 0;
+  std::uint64_t last_sequence = 0;  // 0 = not stated
+  std::size_t records = 0;
+};
+
+// Most records a decoder accepts in one LogRecordBatch (a bus message of at most
+// 4 MiB cannot hold more real records than this).
+inline constexpr std::size_t kMaxBatchRecords = 65536;
+
+// Encodes LogRecordBatch messages into a first segment it keeps and reuses, so a
+// warm encoder allocates nothing but `out`'s growth. One thread uses an encoder.
+class LogBatchEncoder {
+ public:
+  LogBatchEncoder();
+  ~LogBatchEncoder();
+  LogBatchEncoder(const LogBatchEncoder&) = delete;
+  LogBatchEncoder& operator=(const LogBatchEncoder&) = delete;
+
+  // Serialises `records` with `publisher_id` and `last_sequence` into `out`
+  // (replacing its contents).
+  void encode(std::span<const LogRecordView> records, std::uint64_t publisher_id, std::uint64_t last_sequence,
+              std::string& out);
+
+ private:
+  std::uint64_t* segment_;  // calloc'd words; each builder re-zeroes what it used
+};
+
+// A DashboardLog by reference, for encoding without building one.
+struct DashboardLogView {
+  std::string_view timestamp;
+  std::int64_t timestamp_ns = 0;
+  Level level = Level::info;
+  std::string_view service, service_id, message, session_id, entry_id;
+  std::uint32_t repeat_count = 0;
+  EntryKind kind = EntryKind::record;
+  std::string_view host, logger;
+  std::uint64_t sequence = 0;
+};
+
+// Encodes DashboardLog messages (the same bytes as encode(const DashboardLog&))
+// into a first segment it keeps and reuses. One thread uses an encoder.
+class DashboardLogEncoder {
+ public:
+  DashboardLogEncoder();
+  ~DashboardLogEncoder();
+  DashboardLogEncoder(const DashboardLogEncoder&) = delete;
+  DashboardLogEncoder& operator=(const DashboardLogEncoder&) = delete;
+
+  // Serialises `entry` into `out` (replacing its contents).
+  void encode(const DashboardLogView& entry, std::string& out);
+
+ private:
+  std::uint64_t* segment_;  // calloc'd words; each builder re-zeroes what it used
+};
+
+// Decodes a LogRecordBatch without copying it: fills `info`, then calls `use` once
+// per record, in order, with views into `payload` (valid only during the call;
+// `fields` left empty). Returns an empty string on success, else why the payload
+// was rejected; the records before the bad part may already have been passed to
+// `use`. Never throws (`use` must not throw).
+std::string decode_log_batch_view(Bytes payload, LogBatchInfo& info,
+                                  const std::function<void(const LogRecordView&)>& use) noexcept;
+
 // Serialised Cap'n Proto messages (flat array of words, as sent on the bus).
 std::string encode(const LogRecord& record);
+std::string encode(const LogRecordBatch& batch);
 std::string encode(const DashboardLog& entry);
 std::string encode(const HistoryQuery& query);
 std::string encode(const HistoryReply& reply);
@@ -61,6 +127,10 @@ std::string encode(const LogLevelChanged& change);
 // Each decoder validates the whole message (size limits, pointers, enum ranges,
 // UTF-8 is not required) and copies it out.
 Decoded<LogRecord> decode_log_record(Bytes payload) noexcept;
+Decoded<LogRecordBatch> decode_log_record_batch(Bytes payload) noexcept;
+// The records of a message on a log topic in either form: a LogRecordBatch if
+// `batch` (topics::parse_log_topic), else one LogRecord as a batch of one.
+Decoded<LogRecordBatch> decode_log_records(Bytes payload, bool batch) noexcept;
 Decoded<DashboardLog> decode_dashboard_log(Bytes payload) noexcept;
 Decoded<HistoryQuery> decode_history_query(Bytes payload) noexcept;
 Decoded<HistoryReply> decode_history_reply(Bytes payload) noexcept;

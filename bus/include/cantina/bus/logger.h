@@ -17,8 +17,18 @@
 // One background thread owns the sockets: it encodes and publishes queued records
 // and applies `/control/log_level/<service>` requests.
 //
+// Batching: the background thread publishes what is queued as LogRecordBatch
+// messages on `/log/<service>/batch` (at most kMaxBatchBytes each). It is not woken
+// per record: a record that finds the thread idle wakes it, which then lingers up
+// to `batch_linger` for more, unless kWakeRecords records are queued, an ERROR or
+// CRITICAL record arrives or flush() is called (then it sends at once).
+//
 // Overflow: when the queue is full the record is dropped and counted; its sequence
 // number is used anyway, so the logging node sees the gap and reports the loss.
+// The last message of each send states the highest sequence number used so far,
+// and so does an empty batch about once a second after new records were published
+// (and at shutdown): records lost at the end of a burst, which no later record
+// would reveal, are reported too.
 //
 // Start-up: records are held (up to the queue's capacity, for at most
 // `hold_until_subscribed`) until a subscriber to the log topic is known to the bus,
@@ -62,12 +72,20 @@ struct LoggerOptions {
   std::size_t queue_capacity = 65536;
   std::chrono::milliseconds hold_until_subscribed{2000};
   std::chrono::milliseconds shutdown_timeout{2000};
-  CurveConfig curve;  // LAN mode: this process's keys and the bus's public key
+  std::chrono::milliseconds batch_linger{5};  // longest a record waits for others to share its message
+  CurveConfig curve;                          // LAN mode: this process's keys and the bus's public key
 };
 
 // Options for `service`'s Logger from the [bus] config: endpoints, start-up hold,
 // queue capacity and CURVE keys.
 LoggerOptions logger_options(const BusConfig& bus, std::string service);
+
+// Records queued that wake the background thread before the linger ends.
+inline constexpr std::size_t kWakeRecords = 512;
+// Estimated encoded bytes of one batch message, at most (far below kMaxMessageBytes).
+inline constexpr std::size_t kMaxBatchBytes = 128 * 1024;
+// How often an idle publisher states its last sequence number after publishing.
+inline constexpr std::chrono::milliseconds kSequenceHeartbeat{1000};
 
 // One structured key-value pair of a record ("track" = "cantina_band.mp3").
 using Field = std::pair<std::string, std::string>;
@@ -224,6 +242,7 @@ class Logger {
   std::uint64_t in_flight_ = 0;      // taken by the thread, not yet sent; guarded
   bool stopping_ = false;            // guarded by mutex_
   bool sleeping_ = false;            // guarded by mutex_
+  bool urgent_ = false;              // ERROR/CRITICAL queued or flush() waiting: no linger; guarded
 
   std::atomic<std::uint64_t> logged_{0};
   std::atomic<std::uint64_t> published_{0};

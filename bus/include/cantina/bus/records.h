@@ -31,6 +31,15 @@ struct LogRecord {
   friend bool operator==(const LogRecord&, const LogRecord&) = default;
 };
 
+// Several records of one publisher in one bus message (schemas/log_record.capnp).
+struct LogRecordBatch {
+  std::vector<LogRecord> records;  // in publishing order
+  std::uint64_t publisher_id = 0;
+  std::uint64_t last_sequence = 0;  // highest sequence used when sent; 0 = not stated
+
+  friend bool operator==(const LogRecordBatch&, const LogRecordBatch&) = default;
+};
+
 enum class EntryKind : std::uint8_t { record = 0, repeat_summary = 1, loss = 2, node = 3 };
 
 // An entry as written to the session file and streamed (schemas/dashboard_log.capnp).

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,13 +23,33 @@ inline constexpr int kDefaultHighWaterMark = 100000;
 // Largest message a bus socket accepts; bigger ones are dropped by ZeroMQ.
 inline constexpr std::int64_t kMaxMessageBytes = std::int64_t{4} * 1024 * 1024;
 
+// The subscriptions an XPUB socket has been told about (through the bus, the
+// prefixes every subscriber asked for), to know whether anyone would receive a
+// topic before building the message. Belongs to the socket's thread.
+class SubscriptionTracker {
+ public:
+  // Reads the subscription messages waiting on `xpub`, without waiting.
+  void read(zmq::socket_t& xpub);
+
+  // True if a subscription seen so far covers `topic`.
+  bool covers(std::string_view topic) const noexcept;
+
+ private:
+  std::set<std::string, std::less<>> prefixes_;
+};
+
 // A PUB socket connected to the bus's publish endpoint (or bound, for tests).
 // send() never blocks: when a peer's queue is full ZeroMQ drops the message.
 // With CURVE on (LAN mode) the socket authenticates to the bus with `curve`'s keys.
 class Publisher {
  public:
+  // `track_subscriptions`: an XPUB socket, so that has_subscriber() can answer.
   Publisher(zmq::context_t& context, const std::string& endpoint, int high_water_mark = kDefaultHighWaterMark,
-            const CurveConfig& curve = kNoCurve);
+            const CurveConfig& curve = kNoCurve, bool track_subscriptions = false);
+
+  // Whether a subscriber to `topic` is known now (reads pending subscription
+  // messages first). Always true unless track_subscriptions was set.
+  bool has_subscriber(std::string_view topic);
 
   // Sends [topic][payload]. Returns false if ZeroMQ refused it (would block).
   bool send(std::string_view topic, std::string_view payload);
@@ -42,6 +63,8 @@ class Publisher {
 
  private:
   zmq::socket_t socket_;
+  bool track_subscriptions_;
+  SubscriptionTracker subscriptions_;
 };
 
 // One message taken off a subscriber: the topic and the payload frame.

@@ -8,7 +8,8 @@
 
 namespace cantina::bus::topics {
 
-inline constexpr std::string_view kLogPrefix = "/log/";  // + service id
+inline constexpr std::string_view kLogPrefix = "/log/";        // + service id: one LogRecord
+inline constexpr std::string_view kLogBatchSuffix = "/batch";  // "/log/<service>/batch": a LogRecordBatch
 inline constexpr std::string_view kDashboardLog = "/dashboard/log";
 inline constexpr std::string_view kStatusPrefix = "/service/status/";  // + service id
 inline constexpr std::string_view kLoggingStats = "/logging/stats";
@@ -23,6 +24,7 @@ inline constexpr std::string_view kLoggingServiceId = "logging_service";
 bool is_valid_service_id(std::string_view service) noexcept;
 
 std::string log_topic(std::string_view service);
+std::string log_batch_topic(std::string_view service);
 std::string status_topic(std::string_view service);
 std::string set_log_level_topic(std::string_view service);
 std::string log_level_changed_topic(std::string_view service);
@@ -30,5 +32,14 @@ std::string log_level_changed_topic(std::string_view service);
 // The service id at the end of `topic` if it starts with `prefix`; nullopt otherwise
 // or if the rest is not a valid service id.
 std::optional<std::string_view> service_of(std::string_view topic, std::string_view prefix) noexcept;
+
+// A log topic taken apart: "/log/<service>" (one record) or "/log/<service>/batch".
+struct LogTopic {
+  std::string_view service;
+  bool batch = false;
+};
+
+// The parts of `topic` if it is a log topic with a valid service id; nullopt otherwise.
+std::optional<LogTopic> parse_log_topic(std::string_view topic) noexcept;
 
 }  // namespace cantina::bus::topics

@@ -133,7 +133,7 @@ cantina_logger* cantina_logger_open(const char* service, const char* publish_end
 }
 
 cantina_logger* cantina_logger_open_config(const char* service, const char* config_path, int level, int hold_ms,
-                                           char* error, size_t error_size) {
+                                           int level_control, char* error, size_t error_size) {
   copy_out(error, error_size, "");
   if (service == nullptr) {
     copy_out(error, error_size, "cantina_logger_open_config: a service id is required");
@@ -150,6 +150,7 @@ cantina_logger* cantina_logger_open_config(const char* service, const char* conf
     auto handle = std::make_unique<cantina_logger>();
     cantina::bus::LoggerOptions options = cantina::bus::logger_options(config.bus, service);
     options.level = static_cast<Level>(level);
+    if (level_control == 0) options.subscribe_endpoint.clear();
     if (hold_ms >= 0) options.hold_until_subscribed = std::chrono::milliseconds(hold_ms);
     options.shutdown_timeout = options.hold_until_subscribed;
     handle->logger = std::make_unique<cantina::bus::Logger>(handle->context, std::move(options));

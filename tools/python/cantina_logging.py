@@ -128,7 +128,7 @@ class BusLibrary:
             "cantina_api_version": (c_int, []),
             "cantina_config_load": (c_int, [c_char_p, c_char_p, c_size_t, c_char_p, c_size_t, c_char_p, c_size_t]),
             "cantina_logger_open": (c_void_p, [c_char_p, c_char_p, c_char_p, c_int, c_int, c_char_p, c_size_t]),
-            "cantina_logger_open_config": (c_void_p, [c_char_p, c_char_p, c_int, c_int, c_char_p, c_size_t]),
+            "cantina_logger_open_config": (c_void_p, [c_char_p, c_char_p, c_int, c_int, c_int, c_char_p, c_size_t]),
             "cantina_logger_log": (c_int, [c_void_p, c_int, c_char_p, c_size_t, c_char_p, c_char_p, ctypes.c_uint32,
                                            c_char_p, c_char_p, ctypes.c_int64, ctypes.POINTER(_Field), c_size_t]),
             "cantina_logger_level": (c_int, [c_void_p]),
@@ -176,15 +176,17 @@ class BusLogger:
 
     def __init__(self, library: BusLibrary, service: str, publish_endpoint: str | None,
                  subscribe_endpoint: str | None, level: int = INFO, hold_seconds: float | None = 2.0, *,
-                 config: str | os.PathLike | None = None):
+                 config: str | os.PathLike | None = None, level_control: bool = True):
         """Connects to the given endpoints; or, with `config`, to the bus that config file names, with its
-        start-up hold (unless `hold_seconds` is given) and, in LAN mode, its CURVE keys."""
+        start-up hold (unless `hold_seconds` is given) and, in LAN mode, its CURVE keys. With `config`,
+        `level_control` says whether the threshold follows `tools/cantina level` (with endpoints, it
+        does when `subscribe_endpoint` is given)."""
         error = ctypes.create_string_buffer(512)
         self._lib = library.lib
         hold_ms = -1 if hold_seconds is None else int(hold_seconds * 1000)
         if config is not None:
             self._handle = self._lib.cantina_logger_open_config(_text(service), _text(str(config)), level, hold_ms,
-                                                                error, len(error))
+                                                                int(level_control), error, len(error))
         else:
             self._handle = self._lib.cantina_logger_open(_text(service), _text(publish_endpoint),
                                                          _text(subscribe_endpoint), level, hold_ms, error, len(error))

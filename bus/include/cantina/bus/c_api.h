@@ -121,10 +121,12 @@ cantina_logger* cantina_logger_open(const char* service, const char* publish_end
 /* Like cantina_logger_open, with everything taken from the config file at
  * `config_path` (NULL: $CANTINA_CONFIG, else conf/cantina.toml): the endpoints,
  * the start-up hold ([bus] logger_hold_ms; `hold_ms` >= 0 overrides it), the
- * queue size and, in LAN mode, the CURVE keys. A bad config gives NULL with
- * "<file>:<line>:<column>: <key>: <problem>" in `error`. */
+ * queue size and, in LAN mode, the CURVE keys. With `level_control` non-zero
+ * the threshold follows `tools/cantina level SERVICE LEVEL`; with 0 it does not
+ * (for a second logger of a service that already answers for itself). A bad
+ * config gives NULL with "<file>:<line>:<column>: <key>: <problem>" in `error`. */
 cantina_logger* cantina_logger_open_config(const char* service, const char* config_path, int level, int hold_ms,
-                                           char* error, size_t error_size);
+                                           int level_control, char* error, size_t error_size);
 
 /* Logs one record. `message` holds `message_length` bytes (NULs and invalid
  * UTF-8 are sent as they are; the logging node escapes them in the file). The

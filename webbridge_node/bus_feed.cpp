@@ -8,6 +8,7 @@
 #include "cantina/bus/codec.h"
 #include "cantina/bus/json.h"
 #include "cantina/bus/topics.h"
+#include "entry_json.h"
 
 namespace cantina::webbridge {
 
@@ -15,18 +16,42 @@ namespace json = boost::json;
 
 constexpr std::string_view kServiceId = "web_bridge";
 
-void Inbox::add_entry(std::string json_text) {
-  std::lock_guard lock(mutex_);
-  if (entries_.size() >= max_entries_) {
-    ++dropped_;
-    return;
+constexpr std::string_view kEntriesPrefix = "{\"type\":\"entries\",\"entries\":[";
+
+// Entries the bus thread gathers before taking the Inbox's lock once for all of
+// them (also the granularity of drops when the Inbox is full).
+constexpr std::size_t kChunkBytes = 64 * 1024;
+
+void Inbox::add_entries(std::string_view json_text, std::size_t count) {
+  if (count == 0) return;
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (entries_ + count > max_entries_ || entries_message_.size() + json_text.size() > max_bytes_) {
+      dropped_ += count;
+    } else {
+      if (entries_ == 0)
+        entries_message_.assign(kEntriesPrefix);
+      else
+        entries_message_ += ',';
+      entries_message_ += json_text;
+      entries_ += count;
+    }
+    wake = !wake_outstanding_;
+    wake_outstanding_ = true;
   }
-  entries_.push_back(std::move(json_text));
+  if (wake && wake_) wake_();
 }
 
 void Inbox::add_event(std::string json_text) {
-  std::lock_guard lock(mutex_);
-  if (events_.size() < 1000) events_.push_back(std::move(json_text));  // status/stats: a few a second
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (events_.size() < 1000) events_.push_back(std::move(json_text));  // status/stats: a few a second
+    wake = !wake_outstanding_;
+    wake_outstanding_ = true;
+  }
+  if (wake && wake_) wake_();
 }
 
 void Inbox::set_stats(std::string stats_json) {
@@ -40,13 +65,28 @@ void Inbox::set_status(const std::string& service, std::string status_json) {
 }
 
 void Inbox::take(Batch& batch) {
-  batch.entries.clear();
+  // The next message will likely be as long as the last: reserve outside the lock.
+  std::string next;
+  next.reserve(std::min(last_message_size_, max_bytes_) + kEntriesPrefix.size());
+  batch.entries_message.clear();
   batch.events.clear();
-  std::lock_guard lock(mutex_);
-  batch.entries.swap(entries_);
-  batch.events.swap(events_);
-  batch.dropped = dropped_;
-  dropped_ = 0;
+  {
+    std::lock_guard lock(mutex_);
+    batch.entries = entries_;
+    if (entries_ > 0) {
+      batch.entries_message.swap(entries_message_);
+      entries_message_.swap(next);
+      entries_ = 0;
+    }
+    batch.events.swap(events_);
+    batch.dropped = dropped_;
+    dropped_ = 0;
+    wake_outstanding_ = false;
+  }
+  if (batch.entries > 0) {
+    batch.entries_message += "]}";
+    last_message_size_ = batch.entries_message.size();
+  }
 }
 
 std::string Inbox::stats_json() const {
@@ -87,13 +127,15 @@ void BusFeed::publish_status(bus::ServiceState state, const std::string& message
 
 void BusFeed::handle(const std::string& topic, bus::Bytes payload) {
   if (topic == bus::topics::kDashboardLog) {
-    auto entry = bus::decode_dashboard_log(payload);
-    if (!entry) {
+    const std::size_t size_before = entries_json_.size();
+    if (size_before > 0) entries_json_ += ',';
+    if (!append_entry_json(payload, entries_json_)) {
+      entries_json_.resize(size_before);
       counters_.malformed.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    counters_.received.fetch_add(1, std::memory_order_relaxed);
-    inbox_.add_entry(json::serialize(bus::to_json(*entry.value)));
+    ++entries_count_;
+    if (entries_json_.size() >= kChunkBytes) flush_entries();
   } else if (topic.starts_with(bus::topics::kStatusPrefix)) {
     auto status = bus::decode_service_status(payload);
     if (!status || !bus::topics::service_of(topic, bus::topics::kStatusPrefix) ||
@@ -120,6 +162,14 @@ void BusFeed::handle(const std::string& topic, bus::Bytes payload) {
   }
 }
 
+void BusFeed::flush_entries() {
+  if (entries_count_ == 0) return;
+  counters_.received.fetch_add(entries_count_, std::memory_order_relaxed);
+  inbox_.add_entries(entries_json_, entries_count_);
+  entries_json_.clear();
+  entries_count_ = 0;
+}
+
 void BusFeed::run() {
   publisher_ = std::make_unique<bus::Publisher>(context_, config_.bus.publish_endpoint, config_.bus.high_water_mark,
                                                 config_.bus.curve);
@@ -135,11 +185,14 @@ void BusFeed::run() {
                              {stop_server_.handle(), 0, ZMQ_POLLIN, 0}};
   for (;;) {
     zmq::poll(items, 2, std::chrono::milliseconds(100));
-    for (int n = 0; n < 10000; ++n) {
+    // Everything waiting (up to a bound, so that a flood cannot keep stop() and
+    // the heartbeat waiting: the next poll then returns at once).
+    for (int n = 0; n < 100'000; ++n) {
       auto message = subscriber.receive(std::chrono::milliseconds(0));
       if (!message) break;
       handle(message->topic, message->bytes());
     }
+    flush_entries();
     if (subscriber.malformed() > frame_malformed_seen) {
       counters_.malformed.fetch_add(subscriber.malformed() - frame_malformed_seen, std::memory_order_relaxed);
       frame_malformed_seen = subscriber.malformed();

@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <zmq.hpp>
@@ -20,32 +22,47 @@ namespace cantina::webbridge {
 
 // Counters shown on /api/stats and /healthz (relaxed atomics, any thread).
 struct BridgeCounters {
-  std::atomic<std::uint64_t> received{0};   // well-formed messages from the bus
-  std::atomic<std::uint64_t> malformed{0};  // undecodable payloads, dropped
-  std::atomic<std::uint64_t> clients{0};    // WebSocket clients connected now
-  std::atomic<std::uint64_t> forwarded{0};  // entries handed to clients' queues
-  std::atomic<std::uint64_t> skipped{0};    // entries skipped for slow clients
+  std::atomic<std::uint64_t> received{0};       // well-formed messages from the bus
+  std::atomic<std::uint64_t> malformed{0};      // undecodable payloads, dropped
+  std::atomic<std::uint64_t> clients{0};        // WebSocket clients connected now
+  std::atomic<std::uint64_t> forwarded{0};      // entries handed to clients' queues
+  std::atomic<std::uint64_t> skipped{0};        // entries a client missed (per client), all announced to it
+  std::atomic<std::uint64_t> inbox_dropped{0};  // entries dropped before any client (io thread behind)
 };
 
-// Bounded hand-over from the bus thread to the io thread. Thread-safe.
+// Bounded hand-over from the bus thread to the io thread. Thread-safe. Entries
+// arrive already joined into the text of one {"type":"entries"} message, so the
+// io thread only closes it and shares it among the clients.
 class Inbox {
  public:
-  explicit Inbox(std::size_t max_entries) : max_entries_(max_entries) {}
+  // At most `max_entries` entries and `max_bytes` bytes of their JSON wait.
+  Inbox(std::size_t max_entries, std::size_t max_bytes) : max_entries_(max_entries), max_bytes_(max_bytes) {}
 
-  // An entry as a JSON object text. When max_entries are already waiting (the io
-  // thread is behind), the entry is dropped and counted in the next batch.
-  void add_entry(std::string json);
+  // `wake` is called on the adding thread, outside the lock, when something
+  // arrives and no wake-up is outstanding: once per take(), never per entry. It
+  // must only schedule take() (e.g. post to the io thread). Set it before any
+  // thread adds.
+  void on_arrival(std::function<void()> wake) { wake_ = std::move(wake); }
+
+  // `count` entries: JSON object texts separated by ','. If they would take the
+  // inbox past its limits (the io thread is behind), all `count` are dropped and
+  // counted in the next batch.
+  void add_entries(std::string_view json, std::size_t count);
   // A complete message for every client ({"type":"status"|"stats",...}).
   void add_event(std::string json);
   void set_stats(std::string stats_json);
   void set_status(const std::string& service, std::string status_json);
 
   struct Batch {
-    std::vector<std::string> entries;
+    std::string entries_message;  // {"type":"entries","entries":[...]}; empty if no entries
+    std::size_t entries = 0;      // entries in entries_message
     std::vector<std::string> events;
     std::uint64_t dropped = 0;  // entries dropped since the last batch
+
+    bool empty() const { return entries == 0 && events.empty() && dropped == 0; }
   };
-  // Takes everything waiting; `batch`'s vectors are reused.
+  // Takes everything waiting into `batch`, replacing its contents (the caller
+  // moves entries_message away to share it). io thread.
   void take(Batch& batch);
 
   std::string stats_json() const;                 // "null" until the first stats
@@ -53,10 +70,15 @@ class Inbox {
 
  private:
   const std::size_t max_entries_;
+  const std::size_t max_bytes_;
+  std::function<void()> wake_;
   mutable std::mutex mutex_;
-  std::vector<std::string> entries_;
+  std::string entries_message_;  // the open message: prefix and entries, without "]}"
+  std::size_t entries_ = 0;
+  std::size_t last_message_size_ = 0;  // of the last batch taken: the next one's likely size
   std::vector<std::string> events_;
   std::uint64_t dropped_ = 0;
+  bool wake_outstanding_ = false;  // wake_ was called and take() has not run since
   std::string stats_ = "null";
   std::map<std::string, std::string> statuses_;
 };
@@ -64,7 +86,9 @@ class Inbox {
 // Subscribes to /dashboard/log, /service/status/ and /logging/stats, validates
 // every payload (a bad one is counted and dropped, never forwarded), turns it
 // into JSON for the Inbox, and publishes the web bridge's own ServiceStatus
-// (on change and every second).
+// (on change and every second). Entries are written as JSON straight from the
+// received message into one reused buffer and handed to the Inbox in chunks
+// (one lock per chunk): everything waiting is drained per wake-up.
 class BusFeed {
  public:
   BusFeed(zmq::context_t& context, const bus::Config& config, Inbox& inbox, BridgeCounters& counters,
@@ -79,6 +103,8 @@ class BusFeed {
 
  private:
   void handle(const std::string& topic, bus::Bytes payload);
+  // Hands the entries gathered in entries_json_ to the Inbox.
+  void flush_entries();
   void publish_status(bus::ServiceState state, const std::string& message);
 
   zmq::context_t& context_;
@@ -93,6 +119,8 @@ class BusFeed {
   std::int64_t since_ns_ = 0;
   bus::ServiceState state_ = bus::ServiceState::starting;
   std::unique_ptr<bus::Publisher> publisher_;  // bus thread only
+  std::string entries_json_;                   // bus thread only: entries not yet in the Inbox
+  std::size_t entries_count_ = 0;
 };
 
 }  // namespace cantina::webbridge

@@ -5,21 +5,32 @@
 // Threads
 // - bus thread (BusFeed): owns the SUB socket (/dashboard/log, /service/status/,
 //   /logging/stats) and the PUB socket for the bridge's own ServiceStatus. Every
-//   payload is decoded and checked; a bad one is counted and dropped. Good ones
-//   become JSON text in the Inbox.
+//   payload is decoded and checked; a bad one is counted and dropped. On each
+//   wake-up it drains everything waiting, writing each entry's JSON once, straight
+//   from the message into one reused buffer, and hands the entries to the Inbox
+//   in 64 KB chunks (one lock each).
 // - io thread: runs the Boost.Asio io_context: the Listener, every HTTP and
-//   WebSocket session, and the Hub's batch timer (batch_interval_ms), which takes
-//   what waits in the Inbox and sends it to every browser as one message.
+//   WebSocket session, and the Hub. The Inbox wakes the Hub with one post per
+//   batch (not per entry); the Hub closes the batch into one
+//   {"type":"entries"} message, shared read-only by every browser's queue (each
+//   entry is serialized once, whatever the number of browsers). It sends at once
+//   if the last message went out batch_interval_ms ago or longer, else when that
+//   interval is up: the interval bounds the message rate, not the latency of an
+//   entry after a quiet spell. A browser whose socket is still writing gets what
+//   queued meanwhile when the write ends. Sockets have TCP_NODELAY and a message
+//   is one WebSocket frame, so nothing waits for the previous message's ACK.
 // - history thread (in Hub): asks the logging node's query endpoint for /api/logs,
 //   so a slow or absent logging node never stalls the io thread.
-// Queues and overflow
-// - Inbox: at most max(50,000, 4 x max_client_queue) entries wait for the io
-//   thread; beyond that entries are dropped, counted as skipped and announced to
-//   every browser.
-// - each browser: at most max_client_queue entries wait to be written; a batch
-//   that does not fit is skipped for that browser only, counted, and announced to
-//   it as {"type":"skipped","count":N}. No browser can slow the bus, the logging
-//   node or another browser.
+// Queues and overflow (bounded in entries and in bytes)
+// - Inbox: at most max(50,000, 4 x max_client_queue) entries and 8 MB of their
+//   JSON wait for the io thread; beyond that entries are dropped, counted
+//   (inbox_dropped in /api/stats and on the page) and announced to every browser
+//   as skipped.
+// - each browser: at most max_client_queue entries and 8 MB wait to be written
+//   (a batch always fits an empty queue); a batch that does not fit is skipped
+//   for that browser only, counted, and announced to it as
+//   {"type":"skipped","count":N}. No browser can slow the bus, the logging node
+//   or another browser.
 // Access: the page loads only its own files (Content-Security-Policy); a
 //   WebSocket must come from the page's own origin (or webbridge.allowed_origins),
 //   so other sites in the same browser cannot read the logs; off loopback the
@@ -93,13 +104,16 @@ int main(int argc, char** argv) {
   zmq::context_t context(1);
   net::io_context io(1);
   cantina::webbridge::BridgeCounters counters;
-  cantina::webbridge::Inbox inbox(std::max<std::size_t>(50'000, 4 * std::size_t{config.webbridge.max_client_queue}));
+  constexpr std::size_t kMaxQueueBytes = 8 * 1024 * 1024;  // the Inbox's and each browser's
+  cantina::webbridge::Inbox inbox(std::max<std::size_t>(50'000, 4 * std::size_t{config.webbridge.max_client_queue}),
+                                  kMaxQueueBytes);
   cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint, config.bus.curve);
   cantina::webbridge::Hub hub(
       io,
       {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms), config.webbridge.max_client_queue,
-       config.webbridge.history_limit, config.webbridge.token, config.webbridge.allowed_origins},
+       kMaxQueueBytes, config.webbridge.history_limit, config.webbridge.token, config.webbridge.allowed_origins},
       inbox, counters, history, note);
+  inbox.on_arrival([&io, &hub] { net::post(io, [&hub] { hub.on_inbox(); }); });
   std::shared_ptr<cantina::webbridge::Listener> listener;
   try {
     boost::system::error_code error;
@@ -124,7 +138,6 @@ int main(int argc, char** argv) {
   cantina::webbridge::BusFeed feed(context, config, inbox, counters, url);
   std::thread bus_thread([&feed] { feed.run(); });
   listener->run();
-  hub.start();
   std::thread io_thread([&io] { io.run(); });
   std::cout << "cantina-webbridge: listening on " << url << std::endl;
 

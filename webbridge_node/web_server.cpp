@@ -117,9 +117,10 @@ constexpr std::string_view kTokenCookie = "cantina_token";
 
 }  // namespace
 
-// One browser's WebSocket. Messages wait in a queue bounded by the number of
-// entries they hold; when a batch would not fit, its entries are skipped and the
-// browser is told how many before the next message that fits.
+// One browser's WebSocket. Messages wait in a queue bounded by the entries and
+// the bytes they hold; when a batch would not fit, its entries are skipped and
+// the browser is told how many before the next message that fits. A batch always
+// fits an empty queue: a browser that keeps up gets every batch, however large.
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(tcp::socket socket, Hub& hub) : ws_(std::move(socket)), hub_(hub) {}
@@ -129,27 +130,33 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& response) { response.set(http::field::server, "cantina-webbridge"); }));
     ws_.read_message_max(64 * 1024);
+    // One frame per message, one write for it (Beast would cut it into 4 KB frames).
+    ws_.auto_fragment(false);
+    ws_.text(true);
     peer_ = beast::get_lowest_layer(ws_).socket().remote_endpoint().address().to_string();
     ws_.async_accept(request, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
   }
 
-  // Queues `text` (holding `entries` log entries; 0 for status/stats/hello).
+  // Queues `text` (holding `entries` log entries; 0 for status/stats/hello),
+  // shared with the other clients, and writes it at once if nothing is being written.
   void deliver(const std::shared_ptr<const std::string>& text, std::size_t entries) {
     if (closed_) return;
-    if (entries > 0 && queued_entries_ + entries > hub_.options().max_client_queue) {
+    const ServerOptions& options = hub_.options();
+    if (entries > 0 && !queue_.empty() &&
+        (queued_entries_ + entries > options.max_client_queue ||
+         queued_bytes_ + text->size() > options.max_client_queue_bytes)) {
       pending_skipped_ += entries;
       hub_.counters().skipped.fetch_add(entries, std::memory_order_relaxed);
       return;
     }
     if (entries == 0 && queue_.size() > 256) return;  // a stalled browser: status and stats are refreshed anyway
     if (pending_skipped_ > 0) {
-      queue_.push_back({std::make_shared<const std::string>(
-                            "{\"type\":\"skipped\",\"count\":" + std::to_string(pending_skipped_) + "}"),
-                        0});
+      push(std::make_shared<const std::string>("{\"type\":\"skipped\",\"count\":" + std::to_string(pending_skipped_) +
+                                               "}"),
+           0);
       pending_skipped_ = 0;
     }
-    queue_.push_back({text, entries});
-    queued_entries_ += entries;
+    push(text, entries);
     if (entries > 0) hub_.counters().forwarded.fetch_add(entries, std::memory_order_relaxed);
     if (!writing_) write_next();
   }
@@ -189,9 +196,14 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     read_next();
   }
 
+  void push(std::shared_ptr<const std::string> text, std::size_t entries) {
+    queued_entries_ += entries;
+    queued_bytes_ += text->size();
+    queue_.push_back({std::move(text), entries});
+  }
+
   void write_next() {
     writing_ = true;
-    ws_.text(true);
     ws_.async_write(net::buffer(*queue_.front().text),
                     beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
   }
@@ -202,6 +214,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       return;
     }
     queued_entries_ -= queue_.front().entries;
+    queued_bytes_ -= queue_.front().text->size();
     queue_.pop_front();
     if (queue_.empty() || closed_) {
       writing_ = false;
@@ -214,6 +227,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     closed_ = true;
     queue_.clear();
     queued_entries_ = 0;
+    queued_bytes_ = 0;
     hub_.leave(shared_from_this());
   }
 
@@ -222,6 +236,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   beast::flat_buffer read_buffer_;
   std::deque<Outgoing> queue_;
   std::size_t queued_entries_ = 0;
+  std::size_t queued_bytes_ = 0;
   std::uint64_t pending_skipped_ = 0;
   bool writing_ = false;
   bool closed_ = false;
@@ -337,6 +352,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                       ",\"received\":" + std::to_string(c.received.load()) +
                       ",\"forwarded\":" + std::to_string(c.forwarded.load()) +
                       ",\"skipped\":" + std::to_string(c.skipped.load()) +
+                      ",\"inbox_dropped\":" + std::to_string(c.inbox_dropped.load()) +
                       ",\"malformed\":" + std::to_string(c.malformed.load()) + "},\"services\":[";
     bool first = true;
     for (const auto& status : hub_.inbox().status_jsons()) {
@@ -419,38 +435,38 @@ Hub::Hub(net::io_context& io, ServerOptions options, Inbox& inbox, BridgeCounter
       note_(std::move(note)),
       timer_(io) {}
 
-void Hub::start() {
-  timer_.expires_after(options_.batch_interval);
+void Hub::on_inbox() {
+  if (closing_ || timer_armed_) return;
+  const auto due = last_send_ + options_.batch_interval;
+  if (std::chrono::steady_clock::now() >= due) {
+    send_batch();
+    return;
+  }
+  timer_armed_ = true;
+  timer_.expires_at(due);
   timer_.async_wait([this](beast::error_code error) {
-    if (!error && !closing_) on_tick();
+    timer_armed_ = false;
+    if (!error && !closing_) send_batch();
   });
 }
 
-void Hub::on_tick() {
+void Hub::send_batch() {
   inbox_.take(batch_);
+  if (batch_.empty()) return;
+  last_send_ = std::chrono::steady_clock::now();
   if (batch_.dropped > 0) {
+    counters_.inbox_dropped.fetch_add(batch_.dropped, std::memory_order_relaxed);
     counters_.skipped.fetch_add(batch_.dropped * sessions_.size(), std::memory_order_relaxed);
     for (const auto& session : sessions_) session->add_skipped(batch_.dropped);
   }
-  if (!batch_.entries.empty() && !sessions_.empty()) {
-    std::size_t size = 32;
-    for (const auto& entry : batch_.entries) size += entry.size() + 1;
-    std::string text;
-    text.reserve(size);
-    text += "{\"type\":\"entries\",\"entries\":[";
-    for (std::size_t i = 0; i < batch_.entries.size(); ++i) {
-      if (i > 0) text += ',';
-      text += batch_.entries[i];
-    }
-    text += "]}";
-    auto shared = std::make_shared<const std::string>(std::move(text));
-    for (const auto& session : sessions_) session->deliver(shared, batch_.entries.size());
+  if (batch_.entries > 0 && !sessions_.empty()) {
+    auto shared = std::make_shared<const std::string>(std::move(batch_.entries_message));
+    for (const auto& session : sessions_) session->deliver(shared, batch_.entries);
   }
   for (auto& event : batch_.events) {
     auto shared = std::make_shared<const std::string>(std::move(event));
     for (const auto& session : sessions_) session->deliver(shared, 0);
   }
-  start();
 }
 
 void Hub::close_all() {
@@ -499,7 +515,11 @@ void Listener::close() {
 
 void Listener::accept_next() {
   acceptor_.async_accept([self = shared_from_this()](beast::error_code error, tcp::socket socket) {
-    if (!error) std::make_shared<HttpSession>(std::move(socket), self->hub_)->run();
+    if (!error) {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);  // a batch goes out now, not after the last one's ACK
+      std::make_shared<HttpSession>(std::move(socket), self->hub_)->run();
+    }
     if (self->acceptor_.is_open()) self->accept_next();
   });
 }

@@ -26,8 +26,12 @@ class WsSession;
 
 struct ServerOptions {
   std::filesystem::path static_dir;  // index.html, app.js, ...
+  // Shortest time between two messages of entries to the browsers: what arrives
+  // sooner after the last one waits and goes with the next; after a quiet spell an
+  // entry goes at once.
   std::chrono::milliseconds batch_interval{50};
-  std::size_t max_client_queue = 20000;  // entries per client
+  std::size_t max_client_queue = 20000;                  // entries waiting per client
+  std::size_t max_client_queue_bytes = 8 * 1024 * 1024;  // bytes of messages waiting per client
   std::uint32_t history_limit = 1000;
   std::string token;                         // empty = no token needed
   std::vector<std::string> allowed_origins;  // besides http(s)://<Host>
@@ -40,8 +44,9 @@ class Hub {
   Hub(boost::asio::io_context& io, ServerOptions options, Inbox& inbox, BridgeCounters& counters,
       HistoryClient& history, std::function<void(const std::string&)> note);
 
-  // Starts the batch timer.
-  void start();
+  // Something arrived in the Inbox (posted by its wake-up, once per take()):
+  // sends it to every client now, or batch_interval after the last send.
+  void on_inbox();
   // Closes every WebSocket (going away) and stops the timer.
   void close_all();
 
@@ -60,7 +65,8 @@ class Hub {
   void note(const std::string& text) { note_(text); }
 
  private:
-  void on_tick();
+  // Takes what waits in the Inbox and hands it to every client.
+  void send_batch();
 
   boost::asio::io_context& io_;
   ServerOptions options_;
@@ -69,6 +75,8 @@ class Hub {
   HistoryClient& history_;
   std::function<void(const std::string&)> note_;
   boost::asio::steady_timer timer_;
+  bool timer_armed_ = false;
+  std::chrono::steady_clock::time_point last_send_{};
   boost::asio::thread_pool history_thread_{1};
   std::set<std::shared_ptr<WsSession>> sessions_;
   Inbox::Batch batch_;

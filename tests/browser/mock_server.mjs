@@ -121,7 +121,7 @@ function stats() {
     repeat_summaries: 0, publishers: 3, uptime_s: (Date.now() - startedAt) / 1000,
   };
 }
-const bridge = { forwarded: 0, skipped: 0, malformed: 0 };
+const bridge = { forwarded: 0, skipped: 0, inbox_dropped: 0, malformed: 0 };
 const control = {};              // POST /mock/config: history_delay_ms, history_error
 
 // ----------------------------------------------------------------- websocket

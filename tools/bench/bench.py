@@ -268,7 +268,7 @@ class Stack:
     """cantina-busd for the whole scenario; cantina-logd and cantina-webbridge on demand;
     all in one temporary directory, all stopped by close()."""
 
-    def __init__(self, bin_dir, work_dir, perf=None):
+    def __init__(self, bin_dir, work_dir, perf=None, webbridge_settings=""):
         self.bin_dir = Path(bin_dir)
         self.dir = Path(work_dir)
         self.processes = []
@@ -295,7 +295,7 @@ class Stack:
             f'session_file_path = "{self.dir / "logs"}"\n'
             f'query_endpoint = "ipc://{self.dir / "query.ipc"}"\n'
             "[webbridge]\n"
-            'listen = "127.0.0.1:0"\n')
+            'listen = "127.0.0.1:0"\n' + webbridge_settings)
         self.logd = None
         self.webbridge = None
         self.port = None
@@ -1422,7 +1422,8 @@ def run_scenario(args):
     stack = None
     started = time.monotonic()
     try:
-        stack = Stack(args.bin_dir, work, perf)
+        stack = Stack(args.bin_dir, work, perf,
+                      "" if args.batch_interval_ms is None else f"batch_interval_ms = {args.batch_interval_ms}\n")
         for run in range(1, args.runs + 1):
             print(f"run {run} of {args.runs}", flush=True)
             others = OthersWindow(stack).start()
@@ -1505,6 +1506,8 @@ def main(argv=None):
     parser.add_argument("--clients", type=int, help="dashboard: WebSocket clients (default 10)")
     parser.add_argument("--ws-quickack", action="store_true",
                         help="dashboard: clients ACK at once (diagnosis of Nagle / delayed-ACK stalls)")
+    parser.add_argument("--batch-interval-ms", type=int,
+                        help="dashboard: the web bridge's batch_interval_ms (default: not set, the built-in default)")
     parser.add_argument("--no-throughput", action="store_true", help="dashboard: skip the with/without search")
     parser.add_argument("--warmup", type=float, help="steady: seconds after logd starts before measuring")
     parser.add_argument("--idle-seconds", type=float, help="steady: seconds of idle CPU measured first")

@@ -7,8 +7,9 @@
 // For every {"type":"entries"} message it takes the receive time once and, for
 // every entry whose message starts with "bench T ", the publish -> WebSocket
 // latency (receive time - the entry's timestamp_ns, which is the Logger call's
-// time). It does not parse the JSON fully: it scans for "timestamp_ns" and
-// "message", which keeps a client cheap next to what it measures. Skipped entries
+// time). It does not parse the JSON fully: it scans for "timestamp_ns",
+// "message" and "sequence" (memmem), which keeps a client cheap next
+// to what it measures. Skipped entries
 // are summed from {"type":"skipped","count":N}; entries missed at all (announced or
 // not) from jumps in the entries' sequence numbers. Prints "ready" once every client
 // has been accepted and one `result {json}` line at the end: when every client has
@@ -19,6 +20,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -47,7 +49,7 @@ constexpr const char* kTool = "cantina-bench-ws";
 
 struct Totals {
   bench::Histogram latency;
-  std::ostream* trace = nullptr;  // --trace: one line per message (time, bytes, entries, latency of the last)
+  std::ostream* trace = nullptr;   // --trace: one line per message (time, bytes, entries, latency of the last)
   std::int64_t last_entry_ns = 0;  // monotonic time of the last bench entry, any client
   std::size_t accepted = 0;
   std::size_t failed = 0;
@@ -61,7 +63,8 @@ class Client : public std::enable_shared_from_this<Client> {
   void run(const tcp::endpoint& endpoint, const std::string& host) {
     host_ = host;
     beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds(10));
-    beast::get_lowest_layer(ws_).async_connect(endpoint, beast::bind_front_handler(&Client::on_connect, shared_from_this()));
+    beast::get_lowest_layer(ws_).async_connect(endpoint,
+                                               beast::bind_front_handler(&Client::on_connect, shared_from_this()));
   }
 
   void stop() {
@@ -127,22 +130,29 @@ class Client : public std::enable_shared_from_this<Client> {
     }
     if (!text.starts_with("{\"type\":\"entries\"")) return;
     // Keys come in the order of bus::to_json(DashboardLog): timestamp_ns before
-    // message, sequence last.
+    // message, sequence last. memmem skips through the text; a find() of the key
+    // would stop at every '"' of the JSON.
     constexpr std::string_view kTimestamp = "\"timestamp_ns\":";
     constexpr std::string_view kMessage = "\"message\":\"";
     constexpr std::string_view kSequence = "\"sequence\":";
+    const auto find = [&text](std::size_t from, std::string_view key) -> std::size_t {
+      const void* found = ::memmem(text.data() + from, text.size() - from, key.data(), key.size());
+      return found == nullptr ? std::string_view::npos
+                              : static_cast<std::size_t>(static_cast<const char*>(found) - text.data());
+    };
     std::size_t at = 0;
+    bool any_ours = false;
     for (;;) {
-      at = text.find(kTimestamp, at);
+      at = find(at, kTimestamp);
       if (at == std::string_view::npos) break;
       at += kTimestamp.size();
       std::int64_t timestamp = 0;
       std::from_chars(text.data() + at, text.data() + text.size(), timestamp);
-      const auto message = text.find(kMessage, at);
+      const auto message = find(at, kMessage);
       if (message == std::string_view::npos) break;
       at = message + kMessage.size();
       const bool ours = text.compare(at, marker_.size(), marker_) == 0 && !is_ready_record(text, at);
-      const auto sequence_at = text.find(kSequence, at);
+      const auto sequence_at = find(at, kSequence);
       if (sequence_at == std::string_view::npos) break;
       at = sequence_at + kSequence.size();
       std::uint64_t sequence = 0;
@@ -155,8 +165,9 @@ class Client : public std::enable_shared_from_this<Client> {
       totals_.latency.add_ns(received - timestamp);
       newest_latency_ns_ = received - timestamp;
       ++delivered_;
-      totals_.last_entry_ns = bench::monotonic_ns();
+      any_ours = true;
     }
+    if (any_ours) totals_.last_entry_ns = bench::monotonic_ns();
   }
 
   // True if the message at `at` is "bench TAG pK ready", the publisher's start-up record.
@@ -189,8 +200,8 @@ class Client : public std::enable_shared_from_this<Client> {
   std::uint64_t delivered_ = 0;
   std::uint64_t skipped_ = 0;
   std::int64_t newest_latency_ns_ = 0;  // of the last entry scanned (for --trace)
-  std::uint64_t missing_ = 0;        // entries missed, from jumps in the sequence numbers
-  std::uint64_t last_sequence_ = 0;  // of the last entry seen (0 = none yet)
+  std::uint64_t missing_ = 0;           // entries missed, from jumps in the sequence numbers
+  std::uint64_t last_sequence_ = 0;     // of the last entry seen (0 = none yet)
   std::uint64_t messages_ = 0;
   std::uint64_t bytes_ = 0;
 };
@@ -246,8 +257,8 @@ int main(int argc, char** argv) {
     }
     if (expect > 0 && announced) {
       done = done || std::all_of(all.begin(), all.end(), [&](const auto& c) {
-                       return !c->accepted() || c->delivered() + c->skipped() >= expect;
-                     });
+               return !c->accepted() || c->delivered() + c->skipped() >= expect;
+             });
     }
     if (done) {
       signals.cancel();

@@ -729,6 +729,7 @@
   function takeWebbridgeStats(wb) {
     if (!wb || typeof wb !== 'object') return;
     setStat('webbridge-skipped', wb.skipped);
+    setStat('webbridge-inbox_dropped', wb.inbox_dropped);
     setStat('webbridge-forwarded', wb.forwarded);
     setStat('webbridge-clients', wb.clients);
     setStat('webbridge-malformed', wb.malformed);

@@ -46,7 +46,7 @@ struct LoggingConfig {
 
 struct WebBridgeConfig {
   std::string listen = "127.0.0.1:8080";     // HOST:PORT; port 0 = any free port
-  std::uint32_t batch_interval_ms = 50;      // how often entries go out to browsers
+  std::uint32_t batch_interval_ms = 10;      // shortest time between two messages to a browser
   std::uint32_t max_client_queue = 20000;    // entries waiting per browser before it skips
   std::uint32_t history_limit = 1000;        // most entries /api/logs returns
   std::string static_dir;                    // the page's files; empty = the built-in folder

@@ -1,0 +1,136 @@
+// The web bridge writes each /dashboard/log entry's JSON straight from the
+// Cap'n Proto message; the dashboard must get exactly what bus::to_json gives.
+#define BOOST_TEST_MODULE entry_json
+#include <boost/json/serialize.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <random>
+
+#include "cantina/bus/codec.h"
+#include "cantina/bus/json.h"
+#include "entry_json.h"
+
+namespace {
+
+using cantina::bus::DashboardLog;
+
+std::string reference_json(const DashboardLog& entry) {
+  return boost::json::serialize(cantina::bus::to_json(entry));
+}
+
+std::string entry_json(const std::string& payload) {
+  std::string out;
+  BOOST_REQUIRE(cantina::webbridge::append_entry_json(cantina::bus::as_bytes(payload), out));
+  return out;
+}
+
+// Text with every kind of byte: ASCII, quotes, backslashes, control characters,
+// valid and invalid UTF-8.
+std::string random_text(std::mt19937& random) {
+  static const std::vector<std::string> pieces = {"a",
+                                                  "Zz 09",
+                                                  "\"",
+                                                  "\\",
+                                                  "/",
+                                                  "\n",
+                                                  "\r",
+                                                  "\t",
+                                                  "\b",
+                                                  "\f",
+                                                  std::string(1, '\0'),
+                                                  "\x01",
+                                                  "\x1f",
+                                                  "\x7f",
+                                                  "é",
+                                                  "€",
+                                                  "😀",
+                                                  "\xc3",
+                                                  "\x80",
+                                                  "\xe2\x82",
+                                                  "\xed\xa0\x80",
+                                                  "\xf4\x90\x80\x80",
+                                                  "\xc0\xaf",
+                                                  "\xff",
+                                                  "\xf0\x9f\x98"};
+  std::string text;
+  const int length = std::uniform_int_distribution<int>(0, 12)(random);
+  for (int i = 0; i < length; ++i) text += pieces[random() % pieces.size()];
+  return text;
+}
+
+DashboardLog random_entry(std::mt19937& random) {
+  DashboardLog entry;
+  entry.timestamp = random_text(random);
+  entry.timestamp_ns = static_cast<std::int64_t>(random()) * (random() % 2 == 0 ? 1'000'000'007 : -3);
+  entry.level = static_cast<cantina::bus::Level>(random() % 5);
+  entry.service = random_text(random);
+  entry.service_id = random_text(random);
+  entry.message = random_text(random);
+  entry.session_id = random_text(random);
+  entry.entry_id = random_text(random);
+  entry.repeat_count = static_cast<std::uint32_t>(random());
+  entry.kind = static_cast<cantina::bus::EntryKind>(random() % 4);
+  entry.host = random_text(random);
+  entry.logger = random_text(random);
+  entry.sequence = (std::uint64_t{random()} << 32) | random();
+  return entry;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(writes_what_to_json_writes_for_every_kind_of_text) {
+  std::mt19937 random(6);
+  for (int i = 0; i < 20000; ++i) {
+    const DashboardLog entry = random_entry(random);
+    BOOST_REQUIRE_EQUAL(entry_json(cantina::bus::encode(entry)), reference_json(entry));
+  }
+  const DashboardLog empty;
+  BOOST_TEST(entry_json(cantina::bus::encode(empty)) == reference_json(empty));
+}
+
+BOOST_AUTO_TEST_CASE(escapes_a_special_byte_wherever_it_is_in_a_long_text) {
+  for (const char special : {'"', '\\', '\n', '\x1f', '\x7f', '\x00', '\xc3', '\xff'}) {
+    for (std::size_t at = 0; at < 40; ++at) {
+      DashboardLog entry;
+      entry.message = std::string(40, 'x');
+      entry.message[at] = special;
+      BOOST_REQUIRE_EQUAL(entry_json(cantina::bus::encode(entry)), reference_json(entry));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(appends_to_what_the_buffer_holds) {
+  DashboardLog entry;
+  entry.message = "hello";
+  std::string out = "[1,";
+  BOOST_REQUIRE(cantina::webbridge::append_entry_json(cantina::bus::as_bytes(cantina::bus::encode(entry)), out));
+  BOOST_TEST(out == "[1," + reference_json(entry));
+}
+
+BOOST_AUTO_TEST_CASE(rejects_what_the_decoder_rejects_and_leaves_the_buffer_alone) {
+  std::mt19937 random(7);
+  int rejected = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string payload = cantina::bus::encode(random_entry(random));
+    const int mutations = 1 + static_cast<int>(random() % 4);
+    for (int m = 0; m < mutations && !payload.empty(); ++m) {
+      switch (random() % 3) {
+        case 0: payload[random() % payload.size()] = static_cast<char>(random()); break;
+        case 1: payload.resize(random() % (payload.size() + 1)); break;
+        default:
+          payload.insert(random() % (payload.size() + 1), std::string(random() % 16, static_cast<char>(random())));
+      }
+    }
+    const auto decoded = cantina::bus::decode_dashboard_log(cantina::bus::as_bytes(payload));
+    std::string out = "kept";
+    const bool accepted = cantina::webbridge::append_entry_json(cantina::bus::as_bytes(payload), out);
+    BOOST_REQUIRE_EQUAL(accepted, decoded.value.has_value());
+    if (accepted) {
+      BOOST_REQUIRE_EQUAL(out, "kept" + reference_json(*decoded.value));
+    } else {
+      BOOST_REQUIRE_EQUAL(out, "kept");
+      ++rejected;
+    }
+  }
+  BOOST_TEST(rejected > 1000);  // the mutations really produce bad payloads
+}

@@ -34,6 +34,8 @@ constexpr std::size_t kMaxMessagesPerWakeup = 4096;
 // message holding more records than this may still overflow it: counted).
 constexpr std::size_t kWriterMargin = 2048;
 constexpr auto kWriterBackoff = std::chrono::milliseconds(2);
+// Longest the shutdown spends taking messages ZeroMQ has already delivered.
+constexpr auto kDrainLimit = std::chrono::milliseconds(2000);
 // Written entries kept for reuse, at most.
 constexpr std::size_t kSpareEntries = 1024;
 constexpr std::size_t kMaxHistoryEntries = 100000;
@@ -559,8 +561,12 @@ void LoggingNode::State::receive_loop() {
 
 void LoggingNode::State::shut_down() {
   publish_status(bus::ServiceState::stopping, "draining session " + session.session_id());
-  // What ZeroMQ has already delivered to this process was accepted by the bus: take it.
-  while (auto message = subscriber->receive(std::chrono::milliseconds(0))) {
+  // What ZeroMQ has already delivered to this process was accepted by the bus: take
+  // it, for at most kDrainLimit (publishers still sending must not keep us here).
+  const std::int64_t drain_until = bus::monotonic_ns() + kDrainLimit.count() * 1'000'000;
+  while (bus::monotonic_ns() < drain_until) {
+    auto message = subscriber->receive(std::chrono::milliseconds(0));
+    if (!message) break;
     handle_bus_message(*message);
     flush_to_writer();
   }

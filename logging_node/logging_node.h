@@ -35,9 +35,9 @@
 // Errors: a failed write is counted (unwritten), the node goes on, publishes ERROR
 //   and writes how many lines it could not store once writing works again.
 // Shutdown (stop(), or SIGINT/SIGTERM in cantina-logd): STOPPING; read what ZeroMQ
-//   has already delivered; close the open dedup windows (summaries); queue the stop
-//   message behind every accepted entry; the writer drains, writes, fsyncs, exits;
-//   STOPPED. Nothing accepted is lost.
+//   has already delivered (for at most 2 s); close the open dedup windows
+//   (summaries); queue the stop message behind every accepted entry; the writer
+//   drains, writes, fsyncs, exits; STOPPED. Nothing accepted is lost.
 // Feedback: the node's own lines go straight to the ring buffer, the stream and the
 //   writer as service "Logging Service"; it never subscribes to what it publishes.
 #pragma once

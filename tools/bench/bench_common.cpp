@@ -90,8 +90,12 @@ void append_key(std::string& body, const std::string& key) {
 
 }  // namespace
 
-std::int64_t realtime_ns() { return read_clock(CLOCK_REALTIME); }
-std::int64_t monotonic_ns() { return read_clock(CLOCK_MONOTONIC); }
+std::int64_t realtime_ns() {
+  return read_clock(CLOCK_REALTIME);
+}
+std::int64_t monotonic_ns() {
+  return read_clock(CLOCK_MONOTONIC);
+}
 
 void sleep_until_realtime(std::int64_t deadline_ns) {
   timespec until{static_cast<time_t>(deadline_ns / 1'000'000'000), static_cast<long>(deadline_ns % 1'000'000'000)};
@@ -111,9 +115,12 @@ void Histogram::add_ns(std::int64_t latency_ns) {
   if (latency_ns < 0) latency_ns = 0;  // clocks of one machine; never negative in practice
   const auto micros = static_cast<std::size_t>(latency_ns / 1000);
   const std::size_t millis = micros / 1000 - 1000;  // for micros >= 1 s
-  if (micros < kBuckets) ++buckets_[micros];
-  else if (millis < kSlowBuckets) ++slow_buckets_[millis];
-  else ++overflow_;
+  if (micros < kBuckets)
+    ++buckets_[micros];
+  else if (millis < kSlowBuckets)
+    ++slow_buckets_[millis];
+  else
+    ++overflow_;
   ++count_;
   max_ns_ = std::max(max_ns_, latency_ns);
   sum_ns_ += static_cast<long double>(latency_ns);
@@ -206,7 +213,9 @@ Result& Result::add_latency(const std::string& prefix, const Histogram& histogra
   return *this;
 }
 
-std::string Result::json() const { return "{" + body_ + "}"; }
+std::string Result::json() const {
+  return "{" + body_ + "}";
+}
 
 void Result::print() const {
   std::cout << "result " << json() << std::endl;

@@ -55,11 +55,13 @@ class Histogram {
   // The smallest value (µs) with at least `fraction` of the samples at or below it.
   double percentile_us(double fraction) const;
   double max_us() const { return static_cast<double>(max_ns_) / 1000.0; }
-  double mean_us() const { return count_ == 0 ? 0.0 : static_cast<double>(sum_ns_) / 1000.0 / static_cast<double>(count_); }
+  double mean_us() const {
+    return count_ == 0 ? 0.0 : static_cast<double>(sum_ns_) / 1000.0 / static_cast<double>(count_);
+  }
 
  private:
-  static constexpr std::size_t kBuckets = 1'000'000;      // 1 µs each, below 1 s
-  static constexpr std::size_t kSlowBuckets = 100'000;    // 1 ms each, 1 s to 100 s
+  static constexpr std::size_t kBuckets = 1'000'000;    // 1 µs each, below 1 s
+  static constexpr std::size_t kSlowBuckets = 100'000;  // 1 ms each, 1 s to 100 s
   std::vector<std::uint32_t> buckets_;
   std::vector<std::uint32_t> slow_buckets_;
   std::uint64_t overflow_ = 0;
@@ -87,7 +89,7 @@ class Result {
   Result& add(const std::string& key, bool value);
   Result& add(const std::string& key, const std::string& value);
   Result& add(const std::string& key, const char* value) { return add(key, std::string(value)); }
-  Result& add_raw(const std::string& key, const std::string& json);  // `json` is already JSON
+  Result& add_raw(const std::string& key, const std::string& json);            // `json` is already JSON
   Result& add_latency(const std::string& prefix, const Histogram& histogram);  // prefix_p50_us, ...
   std::string json() const;
   // Prints "result <json>" on stdout and flushes.

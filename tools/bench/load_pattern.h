@@ -16,10 +16,10 @@
 namespace cantina::bench {
 
 struct LoadPattern {
-  std::string tag;                    // trial tag: letters and digits
-  std::uint64_t size = 128;           // message bytes (at least the prefix)
+  std::string tag;                     // trial tag: letters and digits
+  std::uint64_t size = 128;            // message bytes (at least the prefix)
   std::uint64_t repeat_per_mille = 0;  // 0..1000
-  std::uint64_t repeat_keys = 10;     // distinct repeated messages per publisher
+  std::uint64_t repeat_keys = 10;      // distinct repeated messages per publisher
 
   // The repeat key of record `sequence`, or -1 if it is a unique record.
   std::int64_t repeat_key(std::uint64_t sequence) const {

@@ -149,14 +149,17 @@ BOOST_AUTO_TEST_CASE(a_frozen_web_bridge_costs_the_logging_node_nothing) {
                  dir.path() / "webbridge.out");
   BOOST_REQUIRE(bridge.wait_for_output("listening on", 10s));
   kill(bridge.pid(), SIGSTOP);
+  const auto frozen_at = std::chrono::steady_clock::now();
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
+  // 50,000 records over about 10 s while the bridge stays frozen.
   constexpr int kRecords = 50'000;
   for (int i = 1; i <= kRecords; ++i) {
     publisher.send_record(
         make_record("fault_probe", 77, static_cast<std::uint64_t>(i), "while frozen " + std::to_string(i)));
-    if (i % 1000 == 0) std::this_thread::sleep_for(20ms);
+    if (i % 1000 == 0) std::this_thread::sleep_for(200ms);
   }
+  std::this_thread::sleep_until(frozen_at + 10s);
   std::this_thread::sleep_for(1s);
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   kill(bridge.pid(), SIGCONT);

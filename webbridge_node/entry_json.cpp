@@ -79,24 +79,8 @@ void append_string(std::string& out, std::string_view text) {
       ++i;
       continue;
     }
-    std::size_t length = 0;
-    std::uint32_t code_point = 0;
-    if ((byte & 0xe0) == 0xc0)
-      length = 2, code_point = byte & 0x1f;
-    else if ((byte & 0xf0) == 0xe0)
-      length = 3, code_point = byte & 0x0f;
-    else if ((byte & 0xf8) == 0xf0)
-      length = 4, code_point = byte & 0x07;
-    bool valid = length != 0 && i + length <= text.size();
-    for (std::size_t k = 1; valid && k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      valid = (next & 0xc0) == 0x80;
-      code_point = (code_point << 6) | (next & 0x3f);
-    }
-    static constexpr std::uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
-    valid = valid && code_point >= kMinimum[length] && code_point <= 0x10ffff &&
-            !(code_point >= 0xd800 && code_point <= 0xdfff);
-    if (valid) {
+    const std::size_t length = bus::utf8_sequence_length(text, i);
+    if (length != 0) {
       out.append(text.data() + i, length);
       i += length;
     } else {

@@ -64,6 +64,51 @@ std::string or_empty(const char* text) {
   return text != nullptr ? std::string(text) : std::string();
 }
 
+// The config file at `path`, or the default one (NULL). Throws ConfigError.
+cantina::bus::Config config_at(const char* path) {
+  return cantina::bus::load_config(path != nullptr ? path : cantina::bus::default_config_path());
+}
+
+// Opens a logger with the options `make_options()` returns (it may throw) and
+// `level`; shutdown waits as long as the start-up hold. NULL with the reason
+// (prefixed with `what`) in `error` on failure.
+template <class MakeOptions>
+cantina_logger* open_logger(const char* what, int level, char* error, std::size_t error_size,
+                            MakeOptions make_options) {
+  if (!valid_level(level)) {
+    copy_out(error, error_size,
+             std::string(what) + ": level must be 0 (DEBUG) to 4 (CRITICAL), not " + std::to_string(level));
+    return nullptr;
+  }
+  try {
+    cantina::bus::LoggerOptions options = make_options();
+    options.level = static_cast<Level>(level);
+    options.shutdown_timeout = options.hold_until_subscribed;
+    auto handle = std::make_unique<cantina_logger>();
+    handle->logger = std::make_unique<cantina::bus::Logger>(handle->context, std::move(options));
+    return handle.release();
+  } catch (...) {
+    describe_current_exception(error, error_size, what);
+    return nullptr;
+  }
+}
+
+// Opens a status publisher on the (endpoint, CURVE keys) `make_target()` returns
+// (it may throw). NULL with the reason (prefixed with `what`) in `error` on failure.
+template <class MakeTarget>
+cantina_status_publisher* open_status_publisher(const char* what, char* error, std::size_t error_size,
+                                                MakeTarget make_target) {
+  try {
+    const auto [endpoint, curve] = make_target();
+    auto handle = std::make_unique<cantina_status_publisher>();
+    handle->publisher = std::make_unique<cantina::bus::Publisher>(handle->context, endpoint, 1000, curve);
+    return handle.release();
+  } catch (...) {
+    describe_current_exception(error, error_size, what);
+    return nullptr;
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -108,28 +153,14 @@ cantina_logger* cantina_logger_open(const char* service, const char* publish_end
     copy_out(error, error_size, "cantina_logger_open: a service id and a publish endpoint are required");
     return nullptr;
   }
-  if (!valid_level(level)) {
-    copy_out(error, error_size,
-             "cantina_logger_open: level must be 0 (DEBUG) to 4 (CRITICAL), not " + std::to_string(level));
-    return nullptr;
-  }
-  try {
-    auto handle = std::make_unique<cantina_logger>();
+  return open_logger("cantina_logger_open", level, error, error_size, [&] {
     cantina::bus::LoggerOptions options;
     options.service = service;
     options.publish_endpoint = publish_endpoint;
     options.subscribe_endpoint = or_empty(subscribe_endpoint);
-    options.level = static_cast<Level>(level);
-    if (hold_ms >= 0) {
-      options.hold_until_subscribed = std::chrono::milliseconds(hold_ms);
-      options.shutdown_timeout = std::chrono::milliseconds(hold_ms);
-    }
-    handle->logger = std::make_unique<cantina::bus::Logger>(handle->context, std::move(options));
-    return handle.release();
-  } catch (...) {
-    describe_current_exception(error, error_size, "cantina_logger_open");
-    return nullptr;
-  }
+    if (hold_ms >= 0) options.hold_until_subscribed = std::chrono::milliseconds(hold_ms);
+    return options;
+  });
 }
 
 cantina_logger* cantina_logger_open_config(const char* service, const char* config_path, int level, int hold_ms,
@@ -139,26 +170,12 @@ cantina_logger* cantina_logger_open_config(const char* service, const char* conf
     copy_out(error, error_size, "cantina_logger_open_config: a service id is required");
     return nullptr;
   }
-  if (!valid_level(level)) {
-    copy_out(error, error_size,
-             "cantina_logger_open_config: level must be 0 (DEBUG) to 4 (CRITICAL), not " + std::to_string(level));
-    return nullptr;
-  }
-  try {
-    const cantina::bus::Config config =
-        cantina::bus::load_config(config_path != nullptr ? config_path : cantina::bus::default_config_path());
-    auto handle = std::make_unique<cantina_logger>();
-    cantina::bus::LoggerOptions options = cantina::bus::logger_options(config.bus, service);
-    options.level = static_cast<Level>(level);
+  return open_logger("cantina_logger_open_config", level, error, error_size, [&] {
+    cantina::bus::LoggerOptions options = cantina::bus::logger_options(config_at(config_path).bus, service);
     if (level_control == 0) options.subscribe_endpoint.clear();
     if (hold_ms >= 0) options.hold_until_subscribed = std::chrono::milliseconds(hold_ms);
-    options.shutdown_timeout = options.hold_until_subscribed;
-    handle->logger = std::make_unique<cantina::bus::Logger>(handle->context, std::move(options));
-    return handle.release();
-  } catch (...) {
-    describe_current_exception(error, error_size, "cantina_logger_open_config");
-    return nullptr;
-  }
+    return options;
+  });
 }
 
 int cantina_logger_log(cantina_logger* logger, int level, const char* message, size_t message_length,
@@ -233,30 +250,18 @@ cantina_status_publisher* cantina_status_publisher_open(const char* publish_endp
     copy_out(error, error_size, "cantina_status_publisher_open: a publish endpoint is required");
     return nullptr;
   }
-  try {
-    auto handle = std::make_unique<cantina_status_publisher>();
-    handle->publisher = std::make_unique<cantina::bus::Publisher>(handle->context, publish_endpoint, 1000);
-    return handle.release();
-  } catch (...) {
-    describe_current_exception(error, error_size, "cantina_status_publisher_open");
-    return nullptr;
-  }
+  return open_status_publisher("cantina_status_publisher_open", error, error_size, [&] {
+    return std::pair{std::string(publish_endpoint), cantina::bus::CurveConfig{}};
+  });
 }
 
 cantina_status_publisher* cantina_status_publisher_open_config(const char* config_path, char* error,
                                                                size_t error_size) {
   copy_out(error, error_size, "");
-  try {
-    const cantina::bus::Config config =
-        cantina::bus::load_config(config_path != nullptr ? config_path : cantina::bus::default_config_path());
-    auto handle = std::make_unique<cantina_status_publisher>();
-    handle->publisher =
-        std::make_unique<cantina::bus::Publisher>(handle->context, config.bus.publish_endpoint, 1000, config.bus.curve);
-    return handle.release();
-  } catch (...) {
-    describe_current_exception(error, error_size, "cantina_status_publisher_open_config");
-    return nullptr;
-  }
+  return open_status_publisher("cantina_status_publisher_open_config", error, error_size, [&] {
+    cantina::bus::Config config = config_at(config_path);
+    return std::pair{std::move(config.bus.publish_endpoint), std::move(config.bus.curve)};
+  });
 }
 
 int cantina_status_publish(cantina_status_publisher* publisher, const char* service, int state, const char* message,

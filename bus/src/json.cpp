@@ -21,36 +21,34 @@ std::string hex_id(std::uint64_t id) {
 
 }  // namespace
 
+std::size_t utf8_sequence_length(std::string_view text, std::size_t at) noexcept {
+  const auto byte = static_cast<unsigned char>(text[at]);
+  if (byte < 0x80) return 1;
+  std::size_t length = 0;
+  std::uint32_t code_point = 0;
+  if ((byte & 0xe0) == 0xc0)
+    length = 2, code_point = byte & 0x1f;
+  else if ((byte & 0xf0) == 0xe0)
+    length = 3, code_point = byte & 0x0f;
+  else if ((byte & 0xf8) == 0xf0)
+    length = 4, code_point = byte & 0x07;
+  if (length == 0 || at + length > text.size()) return 0;
+  for (std::size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[at + k]);
+    if ((next & 0xc0) != 0x80) return 0;
+    code_point = (code_point << 6) | (next & 0x3f);
+  }
+  static constexpr std::uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
+  const bool valid =
+      code_point >= kMinimum[length] && code_point <= 0x10ffff && !(code_point >= 0xd800 && code_point <= 0xdfff);
+  return valid ? length : 0;
+}
+
 std::string valid_utf8(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    std::size_t length = 0;
-    std::uint32_t code_point = 0;
-    if (byte < 0x80) {
-      out += static_cast<char>(byte);
-      ++i;
-      continue;
-    }
-    if ((byte & 0xe0) == 0xc0)
-      length = 2, code_point = byte & 0x1f;
-    else if ((byte & 0xf0) == 0xe0)
-      length = 3, code_point = byte & 0x0f;
-    else if ((byte & 0xf8) == 0xf0)
-      length = 4, code_point = byte & 0x07;
-    bool valid = length != 0 && i + length <= text.size();
-    for (std::size_t k = 1; valid && k < length; ++k) {
-      const auto next = static_cast<unsigned char>(text[i + k]);
-      valid = (next & 0xc0) == 0x80;
-      code_point = (code_point << 6) | (next & 0x3f);
-    }
-    // Reject overlong forms, surrogates and values past U+10FFFF.
-    static constexpr std::uint32_t kMinimum[] = {0, 0, 0x80, 0x800, 0x10000};
-    valid = valid && code_point >= kMinimum[length] && code_point <= 0x10ffff &&
-            !(code_point >= 0xd800 && code_point <= 0xdfff);
-    if (valid) {
+  for (std::size_t i = 0; i < text.size();) {
+    if (const std::size_t length = utf8_sequence_length(text, i)) {
       out.append(text.substr(i, length));
       i += length;
     } else {

@@ -127,7 +127,7 @@ def lost_reported(lines: list[str], service_name: str) -> int:
     total = 0
     for line in lines:
         found = re.search(r"lost (\d+) records from (\S+)", line)
-        if found and found.group(2).lower().startswith(service_name.lower()[:4]):
+        if found and found.group(2) == service_name:
             total += int(found.group(1))
     return total
 

@@ -16,6 +16,10 @@ namespace cantina::bus {
 // `text` with each invalid UTF-8 sequence replaced by U+FFFD.
 std::string valid_utf8(std::string_view text);
 
+// Length (1 to 4) of the valid UTF-8 sequence that starts at text[at], or 0 if
+// the bytes there are not one: truncated, overlong, a surrogate or past U+10FFFF.
+std::size_t utf8_sequence_length(std::string_view text, std::size_t at) noexcept;
+
 const char* to_string(EntryKind kind) noexcept;  // "record", "repeat_summary", "loss", "node"
 
 boost::json::object to_json(const LogRecord& record);

@@ -35,10 +35,9 @@ namespace {
 
 namespace s = cantina::schema;
 
-// How much of a message a decoder may read (Cap'n Proto's traversal limit): twice
-// the largest bus message; history replies, which come from the logging node
-// itself, may be far larger.
-constexpr std::uint64_t kTraversalLimitWords = std::uint64_t{4} * 1024 * 1024 / 8 * 2;
+// How much of a message a decoder may read (Cap'n Proto's traversal limit); history
+// replies, which come from the logging node itself, may be far larger.
+constexpr std::uint64_t kTraversalLimitWords = kMaxDecodedBytes / sizeof(capnp::word);
 constexpr std::uint64_t kHistoryReplyTraversalLimitWords = 256ull * 1024 * 1024 / 8;
 
 // Most elements a list may have. A tiny message can declare a list of millions of
@@ -56,11 +55,13 @@ capnp::Text::Reader text(const std::string& value) {
   return {value.data(), value.size()};
 }
 
-// Text must be NUL-terminated in the message; Cap'n Proto copies the bytes and adds it.
-capnp::Text::Reader view_text(std::string_view value) {
-  static const char empty[] = "";
-  if (value.empty()) return {empty, 0};
-  return {value.data(), value.size()};
+// Sets a text field of a record or entry, leaving it unset (read back as "") when
+// `value` is empty: an empty field then costs its pointer only, not a word of
+// text more, which keeps the Logger's messages small and a decoded message no
+// larger when encoded again. Cap'n Proto copies the bytes and adds the NUL.
+template <class Builder>
+void set_text(Builder& out, void (Builder::*set)(capnp::Text::Reader), std::string_view value) {
+  if (!value.empty()) (out.*set)(capnp::Text::Reader(value.data(), value.size()));
 }
 
 std::string_view view_of(capnp::Text::Reader value) {
@@ -132,35 +133,25 @@ Decoded<T> decode(Bytes payload, Read read, std::uint64_t traversal_limit = kTra
 }
 
 void fill(s::DashboardLog::Builder out, const DashboardLogView& entry) {
-  out.setTimestamp(view_text(entry.timestamp));
+  set_text(out, &s::DashboardLog::Builder::setTimestamp, entry.timestamp);
   out.setTimestampNs(entry.timestamp_ns);
   out.setLevel(from_level(entry.level));
-  out.setService(view_text(entry.service));
-  out.setServiceId(view_text(entry.service_id));
-  out.setMessage(view_text(entry.message));
-  out.setSessionId(view_text(entry.session_id));
-  out.setEntryId(view_text(entry.entry_id));
+  set_text(out, &s::DashboardLog::Builder::setService, entry.service);
+  set_text(out, &s::DashboardLog::Builder::setServiceId, entry.service_id);
+  set_text(out, &s::DashboardLog::Builder::setMessage, entry.message);
+  set_text(out, &s::DashboardLog::Builder::setSessionId, entry.session_id);
+  set_text(out, &s::DashboardLog::Builder::setEntryId, entry.entry_id);
   out.setRepeatCount(entry.repeat_count);
   out.setKind(static_cast<s::EntryKind>(entry.kind));
-  out.setHost(view_text(entry.host));
-  out.setLogger(view_text(entry.logger));
+  set_text(out, &s::DashboardLog::Builder::setHost, entry.host);
+  set_text(out, &s::DashboardLog::Builder::setLogger, entry.logger);
   out.setSequence(entry.sequence);
 }
 
 void fill(s::DashboardLog::Builder out, const DashboardLog& entry) {
-  out.setTimestamp(text(entry.timestamp));
-  out.setTimestampNs(entry.timestamp_ns);
-  out.setLevel(from_level(entry.level));
-  out.setService(text(entry.service));
-  out.setServiceId(text(entry.service_id));
-  out.setMessage(text(entry.message));
-  out.setSessionId(text(entry.session_id));
-  out.setEntryId(text(entry.entry_id));
-  out.setRepeatCount(entry.repeat_count);
-  out.setKind(static_cast<s::EntryKind>(entry.kind));
-  out.setHost(text(entry.host));
-  out.setLogger(text(entry.logger));
-  out.setSequence(entry.sequence);
+  fill(out, DashboardLogView{entry.timestamp, entry.timestamp_ns, entry.level, entry.service, entry.service_id,
+                             entry.message, entry.session_id, entry.entry_id, entry.repeat_count, entry.kind,
+                             entry.host, entry.logger, entry.sequence});
 }
 
 DashboardLog read_dashboard_log(s::DashboardLog::Reader in) {
@@ -184,24 +175,31 @@ DashboardLog read_dashboard_log(s::DashboardLog::Reader in) {
 void fill(s::LogRecord::Builder root, const LogRecordView& record) {
   root.setTimestampNs(record.timestamp_ns);
   root.setLevel(from_level(record.level));
-  root.setService(view_text(record.service));
-  root.setLogger(view_text(record.logger));
-  root.setMessage(view_text(record.message));
-  root.setHost(view_text(record.host));
+  set_text(root, &s::LogRecord::Builder::setService, record.service);
+  set_text(root, &s::LogRecord::Builder::setLogger, record.logger);
+  set_text(root, &s::LogRecord::Builder::setMessage, record.message);
+  set_text(root, &s::LogRecord::Builder::setHost, record.host);
   root.setPid(record.pid);
   root.setPublisherId(record.publisher_id);
   root.setSequence(record.sequence);
-  root.setFile(view_text(record.file));
+  set_text(root, &s::LogRecord::Builder::setFile, record.file);
   root.setLine(record.line);
-  root.setFunction(view_text(record.function));
-  root.setThread(view_text(record.thread));
+  set_text(root, &s::LogRecord::Builder::setFunction, record.function);
+  set_text(root, &s::LogRecord::Builder::setThread, record.thread);
   if (!record.fields.empty()) {
     auto fields = root.initFields(static_cast<unsigned>(record.fields.size()));
     for (unsigned i = 0; i < fields.size(); ++i) {
-      fields[i].setKey(text(record.fields[i].first));
-      fields[i].setValue(text(record.fields[i].second));
+      auto field = fields[i];
+      set_text(field, &s::Field::Builder::setKey, record.fields[i].first);
+      set_text(field, &s::Field::Builder::setValue, record.fields[i].second);
     }
   }
+}
+
+LogRecordView view_of(const LogRecord& record) {
+  return {record.timestamp_ns, record.level,    record.service,      record.logger,   record.message,
+          record.host,         record.pid,      record.publisher_id, record.sequence, record.file,
+          record.line,         record.function, record.thread,       record.fields};
 }
 
 LogRecordView read_view(s::LogRecord::Reader in) {
@@ -237,8 +235,9 @@ LogRecord read_record(s::LogRecord::Reader in) {
   record.line = in.getLine();
   record.function = to_std(in.getFunction());
   record.thread = to_std(in.getThread());
-  check_size(in.getFields(), kMaxFields, "fields");
-  for (auto field : in.getFields()) record.fields.emplace_back(to_std(field.getKey()), to_std(field.getValue()));
+  auto fields = in.getFields();
+  check_size(fields, kMaxFields, "fields");
+  for (auto field : fields) record.fields.emplace_back(to_std(field.getKey()), to_std(field.getValue()));
   return record;
 }
 
@@ -301,27 +300,7 @@ void LogBatchEncoder::encode(std::span<const LogRecordView> records, std::uint64
 
 std::string encode(const LogRecord& record) {
   capnp::MallocMessageBuilder message;
-  auto out = message.initRoot<s::LogRecord>();
-  out.setTimestampNs(record.timestamp_ns);
-  out.setLevel(from_level(record.level));
-  out.setService(text(record.service));
-  out.setLogger(text(record.logger));
-  out.setMessage(text(record.message));
-  out.setHost(text(record.host));
-  out.setPid(record.pid);
-  out.setPublisherId(record.publisher_id);
-  out.setSequence(record.sequence);
-  out.setFile(text(record.file));
-  out.setLine(record.line);
-  out.setFunction(text(record.function));
-  out.setThread(text(record.thread));
-  if (!record.fields.empty()) {
-    auto fields = out.initFields(static_cast<unsigned>(record.fields.size()));
-    for (unsigned i = 0; i < fields.size(); ++i) {
-      fields[i].setKey(text(record.fields[i].first));
-      fields[i].setValue(text(record.fields[i].second));
-    }
-  }
+  fill(message.initRoot<s::LogRecord>(), view_of(record));
   return flatten(message);
 }
 
@@ -344,11 +323,7 @@ std::string encode(const LogRecordBatch& batch) {
   out.setLastSequence(batch.last_sequence);
   auto records = out.initRecords(static_cast<unsigned>(batch.records.size()));
   for (unsigned i = 0; i < records.size(); ++i) {
-    const LogRecord& record = batch.records[i];
-    LogRecordView view{record.timestamp_ns, record.level,    record.service,      record.logger,   record.message,
-                       record.host,         record.pid,      record.publisher_id, record.sequence, record.file,
-                       record.line,         record.function, record.thread,       record.fields};
-    fill(records[i], view);
+    fill(records[i], view_of(batch.records[i]));
   }
   return flatten(message);
 }
@@ -373,9 +348,10 @@ Decoded<LogRecordBatch> decode_log_record_batch(Bytes payload) noexcept {
     LogRecordBatch batch;
     batch.publisher_id = in.getPublisherId();
     batch.last_sequence = in.getLastSequence();
-    check_size(in.getRecords(), static_cast<unsigned>(kMaxBatchRecords), "records");
-    batch.records.reserve(in.getRecords().size());
-    for (auto record : in.getRecords()) batch.records.push_back(read_record(record));
+    auto records = in.getRecords();  // once: every get counts against the traversal limit
+    check_size(records, static_cast<unsigned>(kMaxBatchRecords), "records");
+    batch.records.reserve(records.size());
+    for (auto record : records) batch.records.push_back(read_record(record));
     return batch;
   });
 }
@@ -425,8 +401,9 @@ Decoded<HistoryQuery> decode_history_query(Bytes payload) noexcept {
     HistoryQuery query;
     query.limit = in.getLimit();
     query.min_level = to_level(in.getMinLevel());
-    check_size(in.getServices(), kMaxQueryServices, "services");
-    for (auto service : in.getServices()) query.services.push_back(to_std(service));
+    auto services = in.getServices();
+    check_size(services, kMaxQueryServices, "services");
+    for (auto service : services) query.services.push_back(to_std(service));
     query.text = to_std(in.getText());
     return query;
   });
@@ -447,8 +424,9 @@ Decoded<HistoryReply> decode_history_reply(Bytes payload) noexcept {
       payload,
       [](s::HistoryReply::Reader in) {
         HistoryReply reply;
-        check_size(in.getEntries(), kMaxHistoryEntries, "entries");
-        for (auto entry : in.getEntries()) reply.entries.push_back(read_dashboard_log(entry));
+        auto entries = in.getEntries();
+        check_size(entries, kMaxHistoryEntries, "entries");
+        for (auto entry : entries) reply.entries.push_back(read_dashboard_log(entry));
         reply.error = to_std(in.getError());
         reply.session_id = to_std(in.getSessionId());
         return reply;

@@ -137,6 +137,18 @@ BOOST_AUTO_TEST_CASE(a_batch_declaring_too_many_records_is_rejected) {
   BOOST_TEST(calls == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(the_largest_batch_the_decoders_accept_encodes_within_their_limit) {
+  // Empty texts are left unset, so even kMaxBatchRecords empty records (what a tiny
+  // hostile message can declare) encode to a message every decoder reads back.
+  LogRecordBatch batch;
+  batch.records.resize(kMaxBatchRecords);
+  const std::string bytes = encode(batch);
+  BOOST_TEST(bytes.size() <= kMaxDecodedBytes);
+  auto decoded = decode_log_record_batch(as_bytes(bytes));
+  BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
+  BOOST_TEST((*decoded.value == batch));
+}
+
 BOOST_AUTO_TEST_CASE(dashboard_log_round_trips_every_field) {
   DashboardLog entry{"2026-11-26T17:45:00.123456Z",
                      1'795'000'000'123'456'000,

@@ -16,6 +16,8 @@ void check(const cantina::bus::Bytes& bytes, Decode decode) {
   auto decoded = decode(bytes);
   if (!decoded) return;
   const std::string again = cantina::bus::encode(*decoded.value);
+  // Compact input (lists of empty elements) can decode to more than a decoder reads.
+  if (again.size() > cantina::bus::kMaxDecodedBytes) return;
   auto round_trip = decode(cantina::bus::as_bytes(again));
   if (!round_trip || !(*round_trip.value == *decoded.value)) std::abort();
 }

@@ -25,6 +25,12 @@ struct Decoded {
 
 using Bytes = std::span<const std::byte>;
 
+// How much of a message the decoders read at most (Cap'n Proto's traversal limit):
+// twice the largest bus message. A compact message can decode to a value whose
+// encoding is larger (a list of empty elements counts as one word each), so not
+// every decoded value re-encodes within this limit.
+inline constexpr std::size_t kMaxDecodedBytes = std::size_t{8} * 1024 * 1024;
+
 // A log record by reference, for encoding without copying into a LogRecord.
 struct LogRecordView {
   std::int64_t timestamp_ns = 0;

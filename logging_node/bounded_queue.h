@@ -17,10 +17,16 @@ namespace cantina::logging {
 // the drop; push_unbounded is for the few control messages (e.g. shutdown) that must
 // never be refused. The producer never blocks. Wake-ups are bounded: a waiting
 // consumer is woken only once `wake_items` items wait or an urgent item arrives
-// (otherwise it wakes at its own timeout).
+// (otherwise it wakes at its own timeout), or, if it sleeps on an empty queue
+// (Idle::wait_for_first), by the first item.
 template <class T>
 class BoundedQueue {
  public:
+  // What pop_batch does while the queue is empty: count the timeout from the call
+  // (`linger`), or first sleep, with no timeout, until an item arrives
+  // (`wait_for_first`: an idle consumer then costs nothing at all).
+  enum class Idle { linger, wait_for_first };
+
   // capacity 0 is treated as 1.
   // `wake_items` (at least 1): items waiting that wake a waiting consumer.
   explicit BoundedQueue(std::size_t capacity, std::size_t wake_items = 1)
@@ -72,13 +78,20 @@ class BoundedQueue {
 
   // Moves up to `max_items` of the oldest items into `out` (appending, in order).
   // Unless `wake_items` items already wait, it first waits until they do, an
-  // urgent item arrives, or `timeout` has passed, then takes what is there. Returns
-  // the number moved (0 on timeout with nothing there, or at once if max_items is
-  // 0). A timeout of 0 never waits (not even a system call). The consumer thread
-  // calls it.
-  std::size_t pop_batch(std::vector<T>& out, std::size_t max_items, std::chrono::milliseconds timeout) {
+  // urgent item arrives, or `timeout` has passed, then takes what is there; with
+  // Idle::wait_for_first and an empty queue, `timeout` counts from the first item's
+  // arrival. Returns the number moved (0 on timeout with nothing there, or at once
+  // if max_items is 0). A timeout of 0 never waits (not even a system call). The
+  // consumer thread calls it.
+  std::size_t pop_batch(std::vector<T>& out, std::size_t max_items, std::chrono::milliseconds timeout,
+                        Idle idle = Idle::linger) {
     if (max_items == 0) return 0;
     std::unique_lock lock(mutex_);
+    if (idle == Idle::wait_for_first && items_.empty() && !urgent_) {
+      consumer_idle_ = true;
+      ready_.wait(lock, [this] { return !items_.empty() || urgent_; });
+      consumer_idle_ = false;
+    }
     if (timeout.count() > 0 && items_.size() < wake_items_ && !urgent_) {
       consumer_waiting_ = true;
       ready_.wait_for(lock, timeout, [this] { return items_.size() >= wake_items_ || urgent_; });
@@ -109,7 +122,9 @@ class BoundedQueue {
   // busy path costs one uncontended lock.
   void notify_if_waiting(bool urgent) {
     urgent_ = urgent_ || urgent;
-    if (consumer_waiting_ && (urgent_ || items_.size() >= wake_items_)) ready_.notify_one();
+    if ((consumer_waiting_ && (urgent_ || items_.size() >= wake_items_)) || (consumer_idle_ && !items_.empty())) {
+      ready_.notify_one();
+    }
   }
 
   const std::size_t capacity_;
@@ -117,7 +132,8 @@ class BoundedQueue {
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<T> items_;            // guarded by mutex_
-  bool consumer_waiting_ = false;  // guarded by mutex_
+  bool consumer_waiting_ = false;  // lingering for wake_items; guarded by mutex_
+  bool consumer_idle_ = false;     // asleep until the first item; guarded by mutex_
   bool urgent_ = false;            // an urgent item arrived since the last pop; guarded by mutex_
 };
 

@@ -53,6 +53,7 @@ bool DedupFilter::admit(const LogEntry& entry, std::uint64_t hash, std::int64_t 
   if (const std::size_t at = find_slot(hash); slots_[at].window != 0) {
     Window& window = windows_[slots_[at].window - 1 - closed_];
     if (window.repeats == 0) {
+      ++windows_with_repeats_;
       window.first = std::make_unique<LogEntry>(entry);
       window.first_repeat_ns = entry.timestamp_ns;
     } else if (window.first->message != entry.message || window.first->service_id != entry.service_id ||
@@ -87,6 +88,7 @@ void DedupFilter::flush_all(std::vector<LogEntry>& summaries) {
 void DedupFilter::close_oldest(std::vector<LogEntry>& summaries) {
   Window& window = windows_.front();
   if (window.repeats != 0) {
+    --windows_with_repeats_;
     summaries.push_back(
         make_repeat_summary(*window.first, window.repeats, window.first_repeat_ns, window.last_repeat_ns));
   }

@@ -59,6 +59,10 @@ class DedupFilter {
   // the windows opened.
   void flush_all(std::vector<LogEntry>& summaries);
 
+  // Whether an open window has repeats, i.e. a summary is due when it closes: only
+  // then must expire() be called on time (windows without repeats may close late).
+  bool summaries_pending() const { return windows_with_repeats_ != 0; }
+
   // Keys tracked now (open windows).
   std::size_t size() const { return keys_; }
 
@@ -98,6 +102,7 @@ class DedupFilter {
   std::vector<Slot> slots_;     // hash -> window number; size a power of two
   std::size_t mask_;
   std::size_t keys_ = 0;
+  std::size_t windows_with_repeats_ = 0;
   std::uint64_t suppressed_ = 0;
   std::uint64_t closed_early_ = 0;
 };

@@ -1,12 +1,17 @@
 #include "logging_node.h"
 
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <system_error>
 #include <vector>
 
 #include "bounded_queue.h"
@@ -27,6 +32,9 @@ namespace cantina::logging {
 namespace {
 
 constexpr std::string_view kNodeService = "Logging Service";
+// How late a repeat summary may come after its window closed: the receive loop
+// wakes this often while one is pending, and otherwise only for messages and for
+// the stats each second (an idle node wakes once a second).
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr std::int64_t kStatsPeriodNs = 1'000'000'000;
 constexpr std::size_t kMaxMessagesPerWakeup = 4096;
@@ -133,12 +141,15 @@ struct LoggingNode::State {
   }
 
   void receive_loop();
+  // How long the receive loop may wait for a message before on_tick is due.
+  std::chrono::milliseconds sleep_limit(std::int64_t now_monotonic) const;
   void update_streaming();
   void handle_bus_message(bus::Received& message);
   void handle_record(const bus::LogRecordView& record);
   void note_gap(std::string_view service, std::uint64_t missing);
   void handle_set_level(const bus::SetLogLevel& request);
-  void handle_query();
+  // Answers one history query if one is waiting; false if none was.
+  bool handle_query();
   void accept(LogEntry&& entry);
   void flush_to_writer();
   void stream(const LogEntry& entry);
@@ -180,7 +191,8 @@ struct LoggingNode::State {
   std::vector<WriterItem> to_writer;    // accepted this wake-up; handed to the writer at once
   bus::DashboardLogEncoder dashboard_encoder;
   std::string stream_timestamp, stream_entry_id, stream_payload;  // reused for every streamed entry
-  bool streaming = false;  // someone subscribes to /dashboard/log (checked each wake-up)
+  bool streaming = false;  // someone subscribes to /dashboard/log (checked when the socket says so)
+  bool watching = false;   // subscribed to topics::kWatching (follows `streaming`)
   std::uint64_t closed_early_seen = 0;
   bus::ServiceState state = bus::ServiceState::starting;
   std::string state_message;
@@ -400,9 +412,9 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
   ++pending_loss("(invalid topic)").malformed;
 }
 
-void LoggingNode::State::handle_query() {
+bool LoggingNode::State::handle_query() {
   zmq::message_t request;
-  if (!query->recv(request, zmq::recv_flags::dontwait)) return;
+  if (!query->recv(request, zmq::recv_flags::dontwait)) return false;
   while (request.more()) {  // a REP socket must answer once per request; ignore extra frames
     zmq::message_t extra;
     (void)query->recv(extra, zmq::recv_flags::none);
@@ -422,6 +434,7 @@ void LoggingNode::State::handle_query() {
   }
   std::string payload = bus::encode(reply);
   query->send(zmq::buffer(payload), zmq::send_flags::dontwait);
+  return true;
 }
 
 PendingLoss& LoggingNode::State::pending_loss(std::string_view service) {
@@ -449,10 +462,12 @@ void LoggingNode::State::report_losses() {
               ? "publisher " + hex(loss.late_publisher_id) + " first seen at sequence " +
                     std::to_string(loss.late_first_sequence)
               : std::to_string(loss.late_publishers) + " publishers first seen after their first record";
-      node_entry(Level::warning, EntryKind::loss,
-                 std::to_string(loss.before_session) + " earlier records from " + service +
-                     " are not in this session: " + which +
-                     (forgetting ? " (or were in it before the node forgot the publisher)" : ""));
+      std::string message = std::to_string(loss.before_session) + " earlier records from ";
+      message += service;
+      message += " are not in this session: ";
+      message += which;
+      if (forgetting) message += " (or were in it before the node forgot the publisher)";
+      node_entry(Level::warning, EntryKind::loss, std::move(message));
     }
   }
   pending_losses.clear();
@@ -476,6 +491,12 @@ void LoggingNode::State::report_losses() {
                    std::to_string(config.logging.max_queue_size) + ")");
     pending_dropped = 0;
   }
+}
+
+std::chrono::milliseconds LoggingNode::State::sleep_limit(std::int64_t now_monotonic) const {
+  if (dedup.summaries_pending()) return kTick;
+  const std::int64_t until_stats_ms = (next_stats_ns - now_monotonic) / 1'000'000 + 1;
+  return std::chrono::milliseconds(std::clamp<std::int64_t>(until_stats_ms, 0, kStatsPeriodNs / 1'000'000));
 }
 
 void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
@@ -512,8 +533,18 @@ void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
 // /dashboard/log entries are built only while someone subscribes to them: the
 // bus forwards subscriptions to the node's XPUB socket; a subscriber that appears
 // later gets the entries accepted from the next wake-up on.
+//
+// While it streams, the node also subscribes to topics::kWatching, which tells every
+// Logger that someone watches live, so that they send records sooner.
 void LoggingNode::State::update_streaming() {
   streaming = config.logging.enable_dashboard_streaming && publisher->has_subscriber(bus::topics::kDashboardLog);
+  if (subscriber == nullptr || streaming == watching) return;
+  watching = streaming;
+  if (watching) {
+    subscriber->subscribe(bus::topics::kWatching);
+  } else {
+    subscriber->unsubscribe(bus::topics::kWatching);
+  }
 }
 
 void LoggingNode::State::receive_loop() {
@@ -525,36 +556,62 @@ void LoggingNode::State::receive_loop() {
       std::vector<std::string>{std::string(bus::topics::kLogPrefix),
                                bus::topics::set_log_level_topic(bus::topics::kLoggingServiceId)},
       config.bus.high_water_mark, config.bus.curve);
+  update_streaming();
   publish_status(bus::ServiceState::starting, "opening session " + session.session_id());
   node_entry(Level::info, EntryKind::node,
              "session " + session.session_id() + " started: " + session.path().string() + " (log level " +
                  std::string(bus::to_string(threshold)) + ")");
 
-  std::vector<zmq::pollitem_t> items = {{subscriber->socket().handle(), 0, ZMQ_POLLIN, 0},
-                                        {stop_server.handle(), 0, ZMQ_POLLIN, 0}};
-  if (query) items.push_back({query->handle(), 0, ZMQ_POLLIN, 0});
+  // The loop sleeps in poll(2) on the sockets' ZMQ_FDs and touches only a socket
+  // whose descriptor fired or that may still hold messages. zmq_poll would ask
+  // every socket for its events before and after sleeping, a system call each:
+  // a dozen per bus message, most of the node's CPU at a thousand records a second.
+  // A descriptor only says that the socket has commands to process, and any
+  // operation on the socket may process them, so each socket is read until it has
+  // nothing (or its "may hold more" is remembered) after it was used.
+  enum : std::size_t { kBus, kStop, kDashboard, kQuery };
+  std::array<zmq::socket_t*, 4> sockets = {&subscriber->socket(), &stop_server, &publisher->socket(), query.get()};
+  const std::size_t watched = query ? 4 : 3;
+  std::array<pollfd, 4> fds{};
+  for (std::size_t i = 0; i < watched; ++i) fds[i] = {sockets[i]->get(zmq::sockopt::fd), POLLIN, 0};
+  bool bus_may_hold_more = true;
   for (;;) {
     // Backpressure: while the writer queue is nearly full, leave records in
     // ZeroMQ's queues (bounded by high_water_mark; beyond it the bus drops and the
     // sequence numbers tell) instead of taking them only to drop them here.
     const bool room = writer_has_room();
-    items[0].events = room ? ZMQ_POLLIN : 0;
-    zmq::poll(items, room ? kTick : kWriterBackoff);
-    update_streaming();
-    for (std::size_t n = 0; n < kMaxMessagesPerWakeup && writer_has_room(); ++n) {
-      auto message = subscriber->receive(std::chrono::milliseconds(0));
-      if (!message) break;
-      handle_bus_message(*message);
-      flush_to_writer();
+    fds[kBus].events = room ? POLLIN : 0;
+    const auto sleep = !room               ? kWriterBackoff
+                       : bus_may_hold_more ? std::chrono::milliseconds(0)
+                                           : sleep_limit(bus::monotonic_ns());
+    if (::poll(fds.data(), watched, static_cast<int>(sleep.count())) < 0 && errno != EINTR) {
+      throw std::system_error(errno, std::generic_category(), "cantina-logd: poll");
     }
-    if (query && (items[2].revents & ZMQ_POLLIN)) handle_query();
+    if (room && (bus_may_hold_more || (fds[kBus].revents & POLLIN) != 0)) {
+      bus_may_hold_more = true;  // until a receive finds nothing
+      for (std::size_t n = 0; n < kMaxMessagesPerWakeup && writer_has_room(); ++n) {
+        auto message = subscriber->receive(std::chrono::milliseconds(0));
+        if (!message) {
+          bus_may_hold_more = false;
+          break;
+        }
+        handle_bus_message(*message);
+        flush_to_writer();
+      }
+    }
+    if (query && (fds[kQuery].revents & POLLIN) != 0) {
+      while (handle_query()) {
+      }
+    }
     on_tick(bus::monotonic_ns());
     flush_to_writer();
-    if (items[1].revents & ZMQ_POLLIN) {
+    if ((fds[kDashboard].revents & POLLIN) != 0 || publisher->subscriptions_unread()) update_streaming();
+    if ((fds[kStop].revents & POLLIN) != 0) {
       zmq::message_t stop;
-      (void)stop_server.recv(stop, zmq::recv_flags::none);
-      shut_down();
-      return;
+      if (stop_server.recv(stop, zmq::recv_flags::dontwait)) {
+        shut_down();
+        return;
+      }
     }
   }
 }

@@ -77,7 +77,9 @@ void SessionWriter::run() {
   bool stopping = false;
   while (!stopping) {
     // The queue wakes us for batch_size entries or an ERROR/CRITICAL one; otherwise
-    // what is there is written after kWriterLinger (or when an fdatasync is due).
+    // what is there is written kWriterLinger after the first entry arrived (or when
+    // an fdatasync is due). With everything written and synced, we sleep until the
+    // next entry: an idle node's writer never wakes.
     auto wait = kWriterLinger;
     if (dirty_) {
       auto due = last_sync_ + options_.flush_interval - std::chrono::steady_clock::now();
@@ -85,7 +87,8 @@ void SessionWriter::run() {
                       std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(due)));
     }
     batch.clear();
-    queue_.pop_batch(batch, options_.batch_size, wait);
+    queue_.pop_batch(batch, options_.batch_size, wait,
+                     dirty_ ? BoundedQueue<WriterItem>::Idle::linger : BoundedQueue<WriterItem>::Idle::wait_for_first);
     buffer_.clear();
     std::size_t lines = 0;
     bool urgent = false;

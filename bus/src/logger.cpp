@@ -44,6 +44,8 @@ LoggerOptions logger_options(const BusConfig& bus, std::string service) {
   options.subscribe_endpoint = bus.subscribe_endpoint;
   options.queue_capacity = bus.logger_queue;
   options.hold_until_subscribed = std::chrono::milliseconds(bus.logger_hold_ms);
+  options.batch_linger = std::chrono::milliseconds(bus.logger_linger_ms);
+  options.batch_linger_unwatched = std::chrono::milliseconds(bus.logger_linger_unwatched_ms);
   options.curve = bus.curve;
   return options;
 }
@@ -194,12 +196,15 @@ void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
   const std::uint32_t pid = static_cast<std::uint32_t>(getpid());
   SubscriptionTracker subscriptions;
   bool subscribed = false;
+  bool watched = false;  // someone shows records live: linger less
   auto read_subscriptions = [&] {
     subscriptions.read(publisher);
     subscribed = subscriptions.covers(topic);
+    watched = subscriptions.covers(topics::kWatching);
   };
   const std::int64_t hold_deadline = monotonic_ns() + options_.hold_until_subscribed.count() * 1'000'000;
-  const std::int64_t linger_ns = options_.batch_linger.count() * 1'000'000;
+  const std::int64_t watched_linger_ns = options_.batch_linger.count() * 1'000'000;
+  const std::int64_t unwatched_linger_ns = options_.batch_linger_unwatched.count() * 1'000'000;
   std::vector<Pending> batch;  // swapped with queue_: slots travel back and forth
   std::size_t batch_size = 0;
   std::uint64_t batch_last_sequence = 0;  // highest sequence used when the batch was taken
@@ -229,6 +234,7 @@ void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
     read_subscriptions();
     if (control != nullptr) apply_control(*control, publisher);
     const bool holding = !subscribed && monotonic_ns() < hold_deadline;
+    const std::int64_t linger_ns = watched ? watched_linger_ns : unwatched_linger_ns;
     bool stop = false;
     {
       std::unique_lock lock(mutex_);

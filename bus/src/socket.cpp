@@ -45,11 +45,13 @@ Publisher::Publisher(zmq::context_t& context, const std::string& endpoint, int h
 
 bool Publisher::has_subscriber(std::string_view topic) {
   if (!track_subscriptions_) return true;
+  sent_since_read_ = false;
   subscriptions_.read(socket_);
   return subscriptions_.covers(topic);
 }
 
 bool Publisher::send(std::string_view topic, std::string_view payload) {
+  sent_since_read_ = true;
   if (!socket_.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) return false;
   return socket_.send(zmq::buffer(payload), zmq::send_flags::dontwait).has_value();
 }
@@ -65,6 +67,10 @@ Subscriber::Subscriber(zmq::context_t& context, const std::string& endpoint, con
 
 void Subscriber::subscribe(std::string_view prefix) {
   socket_.set(zmq::sockopt::subscribe, prefix);
+}
+
+void Subscriber::unsubscribe(std::string_view prefix) {
+  socket_.set(zmq::sockopt::unsubscribe, prefix);
 }
 
 std::optional<Received> Subscriber::receive(std::chrono::milliseconds timeout) {

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "cantina/bus/config.h"
+#include "cantina/bus/logger.h"
 
 using namespace cantina::bus;
 
@@ -308,6 +309,16 @@ BOOST_AUTO_TEST_CASE(reads_the_loggers_start_up_hold) {
   BOOST_TEST(config.bus.logger_hold_ms == 500u);
   BOOST_TEST(config.bus.logger_queue == 100u);
   BOOST_TEST(error_of("[bus]\nlogger_queue = 0\n").starts_with("test.toml:2:16: bus.logger_queue: must be from 1"));
+}
+
+BOOST_AUTO_TEST_CASE(reads_the_loggers_lingers_into_its_options) {
+  const Config config =
+      parse_config("[bus]\nlogger_linger_ms = 2\nlogger_linger_unwatched_ms = 40\n", "test.toml", no_environment());
+  const cantina::bus::LoggerOptions options = cantina::bus::logger_options(config.bus, "svc");
+  BOOST_TEST(options.batch_linger.count() == 2);
+  BOOST_TEST(options.batch_linger_unwatched.count() == 40);
+  BOOST_TEST(error_of("[bus]\nlogger_linger_unwatched_ms = 5000\n")
+                 .starts_with("test.toml:2:30: bus.logger_linger_unwatched_ms: must be from 0"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -13,6 +13,8 @@
 
 #include "cantina/bus/clock.h"
 #include "cantina/bus/logger.h"
+#include "cantina/bus/socket.h"
+#include "cantina/bus/topics.h"
 #include "integration/bus_client.h"
 #include "integration/process.h"
 
@@ -241,6 +243,47 @@ BOOST_AUTO_TEST_CASE(records_a_logger_drops_at_the_end_of_a_burst_are_reported_l
   const std::uint64_t written = count_containing(lines, "burst record ");
   BOOST_TEST(written + lost == kRecords);
   BOOST_TEST(lost == dropped);
+}
+
+BOOST_AUTO_TEST_CASE(loggers_send_sooner_while_someone_watches_the_dashboard) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  zmq::context_t context;
+  bus::Subscriber raw(context, bus.subscribe_endpoint, {"/log/watched_test"});
+  bus::LoggerOptions options;
+  options.service = "watched_test";
+  options.publish_endpoint = bus.publish_endpoint;
+  options.hold_until_subscribed = 10s;
+  options.batch_linger = 0ms;
+  // Unwatched, a lone record waits for company (a change of watchers applies from
+  // the next message on, so a record sent before it may still wait this long).
+  options.batch_linger_unwatched = 5s;
+  bus::Logger log(context, options);
+  auto receive_record = [&raw](std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      if (auto message = raw.receive(50ms); message && message->topic.starts_with("/log/watched_test")) return true;
+    }
+    return false;
+  };
+  std::this_thread::sleep_for(500ms);  // the Logger sees the node's subscription
+  log.info("nobody watches");
+  BOOST_TEST(!receive_record(1500ms));  // lingering, as asked
+  BOOST_TEST(log.flush(5s));
+  BOOST_TEST(receive_record(5s));
+
+  // A dashboard subscriber: the node streams and subscribes to /watching, which
+  // reaches the Logger through the bus; its records then go at once.
+  bus::Subscriber dashboard(context, bus.subscribe_endpoint, {std::string(bus::topics::kDashboardLog)});
+  bool prompt = false;
+  for (int attempt = 0; attempt < 60 && !prompt; ++attempt) {
+    log.info("someone watches ({})", attempt);
+    prompt = receive_record(300ms);
+  }
+  BOOST_TEST(prompt);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  BOOST_TEST(count_containing(read_lines(node.session_file()), "nobody watches") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(repeats_are_summarised_when_the_window_closes_without_more_traffic) {

@@ -94,6 +94,40 @@ BOOST_AUTO_TEST_CASE(pop_batch_wakes_when_an_item_arrives) {
   BOOST_TEST((waited < 5s));  // woken, not timed out
 }
 
+BOOST_AUTO_TEST_CASE(an_idle_consumer_sleeps_until_the_first_item_then_lingers) {
+  // wake_items 100: one item alone would not wake a lingering consumer, but it ends
+  // the idle wait; the consumer then lingers `timeout` for more and takes both.
+  BoundedQueue<int> queue(1000, 100);
+  std::vector<int> out;
+  const auto start = Clock::now();
+  std::thread producer([&] {
+    std::this_thread::sleep_for(300ms);  // longer than the linger: the idle wait has no timeout
+    BOOST_CHECK(queue.try_push(1));
+    std::this_thread::sleep_for(20ms);
+    BOOST_CHECK(queue.try_push(2));
+  });
+  const std::size_t moved = queue.pop_batch(out, 10, 100ms, BoundedQueue<int>::Idle::wait_for_first);
+  const auto waited = Clock::now() - start;
+  producer.join();
+  BOOST_TEST(moved == 2u);
+  BOOST_TEST(out == (std::vector<int>{1, 2}), boost::test_tools::per_element());
+  BOOST_TEST((waited >= 300ms));
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_consumer_is_woken_by_an_urgent_item_or_shutdown) {
+  BoundedQueue<int> queue(1000, 100);
+  std::vector<int> out;
+  std::thread producer([&] {
+    std::this_thread::sleep_for(50ms);
+    queue.push_unbounded(7);  // urgent: no linger either
+  });
+  const auto start = Clock::now();
+  BOOST_TEST(queue.pop_batch(out, 10, 10s, BoundedQueue<int>::Idle::wait_for_first) == 1u);
+  BOOST_TEST((Clock::now() - start < 5s));  // not the 10 s linger
+  producer.join();
+  BOOST_TEST(out == (std::vector<int>{7}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(delivers_a_million_items_in_order_exactly_once_across_threads) {
   constexpr std::uint64_t kItems = 1'000'000;
   BoundedQueue<std::uint64_t> queue(1024);

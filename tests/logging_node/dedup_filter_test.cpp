@@ -131,6 +131,20 @@ BOOST_AUTO_TEST_CASE(a_window_without_repeats_produces_no_summary) {
   BOOST_TEST(summaries.empty());
 }
 
+BOOST_AUTO_TEST_CASE(says_when_a_summary_is_pending_so_the_node_can_sleep_otherwise) {
+  DedupFilter filter(1s);
+  std::vector<LogEntry> summaries;
+  filter.admit(record("svc", Level::info, "unique 1"), 0, summaries);
+  filter.admit(record("svc", Level::info, "unique 2"), 0, summaries);
+  BOOST_TEST(!filter.summaries_pending());  // open windows, but nothing to summarise
+  filter.admit(record("svc", Level::info, "unique 2"), 1, summaries);
+  filter.admit(record("svc", Level::info, "unique 2"), 2, summaries);
+  BOOST_TEST(filter.summaries_pending());
+  filter.expire(2 * kSecond, summaries);
+  BOOST_TEST(summaries.size() == 1u);
+  BOOST_TEST(!filter.summaries_pending());
+}
+
 BOOST_AUTO_TEST_CASE(a_repeat_after_the_window_closed_passes_and_emits_the_old_summary_first) {
   DedupFilter filter(2s);
   std::vector<LogEntry> summaries;

@@ -27,6 +27,10 @@ struct BusConfig {
   // logging node), for at most this long and up to logger_queue records.
   std::uint32_t logger_hold_ms = 2000;
   std::uint32_t logger_queue = 65536;
+  // Longest a Logger holds a record for others to share its message, while someone
+  // watches live (the dashboard) and while no one does.
+  std::uint32_t logger_linger_ms = 5;
+  std::uint32_t logger_linger_unwatched_ms = 25;
   CurveConfig curve;  // [bus.curve]: LAN mode; key files already read by load_config
 };
 

@@ -72,8 +72,13 @@ struct LoggerOptions {
   std::size_t queue_capacity = 65536;
   std::chrono::milliseconds hold_until_subscribed{2000};
   std::chrono::milliseconds shutdown_timeout{2000};
-  std::chrono::milliseconds batch_linger{5};  // longest a record waits for others to share its message
-  CurveConfig curve;                          // LAN mode: this process's keys and the bus's public key
+  // Longest a record waits for others to share its message: batch_linger while
+  // someone watches records live (a subscription to topics::kWatching, which the
+  // logging node holds while it streams /dashboard/log), else batch_linger_unwatched:
+  // fewer, larger messages cost every node less, and only a live view needs haste.
+  std::chrono::milliseconds batch_linger{5};
+  std::chrono::milliseconds batch_linger_unwatched{25};
+  CurveConfig curve;  // LAN mode: this process's keys and the bus's public key
 };
 
 // Options for `service`'s Logger from the [bus] config: endpoints, start-up hold,

@@ -61,9 +61,16 @@ class Publisher {
 
   zmq::socket_t& socket() noexcept { return socket_; }
 
+  // For a caller that sleeps on the socket's ZMQ_FD rather than zmq_poll: true if
+  // a send since the last has_subscriber() may have taken the descriptor's signal
+  // for a subscription message (ZeroMQ processes pending commands in send), so
+  // has_subscriber() must be asked without waiting for the descriptor.
+  bool subscriptions_unread() const noexcept { return track_subscriptions_ && sent_since_read_; }
+
  private:
   zmq::socket_t socket_;
   bool track_subscriptions_;
+  bool sent_since_read_ = false;
   SubscriptionTracker subscriptions_;
 };
 
@@ -88,6 +95,7 @@ class Subscriber {
   std::optional<Received> receive(std::chrono::milliseconds timeout);
 
   void subscribe(std::string_view prefix);
+  void unsubscribe(std::string_view prefix);
 
   // Frame-level malformed messages seen so far (wrong number of frames).
   std::uint64_t malformed() const noexcept { return malformed_; }

@@ -13,6 +13,10 @@ inline constexpr std::string_view kLogBatchSuffix = "/batch";  // "/log/<service
 inline constexpr std::string_view kDashboardLog = "/dashboard/log";
 inline constexpr std::string_view kStatusPrefix = "/service/status/";  // + service id
 inline constexpr std::string_view kLoggingStats = "/logging/stats";
+// Never published: subscribed to by whoever shows records live (the logging node
+// while /dashboard/log has subscribers). Loggers see the subscription and then
+// send sooner (LoggerOptions::batch_linger rather than batch_linger_unwatched).
+inline constexpr std::string_view kWatching = "/watching";
 inline constexpr std::string_view kControlPrefix = "/control/";
 inline constexpr std::string_view kSetLogLevelPrefix = "/control/log_level/";              // + service
 inline constexpr std::string_view kLogLevelChangedPrefix = "/control/log_level_changed/";  // + service

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <charconv>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -19,6 +18,7 @@
 #include "cantina/bus/codec.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
+#include "dashboard_stream.h"
 #include "dedup_filter.h"
 #include "history_filter.h"
 #include "ring_buffer.h"
@@ -112,6 +112,8 @@ struct LoggingNode::State {
         ring(config.logging.max_memory_logs),
         threshold(config.logging.log_level),
         stop_server(context, zmq::socket_type::pair),
+        dashboard(session.session_id(),
+                  [this](std::string_view payload) { publisher->send(bus::topics::kDashboardLogBatch, payload); }),
         stop_client(context, zmq::socket_type::pair) {
     if (!config.logging.query_endpoint.empty()) {
       query = std::make_unique<zmq::socket_t>(context, zmq::socket_type::rep);
@@ -152,7 +154,6 @@ struct LoggingNode::State {
   bool handle_query();
   void accept(LogEntry&& entry);
   void flush_to_writer();
-  void stream(const LogEntry& entry);
   bool writer_has_room() const;
   void node_entry(Level level, EntryKind kind, std::string message);
   void on_tick(std::int64_t now_monotonic);
@@ -189,10 +190,9 @@ struct LoggingNode::State {
   LogEntry next_entry;                  // the record being handled
   std::vector<LogEntry> spare_entries;  // from `spares`: entries to refill in handle_record
   std::vector<WriterItem> to_writer;    // accepted this wake-up; handed to the writer at once
-  bus::DashboardLogEncoder dashboard_encoder;
-  std::string stream_timestamp, stream_entry_id, stream_payload;  // reused for every streamed entry
-  bool streaming = false;  // someone subscribes to /dashboard/log (checked when the socket says so)
-  bool watching = false;   // subscribed to topics::kWatching (follows `streaming`)
+  DashboardStream dashboard;            // entries for /dashboard/log/batch; flushed at the end of each wake-up
+  bool streaming = false;               // someone subscribes to /dashboard/log/batch (checked when the socket says so)
+  bool watching = false;                // subscribed to topics::kWatching (follows `streaming`)
   std::uint64_t closed_early_seen = 0;
   bus::ServiceState state = bus::ServiceState::starting;
   std::string state_message;
@@ -249,7 +249,7 @@ void LoggingNode::State::publish_stats() {
 void LoggingNode::State::accept(LogEntry&& entry) {
   entry.sequence = ++entry_sequence;
   if (entry.kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
-  if (streaming) stream(entry);
+  if (streaming) dashboard.add(entry);
   ring.push(entry);
   const bool own_report = entry.kind == EntryKind::loss && entry.service_id == bus::topics::kLoggingServiceId;
   to_writer.push_back(WriterItem{std::move(entry), false, own_report});  // loss reports always get through
@@ -258,22 +258,6 @@ void LoggingNode::State::accept(LogEntry&& entry) {
 bool LoggingNode::State::writer_has_room() const {
   const std::size_t capacity = writer_queue.capacity();
   return writer_queue.size() + std::min(capacity / 2, kWriterMargin) < capacity;
-}
-
-void LoggingNode::State::stream(const LogEntry& entry) {
-  stream_timestamp.clear();
-  bus::append_iso8601(stream_timestamp, entry.timestamp_ns);
-  const std::string& session_id = session.session_id();
-  stream_entry_id.assign(session_id);
-  stream_entry_id += '-';
-  char digits[24];
-  stream_entry_id.append(digits, std::to_chars(digits, digits + sizeof digits, entry.sequence).ptr);
-  dashboard_encoder.encode(
-      bus::DashboardLogView{stream_timestamp, entry.timestamp_ns, entry.level, entry.service, entry.service_id,
-                            entry.message, session_id, stream_entry_id, entry.repeat_count, entry.kind, entry.host,
-                            entry.logger, entry.sequence},
-      stream_payload);
-  publisher->send(bus::topics::kDashboardLog, stream_payload);
 }
 
 void LoggingNode::State::flush_to_writer() {
@@ -530,14 +514,15 @@ void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
   publish_stats();
 }
 
-// /dashboard/log entries are built only while someone subscribes to them: the
-// bus forwards subscriptions to the node's XPUB socket; a subscriber that appears
-// later gets the entries accepted from the next wake-up on.
+// Dashboard entries are built only while someone subscribes to them (to
+// "/dashboard/log", or any prefix of "/dashboard/log/batch"): the bus forwards
+// subscriptions to the node's XPUB socket; a subscriber that appears later gets
+// the entries accepted from the next wake-up on.
 //
 // While it streams, the node also subscribes to topics::kWatching, which tells every
 // Logger that someone watches live, so that they send records sooner.
 void LoggingNode::State::update_streaming() {
-  streaming = config.logging.enable_dashboard_streaming && publisher->has_subscriber(bus::topics::kDashboardLog);
+  streaming = config.logging.enable_dashboard_streaming && publisher->has_subscriber(bus::topics::kDashboardLogBatch);
   if (subscriber == nullptr || streaming == watching) return;
   watching = streaming;
   if (watching) {
@@ -561,6 +546,7 @@ void LoggingNode::State::receive_loop() {
   node_entry(Level::info, EntryKind::node,
              "session " + session.session_id() + " started: " + session.path().string() + " (log level " +
                  std::string(bus::to_string(threshold)) + ")");
+  dashboard.flush();
 
   // The loop sleeps in poll(2) on the sockets' ZMQ_FDs and touches only a socket
   // whose descriptor fired or that may still hold messages. zmq_poll would ask
@@ -605,6 +591,7 @@ void LoggingNode::State::receive_loop() {
     }
     on_tick(bus::monotonic_ns());
     flush_to_writer();
+    dashboard.flush();  // everything this wake-up accepted, as one message (or a few, if large)
     if ((fds[kDashboard].revents & POLLIN) != 0 || publisher->subscriptions_unread()) update_streaming();
     if ((fds[kStop].revents & POLLIN) != 0) {
       zmq::message_t stop;
@@ -634,6 +621,7 @@ void LoggingNode::State::shut_down() {
   for (LogEntry& summary : summaries) accept(std::move(summary));
   node_entry(Level::info, EntryKind::node, "session " + session.session_id() + " stopping");
   flush_to_writer();
+  dashboard.flush();
   writer_queue.push_unbounded(WriterItem{{}, true, true});  // wakes the writer at once
   writer_thread.join();
   publish_stats();

@@ -3,17 +3,20 @@
 // DESIGN
 // Threads
 // - receive thread (owns every socket): a SUB socket on `/log/` and
-//   `/control/log_level/logging_service`, an XPUB socket for `/dashboard/log`,
-//   `/logging/stats`, `/service/status/logging_service` and level-change replies
-//   (XPUB so that it knows whether anyone subscribes to `/dashboard/log`: entries
-//   are encoded for the stream only then), a REP socket on [logging]
+//   `/control/log_level/logging_service`, an XPUB socket for
+//   `/dashboard/log/batch`, `/logging/stats`, `/service/status/logging_service`
+//   and level-change replies (XPUB so that it knows whether anyone subscribes to
+//   the dashboard entries: they are built only then), a REP socket on [logging]
 //   query_endpoint for history, and an inproc PAIR socket on which stop() sends
 //   the shutdown message. Per wake-up it takes up to 4096 bus messages (single
 //   records on `/log/<service>` or batches on `/log/<service>/batch`), decodes
 //   them in place, checks per-publisher sequence numbers (and each batch's stated
 //   last sequence, for losses at the end of a burst), applies the level threshold
-//   and the dedup window, keeps the ring buffer, streams entries, and hands what it
-//   accepted to the writer under one lock. It never touches the disk.
+//   and the dedup window, keeps the ring buffer, and hands what it accepted to the
+//   writer under one lock. It never touches the disk. The entries it accepts in a
+//   wake-up are streamed as one DashboardLogBatch message at its end
+//   (DashboardStream: split at 1024 entries or about 128 KiB, a full batch sent at
+//   once), not one message per entry.
 // - writer thread (owns the SessionFile): woken when batch_size entries wait, an
 //   ERROR or CRITICAL entry arrives, or after at most 100 ms; formats up to
 //   batch_size entries into one buffer and writes it with one write(2); fdatasync

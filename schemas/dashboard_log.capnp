@@ -1,6 +1,12 @@
 # DashboardLog: an entry as written to the session file, republished by the
-# logging node on `/dashboard/log` for live viewers (the web bridge, tail tools),
-# and returned by the logging node's history query endpoint.
+# logging node for live viewers (the web bridge, tail tools), and returned by the
+# logging node's history query endpoint.
+#
+# Wire format on the bus: two frames, [topic][Cap'n Proto message], in one of two
+# forms; a subscriber to the prefix "/dashboard/log" gets both, and every reader
+# must accept both:
+#   [topic "/dashboard/log"][one DashboardLog]
+#   [topic "/dashboard/log/batch"][one DashboardLogBatch]   (what the logging node sends)
 @0xcb0eef2236141d96;
 
 using Cxx = import "/capnp/c++.capnp";
@@ -57,6 +63,18 @@ struct DashboardLog {
   sequence @12 :UInt64;
   # Position of this entry in the session's stream: 1, 2, 3... A viewer that sees
   # a jump knows it missed entries.
+}
+
+struct DashboardLogBatch {
+  # Several entries in one bus message, as the logging node sends them on
+  # `/dashboard/log/batch`: the entries it wrote while handling one wake-up (one
+  # or several bus messages), split into messages of at most about 128 KiB or
+  # 1024 entries. One message instead of one per entry is what lets a viewer
+  # follow 100,000 entries/s without slowing the bus.
+
+  entries @0 :List(DashboardLog);
+  # In the order the node wrote them (ascending `sequence`). At most 4096:
+  # readers reject a longer list as malformed.
 }
 
 # Request to the logging node's query endpoint ([logging] query_endpoint, REQ/REP):

@@ -126,15 +126,18 @@ void BusFeed::publish_status(bus::ServiceState state, const std::string& message
 }
 
 void BusFeed::handle(const std::string& topic, bus::Bytes payload) {
-  if (topic == bus::topics::kDashboardLog) {
+  if (auto dashboard = bus::topics::parse_dashboard_topic(topic)) {
+    // One entry or a batch of them, read in place; a malformed message is dropped
+    // whole and counted once.
     const std::size_t size_before = entries_json_.size();
     if (size_before > 0) entries_json_ += ',';
-    if (!append_entry_json(payload, entries_json_)) {
-      entries_json_.resize(size_before);
+    const auto count = append_entries_json(payload, dashboard->batch, entries_json_);
+    if (!count || *count == 0) entries_json_.resize(size_before);
+    if (!count) {
       counters_.malformed.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    ++entries_count_;
+    entries_count_ += *count;
     if (entries_json_.size() >= kChunkBytes) flush_entries();
   } else if (topic.starts_with(bus::topics::kStatusPrefix)) {
     auto status = bus::decode_service_status(payload);

@@ -22,7 +22,7 @@ namespace cantina::webbridge {
 
 // Counters shown on /api/stats and /healthz (relaxed atomics, any thread).
 struct BridgeCounters {
-  std::atomic<std::uint64_t> received{0};       // well-formed messages from the bus
+  std::atomic<std::uint64_t> received{0};       // well-formed entries, status and stats messages from the bus
   std::atomic<std::uint64_t> malformed{0};      // undecodable payloads, dropped
   std::atomic<std::uint64_t> clients{0};        // WebSocket clients connected now
   std::atomic<std::uint64_t> forwarded{0};      // entries handed to clients' queues
@@ -83,12 +83,15 @@ class Inbox {
   std::map<std::string, std::string> statuses_;
 };
 
-// Subscribes to /dashboard/log, /service/status/ and /logging/stats, validates
-// every payload (a bad one is counted and dropped, never forwarded), turns it
-// into JSON for the Inbox, and publishes the web bridge's own ServiceStatus
-// (on change and every second). Entries are written as JSON straight from the
-// received message into one reused buffer and handed to the Inbox in chunks
-// (one lock per chunk): everything waiting is drained per wake-up.
+// Subscribes to /dashboard/log (which covers both forms: one entry on
+// /dashboard/log, a DashboardLogBatch on /dashboard/log/batch), /service/status/
+// and /logging/stats, validates every payload (a bad one is counted and dropped
+// whole, never forwarded in part), turns it into JSON for the Inbox, and publishes
+// the web bridge's own ServiceStatus (on change and every second). Entries are
+// written as JSON straight from the received message into one reused buffer and
+// handed to the Inbox in chunks of whole messages (one lock per chunk; the
+// Inbox counts entries, so its drops are exact per entry): everything waiting is
+// drained per wake-up.
 class BusFeed {
  public:
   BusFeed(zmq::context_t& context, const bus::Config& config, Inbox& inbox, BridgeCounters& counters,

@@ -1,19 +1,11 @@
-// The web bridge's only use of the generated Cap'n Proto code besides bus/'s
-// codec: reading a DashboardLog in place is the bridge's per-entry hot path, and
-// bus/'s decoder copies every field into a DashboardLog first. The checks
-// (limits, enum ranges) are the codec's; tests/webbridge_node/entry_json_test.cpp
-// holds both to the same output and the same rejections.
+// Entry JSON is the web bridge's per-entry hot path: the entries are read in
+// place through bus/'s view decoders (no DashboardLog, no json::object, no
+// allocation per entry); tests/webbridge_node/entry_json_test.cpp holds the text
+// to bus::to_json's and the rejections to bus::decode_dashboard_logs'.
 #include "entry_json.h"
-
-#include <capnp/message.h>
-#include <capnp/serialize.h>
-#include <kj/exception.h>
 
 #include <charconv>
 #include <cstring>
-#include <vector>
-
-#include <cantina/schema/dashboard_log.capnp.h>
 
 #include "cantina/bus/json.h"
 #include "cantina/bus/level.h"
@@ -21,11 +13,6 @@
 namespace cantina::webbridge {
 
 namespace {
-
-namespace s = cantina::schema;
-
-// As in bus/src/codec.cpp: how far a reader may follow pointers.
-constexpr std::uint64_t kTraversalLimitWords = std::uint64_t{4} * 1024 * 1024 / 8 * 2;
 
 // True if any of the 8 bytes at `bytes` is a control character, '"', '\\' or
 // not ASCII (the bit tricks of "Bit Twiddling Hacks": has a zero byte, has a
@@ -91,9 +78,9 @@ void append_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-void append_text(std::string& out, std::string_view key, capnp::Text::Reader value) {
+void append_text(std::string& out, std::string_view key, std::string_view value) {
   out += key;
-  append_string(out, {value.cStr(), value.size()});
+  append_string(out, value);
 }
 
 template <class Integer>
@@ -104,55 +91,47 @@ void append_integer(std::string& out, std::string_view key, Integer value) {
   out.append(digits, end);
 }
 
-void append_entry(std::string& out, s::DashboardLog::Reader in) {
-  const auto level = static_cast<std::uint16_t>(in.getLevel());
-  if (level > static_cast<std::uint16_t>(bus::kHighestLevel)) KJ_FAIL_REQUIRE("enum out of range", "level", level);
-  const auto kind = static_cast<std::uint16_t>(in.getKind());
-  if (kind > 3) KJ_FAIL_REQUIRE("enum out of range", "kind", kind);
-  append_text(out, "{\"timestamp\":", in.getTimestamp());
-  append_integer(out, ",\"timestamp_ns\":", in.getTimestampNs());
+}  // namespace
+
+void append_entry_json(const bus::DashboardLogView& entry, std::string& out) {
+  append_text(out, "{\"timestamp\":", entry.timestamp);
+  append_integer(out, ",\"timestamp_ns\":", entry.timestamp_ns);
   out += ",\"level\":\"";
-  out += bus::to_string(static_cast<bus::Level>(level));
+  out += bus::to_string(entry.level);
   out += '"';
-  append_text(out, ",\"service\":", in.getService());
-  append_text(out, ",\"service_id\":", in.getServiceId());
-  append_text(out, ",\"message\":", in.getMessage());
-  append_text(out, ",\"session_id\":", in.getSessionId());
-  append_text(out, ",\"entry_id\":", in.getEntryId());
+  append_text(out, ",\"service\":", entry.service);
+  append_text(out, ",\"service_id\":", entry.service_id);
+  append_text(out, ",\"message\":", entry.message);
+  append_text(out, ",\"session_id\":", entry.session_id);
+  append_text(out, ",\"entry_id\":", entry.entry_id);
   out += ",\"kind\":\"";
-  out += bus::to_string(static_cast<bus::EntryKind>(kind));
+  out += bus::to_string(entry.kind);
   out += '"';
-  append_integer(out, ",\"repeat_count\":", in.getRepeatCount());
-  append_text(out, ",\"host\":", in.getHost());
-  append_text(out, ",\"logger\":", in.getLogger());
-  append_integer(out, ",\"sequence\":", in.getSequence());
+  append_integer(out, ",\"repeat_count\":", entry.repeat_count);
+  append_text(out, ",\"host\":", entry.host);
+  append_text(out, ",\"logger\":", entry.logger);
+  append_integer(out, ",\"sequence\":", entry.sequence);
   out += '}';
 }
 
-}  // namespace
+std::optional<std::size_t> append_entries_json(bus::Bytes payload, bool batch, std::string& out) noexcept {
+  const std::size_t size_before = out.size();
+  std::size_t count = 0;
+  // A bad part undoes the whole message: nothing of a malformed message is shown.
+  const std::string error = bus::decode_dashboard_entries_view(payload, batch, [&](const bus::DashboardLogView& entry) {
+    if (count > 0) out += ',';
+    append_entry_json(entry, out);  // std::bad_alloc: the decoder reports it as an error
+    ++count;
+  });
+  if (!error.empty()) {
+    out.resize(size_before);
+    return std::nullopt;
+  }
+  return count;
+}
 
 bool append_entry_json(bus::Bytes payload, std::string& out) noexcept {
-  if (payload.empty() || payload.size() % sizeof(capnp::word) != 0) return false;
-  const std::size_t size_before = out.size();
-  try {
-    const std::size_t word_count = payload.size() / sizeof(capnp::word);
-    const capnp::word* words = reinterpret_cast<const capnp::word*>(payload.data());
-    std::vector<capnp::word> aligned_copy;
-    if (reinterpret_cast<std::uintptr_t>(payload.data()) % alignof(capnp::word) != 0) {
-      aligned_copy.resize(word_count);
-      std::memcpy(aligned_copy.data(), payload.data(), payload.size());
-      words = aligned_copy.data();
-    }
-    capnp::ReaderOptions options;
-    options.traversalLimitInWords = kTraversalLimitWords;
-    options.nestingLimit = 16;
-    capnp::FlatArrayMessageReader reader(kj::ArrayPtr<const capnp::word>(words, word_count), options);
-    append_entry(out, reader.getRoot<s::DashboardLog>());
-    return true;
-  } catch (...) {  // kj::Exception from a malformed message, std::bad_alloc
-    out.resize(size_before);
-    return false;
-  }
+  return append_entries_json(payload, false, out).has_value();
 }
 
 }  // namespace cantina::webbridge

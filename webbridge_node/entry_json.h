@@ -1,21 +1,32 @@
-// EntryJson: a /dashboard/log payload turned into the JSON object the dashboard
-// gets for it, written straight from the Cap'n Proto reader into a caller's
-// buffer. The text is byte for byte what json::serialize(bus::to_json(
-// bus::decode_dashboard_log(payload))) gives, without building a DashboardLog or a
-// json::object per entry (the web bridge does this for every entry at up to
-// 100,000 entries/s).
+// EntryJson: dashboard entries turned into the JSON objects the dashboard gets
+// for them, written straight from the received Cap'n Proto message (read in place)
+// into a caller's buffer. The text is byte for byte what json::serialize(
+// bus::to_json(entry)) gives for each entry of bus::decode_dashboard_logs(payload),
+// without building a DashboardLog or a json::object per entry (the web bridge does
+// this for every entry at up to 100,000 entries/s).
 #pragma once
 
+#include <cstddef>
+#include <optional>
 #include <string>
 
 #include "cantina/bus/codec.h"
 
 namespace cantina::webbridge {
 
-// Appends the entry's JSON object text to `out` and returns true; or, if
-// `payload` is not a valid DashboardLog (the same payloads that
-// bus::decode_dashboard_log rejects), leaves `out` as it was and returns false.
-// Never throws. Any thread; no state.
+// Appends `entry`'s JSON object text to `out`. Throws only std::bad_alloc. Any
+// thread; no state.
+void append_entry_json(const bus::DashboardLogView& entry, std::string& out);
+
+// Appends the JSON object texts of the entries in `payload` to `out`, separated by
+// ',': a DashboardLogBatch if `batch` (as on `/dashboard/log/batch`), else one
+// DashboardLog (`/dashboard/log`). Returns how many (0 for an empty batch: `out`
+// unchanged). If `payload` is not valid (the same payloads that
+// bus::decode_dashboard_logs rejects), leaves `out` as it was and returns nullopt:
+// no part of a malformed message is shown. Never throws. Any thread; no state.
+std::optional<std::size_t> append_entries_json(bus::Bytes payload, bool batch, std::string& out) noexcept;
+
+// append_entries_json for one DashboardLog: true if it was appended.
 bool append_entry_json(bus::Bytes payload, std::string& out) noexcept;
 
 }  // namespace cantina::webbridge

@@ -3,12 +3,13 @@
 //
 // DESIGN
 // Threads
-// - bus thread (BusFeed): owns the SUB socket (/dashboard/log, /service/status/,
+// - bus thread (BusFeed): owns the SUB socket (/dashboard/log, which also covers
+//   the logging node's batches on /dashboard/log/batch, /service/status/,
 //   /logging/stats) and the PUB socket for the bridge's own ServiceStatus. Every
-//   payload is decoded and checked; a bad one is counted and dropped. On each
-//   wake-up it drains everything waiting, writing each entry's JSON once, straight
-//   from the message into one reused buffer, and hands the entries to the Inbox
-//   in 64 KB chunks (one lock each).
+//   payload is decoded and checked; a bad one is counted and dropped whole. On
+//   each wake-up it drains everything waiting, writing each entry's JSON once,
+//   straight from the message (read in place) into one reused buffer, and hands
+//   the entries to the Inbox in chunks of about 64 KB (one lock each).
 // - io thread: runs the Boost.Asio io_context: the Listener, every HTTP and
 //   WebSocket session, and the Hub. The Inbox wakes the Hub with one post per
 //   batch (not per entry); the Hub closes the batch into one

@@ -172,6 +172,24 @@ DashboardLog read_dashboard_log(s::DashboardLog::Reader in) {
   return entry;
 }
 
+DashboardLogView read_dashboard_view(s::DashboardLog::Reader in) {
+  DashboardLogView view;
+  view.timestamp = view_of(in.getTimestamp());
+  view.timestamp_ns = in.getTimestampNs();
+  view.level = to_level(in.getLevel());
+  view.service = view_of(in.getService());
+  view.service_id = view_of(in.getServiceId());
+  view.message = view_of(in.getMessage());
+  view.session_id = view_of(in.getSessionId());
+  view.entry_id = view_of(in.getEntryId());
+  view.repeat_count = in.getRepeatCount();
+  view.kind = checked_enum<EntryKind>(static_cast<std::uint16_t>(in.getKind()), 3, "kind");
+  view.host = view_of(in.getHost());
+  view.logger = view_of(in.getLogger());
+  view.sequence = in.getSequence();
+  return view;
+}
+
 void fill(s::LogRecord::Builder root, const LogRecordView& record) {
   root.setTimestampNs(record.timestamp_ns);
   root.setLevel(from_level(record.level));
@@ -281,6 +299,33 @@ DashboardLogEncoder::~DashboardLogEncoder() {
   std::free(segment_);
 }
 
+std::size_t dashboard_entry_size(const DashboardLogView& entry) noexcept {
+  // A DashboardLog is 3 data words and 8 pointers inline in the list.
+  constexpr std::size_t kStructBytes = 11 * sizeof(capnp::word);
+  std::size_t bytes = kStructBytes;
+  for (std::string_view text : {entry.timestamp, entry.service, entry.service_id, entry.message, entry.session_id,
+                                entry.entry_id, entry.host, entry.logger}) {
+    if (!text.empty()) bytes += (text.size() + sizeof(capnp::word)) / sizeof(capnp::word) * sizeof(capnp::word);
+  }
+  return bytes;
+}
+
+DashboardBatchEncoder::DashboardBatchEncoder()
+    : segment_(static_cast<std::uint64_t*>(std::calloc(kBatchSegmentWords, sizeof(capnp::word)))) {
+  if (segment_ == nullptr) throw std::bad_alloc();
+}
+
+DashboardBatchEncoder::~DashboardBatchEncoder() {
+  std::free(segment_);
+}
+
+void DashboardBatchEncoder::encode(std::span<const DashboardLogView> entries, std::string& out) {
+  capnp::MallocMessageBuilder message(kj::arrayPtr(reinterpret_cast<capnp::word*>(segment_), kBatchSegmentWords));
+  auto list = message.initRoot<s::DashboardLogBatch>().initEntries(static_cast<unsigned>(entries.size()));
+  for (unsigned i = 0; i < list.size(); ++i) fill(list[i], entries[i]);
+  write_into(message, out);
+}
+
 void DashboardLogEncoder::encode(const DashboardLogView& entry, std::string& out) {
   capnp::MallocMessageBuilder message(kj::arrayPtr(reinterpret_cast<capnp::word*>(segment_), kDashboardSegmentWords));
   fill(message.initRoot<s::DashboardLog>(), entry);
@@ -383,6 +428,66 @@ std::string encode(const DashboardLog& entry) {
 
 Decoded<DashboardLog> decode_dashboard_log(Bytes payload) noexcept {
   return decode<s::DashboardLog, DashboardLog>(payload, read_dashboard_log);
+}
+
+std::string encode(const DashboardLogBatch& batch) {
+  capnp::MallocMessageBuilder message;
+  auto entries = message.initRoot<s::DashboardLogBatch>().initEntries(static_cast<unsigned>(batch.entries.size()));
+  for (unsigned i = 0; i < entries.size(); ++i) fill(entries[i], batch.entries[i]);
+  return flatten(message);
+}
+
+Decoded<DashboardLogBatch> decode_dashboard_log_batch(Bytes payload) noexcept {
+  return decode<s::DashboardLogBatch, DashboardLogBatch>(payload, [](s::DashboardLogBatch::Reader in) {
+    DashboardLogBatch batch;
+    auto entries = in.getEntries();  // once: every get counts against the traversal limit
+    check_size(entries, static_cast<unsigned>(kMaxDashboardBatchEntries), "entries");
+    batch.entries.reserve(entries.size());
+    for (auto entry : entries) batch.entries.push_back(read_dashboard_log(entry));
+    return batch;
+  });
+}
+
+Decoded<DashboardLogBatch> decode_dashboard_logs(Bytes payload, bool batch) noexcept {
+  if (batch) return decode_dashboard_log_batch(payload);
+  auto entry = decode_dashboard_log(payload);
+  Decoded<DashboardLogBatch> result;
+  if (!entry) {
+    result.error = std::move(entry.error);
+    return result;
+  }
+  try {
+    result.value.emplace();
+    result.value->entries.push_back(std::move(*entry.value));
+  } catch (const std::exception& e) {  // out of memory
+    result.value.reset();
+    result.error = e.what();
+  }
+  return result;
+}
+
+std::string decode_dashboard_log_view(Bytes payload, const std::function<void(const DashboardLogView&)>& use) noexcept {
+  auto decoded = decode<s::DashboardLog, bool>(payload, [&use](s::DashboardLog::Reader in) {
+    use(read_dashboard_view(in));
+    return true;
+  });
+  return decoded ? std::string() : decoded.error;
+}
+
+std::string decode_dashboard_batch_view(Bytes payload,
+                                        const std::function<void(const DashboardLogView&)>& use) noexcept {
+  auto decoded = decode<s::DashboardLogBatch, bool>(payload, [&use](s::DashboardLogBatch::Reader in) {
+    auto entries = in.getEntries();
+    check_size(entries, static_cast<unsigned>(kMaxDashboardBatchEntries), "entries");
+    for (auto entry : entries) use(read_dashboard_view(entry));
+    return true;
+  });
+  return decoded ? std::string() : decoded.error;
+}
+
+std::string decode_dashboard_entries_view(Bytes payload, bool batch,
+                                          const std::function<void(const DashboardLogView&)>& use) noexcept {
+  return batch ? decode_dashboard_batch_view(payload, use) : decode_dashboard_log_view(payload, use);
 }
 
 std::string encode(const HistoryQuery& query) {

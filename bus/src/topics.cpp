@@ -54,4 +54,10 @@ std::optional<LogTopic> parse_log_topic(std::string_view topic) noexcept {
   return parsed;
 }
 
+std::optional<DashboardTopic> parse_dashboard_topic(std::string_view topic) noexcept {
+  if (topic == kDashboardLog) return DashboardTopic{false};
+  if (topic == kDashboardLogBatch) return DashboardTopic{true};
+  return std::nullopt;
+}
+
 }  // namespace cantina::bus::topics

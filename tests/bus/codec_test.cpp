@@ -30,6 +30,57 @@ LogRecord sample_record() {
   return record;
 }
 
+DashboardLog sample_entry(std::uint64_t sequence) {
+  return DashboardLog{"2026-11-26T17:45:00.123456Z",
+                      1'795'000'000'123'456'000 + static_cast<std::int64_t>(sequence),
+                      sequence % 2 == 0 ? Level::error : Level::info,
+                      "Eye Lights",
+                      "eye_light_controller",
+                      "entry " + std::to_string(sequence) + " <script>\n\xe2\x9c\x93",
+                      "20261126-174500",
+                      "20261126-174500-" + std::to_string(sequence),
+                      sequence % 3 == 0 ? 4u : 0u,
+                      sequence % 3 == 0 ? EntryKind::repeat_summary : EntryKind::record,
+                      sequence % 5 == 0 ? "" : "droid",
+                      "cantina_os.eyes",
+                      sequence};
+}
+
+DashboardLogView view_of(const DashboardLog& e) {
+  return DashboardLogView{e.timestamp, e.timestamp_ns, e.level, e.service, e.service_id, e.message, e.session_id,
+                          e.entry_id,  e.repeat_count, e.kind,  e.host,    e.logger,     e.sequence};
+}
+
+DashboardLog copy_of(const DashboardLogView& v) {
+  return DashboardLog{std::string(v.timestamp),
+                      v.timestamp_ns,
+                      v.level,
+                      std::string(v.service),
+                      std::string(v.service_id),
+                      std::string(v.message),
+                      std::string(v.session_id),
+                      std::string(v.entry_id),
+                      v.repeat_count,
+                      v.kind,
+                      std::string(v.host),
+                      std::string(v.logger),
+                      v.sequence};
+}
+
+// The offset of the first byte that differs when `entry` is encoded with
+// `changed` applied to one of its entries (to find a field in the bytes).
+template <class Change>
+std::size_t offset_of_change(const DashboardLogBatch& batch, std::size_t index, Change changed) {
+  DashboardLogBatch other = batch;
+  changed(other.entries[index]);
+  const std::string a = encode(batch), b = encode(other);
+  BOOST_REQUIRE_EQUAL(a.size(), b.size());
+  std::size_t position = 0;
+  while (position < a.size() && a[position] == b[position]) ++position;
+  BOOST_REQUIRE(position < a.size());
+  return position;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(codec)
@@ -177,6 +228,113 @@ BOOST_AUTO_TEST_CASE(dashboard_log_round_trips_every_field) {
                    bytes);
     BOOST_TEST((bytes == encode(entry)));
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_dashboard_batch_round_trips_and_the_encoder_matches_it) {
+  DashboardLogBatch batch;
+  for (std::uint64_t sequence = 1; sequence <= 7; ++sequence) batch.entries.push_back(sample_entry(sequence));
+  const std::string bytes = encode(batch);
+  auto decoded = decode_dashboard_log_batch(as_bytes(bytes));
+  BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
+  BOOST_TEST((*decoded.value == batch));
+
+  // The reused-segment encoder writes the same bytes, twice in a row (also after a
+  // larger batch, whose words it must have zeroed again).
+  DashboardBatchEncoder encoder;
+  std::vector<DashboardLogView> views;
+  for (const DashboardLog& entry : batch.entries) views.push_back(view_of(entry));
+  std::string encoded;
+  for (std::size_t size : {views.size(), std::size_t{2}, views.size()}) {
+    encoder.encode(std::span(views).first(size), encoded);
+    DashboardLogBatch expected;
+    expected.entries.assign(batch.entries.begin(), batch.entries.begin() + static_cast<std::ptrdiff_t>(size));
+    BOOST_TEST((encoded == encode(expected)));
+  }
+
+  // dashboard_entry_size is what each entry adds: the rest is the segment table,
+  // the root pointer, the root struct and the list's tag word (one word each).
+  std::size_t sizes = 0;
+  for (const DashboardLogView& view : views) sizes += dashboard_entry_size(view);
+  BOOST_TEST(encoded.size() == std::size_t{4} * 8 + sizes);
+
+  // The view decoder reads every entry in order, in place.
+  std::vector<DashboardLog> seen;
+  const std::string error = decode_dashboard_batch_view(as_bytes(encoded), [&](const DashboardLogView& view) {
+    seen.push_back(copy_of(view));
+    BOOST_TEST((view.message.data() >= encoded.data() && view.message.data() < encoded.data() + encoded.size()));
+  });
+  BOOST_TEST(error.empty());
+  BOOST_TEST((seen == batch.entries));
+}
+
+BOOST_AUTO_TEST_CASE(dashboard_readers_take_either_form) {
+  const DashboardLog entry = sample_entry(3);
+  const std::string single = encode(entry);
+  DashboardLogBatch batch;
+  batch.entries = {sample_entry(1), sample_entry(2)};
+  const std::string pair = encode(batch);
+
+  auto one = decode_dashboard_logs(as_bytes(single), false);
+  BOOST_REQUIRE_MESSAGE(one, one.error);
+  BOOST_TEST((one.value->entries == std::vector<DashboardLog>{entry}));
+  auto two = decode_dashboard_logs(as_bytes(pair), true);
+  BOOST_REQUIRE_MESSAGE(two, two.error);
+  BOOST_TEST((*two.value == batch));
+
+  std::vector<DashboardLog> seen;
+  auto collect = [&](const DashboardLogView& view) { seen.push_back(copy_of(view)); };
+  BOOST_TEST(decode_dashboard_entries_view(as_bytes(single), false, collect).empty());
+  BOOST_TEST(decode_dashboard_log_view(as_bytes(single), collect).empty());
+  BOOST_TEST(decode_dashboard_entries_view(as_bytes(pair), true, collect).empty());
+  BOOST_TEST((seen == std::vector<DashboardLog>{entry, entry, batch.entries[0], batch.entries[1]}));
+
+  // An empty batch is valid and holds nothing.
+  auto empty = decode_dashboard_logs(as_bytes(encode(DashboardLogBatch{})), true);
+  BOOST_REQUIRE(empty);
+  BOOST_TEST(empty.value->entries.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_dashboard_batch_with_a_bad_entry_is_rejected_whole) {
+  DashboardLogBatch batch;
+  batch.entries = {sample_entry(1), sample_entry(2), sample_entry(4)};
+  std::string bytes = encode(batch);
+  // The second entry's kind becomes a number no EntryKind has.
+  const std::size_t kind_at = offset_of_change(batch, 1, [](DashboardLog& entry) { entry.kind = EntryKind::loss; });
+  bytes[kind_at] = 42;
+  auto decoded = decode_dashboard_log_batch(as_bytes(bytes));
+  BOOST_TEST(!decoded);
+  BOOST_TEST(!decoded.error.empty());
+  BOOST_TEST(!decode_dashboard_logs(as_bytes(bytes), true));
+  std::size_t calls = 0;
+  BOOST_TEST(!decode_dashboard_batch_view(as_bytes(bytes), [&](const DashboardLogView&) { ++calls; }).empty());
+  BOOST_TEST(calls == 1u);  // the entry before the bad one; the caller undoes it
+
+  // Truncated, odd-sized, empty and garbage payloads are errors, in either form.
+  const std::string good = encode(batch);
+  for (bool as_batch : {true, false}) {
+    BOOST_TEST(!decode_dashboard_logs(as_bytes(std::string_view(good).substr(0, good.size() - 8)), as_batch));
+    BOOST_TEST(!decode_dashboard_logs(as_bytes(std::string_view(good).substr(0, 13)), as_batch));
+    BOOST_TEST(!decode_dashboard_logs(as_bytes(""), as_batch));
+    BOOST_TEST(!decode_dashboard_entries_view(as_bytes("garbage!"), as_batch, [](const DashboardLogView&) {}).empty());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_dashboard_batch_declaring_too_many_entries_is_rejected) {
+  DashboardLogBatch batch;
+  batch.entries.resize(kMaxDashboardBatchEntries + 1);  // empty entries: a small message, a long list
+  const std::string bytes = encode(batch);
+  BOOST_TEST(!decode_dashboard_log_batch(as_bytes(bytes)));
+  std::size_t calls = 0;
+  BOOST_TEST(!decode_dashboard_batch_view(as_bytes(bytes), [&](const DashboardLogView&) { ++calls; }).empty());
+  BOOST_TEST(calls == 0u);
+
+  // The largest accepted batch encodes within the decoders' limit and reads back.
+  batch.entries.resize(kMaxDashboardBatchEntries);
+  const std::string largest = encode(batch);
+  BOOST_TEST(largest.size() <= kMaxDecodedBytes);
+  auto decoded = decode_dashboard_log_batch(as_bytes(largest));
+  BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
+  BOOST_TEST((*decoded.value == batch));
 }
 
 BOOST_AUTO_TEST_CASE(history_query_and_reply_round_trip) {

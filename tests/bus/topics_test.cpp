@@ -39,6 +39,18 @@ BOOST_AUTO_TEST_CASE(tells_single_records_from_batches_by_topic) {
   BOOST_TEST(!parse_log_topic("/dashboard/log").has_value());
 }
 
+BOOST_AUTO_TEST_CASE(tells_single_dashboard_entries_from_batches_by_topic) {
+  BOOST_TEST(kDashboardLogBatch == "/dashboard/log/batch");
+  BOOST_TEST(kDashboardLogBatch.starts_with(kDashboardLog));  // one subscription gets both forms
+  BOOST_REQUIRE(parse_dashboard_topic("/dashboard/log").has_value());
+  BOOST_TEST(!parse_dashboard_topic("/dashboard/log")->batch);
+  BOOST_REQUIRE(parse_dashboard_topic("/dashboard/log/batch").has_value());
+  BOOST_TEST(parse_dashboard_topic("/dashboard/log/batch")->batch);
+  BOOST_TEST(!parse_dashboard_topic("/dashboard/logs").has_value());
+  BOOST_TEST(!parse_dashboard_topic("/dashboard/log/batch/x").has_value());
+  BOOST_TEST(!parse_dashboard_topic("/log/dashboard").has_value());
+}
+
 BOOST_AUTO_TEST_CASE(validates_service_ids) {
   BOOST_TEST(is_valid_service_id("eye_light_controller"));
   BOOST_TEST(is_valid_service_id("node-2.local"));

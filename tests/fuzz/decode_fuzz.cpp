@@ -40,6 +40,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       std::abort();
   }
   check(bytes, decode_dashboard_log);
+  check(bytes, decode_dashboard_log_batch);
+  // The in-place dashboard readers (the web bridge's, tail's): never crash, and
+  // agree with the copying decoders on what they read, in either form.
+  for (const bool batch : {false, true}) {
+    std::size_t entries = 0;
+    std::uint64_t sequences = 0;
+    const std::string view_error = decode_dashboard_entries_view(bytes, batch, [&](const DashboardLogView& entry) {
+      ++entries;
+      sequences += entry.sequence;
+      (void)dashboard_entry_size(entry);
+    });
+    auto copied = decode_dashboard_logs(bytes, batch);
+    if (view_error.empty() != copied.value.has_value()) std::abort();
+    if (copied) {
+      std::uint64_t copied_sequences = 0;
+      for (const auto& entry : copied.value->entries) copied_sequences += entry.sequence;
+      if (entries != copied.value->entries.size() || sequences != copied_sequences) std::abort();
+    }
+  }
   check(bytes, decode_history_query);
   check(bytes, decode_history_reply);
   check(bytes, decode_service_status);

@@ -128,6 +128,49 @@ BOOST_AUTO_TEST_CASE(tail_prints_live_records_as_text_and_json) {
   BOOST_TEST(tail_json.stop(SIGTERM) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(tail_follows_the_dashboard_stream_completely_and_in_order) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "deduplication_window = 0\n");
+  Process tail({bin("cantina-cli"), "tail", "--config", node.config.string(), "--topic",
+                std::string(bus::topics::kDashboardLog), "--service", "burst"},
+               dir.path() / "tail.out");
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  // Until tail's subscription has reached the logging node (its entries are built
+  // only while someone subscribes).
+  std::uint64_t sequence = 0;
+  const auto warm_deadline = std::chrono::steady_clock::now() + 10s;
+  bool following = false;
+  while (!following && std::chrono::steady_clock::now() < warm_deadline) {
+    publisher.send_record(make_record("burst", 7, ++sequence, "warm up"));
+    following = tail.wait_for_output("warm up", 200ms);
+  }
+  BOOST_REQUIRE(following);
+
+  // 5,000 records in batches of 250: the node streams them as batches of entries.
+  constexpr std::uint64_t kRecords = 5000;
+  const std::uint64_t first = sequence + 1;
+  for (std::uint64_t start = first; start < first + kRecords; start += 250) {
+    bus::LogRecordBatch batch;
+    batch.publisher_id = 7;
+    for (std::uint64_t i = start; i < start + 250; ++i)
+      batch.records.push_back(make_record("burst", 7, i, "burst " + std::to_string(i - first + 1)));
+    publisher.send_batch("burst", batch);
+  }
+  BOOST_TEST(tail.wait_for_output("burst " + std::to_string(kRecords) + "\n", 30s), tail.output());
+  BOOST_TEST(tail.stop(SIGINT) == 0);
+  std::vector<std::uint64_t> seen;
+  for (const auto& line : read_lines(dir.path() / "tail.out")) {
+    const auto at = line.find("Burst");  // the friendly name: "[time] INFO     Burst ... burst N"
+    const auto text = line.find(" burst ");
+    if (at == std::string::npos || text == std::string::npos) continue;
+    seen.push_back(std::stoull(line.substr(text + 7)));
+  }
+  BOOST_REQUIRE_EQUAL(seen.size(), kRecords);
+  for (std::uint64_t i = 0; i < kRecords; ++i) BOOST_REQUIRE_EQUAL(seen[i], i + 1);
+}
+
 BOOST_AUTO_TEST_CASE(a_broken_config_stops_the_node_with_one_clear_line) {
   TempDir dir;
   const auto config = dir.path() / "bad.toml";

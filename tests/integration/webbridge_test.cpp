@@ -1,6 +1,7 @@
 // cantina-webbridge with the real busd and logd: history then live entries over
-// a real WebSocket, a malformed bus payload dropped and counted, and a stalled
-// browser that does not slow a fast one.
+// a real WebSocket, a malformed bus payload dropped and counted, a stalled
+// browser that does not slow a fast one, and a burst that arrives whole and in
+// order through the logging node's batches.
 #define BOOST_TEST_MODULE webbridge
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
@@ -196,6 +197,86 @@ BOOST_AUTO_TEST_CASE(a_stalled_client_does_not_slow_a_fast_one) {
   BOOST_TEST(stats.at("webbridge").at("skipped").to_number<std::uint64_t>() > 0u);         // the stalled one
   BOOST_TEST(stats.at("webbridge").at("inbox_dropped").to_number<std::uint64_t>() == 0u);  // the bridge kept up
   BOOST_TEST(stats.at("webbridge").at("clients").to_number<int>() == 2);
+  BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_burst_reaches_a_client_completely_and_in_order_through_batches) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "deduplication_window = 0\n");
+  WebBridge bridge(node);
+  WsClient client(bridge.port);
+  BOOST_REQUIRE(client.next());  // hello
+  // A plain subscriber to the prefix "/dashboard/log" beside the bridge: it gets the
+  // node's batches too, and counts messages against entries.
+  zmq::context_t context;
+  bus::Subscriber watcher(context, bus.subscribe_endpoint, {std::string(bus::topics::kDashboardLog)});
+  RawPublisher publisher(context, bus.publish_endpoint);
+  std::uint64_t sequence = 0;
+  // Until the watcher's subscription has reached the logging node.
+  const auto warm_deadline = std::chrono::steady_clock::now() + 10s;
+  bool watching = false;
+  while (!watching && std::chrono::steady_clock::now() < warm_deadline) {
+    publisher.send_record(make_record("warm_up", 99, ++sequence, "warm up"));
+    watching = watcher.receive(200ms).has_value();
+  }
+  BOOST_REQUIRE(watching);
+  while (watcher.receive(300ms)) {
+  }
+
+  // The burst: 20,000 records in batches of 500, as fast as they go.
+  constexpr std::uint64_t kRecords = 20'000;
+  for (std::uint64_t first = 1; first <= kRecords; first += 500) {
+    bus::LogRecordBatch batch;
+    batch.publisher_id = 4321;
+    for (std::uint64_t i = first; i < first + 500; ++i)
+      batch.records.push_back(make_record("burst", 4321, i, "burst " + std::to_string(i)));
+    batch.last_sequence = first + 499;
+    publisher.send_batch("burst", batch);
+  }
+  // A hand-made single entry on /dashboard/log and a malformed batch: the bridge
+  // takes the one and counts the other.
+  bus::DashboardLog single;
+  single.message = "single form";
+  single.service_id = "hand_made";
+  publisher.send(std::string(bus::topics::kDashboardLog), bus::encode(single));
+  publisher.send(std::string(bus::topics::kDashboardLogBatch), "garbage!");
+
+  std::vector<std::uint64_t> seen;  // the burst's record numbers, in the order received
+  bool skipped = false, single_seen = false;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while ((seen.size() < kRecords || !single_seen) && std::chrono::steady_clock::now() < deadline) {
+    auto message = client.next();
+    if (!message) break;
+    if (message->at("type").as_string() == "skipped") skipped = true;
+    if (message->at("type").as_string() != "entries") continue;
+    for (const auto& entry : message->at("entries").as_array()) {
+      if (entry.at("service_id").as_string() == "hand_made") single_seen = true;
+      if (entry.at("service_id").as_string() != "burst") continue;
+      const std::string text(entry.at("message").as_string());
+      seen.push_back(std::stoull(text.substr(6)));
+    }
+  }
+  BOOST_TEST(!skipped);
+  BOOST_TEST(single_seen);
+  BOOST_REQUIRE_EQUAL(seen.size(), kRecords);
+  for (std::uint64_t i = 0; i < kRecords; ++i) BOOST_REQUIRE_EQUAL(seen[i], i + 1);
+
+  // The node sent the burst as batches, many entries a message.
+  std::uint64_t messages = 0, entries = 0;
+  while (auto message = watcher.receive(500ms)) {
+    auto dashboard = bus::topics::parse_dashboard_topic(message->topic);
+    BOOST_REQUIRE(dashboard.has_value());
+    auto decoded = bus::decode_dashboard_logs(message->bytes(), dashboard->batch);
+    if (!decoded) continue;  // the garbage above
+    ++messages;
+    for (const auto& entry : decoded.value->entries) entries += entry.service_id == "burst";
+  }
+  BOOST_TEST(entries == kRecords);
+  BOOST_TEST(messages * 10 < entries, messages << " messages for " << entries << " entries");
+  const auto stats = json::parse(http_get(bridge.port, "/api/stats")).as_object();
+  BOOST_TEST(stats.at("webbridge").at("malformed").to_number<int>() == 1);
+  BOOST_TEST(stats.at("webbridge").at("inbox_dropped").to_number<std::uint64_t>() == 0u);
   BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
 }
 

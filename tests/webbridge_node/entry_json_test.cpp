@@ -134,3 +134,64 @@ BOOST_AUTO_TEST_CASE(rejects_what_the_decoder_rejects_and_leaves_the_buffer_alon
   }
   BOOST_TEST(rejected > 1000);  // the mutations really produce bad payloads
 }
+
+BOOST_AUTO_TEST_CASE(writes_every_entry_of_a_batch_in_order_separated_by_commas) {
+  std::mt19937 random(8);
+  for (int i = 0; i < 500; ++i) {
+    cantina::bus::DashboardLogBatch batch;
+    batch.entries.resize(random() % 6);
+    for (auto& entry : batch.entries) entry = random_entry(random);
+    std::string want = "[0";
+    for (const auto& entry : batch.entries) want += "," + reference_json(entry);
+    std::string out = "[0";
+    if (!batch.entries.empty()) out += ',';
+    const auto count =
+        cantina::webbridge::append_entries_json(cantina::bus::as_bytes(cantina::bus::encode(batch)), true, out);
+    BOOST_REQUIRE(count.has_value());
+    BOOST_REQUIRE_EQUAL(*count, batch.entries.size());
+    BOOST_REQUIRE_EQUAL(out, want);
+  }
+  // The single form through the same call.
+  const DashboardLog entry = random_entry(random);
+  std::string out;
+  const auto count =
+      cantina::webbridge::append_entries_json(cantina::bus::as_bytes(cantina::bus::encode(entry)), false, out);
+  BOOST_REQUIRE(count.has_value());
+  BOOST_TEST(*count == 1u);
+  BOOST_TEST(out == reference_json(entry));
+}
+
+BOOST_AUTO_TEST_CASE(rejects_a_batch_the_decoder_rejects_and_shows_none_of_it) {
+  std::mt19937 random(9);
+  int rejected = 0;
+  for (int i = 0; i < 5000; ++i) {
+    cantina::bus::DashboardLogBatch batch;
+    batch.entries.resize(1 + random() % 4);
+    for (auto& entry : batch.entries) entry = random_entry(random);
+    std::string payload = cantina::bus::encode(batch);
+    const int mutations = 1 + static_cast<int>(random() % 4);
+    for (int m = 0; m < mutations && !payload.empty(); ++m) {
+      switch (random() % 3) {
+        case 0: payload[random() % payload.size()] = static_cast<char>(random()); break;
+        case 1: payload.resize(random() % (payload.size() + 1)); break;
+        default:
+          payload.insert(random() % (payload.size() + 1), std::string(random() % 16, static_cast<char>(random())));
+      }
+    }
+    const auto decoded = cantina::bus::decode_dashboard_log_batch(cantina::bus::as_bytes(payload));
+    std::string out = "kept";
+    const auto count = cantina::webbridge::append_entries_json(cantina::bus::as_bytes(payload), true, out);
+    BOOST_REQUIRE_EQUAL(count.has_value(), decoded.value.has_value());
+    if (count) {
+      std::string want = "kept";
+      for (std::size_t e = 0; e < decoded.value->entries.size(); ++e)
+        want += (e == 0 ? "" : ",") + reference_json(decoded.value->entries[e]);
+      BOOST_REQUIRE_EQUAL(*count, decoded.value->entries.size());
+      BOOST_REQUIRE_EQUAL(out, want);
+    } else {
+      BOOST_REQUIRE_EQUAL(out, "kept");
+      ++rejected;
+    }
+  }
+  BOOST_TEST(rejected > 250);
+}

@@ -3,7 +3,7 @@
 //   publish    one service logging through the real cantina::bus::Logger at a
 //              given rate (or as fast as it can), records as in load_pattern.h
 //   call-cost  the cost of one Logger call in the calling thread, timed call by call
-//   dash-sub   a /dashboard/log subscriber: publish -> logging node -> subscriber latency
+//   dash-sub   a /dashboard/log subscriber (both forms): publish -> logging node -> subscriber latency
 //   verify     reads a session file back and checks every (publisher, sequence) and
 //              every repeat count
 //   wire-size  the size of one encoded LogRecord as `publish` sends it (for the raw
@@ -439,7 +439,7 @@ int run_dash_sub(bench::Args& args) {
 
   const std::string marker = "bench " + tag + " ";
   bench::Histogram latency;
-  std::uint64_t entries = 0, other = 0, malformed = 0;
+  std::uint64_t other = 0, malformed = 0;
   const std::int64_t started = bench::monotonic_ns();
   std::int64_t last_seen = started;
   for (;;) {
@@ -448,20 +448,21 @@ int run_dash_sub(bench::Args& args) {
     if (now - started > static_cast<std::int64_t>(max_seconds * 1e9)) break;
     if (latency.count() > 0 && now - last_seen > static_cast<std::int64_t>(idle_timeout * 1e9)) break;
     auto message = subscriber.receive(std::chrono::milliseconds(100));
-    if (!message || message->topic != bus::topics::kDashboardLog) continue;
+    if (!message) continue;
+    auto dashboard = bus::topics::parse_dashboard_topic(message->topic);
+    if (!dashboard) continue;
     const std::int64_t received = bench::realtime_ns();
-    ++entries;
-    auto entry = bus::decode_dashboard_log(message->bytes());
-    if (!entry) {
-      ++malformed;
-      continue;
-    }
-    if (!entry.value->message.starts_with(marker) || entry.value->message.find(" ready") != std::string::npos) {
-      ++other;
-      continue;
-    }
-    latency.add_ns(received - entry.value->timestamp_ns);
-    last_seen = bench::monotonic_ns();
+    // One entry or a batch of them (what the logging node sends), read in place.
+    const std::string error =
+        bus::decode_dashboard_entries_view(message->bytes(), dashboard->batch, [&](const bus::DashboardLogView& entry) {
+          if (!entry.message.starts_with(marker) || entry.message.find(" ready") != std::string_view::npos) {
+            ++other;
+            return;
+          }
+          latency.add_ns(received - entry.timestamp_ns);
+          last_seen = bench::monotonic_ns();
+        });
+    if (!error.empty()) ++malformed;
   }
   bench::Result result;
   result.add("mode", "dash-sub")

@@ -82,6 +82,13 @@ std::string render_record(const std::string& topic, const bus::LogRecord& record
   return json::serialize(object);
 }
 
+std::string render_entry(const bus::DashboardLog& entry, const RenderOptions& options) {
+  if (!options.json) return to_line(entry.timestamp_ns, entry.level, entry.service, entry.message, options.colour);
+  json::object object = to_json(entry);
+  object["topic"] = std::string(bus::topics::kDashboardLog);
+  return json::serialize(object);
+}
+
 std::string render(const std::string& topic, const bus::Bytes& payload, const RenderOptions& options) {
   json::object object;
   std::string line;
@@ -94,14 +101,15 @@ std::string render(const std::string& topic, const bus::Bytes& payload, const Re
       line += render_record(topic, record, options);
     }
     return line;
-  } else if (topic == bus::topics::kDashboardLog) {
-    auto entry = bus::decode_dashboard_log(payload);
-    if (!entry) return {};
-    if (options.json)
-      object = to_json(*entry.value);
-    else
-      line = to_line(entry.value->timestamp_ns, entry.value->level, entry.value->service, entry.value->message,
-                     options.colour);
+  } else if (auto dashboard = bus::topics::parse_dashboard_topic(topic)) {
+    // One entry, or a batch of them rendered one entry a line.
+    auto entries = bus::decode_dashboard_logs(payload, dashboard->batch);
+    if (!entries) return {};
+    for (const bus::DashboardLog& entry : entries.value->entries) {
+      if (!line.empty()) line += '\n';
+      line += render_entry(entry, options);
+    }
+    return line;
   } else if (topic.starts_with(bus::topics::kStatusPrefix)) {
     auto status = bus::decode_service_status(payload);
     if (!status) return {};

@@ -20,9 +20,14 @@ std::string to_line(std::int64_t timestamp_ns, bus::Level level, std::string_vie
                     bool colour);
 
 // One line (without the newline) for a message on `topic` (for a batch of log
-// records, one line per record joined by newlines), or empty if the payload is not
-// what the topic promises (the caller counts it).
+// records or dashboard entries, one line per record or entry joined by newlines),
+// or empty if the payload is not what the topic promises or an empty batch (the
+// caller counts it).
 std::string render(const std::string& topic, const bus::Bytes& payload, const RenderOptions& options);
+
+// One line (without the newline) for a dashboard entry, however it came (alone,
+// in a batch, or from history): in JSON with "topic":"/dashboard/log".
+std::string render_entry(const bus::DashboardLog& entry, const RenderOptions& options);
 
 // One line (without the newline) for `record`, received on `topic`.
 std::string render_record(const std::string& topic, const bus::LogRecord& record, const RenderOptions& options);

@@ -8,8 +8,6 @@
 #include <iostream>
 #include <regex>
 
-#include <boost/json/serialize.hpp>
-
 #include "args.h"
 #include "cantina/bus/codec.h"
 #include "cantina/bus/socket.h"
@@ -46,15 +44,6 @@ struct TailFilter {
 bool emit(const std::string& line) {
   if (std::fwrite(line.data(), 1, line.size(), stdout) != line.size()) return false;
   return std::fputc('\n', stdout) != EOF;
-}
-
-std::string render_entry(const bus::DashboardLog& entry, const RenderOptions& options) {
-  if (options.json) {
-    auto object = to_json(entry);
-    object["topic"] = std::string(bus::topics::kDashboardLog);
-    return boost::json::serialize(object);
-  }
-  return to_line(entry.timestamp_ns, entry.level, entry.service, entry.message, options.colour);
 }
 
 // Asks the logging node for its newest `count` entries; prints them. Returns false
@@ -171,12 +160,18 @@ int tail_command(const Arguments& args) {
           if (!emit(record_line)) return 0;
           wrote = true;
         }
-      } else if (message->topic == bus::topics::kDashboardLog) {
-        auto entry = bus::decode_dashboard_log(message->bytes());
-        if (!entry)
-          ++undecodable;
-        else if (filter.wants(entry.value->level, entry.value->service_id, entry.value->service))
-          line = render_entry(*entry.value, options);
+      } else if (auto dashboard = bus::topics::parse_dashboard_topic(message->topic)) {
+        // One entry (`/dashboard/log`), or a batch of them (`/dashboard/log/batch`,
+        // as the logging node sends them): each is filtered and printed on its own.
+        auto entries = bus::decode_dashboard_logs(message->bytes(), dashboard->batch);
+        if (!entries) ++undecodable;
+        for (const bus::DashboardLog& entry : entries ? entries.value->entries : std::vector<bus::DashboardLog>{}) {
+          if (!filter.wants(entry.level, entry.service_id, entry.service)) continue;
+          std::string entry_line = render_entry(entry, options);
+          if (filter.grep && !std::regex_search(entry_line, *filter.grep)) continue;
+          if (!emit(entry_line)) return 0;
+          wrote = true;
+        }
       } else {
         line = render(message->topic, message->bytes(), options);
         if (line.empty()) ++undecodable;

@@ -111,6 +111,53 @@ class DashboardLogEncoder {
   std::uint64_t* segment_;  // calloc'd words; each builder re-zeroes what it used
 };
 
+// Most entries a decoder accepts in one DashboardLogBatch (the logging node sends
+// at most kDashboardBatchEntries; a reader's work per message stays bounded).
+inline constexpr std::size_t kMaxDashboardBatchEntries = 4096;
+
+// The logging node's bounds for one DashboardLogBatch message: entries, and bytes
+// as estimated by dashboard_entry_size() (one larger entry goes alone).
+inline constexpr std::size_t kDashboardBatchEntries = 1024;
+inline constexpr std::size_t kDashboardBatchBytes = std::size_t{128} * 1024;
+
+// The bytes `entry` adds to a DashboardLogBatch message: its struct (11 words) and
+// its non-empty texts, each NUL-terminated and padded to a word. Exact for the
+// encoders below.
+std::size_t dashboard_entry_size(const DashboardLogView& entry) noexcept;
+
+// Encodes DashboardLogBatch messages into a first segment it keeps and reuses
+// (256 KiB: a batch within kDashboardBatchBytes fits), so a warm encoder allocates
+// nothing but `out`'s growth. One thread uses an encoder.
+class DashboardBatchEncoder {
+ public:
+  DashboardBatchEncoder();
+  ~DashboardBatchEncoder();
+  DashboardBatchEncoder(const DashboardBatchEncoder&) = delete;
+  DashboardBatchEncoder& operator=(const DashboardBatchEncoder&) = delete;
+
+  // Serialises `entries` (the same bytes as encode(const DashboardLogBatch&)) into
+  // `out` (replacing its contents).
+  void encode(std::span<const DashboardLogView> entries, std::string& out);
+
+ private:
+  std::uint64_t* segment_;  // calloc'd words; each builder re-zeroes what it used
+};
+
+// Decode the dashboard entries of a message without copying them: call `use` once
+// per entry, in order, with views into `payload` (valid only during the call).
+// Return an empty string on success, else why the payload was rejected; entries
+// before the bad part may already have been passed to `use`, so a caller that
+// must not act on part of a message undoes their work. Never throw (`use` must
+// not throw).
+// - one DashboardLog, as sent on `/dashboard/log`:
+std::string decode_dashboard_log_view(Bytes payload, const std::function<void(const DashboardLogView&)>& use) noexcept;
+// - a DashboardLogBatch (at most kMaxDashboardBatchEntries), as on `/dashboard/log/batch`:
+std::string decode_dashboard_batch_view(Bytes payload,
+                                        const std::function<void(const DashboardLogView&)>& use) noexcept;
+// - either: a DashboardLogBatch if `batch` (topics::parse_dashboard_topic), else one DashboardLog.
+std::string decode_dashboard_entries_view(Bytes payload, bool batch,
+                                          const std::function<void(const DashboardLogView&)>& use) noexcept;
+
 // Decodes a LogRecordBatch without copying it: fills `info`, then calls `use` once
 // per record, in order, with views into `payload` (valid only during the call;
 // `fields` left empty). Returns an empty string on success, else why the payload
@@ -123,6 +170,7 @@ std::string decode_log_batch_view(Bytes payload, LogBatchInfo& info,
 std::string encode(const LogRecord& record);
 std::string encode(const LogRecordBatch& batch);
 std::string encode(const DashboardLog& entry);
+std::string encode(const DashboardLogBatch& batch);
 std::string encode(const HistoryQuery& query);
 std::string encode(const HistoryReply& reply);
 std::string encode(const ServiceStatus& status);
@@ -138,6 +186,10 @@ Decoded<LogRecordBatch> decode_log_record_batch(Bytes payload) noexcept;
 // `batch` (topics::parse_log_topic), else one LogRecord as a batch of one.
 Decoded<LogRecordBatch> decode_log_records(Bytes payload, bool batch) noexcept;
 Decoded<DashboardLog> decode_dashboard_log(Bytes payload) noexcept;
+Decoded<DashboardLogBatch> decode_dashboard_log_batch(Bytes payload) noexcept;
+// The entries of a message on a dashboard topic in either form: a DashboardLogBatch
+// if `batch` (topics::parse_dashboard_topic), else one DashboardLog as a batch of one.
+Decoded<DashboardLogBatch> decode_dashboard_logs(Bytes payload, bool batch) noexcept;
 Decoded<HistoryQuery> decode_history_query(Bytes payload) noexcept;
 Decoded<HistoryReply> decode_history_reply(Bytes payload) noexcept;
 Decoded<ServiceStatus> decode_service_status(Bytes payload) noexcept;

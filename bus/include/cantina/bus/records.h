@@ -61,6 +61,14 @@ struct DashboardLog {
   friend bool operator==(const DashboardLog&, const DashboardLog&) = default;
 };
 
+// Several entries in one bus message (schemas/dashboard_log.capnp), as the logging
+// node publishes them on `/dashboard/log/batch`.
+struct DashboardLogBatch {
+  std::vector<DashboardLog> entries;  // in the order written (ascending sequence)
+
+  friend bool operator==(const DashboardLogBatch&, const DashboardLogBatch&) = default;
+};
+
 // Request to the logging node's history endpoint.
 struct HistoryQuery {
   std::uint32_t limit = 0;  // 0 = all that match

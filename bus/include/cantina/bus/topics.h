@@ -8,9 +8,12 @@
 
 namespace cantina::bus::topics {
 
-inline constexpr std::string_view kLogPrefix = "/log/";        // + service id: one LogRecord
-inline constexpr std::string_view kLogBatchSuffix = "/batch";  // "/log/<service>/batch": a LogRecordBatch
-inline constexpr std::string_view kDashboardLog = "/dashboard/log";
+inline constexpr std::string_view kLogPrefix = "/log/";              // + service id: one LogRecord
+inline constexpr std::string_view kLogBatchSuffix = "/batch";        // "/log/<service>/batch": a LogRecordBatch
+inline constexpr std::string_view kDashboardLog = "/dashboard/log";  // one DashboardLog
+// A DashboardLogBatch (what the logging node sends). Subscribing to kDashboardLog
+// (a prefix of it) gets both forms.
+inline constexpr std::string_view kDashboardLogBatch = "/dashboard/log/batch";
 inline constexpr std::string_view kStatusPrefix = "/service/status/";  // + service id
 inline constexpr std::string_view kLoggingStats = "/logging/stats";
 // Never published: subscribed to by whoever shows records live (the logging node
@@ -45,5 +48,15 @@ struct LogTopic {
 
 // The parts of `topic` if it is a log topic with a valid service id; nullopt otherwise.
 std::optional<LogTopic> parse_log_topic(std::string_view topic) noexcept;
+
+// A dashboard topic: "/dashboard/log" (one DashboardLog) or "/dashboard/log/batch"
+// (a DashboardLogBatch).
+struct DashboardTopic {
+  bool batch = false;
+};
+
+// Which form `topic` carries if it is one of the two dashboard topics exactly;
+// nullopt otherwise (e.g. "/dashboard/logs").
+std::optional<DashboardTopic> parse_dashboard_topic(std::string_view topic) noexcept;
 
 }  // namespace cantina::bus::topics

@@ -1,0 +1,70 @@
+#include "dashboard_stream.h"
+
+#include <charconv>
+
+#include "cantina/bus/clock.h"
+
+namespace cantina::logging {
+
+DashboardStream::DashboardStream(std::string session_id, Send send, std::size_t max_entries, std::size_t max_bytes)
+    : session_id_(std::move(session_id)),
+      send_(std::move(send)),
+      max_entries_(max_entries == 0 ? 1 : max_entries),
+      max_bytes_(max_bytes) {}
+
+void DashboardStream::add(const LogEntry& entry) {
+  timestamp_.clear();
+  bus::append_iso8601(timestamp_, entry.timestamp_ns);
+  entry_id_.assign(session_id_);
+  entry_id_ += '-';
+  char digits[24];
+  entry_id_.append(digits, std::to_chars(digits, digits + sizeof digits, entry.sequence).ptr);
+  const std::size_t size = bus::dashboard_entry_size(bus::DashboardLogView{
+      timestamp_, entry.timestamp_ns, entry.level, entry.service, entry.service_id, entry.message, session_id_,
+      entry_id_, entry.repeat_count, entry.kind, entry.host, entry.logger, entry.sequence});
+  if (!pending_.empty() && pending_bytes_ + size > max_bytes_) flush();
+
+  Pending& added = pending_.emplace_back();
+  added.timestamp_ns = entry.timestamp_ns;
+  added.level = entry.level;
+  added.kind = entry.kind;
+  added.repeat_count = entry.repeat_count;
+  added.sequence = entry.sequence;
+  added.text_begin = text_.size();
+  std::size_t i = 0;
+  for (std::string_view text :
+       {std::string_view(timestamp_), std::string_view(entry.service), std::string_view(entry.service_id),
+        std::string_view(entry.message), std::string_view(entry_id_), std::string_view(entry.host),
+        std::string_view(entry.logger)}) {
+    text_ += text;
+    added.lengths[i++] = text.size();
+  }
+  pending_bytes_ += size;
+  if (pending_.size() >= max_entries_ || pending_bytes_ >= max_bytes_) flush();
+}
+
+void DashboardStream::flush() {
+  if (pending_.empty()) return;
+  views_.clear();
+  for (const Pending& entry : pending_) {
+    std::string_view texts[7];
+    const char* next = text_.data() + entry.text_begin;
+    for (std::size_t i = 0; i < 7; ++i) {
+      texts[i] = {next, entry.lengths[i]};
+      next += entry.lengths[i];
+    }
+    views_.push_back(bus::DashboardLogView{texts[0], entry.timestamp_ns, entry.level, texts[1], texts[2], texts[3],
+                                           session_id_, texts[4], entry.repeat_count, entry.kind, texts[5], texts[6],
+                                           entry.sequence});
+  }
+  encoder_.encode(views_, payload_);
+  pending_.clear();
+  pending_bytes_ = 0;
+  text_.clear();
+  // One very large entry must not keep its memory for good.
+  if (text_.capacity() > 2 * max_bytes_) text_ = std::string();
+  send_(payload_);
+  if (payload_.capacity() > 4 * max_bytes_) payload_ = std::string();
+}
+
+}  // namespace cantina::logging

@@ -135,7 +135,7 @@ struct LoggingNode::State {
   void receive_loop();
   void update_streaming();
   void handle_bus_message(bus::Received& message);
-  void handle_record(const bus::LogRecordView& record);
+  void handle_record(const bus::LogRecordView& record, const std::string& service_name, std::int64_t now_monotonic);
   void note_gap(std::string_view service, std::uint64_t missing);
   void handle_set_level(const bus::SetLogLevel& request);
   void handle_query();
@@ -295,7 +295,10 @@ void LoggingNode::State::note_gap(std::string_view service, std::uint64_t missin
   ++loss.gaps;
 }
 
-void LoggingNode::State::handle_record(const bus::LogRecordView& record) {
+// `service_name` is the friendly name of record.service and `now_monotonic` the
+// time the bus message was taken: both are looked up once per message.
+void LoggingNode::State::handle_record(const bus::LogRecordView& record, const std::string& service_name,
+                                       std::int64_t now_monotonic) {
   counters.received.fetch_add(1, std::memory_order_relaxed);
   const auto observation = sequences.observe(record.publisher_id, record.sequence);
   if (observation.gap) {
@@ -317,7 +320,7 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record) {
   LogEntry& entry = next_entry;
   entry.timestamp_ns = record.timestamp_ns;
   entry.level = record.level;
-  entry.service.assign(names.friendly(record.service));
+  entry.service.assign(service_name);
   entry.service_id.assign(record.service);
   entry.message.assign(record.message);
   entry.kind = EntryKind::record;
@@ -325,7 +328,7 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record) {
   entry.host.assign(record.host);
   entry.logger.assign(record.logger);
   summaries.clear();
-  const bool admitted = dedup.admit(entry, hash, bus::monotonic_ns(), summaries);
+  const bool admitted = dedup.admit(entry, hash, now_monotonic, summaries);
   for (LogEntry& summary : summaries) accept(std::move(summary));
   if (!admitted) {
     counters.deduplicated.fetch_add(1, std::memory_order_relaxed);
@@ -358,11 +361,13 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
     // Every record must name the topic's service (in a batch, also its publisher).
     std::uint64_t mismatched = 0;
     std::string error;
+    const std::string& service_name = names.friendly(topic->service);  // valid until the next lookup
+    const std::int64_t now = bus::monotonic_ns();
     if (!topic->batch) {
       bool handled = false;
       error = bus::decode_log_record_view(message.bytes(), [&](const bus::LogRecordView& record) {
         if (record.service != topic->service) return;
-        handle_record(record);
+        handle_record(record, service_name, now);
         handled = true;
       });
       if (error.empty() && !handled) ++mismatched;
@@ -373,7 +378,7 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
           ++mismatched;
           return;
         }
-        handle_record(record);
+        handle_record(record, service_name, now);
       });
       if (error.empty() && info.last_sequence != 0) {
         if (auto gap = sequences.observe_last(info.publisher_id, info.last_sequence)) {

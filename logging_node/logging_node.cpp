@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <vector>
@@ -139,6 +140,7 @@ struct LoggingNode::State {
   void note_gap(std::string_view service, std::uint64_t missing);
   void handle_set_level(const bus::SetLogLevel& request);
   void handle_query();
+  void accept(std::unique_ptr<LogEntry> entry);
   void accept(LogEntry&& entry);
   void flush_to_writer();
   void stream(const LogEntry& entry);
@@ -156,7 +158,7 @@ struct LoggingNode::State {
   NodeCounters counters;
   SessionFile session;
   BoundedQueue<WriterItem> writer_queue;
-  BoundedQueue<LogEntry> spares;  // written entries coming back from the writer for reuse
+  BoundedQueue<std::unique_ptr<LogEntry>> spares;  // written entries coming back from the writer for reuse
   SessionWriter writer;
 
   // Owned by the receive thread from start() on.
@@ -175,9 +177,9 @@ struct LoggingNode::State {
   std::uint64_t forgotten_reported = 0;  // publishers the sequence tracker forgot, as reported
   std::uint64_t pending_dropped = 0;
   std::vector<LogEntry> summaries;
-  LogEntry next_entry;                  // the record being handled
-  std::vector<LogEntry> spare_entries;  // from `spares`: entries to refill in handle_record
-  std::vector<WriterItem> to_writer;    // accepted this wake-up; handed to the writer at once
+  std::unique_ptr<LogEntry> next_entry = std::make_unique<LogEntry>();  // the record being handled
+  std::vector<std::unique_ptr<LogEntry>> spare_entries;  // from `spares`: entries to refill in handle_record
+  std::vector<WriterItem> to_writer;                     // accepted this wake-up; handed to the writer at once
   bus::DashboardLogEncoder dashboard_encoder;
   std::string stream_timestamp, stream_entry_id, stream_payload;  // reused for every streamed entry
   bool streaming = false;  // someone subscribes to /dashboard/log (checked each wake-up)
@@ -234,13 +236,17 @@ void LoggingNode::State::publish_stats() {
   publisher->publish(bus::topics::kLoggingStats, stats);
 }
 
-void LoggingNode::State::accept(LogEntry&& entry) {
-  entry.sequence = ++entry_sequence;
-  if (entry.kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
-  if (streaming) stream(entry);
-  ring.push(entry);
-  const bool own_report = entry.kind == EntryKind::loss && entry.service_id == bus::topics::kLoggingServiceId;
+void LoggingNode::State::accept(std::unique_ptr<LogEntry> entry) {
+  entry->sequence = ++entry_sequence;
+  if (entry->kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
+  if (streaming) stream(*entry);
+  ring.push(*entry);
+  const bool own_report = entry->kind == EntryKind::loss && entry->service_id == bus::topics::kLoggingServiceId;
   to_writer.push_back(WriterItem{std::move(entry), false, own_report});  // loss reports always get through
+}
+
+void LoggingNode::State::accept(LogEntry&& entry) {
+  accept(std::make_unique<LogEntry>(std::move(entry)));
 }
 
 bool LoggingNode::State::writer_has_room() const {
@@ -268,7 +274,7 @@ void LoggingNode::State::flush_to_writer() {
   if (to_writer.empty()) return;
   const std::size_t refused = writer_queue.push_batch(
       to_writer, [](const WriterItem& item) { return item.keep; },
-      [](const WriterItem& item) { return item.stop || item.entry.level >= Level::error; });
+      [](const WriterItem& item) { return item.stop || item.entry->level >= Level::error; });
   to_writer.clear();
   if (refused > 0) {
     counters.dropped.fetch_add(refused, std::memory_order_relaxed);
@@ -317,7 +323,7 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record, const s
   const std::uint64_t hash = DedupFilter::key_hash(record.service, record.level, record.message);
   // Filled in place: its strings keep their capacity while records are repeats, and
   // once it is handed on, an entry the writer has written takes its place.
-  LogEntry& entry = next_entry;
+  LogEntry& entry = *next_entry;
   entry.timestamp_ns = record.timestamp_ns;
   entry.level = record.level;
   entry.service.assign(service_name);
@@ -334,11 +340,13 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record, const s
     counters.deduplicated.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  accept(std::move(entry));
+  accept(std::move(next_entry));
   if (spare_entries.empty()) spares.pop_batch(spare_entries, kSpareEntries, std::chrono::milliseconds(0));
   if (!spare_entries.empty()) {
-    entry = std::move(spare_entries.back());
+    next_entry = std::move(spare_entries.back());
     spare_entries.pop_back();
+  } else {
+    next_entry = std::make_unique<LogEntry>();
   }
 }
 
@@ -582,7 +590,7 @@ void LoggingNode::State::shut_down() {
   for (LogEntry& summary : summaries) accept(std::move(summary));
   node_entry(Level::info, EntryKind::node, "session " + session.session_id() + " stopping");
   flush_to_writer();
-  writer_queue.push_unbounded(WriterItem{{}, true, true});  // wakes the writer at once
+  writer_queue.push_unbounded(WriterItem{nullptr, true, true});  // wakes the writer at once
   writer_thread.join();
   publish_stats();
   publish_status(bus::ServiceState::stopped, "session " + session.session_id() + " closed: " +

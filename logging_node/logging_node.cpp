@@ -373,21 +373,27 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
     const std::int64_t now = bus::monotonic_ns();
     if (!topic->batch) {
       bool handled = false;
-      error = bus::decode_log_record_view(message.bytes(), [&](const bus::LogRecordView& record) {
-        if (record.service != topic->service) return;
-        handle_record(record, service_name, now);
-        handled = true;
-      });
+      error = bus::decode_log_record_view(
+          message.bytes(),
+          [&](const bus::LogRecordView& record) {
+            if (record.service != topic->service) return;
+            handle_record(record, service_name, now);
+            handled = true;
+          },
+          bus::ViewFields::without_source);
       if (error.empty() && !handled) ++mismatched;
     } else {
       bus::LogBatchInfo info;
-      error = bus::decode_log_batch_view(message.bytes(), info, [&](const bus::LogRecordView& record) {
-        if (record.service != topic->service || record.publisher_id != info.publisher_id) {
-          ++mismatched;
-          return;
-        }
-        handle_record(record, service_name, now);
-      });
+      error = bus::decode_log_batch_view(
+          message.bytes(), info,
+          [&](const bus::LogRecordView& record) {
+            if (record.service != topic->service || record.publisher_id != info.publisher_id) {
+              ++mismatched;
+              return;
+            }
+            handle_record(record, service_name, now);
+          },
+          bus::ViewFields::without_source);
       if (error.empty() && info.last_sequence != 0) {
         if (auto gap = sequences.observe_last(info.publisher_id, info.last_sequence)) {
           note_gap(topic->service, gap->missing);

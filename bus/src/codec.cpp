@@ -221,7 +221,7 @@ std::string_view text_or(s::LogRecord::Reader in, std::string_view shared) {
   return own.empty() ? shared : own;
 }
 
-LogRecordView read_view(s::LogRecord::Reader in, const LogBatchShared& shared = {}) {
+LogRecordView read_view(s::LogRecord::Reader in, const LogBatchShared& shared, ViewFields fields) {
   LogRecordView view;
   view.timestamp_ns = in.getTimestampNs();
   view.level = to_level(in.getLevel());
@@ -232,10 +232,12 @@ LogRecordView read_view(s::LogRecord::Reader in, const LogBatchShared& shared = 
   view.pid = in.getPid() != 0 ? in.getPid() : shared.pid;
   view.publisher_id = in.getPublisherId();
   view.sequence = in.getSequence();
-  view.file = view_of(in.getFile());
   view.line = in.getLine();
-  view.function = view_of(in.getFunction());
-  view.thread = view_of(in.getThread());
+  if (fields == ViewFields::all) {
+    view.file = view_of(in.getFile());
+    view.function = view_of(in.getFunction());
+    view.thread = view_of(in.getThread());
+  }
   return view;
 }
 
@@ -338,9 +340,10 @@ std::string encode(const LogRecord& record) {
   return flatten(message);
 }
 
-std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use) noexcept {
-  auto decoded = decode<s::LogRecord, bool>(payload, [&use](s::LogRecord::Reader in) {
-    use(read_view(in));
+std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use,
+                                   ViewFields fields) noexcept {
+  auto decoded = decode<s::LogRecord, bool>(payload, [&use, fields](s::LogRecord::Reader in) {
+    use(read_view(in, {}, fields));
     return true;
   });
   return decoded ? std::string() : decoded.error;
@@ -366,7 +369,7 @@ std::string encode(const LogRecordBatch& batch) {
 }
 
 std::string decode_log_batch_view(Bytes payload, LogBatchInfo& info,
-                                  const std::function<void(const LogRecordView&)>& use) noexcept {
+                                  const std::function<void(const LogRecordView&)>& use, ViewFields fields) noexcept {
   info = {};
   auto decoded = decode<s::LogRecordBatch, bool>(payload, [&](s::LogRecordBatch::Reader in) {
     auto records = in.getRecords();
@@ -375,7 +378,7 @@ std::string decode_log_batch_view(Bytes payload, LogBatchInfo& info,
     info.last_sequence = in.getLastSequence();
     info.records = records.size();
     const LogBatchShared shared = read_shared(in);
-    for (auto record : records) use(read_view(record, shared));
+    for (auto record : records) use(read_view(record, shared, fields));
     return true;
   });
   return decoded ? std::string() : decoded.error;

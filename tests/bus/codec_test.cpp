@@ -77,6 +77,24 @@ BOOST_AUTO_TEST_CASE(the_view_decoder_reads_records_in_place) {
   BOOST_TEST(calls == 1);
 }
 
+BOOST_AUTO_TEST_CASE(the_view_decoders_can_skip_the_source_fields) {
+  const LogRecord record = sample_record();
+  const std::string bytes = encode(record);
+  int calls = 0;
+  const auto lean = [&](const LogRecordView& view) {
+    ++calls;
+    BOOST_TEST(view.message == record.message);
+    BOOST_TEST(view.line == record.line);
+    BOOST_TEST((view.file.empty() && view.function.empty() && view.thread.empty()));
+  };
+  BOOST_TEST(decode_log_record_view(as_bytes(bytes), lean, ViewFields::without_source).empty());
+  LogRecordBatch batch;
+  batch.records = {record, record};
+  LogBatchInfo info;
+  BOOST_TEST(decode_log_batch_view(as_bytes(encode(batch)), info, lean, ViewFields::without_source).empty());
+  BOOST_TEST(calls == 3);
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_round_trips_and_the_encoder_matches_it) {
   LogRecordBatch batch;
   batch.publisher_id = 99;

@@ -43,10 +43,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       texts.emplace_back(view.service);
       texts.emplace_back(view.host);
       texts.emplace_back(view.logger);
-      views.push_back(LogRecordView{view.timestamp_ns, view.level, {}, {}, {}, {}, view.pid, view.publisher_id,
-                                    view.sequence});
+      views.push_back(
+          LogRecordView{view.timestamp_ns, view.level, {}, {}, {}, {}, view.pid, view.publisher_id, view.sequence});
     }
   });
+  // The node's reader skips file, function and thread: it reads at least as much.
+  LogBatchInfo lean_info;
+  std::size_t lean_records = 0;
+  const std::string lean_error = decode_log_batch_view(
+      bytes, lean_info, [&lean_records](const LogRecordView&) { ++lean_records; }, ViewFields::without_source);
+  if (error.empty() && (!lean_error.empty() || lean_records != records)) std::abort();
   if (auto batch = decode_log_record_batch(bytes); batch && error.empty()) {
     if (records != batch.value->records.size() || info.records != records ||
         info.last_sequence != batch.value->last_sequence)

@@ -48,11 +48,17 @@ struct LogRecordView {
 // Serialises `record` into `out` (replacing its contents).
 void encode_into(const LogRecordView& record, std::string& out);
 
+// Which fields the in-place decoders read. A field that is not read is left
+// empty and not validated either (Cap'n Proto checks a pointer when it is read):
+// `without_source` skips file, function and thread, which the logging node never uses.
+enum class ViewFields { all, without_source };
+
 // Decodes a LogRecord without copying it: calls `use` once with views into
 // `payload` (valid only during the call; `fields` is left empty). Returns an
 // empty string on success, else why the payload was rejected (then `use` was
 // not called, or its work must be discarded). Never throws.
-std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use) noexcept;
+std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use,
+                                   ViewFields fields = ViewFields::all) noexcept;
 
 // What a LogRecordBatch says besides its records.
 struct LogBatchInfo {
@@ -127,7 +133,8 @@ class DashboardLogEncoder {
 // was rejected; the records before the bad part may already have been passed to
 // `use`. Never throws (`use` must not throw).
 std::string decode_log_batch_view(Bytes payload, LogBatchInfo& info,
-                                  const std::function<void(const LogRecordView&)>& use) noexcept;
+                                  const std::function<void(const LogRecordView&)>& use,
+                                  ViewFields fields = ViewFields::all) noexcept;
 
 // Serialised Cap'n Proto messages (flat array of words, as sent on the bus).
 std::string encode(const LogRecord& record);

@@ -1,21 +1,58 @@
 #include "dedup_filter.h"
 
+#include <algorithm>
 #include <bit>
 #include <charconv>
-#include <functional>
+#include <cstring>
 #include <limits>
 
 #include "cantina/bus/clock.h"
 
 namespace cantina::logging {
 
+namespace {
+
+// A 64-bit string hash that takes 16 bytes per step (the multiply-and-fold mixing
+// of wyhash, public domain): about a third of std::hash's cost on a log message,
+// which the node hashes once per record. Every bit of the result depends on
+// every input byte, so the low bits index the table as well as the high ones.
+__extension__ using Wide = unsigned __int128;
+
+constexpr std::uint64_t kSecret0 = 0xa0761d6478bd642fULL;
+constexpr std::uint64_t kSecret1 = 0xe7037ed1a0b428dbULL;
+constexpr std::uint64_t kSecret2 = 0x8ebc6af09c88c6e3ULL;
+
+std::uint64_t fold_multiply(std::uint64_t a, std::uint64_t b) noexcept {
+  const Wide product = static_cast<Wide>(a) * b;
+  return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
+}
+
+std::uint64_t load_word(const char* bytes, std::size_t count) noexcept {
+  std::uint64_t word = 0;
+  std::memcpy(&word, bytes, count);
+  return word;
+}
+
+std::uint64_t hash_text(std::string_view text, std::uint64_t seed) noexcept {
+  const char* at = text.data();
+  std::size_t left = text.size();
+  std::uint64_t state = seed ^ fold_multiply(seed ^ kSecret0, static_cast<std::uint64_t>(left) ^ kSecret1);
+  while (left > 16) {
+    state = fold_multiply(load_word(at, 8) ^ kSecret1, load_word(at + 8, 8) ^ state);
+    at += 16;
+    left -= 16;
+  }
+  // The last 1-16 bytes (zero-padded; the length is in the state already).
+  const std::uint64_t low = load_word(at, std::min<std::size_t>(left, 8));
+  const std::uint64_t high = left > 8 ? load_word(at + 8, left - 8) : 0;
+  return fold_multiply(kSecret1 ^ static_cast<std::uint64_t>(text.size()),
+                       fold_multiply(low ^ kSecret1, high ^ state ^ kSecret2));
+}
+
+}  // namespace
+
 std::uint64_t DedupFilter::key_hash(std::string_view service_id, Level level, std::string_view message) noexcept {
-  const std::hash<std::string_view> hash;
-  std::uint64_t seed = hash(message);
-  // boost::hash_combine's mixing step.
-  seed ^= hash(service_id) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
-  seed ^= static_cast<std::uint64_t>(level) + 0x9e3779b97f4a7c15ULL + (seed << 6) + (seed >> 2);
-  return seed;
+  return hash_text(message, hash_text(service_id, static_cast<std::uint64_t>(level)));
 }
 
 DedupFilter::DedupFilter(std::chrono::seconds window, std::size_t max_keys)

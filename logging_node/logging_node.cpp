@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -147,11 +148,12 @@ struct LoggingNode::State {
   std::chrono::milliseconds sleep_limit(std::int64_t now_monotonic) const;
   void update_streaming();
   void handle_bus_message(bus::Received& message);
-  void handle_record(const bus::LogRecordView& record);
+  void handle_record(const bus::LogRecordView& record, const std::string& service_name, std::int64_t now_monotonic);
   void note_gap(std::string_view service, std::uint64_t missing);
   void handle_set_level(const bus::SetLogLevel& request);
   // Answers one history query if one is waiting; false if none was.
   bool handle_query();
+  void accept(std::unique_ptr<LogEntry> entry);
   void accept(LogEntry&& entry);
   void flush_to_writer();
   bool writer_has_room() const;
@@ -168,7 +170,7 @@ struct LoggingNode::State {
   NodeCounters counters;
   SessionFile session;
   BoundedQueue<WriterItem> writer_queue;
-  BoundedQueue<LogEntry> spares;  // written entries coming back from the writer for reuse
+  BoundedQueue<std::unique_ptr<LogEntry>> spares;  // written entries coming back from the writer for reuse
   SessionWriter writer;
 
   // Owned by the receive thread from start() on.
@@ -187,12 +189,12 @@ struct LoggingNode::State {
   std::uint64_t forgotten_reported = 0;  // publishers the sequence tracker forgot, as reported
   std::uint64_t pending_dropped = 0;
   std::vector<LogEntry> summaries;
-  LogEntry next_entry;                  // the record being handled
-  std::vector<LogEntry> spare_entries;  // from `spares`: entries to refill in handle_record
-  std::vector<WriterItem> to_writer;    // accepted this wake-up; handed to the writer at once
-  DashboardStream dashboard;            // entries for /dashboard/log/batch; flushed at the end of each wake-up
-  bool streaming = false;               // someone subscribes to /dashboard/log/batch (checked when the socket says so)
-  bool watching = false;                // subscribed to topics::kWatching (follows `streaming`)
+  std::unique_ptr<LogEntry> next_entry = std::make_unique<LogEntry>();  // the record being handled
+  std::vector<std::unique_ptr<LogEntry>> spare_entries;  // from `spares`: entries to refill in handle_record
+  std::vector<WriterItem> to_writer;                     // accepted this wake-up; handed to the writer at once
+  DashboardStream dashboard;  // entries for /dashboard/log/batch; flushed at the end of each wake-up
+  bool streaming = false;     // someone subscribes to /dashboard/log/batch (checked when the socket says so)
+  bool watching = false;      // subscribed to topics::kWatching (follows `streaming`)
   std::uint64_t closed_early_seen = 0;
   bus::ServiceState state = bus::ServiceState::starting;
   std::string state_message;
@@ -246,13 +248,17 @@ void LoggingNode::State::publish_stats() {
   publisher->publish(bus::topics::kLoggingStats, stats);
 }
 
-void LoggingNode::State::accept(LogEntry&& entry) {
-  entry.sequence = ++entry_sequence;
-  if (entry.kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
-  if (streaming) dashboard.add(entry);
-  ring.push(entry);
-  const bool own_report = entry.kind == EntryKind::loss && entry.service_id == bus::topics::kLoggingServiceId;
+void LoggingNode::State::accept(std::unique_ptr<LogEntry> entry) {
+  entry->sequence = ++entry_sequence;
+  if (entry->kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
+  if (streaming) dashboard.add(*entry);
+  ring.push(*entry);
+  const bool own_report = entry->kind == EntryKind::loss && entry->service_id == bus::topics::kLoggingServiceId;
   to_writer.push_back(WriterItem{std::move(entry), false, own_report});  // loss reports always get through
+}
+
+void LoggingNode::State::accept(LogEntry&& entry) {
+  accept(std::make_unique<LogEntry>(std::move(entry)));
 }
 
 bool LoggingNode::State::writer_has_room() const {
@@ -264,7 +270,7 @@ void LoggingNode::State::flush_to_writer() {
   if (to_writer.empty()) return;
   const std::size_t refused = writer_queue.push_batch(
       to_writer, [](const WriterItem& item) { return item.keep; },
-      [](const WriterItem& item) { return item.stop || item.entry.level >= Level::error; });
+      [](const WriterItem& item) { return item.stop || item.entry->level >= Level::error; });
   to_writer.clear();
   if (refused > 0) {
     counters.dropped.fetch_add(refused, std::memory_order_relaxed);
@@ -291,7 +297,10 @@ void LoggingNode::State::note_gap(std::string_view service, std::uint64_t missin
   ++loss.gaps;
 }
 
-void LoggingNode::State::handle_record(const bus::LogRecordView& record) {
+// `service_name` is the friendly name of record.service and `now_monotonic` the
+// time the bus message was taken: both are looked up once per message.
+void LoggingNode::State::handle_record(const bus::LogRecordView& record, const std::string& service_name,
+                                       std::int64_t now_monotonic) {
   counters.received.fetch_add(1, std::memory_order_relaxed);
   const auto observation = sequences.observe(record.publisher_id, record.sequence);
   if (observation.gap) {
@@ -310,10 +319,10 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record) {
   const std::uint64_t hash = DedupFilter::key_hash(record.service, record.level, record.message);
   // Filled in place: its strings keep their capacity while records are repeats, and
   // once it is handed on, an entry the writer has written takes its place.
-  LogEntry& entry = next_entry;
+  LogEntry& entry = *next_entry;
   entry.timestamp_ns = record.timestamp_ns;
   entry.level = record.level;
-  entry.service.assign(names.friendly(record.service));
+  entry.service.assign(service_name);
   entry.service_id.assign(record.service);
   entry.message.assign(record.message);
   entry.kind = EntryKind::record;
@@ -321,17 +330,19 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record) {
   entry.host.assign(record.host);
   entry.logger.assign(record.logger);
   summaries.clear();
-  const bool admitted = dedup.admit(entry, hash, bus::monotonic_ns(), summaries);
+  const bool admitted = dedup.admit(entry, hash, now_monotonic, summaries);
   for (LogEntry& summary : summaries) accept(std::move(summary));
   if (!admitted) {
     counters.deduplicated.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  accept(std::move(entry));
+  accept(std::move(next_entry));
   if (spare_entries.empty()) spares.pop_batch(spare_entries, kSpareEntries, std::chrono::milliseconds(0));
   if (!spare_entries.empty()) {
-    entry = std::move(spare_entries.back());
+    next_entry = std::move(spare_entries.back());
     spare_entries.pop_back();
+  } else {
+    next_entry = std::make_unique<LogEntry>();
   }
 }
 
@@ -354,23 +365,31 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
     // Every record must name the topic's service (in a batch, also its publisher).
     std::uint64_t mismatched = 0;
     std::string error;
+    const std::string& service_name = names.friendly(topic->service);  // valid until the next lookup
+    const std::int64_t now = bus::monotonic_ns();
     if (!topic->batch) {
       bool handled = false;
-      error = bus::decode_log_record_view(message.bytes(), [&](const bus::LogRecordView& record) {
-        if (record.service != topic->service) return;
-        handle_record(record);
-        handled = true;
-      });
+      error = bus::decode_log_record_view(
+          message.bytes(),
+          [&](const bus::LogRecordView& record) {
+            if (record.service != topic->service) return;
+            handle_record(record, service_name, now);
+            handled = true;
+          },
+          bus::ViewFields::without_source);
       if (error.empty() && !handled) ++mismatched;
     } else {
       bus::LogBatchInfo info;
-      error = bus::decode_log_batch_view(message.bytes(), info, [&](const bus::LogRecordView& record) {
-        if (record.service != topic->service || record.publisher_id != info.publisher_id) {
-          ++mismatched;
-          return;
-        }
-        handle_record(record);
-      });
+      error = bus::decode_log_batch_view(
+          message.bytes(), info,
+          [&](const bus::LogRecordView& record) {
+            if (record.service != topic->service || record.publisher_id != info.publisher_id) {
+              ++mismatched;
+              return;
+            }
+            handle_record(record, service_name, now);
+          },
+          bus::ViewFields::without_source);
       if (error.empty() && info.last_sequence != 0) {
         if (auto gap = sequences.observe_last(info.publisher_id, info.last_sequence)) {
           note_gap(topic->service, gap->missing);
@@ -622,7 +641,7 @@ void LoggingNode::State::shut_down() {
   node_entry(Level::info, EntryKind::node, "session " + session.session_id() + " stopping");
   flush_to_writer();
   dashboard.flush();
-  writer_queue.push_unbounded(WriterItem{{}, true, true});  // wakes the writer at once
+  writer_queue.push_unbounded(WriterItem{nullptr, true, true});  // wakes the writer at once
   writer_thread.join();
   publish_stats();
   publish_status(bus::ServiceState::stopped, "session " + session.session_id() + " closed: " +

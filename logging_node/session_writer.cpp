@@ -97,9 +97,9 @@ void SessionWriter::run() {
         stopping = true;
         continue;
       }
-      append_line(buffer_, item.entry);
+      append_line(buffer_, *item.entry);
       ++lines;
-      urgent = urgent || item.entry.level >= Level::error;
+      urgent = urgent || item.entry->level >= Level::error;
     }
     write_buffer(lines);
     if (options_.spares != nullptr && !batch.empty()) {
@@ -108,7 +108,8 @@ void SessionWriter::run() {
         if (!item.stop) spent_.push_back(std::move(item.entry));
       }
       options_.spares->push_batch(
-          spent_, [](const LogEntry&) { return false; }, [](const LogEntry&) { return false; });
+          spent_, [](const std::unique_ptr<LogEntry>&) { return false; },
+          [](const std::unique_ptr<LogEntry>&) { return false; });
     }
     if (urgent || stopping || std::chrono::steady_clock::now() - last_sync_ >= options_.flush_interval) sync();
   }

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -16,9 +17,10 @@
 
 namespace cantina::logging {
 
-// What travels on the writer queue: an entry, or the shutdown message.
+// What travels on the writer queue: an entry, or the shutdown message (entry null).
+// Entries travel by pointer: handing one on moves a pointer, not its strings.
 struct WriterItem {
-  LogEntry entry;
+  std::unique_ptr<LogEntry> entry;
   bool stop = false;
   bool keep = false;  // pushed even when the queue is full (the node's own loss reports, stop)
 };
@@ -32,7 +34,7 @@ struct WriterOptions {
   // Where written entries go back for the producer to refill (their strings keep
   // their capacity, so a warm node allocates nothing per entry); null or full =
   // they are freed. Must outlive run().
-  BoundedQueue<LogEntry>* spares = nullptr;
+  BoundedQueue<std::unique_ptr<LogEntry>>* spares = nullptr;
 };
 
 class SessionWriter {
@@ -62,8 +64,8 @@ class SessionWriter {
   NodeCounters& counters_;
   WriterOptions options_;
   std::string buffer_;
-  std::vector<LogEntry> spent_;  // written entries on their way to options_.spares
-  bool dirty_ = false;           // written since the last fdatasync
+  std::vector<std::unique_ptr<LogEntry>> spent_;  // written entries on their way to options_.spares
+  bool dirty_ = false;                            // written since the last fdatasync
   std::chrono::steady_clock::time_point last_sync_;
 
   // Lines lost to write errors since writing last worked, for the report.

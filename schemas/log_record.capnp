@@ -92,4 +92,21 @@ struct LogRecordBatch {
   # has seen fewer lost the rest: this reveals records lost at the end of a burst,
   # which no later record would. The Logger states it in the last message of each
   # send and about once a second while idle after publishing.
+
+  # What every record of the batch shares, stated once. A record whose own field
+  # is empty (a Text) or 0 (`pid`) has the batch's value: the Logger leaves these
+  # fields of its records unset. Readers must fill them in; records that carry
+  # their own (older publishers, hand-made batches) keep them.
+
+  service @3 :Text;
+  # The service id of the records (the topic's).
+
+  host @4 :Text;
+  # Host name of the publishing machine.
+
+  pid @5 :UInt32;
+  # Process id of the publishing process.
+
+  logger @6 :Text;
+  # The publisher's logger name; a record with another one carries its own.
 }

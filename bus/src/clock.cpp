@@ -53,29 +53,51 @@ void append_iso8601(std::string& out, std::int64_t timestamp_ns) {
     nanos += 1'000'000'000;
     seconds -= 1;
   }
-  long days = seconds / 86400;
-  long second_of_day = seconds % 86400;
-  if (second_of_day < 0) {
-    second_of_day += 86400;
-    days -= 1;
+  // Consecutive timestamps mostly share their second: its text ("YYYY-MM-DDTHH:MM:SS.")
+  // is kept per thread and only the microseconds are formatted again.
+  struct SecondText {
+    long seconds = -1;
+    bool valid = false;
+    char text[20] = {};
+  };
+  thread_local SecondText cached;
+  if (!cached.valid || cached.seconds != seconds) {
+    long days = seconds / 86400;
+    long second_of_day = seconds % 86400;
+    if (second_of_day < 0) {
+      second_of_day += 86400;
+      days -= 1;
+    }
+    long year = 0, month = 0, day = 0;
+    civil_from_days(days, year, month, day);
+    if (year < 0 || year > 9999) year = year < 0 ? 0 : 9999;
+    std::string prefix;
+    prefix.reserve(sizeof cached.text);
+    append_digits(prefix, year, 4);
+    prefix += '-';
+    append_digits(prefix, month, 2);
+    prefix += '-';
+    append_digits(prefix, day, 2);
+    prefix += 'T';
+    append_digits(prefix, second_of_day / 3600, 2);
+    prefix += ':';
+    append_digits(prefix, second_of_day / 60 % 60, 2);
+    prefix += ':';
+    append_digits(prefix, second_of_day % 60, 2);
+    prefix += '.';
+    prefix.copy(cached.text, sizeof cached.text);
+    cached.seconds = seconds;
+    cached.valid = true;
   }
-  long year = 0, month = 0, day = 0;
-  civil_from_days(days, year, month, day);
-  if (year < 0 || year > 9999) year = year < 0 ? 0 : 9999;
-  append_digits(out, year, 4);
-  out += '-';
-  append_digits(out, month, 2);
-  out += '-';
-  append_digits(out, day, 2);
-  out += 'T';
-  append_digits(out, second_of_day / 3600, 2);
-  out += ':';
-  append_digits(out, second_of_day / 60 % 60, 2);
-  out += ':';
-  append_digits(out, second_of_day % 60, 2);
-  out += '.';
-  append_digits(out, nanos / 1000, 6);
-  out += 'Z';
+  char tail[7];
+  long micros = nanos / 1000;
+  for (int i = 5; i >= 0; --i) {
+    tail[i] = static_cast<char>('0' + micros % 10);
+    micros /= 10;
+  }
+  tail[6] = 'Z';
+  out.append(cached.text, sizeof cached.text);
+  out.append(tail, sizeof tail);
 }
 
 std::string iso8601(std::int64_t timestamp_ns) {

@@ -220,33 +220,65 @@ LogRecordView view_of(const LogRecord& record) {
           record.line,         record.function, record.thread,       record.fields};
 }
 
-LogRecordView read_view(s::LogRecord::Reader in) {
+// What a batch's records share (LogBatchShared); empty for a single record.
+LogBatchShared read_shared(s::LogRecordBatch::Reader in) {
+  LogBatchShared shared;
+  if (in.hasService()) shared.service = view_of(in.getService());
+  if (in.hasHost()) shared.host = view_of(in.getHost());
+  if (in.hasLogger()) shared.logger = view_of(in.getLogger());
+  shared.pid = in.getPid();
+  return shared;
+}
+
+// A text field of a record, or the batch's value when the record's is empty. An
+// unset field is not read at all (the Logger leaves the shared ones unset).
+template <bool (s::LogRecord::Reader::*has)() const, capnp::Text::Reader (s::LogRecord::Reader::*get)() const>
+std::string_view text_or(s::LogRecord::Reader in, std::string_view shared) {
+  if (!(in.*has)()) return shared;
+  const std::string_view own = view_of((in.*get)());
+  return own.empty() ? shared : own;
+}
+
+LogRecordView read_view(s::LogRecord::Reader in, const LogBatchShared& shared, ViewFields fields) {
   LogRecordView view;
   view.timestamp_ns = in.getTimestampNs();
   view.level = to_level(in.getLevel());
-  view.service = view_of(in.getService());
-  view.logger = view_of(in.getLogger());
+  view.service = text_or<&s::LogRecord::Reader::hasService, &s::LogRecord::Reader::getService>(in, shared.service);
+  view.logger = text_or<&s::LogRecord::Reader::hasLogger, &s::LogRecord::Reader::getLogger>(in, shared.logger);
   view.message = view_of(in.getMessage());
-  view.host = view_of(in.getHost());
-  view.pid = in.getPid();
+  view.host = text_or<&s::LogRecord::Reader::hasHost, &s::LogRecord::Reader::getHost>(in, shared.host);
+  view.pid = in.getPid() != 0 ? in.getPid() : shared.pid;
   view.publisher_id = in.getPublisherId();
   view.sequence = in.getSequence();
-  view.file = view_of(in.getFile());
   view.line = in.getLine();
-  view.function = view_of(in.getFunction());
-  view.thread = view_of(in.getThread());
+  if (fields == ViewFields::all) {
+    view.file = view_of(in.getFile());
+    view.function = view_of(in.getFunction());
+    view.thread = view_of(in.getThread());
+  }
   return view;
 }
 
-LogRecord read_record(s::LogRecord::Reader in) {
+// `filled`: bytes of the batch's text copied into records so far; a batch may not
+// make it pass kMaxDecodedBytes (a small message must not decode to a huge one).
+LogRecord read_record(s::LogRecord::Reader in, const LogBatchShared& shared, std::size_t& filled) {
   LogRecord record;
   record.timestamp_ns = in.getTimestampNs();
   record.level = to_level(in.getLevel());
-  record.service = to_std(in.getService());
-  record.logger = to_std(in.getLogger());
+  const auto fill_in = [&filled](std::string& field, std::string_view own, std::string_view batch) {
+    if (!own.empty()) {
+      field.assign(own);
+      return;
+    }
+    filled += batch.size();
+    KJ_REQUIRE(filled <= kMaxDecodedBytes, "batch fields repeated into its records exceed the limit");
+    field.assign(batch);
+  };
+  fill_in(record.service, view_of(in.getService()), shared.service);
+  fill_in(record.logger, view_of(in.getLogger()), shared.logger);
   record.message = to_std(in.getMessage());
-  record.host = to_std(in.getHost());
-  record.pid = in.getPid();
+  fill_in(record.host, view_of(in.getHost()), shared.host);
+  record.pid = in.getPid() != 0 ? in.getPid() : shared.pid;
   record.publisher_id = in.getPublisherId();
   record.sequence = in.getSequence();
   record.file = to_std(in.getFile());
@@ -333,11 +365,15 @@ void DashboardLogEncoder::encode(const DashboardLogView& entry, std::string& out
 }
 
 void LogBatchEncoder::encode(std::span<const LogRecordView> records, std::uint64_t publisher_id,
-                             std::uint64_t last_sequence, std::string& out) {
+                             std::uint64_t last_sequence, std::string& out, const LogBatchShared& shared) {
   capnp::MallocMessageBuilder message(kj::arrayPtr(reinterpret_cast<capnp::word*>(segment_), kBatchSegmentWords));
   auto root = message.initRoot<s::LogRecordBatch>();
   root.setPublisherId(publisher_id);
   root.setLastSequence(last_sequence);
+  set_text(root, &s::LogRecordBatch::Builder::setService, shared.service);
+  set_text(root, &s::LogRecordBatch::Builder::setHost, shared.host);
+  set_text(root, &s::LogRecordBatch::Builder::setLogger, shared.logger);
+  root.setPid(shared.pid);
   auto list = root.initRecords(static_cast<unsigned>(records.size()));
   for (unsigned i = 0; i < list.size(); ++i) fill(list[i], records[i]);
   write_into(message, out);
@@ -349,16 +385,20 @@ std::string encode(const LogRecord& record) {
   return flatten(message);
 }
 
-std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use) noexcept {
-  auto decoded = decode<s::LogRecord, bool>(payload, [&use](s::LogRecord::Reader in) {
-    use(read_view(in));
+std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use,
+                                   ViewFields fields) noexcept {
+  auto decoded = decode<s::LogRecord, bool>(payload, [&use, fields](s::LogRecord::Reader in) {
+    use(read_view(in, {}, fields));
     return true;
   });
   return decoded ? std::string() : decoded.error;
 }
 
 Decoded<LogRecord> decode_log_record(Bytes payload) noexcept {
-  return decode<s::LogRecord, LogRecord>(payload, read_record);
+  return decode<s::LogRecord, LogRecord>(payload, [](s::LogRecord::Reader in) {
+    std::size_t filled = 0;
+    return read_record(in, {}, filled);
+  });
 }
 
 std::string encode(const LogRecordBatch& batch) {
@@ -374,7 +414,7 @@ std::string encode(const LogRecordBatch& batch) {
 }
 
 std::string decode_log_batch_view(Bytes payload, LogBatchInfo& info,
-                                  const std::function<void(const LogRecordView&)>& use) noexcept {
+                                  const std::function<void(const LogRecordView&)>& use, ViewFields fields) noexcept {
   info = {};
   auto decoded = decode<s::LogRecordBatch, bool>(payload, [&](s::LogRecordBatch::Reader in) {
     auto records = in.getRecords();
@@ -382,7 +422,8 @@ std::string decode_log_batch_view(Bytes payload, LogBatchInfo& info,
     info.publisher_id = in.getPublisherId();
     info.last_sequence = in.getLastSequence();
     info.records = records.size();
-    for (auto record : records) use(read_view(record));
+    const LogBatchShared shared = read_shared(in);
+    for (auto record : records) use(read_view(record, shared, fields));
     return true;
   });
   return decoded ? std::string() : decoded.error;
@@ -396,7 +437,9 @@ Decoded<LogRecordBatch> decode_log_record_batch(Bytes payload) noexcept {
     auto records = in.getRecords();  // once: every get counts against the traversal limit
     check_size(records, static_cast<unsigned>(kMaxBatchRecords), "records");
     batch.records.reserve(records.size());
-    for (auto record : records) batch.records.push_back(read_record(record));
+    const LogBatchShared shared = read_shared(in);
+    std::size_t filled = 0;
+    for (auto record : records) batch.records.push_back(read_record(record, shared, filled));
     return batch;
   });
 }

@@ -216,9 +216,12 @@ void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
   bool unstated = false;        // published since the last sequence heartbeat
   std::uint64_t last_used = 0;  // highest sequence number assigned, as last seen
 
+  // Stated once per batch; records leave these fields empty (or carry their own logger).
+  const LogBatchShared shared{options_.service, host_name(), options_.logger_name, pid};
+
   // Sends views[...] as one batch; counts its records as published or dropped.
   auto send_batch = [&](std::uint64_t last_sequence) {
-    encoder.encode(views, publisher_id_, last_sequence, payload);
+    encoder.encode(views, publisher_id_, last_sequence, payload, shared);
     const bool sent = publisher.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
                       publisher.send(zmq::buffer(payload), zmq::send_flags::dontwait);
     if (sent && subscribed) {
@@ -284,13 +287,12 @@ void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
       LogRecordView& view = views.emplace_back();
       view.timestamp_ns = pending.timestamp_ns;
       view.level = pending.level;
-      view.service = options_.service;
+      // service, host and pid are the batch's (`shared`); so is the logger name
+      // unless the record brings another one.
       const RecordDetails* details = pending.details.get();
-      view.logger = details != nullptr && !details->logger.empty() ? std::string_view(details->logger)
-                                                                   : std::string_view(options_.logger_name);
+      view.logger = details != nullptr && details->logger != options_.logger_name ? std::string_view(details->logger)
+                                                                                  : std::string_view();
       view.message = pending.message;
-      view.host = host_name();
-      view.pid = pid;
       view.publisher_id = publisher_id_;
       view.sequence = pending.sequence;
       view.file = details != nullptr ? std::string_view(details->file) : std::string_view(pending.file);

@@ -128,6 +128,24 @@ BOOST_AUTO_TEST_CASE(the_view_decoder_reads_records_in_place) {
   BOOST_TEST(calls == 1);
 }
 
+BOOST_AUTO_TEST_CASE(the_view_decoders_can_skip_the_source_fields) {
+  const LogRecord record = sample_record();
+  const std::string bytes = encode(record);
+  int calls = 0;
+  const auto lean = [&](const LogRecordView& view) {
+    ++calls;
+    BOOST_TEST(view.message == record.message);
+    BOOST_TEST(view.line == record.line);
+    BOOST_TEST((view.file.empty() && view.function.empty() && view.thread.empty()));
+  };
+  BOOST_TEST(decode_log_record_view(as_bytes(bytes), lean, ViewFields::without_source).empty());
+  LogRecordBatch batch;
+  batch.records = {record, record};
+  LogBatchInfo info;
+  BOOST_TEST(decode_log_batch_view(as_bytes(encode(batch)), info, lean, ViewFields::without_source).empty());
+  BOOST_TEST(calls == 3);
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_round_trips_and_the_encoder_matches_it) {
   LogRecordBatch batch;
   batch.publisher_id = 99;
@@ -175,6 +193,81 @@ BOOST_AUTO_TEST_CASE(a_batch_round_trips_and_the_encoder_matches_it) {
   auto single = decode_log_records(as_bytes(encode(sample_record())), false);
   BOOST_REQUIRE(single);
   BOOST_TEST(single.value->records.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_states_shared_fields_once_and_every_reader_fills_them_in) {
+  // The Logger's form: service, host, pid and logger once in the batch, records
+  // leaving theirs empty; one record brings its own logger name, one its own host.
+  const LogRecord full = sample_record();
+  std::vector<LogRecordView> views(3);
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    views[i].timestamp_ns = full.timestamp_ns;
+    views[i].level = full.level;
+    views[i].message = full.message;
+    views[i].publisher_id = full.publisher_id;
+    views[i].sequence = 10 + i;
+    views[i].file = full.file;
+  }
+  views[1].logger = "other.logger";
+  views[2].host = "elsewhere";
+  const LogBatchShared shared{full.service, full.host, full.logger, full.pid};
+  LogBatchEncoder encoder;
+  std::string compact;
+  encoder.encode(views, full.publisher_id, 12, compact, shared);
+
+  auto decoded = decode_log_record_batch(as_bytes(compact));
+  BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
+  BOOST_REQUIRE(decoded.value->records.size() == 3u);
+  std::vector<std::string> loggers, hosts;
+  for (const LogRecord& record : decoded.value->records) {
+    BOOST_TEST(record.service == full.service);
+    BOOST_TEST(record.pid == full.pid);
+    BOOST_TEST(record.message == full.message);
+    loggers.push_back(record.logger);
+    hosts.push_back(record.host);
+  }
+  BOOST_TEST((loggers == std::vector<std::string>{full.logger, "other.logger", full.logger}));
+  BOOST_TEST((hosts == std::vector<std::string>{full.host, full.host, "elsewhere"}));
+
+  LogBatchInfo info;
+  std::vector<std::string> view_loggers;
+  const std::string error = decode_log_batch_view(as_bytes(compact), info, [&](const LogRecordView& view) {
+    BOOST_TEST(view.service == full.service);
+    BOOST_TEST(view.pid == full.pid);
+    view_loggers.emplace_back(view.logger);
+    BOOST_TEST(view.host == (view.sequence == 12 ? std::string_view("elsewhere") : std::string_view(full.host)));
+  });
+  BOOST_TEST(error.empty());
+  BOOST_TEST((view_loggers == loggers));
+
+  // The older form (every record carries its own fields) decodes to the same
+  // records, and is larger.
+  const std::string old_form = encode(*decoded.value);
+  auto again = decode_log_record_batch(as_bytes(old_form));
+  BOOST_REQUIRE_MESSAGE(again, again.error);
+  BOOST_TEST((*again.value == *decoded.value));
+  BOOST_TEST(compact.size() < old_form.size());
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_whose_shared_fields_would_decode_huge_is_rejected) {
+  // A small message must not decode to a huge one: a long shared host repeated
+  // into thousands of empty records passes kMaxDecodedBytes.
+  const std::string host(4000, 'h');
+  std::vector<LogRecordView> views(4096);
+  LogBatchEncoder encoder;
+  std::string bytes;
+  encoder.encode(views, 1, 0, bytes, LogBatchShared{"svc", host, "svc", 1});
+  BOOST_TEST(bytes.size() < kMaxDecodedBytes / 8);
+  auto decoded = decode_log_record_batch(as_bytes(bytes));
+  BOOST_TEST(!decoded);
+  BOOST_TEST(decoded.error.find("exceed the limit") != std::string::npos);
+  // The in-place reader copies nothing, so it reads it.
+  LogBatchInfo info;
+  std::size_t calls = 0;
+  BOOST_TEST(decode_log_batch_view(as_bytes(bytes), info, [&](const LogRecordView& view) {
+               calls += view.host.size() == host.size() ? 1 : 0;
+             }).empty());
+  BOOST_TEST(calls == views.size());
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_declaring_too_many_records_is_rejected) {

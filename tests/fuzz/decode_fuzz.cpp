@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "cantina/bus/codec.h"
 #include "cantina/bus/json.h"
@@ -31,13 +32,37 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(bytes, decode_log_record_batch);
   // The node's in-place batch reader: must not crash on anything, and must agree
   // with the copying decoder on what it read.
+  // Both fill in the batch's shared fields (service, host, logger, pid) alike.
   LogBatchInfo info;
   std::size_t records = 0;
-  const std::string error = decode_log_batch_view(bytes, info, [&records](const LogRecordView&) { ++records; });
+  std::vector<LogRecordView> views;  // only the fields below are compared
+  std::vector<std::string> texts;
+  const std::string error = decode_log_batch_view(bytes, info, [&](const LogRecordView& view) {
+    ++records;
+    if (texts.size() < 3 * 64) {
+      texts.emplace_back(view.service);
+      texts.emplace_back(view.host);
+      texts.emplace_back(view.logger);
+      views.push_back(
+          LogRecordView{view.timestamp_ns, view.level, {}, {}, {}, {}, view.pid, view.publisher_id, view.sequence});
+    }
+  });
+  // The node's reader skips file, function and thread: it reads at least as much.
+  LogBatchInfo lean_info;
+  std::size_t lean_records = 0;
+  const std::string lean_error = decode_log_batch_view(
+      bytes, lean_info, [&lean_records](const LogRecordView&) { ++lean_records; }, ViewFields::without_source);
+  if (error.empty() && (!lean_error.empty() || lean_records != records)) std::abort();
   if (auto batch = decode_log_record_batch(bytes); batch && error.empty()) {
     if (records != batch.value->records.size() || info.records != records ||
         info.last_sequence != batch.value->last_sequence)
       std::abort();
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      const LogRecord& record = batch.value->records[i];
+      if (record.service != texts[3 * i] || record.host != texts[3 * i + 1] || record.logger != texts[3 * i + 2] ||
+          record.pid != views[i].pid || record.sequence != views[i].sequence)
+        std::abort();
+    }
   }
   check(bytes, decode_dashboard_log);
   check(bytes, decode_dashboard_log_batch);

@@ -2,9 +2,11 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "cantina/bus/clock.h"
@@ -236,6 +238,29 @@ BOOST_AUTO_TEST_CASE(never_suppresses_a_different_message_with_the_same_hash_onc
   BOOST_REQUIRE(summaries.size() == 1u);
   BOOST_TEST(summaries[0].repeat_count == 2u);
   BOOST_TEST(summaries[0].message.starts_with("one (repeated 2 times"));
+}
+
+BOOST_AUTO_TEST_CASE(similar_keys_hash_apart_in_every_bit) {
+  // Messages that differ in one digit, services and levels that differ: no two
+  // keys share a hash, and the low bits (the table's index) spread evenly.
+  std::unordered_set<std::uint64_t> seen;
+  std::vector<std::size_t> buckets(1024);
+  std::size_t keys = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const std::string message =
+        "bench t p0 s" + std::to_string(i) + " " + std::string(static_cast<std::size_t>(i % 40), 'x');
+    for (const Level level : {Level::info, Level::error}) {
+      const std::uint64_t hash = DedupFilter::key_hash(i % 2 == 0 ? "svc_a" : "svc_b", level, message);
+      BOOST_REQUIRE(seen.insert(hash).second);
+      ++buckets[hash & 1023];
+      ++keys;
+    }
+  }
+  BOOST_TEST(DedupFilter::key_hash("", Level::info, "") != DedupFilter::key_hash("", Level::debug, ""));
+  BOOST_TEST(DedupFilter::key_hash("ab", Level::info, "c") != DedupFilter::key_hash("a", Level::info, "bc"));
+  const auto [fewest, most] = std::minmax_element(buckets.begin(), buckets.end());
+  BOOST_TEST(*fewest > keys / 1024 / 2);
+  BOOST_TEST(*most < keys / 1024 * 2);
 }
 
 BOOST_AUTO_TEST_CASE(handles_many_keys_and_repeats) {

@@ -52,7 +52,10 @@ struct Running {
   ~Running() {
     if (thread.joinable()) stop();
   }
-  void push(LogEntry e) { BOOST_REQUIRE(queue.try_push(WriterItem{std::move(e), false})); }
+  void push(LogEntry e) {
+    const bool pushed = queue.try_push(WriterItem{std::make_unique<LogEntry>(std::move(e)), false});
+    BOOST_REQUIRE(pushed);
+  }
   void stop() {
     queue.push_unbounded(WriterItem{{}, true});
     thread.join();

@@ -48,11 +48,17 @@ struct LogRecordView {
 // Serialises `record` into `out` (replacing its contents).
 void encode_into(const LogRecordView& record, std::string& out);
 
+// Which fields the in-place decoders read. A field that is not read is left
+// empty and not validated either (Cap'n Proto checks a pointer when it is read):
+// `without_source` skips file, function and thread, which the logging node never uses.
+enum class ViewFields { all, without_source };
+
 // Decodes a LogRecord without copying it: calls `use` once with views into
 // `payload` (valid only during the call; `fields` is left empty). Returns an
 // empty string on success, else why the payload was rejected (then `use` was
 // not called, or its work must be discarded). Never throws.
-std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use) noexcept;
+std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use,
+                                   ViewFields fields = ViewFields::all) noexcept;
 
 // What a LogRecordBatch says besides its records.
 struct LogBatchInfo {
@@ -65,6 +71,14 @@ struct LogBatchInfo {
 // 4 MiB cannot hold more real records than this).
 inline constexpr std::size_t kMaxBatchRecords = 65536;
 
+// What every record of a LogRecordBatch shares, stated once in the batch. A
+// record whose own field is empty (`pid` 0) has the batch's value: decoders fill
+// it in, so readers see whole records either way.
+struct LogBatchShared {
+  std::string_view service, host, logger;
+  std::uint32_t pid = 0;
+};
+
 // Encodes LogRecordBatch messages into a first segment it keeps and reuses, so a
 // warm encoder allocates nothing but `out`'s growth. One thread uses an encoder.
 class LogBatchEncoder {
@@ -75,9 +89,10 @@ class LogBatchEncoder {
   LogBatchEncoder& operator=(const LogBatchEncoder&) = delete;
 
   // Serialises `records` with `publisher_id` and `last_sequence` into `out`
-  // (replacing its contents).
+  // (replacing its contents). `shared` is stated in the batch; records may then
+  // leave those fields empty (they are written as they are).
   void encode(std::span<const LogRecordView> records, std::uint64_t publisher_id, std::uint64_t last_sequence,
-              std::string& out);
+              std::string& out, const LogBatchShared& shared = {});
 
  private:
   std::uint64_t* segment_;  // calloc'd words; each builder re-zeroes what it used
@@ -160,11 +175,13 @@ std::string decode_dashboard_entries_view(Bytes payload, bool batch,
 
 // Decodes a LogRecordBatch without copying it: fills `info`, then calls `use` once
 // per record, in order, with views into `payload` (valid only during the call;
-// `fields` left empty). Returns an empty string on success, else why the payload
+// `fields` left empty; a record's empty service, host, logger and 0 pid filled in
+// from the batch's, see LogBatchShared). Returns an empty string on success, else why the payload
 // was rejected; the records before the bad part may already have been passed to
 // `use`. Never throws (`use` must not throw).
 std::string decode_log_batch_view(Bytes payload, LogBatchInfo& info,
-                                  const std::function<void(const LogRecordView&)>& use) noexcept;
+                                  const std::function<void(const LogRecordView&)>& use,
+                                  ViewFields fields = ViewFields::all) noexcept;
 
 // Serialised Cap'n Proto messages (flat array of words, as sent on the bus).
 std::string encode(const LogRecord& record);
@@ -179,7 +196,9 @@ std::string encode(const SetLogLevel& request);
 std::string encode(const LogLevelChanged& change);
 
 // Each decoder validates the whole message (size limits, pointers, enum ranges,
-// UTF-8 is not required) and copies it out.
+// UTF-8 is not required) and copies it out. The batch decoders fill in each
+// record's empty service, host, logger and 0 pid from the batch (LogBatchShared);
+// a batch whose filled-in text would pass kMaxDecodedBytes is rejected.
 Decoded<LogRecord> decode_log_record(Bytes payload) noexcept;
 Decoded<LogRecordBatch> decode_log_record_batch(Bytes payload) noexcept;
 // The records of a message on a log topic in either form: a LogRecordBatch if

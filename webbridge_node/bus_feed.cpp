@@ -20,7 +20,7 @@ constexpr std::string_view kEntriesPrefix = "{\"type\":\"entries\",\"entries\":[
 
 // Entries the bus thread gathers before taking the Inbox's lock once for all of
 // them (also the granularity of drops when the Inbox is full).
-constexpr std::size_t kChunkBytes = 64 * 1024;
+constexpr std::size_t kChunkBytes = std::size_t{64} * 1024;
 
 void Inbox::add_entries(std::string_view json_text, std::size_t count) {
   if (count == 0) return;

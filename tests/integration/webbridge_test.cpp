@@ -91,7 +91,7 @@ class WsClient {
     socket.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(port))));
     timeval timeout{5, 0};
     setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    ws_.read_message_max(64 * 1024 * 1024);
+    ws_.read_message_max(std::size_t{64} * 1024 * 1024);
     ws_.set_option(websocket::stream_base::decorator([origin, cookie](websocket::request_type& request) {
       if (!origin.empty()) request.set(http::field::origin, origin);
       if (!cookie.empty()) request.set(http::field::cookie, cookie);

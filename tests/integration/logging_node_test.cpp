@@ -335,6 +335,7 @@ BOOST_AUTO_TEST_CASE(the_level_command_changes_the_nodes_threshold_at_run_time) 
   TempDir dir;
   Bus bus(dir.path());
   LogNode node(dir.path(), bus);
+  StatsWatcher stats(bus.subscribe_endpoint);
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
   publisher.send_record(make_record("probe", 3, 1, "debug before", bus::Level::debug));
@@ -344,7 +345,8 @@ BOOST_AUTO_TEST_CASE(the_level_command_changes_the_nodes_threshold_at_run_time) 
   BOOST_TEST(level.output() ==
              "logging_service: log level INFO -> DEBUG (pid " + std::to_string(node.process->pid()) + ")\n");
   publisher.send_record(make_record("probe", 3, 2, "debug after", bus::Level::debug));
-  std::this_thread::sleep_for(300ms);
+  // Sequence 2 has reached the node once it has received or counted lost both.
+  BOOST_TEST(stats.wait_until([](const bus::LoggingStats& s) { return s.received + s.lost >= 2; }, 20s).has_value());
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   const auto lines = read_lines(node.session_file());
   BOOST_TEST(count_containing(lines, "debug before") == 0u);

@@ -319,18 +319,6 @@ LogBatchEncoder::~LogBatchEncoder() {
   std::free(segment_);
 }
 
-// Words in a DashboardLogEncoder's reused first segment (64 KiB).
-constexpr std::size_t kDashboardSegmentWords = 8192;
-
-DashboardLogEncoder::DashboardLogEncoder()
-    : segment_(static_cast<std::uint64_t*>(std::calloc(kDashboardSegmentWords, sizeof(capnp::word)))) {
-  if (segment_ == nullptr) throw std::bad_alloc();
-}
-
-DashboardLogEncoder::~DashboardLogEncoder() {
-  std::free(segment_);
-}
-
 std::size_t dashboard_entry_size(const DashboardLogView& entry) noexcept {
   // A DashboardLog is 3 data words and 8 pointers inline in the list.
   constexpr std::size_t kStructBytes = 11 * sizeof(capnp::word);
@@ -355,12 +343,6 @@ void DashboardBatchEncoder::encode(std::span<const DashboardLogView> entries, st
   capnp::MallocMessageBuilder message(kj::arrayPtr(reinterpret_cast<capnp::word*>(segment_), kBatchSegmentWords));
   auto list = message.initRoot<s::DashboardLogBatch>().initEntries(static_cast<unsigned>(entries.size()));
   for (unsigned i = 0; i < list.size(); ++i) fill(list[i], entries[i]);
-  write_into(message, out);
-}
-
-void DashboardLogEncoder::encode(const DashboardLogView& entry, std::string& out) {
-  capnp::MallocMessageBuilder message(kj::arrayPtr(reinterpret_cast<capnp::word*>(segment_), kDashboardSegmentWords));
-  fill(message.initRoot<s::DashboardLog>(), entry);
   write_into(message, out);
 }
 

@@ -16,22 +16,18 @@
 #include <regex>
 #include <thread>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 
 #include "cantina/bus/codec.h"
+#include "cantina/bus/json.h"
 #include "cantina/bus/socket.h"
 #include "integration/bus_client.h"
 #include "integration/process.h"
+#include "integration/web_client.h"
 
 using namespace cantina::testing;
 using namespace std::chrono_literals;
 namespace bus = cantina::bus;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace net = boost::asio;
 namespace json = boost::json;
 
 namespace {
@@ -44,23 +40,12 @@ bool well_formed(const std::string& line) {
   return line.size() >= 60 && std::regex_match(line.substr(0, 60), prefix);
 }
 
-// True if `text` is valid UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
+// True if `text` is valid UTF-8 throughout (no overlongs, surrogates or code
+// points above U+10FFFF).
 bool valid_utf8(std::string_view text) {
-  std::size_t at = 0;
-  while (at < text.size()) {
-    const auto lead = static_cast<unsigned char>(text[at]);
-    std::size_t length = lead < 0x80                    ? 1
-                         : lead >= 0xc2 && lead <= 0xdf ? 2
-                         : lead >= 0xe0 && lead <= 0xef ? 3
-                         : lead >= 0xf0 && lead <= 0xf4 ? 4
-                                                        : 0;
-    if (length == 0 || at + length > text.size()) return false;
-    for (std::size_t i = 1; i < length; ++i)
-      if ((static_cast<unsigned char>(text[at + i]) & 0xc0) != 0x80) return false;
-    const auto second = length > 1 ? static_cast<unsigned char>(text[at + 1]) : 0;
-    if ((lead == 0xe0 && second < 0xa0) || (lead == 0xed && second > 0x9f) || (lead == 0xf0 && second < 0x90) ||
-        (lead == 0xf4 && second > 0x8f))
-      return false;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t length = bus::utf8_sequence_length(text, at);
+    if (length == 0) return false;
     at += length;
   }
   return true;
@@ -92,42 +77,6 @@ std::uint64_t sum_reported(const std::vector<std::string>& lines, const std::str
   }
   return total;
 }
-
-// cantina-webbridge on a free port, next to a LogNode.
-struct WebBridge {
-  explicit WebBridge(const LogNode& node)
-      : process(
-            [&] {
-              const auto config = node.dir / "webbridge.toml";
-              write_file(config, read_file(node.config) + "[webbridge]\nlisten = \"127.0.0.1:0\"\n");
-              return std::vector<std::string>{bin("cantina-webbridge"), "--config", config.string()};
-            }(),
-            node.dir / "webbridge.out") {
-    if (!process.wait_for_output("listening on http://", 10s)) throw std::runtime_error(process.output());
-    const std::string output = process.output();
-    const auto at = output.find("http://127.0.0.1:") + 17;
-    port = output.substr(at, output.find('\n', at) - at);
-  }
-
-  // The body of GET `target`.
-  std::string get(const std::string& target) const {
-    net::io_context io;
-    beast::tcp_stream stream(io);
-    stream.connect(
-        net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(port))));
-    http::request<http::empty_body> request{http::verb::get, target, 11};
-    request.set(http::field::host, "127.0.0.1:" + port);
-    http::write(stream, request);
-    beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(64 * 1024 * 1024);
-    http::read(stream, buffer, parser);
-    return parser.get().body();
-  }
-
-  Process process;
-  std::string port;
-};
 
 }  // namespace
 
@@ -213,7 +162,7 @@ BOOST_AUTO_TEST_CASE(a_megabyte_of_odd_bytes_is_one_line_in_the_file_and_text_on
       "ESC[\x1b[31mred\x1b[0m] BEL[\a] BS[\b] CRLF[\r\n] DEL[\x7f] C1[\xc2\x85] "
       "LS[\xe2\x80\xa8] bad[\xff\xc0\x80\xed\xa0\x80] cut[\xe2\x82] ok[\xc3\xa9\xe2\x9c\x93\xf0\x9f\x98\x80] ";
   std::string message = "odd-megabyte ";
-  while (message.size() < 1024 * 1024) message += piece;
+  while (message.size() < std::size_t{1024} * 1024) message += piece;
   publisher.send_record(make_record("odd_bytes", 3, 1, message));
   publisher.send_record(make_record("odd_bytes", 3, 2, "the next record"));
   std::this_thread::sleep_for(1500ms);

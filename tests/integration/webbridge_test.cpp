@@ -22,6 +22,7 @@
 #include "cantina/bus/clock.h"
 #include "integration/bus_client.h"
 #include "integration/process.h"
+#include "integration/web_client.h"
 
 using namespace cantina::testing;
 using namespace std::chrono_literals;
@@ -34,50 +35,6 @@ namespace json = boost::json;
 using tcp = net::ip::tcp;
 
 namespace {
-
-// cantina-webbridge on a free port, next to a LogNode.
-struct WebBridge {
-  WebBridge(const LogNode& node, const std::string& extra = "")
-      : process(
-            [&] {
-              const auto config = node.dir / "webbridge.toml";
-              write_file(config, read_file(node.config) + "[webbridge]\nlisten = \"127.0.0.1:0\"\n" + extra);
-              return std::vector<std::string>{bin("cantina-webbridge"), "--config", config.string()};
-            }(),
-            node.dir / "webbridge.out") {
-    if (!process.wait_for_output("listening on http://", 10s)) throw std::runtime_error(process.output());
-    const std::string output = process.output();
-    const auto at = output.find("http://127.0.0.1:") + 17;
-    port = output.substr(at, output.find('\n', at) - at);
-  }
-  Process process;
-  std::string port;
-};
-
-struct HttpResult {
-  unsigned status = 0;
-  std::string body;
-  std::string set_cookie;
-};
-
-HttpResult http_request(const std::string& port, const std::string& target,
-                        const std::vector<std::pair<http::field, std::string>>& headers = {}) {
-  net::io_context io;
-  beast::tcp_stream stream(io);
-  stream.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(port))));
-  http::request<http::empty_body> request{http::verb::get, target, 11};
-  request.set(http::field::host, "127.0.0.1:" + port);
-  for (const auto& [field, value] : headers) request.set(field, value);
-  http::write(stream, request);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  return {response.result_int(), response.body(), std::string(response[http::field::set_cookie])};
-}
-
-std::string http_get(const std::string& port, const std::string& target) {
-  return http_request(port, target).body;
-}
 
 // A browser stand-in: a WebSocket client that reads with a timeout.
 class WsClient {
@@ -128,7 +85,7 @@ BOOST_AUTO_TEST_CASE(serves_history_then_live_entries_and_drops_malformed_payloa
     publisher.send_record(make_record("music_controller", 1234, i, "before " + std::to_string(i)));
   std::this_thread::sleep_for(300ms);
 
-  const auto history = json::parse(http_get(bridge.port, "/api/logs?limit=3&service=music_controller")).as_object();
+  const auto history = json::parse(bridge.get("/api/logs?limit=3&service=music_controller")).as_object();
   const auto& entries = history.at("entries").as_array();
   BOOST_REQUIRE_EQUAL(entries.size(), 3u);
   BOOST_TEST(entries[0].at("message").as_string() == "before 3");
@@ -154,9 +111,9 @@ BOOST_AUTO_TEST_CASE(serves_history_then_live_entries_and_drops_malformed_payloa
     }
   }
   BOOST_TEST((live == std::vector<std::string>{"after 6", "after 7", "after 8"}));
-  const auto stats = json::parse(http_get(bridge.port, "/api/stats")).as_object();
+  const auto stats = json::parse(bridge.get("/api/stats")).as_object();
   BOOST_TEST(stats.at("webbridge").at("malformed").to_number<int>() == 1);
-  BOOST_TEST(json::parse(http_get(bridge.port, "/healthz")).at("status").as_string() == "ok");
+  BOOST_TEST(json::parse(bridge.get("/healthz")).at("status").as_string() == "ok");
   BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
 }
 
@@ -193,7 +150,7 @@ BOOST_AUTO_TEST_CASE(a_stalled_client_does_not_slow_a_fast_one) {
   flood.join();
   BOOST_TEST(!fast_was_skipped);
   BOOST_TEST(seen.size() == std::size_t{kRecords});
-  const auto stats = json::parse(http_get(bridge.port, "/api/stats")).as_object();
+  const auto stats = json::parse(bridge.get("/api/stats")).as_object();
   BOOST_TEST(stats.at("webbridge").at("skipped").to_number<std::uint64_t>() > 0u);         // the stalled one
   BOOST_TEST(stats.at("webbridge").at("inbox_dropped").to_number<std::uint64_t>() == 0u);  // the bridge kept up
   BOOST_TEST(stats.at("webbridge").at("clients").to_number<int>() == 2);
@@ -274,7 +231,7 @@ BOOST_AUTO_TEST_CASE(a_burst_reaches_a_client_completely_and_in_order_through_ba
   }
   BOOST_TEST(entries == kRecords);
   BOOST_TEST(messages * 10 < entries, messages << " messages for " << entries << " entries");
-  const auto stats = json::parse(http_get(bridge.port, "/api/stats")).as_object();
+  const auto stats = json::parse(bridge.get("/api/stats")).as_object();
   BOOST_TEST(stats.at("webbridge").at("malformed").to_number<int>() == 1);
   BOOST_TEST(stats.at("webbridge").at("inbox_dropped").to_number<std::uint64_t>() == 0u);
   BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
@@ -285,10 +242,10 @@ BOOST_AUTO_TEST_CASE(serves_the_page_and_refuses_paths_outside_it) {
   Bus bus(dir.path());
   LogNode node(dir.path(), bus);
   WebBridge bridge(node);
-  BOOST_TEST(http_get(bridge.port, "/").find("<html") != std::string::npos);
-  BOOST_TEST(http_get(bridge.port, "/static/..%2f..%2fCMakeLists.txt").find("not found") != std::string::npos);
-  BOOST_TEST(http_get(bridge.port, "/static/../../CMakeLists.txt").find("not found") != std::string::npos);
-  BOOST_TEST(http_get(bridge.port, "/api/logs?level=LOUD").find("level must be") != std::string::npos);
+  BOOST_TEST(bridge.get("/").find("<html") != std::string::npos);
+  BOOST_TEST(bridge.get("/static/..%2f..%2fCMakeLists.txt").find("not found") != std::string::npos);
+  BOOST_TEST(bridge.get("/static/../../CMakeLists.txt").find("not found") != std::string::npos);
+  BOOST_TEST(bridge.get("/api/logs?level=LOUD").find("level must be") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(websockets_from_other_sites_are_refused) {

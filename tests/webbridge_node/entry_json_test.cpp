@@ -76,6 +76,18 @@ DashboardLog random_entry(std::mt19937& random) {
   return entry;
 }
 
+// One to four random byte flips, truncations or insertions.
+void mutate(std::string& payload, std::mt19937& random) {
+  const int mutations = 1 + static_cast<int>(random() % 4);
+  for (int m = 0; m < mutations && !payload.empty(); ++m) {
+    switch (random() % 3) {
+      case 0: payload[random() % payload.size()] = static_cast<char>(random()); break;
+      case 1: payload.resize(random() % (payload.size() + 1)); break;
+      default: payload.insert(random() % (payload.size() + 1), std::string(random() % 16, static_cast<char>(random())));
+    }
+  }
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(writes_what_to_json_writes_for_every_kind_of_text) {
@@ -112,15 +124,7 @@ BOOST_AUTO_TEST_CASE(rejects_what_the_decoder_rejects_and_leaves_the_buffer_alon
   int rejected = 0;
   for (int i = 0; i < 20000; ++i) {
     std::string payload = cantina::bus::encode(random_entry(random));
-    const int mutations = 1 + static_cast<int>(random() % 4);
-    for (int m = 0; m < mutations && !payload.empty(); ++m) {
-      switch (random() % 3) {
-        case 0: payload[random() % payload.size()] = static_cast<char>(random()); break;
-        case 1: payload.resize(random() % (payload.size() + 1)); break;
-        default:
-          payload.insert(random() % (payload.size() + 1), std::string(random() % 16, static_cast<char>(random())));
-      }
-    }
+    mutate(payload, random);
     const auto decoded = cantina::bus::decode_dashboard_log(cantina::bus::as_bytes(payload));
     std::string out = "kept";
     const bool accepted = cantina::webbridge::append_entry_json(cantina::bus::as_bytes(payload), out);
@@ -169,15 +173,7 @@ BOOST_AUTO_TEST_CASE(rejects_a_batch_the_decoder_rejects_and_shows_none_of_it) {
     batch.entries.resize(1 + random() % 4);
     for (auto& entry : batch.entries) entry = random_entry(random);
     std::string payload = cantina::bus::encode(batch);
-    const int mutations = 1 + static_cast<int>(random() % 4);
-    for (int m = 0; m < mutations && !payload.empty(); ++m) {
-      switch (random() % 3) {
-        case 0: payload[random() % payload.size()] = static_cast<char>(random()); break;
-        case 1: payload.resize(random() % (payload.size() + 1)); break;
-        default:
-          payload.insert(random() % (payload.size() + 1), std::string(random() % 16, static_cast<char>(random())));
-      }
-    }
+    mutate(payload, random);
     const auto decoded = cantina::bus::decode_dashboard_log_batch(cantina::bus::as_bytes(payload));
     std::string out = "kept";
     const auto count = cantina::webbridge::append_entries_json(cantina::bus::as_bytes(payload), true, out);

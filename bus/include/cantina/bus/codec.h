@@ -110,22 +110,6 @@ struct DashboardLogView {
   std::uint64_t sequence = 0;
 };
 
-// Encodes DashboardLog messages (the same bytes as encode(const DashboardLog&))
-// into a first segment it keeps and reuses. One thread uses an encoder.
-class DashboardLogEncoder {
- public:
-  DashboardLogEncoder();
-  ~DashboardLogEncoder();
-  DashboardLogEncoder(const DashboardLogEncoder&) = delete;
-  DashboardLogEncoder& operator=(const DashboardLogEncoder&) = delete;
-
-  // Serialises `entry` into `out` (replacing its contents).
-  void encode(const DashboardLogView& entry, std::string& out);
-
- private:
-  std::uint64_t* segment_;  // calloc'd words; each builder re-zeroes what it used
-};
-
 // Most entries a decoder accepts in one DashboardLogBatch (the logging node sends
 // at most kDashboardBatchEntries; a reader's work per message stays bounded).
 inline constexpr std::size_t kMaxDashboardBatchEntries = 4096;

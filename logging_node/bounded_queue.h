@@ -23,8 +23,9 @@ template <class T>
 class BoundedQueue {
  public:
   // What pop_batch does while the queue is empty: count the timeout from the call
-  // (`linger`), or first sleep, with no timeout, until an item arrives
-  // (`wait_for_first`: an idle consumer then costs nothing at all).
+  // (`linger`), or first sleep until an item arrives (`wait_for_first`, with no
+  // timeout unless an idle deadline is given: an idle consumer then costs nothing),
+  // the timeout then counting from that item's arrival.
   enum class Idle { linger, wait_for_first };
 
   // capacity 0 is treated as 1.
@@ -39,10 +40,11 @@ class BoundedQueue {
   // `item` left untouched (the caller drops and counts it). Never blocks (beyond the
   // short internal lock). Any thread may call.
   bool try_push(T&& item) {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     if (items_.size() >= capacity_) return false;
+    note_first_arrival();
     items_.push_back(std::move(item));
-    notify_if_waiting(false);
+    notify_if_waiting(lock, false);
     return true;
   }
 
@@ -55,46 +57,63 @@ class BoundedQueue {
   std::size_t push_batch(std::vector<T>& items, Keep keep, Urgent urgent) {
     std::size_t refused = 0;
     bool wake_now = false;
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     for (T& item : items) {
       if (items_.size() >= capacity_ && !keep(item)) {
         ++refused;
         continue;
       }
       wake_now = wake_now || urgent(item);
+      note_first_arrival();
       items_.push_back(std::move(item));
     }
-    notify_if_waiting(wake_now);
+    notify_if_waiting(lock, wake_now);
     return refused;
   }
 
   // Adds `item` regardless of capacity (for control messages such as shutdown).
   // Never blocks (beyond the short internal lock). Any thread may call.
   void push_unbounded(T&& item) {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    note_first_arrival();
     items_.push_back(std::move(item));
-    notify_if_waiting(true);
+    notify_if_waiting(lock, true);
   }
 
   // Moves up to `max_items` of the oldest items into `out` (appending, in order).
   // Unless `wake_items` items already wait, it first waits until they do, an
-  // urgent item arrives, or `timeout` has passed, then takes what is there; with
-  // Idle::wait_for_first and an empty queue, `timeout` counts from the first item's
-  // arrival. Returns the number moved (0 on timeout with nothing there, or at once
-  // if max_items is 0). A timeout of 0 never waits (not even a system call). The
-  // consumer thread calls it.
-  std::size_t pop_batch(std::vector<T>& out, std::size_t max_items, std::chrono::milliseconds timeout,
-                        Idle idle = Idle::linger) {
+  // urgent item arrives, or `timeout` has passed, then takes what is there. With
+  // Idle::wait_for_first and an empty queue, it first sleeps until an item arrives
+  // or `idle_deadline` passes (then returning 0), and `timeout` counts from the
+  // arrival of the oldest item waiting: so a consumer woken by one item, or
+  // finding items that arrived while it was busy, does not wait for its own
+  // timer to run out on top. Returns the number moved (0 on timeout with nothing
+  // there, or at once if max_items is 0). A timeout of 0 with Idle::linger never
+  // waits (not even a system call). The consumer thread calls it.
+  std::size_t pop_batch(
+      std::vector<T>& out, std::size_t max_items, std::chrono::milliseconds timeout, Idle idle = Idle::linger,
+      std::chrono::steady_clock::time_point idle_deadline = std::chrono::steady_clock::time_point::max()) {
     if (max_items == 0) return 0;
     std::unique_lock lock(mutex_);
-    if (idle == Idle::wait_for_first && items_.empty() && !urgent_) {
-      consumer_idle_ = true;
-      ready_.wait(lock, [this] { return !items_.empty() || urgent_; });
-      consumer_idle_ = false;
-    }
-    if (timeout.count() > 0 && items_.size() < wake_items_ && !urgent_) {
+    auto ready = [this] { return items_.size() >= wake_items_ || urgent_; };
+    if (idle == Idle::wait_for_first) {
+      if (items_.empty() && !urgent_) {
+        consumer_idle_ = true;
+        if (idle_deadline == std::chrono::steady_clock::time_point::max()) {
+          ready_.wait(lock, [this] { return !items_.empty() || urgent_; });
+        } else {
+          ready_.wait_until(lock, idle_deadline, [this] { return !items_.empty() || urgent_; });
+        }
+        consumer_idle_ = false;
+      }
+      if (timeout.count() > 0 && !items_.empty() && !ready()) {
+        consumer_waiting_ = true;
+        ready_.wait_until(lock, oldest_arrived_ + timeout, ready);
+        consumer_waiting_ = false;
+      }
+    } else if (timeout.count() > 0 && !ready()) {
       consumer_waiting_ = true;
-      ready_.wait_for(lock, timeout, [this] { return items_.size() >= wake_items_ || urgent_; });
+      ready_.wait_for(lock, timeout, ready);
       consumer_waiting_ = false;
     }
     urgent_ = false;
@@ -104,6 +123,7 @@ class BoundedQueue {
       items_.pop_front();
       ++moved;
     }
+    if (!items_.empty()) oldest_arrived_ = std::chrono::steady_clock::now();  // those left count from now
     return moved;
   }
 
@@ -116,15 +136,23 @@ class BoundedQueue {
   std::size_t capacity() const { return capacity_; }
 
  private:
-  // Wakes the consumer if it is waiting. Called with mutex_ held: notifying under
-  // the lock means the consumer cannot return and destroy the queue while
-  // notify_one() still uses it. It happens only when the consumer sleeps, so the
-  // busy path costs one uncontended lock.
-  void notify_if_waiting(bool urgent) {
+  // Called with mutex_ held before an item goes in: an item entering an empty
+  // queue starts the linger (one clock reading per idle-to-busy change).
+  void note_first_arrival() {
+    if (items_.empty()) oldest_arrived_ = std::chrono::steady_clock::now();
+  }
+
+  // Wakes the consumer if it is waiting, after unlocking `lock` (mutex_): woken
+  // under the lock, it would only sleep again on the mutex, a second wake-up.
+  // It happens only when the consumer sleeps, so the busy path costs one
+  // uncontended lock. (The queue must outlive every call, as for any member
+  // function: the owner joins both threads before destroying it.)
+  void notify_if_waiting(std::unique_lock<std::mutex>& lock, bool urgent) {
     urgent_ = urgent_ || urgent;
-    if ((consumer_waiting_ && (urgent_ || items_.size() >= wake_items_)) || (consumer_idle_ && !items_.empty())) {
-      ready_.notify_one();
-    }
+    const bool wake =
+        (consumer_waiting_ && (urgent_ || items_.size() >= wake_items_)) || (consumer_idle_ && !items_.empty());
+    lock.unlock();
+    if (wake) ready_.notify_one();
   }
 
   const std::size_t capacity_;
@@ -135,6 +163,7 @@ class BoundedQueue {
   bool consumer_waiting_ = false;  // lingering for wake_items; guarded by mutex_
   bool consumer_idle_ = false;     // asleep until the first item; guarded by mutex_
   bool urgent_ = false;            // an urgent item arrived since the last pop; guarded by mutex_
+  std::chrono::steady_clock::time_point oldest_arrived_;  // when the oldest waiting item came; guarded by mutex_
 };
 
 }  // namespace cantina::logging

@@ -88,7 +88,7 @@ bool DedupFilter::admit(const LogEntry& entry, std::uint64_t hash, std::int64_t 
   expire(now_ns, summaries);
 
   if (const std::size_t at = find_slot(hash); slots_[at].window != 0) {
-    Window& window = windows_[slots_[at].window - 1 - closed_];
+    Window& window = window_at(slots_[at].window - 1 - closed_);
     if (window.repeats == 0) {
       ++windows_with_repeats_;
       window.first = std::make_unique<LogEntry>(entry);
@@ -107,31 +107,43 @@ bool DedupFilter::admit(const LogEntry& entry, std::uint64_t hash, std::int64_t 
     close_oldest(summaries);
     ++closed_early_;
   }
-  windows_.push_back(Window{hash, now_ns, 0, 0, 0, nullptr});
-  slots_[find_slot(hash)] = Slot{hash, closed_ + windows_.size()};
-  ++keys_;
+  push_window(Window{hash, now_ns, 0, 0, 0, nullptr});
+  slots_[find_slot(hash)] = Slot{hash, closed_ + keys_};
   return true;
+}
+
+void DedupFilter::push_window(Window window) {
+  if (keys_ == windows_.size()) {
+    // Full: grow, keeping the oldest-first order from index 0.
+    std::vector<Window> grown(std::min(max_keys_, std::max<std::size_t>(16, windows_.size() * 2)));
+    for (std::size_t i = 0; i < keys_; ++i) grown[i] = std::move(window_at(i));
+    windows_ = std::move(grown);
+    first_window_ = 0;
+  }
+  window_at(keys_) = std::move(window);
+  ++keys_;
 }
 
 void DedupFilter::expire(std::int64_t now_ns, std::vector<LogEntry>& summaries) {
   // A window opened at `opened_ns` is closed once now_ns - opened_ns >= window_ns_.
-  while (!windows_.empty() && now_ns - windows_.front().opened_ns >= window_ns_) close_oldest(summaries);
+  while (keys_ != 0 && now_ns - window_at(0).opened_ns >= window_ns_) close_oldest(summaries);
 }
 
 void DedupFilter::flush_all(std::vector<LogEntry>& summaries) {
-  while (!windows_.empty()) close_oldest(summaries);
+  while (keys_ != 0) close_oldest(summaries);
 }
 
 void DedupFilter::close_oldest(std::vector<LogEntry>& summaries) {
-  Window& window = windows_.front();
+  Window& window = window_at(0);
   if (window.repeats != 0) {
     --windows_with_repeats_;
     summaries.push_back(
         make_repeat_summary(*window.first, window.repeats, window.first_repeat_ns, window.last_repeat_ns));
   }
   erase_slot(find_slot(window.hash));
+  window.first.reset();
   --keys_;
-  windows_.pop_front();
+  if (++first_window_ == windows_.size()) first_window_ = 0;
   ++closed_;
 }
 

@@ -5,7 +5,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -24,7 +23,9 @@ namespace cantina::logging {
 // summary). Keys are told apart by the hash alone until then: two different keys
 // with the same 64-bit hash (odds ~1e-11 with 10,000 keys open) would be counted
 // as one; from the first repeat on, a key's text is compared too and a mismatch
-// passes through. Windows close in the order they opened, so they live in a deque.
+// passes through. Windows close in the order they opened, so they live in a
+// circular buffer that grows (doubling, up to max_keys) and is then reused: once
+// warm, opening and closing windows allocates nothing.
 class DedupFilter {
  public:
   // window 0 = off: admit() always returns true and nothing is tracked. max_keys
@@ -88,6 +89,15 @@ class DedupFilter {
     std::uint64_t window = 0;  // window number + 1; 0 = empty
   };
 
+  // The i-th open window, oldest first.
+  Window& window_at(std::size_t i) noexcept {
+    std::size_t at = first_window_ + i;
+    if (at >= windows_.size()) at -= windows_.size();
+    return windows_[at];
+  }
+  // Appends a window (the caller keeps open windows below max_keys).
+  void push_window(Window window);
+
   // Removes the oldest window, appending its summary if it had repeats.
   void close_oldest(std::vector<LogEntry>& summaries);
   // The slot holding `hash`, or the empty slot where it would go.
@@ -97,9 +107,10 @@ class DedupFilter {
 
   std::int64_t window_ns_;
   std::size_t max_keys_;
-  std::deque<Window> windows_;  // open windows, oldest opened first
-  std::uint64_t closed_ = 0;    // windows closed so far: windows_[i] is window number closed_ + i
-  std::vector<Slot> slots_;     // hash -> window number; size a power of two
+  std::vector<Window> windows_;   // circular: open windows, oldest opened first at first_window_
+  std::size_t first_window_ = 0;  // index of the oldest open window in windows_
+  std::uint64_t closed_ = 0;      // windows closed so far: window_at(i) is window number closed_ + i
+  std::vector<Slot> slots_;       // hash -> window number; size a power of two
   std::size_t mask_;
   std::size_t keys_ = 0;
   std::size_t windows_with_repeats_ = 0;

@@ -1,6 +1,7 @@
 #include "logging_node.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -662,8 +663,14 @@ LoggingNode::~LoggingNode() {
 void LoggingNode::start() {
   if (state_->started) return;
   state_->started = true;
-  state_->writer_thread = std::thread([this] { state_->writer.run(); });
-  state_->receive_thread = std::thread([this] { state_->receive_loop(); });
+  state_->writer_thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "logd-writer");  // as top -H and /proc show it
+    state_->writer.run();
+  });
+  state_->receive_thread = std::thread([this] {
+    pthread_setname_np(pthread_self(), "logd-receive");
+    state_->receive_loop();
+  });
 }
 
 void LoggingNode::stop() {

@@ -114,6 +114,29 @@ BOOST_AUTO_TEST_CASE(an_idle_consumer_sleeps_until_the_first_item_then_lingers) 
   BOOST_TEST((waited >= 300ms));
 }
 
+BOOST_AUTO_TEST_CASE(the_linger_counts_from_the_oldest_items_arrival_not_from_the_call) {
+  // The writer finds entries that came while it was writing: they have waited
+  // already, so it takes them when the linger since their arrival is up.
+  BoundedQueue<int> queue(1000, 100);
+  BOOST_REQUIRE(queue.try_push(1));
+  std::this_thread::sleep_for(2500ms);
+  std::vector<int> out;
+  const auto start = Clock::now();
+  BOOST_TEST(queue.pop_batch(out, 10, 2000ms, BoundedQueue<int>::Idle::wait_for_first) == 1u);
+  BOOST_TEST((Clock::now() - start < 1500ms));  // counted from the call it would be 2 s
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_consumer_wakes_at_its_idle_deadline_with_nothing) {
+  // The writer sleeps on an empty queue until an fdatasync is due, no longer.
+  BoundedQueue<int> queue(1000, 100);
+  std::vector<int> out;
+  const auto start = Clock::now();
+  BOOST_TEST(queue.pop_batch(out, 10, 100ms, BoundedQueue<int>::Idle::wait_for_first, start + 50ms) == 0u);
+  const auto waited = Clock::now() - start;
+  BOOST_TEST((waited >= 50ms));
+  BOOST_TEST((waited < 5s));
+}
+
 BOOST_AUTO_TEST_CASE(an_idle_consumer_is_woken_by_an_urgent_item_or_shutdown) {
   BoundedQueue<int> queue(1000, 100);
   std::vector<int> out;

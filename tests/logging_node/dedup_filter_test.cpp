@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <deque>
+#include <random>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -280,6 +282,55 @@ BOOST_AUTO_TEST_CASE(handles_many_keys_and_repeats) {
   std::uint64_t summarised = 0;
   for (const auto& summary : summaries) summarised += summary.repeat_count;
   BOOST_TEST(summarised == 95000u);
+}
+
+BOOST_AUTO_TEST_CASE(agrees_with_a_plain_model_while_its_window_buffer_grows_and_wraps) {
+  // Random keys, times and expiries against the rules written out plainly: the
+  // filter's circular window buffer grows from 16 to max_keys and wraps many times.
+  constexpr std::size_t kMaxKeys = 300;
+  DedupFilter filter(1s, kMaxKeys);
+  struct Open {
+    std::string message;
+    std::int64_t opened_ns;
+    std::uint32_t repeats;
+  };
+  std::deque<Open> model;
+  std::vector<LogEntry> summaries;
+  std::vector<std::string> expected;  // "<message>/<repeats>" per summary, in order
+  std::mt19937_64 random(7);
+  std::int64_t now = 0;
+  auto close_oldest = [&] {
+    if (model.front().repeats != 0)
+      expected.push_back(model.front().message + "/" + std::to_string(model.front().repeats));
+    model.pop_front();
+  };
+  for (int i = 0; i < 200'000; ++i) {
+    // 0-20 ms apart (about 100 keys open), then 0-4 ms (more than max_keys would be).
+    now += static_cast<std::int64_t>(random() % (i < 100'000 ? 20'000'000 : 4'000'000));
+    const std::string message = "m" + std::to_string(random() % (i < 100'000 ? 400 : 5000));
+    while (!model.empty() && now - model.front().opened_ns >= kSecond) close_oldest();
+    const auto open = std::find_if(model.begin(), model.end(), [&](const Open& o) { return o.message == message; });
+    bool passes = open == model.end();
+    if (passes) {
+      if (model.size() >= kMaxKeys) close_oldest();
+      model.push_back({message, now, 0});
+    } else {
+      ++open->repeats;
+    }
+    BOOST_REQUIRE(filter.admit(record("svc", Level::info, message), now, summaries) == passes);
+    BOOST_REQUIRE(filter.size() == model.size());
+    if (i % 1000 == 0) filter.expire(now, summaries);  // the node's timer, at odd moments
+  }
+  while (!model.empty()) close_oldest();
+  filter.flush_all(summaries);
+  BOOST_REQUIRE(summaries.size() == expected.size());
+  for (std::size_t i = 0; i < summaries.size(); ++i) {
+    const std::string& text = summaries[i].message;
+    const std::string got = text.substr(0, text.find(' ')) + "/" + std::to_string(summaries[i].repeat_count);
+    BOOST_REQUIRE(got == expected[i]);
+  }
+  BOOST_TEST(expected.size() > 1000u);
+  BOOST_TEST(filter.closed_early() > 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

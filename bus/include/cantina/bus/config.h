@@ -30,7 +30,7 @@ struct BusConfig {
   // Longest a Logger holds a record for others to share its message, while someone
   // watches live (the dashboard) and while no one does.
   std::uint32_t logger_linger_ms = 5;
-  std::uint32_t logger_linger_unwatched_ms = 25;
+  std::uint32_t logger_linger_unwatched_ms = 200;
   CurveConfig curve;  // [bus.curve]: LAN mode; key files already read by load_config
 };
 

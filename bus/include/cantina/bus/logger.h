@@ -77,7 +77,7 @@ struct LoggerOptions {
   // logging node holds while it streams /dashboard/log), else batch_linger_unwatched:
   // fewer, larger messages cost every node less, and only a live view needs haste.
   std::chrono::milliseconds batch_linger{5};
-  std::chrono::milliseconds batch_linger_unwatched{25};
+  std::chrono::milliseconds batch_linger_unwatched{200};
   CurveConfig curve;  // LAN mode: this process's keys and the bus's public key
 };
 

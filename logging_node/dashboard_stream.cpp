@@ -1,18 +1,39 @@
 #include "dashboard_stream.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include "cantina/bus/clock.h"
 
 namespace cantina::logging {
 
-DashboardStream::DashboardStream(std::string session_id, Send send, std::size_t max_entries, std::size_t max_bytes)
+DashboardStream::DashboardStream(std::string session_id, Send send, std::uint32_t max_rate, std::size_t max_entries,
+                                 std::size_t max_bytes)
     : session_id_(std::move(session_id)),
       send_(std::move(send)),
       max_entries_(max_entries == 0 ? 1 : max_entries),
-      max_bytes_(max_bytes) {}
+      max_bytes_(max_bytes),
+      max_rate_(max_rate),
+      budget_(max_rate) {}
 
-void DashboardStream::add(const LogEntry& entry) {
+void DashboardStream::refill(std::int64_t now_ns) noexcept {
+  if (refilled_ns_ != 0 && now_ns > refilled_ns_) {
+    budget_ = std::min(max_rate_, budget_ + static_cast<double>(now_ns - refilled_ns_) * max_rate_ / 1e9);
+  }
+  refilled_ns_ = now_ns;
+}
+
+bool DashboardStream::add(const LogEntry& entry) {
+  if (max_rate_ > 0) {
+    const bool always = entry.level >= Level::warning || entry.kind != EntryKind::record;
+    if (budget_ >= 1) {
+      budget_ -= 1;
+    } else if (!always) {
+      ++not_streamed_pending_;
+      ++not_streamed_;
+      return false;
+    }
+  }
   timestamp_.clear();
   bus::append_iso8601(timestamp_, entry.timestamp_ns);
   entry_id_.assign(session_id_);
@@ -41,10 +62,19 @@ void DashboardStream::add(const LogEntry& entry) {
   }
   pending_bytes_ += size;
   if (pending_.size() >= max_entries_ || pending_bytes_ >= max_bytes_) flush();
+  return true;
 }
 
 void DashboardStream::flush() {
-  if (pending_.empty()) return;
+  if (pending_.empty()) {
+    // Only a count to tell: now if the last message is not too recent, else later.
+    if (not_streamed_pending_ == 0 || refilled_ns_ - count_sent_ns_ < kCountOnlyInterval) return;
+    encoder_.encode({}, payload_, not_streamed_pending_);
+    not_streamed_pending_ = 0;
+    count_sent_ns_ = refilled_ns_;
+    send_(payload_);
+    return;
+  }
   views_.clear();
   for (const Pending& entry : pending_) {
     std::string_view texts[7];
@@ -57,7 +87,9 @@ void DashboardStream::flush() {
                                            session_id_, texts[4], entry.repeat_count, entry.kind, texts[5], texts[6],
                                            entry.sequence});
   }
-  encoder_.encode(views_, payload_);
+  encoder_.encode(views_, payload_, not_streamed_pending_);
+  not_streamed_pending_ = 0;
+  count_sent_ns_ = refilled_ns_;
   pending_.clear();
   pending_bytes_ = 0;
   text_.clear();

@@ -8,6 +8,12 @@
 // spending their CPU per message. A message holds at most `max_entries` entries
 // and about `max_bytes` bytes (bus::dashboard_entry_size); beyond that add()
 // sends the full batch at once, and an entry larger than `max_bytes` goes alone.
+//
+// The live-view limit: at most `max_rate` entries a second are streamed (a token
+// bucket holding a second's worth, refilled by refill() once per wake-up). Beyond
+// it, DEBUG and INFO records are left out, counted, and the next message says how
+// many (DashboardLogBatch.notStreamed); WARNING and above and every entry that is
+// not a service's record (loss reports, repeat summaries, the node's own) always go.
 #pragma once
 
 #include <cstddef>
@@ -28,20 +34,35 @@ class DashboardStream {
   // is valid only during the call.
   using Send = std::function<void(std::string_view payload)>;
 
-  DashboardStream(std::string session_id, Send send, std::size_t max_entries = bus::kDashboardBatchEntries,
+  // max_rate: entries a second streamed live; 0 = no limit.
+  DashboardStream(std::string session_id, Send send, std::uint32_t max_rate = 0,
+                  std::size_t max_entries = bus::kDashboardBatchEntries,
                   std::size_t max_bytes = bus::kDashboardBatchBytes);
+
+  // Adds to the budget what `max_rate` allows since the last call (`now_ns`:
+  // monotonic), up to a second's worth. The receive thread calls it once per wake-up.
+  void refill(std::int64_t now_ns) noexcept;
 
   // Copies what the stream shows of `entry` (its sequence must be set); the entry
   // may be moved on at once. Sends the waiting batch first if `entry` would take
   // it past a bound, and sends it after if it is full. A warm stream allocates
-  // nothing per entry.
-  void add(const LogEntry& entry);
+  // nothing per entry. Returns false if the live-view limit left the entry out
+  // (counted; the next message says so).
+  bool add(const LogEntry& entry);
 
-  // Sends the waiting entries as one message; nothing if none wait.
+  // Sends the waiting entries as one message; nothing if none wait. Entries left
+  // out with none to send after them are announced by a message of their count
+  // alone, at most every kCountOnlyInterval (else by a later flush()).
   void flush();
 
   // Entries waiting for flush().
   std::size_t pending() const noexcept { return pending_.size(); }
+
+  // Entries the live-view limit left out, in all.
+  std::uint64_t not_streamed() const noexcept { return not_streamed_; }
+
+  // Shortest time between two messages that carry only a count.
+  static constexpr std::int64_t kCountOnlyInterval = 100'000'000;  // ns
 
  private:
   // An added entry: its numbers, and where its texts are in text_.
@@ -61,6 +82,12 @@ class DashboardStream {
   const Send send_;
   const std::size_t max_entries_;
   const std::size_t max_bytes_;
+  const double max_rate_;                   // entries/s; 0 = no limit
+  double budget_;                           // entries that may still be streamed now
+  std::int64_t refilled_ns_ = 0;            // monotonic time of the last refill()
+  std::int64_t count_sent_ns_ = 0;          // when a message last went out (for count-only messages)
+  std::uint64_t not_streamed_pending_ = 0;  // left out since the last message
+  std::uint64_t not_streamed_ = 0;          // left out in all
   std::vector<Pending> pending_;
   std::size_t pending_bytes_ = 0;
   std::string text_;                          // the waiting entries' texts

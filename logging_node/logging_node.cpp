@@ -114,8 +114,10 @@ struct LoggingNode::State {
         ring(config.logging.max_memory_logs),
         threshold(config.logging.log_level),
         stop_server(context, zmq::socket_type::pair),
-        dashboard(session.session_id(),
-                  [this](std::string_view payload) { publisher->send(bus::topics::kDashboardLogBatch, payload); }),
+        dashboard(
+            session.session_id(),
+            [this](std::string_view payload) { publisher->send(bus::topics::kDashboardLogBatch, payload); },
+            config.logging.dashboard_max_rate),
         stop_client(context, zmq::socket_type::pair) {
     if (!config.logging.query_endpoint.empty()) {
       query = std::make_unique<zmq::socket_t>(context, zmq::socket_type::rep);
@@ -246,6 +248,7 @@ void LoggingNode::State::publish_stats() {
   stats.repeat_summaries = counters.repeat_summaries.load(std::memory_order_relaxed);
   stats.publishers = sequences.publishers();
   stats.uptime_ns = stats.timestamp_ns - started_ns;
+  stats.not_streamed = dashboard.not_streamed();
   publisher->publish(bus::topics::kLoggingStats, stats);
 }
 
@@ -593,6 +596,7 @@ void LoggingNode::State::receive_loop() {
     if (::poll(fds.data(), watched, static_cast<int>(sleep.count())) < 0 && errno != EINTR) {
       throw std::system_error(errno, std::generic_category(), "cantina-logd: poll");
     }
+    if (streaming) dashboard.refill(bus::monotonic_ns());
     if (room && (bus_may_hold_more || (fds[kBus].revents & POLLIN) != 0)) {
       bus_may_hold_more = true;  // until a receive finds nothing
       for (std::size_t n = 0; n < kMaxMessagesPerWakeup && writer_has_room(); ++n) {

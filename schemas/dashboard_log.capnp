@@ -75,6 +75,14 @@ struct DashboardLogBatch {
   entries @0 :List(DashboardLog);
   # In the order the node wrote them (ascending `sequence`). At most 4096:
   # readers reject a longer list as malformed.
+
+  notStreamed @1 :UInt64;
+  # Entries the node wrote since its previous batch message (up to the last of
+  # these) but left out of the live stream: beyond [logging] dashboard_max_rate entries/s
+  # (WARNING and above, loss reports, summaries and the node's own entries are
+  # always streamed). Their sequence numbers are the gaps among the entries.
+  # They are in the session file and in the history; a message may carry only
+  # this count and no entries.
 }
 
 # Request to the logging node's query endpoint ([logging] query_endpoint, REQ/REP):

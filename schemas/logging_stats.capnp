@@ -55,4 +55,10 @@ struct LoggingStats {
 
   uptimeNs @15 :Int64;
   # Time since the node started.
+
+  notStreamed @16 :UInt64;
+  # Entries written but left out of the live stream (`/dashboard/log`) by the
+  # live-view limit ([logging] dashboard_max_rate); each batch message says how
+  # many it follows (DashboardLogBatch.notStreamed). Not a loss: they are in the
+  # session file and in the history.
 }

@@ -22,12 +22,15 @@ constexpr std::string_view kEntriesPrefix = "{\"type\":\"entries\",\"entries\":[
 // them (also the granularity of drops when the Inbox is full).
 constexpr std::size_t kChunkBytes = std::size_t{64} * 1024;
 
-void Inbox::add_entries(std::string_view json_text, std::size_t count) {
-  if (count == 0) return;
+void Inbox::add_entries(std::string_view json_text, std::size_t count, std::uint64_t not_streamed) {
+  if (count == 0 && not_streamed == 0) return;
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
-    if (entries_ + count > max_entries_ || entries_message_.size() + json_text.size() > max_bytes_) {
+    not_streamed_ += not_streamed;
+    if (count == 0) {
+      // only the count to pass on
+    } else if (entries_ + count > max_entries_ || entries_message_.size() + json_text.size() > max_bytes_) {
       dropped_ += count;
     } else {
       if (entries_ == 0)
@@ -81,6 +84,8 @@ void Inbox::take(Batch& batch) {
     batch.events.swap(events_);
     batch.dropped = dropped_;
     dropped_ = 0;
+    batch.not_streamed = not_streamed_;
+    not_streamed_ = 0;
     wake_outstanding_ = false;
   }
   if (batch.entries > 0) {
@@ -131,13 +136,15 @@ void BusFeed::handle(const std::string& topic, bus::Bytes payload) {
     // whole and counted once.
     const std::size_t size_before = entries_json_.size();
     if (size_before > 0) entries_json_ += ',';
-    const auto count = append_entries_json(payload, dashboard->batch, entries_json_);
+    std::uint64_t not_streamed = 0;
+    const auto count = append_entries_json(payload, dashboard->batch, entries_json_, &not_streamed);
     if (!count || *count == 0) entries_json_.resize(size_before);
     if (!count) {
       counters_.malformed.fetch_add(1, std::memory_order_relaxed);
       return;
     }
     entries_count_ += *count;
+    not_streamed_ += not_streamed;
     if (entries_json_.size() >= kChunkBytes) flush_entries();
   } else if (topic.starts_with(bus::topics::kStatusPrefix)) {
     auto status = bus::decode_service_status(payload);
@@ -166,11 +173,12 @@ void BusFeed::handle(const std::string& topic, bus::Bytes payload) {
 }
 
 void BusFeed::flush_entries() {
-  if (entries_count_ == 0) return;
+  if (entries_count_ == 0 && not_streamed_ == 0) return;
   counters_.received.fetch_add(entries_count_, std::memory_order_relaxed);
-  inbox_.add_entries(entries_json_, entries_count_);
+  inbox_.add_entries(entries_json_, entries_count_, not_streamed_);
   entries_json_.clear();
   entries_count_ = 0;
+  not_streamed_ = 0;
 }
 
 void BusFeed::run() {

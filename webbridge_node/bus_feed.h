@@ -27,6 +27,7 @@ struct BridgeCounters {
   std::atomic<std::uint64_t> clients{0};        // WebSocket clients connected now
   std::atomic<std::uint64_t> forwarded{0};      // entries handed to clients' queues
   std::atomic<std::uint64_t> skipped{0};        // entries a client missed (per client), all announced to it
+  std::atomic<std::uint64_t> not_streamed{0};   // entries the logging node's live-view limit left out, announced
   std::atomic<std::uint64_t> inbox_dropped{0};  // entries dropped before any client (io thread behind)
 };
 
@@ -46,8 +47,9 @@ class Inbox {
 
   // `count` entries: JSON object texts separated by ','. If they would take the
   // inbox past its limits (the io thread is behind), all `count` are dropped and
-  // counted in the next batch.
-  void add_entries(std::string_view json, std::size_t count);
+  // counted in the next batch. `not_streamed`: entries the logging node left out
+  // of the live stream among or before these (its live-view limit), to announce.
+  void add_entries(std::string_view json, std::size_t count, std::uint64_t not_streamed = 0);
   // A complete message for every client ({"type":"status"|"stats",...}).
   void add_event(std::string json);
   void set_stats(std::string stats_json);
@@ -57,9 +59,10 @@ class Inbox {
     std::string entries_message;  // {"type":"entries","entries":[...]}; empty if no entries
     std::size_t entries = 0;      // entries in entries_message
     std::vector<std::string> events;
-    std::uint64_t dropped = 0;  // entries dropped since the last batch
+    std::uint64_t dropped = 0;       // entries dropped since the last batch
+    std::uint64_t not_streamed = 0;  // entries the logging node left out of the live stream, before these
 
-    bool empty() const { return entries == 0 && events.empty() && dropped == 0; }
+    bool empty() const { return entries == 0 && events.empty() && dropped == 0 && not_streamed == 0; }
   };
   // Takes everything waiting into `batch`, replacing its contents (the caller
   // moves entries_message away to share it). io thread.
@@ -78,6 +81,7 @@ class Inbox {
   std::size_t last_message_size_ = 0;  // of the last batch taken: the next one's likely size
   std::vector<std::string> events_;
   std::uint64_t dropped_ = 0;
+  std::uint64_t not_streamed_ = 0;
   bool wake_outstanding_ = false;  // wake_ was called and take() has not run since
   std::string stats_ = "null";
   std::map<std::string, std::string> statuses_;
@@ -124,6 +128,7 @@ class BusFeed {
   std::unique_ptr<bus::Publisher> publisher_;  // bus thread only
   std::string entries_json_;                   // bus thread only: entries not yet in the Inbox
   std::size_t entries_count_ = 0;
+  std::uint64_t not_streamed_ = 0;  // bus thread only: the node's live-view limit left these out
 };
 
 }  // namespace cantina::webbridge

@@ -114,17 +114,22 @@ void append_entry_json(const bus::DashboardLogView& entry, std::string& out) {
   out += '}';
 }
 
-std::optional<std::size_t> append_entries_json(bus::Bytes payload, bool batch, std::string& out) noexcept {
+std::optional<std::size_t> append_entries_json(bus::Bytes payload, bool batch, std::string& out,
+                                               std::uint64_t* not_streamed) noexcept {
   const std::size_t size_before = out.size();
   std::size_t count = 0;
   // A bad part undoes the whole message: nothing of a malformed message is shown.
-  const std::string error = bus::decode_dashboard_entries_view(payload, batch, [&](const bus::DashboardLogView& entry) {
-    if (count > 0) out += ',';
-    append_entry_json(entry, out);  // std::bad_alloc: the decoder reports it as an error
-    ++count;
-  });
+  const std::string error = bus::decode_dashboard_entries_view(
+      payload, batch,
+      [&](const bus::DashboardLogView& entry) {
+        if (count > 0) out += ',';
+        append_entry_json(entry, out);  // std::bad_alloc: the decoder reports it as an error
+        ++count;
+      },
+      not_streamed);
   if (!error.empty()) {
     out.resize(size_before);
+    if (not_streamed != nullptr) *not_streamed = 0;
     return std::nullopt;
   }
   return count;

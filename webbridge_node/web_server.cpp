@@ -125,11 +125,11 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(tcp::socket socket, Hub& hub) : ws_(std::move(socket)), hub_(hub) {}
 
-  void run(http::request<http::string_body> request) {
+  void run(const http::request<http::string_body>& request) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& response) { response.set(http::field::server, "cantina-webbridge"); }));
-    ws_.read_message_max(64 * 1024);
+    ws_.read_message_max(std::size_t{64} * 1024);
     // One frame per message, one write for it (Beast would cut it into 4 KB frames).
     ws_.auto_fragment(false);
     ws_.text(true);
@@ -254,7 +254,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  private:
   void read_next() {
     parser_.emplace();
-    parser_->body_limit(64 * 1024);
+    parser_->body_limit(std::uint64_t{64} * 1024);
     parser_->header_limit(16 * 1024);
     stream_.expires_after(std::chrono::seconds(60));
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
@@ -286,7 +286,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         return;
       }
       stream_.expires_never();
-      std::make_shared<WsSession>(stream_.release_socket(), hub_)->run(std::move(request));
+      std::make_shared<WsSession>(stream_.release_socket(), hub_)->run(request);
       return;
     }
     route(std::move(request), target);
@@ -352,6 +352,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                       ",\"received\":" + std::to_string(c.received.load()) +
                       ",\"forwarded\":" + std::to_string(c.forwarded.load()) +
                       ",\"skipped\":" + std::to_string(c.skipped.load()) +
+                      ",\"not_streamed\":" + std::to_string(c.not_streamed.load()) +
                       ",\"inbox_dropped\":" + std::to_string(c.inbox_dropped.load()) +
                       ",\"malformed\":" + std::to_string(c.malformed.load()) + "},\"services\":[";
     bool first = true;
@@ -458,6 +459,13 @@ void Hub::send_batch() {
     counters_.inbox_dropped.fetch_add(batch_.dropped, std::memory_order_relaxed);
     counters_.skipped.fetch_add(batch_.dropped * sessions_.size(), std::memory_order_relaxed);
     for (const auto& session : sessions_) session->add_skipped(batch_.dropped);
+  }
+  if (batch_.not_streamed > 0 && !sessions_.empty()) {
+    // Before the entries it came with: the page then counts their sequence gaps as announced.
+    counters_.not_streamed.fetch_add(batch_.not_streamed, std::memory_order_relaxed);
+    auto shared = std::make_shared<const std::string>(
+        "{\"type\":\"limited\",\"count\":" + std::to_string(batch_.not_streamed) + "}");
+    for (const auto& session : sessions_) session->deliver(shared, 0);
   }
   if (batch_.entries > 0 && !sessions_.empty()) {
     auto shared = std::make_shared<const std::string>(std::move(batch_.entries_message));

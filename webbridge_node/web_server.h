@@ -30,8 +30,8 @@ struct ServerOptions {
   // sooner after the last one waits and goes with the next; after a quiet spell an
   // entry goes at once.
   std::chrono::milliseconds batch_interval{50};
-  std::size_t max_client_queue = 20000;                  // entries waiting per client
-  std::size_t max_client_queue_bytes = 8 * 1024 * 1024;  // bytes of messages waiting per client
+  std::size_t max_client_queue = 20000;                               // entries waiting per client
+  std::size_t max_client_queue_bytes = std::size_t{8} * 1024 * 1024;  // bytes of messages waiting per client
   std::uint32_t history_limit = 1000;
   std::string token;                         // empty = no token needed
   std::vector<std::string> allowed_origins;  // besides http(s)://<Host>

@@ -339,9 +339,12 @@ DashboardBatchEncoder::~DashboardBatchEncoder() {
   std::free(segment_);
 }
 
-void DashboardBatchEncoder::encode(std::span<const DashboardLogView> entries, std::string& out) {
+void DashboardBatchEncoder::encode(std::span<const DashboardLogView> entries, std::string& out,
+                                   std::uint64_t not_streamed) {
   capnp::MallocMessageBuilder message(kj::arrayPtr(reinterpret_cast<capnp::word*>(segment_), kBatchSegmentWords));
-  auto list = message.initRoot<s::DashboardLogBatch>().initEntries(static_cast<unsigned>(entries.size()));
+  auto root = message.initRoot<s::DashboardLogBatch>();
+  root.setNotStreamed(not_streamed);
+  auto list = root.initEntries(static_cast<unsigned>(entries.size()));
   for (unsigned i = 0; i < list.size(); ++i) fill(list[i], entries[i]);
   write_into(message, out);
 }
@@ -457,7 +460,9 @@ Decoded<DashboardLog> decode_dashboard_log(Bytes payload) noexcept {
 
 std::string encode(const DashboardLogBatch& batch) {
   capnp::MallocMessageBuilder message;
-  auto entries = message.initRoot<s::DashboardLogBatch>().initEntries(static_cast<unsigned>(batch.entries.size()));
+  auto root = message.initRoot<s::DashboardLogBatch>();
+  root.setNotStreamed(batch.not_streamed);
+  auto entries = root.initEntries(static_cast<unsigned>(batch.entries.size()));
   for (unsigned i = 0; i < entries.size(); ++i) fill(entries[i], batch.entries[i]);
   return flatten(message);
 }
@@ -465,6 +470,7 @@ std::string encode(const DashboardLogBatch& batch) {
 Decoded<DashboardLogBatch> decode_dashboard_log_batch(Bytes payload) noexcept {
   return decode<s::DashboardLogBatch, DashboardLogBatch>(payload, [](s::DashboardLogBatch::Reader in) {
     DashboardLogBatch batch;
+    batch.not_streamed = in.getNotStreamed();
     auto entries = in.getEntries();  // once: every get counts against the traversal limit
     check_size(entries, static_cast<unsigned>(kMaxDashboardBatchEntries), "entries");
     batch.entries.reserve(entries.size());
@@ -499,9 +505,10 @@ std::string decode_dashboard_log_view(Bytes payload, const std::function<void(co
   return decoded ? std::string() : decoded.error;
 }
 
-std::string decode_dashboard_batch_view(Bytes payload,
-                                        const std::function<void(const DashboardLogView&)>& use) noexcept {
-  auto decoded = decode<s::DashboardLogBatch, bool>(payload, [&use](s::DashboardLogBatch::Reader in) {
+std::string decode_dashboard_batch_view(Bytes payload, const std::function<void(const DashboardLogView&)>& use,
+                                        std::uint64_t* not_streamed) noexcept {
+  auto decoded = decode<s::DashboardLogBatch, bool>(payload, [&use, not_streamed](s::DashboardLogBatch::Reader in) {
+    if (not_streamed != nullptr) *not_streamed = in.getNotStreamed();
     auto entries = in.getEntries();
     check_size(entries, static_cast<unsigned>(kMaxDashboardBatchEntries), "entries");
     for (auto entry : entries) use(read_dashboard_view(entry));
@@ -511,8 +518,10 @@ std::string decode_dashboard_batch_view(Bytes payload,
 }
 
 std::string decode_dashboard_entries_view(Bytes payload, bool batch,
-                                          const std::function<void(const DashboardLogView&)>& use) noexcept {
-  return batch ? decode_dashboard_batch_view(payload, use) : decode_dashboard_log_view(payload, use);
+                                          const std::function<void(const DashboardLogView&)>& use,
+                                          std::uint64_t* not_streamed) noexcept {
+  if (not_streamed != nullptr) *not_streamed = 0;
+  return batch ? decode_dashboard_batch_view(payload, use, not_streamed) : decode_dashboard_log_view(payload, use);
 }
 
 std::string encode(const HistoryQuery& query) {
@@ -610,6 +619,7 @@ std::string encode(const LoggingStats& stats) {
   out.setRepeatSummaries(stats.repeat_summaries);
   out.setPublishers(stats.publishers);
   out.setUptimeNs(stats.uptime_ns);
+  out.setNotStreamed(stats.not_streamed);
   return flatten(message);
 }
 
@@ -632,6 +642,7 @@ Decoded<LoggingStats> decode_logging_stats(Bytes payload) noexcept {
     stats.repeat_summaries = in.getRepeatSummaries();
     stats.publishers = in.getPublishers();
     stats.uptime_ns = in.getUptimeNs();
+    stats.not_streamed = in.getNotStreamed();
     return stats;
   });
 }

@@ -277,14 +277,20 @@ void read_bus(const Reader& r, const toml::table& t, BusConfig& bus, const std::
 }
 
 void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging) {
-  r.only_keys(
-      t, "logging",
-      {"log_level", "max_memory_logs", "session_file_path", "enable_dashboard_streaming", "file_flush_interval",
-       "deduplication_window", "max_queue_size", "batch_size", "max_file_bytes", "query_endpoint", "service_names"});
+  r.only_keys(t, "logging",
+              {"log_level", "max_memory_logs", "session_file_path", "enable_dashboard_streaming", "dashboard_max_rate",
+               "file_flush_interval", "deduplication_window", "max_queue_size", "batch_size", "max_file_bytes",
+               "query_endpoint", "service_names"});
   r.level(t, "log_level", "logging.log_level", logging.log_level);
   r.integer(t, "max_memory_logs", "logging.max_memory_logs", logging.max_memory_logs, 1, kMaxCount);
   r.string(t, "session_file_path", "logging.session_file_path", logging.session_file_path);
   r.boolean(t, "enable_dashboard_streaming", "logging.enable_dashboard_streaming", logging.enable_dashboard_streaming);
+  r.integer(t, "dashboard_max_rate", "logging.dashboard_max_rate", logging.dashboard_max_rate, 0, 10'000'000,
+            " entries/s; 0 = no limit");
+  if (logging.dashboard_max_rate != 0 && logging.dashboard_max_rate < 10) {
+    r.fail(t.get("dashboard_max_rate")->source(), "logging.dashboard_max_rate",
+           "must be 0 (no limit) or at least 10 (got " + std::to_string(logging.dashboard_max_rate) + ")");
+  }
   r.integer(t, "file_flush_interval", "logging.file_flush_interval", logging.file_flush_interval, 0, 3600,
             " seconds; 0 = after every batch");
   r.integer(t, "deduplication_window", "logging.deduplication_window", logging.deduplication_window, 0, 86400,

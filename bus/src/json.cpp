@@ -139,6 +139,7 @@ json::object to_json(const LoggingStats& stats) {
   out["repeat_summaries"] = stats.repeat_summaries;
   out["publishers"] = stats.publishers;
   out["uptime_s"] = static_cast<double>(stats.uptime_ns) / 1e9;
+  out["not_streamed"] = stats.not_streamed;
   return out;
 }
 

@@ -235,6 +235,7 @@ export async function startMockBackend() {
       }
     },
     async skip(count) { await post('/mock/skip', { count }); },
+    async limit(count) { await post('/mock/limit', { count }); },
     async configure(settings) { await post('/mock/config', settings); },
     async stopBridge(signal = 'SIGKILL') { await server.stop(signal); },
     async startBridge() { await startBridge(); },

@@ -526,6 +526,21 @@ describe('dashboard in headless chromium', { timeout: 20 * 60 * 1000 }, () => {
     await closePage(null, page, check);
   });
 
+  test('entries the logging node did not stream become a marker row and are counted (mock only)', async (t) => {
+    if (!backend.limit) { t.skip('needs the mock server to announce a live-view limit'); return; }
+    const uid = newUid();
+    const { page, check } = await openDashboard(`?text=${uid}`);
+    await backend.publish('bt_limit', 'INFO', `${uid} before`);
+    await expectDomMessages(page, uid, [`${uid} before`]);
+    await backend.limit(1234);
+    await backend.publish('bt_limit', 'INFO', `${uid} after`);
+    await page.waitForSelector('#log-rows .row[data-marker="limited"]');
+    assert.match(await page.textContent('#log-rows .row[data-marker="limited"]'), /1,234 DEBUG\/INFO entries not streamed live/);
+    assert.equal(await page.getAttribute('#stats-panel [data-stat="page-limited"]', 'data-value'), '1234');
+    assert.match(await page.textContent('#skip-note'), /1,234 not streamed/);
+    await closePage(null, page, check);
+  });
+
   test('live entries that arrive while history loads are merged without duplicates (mock only)', async (t) => {
     if (!backend.configure) { t.skip('needs the mock server to slow the history down'); return; }
     const uid = newUid();

@@ -9,6 +9,7 @@
 //   POST /mock/publish  {"service": "...", "level": "...", "message": "..."} (or an array)
 //   POST /mock/status   {"service": "...", "state": "...", "message": "..."}
 //   POST /mock/skip     {"count": N}      sends a "skipped" notice to every client
+//   POST /mock/limit    {"count": N}      sends a "limited" notice (the logging node's live-view limit)
 //   POST /mock/config   {"history_delay_ms": N, "history_error": "..."}  slow or failing history
 //
 //   node mock_server.mjs [--port 0] [--host 127.0.0.1] [--demo RATE] [--flood RATE]
@@ -264,6 +265,11 @@ const server = http.createServer(async (req, res) => {
     if (req.method === 'POST' && p === '/mock/config') {
       Object.assign(control, await readBody(req));
       return json(res, 200, control);
+    }
+    if (req.method === 'POST' && p === '/mock/limit') {
+      const b = await readBody(req);
+      for (const c of clients) c.send({ type: 'limited', count: Number(b.count) || 1 });
+      return json(res, 200, { ok: true });
     }
     if (req.method === 'POST' && p === '/mock/skip') {
       const b = await readBody(req);

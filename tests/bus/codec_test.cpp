@@ -315,6 +315,7 @@ BOOST_AUTO_TEST_CASE(dashboard_log_round_trips_every_field) {
 BOOST_AUTO_TEST_CASE(a_dashboard_batch_round_trips_and_the_encoder_matches_it) {
   DashboardLogBatch batch;
   for (std::uint64_t sequence = 1; sequence <= 7; ++sequence) batch.entries.push_back(sample_entry(sequence));
+  batch.not_streamed = 12345;
   const std::string bytes = encode(batch);
   auto decoded = decode_dashboard_log_batch(as_bytes(bytes));
   BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
@@ -327,26 +328,33 @@ BOOST_AUTO_TEST_CASE(a_dashboard_batch_round_trips_and_the_encoder_matches_it) {
   for (const DashboardLog& entry : batch.entries) views.push_back(view_of(entry));
   std::string encoded;
   for (std::size_t size : {views.size(), std::size_t{2}, views.size()}) {
-    encoder.encode(std::span(views).first(size), encoded);
+    encoder.encode(std::span(views).first(size), encoded, size == 2 ? 0 : batch.not_streamed);
     DashboardLogBatch expected;
+    expected.not_streamed = size == 2 ? 0 : batch.not_streamed;
     expected.entries.assign(batch.entries.begin(), batch.entries.begin() + static_cast<std::ptrdiff_t>(size));
     BOOST_TEST((encoded == encode(expected)));
   }
 
   // dashboard_entry_size is what each entry adds: the rest is the segment table,
-  // the root pointer, the root struct and the list's tag word (one word each).
+  // the root pointer, the root struct (notStreamed, the list pointer) and the
+  // list's tag word (one word each).
   std::size_t sizes = 0;
   for (const DashboardLogView& view : views) sizes += dashboard_entry_size(view);
-  BOOST_TEST(encoded.size() == std::size_t{4} * 8 + sizes);
+  BOOST_TEST(encoded.size() == std::size_t{5} * 8 + sizes);
 
   // The view decoder reads every entry in order, in place.
   std::vector<DashboardLog> seen;
-  const std::string error = decode_dashboard_batch_view(as_bytes(encoded), [&](const DashboardLogView& view) {
-    seen.push_back(copy_of(view));
-    BOOST_TEST((view.message.data() >= encoded.data() && view.message.data() < encoded.data() + encoded.size()));
-  });
+  std::uint64_t not_streamed = 0;
+  const std::string error = decode_dashboard_batch_view(
+      as_bytes(encoded),
+      [&](const DashboardLogView& view) {
+        seen.push_back(copy_of(view));
+        BOOST_TEST((view.message.data() >= encoded.data() && view.message.data() < encoded.data() + encoded.size()));
+      },
+      &not_streamed);
   BOOST_TEST(error.empty());
   BOOST_TEST((seen == batch.entries));
+  BOOST_TEST(not_streamed == 12345u);
 }
 
 BOOST_AUTO_TEST_CASE(dashboard_readers_take_either_form) {

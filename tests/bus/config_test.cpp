@@ -102,8 +102,8 @@ environment = { PYTHONUNBUFFERED = "1" }
 BOOST_AUTO_TEST_CASE(an_unknown_key_names_file_line_and_key) {
   BOOST_TEST(error_of("[logging]\nlog_level = \"INFO\"\nbatch_sise = 10\n") ==
              "test.toml:3:1: logging.batch_sise: unknown key (allowed here: log_level max_memory_logs "
-             "session_file_path enable_dashboard_streaming file_flush_interval deduplication_window "
-             "max_queue_size batch_size max_file_bytes query_endpoint service_names)");
+             "session_file_path enable_dashboard_streaming dashboard_max_rate file_flush_interval "
+             "deduplication_window max_queue_size batch_size max_file_bytes query_endpoint service_names)");
   BOOST_TEST(error_of("[loging]\n").starts_with("test.toml:1:2: loging: unknown key"));
 }
 
@@ -319,6 +319,17 @@ BOOST_AUTO_TEST_CASE(reads_the_loggers_lingers_into_its_options) {
   BOOST_TEST(options.batch_linger_unwatched.count() == 40);
   BOOST_TEST(error_of("[bus]\nlogger_linger_unwatched_ms = 5000\n")
                  .starts_with("test.toml:2:30: bus.logger_linger_unwatched_ms: must be from 0"));
+}
+
+BOOST_AUTO_TEST_CASE(reads_the_live_view_limit) {
+  BOOST_TEST(parse_config("", "test.toml", no_environment()).logging.dashboard_max_rate == 10000u);
+  BOOST_TEST(
+      parse_config("[logging]\ndashboard_max_rate = 0\n", "test.toml", no_environment()).logging.dashboard_max_rate ==
+      0u);
+  BOOST_TEST(error_of("[logging]\ndashboard_max_rate = 5\n") ==
+             "test.toml:2:22: logging.dashboard_max_rate: must be 0 (no limit) or at least 10 (got 5)");
+  BOOST_TEST(error_of("[logging]\ndashboard_max_rate = -1\n")
+                 .starts_with("test.toml:2:22: logging.dashboard_max_rate: must be from 0"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()

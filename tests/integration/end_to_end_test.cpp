@@ -9,6 +9,8 @@
 #include <signal.h>
 
 #include <map>
+#include <memory>
+#include <regex>
 #include <thread>
 
 #include <zmq.hpp>
@@ -24,7 +26,29 @@ using namespace cantina::testing;
 using namespace std::chrono_literals;
 namespace bus = cantina::bus;
 
-namespace {}  // namespace
+namespace {
+
+// `cantina-cli tail --topic /dashboard/log --service burst` on `node`, once its
+// subscription has reached the logging node (entries are built only while someone
+// subscribes): warm-up records of "burst" (publisher 7), one per 200 ms at most,
+// until tail prints one. `sequence` is the last one sent.
+std::unique_ptr<Process> follow_dashboard(const TempDir& dir, const LogNode& node, RawPublisher& publisher,
+                                          std::uint64_t& sequence) {
+  auto tail = std::make_unique<Process>(
+      std::vector<std::string>{bin("cantina-cli"), "tail", "--config", node.config.string(), "--topic",
+                               std::string(bus::topics::kDashboardLog), "--service", "burst"},
+      dir.path() / "tail.out");
+  const auto warm_deadline = std::chrono::steady_clock::now() + 10s;
+  bool following = false;
+  while (!following && std::chrono::steady_clock::now() < warm_deadline) {
+    publisher.send_record(make_record("burst", 7, ++sequence, "warm up"));
+    following = tail->wait_for_output("warm up", 200ms);
+  }
+  BOOST_REQUIRE(following);
+  return tail;
+}
+
+}  // namespace
 
 BOOST_AUTO_TEST_SUITE(end_to_end)
 
@@ -132,21 +156,11 @@ BOOST_AUTO_TEST_CASE(tail_follows_the_dashboard_stream_completely_and_in_order) 
   TempDir dir;
   Bus bus(dir.path());
   LogNode node(dir.path(), bus, "deduplication_window = 0\n");
-  Process tail({bin("cantina-cli"), "tail", "--config", node.config.string(), "--topic",
-                std::string(bus::topics::kDashboardLog), "--service", "burst"},
-               dir.path() / "tail.out");
   zmq::context_t context;
   RawPublisher publisher(context, bus.publish_endpoint);
-  // Until tail's subscription has reached the logging node (its entries are built
-  // only while someone subscribes).
   std::uint64_t sequence = 0;
-  const auto warm_deadline = std::chrono::steady_clock::now() + 10s;
-  bool following = false;
-  while (!following && std::chrono::steady_clock::now() < warm_deadline) {
-    publisher.send_record(make_record("burst", 7, ++sequence, "warm up"));
-    following = tail.wait_for_output("warm up", 200ms);
-  }
-  BOOST_REQUIRE(following);
+  const auto follower = follow_dashboard(dir, node, publisher, sequence);
+  Process& tail = *follower;
 
   // 5,000 records in batches of 250: the node streams them as batches of entries.
   constexpr std::uint64_t kRecords = 5000;
@@ -169,6 +183,37 @@ BOOST_AUTO_TEST_CASE(tail_follows_the_dashboard_stream_completely_and_in_order) 
   }
   BOOST_REQUIRE_EQUAL(seen.size(), kRecords);
   for (std::uint64_t i = 0; i < kRecords; ++i) BOOST_REQUIRE_EQUAL(seen[i], i + 1);
+}
+
+BOOST_AUTO_TEST_CASE(tail_says_how_many_entries_the_live_view_limit_left_out) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "deduplication_window = 0\ndashboard_max_rate = 10\n");
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  std::uint64_t sequence = 0;
+  const auto follower = follow_dashboard(dir, node, publisher, sequence);  // at most 5 a second: under the limit
+  Process& tail = *follower;
+  std::this_thread::sleep_for(1500ms);  // the budget refills to a second's worth (10)
+
+  constexpr std::uint64_t kRecords = 500;
+  bus::LogRecordBatch batch;
+  batch.publisher_id = 7;
+  for (std::uint64_t i = 1; i <= kRecords; ++i) batch.records.push_back(make_record("burst", 7, ++sequence, "flood"));
+  publisher.send_batch("burst", batch);
+  BOOST_TEST(tail.wait_for_output("not streamed live", 10s), tail.output());
+  std::this_thread::sleep_for(500ms);  // a count-only message follows at most 100 ms later
+  BOOST_TEST(tail.stop(SIGINT) == 0);
+  std::uint64_t shown = 0, announced = 0;
+  static const std::regex notice(R"(^cantina-cli tail: (\d+) DEBUG/INFO entries not streamed live)");
+  for (const auto& line : read_lines(dir.path() / "tail.out")) {
+    std::smatch match;
+    if (std::regex_search(line, match, notice)) announced += std::stoull(match[1].str());
+    if (line.ends_with(" flood")) ++shown;
+  }
+  BOOST_TEST(shown >= 10u);  // the second's worth
+  BOOST_TEST(shown < 100u);
+  BOOST_TEST(shown + announced == kRecords);
 }
 
 BOOST_AUTO_TEST_CASE(a_broken_config_stops_the_node_with_one_clear_line) {

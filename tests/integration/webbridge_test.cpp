@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(serves_history_then_live_entries_and_drops_malformed_payloa
 BOOST_AUTO_TEST_CASE(a_stalled_client_does_not_slow_a_fast_one) {
   TempDir dir;
   Bus bus(dir.path());
-  LogNode node(dir.path(), bus, "deduplication_window = 0\n");
+  LogNode node(dir.path(), bus, "deduplication_window = 0\ndashboard_max_rate = 0\n");  // the bridge's own skipping
   WebBridge bridge(node, "max_client_queue = 10000\n");
   WsClient stalled(bridge.port, 4096);  // connects, then never reads
   WsClient fast(bridge.port);
@@ -160,7 +160,7 @@ BOOST_AUTO_TEST_CASE(a_stalled_client_does_not_slow_a_fast_one) {
 BOOST_AUTO_TEST_CASE(a_burst_reaches_a_client_completely_and_in_order_through_batches) {
   TempDir dir;
   Bus bus(dir.path());
-  LogNode node(dir.path(), bus, "deduplication_window = 0\n");
+  LogNode node(dir.path(), bus, "deduplication_window = 0\ndashboard_max_rate = 0\n");  // no live-view limit
   WebBridge bridge(node);
   WsClient client(bridge.port);
   BOOST_REQUIRE(client.next());  // hello
@@ -234,6 +234,87 @@ BOOST_AUTO_TEST_CASE(a_burst_reaches_a_client_completely_and_in_order_through_ba
   const auto stats = json::parse(bridge.get("/api/stats")).as_object();
   BOOST_TEST(stats.at("webbridge").at("malformed").to_number<int>() == 1);
   BOOST_TEST(stats.at("webbridge").at("inbox_dropped").to_number<std::uint64_t>() == 0u);
+  BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(beyond_the_live_view_limit_a_client_is_told_how_many_and_gets_every_warning) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "deduplication_window = 0\ndashboard_max_rate = 1000\n");
+  WebBridge bridge(node);
+  WsClient client(bridge.port);
+  BOOST_REQUIRE(client.next());  // hello
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  // Until the node streams (a subscriber beside the bridge sees it; the bridge
+  // subscribed long before), then until the client has had the warm-up entry.
+  bus::Subscriber watcher(context, bus.subscribe_endpoint, {std::string(bus::topics::kDashboardLog)});
+  std::uint64_t sequence = 0;
+  bool streaming = false;
+  const auto warm_deadline = std::chrono::steady_clock::now() + 10s;
+  while (!streaming && std::chrono::steady_clock::now() < warm_deadline) {
+    publisher.send_record(make_record("warm_up", 99, ++sequence, "warm up"));
+    streaming = watcher.receive(200ms).has_value();
+  }
+  BOOST_REQUIRE(streaming);
+  bool warm = false;
+  while (!warm) {
+    auto message = client.next();
+    BOOST_REQUIRE(message);
+    if (message->at("type").as_string() != "entries") continue;
+    for (const auto& entry : message->at("entries").as_array()) warm = warm || entry.at("service_id") == "warm_up";
+  }
+  std::this_thread::sleep_for(1500ms);  // the budget refills to a second's worth (1,000)
+
+  // 10,000 records at once, every 100th a WARNING: far beyond 1,000 a second.
+  constexpr std::uint64_t kRecords = 10'000;
+  for (std::uint64_t first = 1; first <= kRecords; first += 500) {
+    bus::LogRecordBatch batch;
+    batch.publisher_id = 4321;
+    for (std::uint64_t i = first; i < first + 500; ++i) {
+      bus::LogRecord record = make_record("flood", 4321, i, "flood " + std::to_string(i));
+      if (i % 100 == 0) record.level = bus::Level::warning;
+      batch.records.push_back(std::move(record));
+    }
+    batch.last_sequence = first + 499;
+    publisher.send_batch("flood", batch);
+  }
+  std::uint64_t infos = 0, warnings = 0, limited = 0, last_sequence = 0;
+  bool in_order = true;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (infos + warnings + limited < kRecords && std::chrono::steady_clock::now() < deadline) {
+    auto message = client.next();
+    if (!message) break;
+    const std::string type(message->at("type").as_string());
+    BOOST_TEST(type != "skipped");  // the browser kept up: nothing of the bridge's own
+    if (type == "limited") limited += message->at("count").to_number<std::uint64_t>();
+    if (type != "entries") continue;
+    for (const auto& entry : message->at("entries").as_array()) {
+      if (entry.at("service_id").as_string() != "flood") continue;
+      const auto entry_sequence = entry.at("sequence").to_number<std::uint64_t>();
+      in_order = in_order && entry_sequence > last_sequence;
+      last_sequence = entry_sequence;
+      (entry.at("level").as_string() == "WARNING" ? warnings : infos) += 1;
+    }
+  }
+  BOOST_TEST(in_order);
+  BOOST_TEST(warnings == 100u);                        // every WARNING, however far over the limit
+  BOOST_TEST(infos + warnings >= 1000u);               // the second's worth the budget held
+  BOOST_TEST(infos + warnings < 3000u);                // and not much more (it refills at 1,000/s)
+  BOOST_TEST(infos + warnings + limited == kRecords);  // the rest announced, to the entry
+
+  // Counted by the node (in its stats) and by the bridge; every record is in the file.
+  bool counted = false;
+  for (int attempt = 0; attempt < 50 && !counted; ++attempt) {
+    const auto stats = json::parse(bridge.get("/api/stats")).as_object();
+    counted = stats.at("logging").is_object() &&
+              stats.at("logging").at("not_streamed").to_number<std::uint64_t>() == limited &&
+              stats.at("webbridge").at("not_streamed").to_number<std::uint64_t>() == limited;
+    if (!counted) std::this_thread::sleep_for(100ms);
+  }
+  BOOST_TEST(counted);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  BOOST_TEST(count_containing(read_lines(node.session_file()), "flood ") == kRecords);
   BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
 }
 

@@ -10,7 +10,8 @@
 // time). It does not parse the JSON fully: it scans for "timestamp_ns",
 // "message" and "sequence" (memmem), which keeps a client cheap next
 // to what it measures. Skipped entries
-// are summed from {"type":"skipped","count":N}; entries missed at all (announced or
+// are summed from {"type":"skipped","count":N}, entries the logging node did not
+// stream (its live-view limit) from {"type":"limited","count":N}; entries missed at all (announced or
 // not) from jumps in the entries' sequence numbers. Prints "ready" once every client
 // has been accepted and one `result {json}` line at the end: when every client has
 // N entries, after S seconds without a new one, at --max-seconds, or on SIGTERM.
@@ -74,6 +75,7 @@ class Client : public std::enable_shared_from_this<Client> {
 
   std::uint64_t delivered() const { return delivered_; }
   std::uint64_t skipped() const { return skipped_; }
+  std::uint64_t not_streamed() const { return not_streamed_; }
   std::uint64_t missing() const { return missing_; }
   std::uint64_t messages() const { return messages_; }
   std::uint64_t bytes() const { return bytes_; }
@@ -84,7 +86,7 @@ class Client : public std::enable_shared_from_this<Client> {
     if (error) return fail("connect", error);
     beast::get_lowest_layer(ws_).expires_never();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
-    ws_.read_message_max(256 * 1024 * 1024);
+    ws_.read_message_max(std::size_t{256} * 1024 * 1024);
     ws_.async_handshake(host_, "/ws", beast::bind_front_handler(&Client::on_handshake, shared_from_this()));
   }
 
@@ -126,6 +128,10 @@ class Client : public std::enable_shared_from_this<Client> {
   void scan(std::string_view text, std::int64_t received) {
     if (text.starts_with("{\"type\":\"skipped\"")) {
       add_number_after(text, "\"count\":", skipped_);
+      return;
+    }
+    if (text.starts_with("{\"type\":\"limited\"")) {
+      add_number_after(text, "\"count\":", not_streamed_);
       return;
     }
     if (!text.starts_with("{\"type\":\"entries\"")) return;
@@ -199,6 +205,7 @@ class Client : public std::enable_shared_from_this<Client> {
   bool accepted_ = false;
   std::uint64_t delivered_ = 0;
   std::uint64_t skipped_ = 0;
+  std::uint64_t not_streamed_ = 0;
   std::int64_t newest_latency_ns_ = 0;  // of the last entry scanned (for --trace)
   std::uint64_t missing_ = 0;           // entries missed, from jumps in the sequence numbers
   std::uint64_t last_sequence_ = 0;     // of the last entry seen (0 = none yet)
@@ -208,7 +215,7 @@ class Client : public std::enable_shared_from_this<Client> {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   bench::Args args(argc, argv, 1);
   const std::string host = args.text("host", "127.0.0.1");
   const auto port = static_cast<unsigned short>(args.integer("port", 0));
@@ -257,7 +264,7 @@ int main(int argc, char** argv) {
     }
     if (expect > 0 && announced) {
       done = done || std::all_of(all.begin(), all.end(), [&](const auto& c) {
-               return !c->accepted() || c->delivered() + c->skipped() >= expect;
+               return !c->accepted() || c->delivered() + c->skipped() + c->not_streamed() >= expect;
              });
     }
     if (done) {
@@ -272,12 +279,13 @@ int main(int argc, char** argv) {
   check();
   io.run();
 
-  std::uint64_t delivered = 0, skipped = 0, missing = 0, messages = 0, bytes = 0;
+  std::uint64_t delivered = 0, skipped = 0, not_streamed = 0, missing = 0, messages = 0, bytes = 0;
   std::uint64_t fewest = UINT64_MAX, most = 0;
   std::string per_client = "[";
   for (const auto& client : all) {
     delivered += client->delivered();
     skipped += client->skipped();
+    not_streamed += client->not_streamed();
     missing += client->missing();
     messages += client->messages();
     bytes += client->bytes();
@@ -298,10 +306,20 @@ int main(int argc, char** argv) {
       .add("delivered_max", most)
       .add_raw("delivered_per_client", per_client)
       .add("skipped", skipped)
+      .add("not_streamed", not_streamed)
       .add("missing_by_sequence", missing)
       .add("messages", messages)
       .add("bytes", bytes)
       .add_latency("latency", totals.latency);
   result.print();
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& error) {
+    std::cerr << "cantina-bench-ws: " << error.what() << '\n';
+    return 1;
+  }
 }

@@ -165,6 +165,13 @@ int tail_command(const Arguments& args) {
         // as the logging node sends them): each is filtered and printed on its own.
         auto entries = bus::decode_dashboard_logs(message->bytes(), dashboard->batch);
         if (!entries) ++undecodable;
+        if (entries && entries.value->not_streamed > 0) {
+          // The node's live-view limit: said on stderr, so stdout keeps only entries.
+          std::fflush(stdout);
+          std::cerr << "cantina-cli tail: " << entries.value->not_streamed
+                    << " DEBUG/INFO entries not streamed live (over [logging] dashboard_max_rate a second; "
+                       "they are in the session file)\n";
+        }
         for (const bus::DashboardLog& entry : entries ? entries.value->entries : std::vector<bus::DashboardLog>{}) {
           if (!filter.wants(entry.level, entry.service_id, entry.service)) continue;
           std::string entry_line = render_entry(entry, options);

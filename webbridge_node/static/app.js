@@ -66,7 +66,7 @@
   const idSeen = new Set();       // entry_ids of entries without a usable sequence
   const counts = { DEBUG: 0, INFO: 0, WARNING: 0, ERROR: 0, CRITICAL: 0 };
   const services = new Map();     // service key (id) -> {id, name, count, status, heardAt}
-  const page = { skipped: 0, gaps: 0, malformed: 0, duplicates: 0 };
+  const page = { skipped: 0, limited: 0, gaps: 0, malformed: 0, duplicates: 0 };
   let skipCredit = 0;             // entries announced as skipped, not yet seen as a sequence gap
   let reconnectGapNote = false;   // the next gap is "missed while disconnected"
 
@@ -312,6 +312,17 @@
     scheduleRender();
   }
 
+  // The logging node streams at most [logging] dashboard_max_rate entries a second;
+  // beyond it, DEBUG and INFO records are written but not streamed, and it says how many.
+  function addLimited(count) {
+    if (!(count > 0)) return;
+    page.limited += count;
+    skipCredit += count;
+    addNote('limited', `${fmt(count)} DEBUG/INFO entries not streamed live: more than the logging node's ` +
+      'dashboard_max_rate a second (all are in the session file)');
+    scheduleRender();
+  }
+
   // ------------------------------------------------------------------ rendering
   let renderQueued = false;
   function scheduleRender() {
@@ -504,10 +515,12 @@
     if (store.discarded) {
       el.trimNote.textContent = `${fmt(store.discarded)} older entries discarded: the page keeps the newest ${fmt(CAP)}`;
     }
-    el.skipNote.hidden = page.skipped === 0;
-    if (page.skipped) el.skipNote.textContent = `${fmt(page.skipped)} entries skipped`;
+    el.skipNote.hidden = page.skipped === 0 && page.limited === 0;
+    el.skipNote.textContent = [page.skipped ? `${fmt(page.skipped)} entries skipped` : '',
+      page.limited ? `${fmt(page.limited)} not streamed (rate limit)` : ''].filter(Boolean).join(', ');
     setStat('page-memory', entriesInMemory);
     setStat('page-skipped', page.skipped);
+    setStat('page-limited', page.limited);
     setStat('page-gaps', page.gaps);
     setStat('page-discarded', store.discarded);
   }
@@ -718,7 +731,7 @@
     if (!stats || typeof stats !== 'object') return;
     lastStatsAt = Date.now();
     for (const k of ['received', 'written', 'deduplicated', 'filtered', 'lost', 'dropped', 'malformed',
-      'queue_depth', 'publishers']) setStat(k, stats[k]);
+      'queue_depth', 'publishers', 'not_streamed']) setStat(k, stats[k]);
     setStat('uptime_s', stats.uptime_s, (v) => (typeof v === 'number' ? ago(v * 1000) : '—'));
     el.sessionFile.textContent = typeof stats.session_file === 'string' ? stats.session_file : '';
     el.sessionFile.title = el.sessionFile.textContent ? 'session file' : '';
@@ -870,6 +883,10 @@
           if (historyDone) addSkipped(Number(msg.count));
           else buffered.push(() => addSkipped(Number(msg.count)));
           break;
+        case 'limited':
+          if (historyDone) addLimited(Number(msg.count));
+          else buffered.push(() => addLimited(Number(msg.count)));
+          break;
         case 'status':
           takeStatus(msg.status);
           break;
@@ -968,6 +985,7 @@
     for (const l of LEVELS) counts[l] = 0;
     for (const s of services.values()) s.count = 0;
     page.skipped = 0;
+    page.limited = 0;
     page.gaps = 0;
     skipCredit = 0;
     newCount = 0;

@@ -134,9 +134,9 @@ class DashboardBatchEncoder {
   DashboardBatchEncoder(const DashboardBatchEncoder&) = delete;
   DashboardBatchEncoder& operator=(const DashboardBatchEncoder&) = delete;
 
-  // Serialises `entries` (the same bytes as encode(const DashboardLogBatch&)) into
-  // `out` (replacing its contents).
-  void encode(std::span<const DashboardLogView> entries, std::string& out);
+  // Serialises `entries` and `not_streamed` (the same bytes as
+  // encode(const DashboardLogBatch&)) into `out` (replacing its contents).
+  void encode(std::span<const DashboardLogView> entries, std::string& out, std::uint64_t not_streamed = 0);
 
  private:
   std::uint64_t* segment_;  // calloc'd words; each builder re-zeroes what it used
@@ -150,12 +150,16 @@ class DashboardBatchEncoder {
 // not throw).
 // - one DashboardLog, as sent on `/dashboard/log`:
 std::string decode_dashboard_log_view(Bytes payload, const std::function<void(const DashboardLogView&)>& use) noexcept;
-// - a DashboardLogBatch (at most kMaxDashboardBatchEntries), as on `/dashboard/log/batch`:
-std::string decode_dashboard_batch_view(Bytes payload,
-                                        const std::function<void(const DashboardLogView&)>& use) noexcept;
-// - either: a DashboardLogBatch if `batch` (topics::parse_dashboard_topic), else one DashboardLog.
+// - a DashboardLogBatch (at most kMaxDashboardBatchEntries), as on `/dashboard/log/batch`,
+//   storing its notStreamed count (entries left out before these) in `*not_streamed`
+//   if given:
+std::string decode_dashboard_batch_view(Bytes payload, const std::function<void(const DashboardLogView&)>& use,
+                                        std::uint64_t* not_streamed = nullptr) noexcept;
+// - either: a DashboardLogBatch if `batch` (topics::parse_dashboard_topic), else one
+//   DashboardLog (not_streamed 0).
 std::string decode_dashboard_entries_view(Bytes payload, bool batch,
-                                          const std::function<void(const DashboardLogView&)>& use) noexcept;
+                                          const std::function<void(const DashboardLogView&)>& use,
+                                          std::uint64_t* not_streamed = nullptr) noexcept;
 
 // Decodes a LogRecordBatch without copying it: fills `info`, then calls `use` once
 // per record, in order, with views into `payload` (valid only during the call;

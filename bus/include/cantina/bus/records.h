@@ -65,6 +65,7 @@ struct DashboardLog {
 // node publishes them on `/dashboard/log/batch`.
 struct DashboardLogBatch {
   std::vector<DashboardLog> entries;  // in the order written (ascending sequence)
+  std::uint64_t not_streamed = 0;     // entries left out of the live stream just before these
 
   friend bool operator==(const DashboardLogBatch&, const DashboardLogBatch&) = default;
 };
@@ -122,6 +123,7 @@ struct LoggingStats {
   std::uint64_t repeat_summaries = 0;
   std::uint64_t publishers = 0;
   std::int64_t uptime_ns = 0;
+  std::uint64_t not_streamed = 0;  // entries left out of the live stream (dashboard_max_rate)
 
   friend bool operator==(const LoggingStats&, const LoggingStats&) = default;
 };

@@ -123,7 +123,8 @@ class BoundedQueue {
       items_.pop_front();
       ++moved;
     }
-    if (!items_.empty()) oldest_arrived_ = std::chrono::steady_clock::now();  // those left count from now
+    // Items left behind arrived no earlier than oldest_arrived_: their linger still
+    // counts from it (an upper bound on how long they have waited), so they go soon.
     return moved;
   }
 

@@ -65,10 +65,10 @@ bool DashboardStream::add(const LogEntry& entry) {
   return true;
 }
 
-void DashboardStream::flush() {
+void DashboardStream::flush(bool final) {
   if (pending_.empty()) {
     // Only a count to tell: now if the last message is not too recent, else later.
-    if (not_streamed_pending_ == 0 || refilled_ns_ - count_sent_ns_ < kCountOnlyInterval) return;
+    if (not_streamed_pending_ == 0 || (!final && refilled_ns_ - count_sent_ns_ < kCountOnlyInterval)) return;
     encoder_.encode({}, payload_, not_streamed_pending_);
     not_streamed_pending_ = 0;
     count_sent_ns_ = refilled_ns_;

@@ -52,8 +52,12 @@ class DashboardStream {
 
   // Sends the waiting entries as one message; nothing if none wait. Entries left
   // out with none to send after them are announced by a message of their count
-  // alone, at most every kCountOnlyInterval (else by a later flush()).
-  void flush();
+  // alone, at most every kCountOnlyInterval (else by a later flush()), or at once
+  // if `final` (shutdown).
+  void flush(bool final = false);
+
+  // Entries left out and not yet announced (the node then wakes within kTick).
+  bool count_pending() const noexcept { return not_streamed_pending_ > 0; }
 
   // Entries waiting for flush().
   std::size_t pending() const noexcept { return pending_.size(); }

@@ -501,7 +501,8 @@ void LoggingNode::State::report_losses() {
 }
 
 std::chrono::milliseconds LoggingNode::State::sleep_limit(std::int64_t now_monotonic) const {
-  if (dedup.summaries_pending()) return kTick;
+  // A pending summary, or a count of entries not streamed with nothing to carry it.
+  if (dedup.summaries_pending() || (streaming && dashboard.count_pending())) return kTick;
   const std::int64_t until_stats_ms = (next_stats_ns - now_monotonic) / 1'000'000 + 1;
   return std::chrono::milliseconds(std::clamp<std::int64_t>(until_stats_ms, 0, kStatsPeriodNs / 1'000'000));
 }
@@ -645,7 +646,7 @@ void LoggingNode::State::shut_down() {
   for (LogEntry& summary : summaries) accept(std::move(summary));
   node_entry(Level::info, EntryKind::node, "session " + session.session_id() + " stopping");
   flush_to_writer();
-  dashboard.flush();
+  dashboard.flush(/*final=*/true);
   writer_queue.push_unbounded(WriterItem{nullptr, true, true});  // wakes the writer at once
   writer_thread.join();
   publish_stats();

@@ -77,8 +77,9 @@ struct DashboardLogBatch {
   # readers reject a longer list as malformed.
 
   notStreamed @1 :UInt64;
-  # Entries the node wrote since its previous batch message (up to the last of
-  # these) but left out of the live stream: beyond [logging] dashboard_max_rate entries/s
+  # Entries the node wrote since its previous batch message but left out of the
+  # live stream (mostly among and before these; a message that a large entry
+  # forced out early may carry the count of some that came just after it): beyond [logging] dashboard_max_rate entries/s
   # (WARNING and above, loss reports, summaries and the node's own entries are
   # always streamed). Their sequence numbers are the gaps among the entries.
   # They are in the session file and in the history; a message may carry only

@@ -150,12 +150,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       return;
     }
     if (entries == 0 && queue_.size() > 256) return;  // a stalled browser: status and stats are refreshed anyway
-    if (pending_skipped_ > 0) {
-      push(std::make_shared<const std::string>("{\"type\":\"skipped\",\"count\":" + std::to_string(pending_skipped_) +
-                                               "}"),
-           0);
-      pending_skipped_ = 0;
-    }
+    push_notices();
     push(text, entries);
     if (entries > 0) hub_.counters().forwarded.fetch_add(entries, std::memory_order_relaxed);
     if (!writing_) write_next();
@@ -164,6 +159,16 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   // Entries this browser will never get (they were dropped before reaching any
   // queue); announced before the next message.
   void add_skipped(std::uint64_t entries) { pending_skipped_ += entries; }
+
+  // Entries the logging node did not stream (its live-view limit): announced
+  // before the next message, or now if the browser is not stalled. Kept until
+  // then, like skips, so a stalled browser still learns every count.
+  void add_limited(std::uint64_t entries) {
+    pending_limited_ += entries;
+    if (closed_ || queue_.size() > 256) return;
+    push_notices();
+    if (!writing_) write_next();
+  }
 
   void close() {
     if (closed_) return;
@@ -178,6 +183,22 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     std::shared_ptr<const std::string> text;
     std::size_t entries;
   };
+
+  // Queues the pending skip and limit counts (each as one message).
+  void push_notices() {
+    if (pending_skipped_ > 0) {
+      push(std::make_shared<const std::string>("{\"type\":\"skipped\",\"count\":" + std::to_string(pending_skipped_) +
+                                               "}"),
+           0);
+      pending_skipped_ = 0;
+    }
+    if (pending_limited_ > 0) {
+      push(std::make_shared<const std::string>("{\"type\":\"limited\",\"count\":" + std::to_string(pending_limited_) +
+                                               "}"),
+           0);
+      pending_limited_ = 0;
+    }
+  }
 
   void on_accept(beast::error_code error) {
     if (error) return;
@@ -238,6 +259,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::size_t queued_entries_ = 0;
   std::size_t queued_bytes_ = 0;
   std::uint64_t pending_skipped_ = 0;
+  std::uint64_t pending_limited_ = 0;
   bool writing_ = false;
   bool closed_ = false;
   std::string peer_;
@@ -460,12 +482,11 @@ void Hub::send_batch() {
     counters_.skipped.fetch_add(batch_.dropped * sessions_.size(), std::memory_order_relaxed);
     for (const auto& session : sessions_) session->add_skipped(batch_.dropped);
   }
-  if (batch_.not_streamed > 0 && !sessions_.empty()) {
-    // Before the entries it came with: the page then counts their sequence gaps as announced.
+  if (batch_.not_streamed > 0) {
+    // Before the entries it came with: the page then counts their sequence gaps as
+    // announced. Kept per browser until it can go (a stalled one gets it later).
     counters_.not_streamed.fetch_add(batch_.not_streamed, std::memory_order_relaxed);
-    auto shared = std::make_shared<const std::string>(
-        "{\"type\":\"limited\",\"count\":" + std::to_string(batch_.not_streamed) + "}");
-    for (const auto& session : sessions_) session->deliver(shared, 0);
+    for (const auto& session : sessions_) session->add_limited(batch_.not_streamed);
   }
   if (batch_.entries > 0 && !sessions_.empty()) {
     auto shared = std::make_shared<const std::string>(std::move(batch_.entries_message));

@@ -68,6 +68,10 @@
   const services = new Map();     // service key (id) -> {id, name, count, status, heardAt}
   const page = { skipped: 0, limited: 0, gaps: 0, malformed: 0, duplicates: 0 };
   let skipCredit = 0;             // entries announced as skipped, not yet seen as a sequence gap
+  // Entries announced as not streamed (the node's live-view limit): their gaps are in
+  // the next entries message, so what that message does not use is dropped (the
+  // history may have filled them); it never covers a later, real gap.
+  let limitCredit = 0;
   let reconnectGapNote = false;   // the next gap is "missed while disconnected"
 
   const filter = { rank: 0, services: new Set(), text: '', regex: false, matcher: null, invalid: '' };
@@ -242,6 +246,9 @@
   }
 
   function noteGap(missing) {
+    const limited = Math.min(missing, limitCredit);
+    limitCredit -= limited;
+    missing -= limited;
     const covered = Math.min(missing, skipCredit);
     skipCredit -= covered;
     missing -= covered;
@@ -278,6 +285,7 @@
       counts[e.level]++;
       addItem({ n: 0, e, rank: LEVEL_RANK[e.level], sid });
     }
+    limitCredit = 0;
     trim();
     scheduleRender();
   }
@@ -317,7 +325,7 @@
   function addLimited(count) {
     if (!(count > 0)) return;
     page.limited += count;
-    skipCredit += count;
+    limitCredit += count;
     addNote('limited', `${fmt(count)} DEBUG/INFO entries not streamed live: more than the logging node's ` +
       'dashboard_max_rate a second (all are in the session file)');
     scheduleRender();
@@ -988,6 +996,7 @@
     page.limited = 0;
     page.gaps = 0;
     skipCredit = 0;
+    limitCredit = 0;
     newCount = 0;
     if (paused) pausedAtN = store.nextN - 1;
     hideDetail();

@@ -232,6 +232,11 @@ class Logger {
   static std::int64_t now_ns_();
   void run_with(zmq::socket_t& publisher, Subscriber* control);
   void apply_control(Subscriber& control, zmq::socket_t& publisher);
+  // With nothing queued: sleeps in poll(2) until a record or stop (idle_fd_), a
+  // control request or a subscription change, or `timeout_ms`.
+  void wait_idle(zmq::socket_t& publisher, Subscriber* control, int timeout_ms);
+  // Wakes the thread from wait_idle (async-signal-safe; any thread).
+  void poke_idle() noexcept;
 
   LoggerOptions options_;
   zmq::context_t& context_;
@@ -246,7 +251,9 @@ class Logger {
   std::uint64_t next_sequence_ = 1;  // guarded by mutex_
   std::uint64_t in_flight_ = 0;      // taken by the thread, not yet sent; guarded
   bool stopping_ = false;            // guarded by mutex_
-  bool sleeping_ = false;            // guarded by mutex_
+  bool sleeping_ = false;            // lingering on wake_ for more records; guarded by mutex_
+  bool idle_ = false;                // in wait_idle (nothing queued); guarded by mutex_
+  int idle_fd_ = -1;                 // eventfd that ends wait_idle
   bool urgent_ = false;              // ERROR/CRITICAL queued or flush() waiting: no linger; guarded
 
   std::atomic<std::uint64_t> logged_{0};

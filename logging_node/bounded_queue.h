@@ -87,7 +87,9 @@ class BoundedQueue {
   // or `idle_deadline` passes (then returning 0), and `timeout` counts from the
   // arrival of the oldest item waiting: so a consumer woken by one item, or
   // finding items that arrived while it was busy, does not wait for its own
-  // timer to run out on top. Returns the number moved (0 on timeout with nothing
+  // timer to run out on top. Items that a pop left behind because max_items were
+  // taken have waited as long as those: the next pop takes them at once. Returns
+  // the number moved (0 on timeout with nothing
   // there, or at once if max_items is 0). A timeout of 0 with Idle::linger never
   // waits (not even a system call). The consumer thread calls it.
   std::size_t pop_batch(
@@ -95,7 +97,7 @@ class BoundedQueue {
       std::chrono::steady_clock::time_point idle_deadline = std::chrono::steady_clock::time_point::max()) {
     if (max_items == 0) return 0;
     std::unique_lock lock(mutex_);
-    auto ready = [this] { return items_.size() >= wake_items_ || urgent_; };
+    auto ready = [this] { return items_.size() >= wake_items_ || urgent_ || left_behind_; };
     if (idle == Idle::wait_for_first) {
       if (items_.empty() && !urgent_) {
         consumer_idle_ = true;
@@ -123,8 +125,7 @@ class BoundedQueue {
       items_.pop_front();
       ++moved;
     }
-    // Items left behind arrived no earlier than oldest_arrived_: their linger still
-    // counts from it (an upper bound on how long they have waited), so they go soon.
+    left_behind_ = !items_.empty();  // only max_items stops the loop short
     return moved;
   }
 
@@ -164,6 +165,7 @@ class BoundedQueue {
   bool consumer_waiting_ = false;  // lingering for wake_items; guarded by mutex_
   bool consumer_idle_ = false;     // asleep until the first item; guarded by mutex_
   bool urgent_ = false;            // an urgent item arrived since the last pop; guarded by mutex_
+  bool left_behind_ = false;       // the last pop stopped at max_items; guarded by mutex_
   std::chrono::steady_clock::time_point oldest_arrived_;  // when the oldest waiting item came; guarded by mutex_
 };
 

@@ -75,23 +75,17 @@ void SessionWriter::run() {
   std::vector<WriterItem> batch;
   batch.reserve(options_.batch_size);
   bool stopping = false;
-  bool last_batch_full = false;
   while (!stopping) {
     // The queue wakes us for batch_size entries or an ERROR/CRITICAL one; otherwise
     // what is there is written kWriterLinger after the first of it arrived. With
     // the queue empty we sleep until the next entry, or until an fdatasync is due:
     // an idle node's writer never wakes, and at a steady trickle it wakes once per
     // batch, not also whenever a timer of its own runs out.
-    // After a full batch, what is left has waited as long: it goes at once.
+    // What a full batch left behind goes at once (the queue sees to it).
     const auto sync_due = dirty_ ? last_sync_ + options_.flush_interval : std::chrono::steady_clock::time_point::max();
     batch.clear();
-    if (last_batch_full) {
-      queue_.pop_batch(batch, options_.batch_size, std::chrono::milliseconds(0));
-    } else {
-      queue_.pop_batch(batch, options_.batch_size, kWriterLinger, BoundedQueue<WriterItem>::Idle::wait_for_first,
-                       sync_due);
-    }
-    last_batch_full = batch.size() == options_.batch_size;
+    queue_.pop_batch(batch, options_.batch_size, kWriterLinger, BoundedQueue<WriterItem>::Idle::wait_for_first,
+                     sync_due);
     buffer_.clear();
     std::size_t lines = 0;
     bool urgent = false;

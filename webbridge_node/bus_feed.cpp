@@ -28,11 +28,9 @@ void Inbox::add_entries(std::string_view json_text, std::size_t count, std::uint
   {
     std::lock_guard lock(mutex_);
     not_streamed_ += not_streamed;
-    if (count == 0) {
-      // only the count to pass on
-    } else if (entries_ + count > max_entries_ || entries_message_.size() + json_text.size() > max_bytes_) {
+    if (entries_ + count > max_entries_ || entries_message_.size() + json_text.size() > max_bytes_) {
       dropped_ += count;
-    } else {
+    } else if (count > 0) {
       if (entries_ == 0)
         entries_message_.assign(kEntriesPrefix);
       else

@@ -149,7 +149,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       hub_.counters().skipped.fetch_add(entries, std::memory_order_relaxed);
       return;
     }
-    if (entries == 0 && queue_.size() > 256) return;  // a stalled browser: status and stats are refreshed anyway
+    if (entries == 0 && stalled()) return;  // status and stats are refreshed anyway
     push_notices();
     push(text, entries);
     if (entries > 0) hub_.counters().forwarded.fetch_add(entries, std::memory_order_relaxed);
@@ -165,7 +165,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   // then, like skips, so a stalled browser still learns every count.
   void add_limited(std::uint64_t entries) {
     pending_limited_ += entries;
-    if (closed_ || queue_.size() > 256) return;
+    if (closed_ || stalled()) return;
     push_notices();
     if (!writing_) write_next();
   }
@@ -184,20 +184,20 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     std::size_t entries;
   };
 
-  // Queues the pending skip and limit counts (each as one message).
+  // A browser that does not read: messages without entries are not queued for it.
+  bool stalled() const { return queue_.size() > 256; }
+
+  // Queues the pending skip and limit counts, each as one {"type":...,"count":N}.
   void push_notices() {
-    if (pending_skipped_ > 0) {
-      push(std::make_shared<const std::string>("{\"type\":\"skipped\",\"count\":" + std::to_string(pending_skipped_) +
-                                               "}"),
-           0);
-      pending_skipped_ = 0;
-    }
-    if (pending_limited_ > 0) {
-      push(std::make_shared<const std::string>("{\"type\":\"limited\",\"count\":" + std::to_string(pending_limited_) +
-                                               "}"),
-           0);
-      pending_limited_ = 0;
-    }
+    push_count("skipped", pending_skipped_);
+    push_count("limited", pending_limited_);
+  }
+  void push_count(std::string_view type, std::uint64_t& count) {
+    if (count == 0) return;
+    push(std::make_shared<const std::string>("{\"type\":\"" + std::string(type) +
+                                             "\",\"count\":" + std::to_string(count) + "}"),
+         0);
+    count = 0;
   }
 
   void on_accept(beast::error_code error) {

@@ -1,6 +1,7 @@
-"""Self-tests of tools/cantina: the supervisor run against the fake binaries in fake_bin/.
+"""Self-tests of tools/cantina: the supervisor run against the fake binaries in fake_bin/,
+and the pure functions of its package (tools/cantina_tool/).
 
-Run with: python3 -m unittest discover tools/python_tests
+Run by ctest as cantina_front_door_test, or with: python3 tests/tools/front_door_test.py
 Every test uses its own state dir, ephemeral ports on 127.0.0.1 and a pid dir where each
 fake records itself, and checks that no process is left behind.
 """
@@ -8,7 +9,6 @@ fake records itself, and checks that no process is left behind.
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,8 +17,10 @@ import unittest
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-TOOL = HERE.parent / "cantina"
 FAKE_BIN = HERE / "fake_bin"
+
+sys.path.insert(0, str(HERE))
+from support import TOOL, free_port  # noqa: E402
 
 sys.path.insert(0, str(TOOL.parent))   # tools/: the package cantina_tool behind tools/cantina
 from cantina_tool.capture import line_level  # noqa: E402
@@ -27,13 +29,6 @@ from cantina_tool.cli import split_config_option  # noqa: E402
 from cantina_tool.messages import format_duration  # noqa: E402
 from cantina_tool.supervisor import session_file_from_status  # noqa: E402
 from cantina_logging import INFO, LEVEL_NAMES, WARNING  # noqa: E402  (tools/python, put on sys.path by the package)
-
-
-def free_port() -> int:
-    """An ephemeral port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def alive(pid: int) -> bool:

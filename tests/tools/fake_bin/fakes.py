@@ -1,4 +1,4 @@
-"""Fake Cantina binaries for the supervisor self-tests (tools/python_tests).
+"""Fake Cantina binaries for the supervisor self-tests (tests/tools/front_door_test.py).
 
 Each executable in this folder (cantina-busd, cantina-logd, cantina-cli, fake-service) is a
 two-line script calling one function here. They emulate just enough of the real binaries:

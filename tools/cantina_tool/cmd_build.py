@@ -1,0 +1,48 @@
+"""The commands that make and check the tree: `setup`, `build`, `test` (ctest, then the
+fuzzers) and `check` (the config file)."""
+
+import subprocess
+import time
+
+from .building import build, run_fuzzers, run_setup
+from .config import load_config
+from .constants import BUILD_DIR
+from .messages import say
+
+
+def cmd_setup(args) -> int:
+    """`setup`: installs what is missing."""
+    run_setup()
+    return 0
+
+
+def cmd_build(args) -> int:
+    """`build`: setup, then build."""
+    run_setup()
+    build()
+    return 0
+
+
+def cmd_test(args) -> int:
+    """`test`: setup, build, run every test with ctest, then the fuzzers (unless --no-fuzz),
+    then print a one-line verdict."""
+    run_setup()
+    build()
+    started = time.monotonic()
+    status = subprocess.run(["ctest", "--test-dir", BUILD_DIR, "--output-on-failure", "-j", "2",
+                             *args.ctest_args]).returncode
+    fuzz_status = 0 if args.no_fuzz or args.ctest_args else run_fuzzers()
+    elapsed = time.monotonic() - started
+    if status == 0 and fuzz_status == 0:
+        say(f"cantina test: PASSED ({elapsed:.1f} s)")
+        return 0
+    what = f"ctest exit status {status}" if status != 0 else f"fuzzing exit status {fuzz_status}"
+    say(f"cantina test: FAILED ({what} after {elapsed:.1f} s; failures above)")
+    return status or fuzz_status
+
+
+def cmd_check(args) -> int:
+    """`check`: validates the config file, naming file, line and key of a problem."""
+    load_config(args.config)
+    say(f"{args.config}: ok")
+    return 0

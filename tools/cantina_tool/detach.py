@@ -1,0 +1,45 @@
+"""Detaching: `up --detach` starts the supervisor again (the entry script with the hidden
+`up --supervise-detached`) in its own session and waits until the state file says it is ready."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .constants import DETACH_TIMEOUT, POLL_INTERVAL, STATE_DIR, STATE_FILE, TOOL
+from .messages import say, tail_lines
+from .state import print_summary, read_state
+
+
+def launch_detached(config_path: Path, services_only: bool = False) -> int:
+    """Starts the supervisor in its own session and waits until it reports ready, or fails."""
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    STATE_FILE.unlink(missing_ok=True)   # stale: still_running() found nothing alive
+    log_path = STATE_DIR / "supervisor.log"
+    with open(log_path, "wb") as log:
+        supervisor = subprocess.Popen(
+            [sys.executable, str(TOOL), "--config", str(config_path), "up",
+             "--supervise-detached", *(["--services-only"] if services_only else [])], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    say(f"cantina: started the supervisor (pid {supervisor.pid}; its log: {log_path})")
+    deadline = time.monotonic() + DETACH_TIMEOUT
+    try:
+        while True:
+            state = read_state()
+            if state and state.get("supervisor_pid") == supervisor.pid and state.get("ready"):
+                print_summary(state, detached=True)
+                return 0
+            if supervisor.poll() is not None:   # it exits early only after a failure, cleaned up
+                say("\n".join(tail_lines(log_path, 40)), sys.stderr)
+                return 1
+            if time.monotonic() >= deadline:
+                say(f"cantina: not ready after {DETACH_TIMEOUT:g} s; stopping (see {log_path})", sys.stderr)
+                supervisor.terminate()
+                supervisor.wait()
+                return 1
+            time.sleep(POLL_INTERVAL * 2)
+    except KeyboardInterrupt:
+        say("cantina: interrupted; stopping the supervisor", sys.stderr)
+        supervisor.terminate()
+        supervisor.wait()
+        return 130

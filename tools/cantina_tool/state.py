@@ -1,0 +1,84 @@
+"""The state file, <state dir>/state.json: the running supervisor writes it (who supervises
+what, with which config, in which state); `up`, `down`, `status` and `restart` read it."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from .constants import STATE_DIR, STATE_FILE
+from .errors import NothingRunning
+from .messages import say, tail_lines
+from .processes import process_alive
+
+
+def read_state() -> dict | None:
+    """Returns the state file's content, or None if there is none (or it is unreadable)."""
+    try:
+        return json.loads(STATE_FILE.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def save_state(state: dict) -> None:
+    """Writes the state file atomically."""
+    temporary = STATE_FILE.with_suffix(".tmp")
+    try:
+        temporary.write_text(json.dumps(state, indent=2) + "\n")
+        os.replace(temporary, STATE_FILE)
+    except OSError as error:
+        say(f"cantina: cannot write {STATE_FILE}: {error}", sys.stderr)
+
+
+def remove_state_if_owned() -> None:
+    """Removes the state file if this process wrote it."""
+    state = read_state()
+    if state and state.get("supervisor_pid") == os.getpid():
+        STATE_FILE.unlink(missing_ok=True)
+
+
+def print_summary(state: dict, detached: bool) -> None:
+    """Prints what runs, where the session file and the dashboard are, and how to watch and stop."""
+    lines = [f"cantina: running with config {state['config']}"]
+    for child in state["children"]:
+        detail = f"pid {child['pid']}" if child["state"] == "RUNNING" else child["message"]
+        lines.append(f"  {child['name']:<24} {child['state']:<8} {detail}")
+        if child["state"] != "RUNNING":
+            lines += [f"      | {line}" for line in tail_lines(Path(child["output"]), 5)]
+    lines += [f"Session file: {state['session_file']}"]
+    if state.get("dashboard"):
+        lines += [f"Dashboard: {state['dashboard']}"]
+    lines += [f"Process output: {state['state_dir']}/<name>.out",
+              "Watch live logs: tools/cantina tail    State of every process: tools/cantina status",
+              "tools/cantina down to stop" if detached else "Press Ctrl-C to stop"]
+    say("\n".join(lines))
+
+
+def still_running() -> str | None:
+    """Describes a recorded supervisor (or leftover children) that still runs, else None."""
+    state = read_state()
+    if not state:
+        return None
+    if process_alive(state["supervisor_pid"], state.get("supervisor_start_ticks")):
+        return f"a supervisor is already running (pid {state['supervisor_pid']}, config {state['config']})"
+    leftovers = leftover_children(state)
+    return "processes of a previous run still run: " + ", ".join(leftovers) if leftovers else None
+
+
+def leftover_children(state: dict) -> list[str]:
+    """'name (pid N)' of the recorded children that are still alive."""
+    return [f"{child['name']} (pid {child['pid']})" for child in state["children"]
+            if child.get("pid") and process_alive(child["pid"], child.get("start_ticks"))]
+
+
+def running_state() -> dict:
+    """The state of the running supervisor; CantinaError(exit 3) saying clearly that nothing runs."""
+    state = read_state()
+    if not state:
+        raise NothingRunning(f"cantina: nothing is running (no supervisor for {STATE_DIR})")
+    if not process_alive(state["supervisor_pid"], state.get("supervisor_start_ticks")):
+        leftovers = leftover_children(state)
+        extra = ("; still running: " + ", ".join(leftovers) if leftovers else "") + "; clean up with: tools/cantina down"
+        raise NothingRunning(f"cantina: nothing is running: the supervisor (pid {state['supervisor_pid']}) "
+                             f"is gone{extra}")
+    return state

@@ -1,0 +1,514 @@
+"""The supervisor: starts busd, logd, the web bridge and the services in order, keeps them
+running per their restart policies, and stops them in reverse order (the design is in the
+Supervisor's docstring)."""
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable
+
+from .capture import CapturedOutput, OutputCapture
+from .children import Child, ChildSpec, backoff_delay, should_restart
+from .constants import (BACKOFF_RESET_AFTER, BIN_DIR, BUS_READY_TIMEOUT, CAPTURE_DRAIN_TIMEOUT, FATAL_AFTER,
+                        LIB_PATH, LOGGER_DRAIN_TIMEOUT, NODE_READY_TIMEOUT, POLL_INTERVAL, PYTHON_DIR, ROOT,
+                        STATE_DIR, STATE_REFRESH, STATUS_READY_TIMEOUT, STATUS_REPEAT, STOP_HURRY, STOP_TIMEOUT,
+                        TICK)
+from .errors import StartupError, StopRequested
+from .messages import describe_exit, say, tail_lines
+from .probes import CommandProbe, EndpointsProbe, Probe, UptimeProbe
+from .processes import die_with_parent, group_alive, proc_stat, signal_group
+from .reporter import BusReporter
+from .state import print_summary, remove_state_if_owned, save_state
+
+
+def session_file_from_status(message: str) -> str:
+    """Extracts the path from logd's status 'session 20261126-174500: /abs/logs/...log'."""
+    _, separator, path = message.partition(": ")
+    return (path if separator else message).strip() or "(unknown)"
+
+
+class Supervisor:
+    """Starts the children in order, keeps them running, and stops them in reverse order.
+
+    DESIGN
+    - Main thread: starts every child (each in its own session, tied to the supervisor's
+      life with PR_SET_PDEATHSIG, so it must stay the thread that forks), polls them every
+      TICK seconds as a state machine per child (STARTING -> RUNNING; on exit ERROR with a
+      restart pending, STOPPED, or FATAL after FATAL_AFTER quick failures), publishes each
+      change on the bus and in the state file, and acts on stop signals and on `restart`
+      requests (SIGUSR1 + a file in <state dir>/requests).
+    - Capture thread (OutputCapture): reads every service's stdout and stderr pipes.
+    - Shutdown: a stop signal only sets a flag; the main loop then stops services, lets the
+      capture reach end of file and the output loggers drain into the still running logging
+      node, then stops the web bridge, the logging node and the bus. A second signal
+      shortens every remaining grace period to STOP_HURRY seconds.
+    """
+
+    def __init__(self, config_path: Path, config: dict, detached: bool, services_only: bool = False):
+        self.config_path = config_path
+        self.config = config
+        self.detached = detached
+        self.services_only = services_only           # LAN: the bus and the logging node run on another host
+        self.session_file = "(unknown)"
+        self.dashboard: str | None = None
+        self.stop_signal: int | None = None
+        self.hurry = False                           # a second stop signal: shorten the grace periods
+        self.requests_pending = False                # SIGUSR1: read <state dir>/requests
+        self.starting: Child | None = None           # the child start_all is starting
+        self.started_at = time.time()
+        self.ready = False
+        self.reporter: BusReporter | None = None
+        self.capture: OutputCapture | None = None
+        self.last_status_publish = 0.0
+        self.last_state_write = 0.0
+        self.leftover_groups: dict[int, float] = {}   # process group of an exited child -> SIGKILL time
+        self.children = [Child(spec) for spec in self.child_specs(config)]
+
+    def child_specs(self, config: dict) -> list[ChildSpec]:
+        """Builds the start list: busd, logd, webbridge (if built; none of the three with
+        --services-only), then every service in config order."""
+        config_arg = ["--config", str(self.config_path)]
+        python_path = os.pathsep.join(filter(None, [str(PYTHON_DIR), os.environ.get("PYTHONPATH")]))
+        env = dict(os.environ, PATH=f"{BIN_DIR}{os.pathsep}{os.environ.get('PATH', '')}",
+                   CANTINA_CONFIG=str(self.config_path), PYTHONPATH=python_path, PYTHONUNBUFFERED="1")
+        if LIB_PATH.is_file():
+            env["CANTINA_LIB"] = str(LIB_PATH)
+        bus = config.get("bus", {})
+        endpoints = [bus.get("subscribe_endpoint", ""), bus.get("publish_endpoint", "")]
+
+        def wait_for_status(service: str, timeout: float) -> Callable[[], Probe]:
+            argv = [str(BIN_DIR / "cantina-cli"), "wait-status", *config_arg, "--service", service,
+                    "--state", "RUNNING", "--timeout", f"{timeout:g}"]
+            return lambda: CommandProbe(argv, env)
+
+        specs = [] if self.services_only else [
+            ChildSpec("cantina-busd", "node", ["cantina-busd", *config_arg], ROOT, env, "always",
+                      lambda: EndpointsProbe(endpoints, ROOT), BUS_READY_TIMEOUT),
+            ChildSpec("cantina-logd", "node", ["cantina-logd", *config_arg], ROOT, env, "always",
+                      wait_for_status("logging_service", NODE_READY_TIMEOUT), NODE_READY_TIMEOUT + 5,
+                      on_ready=self.note_session_file),
+        ]
+        if (BIN_DIR / "cantina-webbridge").exists() and not self.services_only:
+            specs.append(ChildSpec("cantina-webbridge", "node", ["cantina-webbridge", *config_arg], ROOT, env,
+                                   "always", wait_for_status("web_bridge", NODE_READY_TIMEOUT),
+                                   NODE_READY_TIMEOUT + 5, on_ready=self.note_dashboard))
+        for service in config.get("services", []):
+            name = service["name"]
+            service_env = dict(env, CANTINA_SERVICE=name,
+                               **{key: str(value) for key, value in service.get("environment", {}).items()})
+            start_secs = float(service.get("start_secs", 1.0))
+            if service.get("ready", "uptime") == "status":
+                probe, timeout = wait_for_status(name, STATUS_READY_TIMEOUT), STATUS_READY_TIMEOUT + 5
+            else:
+                probe, timeout = (lambda seconds=start_secs: UptimeProbe(seconds)), start_secs + 5
+            specs.append(ChildSpec(name, "service", list(service["command"]),
+                                   ROOT / (service.get("working_directory") or "."), service_env,
+                                   service.get("restart", "on-failure"), probe, timeout, start_secs,
+                                   capture=bool(service.get("capture", True))))
+        return specs
+
+    def note_session_file(self, probe: CommandProbe) -> None:
+        """Keeps the session file path from logd's RUNNING status message."""
+        self.session_file = session_file_from_status(probe.output)
+
+    def note_dashboard(self, probe: CommandProbe) -> None:
+        """Keeps the dashboard's address: from the web bridge's 'listening on' line, else the config."""
+        child = next(c for c in self.children if c.spec.name == "cantina-webbridge")
+        found = re.findall(r"listening on (https?://\S+)", "\n".join(tail_lines(child.log_path, 50)))
+        url = found[-1] if found else f"http://{self.config.get('webbridge', {}).get('listen', '127.0.0.1:8080')}"
+        self.dashboard = url if url.endswith("/") else url + "/"
+
+    # ------------------------------------------------------------ running
+
+    def run(self) -> int:
+        """Starts everything, supervises until a stop signal, stops everything; returns the exit status."""
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, self.on_signal)
+        signal.signal(signal.SIGUSR1, self.on_request_signal)
+        STATE_DIR.mkdir(parents=True, exist_ok=True)
+        (STATE_DIR / "requests").mkdir(exist_ok=True)
+        self.reporter = BusReporter(self.config_path)
+        if self.reporter.problem:
+            say(f"cantina: note: statuses and captured output are not published on the bus: {self.reporter.problem}")
+        self.capture = OutputCapture()
+        self.capture.start()
+        try:
+            try:
+                self.start_all()
+            except StartupError as error:
+                self.report_start_failure(str(error))
+                return 1
+            except StopRequested:
+                say(f"cantina: received {signal.Signals(self.stop_signal).name} during start-up; stopping")
+                return 1 if self.detached else 0
+            self.ready = True
+            self.write_state()
+            print_summary(self.state(), self.detached)
+            self.supervise()
+            return 0
+        finally:
+            self.stop_all()
+            remove_state_if_owned()
+            say("cantina: all stopped")
+
+    def on_signal(self, signum, frame) -> None:
+        """Signal handler: records the first stop signal (the loops act on it); a second one hurries."""
+        if self.stop_signal is None:
+            self.stop_signal = signum
+        else:
+            self.hurry = True
+
+    def on_request_signal(self, signum, frame) -> None:
+        """SIGUSR1: a `restart` request waits in <state dir>/requests."""
+        self.requests_pending = True
+
+    def start_all(self) -> None:
+        """Starts each child in order once the one before is ready (or, for a service, failed to start)."""
+        for child in self.children:
+            self.starting = child
+            say(f"cantina: starting {child.spec.name}")
+            self.start(child)
+            while child.state == "STARTING":
+                if self.stop_signal is not None:
+                    raise StopRequested()
+                time.sleep(POLL_INTERVAL)
+                self.tick()
+            if child.spec.kind == "node" and child.state != "RUNNING":
+                raise StartupError(child.last_failure)
+            if child.state != "RUNNING":
+                lines = [f"    | {line}" for line in tail_lines(child.log_path, 5)]
+                say("\n".join([f"cantina: {child.spec.name} failed to start: {child.message}; its last output:"]
+                              + (lines or ["    (none)"])), sys.stderr)
+        self.starting = None
+
+    def supervise(self) -> None:
+        """Polls the children until a stop signal; restarts those that exit, per their policy."""
+        while self.stop_signal is None:
+            if self.requests_pending:
+                self.requests_pending = False
+                self.handle_requests()
+            self.tick()
+            time.sleep(TICK)
+        say(f"cantina: received {signal.Signals(self.stop_signal).name}; stopping")
+
+    def tick(self) -> None:
+        """One round of the state machine over every child, then the periodic reports."""
+        now = time.monotonic()
+        for child in self.children:
+            if child.process and child.process.returncode is None and child.process.poll() is not None:
+                self.on_exit(child, now)
+            elif child.state == "STARTING" and child.probe is not None:
+                self.check_ready(child, now)
+            if child.restart_at is not None and now >= child.restart_at and self.stop_signal is None:
+                child.restart_at = None
+                child.restarts += 1
+                self.start(child)
+        if self.leftover_groups:
+            self.reap_groups(now)
+        if now - self.last_status_publish >= STATUS_REPEAT:   # late subscribers learn the current state
+            self.last_status_publish = now
+            for child in self.children:
+                self.reporter.publish(child)
+        if now - self.last_state_write >= STATE_REFRESH:      # uptimes and capture counters
+            self.write_state()
+
+    def set_state(self, child: Child, state: str, message: str) -> None:
+        """Records a state change, publishes it on the bus and in the state file."""
+        if (state, message) == (child.state, child.message):
+            return
+        if state != child.state:
+            child.since = time.time()
+        child.state, child.message = state, message
+        self.reporter.publish(child)
+        self.write_state()
+
+    def start(self, child: Child) -> None:
+        """Starts one incarnation of a child; a failure to even start it counts as a failed start."""
+        try:
+            self.spawn(child)
+        except StartupError as error:
+            self.on_failed_start(child, str(error))
+            return
+        try:
+            child.probe = child.spec.make_probe()
+        except OSError as error:
+            self.kill_quietly(child)
+            self.on_failed_start(child, f"cannot run its readiness check: {error}", child.process.pid)
+            return
+        child.ready_deadline = time.monotonic() + child.spec.ready_timeout
+        verb = "restarted" if child.starts > 1 else "started"
+        self.set_state(child, "STARTING", f"{verb} (pid {child.process.pid})")
+        if child.starts > 1:
+            say(f"cantina: restarted {child.spec.name} (pid {child.process.pid})")
+
+    def spawn(self, child: Child) -> None:
+        """Starts the process in its own session; a service's output is captured, a node's goes to its .out."""
+        spec = child.spec
+        program = shutil.which(spec.argv[0], path=spec.env["PATH"]) if "/" not in spec.argv[0] \
+            else str(spec.cwd / spec.argv[0])
+        if not program:
+            raise StartupError(f"{spec.name}: command '{spec.argv[0]}' not found in {BIN_DIR} or on PATH")
+        first = child.starts == 0
+        pipes: list[int] = []
+        try:
+            out_file = open(child.log_path, "wb" if first else "ab", buffering=0)
+        except OSError as error:
+            raise StartupError(f"{spec.name}: cannot write {child.log_path}: {error}") from None
+        try:
+            if spec.kind == "service" and spec.capture:
+                stdout_read, stdout_write = os.pipe()
+                stderr_read, stderr_write = os.pipe()
+                pipes = [stdout_read, stdout_write, stderr_read, stderr_write]
+                for fd in (stdout_read, stderr_read):
+                    try:
+                        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)   # room for bursts; best effort
+                    except OSError:
+                        pass
+                stdout, stderr = stdout_write, stderr_write
+            else:
+                stdout, stderr = out_file, subprocess.STDOUT
+            child.process = subprocess.Popen(
+                [program, *spec.argv[1:]], cwd=spec.cwd, env=spec.env, stdin=subprocess.DEVNULL,
+                stdout=stdout, stderr=stderr, start_new_session=True, preexec_fn=die_with_parent(os.getpid()))
+        except OSError as error:
+            for fd in pipes:
+                os.close(fd)
+            out_file.close()
+            raise StartupError(f"{spec.name}: cannot start {program}: {error}") from None
+        if pipes:
+            os.close(stdout_write)
+            os.close(stderr_write)
+            output = CapturedOutput(spec.name, child.process.pid, Path(program).name, out_file,
+                                    self.reporter.logger_for(spec.name), child.capture_stats)
+            self.capture.add(output, stdout_read, stderr_read)
+        else:
+            out_file.close()
+        child.starts += 1
+        stat = proc_stat(child.process.pid)
+        child.start_ticks = stat[2] if stat else None
+        child.started_at = time.time()
+        child.started_mono = time.monotonic()
+        child.started = datetime.now().astimezone().isoformat(timespec="seconds")
+
+    def check_ready(self, child: Child, now: float) -> None:
+        """Polls a starting child's probe: RUNNING when it says ready, a failed start on error or timeout."""
+        try:
+            ready = child.probe.poll()
+        except StartupError as error:
+            self.kill_quietly(child)
+            self.on_failed_start(child, str(error), child.process.pid)
+            return
+        if not ready:
+            if now >= child.ready_deadline:
+                self.kill_quietly(child)
+                self.on_failed_start(child, f"not ready after {child.spec.ready_timeout:g} s", child.process.pid)
+            return
+        probe, child.probe = child.probe, None
+        probe.close()
+        if child.process.poll() is not None:   # it passed the check but died right after
+            self.on_exit(child, now)
+            return
+        if child.spec.on_ready:
+            child.spec.on_ready(probe)
+        message = f"running (pid {child.process.pid})"
+        if child.spec.name == "cantina-logd":
+            message += f"; session file {self.session_file}"
+        self.set_state(child, "RUNNING", message)
+        say(f"cantina: {child.spec.name} is ready (pid {child.process.pid})")
+
+    def kill_quietly(self, child: Child) -> None:
+        """Kills a child that failed its readiness check (its whole group) and reaps it."""
+        if child.process and child.process.returncode is None:
+            signal_group(child.process.pid, signal.SIGKILL)
+            child.process.wait()
+
+    def end_group(self, pgid: int) -> None:
+        """After a child exited: SIGTERM to what it left in its process group (a background job,
+        a worker), SIGKILL after STOP_HURRY s (see reap_groups), so no incarnation leaves anything."""
+        if group_alive(pgid):
+            signal_group(pgid, signal.SIGTERM)
+            self.leftover_groups[pgid] = time.monotonic() + STOP_HURRY
+
+    def reap_groups(self, now: float, force: bool = False) -> None:
+        """SIGKILLs the leftover groups whose grace period is over (all of them if `force`)."""
+        for pgid, deadline in list(self.leftover_groups.items()):
+            if not group_alive(pgid):
+                del self.leftover_groups[pgid]
+            elif force or now >= deadline:
+                signal_group(pgid, signal.SIGKILL)
+                del self.leftover_groups[pgid]
+
+    def on_exit(self, child: Child, now: float) -> None:
+        """A child's process ended by itself: decide between restart (with backoff), STOPPED and FATAL."""
+        code, pid = child.process.returncode, child.process.pid
+        how = describe_exit(code)
+        during_start = child.state == "STARTING"
+        self.end_group(pid)
+        if child.spec.capture and self.capture is not None:   # its last words, before they are reported
+            self.capture.wait_drained([child.spec.name], 0.3)
+        if child.probe is not None:
+            child.probe.close()
+            child.probe = None
+        ran = now - child.started_mono
+        if during_start or ran < child.spec.start_secs:
+            child.quick_failures += 1
+            what = f"exited during start-up ({how})"
+        else:
+            child.quick_failures = 0
+            what = f"exited unexpectedly ({how})" if code != 0 else f"exited ({how})"
+        if ran >= BACKOFF_RESET_AFTER:
+            child.backoff_step = 0
+        self.after_failure(child, what, should_restart(child.spec.restart, code), pid)
+
+    def on_failed_start(self, child: Child, reason: str, pid: int | None = None) -> None:
+        """The child could not be started, or did not become ready in time: a quick failure."""
+        if child.probe is not None:
+            child.probe.close()
+            child.probe = None
+        child.quick_failures += 1
+        self.after_failure(child, reason.removeprefix(f"{child.spec.name}: "), child.spec.restart != "never", pid)
+
+    def after_failure(self, child: Child, what: str, restart: bool, pid: int | None) -> None:
+        """Schedules the restart with backoff, or gives up (FATAL), or leaves the child STOPPED.
+
+        A node that fails while `up` starts it is not restarted: start-up fails as a whole."""
+        name = child.spec.name
+        child.last_failure = f"{name}{f' (pid {pid})' if pid else ''} {what}"
+        if child is self.starting and child.spec.kind == "node":
+            self.set_state(child, "ERROR", what)
+        elif not restart:
+            say(f"cantina: {child.last_failure}; restart policy '{child.spec.restart}': not restarting")
+            self.set_state(child, "STOPPED", f"{what}; restart policy '{child.spec.restart}'")
+        elif child.quick_failures >= FATAL_AFTER:
+            say(f"cantina: {child.last_failure}; it failed {child.quick_failures} times in a row within "
+                f"{child.spec.start_secs:g} s of starting: giving up (FATAL). Fix it, then: "
+                f"tools/cantina restart {name}", sys.stderr)
+            self.set_state(child, "FATAL", f"failed {child.quick_failures} times in a row within "
+                                           f"{child.spec.start_secs:g} s of starting (last: {what}); "
+                                           f"not restarting")
+        else:
+            delay = backoff_delay(child.backoff_step)
+            child.backoff_step += 1
+            child.restart_at = time.monotonic() + delay
+            say(f"cantina: {child.last_failure}; restarting in {delay:g} s")
+            self.set_state(child, "ERROR", f"{what}; restarting in {delay:g} s "
+                                           f"(at {datetime.now() + timedelta(seconds=delay):%H:%M:%S})")
+
+    # ------------------------------------------------------------ requests
+
+    def handle_requests(self) -> None:
+        """Acts on the request files that `tools/cantina restart` left in <state dir>/requests."""
+        for path in sorted((STATE_DIR / "requests").glob("*.json")):
+            try:
+                request = json.loads(path.read_text())
+                path.unlink()
+            except (OSError, ValueError):
+                continue
+            child = next((c for c in self.children if c.spec.name == request.get("restart")), None)
+            if child is not None:
+                self.restart_on_request(child)
+
+    def restart_on_request(self, child: Child) -> None:
+        """Stops the child if it runs and starts it again at once, forgetting earlier failures."""
+        say(f"cantina: restarting {child.spec.name} on request")
+        if child.running:
+            self.stop_child(child)
+        child.restart_at = None
+        child.quick_failures = 0
+        child.backoff_step = 0
+        child.restarts += 1
+        self.start(child)
+
+    # ------------------------------------------------------------ stopping
+
+    def stop_all(self) -> None:
+        """Stops services (reverse order), lets their output reach the logging node, then the nodes."""
+        services = [c for c in self.children if c.spec.kind == "service"]
+        nodes = [c for c in self.children if c.spec.kind == "node"]
+        for child in reversed(services):
+            self.stop_child(child)
+        self.reap_groups(time.monotonic(), force=True)
+        if self.capture is not None:
+            self.capture.wait_drained([c.spec.name for c in services], CAPTURE_DRAIN_TIMEOUT)
+            self.capture.stop(CAPTURE_DRAIN_TIMEOUT)
+        if self.reporter is not None:
+            self.reporter.close_loggers(LOGGER_DRAIN_TIMEOUT)
+        for child in reversed(nodes):
+            if child.spec.name == "cantina-busd" and self.reporter is not None:
+                self.reporter.publish(child)
+                self.reporter.close_status()   # while the bus still takes what is queued
+            self.stop_child(child)
+
+    def stop_child(self, child: Child) -> None:
+        """SIGTERM to the child's process group, SIGKILL after the grace period; reaps the child."""
+        child.restart_at = None
+        if child.probe is not None:
+            child.probe.close()
+            child.probe = None
+        process = child.process
+        if process is None:
+            return
+        was_running = process.poll() is None
+        if was_running or group_alive(process.pid):
+            self.set_state(child, "STOPPING", f"stopping (pid {process.pid})")
+            signal_group(process.pid, signal.SIGTERM)
+            grace = STOP_TIMEOUT
+            deadline = time.monotonic() + grace
+            while not (process.poll() is not None and not group_alive(process.pid)):
+                if self.hurry and grace > STOP_HURRY:   # a second stop signal
+                    grace = STOP_HURRY
+                    deadline = min(deadline, time.monotonic() + grace)
+                if time.monotonic() >= deadline:
+                    say(f"cantina: {child.spec.name} did not stop within {grace:g} s; killing it")
+                    signal_group(process.pid, signal.SIGKILL)
+                    process.wait()
+                    break
+                time.sleep(POLL_INTERVAL)
+        if was_running:
+            say(f"cantina: stopped {child.spec.name} (pid {process.pid}, {describe_exit(process.returncode)})")
+        if child.state not in ("FATAL", "STOPPED"):
+            self.set_state(child, "STOPPED", f"stopped by the supervisor ({describe_exit(process.returncode)})")
+
+    # ------------------------------------------------------------ reporting
+
+    def report_start_failure(self, message: str) -> None:
+        """Prints why start-up failed, with the last output of the child that failed."""
+        lines = [f"cantina: start-up failed: {message}"]
+        failing = self.starting
+        if failing and failing.process and failing.log_path.is_file():
+            lines.append(f"cantina: last lines of {failing.log_path}:")
+            lines += [f"    | {line}" for line in tail_lines(failing.log_path)] or ["    (no output)"]
+        say("\n".join(lines), sys.stderr)
+
+    def state(self) -> dict:
+        """The state file's content: who supervises what, with which config, in which state."""
+        children = []
+        for child in self.children:
+            entry = {"name": child.spec.name, "kind": child.spec.kind, "state": child.state,
+                     "message": child.message, "since": child.since,
+                     "pid": child.process.pid if child.running else None,
+                     "start_ticks": child.start_ticks if child.running else None,
+                     "started": child.started, "started_at": child.started_at if child.running else None,
+                     "starts": child.starts, "restarts": child.restarts, "output": str(child.log_path)}
+            if child.spec.kind == "service" and child.spec.capture:
+                entry["captured_lines"] = child.capture_stats["lines"]
+                entry["captured_dropped"] = self.reporter.dropped(child.spec.name) if self.reporter else 0
+            children.append(entry)
+        return {"supervisor_pid": os.getpid(), "supervisor_start_ticks": proc_stat(os.getpid())[2],
+                "started_at": self.started_at, "config": str(self.config_path), "ready": self.ready,
+                "detached": self.detached, "session_file": self.session_file, "dashboard": self.dashboard,
+                "state_dir": str(STATE_DIR), "bus_problem": self.reporter.problem if self.reporter else "",
+                "children": children}
+
+    def write_state(self) -> None:
+        """Writes the state file atomically."""
+        self.last_state_write = time.monotonic()
+        save_state(self.state())

@@ -5,7 +5,8 @@
     (also `tools/cantina bench SCENARIO ...`; `--help` lists the scenarios and options)
 
 The entry point only: the harness is the package harness/ beside this file (its
-__init__.py lists the modules and their order).
+__init__.py lists the modules and their order); `bench.py soak` runs the soak of
+tools/reliability/soak.py.
 """
 
 import sys

@@ -13,6 +13,9 @@ One concept a module, each importing only modules listed before it:
     goals      the figures each table shows and the goals of issue 6
     report     the machine, medians, the table, the JSON file
     runner     run_scenario: --runs runs of one scenario on one Stack, then the table
-    soak       faults under the supervisor and the counts after each (`bench.py soak`)
     cli        the command line (bench.py's options and defaults), main()
+
+The soak (faults under the supervisor) is a reliability check, not a benchmark: it lives
+in tools/reliability/soak.py, uses common and report from here, and `bench.py soak`
+dispatches to it.
 """

@@ -42,11 +42,11 @@ reported, compared with the goals of issue 6, and not asserted.
 
 import argparse
 import copy
+import sys
 
-from .common import DEFAULT_BIN_DIR
+from .common import DEFAULT_BIN_DIR, ROOT
 from .report import write_json
 from .runner import run_scenario
-from .soak import run as run_soak
 from .scenarios import SCENARIOS
 
 
@@ -78,6 +78,16 @@ def apply_defaults(args):
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+
+
+def run_soak(args):
+    """`soak` is a reliability check and lives with them (tools/reliability/soak.py); run
+    here with the options parsed above, as `tools/cantina bench soak` always has."""
+    reliability = str(ROOT / "tools" / "reliability")
+    if reliability not in sys.path:
+        sys.path.insert(0, reliability)
+    import soak
+    return soak.run(args)
 
 
 def main(argv=None):

@@ -1,14 +1,28 @@
-"""soak: every node killed in turn under load, under the supervisor (tools/cantina up), and
-the counts checked after each fault (docs/RELIABILITY.md, *Soak*): `bench.py soak`.
+#!/usr/bin/env python3
+"""soak.py: every node of Cantina bus killed in turn under load, under the supervisor, and
+the counts checked after each fault (docs/RELIABILITY.md, *Soak*).
 
---minutes M of steady load (--publishers 3 at --rate 3,000 records/s in all) with a fault
-every --interval s: busd, logd, the web bridge and a publisher in turn, SIGKILL or SIGTERM
-at random (--seed). After each fault, once the supervisor has everything running again, the
-session files are read and every record of every publisher must be in a file exactly once
-or in a loss the logging node reported; no line torn. It starts its processes through
-tools/cantina, not through the benchmark's Stack.
+    tools/reliability/soak.py [--quick] [--minutes M] [--interval S] [--seed N] [--json FILE]
+                              [--publishers P] [--rate R] [--bin-dir DIR] [--keep]
+    (also `tools/cantina bench soak ...` and `tools/bench/bench.py soak ...`)
+
+--minutes M (10) of steady load (--publishers 3 at --rate 3,000 records/s in all) under the
+supervisor (tools/cantina up --detach on a temporary config), with a fault every --interval
+s (15): busd, logd, the web bridge and a publisher in turn, SIGKILL or SIGTERM at random
+(--seed). After each fault, once the supervisor has everything running again, the session
+files are read and every record of every publisher must be in a file exactly once or in a
+loss the logging node reported; no line torn. Prints a row per fault (docs/RELIABILITY.md
+explains the columns). The exit status is 1 if the counts do not add up or the harness
+could not run a step, never because of a time.
+
+--quick runs it for 30 s with a fault every 4 s, only to show that it works (the test
+suite runs it). A reliability check, not a benchmark: it takes the machine description and
+the harness's error from the benchmark harness (tools/bench/harness) and starts its
+processes through tools/cantina, not through the benchmark's Stack. Standard library only;
+Linux only.
 """
 
+import argparse
 import json
 import os
 import random
@@ -22,8 +36,12 @@ import time
 import traceback
 from pathlib import Path
 
-from .common import ROOT, BenchError
-from .report import machine, write_json
+BENCH_DIR = str(Path(__file__).resolve().parents[1] / "bench")  # the harness package
+if BENCH_DIR not in sys.path:
+    sys.path.insert(0, BENCH_DIR)
+
+from harness.common import DEFAULT_BIN_DIR, ROOT, BenchError  # noqa: E402
+from harness.report import machine, write_json  # noqa: E402
 
 # ---------------------------------------------------------------------------------------
 # faults under the supervisor, and the counts after each one
@@ -225,7 +243,7 @@ command = "exec cantina-bench-load publish --publish ipc://{self.dir}/publish --
 restart = "always"
 capture = false
 """ for k in range(publishers))
-        self.config.write_text(f"""# written by tools/bench/bench.py soak
+        self.config.write_text(f"""# written by tools/reliability/soak.py
 [bus]
 publish_endpoint = "ipc://{self.dir}/publish"
 subscribe_endpoint = "ipc://{self.dir}/subscribe"
@@ -378,9 +396,28 @@ def soak_row(row):
 
 
 def run(args):
-    """Runs the soak with parsed options (bench.py's); writes --json; returns the exit status."""
+    """Runs the soak with parsed options (those of main() below, or of bench.py, whose
+    `soak` dispatches here); writes --json; returns the exit status."""
     report = run_soak(args)
     if args.json:
         write_json(args.json, report)
     return 0 if report["self_checks_passed"] else 1
 
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="soak.py", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a 30 s run that only shows the soak works")
+    parser.add_argument("--minutes", type=float, help="how long (default 10; --quick 0.5)")
+    parser.add_argument("--interval", type=float, help="seconds from one fault to the next (default 15; --quick 4)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the random signal choice (default 1)")
+    parser.add_argument("--publishers", type=int, help="publisher services (default 3)")
+    parser.add_argument("--rate", type=float, help="records/s of all publishers together (default 3,000)")
+    parser.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
+    parser.add_argument("--bin-dir", default=str(DEFAULT_BIN_DIR), help="the built executables (default %(default)s)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

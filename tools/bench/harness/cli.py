@@ -1,0 +1,152 @@
+# cli: the command line of tools/bench/bench.py. The docstring below is its --help (the first
+# line the description, all of it the epilog): keep it in step with the options.
+"""bench.py: the benchmark scenarios of Cantina bus (issue 6, docs/PERFORMANCE.md).
+
+    tools/bench/bench.py SCENARIO|all [--quick] [--json FILE] [--bin-dir DIR] [--runs N] [options]
+    (also `tools/cantina bench SCENARIO ...`)
+
+Scenarios
+  throughput  P publisher processes with the real Logger; the highest offered rate at which
+              every record lands in the session file exactly once (each trial reads the file
+              back and checks every (publisher, sequence)); and, in the same run, raw ZeroMQ
+              PUB -> cantina-busd -> SUB with the same message size: the ceiling and the ratio.
+  latency     the cost of one Logger call in the calling thread (p50/p99/p99.9 over --calls
+              calls, back to back and paced), and publish -> logging node -> /dashboard/log
+              subscriber latency at 1,000 records/s.
+  steady      1,000 records/s for --seconds (30): the logging node's CPU (% of one core, per
+              thread, from /proc/<pid>/task/*/schedstat) and memory (RssAnon, VmRSS).
+  dashboard   the web bridge: publish -> WebSocket latency at 1,000 records/s (one client);
+              K clients at R records/s (delivered, skipped, latency, the bridge's CPU and
+              memory); and the bus throughput with the bridge and its K clients beside the
+              same search without the bridge.
+  dedup       90 % repeats: the highest rate at which every unique record lands once and the
+              repeat summaries account for every repeat exactly.
+  soak        (not part of `all`) --minutes M of steady load (--publishers 3 at --rate 3,000
+              records/s in all) under the supervisor (tools/cantina up), with a fault every
+              --interval s: busd, logd, the web bridge and a publisher in turn, SIGKILL or
+              SIGTERM at random (--seed). After each fault, once the supervisor has everything
+              running again, the session files are read and every record of every publisher
+              must be in a file exactly once or in a loss the logging node reported; no line
+              torn. Prints a row per fault (docs/RELIABILITY.md explains the columns).
+
+Each scenario starts its own cantina-busd, cantina-logd (a fresh one per trial) and, where
+needed, cantina-webbridge on ephemeral loopback ports and ipc endpoints in a temporary
+directory, checks its own output, prints a table (medians of --runs runs) and, with --json,
+writes the same figures. The exit status is 1 if a self-check failed (a record lost at the
+lowest rate tried, a count that does not add up), never because of a time: timings are
+reported, compared with the goals of issue 6, and not asserted.
+
+--quick runs a tiny version of the scenario in seconds, only to show that the harness works
+(the test suite runs it). Standard library only; Linux only (/proc).
+"""
+
+import argparse
+import copy
+import sys
+
+from .common import DEFAULT_BIN_DIR, ROOT
+from .report import write_json
+from .runner import run_scenario
+from .scenarios import SCENARIOS
+
+
+def apply_defaults(args):
+    """Scenario sizes: the full ones, or --quick ones that finish in seconds."""
+    quick = args.quick
+    defaults = {
+        "runs": 1 if quick else 3,
+        "publishers": 2,
+        "size": 128,
+        "trial_seconds": 0.3 if quick else 3.0,
+        "start_rate": 2000 if quick else 100_000,
+        "max_rate": 4000 if quick else 8_000_000,
+        "bisect": 0 if quick else 3,
+        "raw_records": 20_000 if quick else 4_000_000,
+        "calls": 20_000 if quick else 1_000_000,
+        "call_rate": 100_000,
+        "rate": {"latency": 1000, "steady": 1000, "dashboard": 100_000}.get(args.scenario, 1000),
+        "latency_rate": 1000,
+        "seconds": {"latency": 10, "steady": 30, "dashboard": 10}.get(args.scenario, 10),
+        "clients": 10,
+        "warmup": 2.0,
+        "idle_seconds": 5.0,
+        "repeat_per_mille": 900,
+    }
+    if quick:
+        defaults.update({"rate": 1000 if args.scenario != "dashboard" else 2000, "seconds": 1.0, "clients": 2,
+                         "warmup": 0.5, "idle_seconds": 0.5})
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+
+
+def run_soak(args):
+    """`soak` is a reliability check and lives with them (tools/reliability/soak.py); run
+    here with the options parsed above, as `tools/cantina bench soak` always has."""
+    reliability = str(ROOT / "tools" / "reliability")
+    if reliability not in sys.path:
+        sys.path.insert(0, reliability)
+    import soak
+    return soak.run(args)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="bench.py", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("scenario", choices=sorted(SCENARIOS) + ["all", "soak"],
+                        help="a scenario, or all of them in turn (all but soak)")
+    parser.add_argument("--quick", action="store_true", help="a tiny run (seconds) that only shows the harness works")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
+    parser.add_argument("--bin-dir", default=str(DEFAULT_BIN_DIR), help="the built executables (default %(default)s)")
+    parser.add_argument("--runs", type=int, help="runs to take the median of (default 3; --quick 1)")
+    parser.add_argument("--publishers", type=int, help="publisher processes (default 2)")
+    parser.add_argument("--size", type=int, help="message bytes of each record (default 128)")
+    parser.add_argument("--trial-seconds", type=float, help="length of one throughput trial (default 3)")
+    parser.add_argument("--start-rate", type=float, help="first offered rate of the search (default 100,000/s)")
+    parser.add_argument("--max-rate", type=float, help="highest offered rate tried (default 8,000,000/s)")
+    parser.add_argument("--fixed-rate", type=float, help="throughput/dedup: one trial at this rate, no search")
+    parser.add_argument("--bisect", type=int, help="bisection steps after the first failure (default 3)")
+    parser.add_argument("--raw-records", type=int, help="messages of the raw baseline (default 4,000,000)")
+    parser.add_argument("--raw-only", action="store_true", help="throughput: only the raw ZeroMQ baseline")
+    parser.add_argument("--raw-payload-bytes", type=int,
+                        help="throughput: raw payload size instead of the encoded record's")
+    parser.add_argument("--calls", type=int, help="latency: Logger calls timed (default 1,000,000)")
+    parser.add_argument("--call-rate", type=float, help="latency: paced calls per second (default 100,000)")
+    parser.add_argument("--rate", type=float, help="records/s of latency, steady (1,000) and dashboard (100,000)")
+    parser.add_argument("--latency-rate", type=float, help="dashboard: records/s of the latency phase (1,000)")
+    parser.add_argument("--seconds", type=float, help="length of the steady (30), latency and dashboard (10) phases")
+    parser.add_argument("--clients", type=int, help="dashboard: WebSocket clients (default 10)")
+    parser.add_argument("--ws-quickack", action="store_true",
+                        help="dashboard: clients ACK at once (diagnosis of Nagle / delayed-ACK stalls)")
+    parser.add_argument("--batch-interval-ms", type=int,
+                        help="dashboard: the web bridge's batch_interval_ms (default: not set, the built-in default)")
+    parser.add_argument("--dashboard-max-rate", type=int,
+                        help="the logging node's dashboard_max_rate, entries/s streamed live (default: not set, "
+                             "the built-in 10,000; 0 = no limit)")
+    parser.add_argument("--no-throughput", action="store_true", help="dashboard: skip the with/without search")
+    parser.add_argument("--warmup", type=float, help="steady: seconds after logd starts before measuring")
+    parser.add_argument("--idle-seconds", type=float, help="steady: seconds of idle CPU measured first")
+    parser.add_argument("--repeat-per-mille", type=int, help="dedup: repeats per 1000 records (default 900)")
+    parser.add_argument("--perf", metavar="PROCESS:FILE",
+                        help="perf record -g one process while measuring: logd, busd, busd-raw, publisher, "
+                             "caller (latency) or webbridge (dashboard load phase)")
+    parser.add_argument("--perf-options", default="-e cpu-clock -F 2000 -g",
+                        help="options of perf record (default %(default)s; try --call-graph dwarf)")
+    parser.add_argument("--minutes", type=float, help="soak: how long (default 10; --quick 0.5)")
+    parser.add_argument("--interval", type=float, help="soak: seconds from one fault to the next (default 15)")
+    parser.add_argument("--seed", type=int, default=1, help="soak: seed of the random signal choice (default 1)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    args = parser.parse_args(argv)
+    if args.scenario == "soak":
+        return run_soak(args)
+    names = sorted(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    reports = []
+    for name in names:
+        scenario_args = copy.copy(args)
+        scenario_args.scenario = name
+        apply_defaults(scenario_args)
+        reports.append(run_scenario(scenario_args))
+    if args.json:
+        report = reports[0] if len(reports) == 1 else {"scenarios": reports}
+        write_json(args.json, report)
+    return 0 if all(r["self_checks_passed"] for r in reports) else 1

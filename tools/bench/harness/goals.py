@@ -1,0 +1,78 @@
+"""goals: the figures each scenario's table shows, in order, with the goals of issue 6.
+
+A goal is tested against the median of the runs; the table says whether it was met (never
+with --quick) and --json lists it. No goal is asserted: the exit status is about the
+self-checks only.
+"""
+
+# (figure, goal text, test of the median or None, unit, format)
+GOALS = {
+    "throughput": [
+        ("lossless_rate", ">= 1,000,000 records/s, nothing lost", lambda v, m: v >= 1_000_000, "records/s", "{:,.0f}"),
+        ("raw_rate", "(raw ZeroMQ through the same busd, nothing lost, same run)", None, "msgs/s", "{:,.0f}"),
+        ("ratio_to_raw", ">= 70 % of raw ZeroMQ", lambda v, m: v >= 0.70, "", "{:.1%}"),
+        ("raw_blast_rate", "(raw ZeroMQ, publishers as fast as they can: what arrives)", None, "msgs/s",
+         "{:,.0f}"),
+        ("lossless_offered_rate", "", None, "records/s", "{:,.0f}"),
+        ("logd_cpu_percent_at_best", "", None, "% of a core", "{:.0f}"),
+        ("busd_cpu_percent_at_best", "", None, "% of a core", "{:.0f}"),
+        ("raw_busd_cpu_percent", "", None, "% of a core", "{:.0f}"),
+        ("logd_cpu_ns_per_record", "(CPU time, all logd threads)", None, "ns", "{:,.0f}"),
+        ("busd_cpu_ns_per_record", "", None, "ns", "{:,.0f}"),
+        ("raw_busd_cpu_ns_per_message", "", None, "ns", "{:,.0f}"),
+        ("publisher_cpu_ns_per_record", "(Logger: caller + its thread)", None, "ns", "{:,.0f}"),
+        ("payload_bytes", "", None, "bytes", "{:.0f}"),
+        ("line_bytes", "", None, "bytes", "{:.0f}"),
+    ],
+    "latency": [
+        ("call_burst_p50_ns", "Logger call p50 <= 0.5 µs", lambda v, m: v <= 500, "ns", "{:.0f}"),
+        ("call_burst_p99_ns", "Logger call p99 <= 5 µs", lambda v, m: v <= 5000, "ns", "{:.0f}"),
+        ("call_burst_p999_ns", "", None, "ns", "{:.0f}"),
+        ("call_burst_dropped", "(dropped by the Logger: its queue was full)", None, "records", "{:,.0f}"),
+        ("call_burst_in_file", "(of the --calls calls)", None, "records", "{:,.0f}"),
+        ("call_paced_p50_ns", "Logger call p50 <= 0.5 µs", lambda v, m: v <= 500, "ns", "{:.0f}"),
+        ("call_paced_p99_ns", "Logger call p99 <= 5 µs", lambda v, m: v <= 5000, "ns", "{:.0f}"),
+        ("call_paced_p999_ns", "", None, "ns", "{:.0f}"),
+        ("call_paced_in_file", "(of the --calls calls)", None, "records", "{:,.0f}"),
+        ("call_burst_timer_p50_ns", "(cost of the clock reads, included above)", None, "ns", "{:.0f}"),
+        ("dashboard_sub_p50_us", "", None, "µs", "{:,.0f}"),
+        ("dashboard_sub_p99_us", "", None, "µs", "{:,.0f}"),
+        ("dashboard_sub_max_us", "", None, "µs", "{:,.0f}"),
+    ],
+    "steady": [
+        ("logd_cpu_percent", "<= 0.3 % of one core", lambda v, m: v <= 0.3, "% of a core", "{:.3f}"),
+        ("logd_idle_cpu_percent", "(no load, same node)", None, "% of a core", "{:.3f}"),
+        ("logd_rss_anon_kb_max", "RssAnon <= 3 MB", lambda v, m: v <= 3 * 1024, "kB", "{:,.0f}"),
+        ("logd_vm_rss_kb_end", "", None, "kB", "{:,.0f}"),
+        ("busd_cpu_percent", "", None, "% of a core", "{:.3f}"),
+        ("publisher_cpu_percent", "(the publishing service, Logger included)", None, "% of a core", "{:.3f}"),
+    ],
+    "dashboard": [
+        ("latency_ws_p50_us", "", None, "µs", "{:,.0f}"),
+        ("latency_ws_p99_us", "p99 <= 20 ms at 1,000/s", lambda v, m: v <= 20_000, "µs", "{:,.0f}"),
+        ("latency_delivered_fraction", "", None, "", "{:.2%}"),
+        ("load_delivered_fraction", "", None, "", "{:.2%}"),
+        ("load_skipped_total", "(browsers behind, announced)", None, "entries", "{:,.0f}"),
+        ("load_not_streamed_total", "(live-view limit dashboard_max_rate, announced)", None, "entries", "{:,.0f}"),
+        ("load_unannounced_missing", "(missed without an announcement)", None, "entries", "{:,.0f}"),
+        ("load_session_file_missing", "(records the logging node lost)", None, "records", "{:,.0f}"),
+        ("load_ws_p50_us", "", None, "µs", "{:,.0f}"),
+        ("load_ws_p99_us", "", None, "µs", "{:,.0f}"),
+        ("load_webbridge_cpu_percent", "", None, "% of a core", "{:.0f}"),
+        ("load_webbridge_rss_anon_kb_max", "bounded", None, "kB", "{:,.0f}"),
+        ("load_logd_cpu_percent", "", None, "% of a core", "{:.0f}"),
+        ("load_ws_clients_cpu_percent", "(the K test clients, same machine)", None, "% of a core", "{:.0f}"),
+        ("throughput_with_bridge", "", None, "records/s", "{:,.0f}"),
+        ("throughput_without_bridge", "", None, "records/s", "{:,.0f}"),
+        ("throughput_ratio", "bridge + clients do not lower it (>= 95 %)", lambda v, m: v >= 0.95, "", "{:.1%}"),
+    ],
+    "dedup": [
+        ("lossless_rate", "", None, "records/s", "{:,.0f}"),
+        ("lossless_offered_rate", "", None, "records/s", "{:,.0f}"),
+        ("repeats_sent_at_best", "", None, "records", "{:,.0f}"),
+        ("repeats_in_summaries_at_best", "", None, "records", "{:,.0f}"),
+        ("repeat_summaries_at_best", "", None, "lines", "{:,.0f}"),
+        ("logd_cpu_percent_at_best", "", None, "% of a core", "{:.0f}"),
+        ("logd_cpu_ns_per_record", "", None, "ns", "{:,.0f}"),
+    ],
+}

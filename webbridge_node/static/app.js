@@ -20,69 +20,89 @@
   const HISTORY_TIMEOUT_MS = 10000;
   const OPEN_TIMEOUT_MS = 8000;
   const STATS_POLL_MS = 2000;
-  const OVERSCAN = 6;
+  const OVERSCAN = 6;               // rows drawn above and below the visible ones
   const startParams = new URLSearchParams(location.search);
   // The newest CAP entries are kept in memory; ?cap=N overrides it (tests, small devices).
   const CAP = intParam(startParams.get('cap'), 100, 2000000, 50000);
+  const capInUrl = startParams.has('cap');
   const TRIM_SLACK = Math.max(50, Math.floor(CAP / 20));
 
-  const $ = (id) => document.getElementById(id);
-  const nf = new Intl.NumberFormat('en-US');
-  const fmt = (n) => (typeof n === 'number' && Number.isFinite(n) ? nf.format(n) : '—');
+  const numberFormat = new Intl.NumberFormat('en-US');
+
+  const byId = (id) => document.getElementById(id);
+
+  // 12,345; '—' for anything that is not a finite number.
+  function formatCount(value) {
+    return typeof value === 'number' && Number.isFinite(value) ? numberFormat.format(value) : '—';
+  }
 
   function intParam(text, min, max, fallback) {
-    const n = Number.parseInt(text ?? '', 10);
-    return Number.isFinite(n) ? Math.min(max, Math.max(min, n)) : fallback;
+    const value = Number.parseInt(text ?? '', 10);
+    return Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback;
   }
 
   // ------------------------------------------------------------------ elements
-  const el = {
-    conn: $('connection-state'), connText: $('connection-text'), reconnectNow: $('reconnect-now'),
-    banner: $('disconnected-banner'), bannerText: $('banner-text'), sessionId: $('session-id'), historyError: $('history-error'),
-    level: $('filter-level'), text: $('filter-text'), regex: $('filter-regex'), filterError: $('filter-error'),
-    serviceFilter: $('service-filter'), serviceValue: $('service-filter-value'), serviceOptions: $('service-options'),
-    serviceSearch: $('service-search'), serviceAll: $('service-all'), serviceEmpty: $('service-empty'),
-    counts: $('level-counts'), pause: $('pause'), newCount: $('new-count'),
-    downloadLog: $('download-log'), downloadJsonl: $('download-jsonl'), clear: $('clear'),
-    table: $('log-table'), scroll: $('log-scroll'), spacer: $('log-spacer'), rows: $('log-rows'),
-    empty: $('log-empty'), jump: $('jump-latest'), jumpCount: $('jump-count'),
-    viewInfo: $('view-info'), trimNote: $('trim-note'), skipNote: $('skip-note'),
-    detail: $('entry-detail'), detailLevel: $('detail-level'), detailService: $('detail-service'),
-    detailTime: $('detail-time'), detailMessage: $('detail-message'), detailFields: $('detail-fields'),
-    detailCopy: $('detail-copy'), detailClose: $('detail-close'),
-    servicesPanel: $('services-panel'), servicesEmpty: $('services-empty'),
-    statsPanel: $('stats-panel'), statsAge: $('stats-age'), sessionFile: $('session-file'),
-    togglePanels: $('toggle-panels'), sidebar: $('sidebar'),
+  const filterElements = {
+    level: byId('filter-level'), text: byId('filter-text'), regex: byId('filter-regex'), error: byId('filter-error'),
+    levelCounts: byId('level-counts'),
+    serviceFilter: byId('service-filter'), serviceValue: byId('service-filter-value'),
+    serviceOptions: byId('service-options'), serviceSearch: byId('service-search'), serviceAll: byId('service-all'),
+    serviceEmpty: byId('service-empty'),
+  };
+  const tableElements = {
+    table: byId('log-table'), scroll: byId('log-scroll'), spacer: byId('log-spacer'), rows: byId('log-rows'),
+    empty: byId('log-empty'), jump: byId('jump-latest'), jumpCount: byId('jump-count'),
+    viewInfo: byId('view-info'), trimNote: byId('trim-note'), skipNote: byId('skip-note'),
+    levelCounts: byId('level-counts'), pause: byId('pause'), newCount: byId('new-count'),
+    downloadLog: byId('download-log'), downloadJsonl: byId('download-jsonl'), clear: byId('clear'),
+  };
+  const detailElements = {
+    pane: byId('entry-detail'), level: byId('detail-level'), service: byId('detail-service'),
+    time: byId('detail-time'), message: byId('detail-message'), fields: byId('detail-fields'),
+    copy: byId('detail-copy'), close: byId('detail-close'),
+  };
+  const headerElements = {
+    connection: byId('connection-state'), connectionText: byId('connection-text'), reconnectNow: byId('reconnect-now'),
+    banner: byId('disconnected-banner'), bannerText: byId('banner-text'), sessionId: byId('session-id'),
+    historyError: byId('history-error'), togglePanels: byId('toggle-panels'),
+  };
+  const panelElements = {
+    services: byId('services-panel'), servicesEmpty: byId('services-empty'),
+    stats: byId('stats-panel'), statsAge: byId('stats-age'), sessionFile: byId('session-file'),
   };
 
+  // Every row is exactly this tall (style.css --row-height): row i sits at i * ROW_HEIGHT.
   const ROW_HEIGHT = Number.parseFloat(getComputedStyle(document.documentElement).getPropertyValue('--row-height')) || 22;
 
   // --------------------------------------------------------------------- state
-  // An item is one table row: {n, e, rank, sid} for an entry, {n, marker, text} for a note.
-  // n increases by one per item and orders everything.
-  const store = { items: [], nextN: 1, discarded: 0 };
+  // An item is one table row: {number, entry, rank, serviceId} for an entry,
+  // {number, entry: null, marker, text} for a note. number increases by one per item and
+  // orders everything.
+  const store = { items: [], nextNumber: 1, discarded: 0 };
   let view = [];                  // the items that pass the filters, in order
-  const lastSeq = new Map();      // session_id -> highest sequence taken
-  const idSeen = new Set();       // entry_ids of entries without a usable sequence
-  const counts = { DEBUG: 0, INFO: 0, WARNING: 0, ERROR: 0, CRITICAL: 0 };
-  const services = new Map();     // service key (id) -> {id, name, count, status, heardAt}
-  const page = { skipped: 0, limited: 0, gaps: 0, malformed: 0, duplicates: 0 };
-  let skipCredit = 0;             // entries announced as skipped, not yet seen as a sequence gap
-  // Entries announced as not streamed (the node's live-view limit): their gaps are in
-  // the next entries message, so what that message does not use is dropped (the
-  // history may have filled them); it never covers a later, real gap.
+  const lastSequence = new Map();   // session_id -> highest sequence taken
+  const seenEntryIds = new Set();   // entry_ids of entries without a usable sequence
+  const levelCounts = { DEBUG: 0, INFO: 0, WARNING: 0, ERROR: 0, CRITICAL: 0 };
+  const services = new Map();  // service key (id) -> {id, name, count, status, heardAt}
+  const pageCounts = { skipped: 0, limited: 0, gaps: 0, malformed: 0, duplicates: 0 };
+  let skipCredit = 0;               // entries announced as skipped, not yet seen as a sequence gap
+  // Entries announced as not streamed (the node's live-view limit): their gaps are in the
+  // next entries message, so what that message does not use is dropped (the history may
+  // have filled them); it never covers a later, real gap.
   let limitCredit = 0;
-  let reconnectGapNote = false;   // the next gap is "missed while disconnected"
+  let reconnectGapNote = false;     // the next gap is "missed while disconnected"
 
+  // Services are named by id, or by friendly name until their id is known (a URL may use
+  // either); matcher is null when there is no text, or when it is an invalid regex.
   const filter = { rank: 0, services: new Set(), text: '', regex: false, matcher: null, invalid: '' };
 
   let paused = false;
-  let pausedAtN = 0;              // while paused the view holds only items with n <= pausedAtN
-  let newCount = 0;               // items after pausedAtN that pass the filters
+  let pausedAtNumber = 0;           // while paused the view holds only items numbered up to this
+  let newCount = 0;                 // items after pausedAtNumber that pass the filters
 
-  let stick = true;               // follow the newest rows
-  let programmaticTop = -1;
-  let selected = null;            // item shown in the detail panel
+  let following = true;      // follow the newest rows
+  let programmaticTop = -1;         // the scrollTop this module set last (not the reader)
+  let selected = null;              // item shown in the detail pane
 
   let sessionId = '';
   let lastStatsAt = 0;
@@ -94,100 +114,112 @@
     const text = filter.text;
     if (!text) return;
     if (filter.regex) {
-      let re;
+      let pattern;
       try {
-        re = new RegExp(text, 'i');
+        pattern = new RegExp(text, 'i');
       } catch (err) {
         filter.invalid = String(err && err.message ? err.message : err).replace(/^Invalid regular expression: /, '');
         return;                                            // shown as invalid, not applied
       }
-      filter.matcher = (m) => re.test(m);
+      filter.matcher = (message) => pattern.test(message);
     } else {
       const needle = text.toLowerCase();
-      filter.matcher = (m) => m.toLowerCase().includes(needle);
+      filter.matcher = (message) => message.toLowerCase().includes(needle);
     }
   }
 
-  function matches(it) {
-    if (!it.e) return true;                                // notes (skipped, gaps) always show
-    if (it.rank < filter.rank) return false;
-    if (filter.services.size && !filter.services.has(it.sid) && !filter.services.has(it.e.service)) return false;
-    if (filter.matcher && !filter.matcher(it.e.message)) return false;
+  function matches(item) {
+    if (!item.entry) return true;                          // notes (skipped, gaps) always show
+    if (item.rank < filter.rank) return false;
+    if (filter.services.size && !filter.services.has(item.serviceId) && !filter.services.has(item.entry.service)) {
+      return false;
+    }
+    if (filter.matcher && !filter.matcher(item.entry.message)) return false;
     return true;
   }
 
+  function filtersActive() {
+    return Boolean(filter.rank || filter.services.size || filter.matcher);
+  }
+
   function rebuildView() {
-    const limitN = paused ? pausedAtN : Infinity;
-    const out = [];
+    const lastNumber = paused ? pausedAtNumber : Infinity;
+    const shown = [];
     let fresh = 0;
-    for (const it of store.items) {
-      if (!matches(it)) continue;
-      if (it.n <= limitN) out.push(it);
-      else if (it.e) fresh++;
+    for (const item of store.items) {
+      if (!matches(item)) continue;
+      if (item.number <= lastNumber) shown.push(item);
+      else if (item.entry) fresh++;
     }
-    view = out;
+    view = shown;
     newCount = fresh;
     invalidateRows();
     scheduleRender();
   }
 
   function readUrl() {
-    const p = new URLSearchParams(location.search);
-    const level = (p.get('level') || 'DEBUG').toUpperCase();
+    const params = new URLSearchParams(location.search);
+    const level = (params.get('level') || 'DEBUG').toUpperCase();
     filter.rank = LEVEL_RANK[level === 'WARN' ? 'WARNING' : level] ?? 0;
     filter.services = new Set();
-    for (const value of p.getAll('service')) {
-      for (const s of value.split(',')) if (s.trim()) filter.services.add(s.trim());
+    for (const value of params.getAll('service')) {
+      for (const name of value.split(',')) if (name.trim()) filter.services.add(name.trim());
     }
-    filter.text = p.get('text') || '';
-    filter.regex = ['1', 'true', 'yes', 'on'].includes((p.get('regex') || '').toLowerCase());
-    for (const s of filter.services) ensureService(s, null);
+    filter.text = params.get('text') || '';
+    filter.regex = ['1', 'true', 'yes', 'on'].includes((params.get('regex') || '').toLowerCase());
+    for (const name of filter.services) ensureService(name, null);
     compileFilter();
   }
 
   function writeUrl() {
-    const p = new URLSearchParams();
-    if (filter.rank > 0) p.set('level', LEVELS[filter.rank]);
-    for (const s of [...filter.services].sort()) p.append('service', s);
-    if (filter.text) p.set('text', filter.text);
-    if (filter.regex) p.set('regex', '1');
-    if (startParams.has('cap')) p.set('cap', String(CAP));
-    const qs = p.toString();
-    const url = location.pathname + (qs ? '?' + qs : '') + location.hash;
+    const params = new URLSearchParams();
+    if (filter.rank > 0) params.set('level', LEVELS[filter.rank]);
+    for (const name of [...filter.services].sort()) params.append('service', name);
+    if (filter.text) params.set('text', filter.text);
+    if (filter.regex) params.set('regex', '1');
+    if (capInUrl) params.set('cap', String(CAP));
+    const query = params.toString();
+    const url = location.pathname + (query ? '?' + query : '') + location.hash;
     if (url !== location.pathname + location.search + location.hash) history.replaceState(null, '', url);
   }
 
   function showFilters() {
-    el.level.value = LEVELS[filter.rank];
-    el.level.dataset.level = LEVELS[filter.rank];
-    if (el.text.value !== filter.text) el.text.value = filter.text;
-    el.regex.setAttribute('aria-pressed', String(filter.regex));
+    filterElements.level.value = LEVELS[filter.rank];
+    filterElements.level.dataset.level = LEVELS[filter.rank];
+    if (filterElements.text.value !== filter.text) filterElements.text.value = filter.text;
+    filterElements.regex.setAttribute('aria-pressed', String(filter.regex));
     if (filter.invalid) {
-      el.text.setAttribute('aria-invalid', 'true');
-      el.filterError.textContent = 'invalid regex, not applied: ' + filter.invalid;
-      el.filterError.hidden = false;
+      filterElements.text.setAttribute('aria-invalid', 'true');
+      filterElements.error.textContent = 'invalid regex, not applied: ' + filter.invalid;
+      filterElements.error.hidden = false;
     } else {
-      el.text.removeAttribute('aria-invalid');
-      el.filterError.textContent = '';
-      el.filterError.hidden = true;
+      filterElements.text.removeAttribute('aria-invalid');
+      filterElements.error.textContent = '';
+      filterElements.error.hidden = true;
     }
-    for (const chip of el.counts.querySelectorAll('.chip')) {
+    for (const chip of filterElements.levelCounts.querySelectorAll('.chip')) {
       chip.classList.toggle('below', LEVEL_RANK[chip.dataset.level] < filter.rank);
     }
-    const n = filter.services.size;
-    if (n === 0) el.serviceValue.textContent = 'all';
-    else if (n === 1) el.serviceValue.textContent = serviceLabel([...filter.services][0]);
-    else el.serviceValue.textContent = n + ' selected';
-    el.serviceFilter.classList.toggle('active', n > 0);
-    servicesDirty = true;
+    const chosen = filter.services.size;
+    if (chosen === 0) filterElements.serviceValue.textContent = 'all';
+    else if (chosen === 1) filterElements.serviceValue.textContent = serviceLabel([...filter.services][0]);
+    else filterElements.serviceValue.textContent = chosen + ' selected';
+    filterElements.serviceFilter.classList.toggle('active', chosen > 0);
+    serviceOptionsStale = true;
     renderServiceOptions();
   }
 
-  function filtersChanged() {
-    if (!stick && view.length) {
-      const topIndex = Math.min(view.length - 1, Math.floor(el.scroll.scrollTop / ROW_HEIGHT));
-      pendingAnchorN = view[topIndex].n;
+  // Before a filter change while reading: the next frame keeps the row at the top now
+  // (or the next one that still shows) at the top.
+  function anchorTopRow() {
+    if (!following && view.length) {
+      const topIndex = Math.min(view.length - 1, Math.floor(tableElements.scroll.scrollTop / ROW_HEIGHT));
+      anchorNumber = view[topIndex].number;
     }
+  }
+
+  function filtersChanged() {
+    anchorTopRow();
     compileFilter();
     showFilters();
     writeUrl();
@@ -195,54 +227,69 @@
   }
 
   // --------------------------------------------------------------------- ingest
+  // music_controller -> "Music Controller": the name of a service that has not said its own.
   function titleCase(id) {
-    return id.split(/[_\-.\s]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join(' ') || id;
+    return id.split(/[_\-.\s]+/).filter(Boolean).map((word) => word[0].toUpperCase() + word.slice(1)).join(' ') || id;
   }
 
-  let servicesDirty = true;
+  let serviceOptionsStale = true;   // the service list of the dropdown needs drawing again
   function ensureService(id, name) {
-    let s = services.get(id);
-    if (!s) {
-      s = { id, name: name || null, count: 0, status: null, heardAt: 0 };
-      services.set(id, s);
-      servicesDirty = true;
-      if (name && name !== id && filter.services.has(name)) {
-        // the URL named this service by its friendly name: from now on it is the id
-        filter.services.delete(name);
-        filter.services.add(id);
-        const stand_in = services.get(name);
-        if (stand_in && !stand_in.count && !stand_in.status) services.delete(name);
-        queueMicrotask(() => { showFilters(); writeUrl(); });
-      }
-    } else if (name && s.name !== name) {
-      s.name = name;
-      servicesDirty = true;
+    let service = services.get(id);
+    if (!service) {
+      service = { id, name: name || null, count: 0, status: null, heardAt: 0 };
+      services.set(id, service);
+      markServiceOptionsStale();
+      if (name && name !== id) adoptServiceId(id, name);
+    } else if (name && service.name !== name) {
+      service.name = name;
+      markServiceOptionsStale();
     }
-    return s;
+    return service;
   }
+
+  // The URL named a service by its friendly name: now that its id is known, the filter
+  // (and the URL) use the id, and the stand-in readUrl made for the name goes.
+  function adoptServiceId(id, name) {
+    if (!filter.services.has(name)) return;
+    filter.services.delete(name);
+    filter.services.add(id);
+    const standIn = services.get(name);
+    if (standIn && !standIn.count && !standIn.status) services.delete(name);
+    queueMicrotask(() => { showFilters(); writeUrl(); });
+  }
+
+  function displayName(service) {
+    return service.name || titleCase(service.id);
+  }
+
   function serviceLabel(id) {
-    const s = services.get(id);
-    return (s && s.name) || titleCase(id);
+    const service = services.get(id);
+    return (service && service.name) || titleCase(id);
   }
 
-  function isEntry(e) {
-    return e !== null && typeof e === 'object' && typeof e.message === 'string' &&
-      typeof e.level === 'string' && Object.prototype.hasOwnProperty.call(LEVEL_RANK, e.level);
+  function isEntry(entry) {
+    return entry !== null && typeof entry === 'object' && typeof entry.message === 'string' &&
+      typeof entry.level === 'string' && Object.prototype.hasOwnProperty.call(LEVEL_RANK, entry.level);
   }
 
-  function addItem(it) {
-    it.n = store.nextN++;
-    store.items.push(it);
-    if (!matches(it)) return;
+  function addItem(item) {
+    item.number = store.nextNumber++;
+    store.items.push(item);
+    offerToView(item);
+  }
+
+  // A new item: shown at once if it passes the filters, counted as new while paused.
+  function offerToView(item) {
+    if (!matches(item)) return;
     if (paused) {
-      if (it.e) newCount++;
+      if (item.entry) newCount++;
     } else {
-      view.push(it);
+      view.push(item);
     }
   }
 
   function addNote(kind, text) {
-    addItem({ n: 0, e: null, marker: kind, text });
+    addItem({ number: 0, entry: null, marker: kind, text });
   }
 
   function noteGap(missing) {
@@ -253,70 +300,89 @@
     skipCredit -= covered;
     missing -= covered;
     if (missing <= 0) return;
-    page.gaps += missing;
+    pageCounts.gaps += missing;
     addNote('gap', reconnectGapNote
-      ? `${fmt(missing)} entries were published while disconnected and are no longer in the history`
-      : `${fmt(missing)} entries missing here (sequence gap)`);
+      ? `${formatCount(missing)} entries were published while disconnected and are no longer in the history`
+      : `${formatCount(missing)} entries missing here (sequence gap)`);
   }
 
   function ingest(list) {
     if (!Array.isArray(list)) return;
-    for (const e of list) {
-      if (!isEntry(e)) { page.malformed++; continue; }
-      const session = typeof e.session_id === 'string' ? e.session_id : '';
-      const seq = e.sequence;
-      if (Number.isSafeInteger(seq)) {
-        const last = lastSeq.get(session);
+    for (const entry of list) {
+      if (!isEntry(entry)) { pageCounts.malformed++; continue; }
+      const session = typeof entry.session_id === 'string' ? entry.session_id : '';
+      const sequence = entry.sequence;
+      if (Number.isSafeInteger(sequence)) {
+        const last = lastSequence.get(session);
         if (last !== undefined) {
-          if (seq <= last) { page.duplicates++; continue; }
-          if (seq > last + 1) noteGap(seq - last - 1);
+          if (sequence <= last) { pageCounts.duplicates++; continue; }
+          if (sequence > last + 1) noteGap(sequence - last - 1);
         }
-        lastSeq.set(session, seq);
-      } else if (e.entry_id) {
-        if (idSeen.has(e.entry_id)) { page.duplicates++; continue; }
-        idSeen.add(e.entry_id);
-        if (idSeen.size > CAP * 2) idSeen.clear();
+        lastSequence.set(session, sequence);
+      } else if (entry.entry_id) {
+        if (seenEntryIds.has(entry.entry_id)) { pageCounts.duplicates++; continue; }
+        seenEntryIds.add(entry.entry_id);
+        if (seenEntryIds.size > CAP * 2) seenEntryIds.clear();
       }
       reconnectGapNote = false;
-      if (typeof e.service !== 'string') e.service = '';
-      const sid = (typeof e.service_id === 'string' && e.service_id) || e.service || '?';
-      const svc = ensureService(sid, e.service || null);
-      svc.count++;
-      counts[e.level]++;
-      addItem({ n: 0, e, rank: LEVEL_RANK[e.level], sid });
+      if (typeof entry.service !== 'string') entry.service = '';
+      const serviceId = (typeof entry.service_id === 'string' && entry.service_id) || entry.service || '?';
+      const service = ensureService(serviceId, entry.service || null);
+      service.count++;
+      levelCounts[entry.level]++;
+      addItem({ number: 0, entry, rank: LEVEL_RANK[entry.level], serviceId });
     }
     limitCredit = 0;
     trim();
     scheduleRender();
   }
 
+  // The history taken after a (re)connect; after a reconnect, a gap in it is what was
+  // published while the page was away and is no longer in the history.
+  function ingestHistory(entries, afterReconnect) {
+    if (afterReconnect) reconnectGapNote = true;
+    ingest(entries);
+    reconnectGapNote = false;
+  }
+
+  // The index of the first item numbered `number` or more (items are ordered by number).
+  function indexOfNumber(items, number) {
+    let low = 0;
+    let high = items.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (items[middle].number < number) low = middle + 1; else high = middle;
+    }
+    return low;
+  }
+
   // Keeps the newest CAP items; trims in chunks so the cost is amortised.
   function trim() {
     if (store.items.length <= CAP + TRIM_SLACK) return;
     const drop = store.items.length - CAP;
-    const firstKept = store.items[drop].n;
-    for (let i = 0; i < drop; i++) if (store.items[i].e) store.discarded++;
+    const firstKept = store.items[drop].number;
+    for (let i = 0; i < drop; i++) if (store.items[i].entry) store.discarded++;
     store.items = store.items.slice(drop);
-    // view is ordered by n: drop its prefix older than firstKept
-    let lo = 0, hi = view.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (view[mid].n < firstKept) lo = mid + 1; else hi = mid;
-    }
-    if (lo > 0) {
-      view = view.slice(lo);
-      if (!stick) {                                        // keep the rows the reader looks at in place
-        pendingScrollShift += lo * ROW_HEIGHT;
+    dropViewBefore(firstKept);
+  }
+
+  // The store trimmed the items numbered below firstKept.
+  function dropViewBefore(firstKept) {
+    const dropped = indexOfNumber(view, firstKept);
+    if (dropped > 0) {
+      view = view.slice(dropped);
+      if (!following) {                                      // keep the rows the reader looks at in place
+        pendingScrollShift += dropped * ROW_HEIGHT;
       }
     }
   }
-  let pendingScrollShift = 0;
+  let pendingScrollShift = 0;       // px the rows the reader looks at moved up (older rows trimmed)
 
   function addSkipped(count) {
     if (!(count > 0)) return;
-    page.skipped += count;
+    pageCounts.skipped += count;
     skipCredit += count;
-    addNote('skipped', `${fmt(count)} entries skipped by the web bridge: this page fell behind`);
+    addNote('skipped', `${formatCount(count)} entries skipped by the web bridge: this page fell behind`);
     scheduleRender();
   }
 
@@ -324,9 +390,9 @@
   // beyond it, DEBUG and INFO records are written but not streamed, and it says how many.
   function addLimited(count) {
     if (!(count > 0)) return;
-    page.limited += count;
+    pageCounts.limited += count;
     limitCredit += count;
-    addNote('limited', `${fmt(count)} DEBUG/INFO entries not streamed live: more than the logging node's ` +
+    addNote('limited', `${formatCount(count)} DEBUG/INFO entries not streamed live: more than the logging node's ` +
       'dashboard_max_rate a second (all are in the session file)');
     scheduleRender();
   }
@@ -339,39 +405,39 @@
     requestAnimationFrame(render);
   }
 
-  const pool = [];
+  const rowPool = [];
   function invalidateRows() {
-    for (const row of pool) row._item = undefined;
+    for (const row of rowPool) row._item = undefined;
   }
 
   function makeRow() {
     const row = document.createElement('div');
     row.className = 'row';
     row.setAttribute('role', 'row');
-    const mk = (cls) => {
-      const c = document.createElement('span');
-      c.className = cls;
-      c.setAttribute('role', 'cell');
-      row.appendChild(c);
-      return c;
+    const addCell = (className) => {
+      const cell = document.createElement('span');
+      cell.className = className;
+      cell.setAttribute('role', 'cell');
+      row.appendChild(cell);
+      return cell;
     };
-    row._time = mk('c-time');
-    const level = mk('c-level');
+    row._time = addCell('c-time');
+    const level = addCell('c-level');
     row._badge = document.createElement('span');
     row._badge.className = 'badge';
     level.appendChild(row._badge);
-    row._service = mk('c-service');
-    row._msg = mk('c-msg');
+    row._service = addCell('c-service');
+    row._message = addCell('c-msg');
     row._item = undefined;
-    el.rows.appendChild(row);
+    tableElements.rows.appendChild(row);
     return row;
   }
 
-  function shortTime(e) {
-    const ts = typeof e.timestamp === 'string' ? e.timestamp : '';
-    if (ts.length >= 23 && ts[10] === 'T') return ts.slice(11, 23);
-    if (typeof e.timestamp_ns === 'number') return new Date(e.timestamp_ns / 1e6).toISOString().slice(11, 23);
-    return ts;
+  function shortTime(entry) {
+    const timestamp = typeof entry.timestamp === 'string' ? entry.timestamp : '';
+    if (timestamp.length >= 23 && timestamp[10] === 'T') return timestamp.slice(11, 23);
+    if (typeof entry.timestamp_ns === 'number') return new Date(entry.timestamp_ns / 1e6).toISOString().slice(11, 23);
+    return timestamp;
   }
 
   function oneLine(text) {
@@ -379,98 +445,94 @@
       : text.replace(/\s*[\r\n]+\s*/g, ' ⏎ ');
   }
 
-  function fillRow(row, it) {
-    row._item = it;
-    if (it.e) {
-      const e = it.e;
-      row.className = 'row' + (it === selected ? ' selected' : '');
-      row.dataset.level = e.level;
-      row.dataset.kind = e.kind || 'record';
-      row.dataset.service = it.sid;
-      row.dataset.entryId = e.entry_id || '';
-      row._time.textContent = shortTime(e);
-      row._time.title = e.timestamp || '';
-      row._badge.textContent = e.level;
-      row._badge.dataset.short = SHORT_LEVEL[e.level];
-      row._service.textContent = e.service || it.sid;
-      row._service.title = it.sid;
-      row._msg.textContent = oneLine(e.message);
-      row._msg.dataset.service = e.service || it.sid;     // shown before the message on narrow screens
-      row._msg.title = e.message.length > 4000 ? e.message.slice(0, 4000) + ' …' : e.message;
+  // Log data reaches the DOM only through textContent, title and attributes, never innerHTML.
+  function fillRow(row, item) {
+    row._item = item;
+    if (item.entry) {
+      const entry = item.entry;
+      row.className = 'row' + (item === selected ? ' selected' : '');
+      row.dataset.level = entry.level;
+      row.dataset.kind = entry.kind || 'record';
+      row.dataset.service = item.serviceId;
+      row.dataset.entryId = entry.entry_id || '';
+      row._time.textContent = shortTime(entry);
+      row._time.title = entry.timestamp || '';
+      row._badge.textContent = entry.level;
+      row._badge.dataset.short = SHORT_LEVEL[entry.level];
+      row._service.textContent = entry.service || item.serviceId;
+      row._service.title = item.serviceId;
+      row._message.textContent = oneLine(entry.message);
+      row._message.dataset.service = entry.service || item.serviceId;  // shown before the message on narrow screens
+      row._message.title = entry.message.length > 4000 ? entry.message.slice(0, 4000) + ' …' : entry.message;
     } else {
       row.className = 'row note';
       delete row.dataset.level;
       delete row.dataset.service;
       delete row.dataset.entryId;
       row.dataset.kind = 'marker';
-      row.dataset.marker = it.marker;
+      row.dataset.marker = item.marker;
       row._time.textContent = '';
       row._time.title = '';
       row._badge.textContent = '';
       row._badge.dataset.short = '';
       row._service.textContent = '';
       row._service.title = '';
-      row._msg.textContent = it.text;
-      row._msg.dataset.service = '';
-      row._msg.title = it.text;
+      row._message.textContent = item.text;
+      row._message.dataset.service = '';
+      row._message.title = item.text;
     }
-    if (it.e) delete row.dataset.marker;
+    if (item.entry) delete row.dataset.marker;
   }
 
   let lastSpacerHeight = -1;
-  let frame = 0;
-  let pendingAnchorN = null;
+  let frameNumber = 0;
+  let anchorNumber = null;          // after a filter change: keep this item at the top
   function render() {
     renderQueued = false;
     const total = view.length;
     const height = total * ROW_HEIGHT;
     if (height !== lastSpacerHeight) {
-      el.spacer.style.height = height + 'px';
+      tableElements.spacer.style.height = height + 'px';
       lastSpacerHeight = height;
-      el.table.setAttribute('aria-rowcount', String(total + 1));
+      tableElements.table.setAttribute('aria-rowcount', String(total + 1));
     }
-    const sc = el.scroll;
+    const scroller = tableElements.scroll;
     if (pendingScrollShift) {
-      if (!stick) {
-        sc.scrollTop = Math.max(0, sc.scrollTop - pendingScrollShift);
-        programmaticTop = sc.scrollTop;
+      if (!following) {
+        scroller.scrollTop = Math.max(0, scroller.scrollTop - pendingScrollShift);
+        programmaticTop = scroller.scrollTop;
       }
       pendingScrollShift = 0;
     }
-    const viewport = sc.clientHeight;
-    if (stick) {
+    const viewport = scroller.clientHeight;
+    if (following) {
       const bottom = Math.max(0, height - viewport);
-      if (Math.abs(sc.scrollTop - bottom) >= 1) {
-        sc.scrollTop = bottom;
+      if (Math.abs(scroller.scrollTop - bottom) >= 1) {
+        scroller.scrollTop = bottom;
       }
-      programmaticTop = sc.scrollTop;
+      programmaticTop = scroller.scrollTop;
     }
-    if (pendingAnchorN !== null) {
+    if (anchorNumber !== null) {
       // after a filter change while reading: keep the row that was at the top (or the next one)
-      let lo = 0, hi = total;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (view[mid].n < pendingAnchorN) lo = mid + 1; else hi = mid;
-      }
-      sc.scrollTop = lo * ROW_HEIGHT;
-      programmaticTop = sc.scrollTop;
-      pendingAnchorN = null;
+      scroller.scrollTop = indexOfNumber(view, anchorNumber) * ROW_HEIGHT;
+      programmaticTop = scroller.scrollTop;
+      anchorNumber = null;
     }
-    const top = sc.scrollTop;
+    const top = scroller.scrollTop;
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
     const last = Math.min(total, Math.ceil((top + viewport) / ROW_HEIGHT) + OVERSCAN);
-    // Row i lives in slot i % pool.length, so scrolling refills only the rows that came
+    // Row i lives in slot i % rowPool.length, so scrolling refills only the rows that came
     // into view; the pool grows to what the viewport needs and no further.
-    while (pool.length < last - first) {
-      pool.push(makeRow());
-      for (const row of pool) row._index = -1;            // slots moved: place every row again
+    while (rowPool.length < last - first) {
+      rowPool.push(makeRow());
+      for (const row of rowPool) row._index = -1;          // slots moved: place every row again
     }
-    frame++;
+    frameNumber++;
     for (let i = first; i < last; i++) {
-      const row = pool[i % pool.length];
-      const it = view[i];
-      row._frame = frame;
-      if (row._item !== it) fillRow(row, it);
+      const row = rowPool[i % rowPool.length];
+      const item = view[i];
+      row._frame = frameNumber;
+      if (row._item !== item) fillRow(row, item);
       if (row._index !== i) {
         row._index = i;
         row.setAttribute('aria-rowindex', String(i + 2));
@@ -478,86 +540,108 @@
       }
       if (row.hidden) row.hidden = false;
     }
-    for (const row of pool) {
-      if (row._frame !== frame && !row.hidden) { row.hidden = true; row._item = undefined; row._index = -1; }
+    for (const row of rowPool) {
+      if (row._frame !== frameNumber && !row.hidden) { row.hidden = true; row._item = undefined; row._index = -1; }
     }
-    el.empty.hidden = total > 0;
-    el.empty.textContent = store.items.length > 0 ? 'no entries match the filters' : 'waiting for log entries…';
+    tableElements.empty.hidden = total > 0;
+    tableElements.empty.textContent = store.items.length > 0 ? 'no entries match the filters' : 'waiting for log entries…';
 
     // jump-to-latest
     const lastVisible = Math.min(total, Math.floor((top + viewport) / ROW_HEIGHT));
     const below = total - lastVisible;
-    const showJump = !stick && below > 0;
-    el.jump.hidden = !showJump;
-    if (showJump) el.jumpCount.textContent = `(${fmt(below)} below)`;
+    const showJump = !following && below > 0;
+    tableElements.jump.hidden = !showJump;
+    if (showJump) tableElements.jumpCount.textContent = `(${formatCount(below)} below)`;
 
-    renderCounts();
+    renderLevelCounts();
     renderStatusbar();
-    if (servicesDirty && el.serviceFilter.open) renderServiceOptions();
-    else if (servicesDirty) scheduleServiceOptions();
+    refreshStaleServiceOptions();
   }
 
-  function renderCounts() {
-    for (const chip of el.counts.children) {
-      const c = chip.lastElementChild;
-      const text = fmt(counts[chip.dataset.level]);
-      if (c.textContent !== text) c.textContent = text;
-      chip.classList.toggle('zero', counts[chip.dataset.level] === 0);
+  function renderLevelCounts() {
+    for (const chip of tableElements.levelCounts.children) {
+      const countText = chip.lastElementChild;
+      const text = formatCount(levelCounts[chip.dataset.level]);
+      if (countText.textContent !== text) countText.textContent = text;
+      chip.classList.toggle('zero', levelCounts[chip.dataset.level] === 0);
     }
-    newCountShow();
+    showNewCount();
   }
 
-  function newCountShow() {
-    el.newCount.hidden = !paused;
-    const text = `${fmt(newCount)} new`;
-    if (el.newCount.textContent !== text) el.newCount.textContent = text;
-    el.newCount.dataset.count = String(newCount);
+  function showNewCount() {
+    tableElements.newCount.hidden = !paused;
+    const text = `${formatCount(newCount)} new`;
+    if (tableElements.newCount.textContent !== text) tableElements.newCount.textContent = text;
+    tableElements.newCount.dataset.count = String(newCount);
   }
 
   function renderStatusbar() {
     const entriesInMemory = store.items.length;
-    el.viewInfo.textContent = filter.rank || filter.services.size || filter.matcher
-      ? `${fmt(view.length)} of ${fmt(entriesInMemory)} shown`
-      : `${fmt(view.length)} shown`;
-    el.trimNote.hidden = store.discarded === 0;
+    tableElements.viewInfo.textContent = filtersActive()
+      ? `${formatCount(view.length)} of ${formatCount(entriesInMemory)} shown`
+      : `${formatCount(view.length)} shown`;
+    tableElements.trimNote.hidden = store.discarded === 0;
     if (store.discarded) {
-      el.trimNote.textContent = `${fmt(store.discarded)} older entries discarded: the page keeps the newest ${fmt(CAP)}`;
+      tableElements.trimNote.textContent =
+        `${formatCount(store.discarded)} older entries discarded: the page keeps the newest ${formatCount(CAP)}`;
     }
-    el.skipNote.hidden = page.skipped === 0 && page.limited === 0;
-    el.skipNote.textContent = [page.skipped ? `${fmt(page.skipped)} entries skipped` : '',
-      page.limited ? `${fmt(page.limited)} not streamed (rate limit)` : ''].filter(Boolean).join(', ');
+    tableElements.skipNote.hidden = pageCounts.skipped === 0 && pageCounts.limited === 0;
+    tableElements.skipNote.textContent = [pageCounts.skipped ? `${formatCount(pageCounts.skipped)} entries skipped` : '',
+      pageCounts.limited ? `${formatCount(pageCounts.limited)} not streamed (rate limit)` : ''].filter(Boolean).join(', ');
     setStat('page-memory', entriesInMemory);
-    setStat('page-skipped', page.skipped);
-    setStat('page-limited', page.limited);
-    setStat('page-gaps', page.gaps);
+    setStat('page-skipped', pageCounts.skipped);
+    setStat('page-limited', pageCounts.limited);
+    setStat('page-gaps', pageCounts.gaps);
     setStat('page-discarded', store.discarded);
   }
 
   // ------------------------------------------------------------ service filter
   let serviceOptionsTimer = 0;
+  function markServiceOptionsStale() {
+    serviceOptionsStale = true;
+  }
+
+  // After each rendered frame: an open list follows at once, a closed one within 300 ms.
+  function refreshStaleServiceOptions() {
+    if (serviceOptionsStale && filterElements.serviceFilter.open) renderServiceOptions();
+    else if (serviceOptionsStale) scheduleServiceOptions();
+  }
+
+  // Once a second: the counts of an open list.
+  function refreshOpenServiceOptions() {
+    if (filterElements.serviceFilter.open) renderServiceOptions();
+  }
+
+  function serviceMenuOpen() {
+    return filterElements.serviceFilter.open;
+  }
+
+  function closeServiceMenu() {
+    filterElements.serviceFilter.open = false;
+  }
+
   function scheduleServiceOptions() {
     if (serviceOptionsTimer) return;
     serviceOptionsTimer = setTimeout(() => { serviceOptionsTimer = 0; renderServiceOptions(); }, 300);
   }
 
   function renderServiceOptions() {
-    servicesDirty = false;
-    const find = el.serviceSearch.value.trim().toLowerCase();
-    const list = [...services.values()].sort((a, b) =>
-      (a.name || titleCase(a.id)).localeCompare(b.name || titleCase(b.id)));
+    serviceOptionsStale = false;
+    const find = filterElements.serviceSearch.value.trim().toLowerCase();
+    const list = [...services.values()].sort((a, b) => displayName(a).localeCompare(displayName(b)));
     const existing = new Map();
-    for (const li of el.serviceOptions.children) existing.set(li.dataset.service, li);
+    for (const option of filterElements.serviceOptions.children) existing.set(option.dataset.service, option);
     const order = [];
-    for (const s of list) {
-      let li = existing.get(s.id);
-      if (!li) {
-        li = document.createElement('li');
-        li.dataset.service = s.id;
+    for (const service of list) {
+      let option = existing.get(service.id);
+      if (!option) {
+        option = document.createElement('li');
+        option.dataset.service = service.id;
         const label = document.createElement('label');
         const box = document.createElement('input');
         box.type = 'checkbox';
-        box.value = s.id;
-        box.dataset.service = s.id;
+        box.value = service.id;
+        box.dataset.service = service.id;
         const name = document.createElement('span');
         name.className = 'name';
         const id = document.createElement('span');
@@ -565,80 +649,101 @@
         const count = document.createElement('span');
         count.className = 'count';
         label.append(box, name, id, count);
-        li.appendChild(label);
+        option.appendChild(label);
       }
-      existing.delete(s.id);
-      const [box, name, id, count] = li.firstChild.children;
-      const label = s.name || titleCase(s.id);
+      existing.delete(service.id);
+      const [box, name, id, count] = option.firstChild.children;
+      const label = displayName(service);
       if (name.textContent !== label) name.textContent = label;
-      const idText = label === s.id ? '' : s.id;
+      const idText = label === service.id ? '' : service.id;
       if (id.textContent !== idText) id.textContent = idText;
-      count.textContent = fmt(s.count);
-      box.checked = filter.services.has(s.id) || (!!s.name && filter.services.has(s.name));
-      li.hidden = !!find && !label.toLowerCase().includes(find) && !s.id.toLowerCase().includes(find);
-      order.push(li);
+      count.textContent = formatCount(service.count);
+      box.checked = filter.services.has(service.id) || (!!service.name && filter.services.has(service.name));
+      option.hidden = !!find && !label.toLowerCase().includes(find) && !service.id.toLowerCase().includes(find);
+      order.push(option);
     }
     // re-insert only when the order changed, so a click in progress is not disturbed
-    const current = el.serviceOptions.children;
-    if (current.length !== order.length || order.some((li, i) => current[i] !== li)) {
-      el.serviceOptions.replaceChildren(...order);
+    const current = filterElements.serviceOptions.children;
+    if (current.length !== order.length || order.some((option, i) => current[i] !== option)) {
+      filterElements.serviceOptions.replaceChildren(...order);
     }
-    el.serviceEmpty.hidden = services.size > 0;
+    filterElements.serviceEmpty.hidden = services.size > 0;
   }
 
   function toggleService(id, on) {
-    const s = services.get(id);
+    const service = services.get(id);
     filter.services.delete(id);
-    if (s && s.name) filter.services.delete(s.name);
+    if (service && service.name) filter.services.delete(service.name);
     if (on) filter.services.add(id);
     filtersChanged();
   }
 
   // -------------------------------------------------------------- detail panel
-  function showDetail(it) {
-    if (!it || !it.e) return;
-    selected = it;
+  function showDetail(item) {
+    if (!item || !item.entry) return;
+    selected = item;
     invalidateRows();
-    const e = it.e;
-    el.detail.hidden = false;
-    el.detail.dataset.level = e.level;
-    el.detailLevel.textContent = e.level;
-    el.detailLevel.dataset.level = e.level;
-    el.detailService.textContent = e.service || it.sid;
-    el.detailTime.textContent = e.timestamp || '';
-    el.detailMessage.textContent = e.message;
-    const fields = [['service id', e.service_id], ['kind', e.kind], ['repeats', e.repeat_count || ''],
-      ['host', e.host], ['logger', e.logger], ['session', e.session_id], ['sequence', e.sequence],
-      ['entry', e.entry_id]];
-    const frag = document.createDocumentFragment();
-    for (const [k, v] of fields) {
-      if (v === undefined || v === null || v === '') continue;
-      const div = document.createElement('div');
-      const dt = document.createElement('dt');
-      dt.textContent = k;
-      const dd = document.createElement('dd');
-      dd.textContent = String(v);
-      div.append(dt, dd);
-      frag.appendChild(div);
+    const entry = item.entry;
+    detailElements.pane.hidden = false;
+    detailElements.pane.dataset.level = entry.level;
+    detailElements.level.textContent = entry.level;
+    detailElements.level.dataset.level = entry.level;
+    detailElements.service.textContent = entry.service || item.serviceId;
+    detailElements.time.textContent = entry.timestamp || '';
+    detailElements.message.textContent = entry.message;
+    const fields = [['service id', entry.service_id], ['kind', entry.kind], ['repeats', entry.repeat_count || ''],
+      ['host', entry.host], ['logger', entry.logger], ['session', entry.session_id], ['sequence', entry.sequence],
+      ['entry', entry.entry_id]];
+    const fragment = document.createDocumentFragment();
+    for (const [name, value] of fields) {
+      if (value === undefined || value === null || value === '') continue;
+      const field = document.createElement('div');
+      const term = document.createElement('dt');
+      term.textContent = name;
+      const description = document.createElement('dd');
+      description.textContent = String(value);
+      field.append(term, description);
+      fragment.appendChild(field);
     }
-    el.detailFields.replaceChildren(frag);
+    detailElements.fields.replaceChildren(fragment);
     scheduleRender();
   }
+
   function hideDetail() {
     selected = null;
-    el.detail.hidden = true;
+    detailElements.pane.hidden = true;
     invalidateRows();
     scheduleRender();
+  }
+
+  function detailShown() {
+    return !detailElements.pane.hidden;
+  }
+
+  async function copyDetailMessage() {
+    if (!selected) return;
+    try {
+      await navigator.clipboard.writeText(selected.entry.message);
+      detailElements.copy.textContent = 'copied';
+    } catch {
+      const range = document.createRange();
+      range.selectNodeContents(detailElements.message);
+      const selection = getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+      detailElements.copy.textContent = 'selected: press Ctrl+C';
+    }
+    setTimeout(() => { detailElements.copy.textContent = 'copy message'; }, 1500);
   }
 
   // ----------------------------------------------------------- services panel
   const STATE_CLASS = { STARTING: 'warn', RUNNING: 'ok', STOPPING: 'warn', STOPPED: 'off', ERROR: 'bad', FATAL: 'fatal' };
 
-  function takeStatus(st) {
-    if (!st || typeof st !== 'object' || typeof st.service !== 'string' || !st.service) return;
-    const s = ensureService(st.service, null);
-    s.status = st;
-    s.heardAt = Date.now();
+  function takeStatus(status) {
+    if (!status || typeof status !== 'object' || typeof status.service !== 'string' || !status.service) return;
+    const service = ensureService(status.service, null);
+    service.status = status;
+    service.heardAt = Date.now();
     scheduleServicesPanel();
   }
 
@@ -653,31 +758,32 @@
     if (node.textContent !== text) node.textContent = text;
   }
 
-  function ago(ms) {
+  // A duration the way the panels show it: 42s, 3m 05s, 2h 07m, 3d 4h ('' for no duration).
+  function formatDuration(ms) {
     if (!(ms >= 0)) return '';
-    const s = Math.floor(ms / 1000);
-    if (s < 60) return `${s}s`;
-    const m = Math.floor(s / 60);
-    if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-    const h = Math.floor(m / 60);
-    if (h < 48) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
-    return `${Math.floor(h / 24)}d ${h % 24}h`;
+    const seconds = Math.floor(ms / 1000);
+    if (seconds < 60) return `${seconds}s`;
+    const minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return `${minutes}m ${String(seconds % 60).padStart(2, '0')}s`;
+    const hours = Math.floor(minutes / 60);
+    if (hours < 48) return `${hours}h ${String(minutes % 60).padStart(2, '0')}m`;
+    return `${Math.floor(hours / 24)}d ${hours % 24}h`;
   }
 
   function renderServicesPanel() {
-    const list = [...services.values()].filter((s) => s.status)
-      .sort((a, b) => (a.name || titleCase(a.id)).localeCompare(b.name || titleCase(b.id)));
+    const list = [...services.values()].filter((service) => service.status)
+      .sort((a, b) => displayName(a).localeCompare(displayName(b)));
     const existing = new Map();
-    for (const li of el.servicesPanel.children) existing.set(li.dataset.service, li);
+    for (const card of panelElements.services.children) existing.set(card.dataset.service, card);
     const order = [];
     const now = Date.now();
-    for (const s of list) {
-      const st = s.status;
-      let li = existing.get(s.id);
-      if (!li) {
-        li = document.createElement('li');
-        li.className = 'svc';
-        li.dataset.service = s.id;
+    for (const service of list) {
+      const status = service.status;
+      let card = existing.get(service.id);
+      if (!card) {
+        card = document.createElement('li');
+        card.className = 'svc';
+        card.dataset.service = service.id;
         const head = document.createElement('div');
         head.className = 'svc-head';
         const name = document.createElement('span');
@@ -687,93 +793,94 @@
         head.append(name, state);
         const sub = document.createElement('div');
         sub.className = 'svc-sub';
-        const msg = document.createElement('span');
-        msg.className = 'svc-msg';
+        const message = document.createElement('span');
+        message.className = 'svc-msg';
         const meta = document.createElement('span');
         meta.className = 'svc-meta';
-        sub.append(msg, meta);
-        li.append(head, sub);
+        sub.append(message, meta);
+        card.append(head, sub);
       }
-      existing.delete(s.id);
-      const [head, sub] = li.children;
+      existing.delete(service.id);
+      const [head, sub] = card.children;
       const [name, state] = head.children;
-      const [msg, meta] = sub.children;
-      const stateText = typeof st.state === 'string' ? st.state : '?';
-      li.dataset.state = stateText;
-      setText(name, s.name || titleCase(s.id));
-      name.title = s.id;
+      const [message, meta] = sub.children;
+      const stateText = typeof status.state === 'string' ? status.state : '?';
+      card.dataset.state = stateText;
+      setText(name, displayName(service));
+      name.title = service.id;
       setText(state, stateText);
       state.className = 'state ' + (STATE_CLASS[stateText] || 'off');
-      setText(msg, typeof st.message === 'string' ? st.message : '');
-      msg.title = msg.textContent;
-      const since = Date.parse(st.since || st.timestamp || '');
-      const quiet = now - s.heardAt;
-      let metaText = Number.isFinite(since) ? `for ${ago(Math.max(0, now - since))}` : '';
+      setText(message, typeof status.message === 'string' ? status.message : '');
+      message.title = message.textContent;
+      const since = Date.parse(status.since || status.timestamp || '');
+      const quiet = now - service.heardAt;
+      let metaText = Number.isFinite(since) ? `for ${formatDuration(Math.max(0, now - since))}` : '';
       const isQuiet = quiet > 5000 && (stateText === 'RUNNING' || stateText === 'STARTING');
-      if (isQuiet) metaText = `silent ${ago(quiet)}`;
-      li.classList.toggle('quiet', isQuiet);
+      if (isQuiet) metaText = `silent ${formatDuration(quiet)}`;
+      card.classList.toggle('quiet', isQuiet);
       setText(meta, metaText);
-      meta.title = [st.since ? `${stateText} since ${st.since}` : '', `last status ${ago(quiet)} ago`,
-        st.host ? `host ${st.host}` : '', st.pid ? `pid ${st.pid}` : ''].filter(Boolean).join(' · ');
-      order.push(li);
+      meta.title = [status.since ? `${stateText} since ${status.since}` : '', `last status ${formatDuration(quiet)} ago`,
+        status.host ? `host ${status.host}` : '', status.pid ? `pid ${status.pid}` : ''].filter(Boolean).join(' · ');
+      order.push(card);
     }
-    const current = el.servicesPanel.children;
-    if (current.length !== order.length || order.some((li, i) => current[i] !== li)) {
-      el.servicesPanel.replaceChildren(...order);
+    const current = panelElements.services.children;
+    if (current.length !== order.length || order.some((card, i) => current[i] !== card)) {
+      panelElements.services.replaceChildren(...order);
     }
-    el.servicesEmpty.hidden = list.length > 0;
+    panelElements.servicesEmpty.hidden = list.length > 0;
   }
 
   // -------------------------------------------------------------- stats panel
-  function setStat(key, value, formatter = fmt) {
-    const div = el.statsPanel.querySelector(`[data-stat="${key}"]`);
-    if (!div) return;
-    const dd = div.lastElementChild;
+  function setStat(key, value, formatter = formatCount) {
+    const stat = panelElements.stats.querySelector(`[data-stat="${key}"]`);
+    if (!stat) return;
+    const valueCell = stat.lastElementChild;
     const text = formatter(value);
-    if (dd.textContent !== text) dd.textContent = text;
-    div.dataset.value = typeof value === 'number' ? String(value) : '';
-    if (div.hasAttribute('data-alert')) div.classList.toggle('alert', typeof value === 'number' && value > 0);
+    if (valueCell.textContent !== text) valueCell.textContent = text;
+    stat.dataset.value = typeof value === 'number' ? String(value) : '';
+    if (stat.hasAttribute('data-alert')) stat.classList.toggle('alert', typeof value === 'number' && value > 0);
   }
 
+  // The logging node's counters (/logging/stats, relayed by the web bridge).
   function takeStats(stats) {
     if (!stats || typeof stats !== 'object') return;
     lastStatsAt = Date.now();
-    for (const k of ['received', 'written', 'deduplicated', 'filtered', 'lost', 'dropped', 'malformed',
-      'queue_depth', 'publishers', 'not_streamed']) setStat(k, stats[k]);
-    setStat('uptime_s', stats.uptime_s, (v) => (typeof v === 'number' ? ago(v * 1000) : '—'));
-    el.sessionFile.textContent = typeof stats.session_file === 'string' ? stats.session_file : '';
-    el.sessionFile.title = el.sessionFile.textContent ? 'session file' : '';
+    for (const key of ['received', 'written', 'deduplicated', 'filtered', 'lost', 'dropped', 'malformed',
+      'queue_depth', 'publishers', 'not_streamed']) setStat(key, stats[key]);
+    setStat('uptime_s', stats.uptime_s, (value) => (typeof value === 'number' ? formatDuration(value * 1000) : '—'));
+    panelElements.sessionFile.textContent = typeof stats.session_file === 'string' ? stats.session_file : '';
+    panelElements.sessionFile.title = panelElements.sessionFile.textContent ? 'session file' : '';
     if (!sessionId && typeof stats.session_id === 'string') setSession(stats.session_id);
     renderStatsAge();
   }
 
-  function takeWebbridgeStats(wb) {
-    if (!wb || typeof wb !== 'object') return;
-    setStat('webbridge-skipped', wb.skipped);
-    setStat('webbridge-inbox_dropped', wb.inbox_dropped);
-    setStat('webbridge-forwarded', wb.forwarded);
-    setStat('webbridge-clients', wb.clients);
-    setStat('webbridge-malformed', wb.malformed);
+  function takeWebbridgeStats(bridgeStats) {
+    if (!bridgeStats || typeof bridgeStats !== 'object') return;
+    setStat('webbridge-skipped', bridgeStats.skipped);
+    setStat('webbridge-inbox_dropped', bridgeStats.inbox_dropped);
+    setStat('webbridge-forwarded', bridgeStats.forwarded);
+    setStat('webbridge-clients', bridgeStats.clients);
+    setStat('webbridge-malformed', bridgeStats.malformed);
   }
 
   function renderStatsAge() {
     if (!lastStatsAt) {
-      el.statsAge.textContent = 'no stats from the logging node yet';
+      panelElements.statsAge.textContent = 'no stats from the logging node yet';
       return;
     }
     const age = Date.now() - lastStatsAt;
-    el.statsAge.textContent = age > 5000 ? `stale: ${ago(age)} old` : '';
-    el.statsPanel.classList.toggle('stale', age > 5000);
+    panelElements.statsAge.textContent = age > 5000 ? `stale: ${formatDuration(age)} old` : '';
+    panelElements.stats.classList.toggle('stale', age > 5000);
   }
 
   async function pollStats() {
     try {
-      const res = await fetch(new URL('api/stats', location.href), { cache: 'no-store' });
-      if (!res.ok) return;
-      const body = await res.json();
+      const response = await fetch(new URL('api/stats', location.href), { cache: 'no-store' });
+      if (!response.ok) return;
+      const body = await response.json();
       if (body.logging) takeStats(body.logging);
       takeWebbridgeStats(body.webbridge);
-      if (Array.isArray(body.services)) for (const st of body.services) takeStatus(st);
+      if (Array.isArray(body.services)) for (const status of body.services) takeStatus(status);
     } catch {
       // the web bridge is away; the connection indicator already says so
     }
@@ -781,13 +888,13 @@
 
   function setSession(id) {
     sessionId = id;
-    el.sessionId.textContent = id || '—';
+    headerElements.sessionId.textContent = id || '—';
   }
 
   // ---------------------------------------------------------------- connection
-  let ws = null;
-  let generation = 0;
-  let backoff = BACKOFF_MIN_MS;
+  let socket = null;
+  let socketGeneration = 0;         // a socket's handlers act only while this is theirs
+  let backoffMs = BACKOFF_MIN_MS;
   let attempts = 0;
   let reconnectAt = 0;
   let reconnectTimer = 0;
@@ -797,19 +904,29 @@
   // is dead even if no close event came (a sleeping laptop, a pulled cable).
   const SILENCE_MS = 15000;
 
-  function setConnection(state, text) {
-    el.conn.dataset.state = state;
-    el.connText.textContent = text;
+  // state: connecting, loading, live or reconnecting; everLive: the page had the web
+  // bridge once (so the banner says it lost it rather than never reached it).
+  function showConnection(state, text, everLive) {
+    headerElements.connection.dataset.state = state;
+    headerElements.connectionText.textContent = text;
     const down = state === 'reconnecting';
-    el.banner.hidden = !down;
-    el.bannerText.textContent = everLive
+    headerElements.banner.hidden = !down;
+    headerElements.bannerText.textContent = everLive
       ? 'lost the web bridge: reconnecting; what was published meanwhile comes from the history once it is back'
       : 'cannot reach the web bridge: retrying';
-    el.reconnectNow.hidden = !down;
+    headerElements.reconnectNow.hidden = !down;
     document.body.classList.toggle('disconnected', down);
   }
 
-  function wsUrl() {
+  function shownConnectionState() {
+    return headerElements.connection.dataset.state;
+  }
+
+  function setConnection(state, text) {
+    showConnection(state, text, everLive);
+  }
+
+  function socketUrl() {
     const url = new URL('ws', location.href);
     url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
     url.search = '';
@@ -819,10 +936,10 @@
 
   // Forgets the current socket: its handlers see a newer generation and do nothing.
   function abandonSocket() {
-    generation++;
-    if (ws) {
-      try { ws.close(); } catch { /* already closed */ }
-      ws = null;
+    socketGeneration++;
+    if (socket) {
+      try { socket.close(); } catch { /* already closed */ }
+      socket = null;
     }
   }
 
@@ -831,99 +948,97 @@
     reconnectTimer = 0;
     abandonSocket();
     lastMessageAt = Date.now();
-    const gen = generation;
+    const generation = socketGeneration;
     attempts++;
     setConnection(everLive ? 'reconnecting' : 'connecting', everLive ? 'reconnecting…' : 'connecting…');
-    let sock;
+    let thisSocket;
     try {
-      sock = new WebSocket(wsUrl());
+      thisSocket = new WebSocket(socketUrl());
     } catch {
-      scheduleReconnect(gen);
+      scheduleReconnect(generation);
       return;
     }
-    ws = sock;
+    socket = thisSocket;
     let buffered = [];
     let historyDone = false;
     // a handshake that hangs (a stopped server still accepts TCP) counts as a failure
     const openTimer = setTimeout(() => {
-      if (gen === generation && sock.readyState === WebSocket.CONNECTING) scheduleReconnect(gen);
+      if (generation === socketGeneration && thisSocket.readyState === WebSocket.CONNECTING) scheduleReconnect(generation);
     }, OPEN_TIMEOUT_MS);
 
-    sock.onopen = () => {
+    thisSocket.onopen = () => {
       clearTimeout(openTimer);
-      if (gen !== generation) return;
+      if (generation !== socketGeneration) return;
       setConnection('loading', 'loading history…');
       // The socket is open, so live entries are buffered from now on; the history taken
       // now overlaps them, and (session, sequence) removes the overlap.
       fetchHistory().then((entries) => {
-        if (everLive) reconnectGapNote = true;
-        ingest(entries);
-        reconnectGapNote = false;
-        for (const op of buffered) op();
+        ingestHistory(entries, everLive);
+        for (const deliver of buffered) deliver();
         buffered = null;
         historyDone = true;
-        if (gen !== generation || sock.readyState !== WebSocket.OPEN) return;
+        if (generation !== socketGeneration || thisSocket.readyState !== WebSocket.OPEN) return;
         everLive = true;
-        backoff = BACKOFF_MIN_MS;
+        backoffMs = BACKOFF_MIN_MS;
         attempts = 0;
         setConnection('live', 'live');
         pollStats();
       });
     };
 
-    sock.onmessage = (ev) => {
-      if (gen !== generation) return;
+    thisSocket.onmessage = (event) => {
+      if (generation !== socketGeneration) return;
       lastMessageAt = Date.now();
-      let msg;
+      let message;
       try {
-        msg = JSON.parse(ev.data);
+        message = JSON.parse(event.data);
       } catch {
-        page.malformed++;
+        pageCounts.malformed++;
         return;
       }
-      if (!msg || typeof msg !== 'object') return;
-      switch (msg.type) {
+      if (!message || typeof message !== 'object') return;
+      switch (message.type) {
         case 'entries':
-          if (historyDone) ingest(msg.entries);
-          else buffered.push(() => ingest(msg.entries));
+          if (historyDone) ingest(message.entries);
+          else buffered.push(() => ingest(message.entries));
           break;
         case 'skipped':
-          if (historyDone) addSkipped(Number(msg.count));
-          else buffered.push(() => addSkipped(Number(msg.count)));
+          if (historyDone) addSkipped(Number(message.count));
+          else buffered.push(() => addSkipped(Number(message.count)));
           break;
         case 'limited':
-          if (historyDone) addLimited(Number(msg.count));
-          else buffered.push(() => addLimited(Number(msg.count)));
+          if (historyDone) addLimited(Number(message.count));
+          else buffered.push(() => addLimited(Number(message.count)));
           break;
         case 'status':
-          takeStatus(msg.status);
+          takeStatus(message.status);
           break;
         case 'stats':
-          takeStats(msg.stats);
-          if (msg.webbridge) takeWebbridgeStats(msg.webbridge);   // optional, else polled
+          takeStats(message.stats);
+          if (message.webbridge) takeWebbridgeStats(message.webbridge);   // optional, else polled
           break;
         case 'hello':
-          if (typeof msg.session_id === 'string' && msg.session_id) setSession(msg.session_id);
+          if (typeof message.session_id === 'string' && message.session_id) setSession(message.session_id);
           break;
         default:
           break;
       }
     };
 
-    sock.onclose = () => {
+    thisSocket.onclose = () => {
       // (closed before the history arrived: the pending fetch still takes the history and
       // then what was buffered, in order)
-      if (gen !== generation) return;
-      scheduleReconnect(gen);
+      if (generation !== socketGeneration) return;
+      scheduleReconnect(generation);
     };
-    sock.onerror = () => { /* onclose follows and schedules the reconnect */ };
+    thisSocket.onerror = () => { /* onclose follows and schedules the reconnect */ };
   }
 
-  function scheduleReconnect(gen) {
-    if (gen !== generation) return;
+  function scheduleReconnect(generation) {
+    if (generation !== socketGeneration) return;
     abandonSocket();
-    const delay = backoff;
-    backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+    const delay = backoffMs;
+    backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
     reconnectAt = Date.now() + delay;
     showReconnectCountdown();
     reconnectTimer = setTimeout(connect, delay);
@@ -936,15 +1051,34 @@
     setConnection('reconnecting', `${what} in ${(left / 1000).toFixed(1)} s (attempt ${attempts + 1})`);
   }
 
+  // Once a second: the countdown to the next attempt, and a live socket that went silent.
+  function checkConnection() {
+    if (reconnectTimer && shownConnectionState() === 'reconnecting') showReconnectCountdown();
+    if (socket && shownConnectionState() === 'live' && Date.now() - lastMessageAt > SILENCE_MS) {
+      scheduleReconnect(socketGeneration);
+    }
+  }
+
+  // The retry-now button: at once, and from the shortest backoff again.
+  function reconnectNow() {
+    backoffMs = BACKOFF_MIN_MS;
+    connect();
+  }
+
+  // The browser is online again: try at once unless a socket is already there.
+  function reconnectIfNoSocket() {
+    if (!socket) reconnectNow();
+  }
+
   async function fetchHistory() {
-    const ctrl = new AbortController();
-    const timer = setTimeout(() => ctrl.abort(), HISTORY_TIMEOUT_MS);
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), HISTORY_TIMEOUT_MS);
     try {
       const url = new URL('api/logs', location.href);
       url.search = `limit=${HISTORY_LIMIT}`;
-      const res = await fetch(url, { cache: 'no-store', signal: ctrl.signal });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const body = await res.json();
+      const response = await fetch(url, { cache: 'no-store', signal: abort.signal });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const body = await response.json();
       if (typeof body.error === 'string' && body.error) showHistoryError(body.error);
       else showHistoryError('');
       if (typeof body.session_id === 'string' && body.session_id && !sessionId) setSession(body.session_id);
@@ -958,202 +1092,204 @@
   }
 
   function showHistoryError(text) {
-    el.historyError.hidden = !text;
-    el.historyError.textContent = text ? 'no history' : '';
-    el.historyError.title = text ? `history could not be loaded: ${text}` : '';
+    headerElements.historyError.hidden = !text;
+    headerElements.historyError.textContent = text ? 'no history' : '';
+    headerElements.historyError.title = text ? `history could not be loaded: ${text}` : '';
   }
 
   // ----------------------------------------------------------------- actions
   function setPaused(on) {
     if (on === paused) return;
     paused = on;
-    el.pause.setAttribute('aria-pressed', String(on));
-    el.pause.textContent = on ? 'resume' : 'pause';
+    tableElements.pause.setAttribute('aria-pressed', String(on));
+    tableElements.pause.textContent = on ? 'resume' : 'pause';
     document.body.classList.toggle('paused', on);
     if (on) {
-      pausedAtN = store.nextN - 1;
+      pausedAtNumber = store.nextNumber - 1;
       newCount = 0;
     } else {
       // append what arrived while paused
-      let lo = 0, hi = store.items.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (store.items[mid].n <= pausedAtN) lo = mid + 1; else hi = mid;
+      for (let i = indexOfNumber(store.items, pausedAtNumber + 1); i < store.items.length; i++) {
+        if (matches(store.items[i])) view.push(store.items[i]);
       }
-      for (let i = lo; i < store.items.length; i++) if (matches(store.items[i])) view.push(store.items[i]);
       newCount = 0;
     }
     scheduleRender();
   }
 
-  function clearAll() {
+  // Forgets every item and count (the clear button). What was taken stays taken: an entry
+  // seen before the clear is still a duplicate after it.
+  function clearStore() {
     store.items = [];
     store.discarded = 0;
-    view = [];
-    for (const l of LEVELS) counts[l] = 0;
-    for (const s of services.values()) s.count = 0;
-    page.skipped = 0;
-    page.limited = 0;
-    page.gaps = 0;
+    for (const level of LEVELS) levelCounts[level] = 0;
+    for (const service of services.values()) service.count = 0;
+    pageCounts.skipped = 0;
+    pageCounts.limited = 0;
+    pageCounts.gaps = 0;
     skipCredit = 0;
     limitCredit = 0;
+  }
+
+  function clearAll() {
+    clearStore();
+    view = [];
     newCount = 0;
-    if (paused) pausedAtN = store.nextN - 1;
+    if (paused) pausedAtNumber = store.nextNumber - 1;
     hideDetail();
-    stick = true;
-    servicesDirty = true;
+    following = true;
+    markServiceOptionsStale();
     scheduleRender();
   }
 
   function download(kind) {
     const parts = [];
-    for (const it of view) {
-      if (!it.e) continue;
-      const e = it.e;
+    for (const item of view) {
+      if (!item.entry) continue;
+      const entry = item.entry;
       if (kind === 'log') {
-        parts.push(`[${e.timestamp}] ${e.level.padEnd(8)} ${(e.service || it.sid).padEnd(20)} ${e.message}\n`);
+        const service = entry.service || item.serviceId;
+        parts.push(`[${entry.timestamp}] ${entry.level.padEnd(8)} ${service.padEnd(20)} ${entry.message}\n`);
       } else {
-        parts.push(JSON.stringify(e) + '\n');
+        parts.push(JSON.stringify(entry) + '\n');
       }
     }
     const blob = new Blob(parts, { type: kind === 'log' ? 'text/plain' : 'application/x-ndjson' });
-    const a = document.createElement('a');
+    const link = document.createElement('a');
     const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-    a.href = URL.createObjectURL(blob);
-    a.download = `cantina-${sessionId || 'log'}-view-${stamp}.${kind}`;
-    document.body.appendChild(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+    link.href = URL.createObjectURL(blob);
+    link.download = `cantina-${sessionId || 'log'}-view-${stamp}.${kind}`;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60000);
   }
 
   function jumpToLatest() {
-    stick = true;
+    following = true;
     scheduleRender();
   }
 
   // ------------------------------------------------------------------ events
-  el.level.addEventListener('change', () => {
-    filter.rank = LEVEL_RANK[el.level.value] ?? 0;
+  let textQueued = false;           // a typing burst waits for the next frame
+  filterElements.level.addEventListener('change', () => {
+    filter.rank = LEVEL_RANK[filterElements.level.value] ?? 0;
     filtersChanged();
   });
-  let textQueued = false;
-  el.text.addEventListener('input', () => {
-    filter.text = el.text.value;
+  filterElements.text.addEventListener('input', () => {
+    filter.text = filterElements.text.value;
     if (textQueued) return;                                // coalesce typing bursts into one frame
     textQueued = true;
-    requestAnimationFrame(() => { textQueued = false; filter.text = el.text.value; filtersChanged(); });
+    requestAnimationFrame(() => { textQueued = false; filter.text = filterElements.text.value; filtersChanged(); });
   });
-  el.text.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Escape' && el.text.value) { el.text.value = ''; filter.text = ''; filtersChanged(); }
+  filterElements.text.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && filterElements.text.value) {
+      filterElements.text.value = '';
+      filter.text = '';
+      filtersChanged();
+    }
   });
-  el.regex.addEventListener('click', () => {
+  filterElements.regex.addEventListener('click', () => {
     filter.regex = !filter.regex;
     filtersChanged();
   });
-  el.counts.addEventListener('click', (ev) => {
-    const chip = ev.target.closest('.chip');
+  filterElements.levelCounts.addEventListener('click', (event) => {
+    const chip = event.target.closest('.chip');
     if (!chip) return;
     const rank = LEVEL_RANK[chip.dataset.level];
     filter.rank = filter.rank === rank ? 0 : rank;
     filtersChanged();
   });
-  el.serviceOptions.addEventListener('change', (ev) => {
-    const box = ev.target;
+  filterElements.serviceOptions.addEventListener('change', (event) => {
+    const box = event.target;
     if (box && box.dataset && box.dataset.service !== undefined) toggleService(box.dataset.service, box.checked);
   });
-  el.serviceAll.addEventListener('click', () => { filter.services.clear(); filtersChanged(); });
-  el.serviceSearch.addEventListener('input', renderServiceOptions);
-  el.serviceFilter.addEventListener('toggle', () => {
-    if (el.serviceFilter.open) { renderServiceOptions(); el.serviceSearch.focus(); }
+  filterElements.serviceAll.addEventListener('click', () => { filter.services.clear(); filtersChanged(); });
+  filterElements.serviceSearch.addEventListener('input', renderServiceOptions);
+  filterElements.serviceFilter.addEventListener('toggle', () => {
+    if (filterElements.serviceFilter.open) { renderServiceOptions(); filterElements.serviceSearch.focus(); }
   });
-  document.addEventListener('click', (ev) => {
-    if (el.serviceFilter.open && !el.serviceFilter.contains(ev.target)) el.serviceFilter.open = false;
+  document.addEventListener('click', (event) => {
+    if (filterElements.serviceFilter.open && !filterElements.serviceFilter.contains(event.target)) {
+      filterElements.serviceFilter.open = false;
+    }
   });
-  document.addEventListener('keydown', (ev) => {
-    if (ev.key !== 'Escape') return;
-    if (el.serviceFilter.open) el.serviceFilter.open = false;
-    else if (!el.detail.hidden) hideDetail();
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    if (serviceMenuOpen()) closeServiceMenu();
+    else if (detailShown()) hideDetail();
   });
 
-  el.pause.addEventListener('click', () => setPaused(!paused));
-  el.newCount.addEventListener('click', () => setPaused(false));
-  el.clear.addEventListener('click', clearAll);
-  el.downloadLog.addEventListener('click', () => download('log'));
-  el.downloadJsonl.addEventListener('click', () => download('jsonl'));
-  el.jump.addEventListener('click', jumpToLatest);
-  el.reconnectNow.addEventListener('click', () => { backoff = BACKOFF_MIN_MS; connect(); });
+  tableElements.pause.addEventListener('click', () => setPaused(!paused));
+  tableElements.newCount.addEventListener('click', () => setPaused(false));
+  tableElements.clear.addEventListener('click', clearAll);
+  tableElements.downloadLog.addEventListener('click', () => download('log'));
+  tableElements.downloadJsonl.addEventListener('click', () => download('jsonl'));
+  tableElements.jump.addEventListener('click', jumpToLatest);
+  byId('reconnect-now').addEventListener('click', reconnectNow);
   // Panels show beside the table on wide windows and are folded away on narrow ones;
   // the button flips whichever is the default.
   const narrow = window.matchMedia('(max-width: 760px)');
   const panelsShown = () => narrow.matches === document.body.classList.contains('panels-toggled');
-  const showPanelsState = () => { el.togglePanels.setAttribute('aria-expanded', String(panelsShown())); scheduleRender(); };
-  el.togglePanels.addEventListener('click', () => {
+
+  function showPanelsState() {
+    headerElements.togglePanels.setAttribute('aria-expanded', String(panelsShown()));
+    scheduleRender();
+  }
+
+  headerElements.togglePanels.addEventListener('click', () => {
     document.body.classList.toggle('panels-toggled');
     showPanelsState();
   });
   narrow.addEventListener('change', showPanelsState);
   showPanelsState();
 
-  el.scroll.addEventListener('scroll', () => {
-    const sc = el.scroll;
-    if (Math.abs(sc.scrollTop - programmaticTop) >= 1) {
+  let pressed = null;               // the row, and its item, under the pointer when it went down
+  tableElements.scroll.addEventListener('scroll', () => {
+    const scroller = tableElements.scroll;
+    if (Math.abs(scroller.scrollTop - programmaticTop) >= 1) {
       // the reader moved: follow again only once back at the bottom
-      stick = sc.scrollTop + sc.clientHeight >= sc.scrollHeight - ROW_HEIGHT / 2;
+      following = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - ROW_HEIGHT / 2;
       programmaticTop = -1;
     }
     scheduleRender();
   }, { passive: true });
-  el.scroll.addEventListener('wheel', (ev) => { if (ev.deltaY < 0 && view.length) stick = false; }, { passive: true });
-  el.scroll.addEventListener('keydown', (ev) => {
-    if (['ArrowUp', 'PageUp', 'Home'].includes(ev.key)) stick = false;
-    if (ev.key === 'End') jumpToLatest();
+  tableElements.scroll.addEventListener('wheel', (event) => {
+    if (event.deltaY < 0 && view.length) following = false;
+  }, { passive: true });
+  tableElements.scroll.addEventListener('keydown', (event) => {
+    if (['ArrowUp', 'PageUp', 'Home'].includes(event.key)) following = false;
+    if (event.key === 'End') jumpToLatest();
   });
   // Rows are recycled as the table follows new entries, so the entry is taken when the
   // pointer goes down: the click opens what was under the pointer then, not what the row
   // element shows by the time the button is released.
-  let pressed = null;
-  el.rows.addEventListener('pointerdown', (ev) => {
-    const row = ev.target.closest('.row');
+  tableElements.rows.addEventListener('pointerdown', (event) => {
+    const row = event.target.closest('.row');
     pressed = row ? { row, item: row._item } : null;
   });
-  el.rows.addEventListener('click', (ev) => {
-    const row = ev.target.closest('.row');
+  tableElements.rows.addEventListener('click', (event) => {
+    const row = event.target.closest('.row');
     const item = pressed && pressed.row === row ? pressed.item : row && row._item;
     pressed = null;
-    if (!item || !item.e) return;
+    if (!item || !item.entry) return;
     if (getSelection().toString()) return;             // selecting text, not opening
     if (selected === item) hideDetail();
     else showDetail(item);
   });
-  el.detailClose.addEventListener('click', hideDetail);
-  el.detailCopy.addEventListener('click', async () => {
-    if (!selected) return;
-    try {
-      await navigator.clipboard.writeText(selected.e.message);
-      el.detailCopy.textContent = 'copied';
-    } catch {
-      const range = document.createRange();
-      range.selectNodeContents(el.detailMessage);
-      const sel = getSelection();
-      sel.removeAllRanges();
-      sel.addRange(range);
-      el.detailCopy.textContent = 'selected: press Ctrl+C';
-    }
-    setTimeout(() => { el.detailCopy.textContent = 'copy message'; }, 1500);
-  });
-  new ResizeObserver(() => scheduleRender()).observe(el.scroll);
+  detailElements.close.addEventListener('click', hideDetail);
+  detailElements.copy.addEventListener('click', copyDetailMessage);
+  new ResizeObserver(() => scheduleRender()).observe(tableElements.scroll);
 
   // once a second: countdowns and ages
   setInterval(() => {
-    if (reconnectTimer && el.conn.dataset.state === 'reconnecting') showReconnectCountdown();
-    if (ws && el.conn.dataset.state === 'live' && Date.now() - lastMessageAt > SILENCE_MS) scheduleReconnect(generation);
+    checkConnection();
     renderServicesPanel();
     renderStatsAge();
-    if (el.serviceFilter.open) renderServiceOptions();
+    refreshOpenServiceOptions();
   }, 1000);
-  setInterval(() => { if (el.conn.dataset.state === 'live') pollStats(); }, STATS_POLL_MS);
-  window.addEventListener('online', () => { if (!ws) { backoff = BACKOFF_MIN_MS; connect(); } });
+  setInterval(() => { if (shownConnectionState() === 'live') pollStats(); }, STATS_POLL_MS);
+  window.addEventListener('online', reconnectIfNoSocket);
 
   // A small read-only window for debugging from the console and for tests.
   Object.defineProperty(window, 'cantinaDashboard', {
@@ -1162,10 +1298,10 @@
       get inMemory() { return store.items.length; },
       get discarded() { return store.discarded; },
       get paused() { return paused; },
-      get following() { return stick; },
-      get connection() { return el.conn.dataset.state; },
-      get duplicatesDropped() { return page.duplicates; },
-      shownMessages() { return view.filter((it) => it.e).map((it) => it.e.message); },
+      get following() { return following; },
+      get connection() { return shownConnectionState(); },
+      get duplicatesDropped() { return pageCounts.duplicates; },
+      shownMessages() { return view.filter((item) => item.entry).map((item) => item.entry.message); },
       cap: CAP,
     }),
   });

@@ -25,7 +25,7 @@ namespace cantina::webbridge {
 class WsSession;
 
 struct ServerOptions {
-  std::filesystem::path static_dir;  // index.html, app.js, ...
+  std::filesystem::path static_dir;  // index.html, main.js and its modules, ...
   // Shortest time between two messages of entries to the browsers: what arrives
   // sooner after the last one waits and goes with the next; after a quiet spell an
   // entry goes at once.

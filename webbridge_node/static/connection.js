@@ -1,0 +1,197 @@
+// The connection to the web bridge: its WebSocket (live entries, notices, statuses,
+// stats), the history fetched each time the socket opens, and reconnecting with backoff
+// when the socket closes, hangs or goes silent.
+//
+// Incoming messages only change state; the table draws at most once per animation frame.
+import { addLimited, addSkipped, ingest, ingestHistory, pageCounts } from './store.js';
+import {
+  pollStats, sessionId, setSession, showConnection, showHistoryError, shownConnectionState, takeStats, takeStatus,
+  takeWebbridgeStats,
+} from './panels.js';
+
+const HISTORY_LIMIT = 1000;
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 5000;
+const HISTORY_TIMEOUT_MS = 10000;
+const OPEN_TIMEOUT_MS = 8000;
+// The bridge sends its own status every second: this long a silence means the connection
+// is dead even if no close event came (a sleeping laptop, a pulled cable).
+const SILENCE_MS = 15000;
+
+let socket = null;
+let socketGeneration = 0;         // a socket's handlers act only while this is theirs
+let backoffMs = BACKOFF_MIN_MS;
+let attempts = 0;
+let reconnectAt = 0;
+let reconnectTimer = 0;
+let everLive = false;
+let lastMessageAt = 0;
+
+function setConnection(state, text) {
+  showConnection(state, text, everLive);
+}
+
+function socketUrl() {
+  const url = new URL('ws', location.href);
+  url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  url.search = '';
+  url.hash = '';
+  return url.href;
+}
+
+// Forgets the current socket: its handlers see a newer generation and do nothing.
+function abandonSocket() {
+  socketGeneration++;
+  if (socket) {
+    try { socket.close(); } catch { /* already closed */ }
+    socket = null;
+  }
+}
+
+export function connect() {
+  clearTimeout(reconnectTimer);
+  reconnectTimer = 0;
+  abandonSocket();
+  lastMessageAt = Date.now();
+  const generation = socketGeneration;
+  attempts++;
+  setConnection(everLive ? 'reconnecting' : 'connecting', everLive ? 'reconnecting…' : 'connecting…');
+  let thisSocket;
+  try {
+    thisSocket = new WebSocket(socketUrl());
+  } catch {
+    scheduleReconnect(generation);
+    return;
+  }
+  socket = thisSocket;
+  let buffered = [];
+  let historyDone = false;
+  // a handshake that hangs (a stopped server still accepts TCP) counts as a failure
+  const openTimer = setTimeout(() => {
+    if (generation === socketGeneration && thisSocket.readyState === WebSocket.CONNECTING) scheduleReconnect(generation);
+  }, OPEN_TIMEOUT_MS);
+
+  thisSocket.onopen = () => {
+    clearTimeout(openTimer);
+    if (generation !== socketGeneration) return;
+    setConnection('loading', 'loading history…');
+    // The socket is open, so live entries are buffered from now on; the history taken
+    // now overlaps them, and (session, sequence) removes the overlap.
+    fetchHistory().then((entries) => {
+      ingestHistory(entries, everLive);
+      for (const deliver of buffered) deliver();
+      buffered = null;
+      historyDone = true;
+      if (generation !== socketGeneration || thisSocket.readyState !== WebSocket.OPEN) return;
+      everLive = true;
+      backoffMs = BACKOFF_MIN_MS;
+      attempts = 0;
+      setConnection('live', 'live');
+      pollStats();
+    });
+  };
+
+  thisSocket.onmessage = (event) => {
+    if (generation !== socketGeneration) return;
+    lastMessageAt = Date.now();
+    let message;
+    try {
+      message = JSON.parse(event.data);
+    } catch {
+      pageCounts.malformed++;
+      return;
+    }
+    if (!message || typeof message !== 'object') return;
+    switch (message.type) {
+      case 'entries':
+        if (historyDone) ingest(message.entries);
+        else buffered.push(() => ingest(message.entries));
+        break;
+      case 'skipped':
+        if (historyDone) addSkipped(Number(message.count));
+        else buffered.push(() => addSkipped(Number(message.count)));
+        break;
+      case 'limited':
+        if (historyDone) addLimited(Number(message.count));
+        else buffered.push(() => addLimited(Number(message.count)));
+        break;
+      case 'status':
+        takeStatus(message.status);
+        break;
+      case 'stats':
+        takeStats(message.stats);
+        if (message.webbridge) takeWebbridgeStats(message.webbridge);   // optional, else polled
+        break;
+      case 'hello':
+        if (typeof message.session_id === 'string' && message.session_id) setSession(message.session_id);
+        break;
+      default:
+        break;
+    }
+  };
+
+  thisSocket.onclose = () => {
+    // (closed before the history arrived: the pending fetch still takes the history and
+    // then what was buffered, in order)
+    if (generation !== socketGeneration) return;
+    scheduleReconnect(generation);
+  };
+  thisSocket.onerror = () => { /* onclose follows and schedules the reconnect */ };
+}
+
+function scheduleReconnect(generation) {
+  if (generation !== socketGeneration) return;
+  abandonSocket();
+  const delay = backoffMs;
+  backoffMs = Math.min(BACKOFF_MAX_MS, backoffMs * 2);
+  reconnectAt = Date.now() + delay;
+  showReconnectCountdown();
+  reconnectTimer = setTimeout(connect, delay);
+}
+
+function showReconnectCountdown() {
+  if (!reconnectTimer && !reconnectAt) return;
+  const left = Math.max(0, reconnectAt - Date.now());
+  const what = everLive ? 'reconnecting' : 'connecting';
+  setConnection('reconnecting', `${what} in ${(left / 1000).toFixed(1)} s (attempt ${attempts + 1})`);
+}
+
+// Once a second: the countdown to the next attempt, and a live socket that went silent.
+export function checkConnection() {
+  if (reconnectTimer && shownConnectionState() === 'reconnecting') showReconnectCountdown();
+  if (socket && shownConnectionState() === 'live' && Date.now() - lastMessageAt > SILENCE_MS) {
+    scheduleReconnect(socketGeneration);
+  }
+}
+
+// The retry-now button: at once, and from the shortest backoff again.
+export function reconnectNow() {
+  backoffMs = BACKOFF_MIN_MS;
+  connect();
+}
+
+// The browser is online again: try at once unless a socket is already there.
+export function reconnectIfNoSocket() {
+  if (!socket) reconnectNow();
+}
+
+async function fetchHistory() {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), HISTORY_TIMEOUT_MS);
+  try {
+    const url = new URL('api/logs', location.href);
+    url.search = `limit=${HISTORY_LIMIT}`;
+    const response = await fetch(url, { cache: 'no-store', signal: abort.signal });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const body = await response.json();
+    if (typeof body.error === 'string' && body.error) showHistoryError(body.error);
+    else showHistoryError('');
+    if (typeof body.session_id === 'string' && body.session_id && !sessionId) setSession(body.session_id);
+    return Array.isArray(body.entries) ? body.entries : [];
+  } catch (err) {
+    showHistoryError(err && err.name === 'AbortError' ? 'timed out' : String(err && err.message ? err.message : err));
+    return [];
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,186 @@
+// What the page holds: every entry at most once, the notes between entries (skipped, not
+// streamed, missing), the counts per level and per service, and the accounting of the
+// entries the page never got.
+//
+// Every entry is kept at most once: (session_id, sequence) decides, so history fetched
+// after a (re)connect never duplicates what is already shown.
+import { formatCount, titleCase } from './format.js';
+import { adoptServiceId, markServiceOptionsStale } from './filters.js';
+import { dropViewBefore, offerToView, scheduleRender } from './table.js';
+
+export const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
+export const LEVEL_RANK = { DEBUG: 0, INFO: 1, WARNING: 2, ERROR: 3, CRITICAL: 4 };
+
+const startParams = new URLSearchParams(location.search);
+// The newest CAP entries are kept in memory; ?cap=N overrides it (tests, small devices).
+export const CAP = intParam(startParams.get('cap'), 100, 2000000, 50000);
+export const capInUrl = startParams.has('cap');
+const TRIM_SLACK = Math.max(50, Math.floor(CAP / 20));
+
+function intParam(text, min, max, fallback) {
+  const value = Number.parseInt(text ?? '', 10);
+  return Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : fallback;
+}
+
+// An item is one table row: {number, entry, rank, serviceId} for an entry,
+// {number, entry: null, marker, text} for a note. number increases by one per item and
+// orders everything.
+export const store = { items: [], nextNumber: 1, discarded: 0 };
+const lastSequence = new Map();   // session_id -> highest sequence taken
+const seenEntryIds = new Set();   // entry_ids of entries without a usable sequence
+export const levelCounts = { DEBUG: 0, INFO: 0, WARNING: 0, ERROR: 0, CRITICAL: 0 };
+export const services = new Map();  // service key (id) -> {id, name, count, status, heardAt}
+export const pageCounts = { skipped: 0, limited: 0, gaps: 0, malformed: 0, duplicates: 0 };
+let skipCredit = 0;               // entries announced as skipped, not yet seen as a sequence gap
+// Entries announced as not streamed (the node's live-view limit): their gaps are in the
+// next entries message, so what that message does not use is dropped (the history may
+// have filled them); it never covers a later, real gap.
+let limitCredit = 0;
+let reconnectGapNote = false;     // the next gap is "missed while disconnected"
+
+// The index of the first item numbered `number` or more (items are ordered by number).
+export function indexOfNumber(items, number) {
+  let low = 0;
+  let high = items.length;
+  while (low < high) {
+    const middle = (low + high) >> 1;
+    if (items[middle].number < number) low = middle + 1; else high = middle;
+  }
+  return low;
+}
+
+// ------------------------------------------------------------------ services
+export function ensureService(id, name) {
+  let service = services.get(id);
+  if (!service) {
+    service = { id, name: name || null, count: 0, status: null, heardAt: 0 };
+    services.set(id, service);
+    markServiceOptionsStale();
+    if (name && name !== id) adoptServiceId(id, name);
+  } else if (name && service.name !== name) {
+    service.name = name;
+    markServiceOptionsStale();
+  }
+  return service;
+}
+
+export function displayName(service) {
+  return service.name || titleCase(service.id);
+}
+
+export function serviceLabel(id) {
+  const service = services.get(id);
+  return (service && service.name) || titleCase(id);
+}
+
+// -------------------------------------------------------------------- ingest
+function isEntry(entry) {
+  return entry !== null && typeof entry === 'object' && typeof entry.message === 'string' &&
+    typeof entry.level === 'string' && Object.prototype.hasOwnProperty.call(LEVEL_RANK, entry.level);
+}
+
+function addItem(item) {
+  item.number = store.nextNumber++;
+  store.items.push(item);
+  offerToView(item);
+}
+
+function addNote(kind, text) {
+  addItem({ number: 0, entry: null, marker: kind, text });
+}
+
+function noteGap(missing) {
+  const limited = Math.min(missing, limitCredit);
+  limitCredit -= limited;
+  missing -= limited;
+  const covered = Math.min(missing, skipCredit);
+  skipCredit -= covered;
+  missing -= covered;
+  if (missing <= 0) return;
+  pageCounts.gaps += missing;
+  addNote('gap', reconnectGapNote
+    ? `${formatCount(missing)} entries were published while disconnected and are no longer in the history`
+    : `${formatCount(missing)} entries missing here (sequence gap)`);
+}
+
+export function ingest(list) {
+  if (!Array.isArray(list)) return;
+  for (const entry of list) {
+    if (!isEntry(entry)) { pageCounts.malformed++; continue; }
+    const session = typeof entry.session_id === 'string' ? entry.session_id : '';
+    const sequence = entry.sequence;
+    if (Number.isSafeInteger(sequence)) {
+      const last = lastSequence.get(session);
+      if (last !== undefined) {
+        if (sequence <= last) { pageCounts.duplicates++; continue; }
+        if (sequence > last + 1) noteGap(sequence - last - 1);
+      }
+      lastSequence.set(session, sequence);
+    } else if (entry.entry_id) {
+      if (seenEntryIds.has(entry.entry_id)) { pageCounts.duplicates++; continue; }
+      seenEntryIds.add(entry.entry_id);
+      if (seenEntryIds.size > CAP * 2) seenEntryIds.clear();
+    }
+    reconnectGapNote = false;
+    if (typeof entry.service !== 'string') entry.service = '';
+    const serviceId = (typeof entry.service_id === 'string' && entry.service_id) || entry.service || '?';
+    const service = ensureService(serviceId, entry.service || null);
+    service.count++;
+    levelCounts[entry.level]++;
+    addItem({ number: 0, entry, rank: LEVEL_RANK[entry.level], serviceId });
+  }
+  limitCredit = 0;
+  trim();
+  scheduleRender();
+}
+
+// The history taken after a (re)connect; after a reconnect, a gap in it is what was
+// published while the page was away and is no longer in the history.
+export function ingestHistory(entries, afterReconnect) {
+  if (afterReconnect) reconnectGapNote = true;
+  ingest(entries);
+  reconnectGapNote = false;
+}
+
+// Keeps the newest CAP items; trims in chunks so the cost is amortised.
+function trim() {
+  if (store.items.length <= CAP + TRIM_SLACK) return;
+  const drop = store.items.length - CAP;
+  const firstKept = store.items[drop].number;
+  for (let i = 0; i < drop; i++) if (store.items[i].entry) store.discarded++;
+  store.items = store.items.slice(drop);
+  dropViewBefore(firstKept);
+}
+
+export function addSkipped(count) {
+  if (!(count > 0)) return;
+  pageCounts.skipped += count;
+  skipCredit += count;
+  addNote('skipped', `${formatCount(count)} entries skipped by the web bridge: this page fell behind`);
+  scheduleRender();
+}
+
+// The logging node streams at most [logging] dashboard_max_rate entries a second;
+// beyond it, DEBUG and INFO records are written but not streamed, and it says how many.
+export function addLimited(count) {
+  if (!(count > 0)) return;
+  pageCounts.limited += count;
+  limitCredit += count;
+  addNote('limited', `${formatCount(count)} DEBUG/INFO entries not streamed live: more than the logging node's ` +
+    'dashboard_max_rate a second (all are in the session file)');
+  scheduleRender();
+}
+
+// Forgets every item and count (the clear button). What was taken stays taken: an entry
+// seen before the clear is still a duplicate after it.
+export function clearStore() {
+  store.items = [];
+  store.discarded = 0;
+  for (const level of LEVELS) levelCounts[level] = 0;
+  for (const service of services.values()) service.count = 0;
+  pageCounts.skipped = 0;
+  pageCounts.limited = 0;
+  pageCounts.gaps = 0;
+  skipCredit = 0;
+  limitCredit = 0;
+}

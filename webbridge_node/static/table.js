@@ -1,0 +1,447 @@
+// The log table: the items that pass the filters (the view), drawn virtualised: only the
+// rows in sight exist in the DOM, recycled as the table scrolls, and the DOM is updated
+// at most once per animation frame. It follows the newest rows unless the reader
+// scrolled up. Also: pause, clear, downloads of the view, and the detail pane of one
+// entry.
+import { byId, formatCount } from './format.js';
+import { CAP, clearStore, indexOfNumber, levelCounts, pageCounts, store } from './store.js';
+import { filtersActive, markServiceOptionsStale, matches, refreshStaleServiceOptions } from './filters.js';
+import { sessionId, setStat } from './panels.js';
+
+const SHORT_LEVEL = { DEBUG: 'DBG', INFO: 'INFO', WARNING: 'WARN', ERROR: 'ERR', CRITICAL: 'CRIT' };
+const OVERSCAN = 6;               // rows drawn above and below the visible ones
+
+const tableElements = {
+  table: byId('log-table'), scroll: byId('log-scroll'), spacer: byId('log-spacer'), rows: byId('log-rows'),
+  empty: byId('log-empty'), jump: byId('jump-latest'), jumpCount: byId('jump-count'),
+  viewInfo: byId('view-info'), trimNote: byId('trim-note'), skipNote: byId('skip-note'),
+  levelCounts: byId('level-counts'), pause: byId('pause'), newCount: byId('new-count'),
+  downloadLog: byId('download-log'), downloadJsonl: byId('download-jsonl'), clear: byId('clear'),
+};
+const detailElements = {
+  pane: byId('entry-detail'), level: byId('detail-level'), service: byId('detail-service'),
+  time: byId('detail-time'), message: byId('detail-message'), fields: byId('detail-fields'),
+  copy: byId('detail-copy'), close: byId('detail-close'),
+};
+
+// Every row is exactly this tall (style.css --row-height): row i sits at i * ROW_HEIGHT.
+const ROW_HEIGHT = Number.parseFloat(getComputedStyle(document.documentElement).getPropertyValue('--row-height')) || 22;
+
+export let view = [];             // the items that pass the filters, in order
+export let paused = false;
+let pausedAtNumber = 0;           // while paused the view holds only items numbered up to this
+let newCount = 0;                 // items after pausedAtNumber that pass the filters
+
+export let following = true;      // follow the newest rows
+let programmaticTop = -1;         // the scrollTop this module set last (not the reader)
+let pendingScrollShift = 0;       // px the rows the reader looks at moved up (older rows trimmed)
+let anchorNumber = null;          // after a filter change: keep this item at the top
+let selected = null;              // item shown in the detail pane
+
+let renderQueued = false;
+const rowPool = [];
+let lastSpacerHeight = -1;
+let frameNumber = 0;
+let pressed = null;               // the row, and its item, under the pointer when it went down
+
+// ---------------------------------------------------------------------- view
+// A new item: shown at once if it passes the filters, counted as new while paused.
+export function offerToView(item) {
+  if (!matches(item)) return;
+  if (paused) {
+    if (item.entry) newCount++;
+  } else {
+    view.push(item);
+  }
+}
+
+export function rebuildView() {
+  const lastNumber = paused ? pausedAtNumber : Infinity;
+  const shown = [];
+  let fresh = 0;
+  for (const item of store.items) {
+    if (!matches(item)) continue;
+    if (item.number <= lastNumber) shown.push(item);
+    else if (item.entry) fresh++;
+  }
+  view = shown;
+  newCount = fresh;
+  invalidateRows();
+  scheduleRender();
+}
+
+// The store trimmed the items numbered below firstKept.
+export function dropViewBefore(firstKept) {
+  const dropped = indexOfNumber(view, firstKept);
+  if (dropped > 0) {
+    view = view.slice(dropped);
+    if (!following) {                                      // keep the rows the reader looks at in place
+      pendingScrollShift += dropped * ROW_HEIGHT;
+    }
+  }
+}
+
+// Before a filter change while reading: the next frame keeps the row at the top now
+// (or the next one that still shows) at the top.
+export function anchorTopRow() {
+  if (!following && view.length) {
+    const topIndex = Math.min(view.length - 1, Math.floor(tableElements.scroll.scrollTop / ROW_HEIGHT));
+    anchorNumber = view[topIndex].number;
+  }
+}
+
+// ----------------------------------------------------------------- rendering
+export function scheduleRender() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(render);
+}
+
+function invalidateRows() {
+  for (const row of rowPool) row._item = undefined;
+}
+
+function makeRow() {
+  const row = document.createElement('div');
+  row.className = 'row';
+  row.setAttribute('role', 'row');
+  const addCell = (className) => {
+    const cell = document.createElement('span');
+    cell.className = className;
+    cell.setAttribute('role', 'cell');
+    row.appendChild(cell);
+    return cell;
+  };
+  row._time = addCell('c-time');
+  const level = addCell('c-level');
+  row._badge = document.createElement('span');
+  row._badge.className = 'badge';
+  level.appendChild(row._badge);
+  row._service = addCell('c-service');
+  row._message = addCell('c-msg');
+  row._item = undefined;
+  tableElements.rows.appendChild(row);
+  return row;
+}
+
+function shortTime(entry) {
+  const timestamp = typeof entry.timestamp === 'string' ? entry.timestamp : '';
+  if (timestamp.length >= 23 && timestamp[10] === 'T') return timestamp.slice(11, 23);
+  if (typeof entry.timestamp_ns === 'number') return new Date(entry.timestamp_ns / 1e6).toISOString().slice(11, 23);
+  return timestamp;
+}
+
+function oneLine(text) {
+  return text.length > 2000 ? text.slice(0, 2000).replace(/\s*[\r\n]+\s*/g, ' ⏎ ') + ' …'
+    : text.replace(/\s*[\r\n]+\s*/g, ' ⏎ ');
+}
+
+// Log data reaches the DOM only through textContent, title and attributes, never innerHTML.
+function fillRow(row, item) {
+  row._item = item;
+  if (item.entry) {
+    const entry = item.entry;
+    row.className = 'row' + (item === selected ? ' selected' : '');
+    row.dataset.level = entry.level;
+    row.dataset.kind = entry.kind || 'record';
+    row.dataset.service = item.serviceId;
+    row.dataset.entryId = entry.entry_id || '';
+    row._time.textContent = shortTime(entry);
+    row._time.title = entry.timestamp || '';
+    row._badge.textContent = entry.level;
+    row._badge.dataset.short = SHORT_LEVEL[entry.level];
+    row._service.textContent = entry.service || item.serviceId;
+    row._service.title = item.serviceId;
+    row._message.textContent = oneLine(entry.message);
+    row._message.dataset.service = entry.service || item.serviceId;  // shown before the message on narrow screens
+    row._message.title = entry.message.length > 4000 ? entry.message.slice(0, 4000) + ' …' : entry.message;
+  } else {
+    row.className = 'row note';
+    delete row.dataset.level;
+    delete row.dataset.service;
+    delete row.dataset.entryId;
+    row.dataset.kind = 'marker';
+    row.dataset.marker = item.marker;
+    row._time.textContent = '';
+    row._time.title = '';
+    row._badge.textContent = '';
+    row._badge.dataset.short = '';
+    row._service.textContent = '';
+    row._service.title = '';
+    row._message.textContent = item.text;
+    row._message.dataset.service = '';
+    row._message.title = item.text;
+  }
+  if (item.entry) delete row.dataset.marker;
+}
+
+function render() {
+  renderQueued = false;
+  const total = view.length;
+  const height = total * ROW_HEIGHT;
+  if (height !== lastSpacerHeight) {
+    tableElements.spacer.style.height = height + 'px';
+    lastSpacerHeight = height;
+    tableElements.table.setAttribute('aria-rowcount', String(total + 1));
+  }
+  const scroller = tableElements.scroll;
+  if (pendingScrollShift) {
+    if (!following) {
+      scroller.scrollTop = Math.max(0, scroller.scrollTop - pendingScrollShift);
+      programmaticTop = scroller.scrollTop;
+    }
+    pendingScrollShift = 0;
+  }
+  const viewport = scroller.clientHeight;
+  if (following) {
+    const bottom = Math.max(0, height - viewport);
+    if (Math.abs(scroller.scrollTop - bottom) >= 1) {
+      scroller.scrollTop = bottom;
+    }
+    programmaticTop = scroller.scrollTop;
+  }
+  if (anchorNumber !== null) {
+    // after a filter change while reading: keep the row that was at the top (or the next one)
+    scroller.scrollTop = indexOfNumber(view, anchorNumber) * ROW_HEIGHT;
+    programmaticTop = scroller.scrollTop;
+    anchorNumber = null;
+  }
+  const top = scroller.scrollTop;
+  const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - OVERSCAN);
+  const last = Math.min(total, Math.ceil((top + viewport) / ROW_HEIGHT) + OVERSCAN);
+  // Row i lives in slot i % rowPool.length, so scrolling refills only the rows that came
+  // into view; the pool grows to what the viewport needs and no further.
+  while (rowPool.length < last - first) {
+    rowPool.push(makeRow());
+    for (const row of rowPool) row._index = -1;          // slots moved: place every row again
+  }
+  frameNumber++;
+  for (let i = first; i < last; i++) {
+    const row = rowPool[i % rowPool.length];
+    const item = view[i];
+    row._frame = frameNumber;
+    if (row._item !== item) fillRow(row, item);
+    if (row._index !== i) {
+      row._index = i;
+      row.setAttribute('aria-rowindex', String(i + 2));
+      row.style.transform = `translateY(${i * ROW_HEIGHT}px)`;
+    }
+    if (row.hidden) row.hidden = false;
+  }
+  for (const row of rowPool) {
+    if (row._frame !== frameNumber && !row.hidden) { row.hidden = true; row._item = undefined; row._index = -1; }
+  }
+  tableElements.empty.hidden = total > 0;
+  tableElements.empty.textContent = store.items.length > 0 ? 'no entries match the filters' : 'waiting for log entries…';
+
+  // jump-to-latest
+  const lastVisible = Math.min(total, Math.floor((top + viewport) / ROW_HEIGHT));
+  const below = total - lastVisible;
+  const showJump = !following && below > 0;
+  tableElements.jump.hidden = !showJump;
+  if (showJump) tableElements.jumpCount.textContent = `(${formatCount(below)} below)`;
+
+  renderLevelCounts();
+  renderStatusbar();
+  refreshStaleServiceOptions();
+}
+
+function renderLevelCounts() {
+  for (const chip of tableElements.levelCounts.children) {
+    const countText = chip.lastElementChild;
+    const text = formatCount(levelCounts[chip.dataset.level]);
+    if (countText.textContent !== text) countText.textContent = text;
+    chip.classList.toggle('zero', levelCounts[chip.dataset.level] === 0);
+  }
+  showNewCount();
+}
+
+function showNewCount() {
+  tableElements.newCount.hidden = !paused;
+  const text = `${formatCount(newCount)} new`;
+  if (tableElements.newCount.textContent !== text) tableElements.newCount.textContent = text;
+  tableElements.newCount.dataset.count = String(newCount);
+}
+
+function renderStatusbar() {
+  const entriesInMemory = store.items.length;
+  tableElements.viewInfo.textContent = filtersActive()
+    ? `${formatCount(view.length)} of ${formatCount(entriesInMemory)} shown`
+    : `${formatCount(view.length)} shown`;
+  tableElements.trimNote.hidden = store.discarded === 0;
+  if (store.discarded) {
+    tableElements.trimNote.textContent =
+      `${formatCount(store.discarded)} older entries discarded: the page keeps the newest ${formatCount(CAP)}`;
+  }
+  tableElements.skipNote.hidden = pageCounts.skipped === 0 && pageCounts.limited === 0;
+  tableElements.skipNote.textContent = [pageCounts.skipped ? `${formatCount(pageCounts.skipped)} entries skipped` : '',
+    pageCounts.limited ? `${formatCount(pageCounts.limited)} not streamed (rate limit)` : ''].filter(Boolean).join(', ');
+  setStat('page-memory', entriesInMemory);
+  setStat('page-skipped', pageCounts.skipped);
+  setStat('page-limited', pageCounts.limited);
+  setStat('page-gaps', pageCounts.gaps);
+  setStat('page-discarded', store.discarded);
+}
+
+// --------------------------------------------------------------- detail pane
+function showDetail(item) {
+  if (!item || !item.entry) return;
+  selected = item;
+  invalidateRows();
+  const entry = item.entry;
+  detailElements.pane.hidden = false;
+  detailElements.pane.dataset.level = entry.level;
+  detailElements.level.textContent = entry.level;
+  detailElements.level.dataset.level = entry.level;
+  detailElements.service.textContent = entry.service || item.serviceId;
+  detailElements.time.textContent = entry.timestamp || '';
+  detailElements.message.textContent = entry.message;
+  const fields = [['service id', entry.service_id], ['kind', entry.kind], ['repeats', entry.repeat_count || ''],
+    ['host', entry.host], ['logger', entry.logger], ['session', entry.session_id], ['sequence', entry.sequence],
+    ['entry', entry.entry_id]];
+  const fragment = document.createDocumentFragment();
+  for (const [name, value] of fields) {
+    if (value === undefined || value === null || value === '') continue;
+    const field = document.createElement('div');
+    const term = document.createElement('dt');
+    term.textContent = name;
+    const description = document.createElement('dd');
+    description.textContent = String(value);
+    field.append(term, description);
+    fragment.appendChild(field);
+  }
+  detailElements.fields.replaceChildren(fragment);
+  scheduleRender();
+}
+
+export function hideDetail() {
+  selected = null;
+  detailElements.pane.hidden = true;
+  invalidateRows();
+  scheduleRender();
+}
+
+export function detailShown() {
+  return !detailElements.pane.hidden;
+}
+
+async function copyDetailMessage() {
+  if (!selected) return;
+  try {
+    await navigator.clipboard.writeText(selected.entry.message);
+    detailElements.copy.textContent = 'copied';
+  } catch {
+    const range = document.createRange();
+    range.selectNodeContents(detailElements.message);
+    const selection = getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    detailElements.copy.textContent = 'selected: press Ctrl+C';
+  }
+  setTimeout(() => { detailElements.copy.textContent = 'copy message'; }, 1500);
+}
+
+// ------------------------------------------------------------------- actions
+function setPaused(on) {
+  if (on === paused) return;
+  paused = on;
+  tableElements.pause.setAttribute('aria-pressed', String(on));
+  tableElements.pause.textContent = on ? 'resume' : 'pause';
+  document.body.classList.toggle('paused', on);
+  if (on) {
+    pausedAtNumber = store.nextNumber - 1;
+    newCount = 0;
+  } else {
+    // append what arrived while paused
+    for (let i = indexOfNumber(store.items, pausedAtNumber + 1); i < store.items.length; i++) {
+      if (matches(store.items[i])) view.push(store.items[i]);
+    }
+    newCount = 0;
+  }
+  scheduleRender();
+}
+
+function clearAll() {
+  clearStore();
+  view = [];
+  newCount = 0;
+  if (paused) pausedAtNumber = store.nextNumber - 1;
+  hideDetail();
+  following = true;
+  markServiceOptionsStale();
+  scheduleRender();
+}
+
+function download(kind) {
+  const parts = [];
+  for (const item of view) {
+    if (!item.entry) continue;
+    const entry = item.entry;
+    if (kind === 'log') {
+      const service = entry.service || item.serviceId;
+      parts.push(`[${entry.timestamp}] ${entry.level.padEnd(8)} ${service.padEnd(20)} ${entry.message}\n`);
+    } else {
+      parts.push(JSON.stringify(entry) + '\n');
+    }
+  }
+  const blob = new Blob(parts, { type: kind === 'log' ? 'text/plain' : 'application/x-ndjson' });
+  const link = document.createElement('a');
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  link.href = URL.createObjectURL(blob);
+  link.download = `cantina-${sessionId || 'log'}-view-${stamp}.${kind}`;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+}
+
+function jumpToLatest() {
+  following = true;
+  scheduleRender();
+}
+
+// -------------------------------------------------------------------- events
+export function startTable() {
+  tableElements.pause.addEventListener('click', () => setPaused(!paused));
+  tableElements.newCount.addEventListener('click', () => setPaused(false));
+  tableElements.clear.addEventListener('click', clearAll);
+  tableElements.downloadLog.addEventListener('click', () => download('log'));
+  tableElements.downloadJsonl.addEventListener('click', () => download('jsonl'));
+  tableElements.jump.addEventListener('click', jumpToLatest);
+
+  tableElements.scroll.addEventListener('scroll', () => {
+    const scroller = tableElements.scroll;
+    if (Math.abs(scroller.scrollTop - programmaticTop) >= 1) {
+      // the reader moved: follow again only once back at the bottom
+      following = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - ROW_HEIGHT / 2;
+      programmaticTop = -1;
+    }
+    scheduleRender();
+  }, { passive: true });
+  tableElements.scroll.addEventListener('wheel', (event) => {
+    if (event.deltaY < 0 && view.length) following = false;
+  }, { passive: true });
+  tableElements.scroll.addEventListener('keydown', (event) => {
+    if (['ArrowUp', 'PageUp', 'Home'].includes(event.key)) following = false;
+    if (event.key === 'End') jumpToLatest();
+  });
+  // Rows are recycled as the table follows new entries, so the entry is taken when the
+  // pointer goes down: the click opens what was under the pointer then, not what the row
+  // element shows by the time the button is released.
+  tableElements.rows.addEventListener('pointerdown', (event) => {
+    const row = event.target.closest('.row');
+    pressed = row ? { row, item: row._item } : null;
+  });
+  tableElements.rows.addEventListener('click', (event) => {
+    const row = event.target.closest('.row');
+    const item = pressed && pressed.row === row ? pressed.item : row && row._item;
+    pressed = null;
+    if (!item || !item.entry) return;
+    if (getSelection().toString()) return;             // selecting text, not opening
+    if (selected === item) hideDetail();
+    else showDetail(item);
+  });
+  detailElements.close.addEventListener('click', hideDetail);
+  detailElements.copy.addEventListener('click', copyDetailMessage);
+  new ResizeObserver(() => scheduleRender()).observe(tableElements.scroll);
+}

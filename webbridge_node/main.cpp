@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
   zmq::context_t context(1);
   net::io_context io(1);
   cantina::webbridge::BridgeCounters counters;
-  constexpr std::size_t kMaxQueueBytes = 8 * 1024 * 1024;  // the Inbox's and each browser's
+  constexpr std::size_t kMaxQueueBytes = std::size_t{8} * 1024 * 1024;  // the Inbox's and each browser's
   cantina::webbridge::Inbox inbox(std::max<std::size_t>(50'000, 4 * std::size_t{config.webbridge.max_client_queue}),
                                   kMaxQueueBytes);
   cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint, config.bus.curve);

@@ -28,21 +28,15 @@
 #include "cantina/bus/config.h"
 #include "cantina/bus/curve.h"
 #include "cantina/bus/logger.h"
+#include "cantina/bus/node_args.h"
 #include "cantina/bus/shutdown.h"
 #include "cantina/bus/socket.h"
 
 namespace {
 
-struct Options {
-  std::string config_path = cantina::bus::default_config_path();
-  std::string publish_endpoint;    // overrides the config when set
-  std::string subscribe_endpoint;  // overrides the config when set
-};
-
-void usage(std::ostream& out) {
-  out << "usage: cantina-busd [--config FILE] [--publish ENDPOINT] [--subscribe ENDPOINT]\n"
-         "  Runs the bus proxy. Prints the bound endpoints, then runs until SIGINT/SIGTERM.\n";
-}
+constexpr const char* kUsage =
+    "usage: cantina-busd [--config FILE] [--publish ENDPOINT] [--subscribe ENDPOINT]\n"
+    "  Runs the bus proxy. Prints the bound endpoints, then runs until SIGINT/SIGTERM.\n";
 
 void bind_or_exit(zmq::socket_t& socket, const std::string& endpoint, const char* what) {
   try {
@@ -56,35 +50,15 @@ void bind_or_exit(zmq::socket_t& socket, const std::string& endpoint, const char
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options options;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << "cantina-busd: " << arg << " needs a value\n";
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (arg == "--config")
-      options.config_path = value();
-    else if (arg == "--publish")
-      options.publish_endpoint = value();
-    else if (arg == "--subscribe")
-      options.subscribe_endpoint = value();
-    else if (arg == "-h" || arg == "--help") {
-      usage(std::cout);
-      return 0;
-    } else {
-      std::cerr << "cantina-busd: unknown argument " << arg << "\n";
-      usage(std::cerr);
-      return 2;
-    }
-  }
+  std::string publish_endpoint;    // overrides the config when set
+  std::string subscribe_endpoint;  // overrides the config when set
+  cantina::bus::NodeArgs args("cantina-busd", kUsage, cantina::bus::NodeArgs::MissingValue::needs_a_value);
+  args.option("--publish", &publish_endpoint).option("--subscribe", &subscribe_endpoint);
+  if (const auto exit_status = args.parse(argc, argv)) return *exit_status;
 
-  cantina::bus::Config config = cantina::bus::load_config_or_exit(options.config_path, "cantina-busd");
-  if (!options.publish_endpoint.empty()) config.bus.publish_endpoint = options.publish_endpoint;
-  if (!options.subscribe_endpoint.empty()) config.bus.subscribe_endpoint = options.subscribe_endpoint;
+  cantina::bus::Config config = args.load_config();
+  if (!publish_endpoint.empty()) config.bus.publish_endpoint = publish_endpoint;
+  if (!subscribe_endpoint.empty()) config.bus.subscribe_endpoint = subscribe_endpoint;
 
   cantina::bus::ShutdownSignals signals;
   zmq::context_t context(1);

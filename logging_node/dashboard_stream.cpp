@@ -29,8 +29,7 @@ bool DashboardStream::add(const LogEntry& entry) {
     if (budget_ >= 1) {
       budget_ -= 1;
     } else if (!always) {
-      ++not_streamed_pending_;
-      ++not_streamed_;
+      not_streamed_.add(1);
       return false;
     }
   }
@@ -68,9 +67,8 @@ bool DashboardStream::add(const LogEntry& entry) {
 void DashboardStream::flush(bool final) {
   if (pending_.empty()) {
     // Only a count to tell: now if the last message is not too recent, else later.
-    if (not_streamed_pending_ == 0 || (!final && refilled_ns_ - count_sent_ns_ < kCountOnlyInterval)) return;
-    encoder_.encode({}, payload_, not_streamed_pending_);
-    not_streamed_pending_ = 0;
+    if (not_streamed_.pending() == 0 || (!final && refilled_ns_ - count_sent_ns_ < kCountOnlyInterval)) return;
+    encoder_.encode({}, payload_, not_streamed_.take());
     count_sent_ns_ = refilled_ns_;
     send_(payload_);
     return;
@@ -87,8 +85,7 @@ void DashboardStream::flush(bool final) {
                                            session_id_, texts[4], entry.repeat_count, entry.kind, texts[5], texts[6],
                                            entry.sequence});
   }
-  encoder_.encode(views_, payload_, not_streamed_pending_);
-  not_streamed_pending_ = 0;
+  encoder_.encode(views_, payload_, not_streamed_.take());
   count_sent_ns_ = refilled_ns_;
   pending_.clear();
   pending_bytes_ = 0;

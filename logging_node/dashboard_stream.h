@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "cantina/bus/codec.h"
+#include "cantina/bus/unreported.h"
 #include "log_entry.h"
 
 namespace cantina::logging {
@@ -57,13 +58,13 @@ class DashboardStream {
   void flush(bool final = false);
 
   // Entries left out and not yet announced (the node then wakes within kTick).
-  bool count_pending() const noexcept { return not_streamed_pending_ > 0; }
+  bool count_pending() const noexcept { return not_streamed_.pending() > 0; }
 
   // Entries waiting for flush().
   std::size_t pending() const noexcept { return pending_.size(); }
 
   // Entries the live-view limit left out, in all.
-  std::uint64_t not_streamed() const noexcept { return not_streamed_; }
+  std::uint64_t not_streamed() const noexcept { return not_streamed_.total(); }
 
   // Shortest time between two messages that carry only a count.
   static constexpr std::int64_t kCountOnlyInterval = 100'000'000;  // ns
@@ -86,12 +87,11 @@ class DashboardStream {
   const Send send_;
   const std::size_t max_entries_;
   const std::size_t max_bytes_;
-  const double max_rate_;                   // entries/s; 0 = no limit
-  double budget_;                           // entries that may still be streamed now
-  std::int64_t refilled_ns_ = 0;            // monotonic time of the last refill()
-  std::int64_t count_sent_ns_ = 0;          // when a message last went out (for count-only messages)
-  std::uint64_t not_streamed_pending_ = 0;  // left out since the last message
-  std::uint64_t not_streamed_ = 0;          // left out in all
+  const double max_rate_;           // entries/s; 0 = no limit
+  double budget_;                   // entries that may still be streamed now
+  std::int64_t refilled_ns_ = 0;    // monotonic time of the last refill()
+  std::int64_t count_sent_ns_ = 0;  // when a message last went out (for count-only messages)
+  bus::Unreported not_streamed_;    // left out; reported: in a message
   std::vector<Pending> pending_;
   std::size_t pending_bytes_ = 0;
   std::string text_;                          // the waiting entries' texts

@@ -20,6 +20,7 @@
 #include "cantina/bus/codec.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
+#include "cantina/bus/unreported.h"
 #include "dashboard_stream.h"
 #include "dedup_filter.h"
 #include "history_filter.h"
@@ -189,23 +190,23 @@ struct LoggingNode::State {
   zmq::socket_t stop_server;
   std::uint64_t entry_sequence = 0;
   std::map<std::string, PendingLoss, std::less<>> pending_losses;  // at most kMaxReportedServices + 1
-  std::uint64_t forgotten_reported = 0;  // publishers the sequence tracker forgot, as reported
-  std::uint64_t pending_dropped = 0;
+  bus::Unreported forgotten_publishers;                            // the sequence tracker's forgotten()
+  bus::Unreported writer_dropped;                                  // entries the full writer queue refused
   std::vector<LogEntry> summaries;
   std::unique_ptr<LogEntry> next_entry = std::make_unique<LogEntry>();  // the record being handled
   std::vector<std::unique_ptr<LogEntry>> spare_entries;  // from `spares`: entries to refill in handle_record
   std::vector<WriterItem> to_writer;                     // accepted this wake-up; handed to the writer at once
-  DashboardStream dashboard;  // entries for /dashboard/log/batch; flushed at the end of each wake-up
-  bool streaming = false;     // someone subscribes to /dashboard/log/batch (checked when the socket says so)
-  bool watching = false;      // subscribed to topics::kWatching (follows `streaming`)
-  std::uint64_t closed_early_seen = 0;
+  DashboardStream dashboard;     // entries for /dashboard/log/batch; flushed at the end of each wake-up
+  bool streaming = false;        // someone subscribes to /dashboard/log/batch (checked when the socket says so)
+  bool watching = false;         // subscribed to topics::kWatching (follows `streaming`)
+  bus::Unreported closed_early;  // the dedup filter's closed_early()
   bus::ServiceState state = bus::ServiceState::starting;
   std::string state_message;
   std::int64_t state_since_ns = bus::now_ns();
   std::int64_t started_ns = bus::now_ns();
   std::int64_t next_stats_ns = 0;
   bool write_failing = false;
-  std::uint64_t frame_malformed_seen = 0;
+  bus::Unreported frame_malformed;  // the subscriber's malformed()
   std::uint64_t last_request_id = 0;
 
   // Used by the thread that calls start()/stop().
@@ -278,7 +279,7 @@ void LoggingNode::State::flush_to_writer() {
   to_writer.clear();
   if (refused > 0) {
     counters.dropped.fetch_add(refused, std::memory_order_relaxed);
-    pending_dropped += refused;
+    writer_dropped.add(refused);
   }
 }
 
@@ -478,25 +479,22 @@ void LoggingNode::State::report_losses() {
     }
   }
   pending_losses.clear();
-  if (sequences.forgotten() > forgotten_reported) {
+  if (const std::uint64_t forgotten = forgotten_publishers.take(sequences.forgotten())) {
     node_entry(Level::warning, EntryKind::loss,
-               "forgot " + std::to_string(sequences.forgotten() - forgotten_reported) + " publishers (more than " +
+               "forgot " + std::to_string(forgotten) + " publishers (more than " +
                    std::to_string(sequences.max_publishers()) +
                    " at once): a gap across the forgetting goes undetected");
-    forgotten_reported = sequences.forgotten();
   }
-  if (dedup.closed_early() > closed_early_seen) {
+  if (const std::uint64_t closed = closed_early.take(dedup.closed_early())) {
     node_entry(Level::info, EntryKind::node,
-               "closed " + std::to_string(dedup.closed_early() - closed_early_seen) +
-                   " deduplication windows early: more than " + std::to_string(kMaxDedupKeys) +
+               "closed " + std::to_string(closed) + " deduplication windows early: more than " +
+                   std::to_string(kMaxDedupKeys) +
                    " distinct messages within deduplication_window (their repeats are summarised sooner)");
-    closed_early_seen = dedup.closed_early();
   }
-  if (pending_dropped > 0) {
+  if (const std::uint64_t refused = writer_dropped.take()) {
     node_entry(Level::warning, EntryKind::loss,
-               "dropped " + std::to_string(pending_dropped) + " entries: writer queue full (max_queue_size " +
+               "dropped " + std::to_string(refused) + " entries: writer queue full (max_queue_size " +
                    std::to_string(config.logging.max_queue_size) + ")");
-    pending_dropped = 0;
   }
 }
 
@@ -513,11 +511,9 @@ void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
   for (LogEntry& summary : summaries) accept(std::move(summary));
   if (now_monotonic < next_stats_ns) return;
   next_stats_ns = now_monotonic + kStatsPeriodNs;
-  const std::uint64_t frame_malformed = subscriber->malformed();
-  if (frame_malformed > frame_malformed_seen) {
-    counters.malformed.fetch_add(frame_malformed - frame_malformed_seen, std::memory_order_relaxed);
-    pending_loss("(wrong number of frames)").malformed += frame_malformed - frame_malformed_seen;
-    frame_malformed_seen = frame_malformed;
+  if (const std::uint64_t frames = frame_malformed.take(subscriber->malformed())) {
+    counters.malformed.fetch_add(frames, std::memory_order_relaxed);
+    pending_loss("(wrong number of frames)").malformed += frames;
   }
   report_losses();
   const SessionWriter::Health health = writer.health();

@@ -7,35 +7,23 @@
 #include <zmq.hpp>
 
 #include "cantina/bus/config.h"
+#include "cantina/bus/node_args.h"
 #include "cantina/bus/shutdown.h"
 #include "logging_node.h"
 
 namespace {
 
-void usage(std::ostream& out) {
-  out << "usage: cantina-logd [--config FILE]\n"
-         "  Subscribes to /log/ on the bus and writes session files; see conf/cantina.toml [logging].\n";
-}
+constexpr const char* kUsage =
+    "usage: cantina-logd [--config FILE]\n"
+    "  Subscribes to /log/ on the bus and writes session files; see conf/cantina.toml [logging].\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_path = cantina::bus::default_config_path();
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--config" && i + 1 < argc) {
-      config_path = argv[++i];
-    } else if (arg == "-h" || arg == "--help") {
-      usage(std::cout);
-      return 0;
-    } else {
-      std::cerr << "cantina-logd: unknown argument " << arg << "\n";
-      usage(std::cerr);
-      return 2;
-    }
-  }
+  cantina::bus::NodeArgs args("cantina-logd", kUsage, cantina::bus::NodeArgs::MissingValue::unknown_argument);
+  if (const auto exit_status = args.parse(argc, argv)) return *exit_status;
 
-  const cantina::bus::Config config = cantina::bus::load_config_or_exit(config_path, "cantina-logd");
+  const cantina::bus::Config config = args.load_config();
 
   cantina::bus::ShutdownSignals signals;
   zmq::context_t context(1);

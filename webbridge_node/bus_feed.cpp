@@ -8,6 +8,7 @@
 #include "cantina/bus/codec.h"
 #include "cantina/bus/json.h"
 #include "cantina/bus/topics.h"
+#include "cantina/bus/unreported.h"
 #include "entry_json.h"
 
 namespace cantina::webbridge {
@@ -189,7 +190,7 @@ void BusFeed::run() {
   const std::string running_message = "dashboard at " + listen_url_;
   publish_status(bus::ServiceState::running, running_message);
   std::int64_t next_heartbeat = bus::monotonic_ns() + 1'000'000'000;
-  std::uint64_t frame_malformed_seen = 0;
+  bus::Unreported frame_malformed;  // the subscriber's malformed()
   zmq::pollitem_t items[] = {{subscriber.socket().handle(), 0, ZMQ_POLLIN, 0},
                              {stop_server_.handle(), 0, ZMQ_POLLIN, 0}};
   for (;;) {
@@ -202,9 +203,8 @@ void BusFeed::run() {
       handle(message->topic, message->bytes());
     }
     flush_entries();
-    if (subscriber.malformed() > frame_malformed_seen) {
-      counters_.malformed.fetch_add(subscriber.malformed() - frame_malformed_seen, std::memory_order_relaxed);
-      frame_malformed_seen = subscriber.malformed();
+    if (const std::uint64_t frames = frame_malformed.take(subscriber.malformed())) {
+      counters_.malformed.fetch_add(frames, std::memory_order_relaxed);
     }
     if (items[1].revents & ZMQ_POLLIN) break;
     if (bus::monotonic_ns() >= next_heartbeat) {

@@ -52,6 +52,7 @@
 #include "bus_feed.h"
 #include "cantina/bus/clock.h"
 #include "cantina/bus/config.h"
+#include "cantina/bus/node_args.h"
 #include "cantina/bus/shutdown.h"
 #include "history_client.h"
 #include "web_server.h"
@@ -60,10 +61,9 @@ namespace {
 
 namespace net = boost::asio;
 
-void usage(std::ostream& out) {
-  out << "usage: cantina-webbridge [--config FILE] [--static DIR]\n"
-         "  Serves the live log dashboard on [webbridge] listen.\n";
-}
+constexpr const char* kUsage =
+    "usage: cantina-webbridge [--config FILE] [--static DIR]\n"
+    "  Serves the live log dashboard on [webbridge] listen.\n";
 
 // A line about the bridge itself, with a timestamp, on stdout.
 void note(const std::string& text) {
@@ -73,25 +73,12 @@ void note(const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string config_path = cantina::bus::default_config_path();
   std::string static_dir;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--config" && i + 1 < argc)
-      config_path = argv[++i];
-    else if (arg == "--static" && i + 1 < argc)
-      static_dir = argv[++i];
-    else if (arg == "-h" || arg == "--help") {
-      usage(std::cout);
-      return 0;
-    } else {
-      std::cerr << "cantina-webbridge: unknown argument " << arg << "\n";
-      usage(std::cerr);
-      return 2;
-    }
-  }
+  cantina::bus::NodeArgs args("cantina-webbridge", kUsage, cantina::bus::NodeArgs::MissingValue::unknown_argument);
+  args.option("--static", &static_dir);
+  if (const auto exit_status = args.parse(argc, argv)) return *exit_status;
 
-  const cantina::bus::Config config = cantina::bus::load_config_or_exit(config_path, "cantina-webbridge");
+  const cantina::bus::Config config = args.load_config();
   if (static_dir.empty()) static_dir = config.webbridge.static_dir;
   if (static_dir.empty()) static_dir = CANTINA_STATIC_DIR;
 
@@ -105,7 +92,7 @@ int main(int argc, char** argv) {
   zmq::context_t context(1);
   net::io_context io(1);
   cantina::webbridge::BridgeCounters counters;
-  constexpr std::size_t kMaxQueueBytes = 8 * 1024 * 1024;  // the Inbox's and each browser's
+  constexpr std::size_t kMaxQueueBytes = std::size_t{8} * 1024 * 1024;  // the Inbox's and each browser's
   cantina::webbridge::Inbox inbox(std::max<std::size_t>(50'000, 4 * std::size_t{config.webbridge.max_client_queue}),
                                   kMaxQueueBytes);
   cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint, config.bus.curve);

@@ -11,6 +11,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "cantina/bus/clock.h"
+#include "cantina/bus/unreported.h"
 #include "url.h"
 
 namespace cantina::webbridge {
@@ -145,7 +146,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     if (entries > 0 && !queue_.empty() &&
         (queued_entries_ + entries > options.max_client_queue ||
          queued_bytes_ + text->size() > options.max_client_queue_bytes)) {
-      pending_skipped_ += entries;
+      skipped_.add(entries);
       hub_.counters().skipped.fetch_add(entries, std::memory_order_relaxed);
       return;
     }
@@ -158,13 +159,13 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   // Entries this browser will never get (they were dropped before reaching any
   // queue); announced before the next message.
-  void add_skipped(std::uint64_t entries) { pending_skipped_ += entries; }
+  void add_skipped(std::uint64_t entries) { skipped_.add(entries); }
 
   // Entries the logging node did not stream (its live-view limit): announced
   // before the next message, or now if the browser is not stalled. Kept until
   // then, like skips, so a stalled browser still learns every count.
   void add_limited(std::uint64_t entries) {
-    pending_limited_ += entries;
+    limited_.add(entries);
     if (closed_ || stalled()) return;
     push_notices();
     if (!writing_) write_next();
@@ -189,15 +190,15 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   // Queues the pending skip and limit counts, each as one {"type":...,"count":N}.
   void push_notices() {
-    push_count("skipped", pending_skipped_);
-    push_count("limited", pending_limited_);
+    push_count("skipped", skipped_);
+    push_count("limited", limited_);
   }
-  void push_count(std::string_view type, std::uint64_t& count) {
-    if (count == 0) return;
-    push(std::make_shared<const std::string>("{\"type\":\"" + std::string(type) +
-                                             "\",\"count\":" + std::to_string(count) + "}"),
+  void push_count(std::string_view type, bus::Unreported& count) {
+    const std::uint64_t n = count.take();
+    if (n == 0) return;
+    push(std::make_shared<const std::string>("{\"type\":\"" + std::string(type) + "\",\"count\":" + std::to_string(n) +
+                                             "}"),
          0);
-    count = 0;
   }
 
   void on_accept(beast::error_code error) {
@@ -258,8 +259,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::deque<Outgoing> queue_;
   std::size_t queued_entries_ = 0;
   std::size_t queued_bytes_ = 0;
-  std::uint64_t pending_skipped_ = 0;
-  std::uint64_t pending_limited_ = 0;
+  bus::Unreported skipped_;  // entries this browser missed, announced before its next message
+  bus::Unreported limited_;  // entries the node's live-view limit left out, likewise
   bool writing_ = false;
   bool closed_ = false;
   std::string peer_;

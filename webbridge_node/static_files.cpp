@@ -12,8 +12,10 @@ std::optional<std::filesystem::path> static_file(const std::filesystem::path& ro
     name = "favicon.ico";
   else
     return std::nullopt;
+  // A NUL would cut the name where the file is opened (by its C string), so that
+  // "app.js\0.png" served app.js labelled by the rest.
   if (name.empty() || name.find('/') != std::string::npos || name.find("..") != std::string::npos ||
-      name.front() == '.') {
+      name.front() == '.' || name.find('\0') != std::string::npos) {
     return std::nullopt;
   }
   return root / name;

@@ -11,7 +11,7 @@ namespace cantina::webbridge {
 
 // A file of the static folder `root`, if `path` names one ("/" and "/index.html"
 // are index.html, "/static/<name>" is <name>, "/favicon.ico"). Only plain names
-// are served: no "..", no subfolders, no hidden files.
+// are served: no "..", no subfolders, no hidden files, no NUL.
 std::optional<std::filesystem::path> static_file(const std::filesystem::path& root, const std::string& path);
 
 // The Content-Type of `file`, by its extension (application/octet-stream if unknown).

@@ -10,8 +10,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "auth.h"
 #include "cantina/bus/clock.h"
 #include "cantina/bus/unreported.h"
+#include "static_files.h"
 #include "url.h"
 
 namespace cantina::webbridge {
@@ -25,18 +27,6 @@ using tcp = net::ip::tcp;
 namespace {
 
 using Response = http::response<http::string_body>;
-
-const char* content_type(const std::filesystem::path& file) {
-  const std::string extension = file.extension().string();
-  if (extension == ".html") return "text/html; charset=utf-8";
-  if (extension == ".js" || extension == ".mjs") return "text/javascript; charset=utf-8";
-  if (extension == ".css") return "text/css; charset=utf-8";
-  if (extension == ".svg") return "image/svg+xml";
-  if (extension == ".png") return "image/png";
-  if (extension == ".ico") return "image/x-icon";
-  if (extension == ".json") return "application/json";
-  return "application/octet-stream";
-}
 
 Response make_response(const http::request<http::string_body>& request, http::status status, std::string body,
                        const char* type) {
@@ -65,25 +55,6 @@ Response error_response(const http::request<http::string_body>& request, http::s
   return json_response(request, "{\"error\":\"" + message + "\"}", status);
 }
 
-// A file of the static folder, if `path` names one ("/" is index.html). Only
-// plain names are served: no "..", no subfolders.
-std::optional<std::filesystem::path> static_file(const std::filesystem::path& root, const std::string& path) {
-  std::string name;
-  if (path == "/" || path == "/index.html")
-    name = "index.html";
-  else if (path.starts_with("/static/"))
-    name = path.substr(8);
-  else if (path == "/favicon.ico")
-    name = "favicon.ico";
-  else
-    return std::nullopt;
-  if (name.empty() || name.find('/') != std::string::npos || name.find("..") != std::string::npos ||
-      name.front() == '.') {
-    return std::nullopt;
-  }
-  return root / name;
-}
-
 std::optional<std::string> read_whole_file(const std::filesystem::path& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) return std::nullopt;
@@ -91,30 +62,6 @@ std::optional<std::string> read_whole_file(const std::filesystem::path& path) {
   text << file.rdbuf();
   return text.str();
 }
-
-// The value of cookie `name` in a Cookie header, if present.
-std::optional<std::string_view> cookie(std::string_view header, std::string_view name) {
-  while (!header.empty()) {
-    const auto semicolon = header.find(';');
-    std::string_view pair = header.substr(0, semicolon);
-    header = semicolon == std::string_view::npos ? std::string_view{} : header.substr(semicolon + 1);
-    while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
-    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=') {
-      return pair.substr(name.size() + 1);
-    }
-  }
-  return std::nullopt;
-}
-
-// Compares without an early exit, so timing reveals nothing about the token.
-bool same_secret(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char difference = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) difference |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return difference == 0;
-}
-
-constexpr std::string_view kTokenCookie = "cantina_token";
 
 }  // namespace
 
@@ -318,17 +265,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   // True if no token is configured, or the request carries it (?token=,
   // the cookie the page got, or Authorization: Bearer).
   bool authorized(const http::request<http::string_body>& request, const Target& target) {
-    const std::string& token = hub_.options().token;
-    if (token.empty()) return true;
-    if (auto given = target.get("token"); given && same_secret(*given, token)) {
-      token_from_query_ = true;
-      return true;
-    }
-    if (auto given = cookie(request[http::field::cookie], kTokenCookie); given && same_secret(*given, token)) {
-      return true;
-    }
-    const std::string_view authorization = request[http::field::authorization];
-    return authorization.starts_with("Bearer ") && same_secret(authorization.substr(7), token);
+    const TokenCheck check = check_token(hub_.options().token, target.get("token"), request[http::field::cookie],
+                                         request[http::field::authorization]);
+    token_from_query_ = check == TokenCheck::query;
+    return check != TokenCheck::refused;
   }
 
   // A browser's WebSocket must come from this dashboard's own page (or an origin
@@ -427,8 +367,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void send(Response response) {
     if (token_from_query_) {
       // Remember the token for the page's own requests and its WebSocket.
-      response.set(http::field::set_cookie,
-                   std::string(kTokenCookie) + "=" + hub_.options().token + "; Path=/; HttpOnly; SameSite=Strict");
+      response.set(http::field::set_cookie, token_cookie(hub_.options().token));
     }
     auto shared = std::make_shared<Response>(std::move(response));
     http::async_write(stream_, *shared, [self = shared_from_this(), shared](beast::error_code error, std::size_t) {

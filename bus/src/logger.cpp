@@ -1,22 +1,20 @@
 #include "cantina/bus/logger.h"
 
-#include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <random>
 #include <stdexcept>
 #include <system_error>
 
 #include "cantina/bus/clock.h"
-#include "cantina/bus/codec.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
+#include "logger_sender.h"
 
 namespace cantina::bus {
 
@@ -70,11 +68,11 @@ Logger::Logger(zmq::context_t& context, LoggerOptions options)
   queue_.resize(std::min<std::size_t>(options_.queue_capacity, 1024));
   // Create the sockets here so that a bad endpoint throws in the caller's thread;
   // they move to the background thread, which alone uses them from then on.
-  auto publisher = std::make_unique<zmq::socket_t>(context_, zmq::socket_type::xpub);
-  publisher->set(zmq::sockopt::sndhwm, kDefaultHighWaterMark);
-  publisher->set(zmq::sockopt::linger, static_cast<int>(options_.shutdown_timeout.count()));
-  secure_client_socket(*publisher, options_.curve);
-  publisher->connect(options_.publish_endpoint);
+  zmq::socket_t publisher(context_, zmq::socket_type::xpub);
+  publisher.set(zmq::sockopt::sndhwm, kDefaultHighWaterMark);
+  publisher.set(zmq::sockopt::linger, static_cast<int>(options_.shutdown_timeout.count()));
+  secure_client_socket(publisher, options_.curve);
+  publisher.connect(options_.publish_endpoint);
   idle_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (idle_fd_ < 0) throw std::system_error(errno, std::generic_category(), "Logger: eventfd");
   std::unique_ptr<Subscriber> control;
@@ -85,7 +83,7 @@ Logger::Logger(zmq::context_t& context, LoggerOptions options)
   }
   thread_ = std::thread([this, publisher = std::move(publisher), control = std::move(control)]() mutable {
     pthread_setname_np(pthread_self(), "cantina-logger");  // as top -H and /proc show it
-    run_with(*publisher, control.get());
+    Sender(*this, std::move(publisher), std::move(control)).run();
   });
 }
 
@@ -104,22 +102,6 @@ void Logger::poke_idle() noexcept {
   const std::uint64_t one = 1;
   // The counter cannot overflow in practice; a failed write leaves the 1 s safety timeout.
   [[maybe_unused]] const ssize_t written = ::write(idle_fd_, &one, sizeof one);
-}
-
-void Logger::wait_idle(zmq::socket_t& publisher, Subscriber* control, int timeout_ms) {
-  // ZMQ_FD is readable while the socket has commands to process; both sockets were
-  // read until empty just before (read_subscriptions, apply_control), so anything
-  // that arrives from now on makes it readable.
-  std::array<pollfd, 3> fds{};
-  fds[0] = {idle_fd_, POLLIN, 0};
-  fds[1] = {publisher.get(zmq::sockopt::fd), POLLIN, 0};
-  nfds_t count = 2;
-  if (control != nullptr) fds[count++] = {control->socket().get(zmq::sockopt::fd), POLLIN, 0};
-  if (::poll(fds.data(), count, timeout_ms) < 0 && errno != EINTR) {
-    throw std::system_error(errno, std::generic_category(), "Logger: poll");
-  }
-  std::uint64_t pokes = 0;
-  [[maybe_unused]] const ssize_t got = ::read(idle_fd_, &pokes, sizeof pokes);  // EAGAIN if none
 }
 
 std::string& Logger::format_buffer() {
@@ -205,185 +187,6 @@ bool Logger::flush(std::chrono::milliseconds timeout) {
 Logger::Counters Logger::counters() const noexcept {
   return {logged_.load(std::memory_order_relaxed), published_.load(std::memory_order_relaxed),
           dropped_.load(std::memory_order_relaxed)};
-}
-
-void Logger::apply_control(Subscriber& control, zmq::socket_t& publisher) {
-  while (auto message = control.receive(std::chrono::milliseconds(0))) {
-    auto request = decode_set_log_level(message->bytes());
-    if (!request || request.value->service != options_.service) continue;
-    if (request.value->request_id == last_request_id_ && request.value->request_id != 0) continue;  // a resend
-    last_request_id_ = request.value->request_id;
-    const Level previous = level();
-    set_level(request.value->level);
-    LogLevelChanged change{options_.service, request.value->level, previous, request.value->request_id,
-                           static_cast<std::uint32_t>(getpid())};
-    std::string topic = topics::log_level_changed_topic(options_.service);
-    std::string payload = encode(change);
-    publisher.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
-    publisher.send(zmq::buffer(payload), zmq::send_flags::dontwait);
-    log(Level::info, "log level changed from " + std::string(to_string(previous)) + " to " +
-                         std::string(to_string(request.value->level)) + " by request " +
-                         std::to_string(request.value->request_id));
-  }
-}
-
-void Logger::run_with(zmq::socket_t& publisher, Subscriber* control) {
-  // The longest an idle Logger sleeps without cause (a safety net: records, control
-  // requests and subscription changes wake it at once).
-  constexpr std::chrono::milliseconds kIdleWakeup{1000};
-  const std::string topic = topics::log_batch_topic(options_.service);
-  const std::uint32_t pid = static_cast<std::uint32_t>(getpid());
-  SubscriptionTracker subscriptions;
-  bool subscribed = false;
-  bool watched = false;  // someone shows records live: linger less
-  auto read_subscriptions = [&] {
-    subscriptions.read(publisher);
-    subscribed = subscriptions.covers(topic);
-    watched = subscriptions.covers(topics::kWatching);
-  };
-  const std::int64_t hold_deadline = monotonic_ns() + options_.hold_until_subscribed.count() * 1'000'000;
-  const std::int64_t watched_linger_ns = options_.batch_linger.count() * 1'000'000;
-  const std::int64_t unwatched_linger_ns = options_.batch_linger_unwatched.count() * 1'000'000;
-  std::vector<Pending> batch;  // swapped with queue_: slots travel back and forth
-  std::size_t batch_size = 0;
-  std::uint64_t batch_last_sequence = 0;  // highest sequence used when the batch was taken
-  std::vector<LogRecordView> views;
-  LogBatchEncoder encoder;
-  std::string payload;
-  std::uint64_t stated_sequence = 0;  // last sequence number stated on the bus
-  std::int64_t next_heartbeat_ns = 0;
-  bool unstated = false;        // published since the last sequence heartbeat
-  std::uint64_t last_used = 0;  // highest sequence number assigned, as last seen
-
-  // Stated once per batch; records leave these fields empty (or carry their own logger).
-  const LogBatchShared shared{options_.service, host_name(), options_.logger_name, pid};
-
-  // Sends views[...] as one batch; counts its records as published or dropped.
-  auto send_batch = [&](std::uint64_t last_sequence) {
-    encoder.encode(views, publisher_id_, last_sequence, payload, shared);
-    const bool sent = publisher.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
-                      publisher.send(zmq::buffer(payload), zmq::send_flags::dontwait);
-    if (sent && subscribed) {
-      published_.fetch_add(views.size(), std::memory_order_relaxed);
-      if (last_sequence != 0) stated_sequence = last_sequence;
-    } else {
-      dropped_.fetch_add(views.size(), std::memory_order_relaxed);  // no subscriber or queue full: the gap shows
-    }
-    views.clear();
-  };
-
-  for (;;) {
-    read_subscriptions();
-    if (control != nullptr) apply_control(*control, publisher);
-    const bool holding = !subscribed && monotonic_ns() < hold_deadline;
-    const std::int64_t linger_ns = watched ? watched_linger_ns : unwatched_linger_ns;
-    bool stop = false;
-    {
-      std::unique_lock lock(mutex_);
-      if (queued_ == 0 && !stopping_) {
-        // Idle: sleep until the first record (or stop, or flush), a control request,
-        // a subscription change, or the sequence heartbeat.
-        std::int64_t timeout_ms = kIdleWakeup.count();
-        if ((unstated || last_used > stated_sequence) && subscribed) {
-          timeout_ms = std::clamp<std::int64_t>((next_heartbeat_ns - monotonic_ns()) / 1'000'000 + 1, 0, timeout_ms);
-        }
-        idle_ = true;
-        lock.unlock();
-        wait_idle(publisher, control, static_cast<int>(timeout_ms));
-        lock.lock();
-        idle_ = false;
-      }
-      if (queued_ > 0 && queued_ < kWakeRecords && !urgent_ && !stopping_ && !holding && linger_ns > 0) {
-        // Linger for more records to share the message.
-        sleeping_ = true;
-        wake_.wait_for(lock, std::chrono::nanoseconds(linger_ns),
-                       [this] { return queued_ >= kWakeRecords || urgent_ || stopping_; });
-        sleeping_ = false;
-      }
-      stop = stopping_;
-      last_used = next_sequence_ - 1;
-      if (!holding || stop) {
-        batch.swap(queue_);
-        batch_size = queued_;
-        batch_last_sequence = last_used;
-        queued_ = 0;
-        urgent_ = false;
-        in_flight_ = batch_size;
-      }
-    }
-    if (holding && !stop) {
-      // Wait for the bus to tell us about a subscriber rather than send into the void.
-      zmq::pollitem_t items[] = {{publisher.handle(), 0, ZMQ_POLLIN, 0}};
-      zmq::poll(items, 1, std::chrono::milliseconds(10));
-      continue;
-    }
-    if (stop && !subscribed && batch_size > 0) {
-      // Last chance at shutdown: give a late subscriber until the deadline.
-      const std::int64_t give_up = monotonic_ns() + options_.shutdown_timeout.count() * 1'000'000;
-      while (!subscribed && monotonic_ns() < std::min(give_up, hold_deadline)) {
-        zmq::pollitem_t items[] = {{publisher.handle(), 0, ZMQ_POLLIN, 0}};
-        zmq::poll(items, 1, std::chrono::milliseconds(10));
-        read_subscriptions();
-      }
-    }
-    std::size_t estimated_bytes = 0;
-    for (std::size_t i = 0; i < batch_size; ++i) {
-      Pending& pending = batch[i];
-      LogRecordView& view = views.emplace_back();
-      view.timestamp_ns = pending.timestamp_ns;
-      view.level = pending.level;
-      // service, host and pid are the batch's (`shared`); so is the logger name
-      // unless the record brings another one.
-      const RecordDetails* details = pending.details.get();
-      view.logger = details != nullptr && details->logger != options_.logger_name ? std::string_view(details->logger)
-                                                                                  : std::string_view();
-      view.message = pending.message;
-      view.publisher_id = publisher_id_;
-      view.sequence = pending.sequence;
-      view.file = details != nullptr ? std::string_view(details->file) : std::string_view(pending.file);
-      view.line = pending.line;
-      view.function = details != nullptr ? std::string_view(details->function) : std::string_view(pending.function);
-      view.thread = details != nullptr && !details->thread.empty() ? std::string_view(details->thread)
-                    : pending.thread                               ? std::string_view(*pending.thread)
-                                                                   : std::string_view();
-      // A record's encoded size: 14 words of struct and pointers, the texts padded.
-      estimated_bytes += 112 + 8 * 8 + view.service.size() + view.logger.size() + view.message.size() +
-                         view.host.size() + view.file.size() + view.function.size() + view.thread.size();
-      if (details != nullptr) {
-        view.fields = details->fields;
-        for (const auto& [key, value] : details->fields) estimated_bytes += 48 + key.size() + value.size();
-      }
-      const bool last = i + 1 == batch_size;
-      if (last || estimated_bytes >= kMaxBatchBytes) {
-        send_batch(last ? batch_last_sequence : 0);
-        estimated_bytes = 0;
-      }
-    }
-    for (std::size_t i = 0; i < batch_size; ++i) batch[i].details.reset();
-    // Once a second after publishing, and at shutdown, state the last sequence
-    // number used: a lost last message, or records dropped after it, show up then.
-    // (ZeroMQ and the bus drop at their high-water marks without telling us.)
-    const std::int64_t now = monotonic_ns();
-    if (batch_size > 0) {
-      unstated = true;
-      next_heartbeat_ns = now + kSequenceHeartbeat.count() * 1'000'000;
-    } else if ((unstated || last_used > stated_sequence) && now >= next_heartbeat_ns && subscribed) {
-      send_batch(last_used);
-      unstated = false;
-    }
-    batch_size = 0;
-    {
-      std::lock_guard lock(mutex_);
-      in_flight_ = 0;
-      if (stop && queued_ == 0) {
-        last_used = next_sequence_ - 1;  // records refused while stopping included
-        drained_.notify_all();
-        break;
-      }
-    }
-    drained_.notify_all();
-  }
-  if ((unstated || last_used > stated_sequence) && subscribed) send_batch(last_used);
 }
 
 }  // namespace cantina::bus

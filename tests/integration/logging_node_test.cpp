@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <filesystem>
 #include <map>
 #include <regex>
 #include <thread>
@@ -285,58 +284,6 @@ BOOST_AUTO_TEST_CASE(loggers_send_sooner_while_someone_watches_the_dashboard) {
   BOOST_TEST(prompt);
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   BOOST_TEST(count_containing(read_lines(node.session_file()), "nobody watches") == 1u);
-}
-
-BOOST_AUTO_TEST_CASE(an_idle_logger_sleeps_until_a_record_or_a_level_change) {
-  TempDir dir;
-  Bus bus(dir.path());
-  LogNode node(dir.path(), bus);
-  StatsWatcher stats(bus.subscribe_endpoint);
-  zmq::context_t context;
-  bus::LoggerOptions options;
-  options.service = "idle_test";
-  options.publish_endpoint = bus.publish_endpoint;
-  options.subscribe_endpoint = bus.subscribe_endpoint;  // level changes
-  options.hold_until_subscribed = 10s;
-  bus::Logger log(context, options);
-  log.info("one record");
-  BOOST_TEST(log.flush(10s));
-  // Its background thread ("cantina-logger"), by its voluntary context switches.
-  auto wakeups = [] {
-    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-      if (read_lines(task.path() / "comm") != std::vector<std::string>{"cantina-logger"}) continue;
-      for (const auto& line : read_lines(task.path() / "status")) {
-        if (line.starts_with("voluntary_ctxt_switches:")) return std::stoll(line.substr(24));
-      }
-    }
-    return -1LL;
-  };
-  std::this_thread::sleep_for(1500ms);  // the sequence heartbeat after the record is due within a second
-  const long long before = wakeups();
-  BOOST_REQUIRE(before >= 0);
-  std::this_thread::sleep_for(3s);
-  const long long idle = wakeups() - before;
-  // It used to wake every 50 ms (60 times here); now at most once a second, as a safety net.
-  BOOST_TEST(idle <= 6, idle << " wake-ups in 3 s of idleness");
-
-  // A level change reaches it at once all the same, and so does the next record.
-  RawPublisher publisher(context, bus.publish_endpoint);
-  bus::SetLogLevel request{"idle_test", bus::Level::debug, 42};
-  bool changed = false;
-  for (int attempt = 0; attempt < 50 && !changed; ++attempt) {
-    publisher.send(bus::topics::set_log_level_topic("idle_test"), bus::encode(request));
-    std::this_thread::sleep_for(100ms);
-    changed = log.level() == bus::Level::debug;
-  }
-  BOOST_TEST(changed);
-  log.info("after the change");
-  BOOST_TEST(log.flush(10s));
-  // The node has them all (one record, "log level changed", this one) before it stops.
-  BOOST_TEST(stats.wait_until([](const bus::LoggingStats& seen) { return seen.received >= 3; }, 20s).has_value());
-  BOOST_TEST(node.process->stop(SIGTERM) == 0);
-  const auto lines = read_lines(node.session_file());
-  BOOST_TEST(count_containing(lines, "log level changed from INFO to DEBUG") == 1u);
-  BOOST_TEST(count_containing(lines, "after the change") == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(repeats_are_summarised_when_the_window_closes_without_more_traffic) {

@@ -14,8 +14,9 @@
 // Threads: any thread may call the logging functions. A call formats the message
 // in the caller's thread, assigns the next sequence number and appends the record
 // to a bounded in-memory queue; it never touches the network and never waits on it.
-// One background thread owns the sockets: it encodes and publishes queued records
-// and applies `/control/log_level/<service>` requests.
+// One background thread (Logger::Sender, bus/src/logger_sender.h) owns the sockets:
+// it encodes and publishes queued records and applies
+// `/control/log_level/<service>` requests.
 //
 // Batching: the background thread publishes what is queued as LogRecordBatch
 // messages on `/log/<service>/batch` (at most kMaxBatchBytes each). It is not woken
@@ -60,8 +61,6 @@
 #include "cantina/bus/level.h"
 
 namespace cantina::bus {
-
-class Subscriber;
 
 struct LoggerOptions {
   std::string service;             // service id, e.g. "music_controller"; required
@@ -230,13 +229,12 @@ class Logger {
                const char* function, std::unique_ptr<RecordDetails> details);
   static std::string& format_buffer();
   static std::int64_t now_ns_();
-  void run_with(zmq::socket_t& publisher, Subscriber* control);
-  void apply_control(Subscriber& control, zmq::socket_t& publisher);
-  // With nothing queued: sleeps in poll(2) until a record or stop (idle_fd_), a
-  // control request or a subscription change, or `timeout_ms`.
-  void wait_idle(zmq::socket_t& publisher, Subscriber* control, int timeout_ms);
-  // Wakes the thread from wait_idle (async-signal-safe; any thread).
+  // Wakes the background thread from its idle poll(2) (async-signal-safe; any thread).
   void poke_idle() noexcept;
+
+  // The background thread's body (bus/src/logger_sender.h): owns the sockets,
+  // takes the queue, publishes it, applies level changes.
+  class Sender;
 
   LoggerOptions options_;
   zmq::context_t& context_;
@@ -252,16 +250,15 @@ class Logger {
   std::uint64_t in_flight_ = 0;      // taken by the thread, not yet sent; guarded
   bool stopping_ = false;            // guarded by mutex_
   bool sleeping_ = false;            // lingering on wake_ for more records; guarded by mutex_
-  bool idle_ = false;                // in wait_idle (nothing queued); guarded by mutex_
-  int idle_fd_ = -1;                 // eventfd that ends wait_idle
+  bool idle_ = false;                // in its idle poll(2) (nothing queued); guarded by mutex_
+  int idle_fd_ = -1;                 // eventfd that ends the idle poll(2)
   bool urgent_ = false;              // ERROR/CRITICAL queued or flush() waiting: no linger; guarded
 
   std::atomic<std::uint64_t> logged_{0};
   std::atomic<std::uint64_t> published_{0};
   std::atomic<std::uint64_t> dropped_{0};
 
-  std::uint64_t last_request_id_ = 0;  // background thread only
-  std::thread thread_;
+  std::thread thread_;  // runs a Sender
 };
 
 }  // namespace cantina::bus

@@ -1,0 +1,242 @@
+#include "logger_sender.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <system_error>
+
+#include "cantina/bus/clock.h"
+#include "cantina/bus/topics.h"
+
+namespace cantina::bus {
+
+namespace {
+
+// The longest an idle Logger sleeps without cause (a safety net: records, control
+// requests and subscription changes wake it at once).
+constexpr std::chrono::milliseconds kIdleWakeup{1000};
+
+// How often a Logger holding records looks for a subscriber.
+constexpr std::chrono::milliseconds kHoldPoll{10};
+
+constexpr std::int64_t to_ns(std::chrono::milliseconds duration) {
+  return duration.count() * 1'000'000;
+}
+
+}  // namespace
+
+Logger::Sender::Sender(Logger& logger, zmq::socket_t publisher, std::unique_ptr<Subscriber> control)
+    : logger_(logger),
+      publisher_(std::move(publisher)),
+      control_(std::move(control)),
+      topic_(topics::log_batch_topic(logger.options_.service)),
+      shared_{logger.options_.service, host_name(), logger.options_.logger_name, static_cast<std::uint32_t>(getpid())},
+      hold_deadline_ns_(monotonic_ns() + to_ns(logger.options_.hold_until_subscribed)),
+      watched_linger_ns_(to_ns(logger.options_.batch_linger)),
+      unwatched_linger_ns_(to_ns(logger.options_.batch_linger_unwatched)) {}
+
+void Logger::Sender::run() {
+  for (;;) {
+    read_subscriptions();
+    if (control_ != nullptr) apply_control();
+    const bool holding = !subscribed_ && monotonic_ns() < hold_deadline_ns_;
+    const bool stopping = wait_and_take(holding);
+    if (holding && !stopping) {
+      // Wait for the bus to tell us about a subscriber rather than send into the void.
+      wait_for_subscription_message(kHoldPoll);
+      continue;
+    }
+    if (stopping && !subscribed_ && batch_size_ > 0) wait_for_late_subscriber();
+    publish_batch();
+    heartbeat(batch_size_ > 0);
+    if (finish_round(stopping)) break;
+  }
+  if (sequence_unstated() && subscribed_) send_views(last_used_sequence_);
+}
+
+void Logger::Sender::read_subscriptions() {
+  subscriptions_.read(publisher_);
+  subscribed_ = subscriptions_.covers(topic_);
+  watched_ = subscriptions_.covers(topics::kWatching);
+}
+
+void Logger::Sender::apply_control() {
+  const std::string& service = logger_.options_.service;
+  while (auto message = control_->receive(std::chrono::milliseconds(0))) {
+    auto request = decode_set_log_level(message->bytes());
+    if (!request || request.value->service != service) continue;
+    if (request.value->request_id == last_request_id_ && request.value->request_id != 0) continue;  // a resend
+    last_request_id_ = request.value->request_id;
+    const Level previous = logger_.level();
+    logger_.set_level(request.value->level);
+    LogLevelChanged change{service, request.value->level, previous, request.value->request_id,
+                           static_cast<std::uint32_t>(getpid())};
+    std::string topic = topics::log_level_changed_topic(service);
+    std::string payload = encode(change);
+    publisher_.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    publisher_.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    logger_.log(Level::info, "log level changed from " + std::string(to_string(previous)) + " to " +
+                                 std::string(to_string(request.value->level)) + " by request " +
+                                 std::to_string(request.value->request_id));
+  }
+}
+
+bool Logger::Sender::wait_and_take(bool holding) {
+  std::unique_lock lock(logger_.mutex_);
+  if (logger_.queued_ == 0 && !logger_.stopping_) sleep_while_idle(lock);
+  const std::int64_t linger_ns = watched_ ? watched_linger_ns_ : unwatched_linger_ns_;
+  if (logger_.queued_ > 0 && logger_.queued_ < kWakeRecords && !logger_.urgent_ && !logger_.stopping_ && !holding &&
+      linger_ns > 0) {
+    linger(lock, linger_ns);
+  }
+  const bool stopping = logger_.stopping_;
+  last_used_sequence_ = logger_.next_sequence_ - 1;
+  if (!holding || stopping) take_batch();
+  return stopping;
+}
+
+void Logger::Sender::sleep_while_idle(std::unique_lock<std::mutex>& lock) {
+  std::int64_t timeout_ms = kIdleWakeup.count();
+  if (sequence_unstated() && subscribed_) {
+    timeout_ms = std::clamp<std::int64_t>((next_heartbeat_ns_ - monotonic_ns()) / 1'000'000 + 1, 0, timeout_ms);
+  }
+  logger_.idle_ = true;
+  lock.unlock();
+  wait_idle(static_cast<int>(timeout_ms));
+  lock.lock();
+  logger_.idle_ = false;
+}
+
+void Logger::Sender::wait_idle(int timeout_ms) {
+  // ZMQ_FD is readable while the socket has commands to process; both sockets were
+  // read until empty just before (read_subscriptions, apply_control), so anything
+  // that arrives from now on makes it readable.
+  std::array<pollfd, 3> fds{};
+  fds[0] = {logger_.idle_fd_, POLLIN, 0};
+  fds[1] = {publisher_.get(zmq::sockopt::fd), POLLIN, 0};
+  nfds_t count = 2;
+  if (control_ != nullptr) fds[count++] = {control_->socket().get(zmq::sockopt::fd), POLLIN, 0};
+  if (::poll(fds.data(), count, timeout_ms) < 0 && errno != EINTR) {
+    throw std::system_error(errno, std::generic_category(), "Logger: poll");
+  }
+  std::uint64_t pokes = 0;
+  [[maybe_unused]] const ssize_t got = ::read(logger_.idle_fd_, &pokes, sizeof pokes);  // EAGAIN if none
+}
+
+void Logger::Sender::linger(std::unique_lock<std::mutex>& lock, std::int64_t linger_ns) {
+  logger_.sleeping_ = true;
+  logger_.wake_.wait_for(lock, std::chrono::nanoseconds(linger_ns),
+                         [this] { return logger_.queued_ >= kWakeRecords || logger_.urgent_ || logger_.stopping_; });
+  logger_.sleeping_ = false;
+}
+
+void Logger::Sender::take_batch() {
+  batch_.swap(logger_.queue_);
+  batch_size_ = logger_.queued_;
+  batch_last_sequence_ = last_used_sequence_;
+  logger_.queued_ = 0;
+  logger_.urgent_ = false;
+  logger_.in_flight_ = batch_size_;
+}
+
+void Logger::Sender::wait_for_subscription_message(std::chrono::milliseconds timeout) {
+  zmq::pollitem_t items[] = {{publisher_.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::poll(items, 1, timeout);
+}
+
+void Logger::Sender::wait_for_late_subscriber() {
+  const std::int64_t give_up = monotonic_ns() + to_ns(logger_.options_.shutdown_timeout);
+  while (!subscribed_ && monotonic_ns() < std::min(give_up, hold_deadline_ns_)) {
+    wait_for_subscription_message(kHoldPoll);
+    read_subscriptions();
+  }
+}
+
+void Logger::Sender::publish_batch() {
+  std::size_t estimated_bytes = 0;
+  for (std::size_t i = 0; i < batch_size_; ++i) {
+    estimated_bytes += add_view(batch_[i]);
+    const bool last = i + 1 == batch_size_;
+    if (last || estimated_bytes >= kMaxBatchBytes) {
+      send_views(last ? batch_last_sequence_ : 0);
+      estimated_bytes = 0;
+    }
+  }
+  for (std::size_t i = 0; i < batch_size_; ++i) batch_[i].details.reset();
+}
+
+std::size_t Logger::Sender::add_view(const Pending& pending) {
+  LogRecordView& view = views_.emplace_back();
+  view.timestamp_ns = pending.timestamp_ns;
+  view.level = pending.level;
+  // service, host and pid are the batch's (shared_); so is the logger name unless
+  // the record brings another one.
+  const RecordDetails* details = pending.details.get();
+  view.logger = details != nullptr && details->logger != logger_.options_.logger_name
+                    ? std::string_view(details->logger)
+                    : std::string_view();
+  view.message = pending.message;
+  view.publisher_id = logger_.publisher_id_;
+  view.sequence = pending.sequence;
+  view.file = details != nullptr ? std::string_view(details->file) : std::string_view(pending.file);
+  view.line = pending.line;
+  view.function = details != nullptr ? std::string_view(details->function) : std::string_view(pending.function);
+  view.thread = details != nullptr && !details->thread.empty() ? std::string_view(details->thread)
+                : pending.thread                               ? std::string_view(*pending.thread)
+                                                               : std::string_view();
+  // A record's encoded size: 14 words of struct and pointers, the texts padded.
+  std::size_t estimated_bytes = 112 + 8 * 8 + view.service.size() + view.logger.size() + view.message.size() +
+                                view.host.size() + view.file.size() + view.function.size() + view.thread.size();
+  if (details != nullptr) {
+    view.fields = details->fields;
+    for (const auto& [key, value] : details->fields) estimated_bytes += 48 + key.size() + value.size();
+  }
+  return estimated_bytes;
+}
+
+void Logger::Sender::send_views(std::uint64_t last_sequence) {
+  encoder_.encode(views_, logger_.publisher_id_, last_sequence, payload_, shared_);
+  const bool sent = publisher_.send(zmq::buffer(topic_), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+                    publisher_.send(zmq::buffer(payload_), zmq::send_flags::dontwait);
+  if (sent && subscribed_) {
+    logger_.published_.fetch_add(views_.size(), std::memory_order_relaxed);
+    if (last_sequence != 0) stated_sequence_ = last_sequence;
+  } else {
+    logger_.dropped_.fetch_add(views_.size(), std::memory_order_relaxed);  // no subscriber or queue full: the gap shows
+  }
+  views_.clear();
+}
+
+void Logger::Sender::heartbeat(bool published) {
+  // Once a second after publishing, and at shutdown, state the last sequence
+  // number used: a lost last message, or records dropped after it, show up then.
+  // (ZeroMQ and the bus drop at their high-water marks without telling us.)
+  const std::int64_t now = monotonic_ns();
+  if (published) {
+    published_since_stated_ = true;
+    next_heartbeat_ns_ = now + to_ns(kSequenceHeartbeat);
+  } else if (sequence_unstated() && now >= next_heartbeat_ns_ && subscribed_) {
+    send_views(last_used_sequence_);
+    published_since_stated_ = false;
+  }
+}
+
+bool Logger::Sender::finish_round(bool stopping) {
+  batch_size_ = 0;
+  {
+    std::lock_guard lock(logger_.mutex_);
+    logger_.in_flight_ = 0;
+    if (stopping && logger_.queued_ == 0) {
+      last_used_sequence_ = logger_.next_sequence_ - 1;  // records refused while stopping included
+      logger_.drained_.notify_all();
+      return true;
+    }
+  }
+  logger_.drained_.notify_all();
+  return false;
+}
+
+}  // namespace cantina::bus

@@ -1,0 +1,391 @@
+// The Logger as a unit, in this process, against a real cantina-busd and nothing
+// else on it: the test decides when a subscriber to the log topic exists, sees
+// every message the Logger sends (empty sequence statements included), and
+// sends level-change requests. Hold until subscribed, queue overflow, the
+// sequence heartbeat, linger (watched, unwatched, urgent, kWakeRecords), the
+// destructor, and how an idle Logger sleeps.
+#define BOOST_TEST_MODULE logger
+#define BOOST_TEST_DYN_LINK
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "cantina/bus/codec.h"
+#include "cantina/bus/logger.h"
+#include "cantina/bus/socket.h"
+#include "cantina/bus/topics.h"
+#include "integration/process.h"
+
+using namespace std::chrono_literals;
+using cantina::testing::Bus;
+using cantina::testing::TempDir;
+namespace bus = cantina::bus;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::string_view kService = "logger_test";
+
+// One message the Logger published on its log topic.
+struct Published {
+  bus::LogRecordBatch batch;
+  Clock::time_point arrived;
+};
+
+// A real cantina-busd, a subscriber the test creates when it wants one, and a
+// publisher for level-change requests.
+class TestBus {
+ public:
+  // Options for a Logger on this bus; `control`: with a control socket.
+  bus::LoggerOptions options(bool control = false) const {
+    bus::LoggerOptions options;
+    options.service = std::string(kService);
+    options.publish_endpoint = bus_.publish_endpoint;
+    if (control) options.subscribe_endpoint = bus_.subscribe_endpoint;
+    return options;
+  }
+
+  // Subscribes to `prefix`: the bus passes the subscription on to the Logger.
+  void subscribe(std::string_view prefix) {
+    if (subscriber_ == nullptr) {
+      subscriber_ = std::make_unique<bus::Subscriber>(context_, bus_.subscribe_endpoint,
+                                                      std::vector<std::string>{std::string(prefix)});
+    } else {
+      subscriber_->subscribe(prefix);
+    }
+  }
+
+  // The next message on the Logger's log topic, or nullopt after `timeout`.
+  std::optional<Published> next(std::chrono::milliseconds timeout) {
+    BOOST_REQUIRE(subscriber_ != nullptr);
+    auto message = subscriber_->receive(timeout);
+    if (!message) return std::nullopt;
+    const Clock::time_point arrived = Clock::now();
+    BOOST_TEST(message->topic == bus::topics::log_batch_topic(kService));
+    auto decoded = bus::decode_log_record_batch(message->bytes());
+    BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
+    return Published{std::move(*decoded.value), arrived};
+  }
+
+  // The records of the messages that arrive within `timeout`, until there are
+  // `count`; `last` is set to the last message's.
+  std::vector<bus::LogRecord> records(std::size_t count, std::chrono::milliseconds timeout,
+                                      std::optional<Published>* last = nullptr) {
+    std::vector<bus::LogRecord> out;
+    const auto deadline = Clock::now() + timeout;
+    while (out.size() < count && Clock::now() < deadline) {
+      auto message = next(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()));
+      if (!message) break;
+      for (auto& record : message->batch.records) out.push_back(std::move(record));
+      if (last != nullptr) *last = std::move(message);
+    }
+    return out;
+  }
+
+  // Sends `request` until `done()` (at most 5 s, resent every 100 ms: the
+  // subscription of the Logger's control socket takes a moment to reach this
+  // publisher through the bus; the Logger skips resends by their request id).
+  template <class Done>
+  bool request_level(const bus::SetLogLevel& request, Done done) {
+    bus::Publisher control(context_, bus_.publish_endpoint);
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      control.publish(bus::topics::set_log_level_topic(request.service), request);
+      for (int wait = 0; wait < 10; ++wait) {
+        if (done()) return true;
+        std::this_thread::sleep_for(10ms);
+      }
+    }
+    return done();
+  }
+
+ private:
+  TempDir dir_;
+  Bus bus_{dir_.path()};
+  zmq::context_t context_;
+  std::unique_ptr<bus::Subscriber> subscriber_;
+};
+
+// Waits until `done()` or `timeout`; returns done().
+template <class Done>
+bool eventually(Done done, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = Clock::now() + timeout;
+  while (!done() && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  return done();
+}
+
+std::vector<std::string> messages_of(const std::vector<bus::LogRecord>& records) {
+  std::vector<std::string> out;
+  for (const auto& record : records) out.push_back(record.message);
+  return out;
+}
+
+std::vector<std::uint64_t> sequences_of(const std::vector<bus::LogRecord>& records) {
+  std::vector<std::uint64_t> out;
+  for (const auto& record : records) out.push_back(record.sequence);
+  return out;
+}
+
+// Voluntary context switches of the Logger's background thread ("cantina-logger"),
+// that is how often it went to sleep; -1 if there is no such thread.
+long long logger_thread_wakeups() {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (!std::getline(comm, name) || name != "cantina-logger") continue;
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.starts_with("voluntary_ctxt_switches:")) return std::stoll(line.substr(24));
+    }
+  }
+  return -1;
+}
+
+// A Logger of `bus` that has seen its subscriber: a first record went through.
+void wait_until_subscribed(TestBus& bus, bus::Logger& log) {
+  log.info("subscribed");
+  BOOST_REQUIRE(log.flush(10s));
+  BOOST_REQUIRE(messages_of(bus.records(1, 10s)) == std::vector<std::string>{"subscribed"});
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(logger)
+
+BOOST_AUTO_TEST_CASE(records_are_held_until_a_subscriber_is_known) {
+  TestBus bus;
+  zmq::context_t context;
+  auto options = bus.options();
+  options.hold_until_subscribed = 10s;
+  bus::Logger log(context, options);
+  log.info("first");
+  log.warning("second");
+  log.error("third");  // urgent, but held all the same
+  std::this_thread::sleep_for(500ms);
+  // Not sent: a send without a subscriber would count them as dropped.
+  BOOST_TEST(log.counters().logged == 3u);
+  BOOST_TEST(log.counters().published == 0u);
+  BOOST_TEST(log.counters().dropped == 0u);
+
+  bus.subscribe("/log/");
+  std::optional<Published> last;
+  const auto records = bus.records(3, 5s, &last);
+  BOOST_TEST(messages_of(records) == (std::vector<std::string>{"first", "second", "third"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(sequences_of(records) == (std::vector<std::uint64_t>{1, 2, 3}), boost::test_tools::per_element());
+  BOOST_REQUIRE(last.has_value());
+  BOOST_TEST(last->batch.publisher_id == log.publisher_id());
+  BOOST_TEST(last->batch.last_sequence == 3u);
+  BOOST_TEST(eventually([&] { return log.counters().published == 3; }));
+  BOOST_TEST(log.counters().dropped == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(records_sent_before_anyone_subscribed_are_dropped_and_stated_to_the_first_subscriber) {
+  TestBus bus;
+  zmq::context_t context;
+  auto options = bus.options();
+  options.hold_until_subscribed = 300ms;
+  bus::Logger log(context, options);
+  log.info("into the void");
+  log.info("into the void too");
+  // The hold ends: they go out with no subscriber, and count as dropped.
+  BOOST_TEST(eventually([&] { return log.counters().dropped == 2; }));
+  BOOST_TEST(log.counters().published == 0u);
+
+  // The first subscriber hears of them: an empty message states their last number.
+  bus.subscribe("/log/");
+  auto statement = bus.next(5s);
+  BOOST_REQUIRE(statement.has_value());
+  BOOST_TEST(statement->batch.records.empty());
+  BOOST_TEST(statement->batch.last_sequence == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_full_queue_drops_records_and_the_next_batch_states_the_gap) {
+  TestBus bus;
+  zmq::context_t context;
+  auto options = bus.options();
+  options.queue_capacity = 4;
+  options.hold_until_subscribed = 10s;  // nothing leaves the queue until the subscription
+  bus::Logger log(context, options);
+  std::vector<bool> queued;
+  for (int i = 1; i <= 10; ++i)
+    queued.push_back(log.log(bus::Level::info, "record " + std::to_string(i), bus::RecordDetails{}));
+  BOOST_TEST(queued == (std::vector<bool>{true, true, true, true, false, false, false, false, false, false}),
+             boost::test_tools::per_element());
+  BOOST_TEST(log.counters().logged == 4u);
+  BOOST_TEST(log.counters().dropped == 6u);
+
+  bus.subscribe("/log/");
+  std::optional<Published> last;
+  const auto records = bus.records(4, 5s, &last);
+  BOOST_TEST(sequences_of(records) == (std::vector<std::uint64_t>{1, 2, 3, 4}), boost::test_tools::per_element());
+  BOOST_REQUIRE(last.has_value());
+  BOOST_TEST(last->batch.last_sequence == 10u);  // 5 to 10 were lost: the reader sees the gap at once
+  BOOST_TEST(eventually([&] { return log.counters().published == 4; }));
+  BOOST_TEST(log.counters().dropped == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_batch_states_the_last_sequence_a_second_after_the_last_send) {
+  TestBus bus;
+  bus.subscribe("/log/");
+  zmq::context_t context;
+  auto options = bus.options();
+  options.hold_until_subscribed = 10s;
+  bus::Logger log(context, options);
+  log.info("one");
+  log.info("two");
+  BOOST_TEST(log.flush(10s));
+  std::optional<Published> sent;
+  BOOST_TEST(messages_of(bus.records(2, 10s, &sent)) == (std::vector<std::string>{"one", "two"}),
+             boost::test_tools::per_element());
+  BOOST_REQUIRE(sent.has_value());
+  BOOST_TEST(sent->batch.last_sequence == 2u);
+
+  auto heartbeat = bus.next(5s);
+  BOOST_REQUIRE(heartbeat.has_value());
+  BOOST_TEST(heartbeat->batch.records.empty());
+  BOOST_TEST(heartbeat->batch.publisher_id == log.publisher_id());
+  BOOST_TEST(heartbeat->batch.last_sequence == 2u);
+  const auto after_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(heartbeat->arrived - sent->arrived).count();
+  // kSequenceHeartbeat (1 s) after the send; the lower bound leaves room for a
+  // first message that was slow to arrive on a busy machine.
+  BOOST_TEST(after_ms >= 500, after_ms << " ms after the last send");
+  BOOST_TEST(after_ms <= 3000, after_ms << " ms after the last send");
+  // Stated once: nothing more until there is news (past the idle safety wake-up).
+  BOOST_TEST(!bus.next(2500ms).has_value());
+  BOOST_TEST(log.counters().published == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(records_linger_unless_urgent_or_512_are_queued) {
+  TestBus bus;
+  bus.subscribe("/log/");
+  zmq::context_t context;
+  auto options = bus.options();
+  options.hold_until_subscribed = 10s;
+  options.batch_linger_unwatched = 20s;  // nobody watches live
+  bus::Logger log(context, options);
+  wait_until_subscribed(bus, log);
+
+  log.info("lingers");
+  BOOST_TEST(!bus.next(1s).has_value());
+  log.error("goes at once");  // and takes the lingering one along
+  BOOST_TEST(messages_of(bus.records(2, 5s)) == (std::vector<std::string>{"lingers", "goes at once"}),
+             boost::test_tools::per_element());
+
+  for (std::size_t i = 1; i < bus::kWakeRecords; ++i) log.info("bulk {}", i);
+  BOOST_TEST(!bus.next(1s).has_value());
+  log.info("bulk {}", bus::kWakeRecords);  // the 512th
+  const auto bulk = bus.records(bus::kWakeRecords, 5s);
+  BOOST_REQUIRE_EQUAL(bulk.size(), bus::kWakeRecords);
+  BOOST_TEST(bulk.back().message == "bulk 512");
+}
+
+BOOST_AUTO_TEST_CASE(records_linger_less_while_someone_watches_live) {
+  TestBus bus;
+  bus.subscribe("/log/");
+  zmq::context_t context;
+  auto options = bus.options();
+  options.hold_until_subscribed = 10s;
+  options.batch_linger = 50ms;
+  options.batch_linger_unwatched = 20s;
+  bus::Logger log(context, options);
+  wait_until_subscribed(bus, log);
+  bus.subscribe(bus::topics::kWatching);  // as the logging node does while a dashboard streams
+  std::this_thread::sleep_for(1s);        // through the bus to the Logger, which wakes for it
+  log.info("watched");
+  BOOST_TEST(messages_of(bus.records(1, 5s)) == std::vector<std::string>{"watched"}, boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(the_destructor_sends_what_is_queued_and_states_the_last_sequence) {
+  TestBus bus;
+  bus.subscribe("/log/");
+  zmq::context_t context;
+  {
+    auto options = bus.options();
+    options.hold_until_subscribed = 10s;
+    options.batch_linger_unwatched = 20s;
+    bus::Logger log(context, options);
+    wait_until_subscribed(bus, log);
+    log.info("last words");
+  }
+  std::optional<Published> last;
+  BOOST_TEST(messages_of(bus.records(1, 5s, &last)) == std::vector<std::string>{"last words"},
+             boost::test_tools::per_element());
+  BOOST_REQUIRE(last.has_value());
+  BOOST_TEST(last->batch.last_sequence == 2u);
+  auto statement = bus.next(5s);
+  BOOST_REQUIRE(statement.has_value());
+  BOOST_TEST(statement->batch.records.empty());
+  BOOST_TEST(statement->batch.last_sequence == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_logger_sleeps_until_a_record_or_a_level_change) {
+  TestBus bus;
+  bus.subscribe("/log/");
+  zmq::context_t context;
+  auto options = bus.options(/*control=*/true);
+  options.hold_until_subscribed = 10s;
+  bus::Logger log(context, options);
+  log.info("one record");
+  BOOST_TEST(log.flush(10s));
+  BOOST_TEST(messages_of(bus.records(1, 10s)) == std::vector<std::string>{"one record"},
+             boost::test_tools::per_element());
+  BOOST_REQUIRE(bus.next(5s).has_value());  // the sequence heartbeat, due within a second
+
+  const long long before = logger_thread_wakeups();
+  BOOST_REQUIRE(before >= 0);
+  std::this_thread::sleep_for(3s);
+  const long long idle = logger_thread_wakeups() - before;
+  // It used to wake every 50 ms (60 times here); now at most once a second, as a safety net.
+  BOOST_TEST(idle <= 6, idle << " wake-ups in 3 s of idleness");
+
+  // A level change reaches it at once all the same, and so does the next record.
+  BOOST_TEST(bus.request_level({std::string(kService), bus::Level::debug, 42},
+                               [&] { return log.level() == bus::Level::debug; }));
+  log.info("after the change");
+  BOOST_TEST(log.flush(10s));
+  // The thread logs the change itself, so the two may come in either order.
+  auto messages = messages_of(bus.records(2, 10s));
+  std::sort(messages.begin(), messages.end());
+  BOOST_TEST(
+      messages == (std::vector<std::string>{"after the change", "log level changed from INFO to DEBUG by request 42"}),
+      boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(an_idle_logger_wakes_for_a_record_at_once) {
+  TestBus bus;
+  bus.subscribe("/log/");
+  zmq::context_t context;
+  auto options = bus.options();
+  options.hold_until_subscribed = 10s;
+  bus::Logger log(context, options);
+  wait_until_subscribed(bus, log);
+  BOOST_REQUIRE(bus.next(5s).has_value());  // the sequence heartbeat: idle from now on
+  // Asleep in poll(2) with a 1 s safety timeout: an ERROR (no linger) must end the
+  // sleep by the eventfd, not by the timeout. Five times, the median judged.
+  std::vector<long long> delays_ms;
+  for (int i = 0; i < 5; ++i) {
+    std::this_thread::sleep_for(300ms);
+    const auto logged = Clock::now();
+    log.error("wake up {}", i);
+    auto message = bus.next(5s);
+    BOOST_REQUIRE(message.has_value());
+    BOOST_REQUIRE_EQUAL(message->batch.records.size(), 1u);
+    delays_ms.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(message->arrived - logged).count());
+    BOOST_REQUIRE(bus.next(5s).has_value());  // its heartbeat
+  }
+  std::sort(delays_ms.begin(), delays_ms.end());
+  BOOST_TEST(delays_ms[2] < 300, "median " << delays_ms[2] << " ms from the log call to the bus");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

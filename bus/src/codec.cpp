@@ -72,9 +72,14 @@ std::string to_std(capnp::Text::Reader value) {
   return {value.cStr(), value.size()};
 }
 
+[[noreturn]] void enum_out_of_range(std::uint16_t raw, const char* what) {
+  KJ_FAIL_REQUIRE("enum out of range", what, raw);
+}
+
+// Out of line, the failure: the check stays small enough to inline in the readers.
 template <class Enum>
 Enum checked_enum(std::uint16_t raw, std::uint16_t highest, const char* what) {
-  if (raw > highest) KJ_FAIL_REQUIRE("enum out of range", what, raw);
+  if (raw > highest) enum_out_of_range(raw, what);
   return static_cast<Enum>(raw);
 }
 

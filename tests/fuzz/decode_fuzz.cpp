@@ -103,6 +103,7 @@ void check_dashboard_entries(const Bytes& bytes, bool batch) {
 
 }  // namespace
 
+// NOLINTNEXTLINE(readability-identifier-naming): the name libFuzzer calls
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const Bytes bytes(reinterpret_cast<const std::byte*>(data), size);
   for (const bool batch : {false, true}) {

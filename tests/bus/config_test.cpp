@@ -218,7 +218,13 @@ struct KeyFolder {
     write("keys/authorized/host.pub", "public = \"" + client.public_key + "\"\n");
   }
   ~KeyFolder() { std::filesystem::remove_all(dir); }
-  void write(const std::string& name, const std::string& text) const { std::ofstream(dir / name) << text; }
+  // Key files are written as keygen writes them: a secret one readable by its owner only.
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir / name) << text;
+    if (text.find("secret") != std::string::npos)
+      std::filesystem::permissions(dir / name,
+                                   std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
   // The ConfigError of loading `text` as dir/cantina.toml ("" if none).
   std::string error_of(const std::string& text) const {
     write("cantina.toml", text);
@@ -291,6 +297,28 @@ BOOST_AUTO_TEST_CASE(names_file_line_and_key_of_a_bad_key_file) {
   std::string wrong_pair = kBusHost;
   wrong_pair.replace(wrong_pair.find("keys/bus.key"), 12, "keys/host.key");
   BOOST_TEST(keys.error_of(wrong_pair).find("is not the key pair of bus.curve.server_public_key") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(refuses_a_secret_key_file_others_can_read_and_says_how_to_fix_it) {
+  KeyFolder keys;
+  keys.write("cantina.toml", kBusHost);
+  for (const auto mode : {std::filesystem::perms::group_read, std::filesystem::perms::others_read}) {
+    std::filesystem::permissions(keys.dir / "keys/bus.key",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write | mode);
+    const std::string path = (keys.dir / "keys/bus.key").string();
+    const std::string octal = mode == std::filesystem::perms::group_read ? "0640" : "0604";
+    BOOST_TEST(keys.error_of(kBusHost) == (keys.dir / "cantina.toml").string() +
+                                              ":7:21: bus.curve.server_secret_key: " + path + ": permissions " + octal +
+                                              " are too open: a secret key must be readable by its owner only; fix "
+                                              "with: chmod 600 " +
+                                              path);
+  }
+  std::filesystem::permissions(keys.dir / "keys/bus.key",
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  BOOST_TEST(keys.error_of(kBusHost) == "");
+  // A public key is public: its mode is not checked.
+  std::filesystem::permissions(keys.dir / "keys/bus.pub", std::filesystem::perms::all);
+  BOOST_TEST(keys.error_of(kBusHost) == "");
 }
 
 BOOST_AUTO_TEST_CASE(requires_the_keys_each_side_needs) {

@@ -278,6 +278,25 @@ BOOST_AUTO_TEST_CASE(refuses_an_address_off_the_machine_without_curve) {
   BOOST_TEST(error_of("[bus]\npublish_endpoint = \"ipc:///tmp/bus\"\n") == "");
 }
 
+BOOST_AUTO_TEST_CASE(decides_what_leaves_the_machine_by_parsing_the_address) {
+  // A name that merely starts like a loopback address resolves wherever its owner wants.
+  BOOST_TEST(error_of("[bus]\npublish_endpoint = \"tcp://127.attacker.example:5555\"\n")
+                 .starts_with("test.toml:2:20: bus.publish_endpoint: an address off this machine needs LAN mode"));
+  BOOST_TEST(error_of("[bus]\nsubscribe_endpoint = \"tcp://localhost.attacker.example:5556\"\n")
+                 .starts_with("test.toml:2:22: bus.subscribe_endpoint: an address off this machine"));
+  BOOST_TEST(error_of("[logging]\nquery_endpoint = \"tcp://[::ffff:10.0.0.1]:5557\"\n")
+                 .starts_with("test.toml:2:18: logging.query_endpoint: an address off this machine"));
+  for (const char* local :
+       {"tcp://127.0.0.1:5555", "tcp://127.255.0.9:5555", "tcp://[::1]:5555", "tcp://LOCALHOST:5555",
+        "tcp://[::ffff:127.0.0.1]:5555", "tcp://127.0.0.1;127.0.0.1:5555", "inproc://bus"}) {
+    BOOST_TEST(!leaves_machine(local), local);
+  }
+  for (const char* remote : {"tcp://0.0.0.0:5555", "tcp://*:5555", "tcp://192.168.1.5:5555", "tcp://[::]:5555",
+                             "tcp://127.0.0.1;10.0.0.1:5555", "tcp://lo:5555", "tcp://128.0.0.1:5555"}) {
+    BOOST_TEST(leaves_machine(remote), remote);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(names_file_line_and_key_of_a_bad_key_file) {
   KeyFolder keys;
   std::string missing = kBusHost;

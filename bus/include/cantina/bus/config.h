@@ -112,6 +112,16 @@ Config parse_config(std::string_view toml_text, const std::string& source_name,
 // file's folder). Throws ConfigError (also if it cannot be read).
 Config load_config(const std::filesystem::path& path, const Environment& environment = process_environment());
 
+// True for a loopback host: "localhost", or a numeric address in 127.0.0.0/8,
+// ::1 or ::ffff:127.0.0.0/104 ("[::1]" too). A name other than localhost is not
+// resolved and counts as off the machine.
+bool is_loopback_host(std::string_view host);
+
+// True for an endpoint whose traffic may leave this machine: a tcp:// endpoint
+// whose host is not a loopback host (is_loopback_host). ipc:// and inproc://
+// never leave it.
+bool leaves_machine(std::string_view endpoint);
+
 // The config file a program uses when given none: $CANTINA_CONFIG (set by the
 // supervisor for every child), else conf/cantina.toml.
 std::string default_config_path();

@@ -352,6 +352,20 @@ void read_webbridge(const Reader& r, const toml::table& t, WebBridgeConfig& webb
   if (!valid && t.get("listen") != nullptr)
     r.fail(t.get("listen")->source(), "webbridge.listen",
            "must be HOST:PORT, e.g. 127.0.0.1:8080 (got '" + webbridge.listen + "')");
+  if (const toml::node* listen = t.get("listen")) {
+    // The bridge listens on an address, not a name; what it refuses at start-up
+    // is refused here too, so `tools/cantina check` says it first.
+    std::string host = webbridge.listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    in6_addr address{};
+    if (::inet_pton(AF_INET, host.c_str(), &address) != 1 && ::inet_pton(AF_INET6, host.c_str(), &address) != 1)
+      r.fail(listen->source(), "webbridge.listen",
+             "HOST must be an IP address, e.g. 127.0.0.1:8080 or [::1]:8080 (got " + single_quoted(host) + ")");
+    if (!is_loopback_host(host) && webbridge.token.empty())
+      r.fail(listen->source(), "webbridge.listen",
+             "the address is reachable from the network: set [webbridge] token (16 or more characters) so that "
+             "only you can read the logs");
+  }
 }
 
 void read_services(const Reader& r, const toml::node& node, std::vector<ServiceConfig>& services) {

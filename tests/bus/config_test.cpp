@@ -77,6 +77,7 @@ max_file_bytes = 8192
 r2_unit = "Astromech"
 [webbridge]
 listen = "0.0.0.0:9000"
+token = "0123456789abcdef"
 [[service]]
 name = "voice"
 command = "python3 voice.py"
@@ -162,6 +163,22 @@ BOOST_AUTO_TEST_CASE(web_bridge_tokens_and_origins_are_checked) {
                    "test.toml", no_environment());
   BOOST_TEST(config.webbridge.token == "0123456789abcdef");
   BOOST_TEST(config.webbridge.allowed_origins.at(0) == "http://droid.local:8080");
+}
+
+BOOST_AUTO_TEST_CASE(the_web_bridge_address_is_checked_as_start_up_checks_it) {
+  // Start-up refuses these; `check` must say so first, with the same file, line and key.
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"0.0.0.0:8080\"\n") ==
+             "test.toml:2:10: webbridge.listen: the address is reachable from the network: set [webbridge] token "
+             "(16 or more characters) so that only you can read the logs");
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"[::]:8080\"\n").starts_with("test.toml:2:10: webbridge.listen: the "));
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"localhost:8080\"\n") ==
+             "test.toml:2:10: webbridge.listen: HOST must be an IP address, e.g. 127.0.0.1:8080 or [::1]:8080 (got "
+             "'localhost')");
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"127.attacker.example:8080\"\n")
+                 .starts_with("test.toml:2:10: webbridge.listen: HOST must be an IP address"));
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"0.0.0.0:8080\"\ntoken = \"0123456789abcdef\"\n") == "");
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"127.0.0.2:0\"\n") == "");
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"[::1]:8080\"\n") == "");
 }
 
 BOOST_AUTO_TEST_CASE(bad_toml_names_file_and_line) {

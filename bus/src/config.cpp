@@ -368,6 +368,12 @@ void read_webbridge(const Reader& r, const toml::table& t, WebBridgeConfig& webb
   }
 }
 
+void read_supervisor(const Reader& r, const toml::table& t, SupervisorConfig& supervisor) {
+  r.only_keys(t, "supervisor", {"capture_max_bytes"});
+  r.integer(t, "capture_max_bytes", "supervisor.capture_max_bytes", supervisor.capture_max_bytes, 4096,
+            std::int64_t{1} << 40, " bytes");
+}
+
 void read_services(const Reader& r, const toml::node& node, std::vector<ServiceConfig>& services) {
   if (!node.is_array_of_tables()) r.fail(node.source(), "service", "must be [[service]] tables");
   std::set<std::string> names;
@@ -514,11 +520,13 @@ Config parse_config(std::string_view toml_text, const std::string& source_name, 
     throw ConfigError(out.str());
   }
   Reader r(source_name);
-  r.only_keys(document, "", {"bus", "logging", "webbridge", "service"});
+  r.only_keys(document, "", {"bus", "logging", "webbridge", "supervisor", "service"});
   if (const toml::table* bus = r.table(document, "bus", "bus")) read_bus(r, *bus, config.bus, key_folder);
   if (const toml::table* logging = r.table(document, "logging", "logging")) read_logging(r, *logging, config.logging);
   if (const toml::table* webbridge = r.table(document, "webbridge", "webbridge"))
     read_webbridge(r, *webbridge, config.webbridge);
+  if (const toml::table* supervisor = r.table(document, "supervisor", "supervisor"))
+    read_supervisor(r, *supervisor, config.supervisor);
   if (const toml::node* services = document.get("service")) read_services(r, *services, config.services);
   if (const toml::node* query = document.at_path("logging.query_endpoint").node();
       query != nullptr && query->is_string() && !config.bus.curve.enabled &&

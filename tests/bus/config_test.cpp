@@ -51,6 +51,7 @@ BOOST_AUTO_TEST_CASE(defaults_are_the_seeds) {
   BOOST_TEST(config.logging.service_names.at("logging_service") == "Logging Service");
   BOOST_TEST(config.bus.publish_endpoint == "tcp://127.0.0.1:5555");
   BOOST_TEST(config.webbridge.listen == "127.0.0.1:8080");
+  BOOST_TEST(config.supervisor.capture_max_bytes == 10u * 1024 * 1024);
 }
 
 BOOST_AUTO_TEST_CASE(the_shipped_config_is_valid_and_matches_the_defaults) {
@@ -62,6 +63,16 @@ BOOST_AUTO_TEST_CASE(the_shipped_config_is_valid_and_matches_the_defaults) {
   BOOST_TEST((config.logging.service_names == defaults.logging.service_names));
   BOOST_REQUIRE_EQUAL(config.services.size(), 1u);
   BOOST_TEST(config.services[0].name == "demo");
+  BOOST_TEST(config.supervisor.capture_max_bytes == defaults.supervisor.capture_max_bytes);
+}
+
+BOOST_AUTO_TEST_CASE(the_supervisor_bounds_its_capture_files) {
+  BOOST_TEST(parse_config("[supervisor]\ncapture_max_bytes = 65536\n", "test.toml", no_environment())
+                 .supervisor.capture_max_bytes == 65536u);
+  BOOST_TEST(error_of("[supervisor]\ncapture_max_bytes = 0\n") ==
+             "test.toml:2:21: supervisor.capture_max_bytes: must be from 4096 to 1099511627776 bytes (got 0)");
+  BOOST_TEST(error_of("[supervisor]\ncapture_bytes = 1\n")
+                 .starts_with("test.toml:2:1: supervisor.capture_bytes: unknown key"));
 }
 
 BOOST_AUTO_TEST_CASE(reads_every_section) {
@@ -78,6 +89,8 @@ r2_unit = "Astromech"
 [webbridge]
 listen = "0.0.0.0:9000"
 token = "0123456789abcdef"
+[supervisor]
+capture_max_bytes = 1048576
 [[service]]
 name = "voice"
 command = "python3 voice.py"
@@ -93,6 +106,7 @@ environment = { PYTHONUNBUFFERED = "1" }
   BOOST_TEST(config.logging.service_names.at("r2_unit") == "Astromech");
   BOOST_TEST(config.logging.service_names.at("music_controller") == "Music Controller");
   BOOST_TEST(config.webbridge.listen == "0.0.0.0:9000");
+  BOOST_TEST(config.supervisor.capture_max_bytes == 1048576u);
   BOOST_REQUIRE_EQUAL(config.services.size(), 1u);
   BOOST_TEST((config.services[0].command == std::vector<std::string>{"/bin/sh", "-c", "python3 voice.py"}));
   BOOST_TEST((config.services[0].restart == RestartPolicy::always));

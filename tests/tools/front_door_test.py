@@ -281,6 +281,32 @@ session_file_path = "{self.logs}"
         self.assertTrue(output.startswith("1\n2\n3\n") and output.endswith("200000\nno newline at the end"))
         self.assertEqual(self.cantina("down").returncode, 0)
 
+    def test_output_files_are_private_to_owner_and_group_and_rotated_at_a_size(self):
+        self.state_dir.mkdir(mode=0o755)
+        os.chmod(self.state_dir, 0o755)                      # a looser folder from before is tightened
+        (self.state_dir / "counter.out").write_text("old\n")
+        os.chmod(self.state_dir / "counter.out", 0o644)
+        self.write_config('[[service]]\nname = "counter"\nstart_secs = 0\nrestart = "never"\n'
+                          'command = "seq 1 100000; exec sleep 600"\n', extra="[supervisor]\ncapture_max_bytes = 65536")
+        self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+        output, rotated = self.state_dir / "counter.out", self.state_dir / "counter.out.1"
+        self.assertTrue(wait_for(lambda: output.read_bytes().endswith(b"\n100000\n"), 10))
+        for path in (output, rotated, self.state_dir / "state.json", self.state_dir / "supervisor.log",
+                     self.state_dir / "cantina-busd.out", self.state_dir / "cantina-logd.out"):
+            self.assertEqual(oct(path.stat().st_mode & 0o777), oct(0o640), path)
+        self.assertEqual(oct(self.state_dir.stat().st_mode & 0o777), oct(0o750))
+        self.assertIn("cantina-busd: proxying", (self.state_dir / "cantina-busd.out").read_text())
+        # Each file holds whole lines, at most capture_max_bytes; together the newest output.
+        newer, older = output.read_text(), rotated.read_text()
+        self.assertLessEqual(len(newer), 65536 + 7)          # the rest of a line a read cut in two
+        self.assertLessEqual(len(older), 65536 + 7)
+        self.assertTrue(older.endswith("\n") and not older.startswith("old"), (older[:30], older[-30:]))
+        numbers = [int(line) for line in (older + newer).splitlines()]
+        self.assertEqual(numbers, list(range(numbers[0], 100001)))
+        self.assertGreater(len(older), 60000)
+        self.assertEqual(self.cantina("down").returncode, 0)
+        self.assert_nothing_left()
+
     def test_what_an_exited_service_left_in_its_process_group_is_stopped(self):
         self.write_config(self.demo_service('"--grandchild", "--exit-after", "0.5"', restart="never"))
         self.assertEqual(self.cantina("up", "--detach").returncode, 0)

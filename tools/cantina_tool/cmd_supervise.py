@@ -14,7 +14,7 @@ from .detach import launch_detached
 from .errors import CantinaError, NothingRunning
 from .messages import format_duration, say
 from .processes import process_alive, terminate_pid, wait_until
-from .state import read_state, running_state, still_running
+from .state import read_state, running_state, still_running, write_private
 from .supervisor import Supervisor
 
 
@@ -112,11 +112,7 @@ def cmd_restart(args) -> int:
     if args.name not in names:
         raise CantinaError(f"no supervised process is named '{args.name}' (there are: {', '.join(names)})")
     starts_before = next(c["starts"] for c in state["children"] if c["name"] == args.name)
-    requests = STATE_DIR / "requests"
-    requests.mkdir(exist_ok=True)
-    request = requests / f"{time.time_ns()}-{os.getpid()}.json"
-    request.with_suffix(".tmp").write_text(json.dumps({"restart": args.name}))
-    os.replace(request.with_suffix(".tmp"), request)
+    write_private(STATE_DIR / "requests" / f"{time.time_ns()}-{os.getpid()}.json", json.dumps({"restart": args.name}))
     os.kill(state["supervisor_pid"], signal.SIGUSR1)
     say(f"cantina: asked the supervisor (pid {state['supervisor_pid']}) to restart {args.name}")
 

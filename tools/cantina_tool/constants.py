@@ -33,6 +33,7 @@ STATUS_REPEAT = 1.0             # s between two publications of every child's st
 STATE_REFRESH = 2.0             # s between two writes of the state file without a change
 CAPTURE_DRAIN_TIMEOUT = 3.0     # s at shutdown for the services' pipes to reach end of file
 LOGGER_DRAIN_TIMEOUT = 3.0      # s at shutdown for captured lines to reach the bus
+CAPTURE_MAX_BYTES = 10 << 20    # [supervisor] capture_max_bytes when the config does not say (fake binaries)
 RESTART_TIMEOUT = STOP_TIMEOUT + STATUS_READY_TIMEOUT + 10   # s `restart` waits for the outcome
 DETACH_TIMEOUT = 60.0           # s `up --detach` waits for the detached supervisor to be ready
 DOWN_SUPERVISOR_TIMEOUT = 30.0  # s `down` waits for the supervisor to exit

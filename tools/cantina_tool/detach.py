@@ -1,6 +1,7 @@
 """Detaching: `up --detach` starts the supervisor again (the entry script with the hidden
 `up --supervise-detached`) in its own session and waits until the state file says it is ready."""
 
+import os
 import subprocess
 import sys
 import time
@@ -8,15 +9,16 @@ from pathlib import Path
 
 from .constants import DETACH_TIMEOUT, POLL_INTERVAL, STATE_DIR, STATE_FILE, TOOL
 from .messages import say, tail_lines
-from .state import print_summary, read_state
+from .state import FILE_MODE, make_state_dir, print_summary, read_state
 
 
 def launch_detached(config_path: Path, services_only: bool = False) -> int:
     """Starts the supervisor in its own session and waits until it reports ready, or fails."""
-    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    make_state_dir()
     STATE_FILE.unlink(missing_ok=True)   # stale: still_running() found nothing alive
     log_path = STATE_DIR / "supervisor.log"
-    with open(log_path, "wb") as log:
+    with open(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE), "wb") as log:
+        os.fchmod(log.fileno(), FILE_MODE)
         supervisor = subprocess.Popen(
             [sys.executable, str(TOOL), "--config", str(config_path), "up",
              "--supervise-detached", *(["--services-only"] if services_only else [])], stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

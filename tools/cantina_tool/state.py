@@ -12,6 +12,32 @@ from .messages import say, tail_lines
 from .processes import process_alive
 
 
+DIR_MODE = 0o750    # the state dir and its requests/ folder
+FILE_MODE = 0o640   # every file in it (as the output files, capture.FILE_MODE)
+
+
+def make_state_dir() -> None:
+    """Creates <state dir> and its requests/ folder, mode 0750 (a looser one of ours is tightened)."""
+    for folder in (STATE_DIR, STATE_DIR / "requests"):
+        folder.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        status = folder.stat()
+        if status.st_mode & 0o7777 != DIR_MODE and status.st_uid == os.getuid():
+            os.chmod(folder, DIR_MODE)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Writes `text` to `path` atomically (a temporary file renamed over it), mode 0640."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def read_state() -> dict | None:
     """Returns the state file's content, or None if there is none (or it is unreadable)."""
     try:
@@ -22,10 +48,8 @@ def read_state() -> dict | None:
 
 def save_state(state: dict) -> None:
     """Writes the state file atomically."""
-    temporary = STATE_FILE.with_suffix(".tmp")
     try:
-        temporary.write_text(json.dumps(state, indent=2) + "\n")
-        os.replace(temporary, STATE_FILE)
+        write_private(STATE_FILE, json.dumps(state, indent=2) + "\n")
     except OSError as error:
         say(f"cantina: cannot write {STATE_FILE}: {error}", sys.stderr)
 

@@ -15,18 +15,19 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
-from .capture import CapturedOutput, OutputCapture
+from .capture import CapturedOutput, OutputCapture, OutputFile
 from .children import Child, ChildSpec, backoff_delay, should_restart
-from .constants import (BACKOFF_RESET_AFTER, BIN_DIR, BUS_READY_TIMEOUT, CAPTURE_DRAIN_TIMEOUT, FATAL_AFTER,
+from .constants import (BACKOFF_RESET_AFTER, BIN_DIR, BUS_READY_TIMEOUT, CAPTURE_DRAIN_TIMEOUT, CAPTURE_MAX_BYTES,
+                        FATAL_AFTER,
                         LIB_PATH, LOGGER_DRAIN_TIMEOUT, NODE_READY_TIMEOUT, POLL_INTERVAL, PYTHON_DIR, ROOT,
                         STATE_DIR, STATE_REFRESH, STATUS_READY_TIMEOUT, STATUS_REPEAT, STOP_HURRY, STOP_TIMEOUT,
                         TICK)
 from .errors import StartupError, StopRequested
 from .messages import describe_exit, say, tail_lines
 from .probes import CommandProbe, EndpointsProbe, Probe, UptimeProbe
-from .processes import die_with_parent, group_alive, proc_stat, signal_group
+from .processes import die_with_parent, group_alive, proc_stat, signal_group, wait_until
 from .reporter import BusReporter
-from .state import print_summary, remove_state_if_owned, save_state
+from .state import make_state_dir, print_summary, remove_state_if_owned, save_state
 
 
 def session_file_from_status(message: str) -> str:
@@ -70,6 +71,7 @@ class Supervisor:
         self.last_status_publish = 0.0
         self.last_state_write = 0.0
         self.leftover_groups: dict[int, float] = {}   # process group of an exited child -> SIGKILL time
+        self.capture_max_bytes = int(config.get("supervisor", {}).get("capture_max_bytes", CAPTURE_MAX_BYTES))
         self.children = [Child(spec) for spec in self.child_specs(config)]
 
     def child_specs(self, config: dict) -> list[ChildSpec]:
@@ -122,7 +124,10 @@ class Supervisor:
     def note_dashboard(self, probe: CommandProbe) -> None:
         """Keeps the dashboard's address: from the web bridge's 'listening on' line, else the config."""
         child = next(c for c in self.children if c.spec.name == "cantina-webbridge")
-        found = re.findall(r"listening on (https?://\S+)", "\n".join(tail_lines(child.log_path, 50)))
+
+        def listening() -> list[str]:
+            return re.findall(r"listening on (https?://\S+)", "\n".join(tail_lines(child.log_path, 50)))
+        found = wait_until(listening, 1.0) and listening()   # the line may still be in the capture thread
         url = found[-1] if found else f"http://{self.config.get('webbridge', {}).get('listen', '127.0.0.1:8080')}"
         self.dashboard = url if url.endswith("/") else url + "/"
 
@@ -133,8 +138,7 @@ class Supervisor:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, self.on_signal)
         signal.signal(signal.SIGUSR1, self.on_request_signal)
-        STATE_DIR.mkdir(parents=True, exist_ok=True)
-        (STATE_DIR / "requests").mkdir(exist_ok=True)
+        make_state_dir()
         self.reporter = BusReporter(self.config_path)
         if self.reporter.problem:
             say(f"cantina: note: statuses and captured output are not published on the bus: {self.reporter.problem}")
@@ -250,47 +254,44 @@ class Supervisor:
             say(f"cantina: restarted {child.spec.name} (pid {child.process.pid})")
 
     def spawn(self, child: Child) -> None:
-        """Starts the process in its own session; a service's output is captured, a node's goes to its .out."""
+        """Starts the process in its own session, its output read by the capture thread: into its
+        .out file and, for a service with capture on, published line by line."""
         spec = child.spec
         program = shutil.which(spec.argv[0], path=spec.env["PATH"]) if "/" not in spec.argv[0] \
             else str(spec.cwd / spec.argv[0])
         if not program:
             raise StartupError(f"{spec.name}: command '{spec.argv[0]}' not found in {BIN_DIR} or on PATH")
-        first = child.starts == 0
-        pipes: list[int] = []
+        if child.output_file is None:
+            child.output_file = OutputFile(child.log_path, self.capture_max_bytes)
         try:
-            out_file = open(child.log_path, "wb" if first else "ab", buffering=0)
+            child.output_file.open(fresh=child.starts == 0)
         except OSError as error:
             raise StartupError(f"{spec.name}: cannot write {child.log_path}: {error}") from None
+        published = spec.kind == "service" and spec.capture
+        pipes: list[int] = []
         try:
-            if spec.kind == "service" and spec.capture:
-                stdout_read, stdout_write = os.pipe()
-                stderr_read, stderr_write = os.pipe()
-                pipes = [stdout_read, stdout_write, stderr_read, stderr_write]
-                for fd in (stdout_read, stderr_read):
-                    try:
-                        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)   # room for bursts; best effort
-                    except OSError:
-                        pass
-                stdout, stderr = stdout_write, stderr_write
-            else:
-                stdout, stderr = out_file, subprocess.STDOUT
+            for _ in range(2 if published else 1):   # stdout and stderr apart, or both in one
+                pipes += os.pipe()
+            for fd in pipes[0::2]:
+                try:
+                    fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)   # room for bursts; best effort
+                except OSError:
+                    pass
+            stdout = pipes[1]
+            stderr = pipes[3] if published else subprocess.STDOUT
             child.process = subprocess.Popen(
                 [program, *spec.argv[1:]], cwd=spec.cwd, env=spec.env, stdin=subprocess.DEVNULL,
                 stdout=stdout, stderr=stderr, start_new_session=True, preexec_fn=die_with_parent(os.getpid()))
         except OSError as error:
             for fd in pipes:
                 os.close(fd)
-            out_file.close()
             raise StartupError(f"{spec.name}: cannot start {program}: {error}") from None
-        if pipes:
-            os.close(stdout_write)
-            os.close(stderr_write)
-            output = CapturedOutput(spec.name, child.process.pid, Path(program).name, out_file,
-                                    self.reporter.logger_for(spec.name), child.capture_stats)
-            self.capture.add(output, stdout_read, stderr_read)
-        else:
-            out_file.close()
+        for fd in pipes[1::2]:
+            os.close(fd)
+        logger = self.reporter.logger_for(spec.name) if published else None
+        output = CapturedOutput(spec.name, child.process.pid, Path(program).name, child.output_file, logger,
+                                child.capture_stats)
+        self.capture.add(output, pipes[0], pipes[2] if published else None)
         child.starts += 1
         stat = proc_stat(child.process.pid)
         child.start_ticks = stat[2] if stat else None
@@ -352,7 +353,7 @@ class Supervisor:
         how = describe_exit(code)
         during_start = child.state == "STARTING"
         self.end_group(pid)
-        if child.spec.capture and self.capture is not None:   # its last words, before they are reported
+        if self.capture is not None:   # its last words, before they are reported
             self.capture.wait_drained([child.spec.name], 0.3)
         if child.probe is not None:
             child.probe.close()
@@ -430,7 +431,8 @@ class Supervisor:
     # ------------------------------------------------------------ stopping
 
     def stop_all(self) -> None:
-        """Stops services (reverse order), lets their output reach the logging node, then the nodes."""
+        """Stops services (reverse order), lets their output reach the logging node, then the nodes;
+        the capture thread reads every pipe to its end, then the output files are closed."""
         services = [c for c in self.children if c.spec.kind == "service"]
         nodes = [c for c in self.children if c.spec.kind == "node"]
         for child in reversed(services):
@@ -438,7 +440,7 @@ class Supervisor:
         self.reap_groups(time.monotonic(), force=True)
         if self.capture is not None:
             self.capture.wait_drained([c.spec.name for c in services], CAPTURE_DRAIN_TIMEOUT)
-            self.capture.stop(CAPTURE_DRAIN_TIMEOUT)
+            self.capture.detach_loggers()   # a pipe a leftover still holds is written, not published
         if self.reporter is not None:
             self.reporter.close_loggers(LOGGER_DRAIN_TIMEOUT)
         for child in reversed(nodes):
@@ -446,6 +448,12 @@ class Supervisor:
                 self.reporter.publish(child)
                 self.reporter.close_status()   # while the bus still takes what is queued
             self.stop_child(child)
+        if self.capture is not None:
+            self.capture.wait_drained([c.spec.name for c in nodes], CAPTURE_DRAIN_TIMEOUT)
+            self.capture.stop(CAPTURE_DRAIN_TIMEOUT)
+        for child in self.children:
+            if child.output_file is not None:
+                child.output_file.close()
 
     def stop_child(self, child: Child) -> None:
         """SIGTERM to the child's process group, SIGKILL after the grace period; reaps the child."""

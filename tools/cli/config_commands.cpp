@@ -53,6 +53,7 @@ int show_config_command(const Arguments& args) {
                                 {"query_endpoint", l.query_endpoint},
                                 {"service_names", std::move(names)}};
   out["webbridge"] = json::object{{"listen", config.webbridge.listen}};
+  out["supervisor"] = json::object{{"capture_max_bytes", config.supervisor.capture_max_bytes}};
   json::array services;
   for (const auto& service : config.services) {
     json::array command;

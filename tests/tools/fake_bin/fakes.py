@@ -109,7 +109,8 @@ def cli(argv: list[str]) -> None:
                      "start_secs": s.get("start_secs", 1.0), "ready": s.get("ready", "uptime"),
                      "capture": s.get("capture", True)} for s in config.get("service", [])]
         print(json.dumps({"source": path, "bus": config["bus"], "logging": config["logging"],
-                          "webbridge": {"listen": "127.0.0.1:0"}, "services": services}))
+                          "webbridge": {"listen": "127.0.0.1:0"}, "supervisor": config.get("supervisor", {}),
+                          "services": services}))
     elif command == "wait-status":
         _, config = load_config(rest)
         status = Path(config["logging"]["session_file_path"]) / "status"

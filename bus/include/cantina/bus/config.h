@@ -59,6 +59,13 @@ struct WebBridgeConfig {
   std::vector<std::string> allowed_origins;  // WebSocket Origins accepted besides the bridge's own
 };
 
+// [supervisor]: `tools/cantina up` itself.
+struct SupervisorConfig {
+  // A process's captured output file (<state dir>/<name>.out) is renamed to
+  // <name>.out.1 (replacing the previous one) when it would grow past this.
+  std::uint64_t capture_max_bytes = std::uint64_t{10} * 1024 * 1024;
+};
+
 enum class RestartPolicy { always, on_failure, never };
 
 // What the supervisor waits for before it counts a service as started and
@@ -83,6 +90,7 @@ struct Config {
   BusConfig bus;
   LoggingConfig logging;
   WebBridgeConfig webbridge;
+  SupervisorConfig supervisor;
   std::vector<ServiceConfig> services;
 };
 

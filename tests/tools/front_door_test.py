@@ -165,6 +165,78 @@ session_file_path = "{self.logs}"
         self.assert_nothing_left()
         self.assertIn("nothing is running", self.cantina("down").stdout)
 
+    def test_two_ups_at_once_start_one_supervisor_and_the_other_says_which(self):
+        other_config = self.dir / "other.toml"
+        self.write_config(self.demo_service())
+        self.config.rename(other_config)
+        self.write_config(self.demo_service())   # the same state dir, other ports
+        ups = [subprocess.Popen([str(TOOL), "--config", str(config), "up", "--detach"], env=self.env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for config in (self.config, other_config)]
+        results = [(up.wait(30), *up.communicate()) for up in ups]
+        self.assertEqual(sorted(code for code, _, _ in results), [0, 1], results)
+        winner = self.state()
+        launcher = next(up.pid for up, (code, _, _) in zip(ups, results) if code == 0)
+        loser = next(stderr for code, _, stderr in results if code == 1)
+        # The lock's holder is the winning `up` while it starts, then the supervisor it detached.
+        self.assertRegex(loser, rf"a supervisor is already running \(pid ({launcher}|{winner['supervisor_pid']}), "
+                                rf"config {winner['config']}, since \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d"
+                                rf"(; still starting)?\)")
+        self.assertEqual(len(list(self.pids.glob("cantina-busd.*"))), 1, "the refused `up` started something")
+        down = self.cantina("down")
+        self.assertEqual(down.returncode, 0, down.stdout + down.stderr)
+        self.assert_nothing_left()
+
+    def test_down_while_up_detach_is_starting_stops_what_started(self):
+        self.write_config(self.demo_service(), extra="[fake]\nlogd_delay = 20")
+        up = subprocess.Popen([str(TOOL), "--config", str(self.config), "up", "--detach"], env=self.env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.assertTrue(wait_for(lambda: list(self.pids.glob("cantina-logd.*")), 15), "logd never started")
+            status = self.cantina("status")
+            self.assertEqual(status.returncode, 0, status.stdout)
+            self.assertIn("(still starting)", status.stdout)
+            again = self.cantina("up", "--detach")
+            self.assertEqual(again.returncode, 1)
+            self.assertIn("still starting", again.stderr)
+            down = self.cantina("down")
+            self.assertEqual(down.returncode, 0, down.stdout + down.stderr)
+            self.assertIn("it is still starting", down.stdout)
+            self.assertIn("stopped supervisor", down.stdout)
+            self.assertNotIn("nothing", down.stdout)
+            _, stderr = up.communicate(timeout=15)
+        finally:
+            up.kill()
+        self.assertEqual(up.returncode, 1)
+        self.assertIn("the supervisor stopped before it was ready; nothing runs", stderr)
+        self.assert_nothing_left()
+        self.assertEqual(self.cantina("status").returncode, 3)
+
+    def test_down_while_up_has_not_started_anything_yet_stops_it(self):
+        self.write_config(self.demo_service(), extra="[fake]\ncheck_delay = 20")
+        up = subprocess.Popen([str(TOOL), "--config", str(self.config), "up", "--detach"], env=self.env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.assertTrue(wait_for(lambda: "still starting" in self.cantina("status").stdout, 10))
+            down = self.cantina("down")
+            self.assertEqual(down.returncode, 0, down.stdout + down.stderr)
+            self.assertIn(f"stopping the supervisor (pid {up.pid}", down.stdout)
+            _, stderr = up.communicate(timeout=15)
+        finally:
+            up.kill()
+        self.assertEqual(up.returncode, 1)
+        self.assertIn("received SIGTERM while starting; stopped", stderr)
+        self.assert_nothing_left()
+        self.assertEqual(self.recorded_pids(), [])
+
+    def test_down_right_after_up_detach_returns_stops_everything(self):
+        self.write_config(self.demo_service())
+        self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+        time.sleep(0.05)
+        down = self.cantina("down")
+        self.assertEqual(down.returncode, 0)
+        self.assertIn("stopped supervisor", down.stdout)
+        self.assert_nothing_left()
+
     def test_a_service_crashing_at_start_up_is_retried_while_the_rest_runs(self):
         self.write_config(self.demo_service('"--exit-after", "0.1", "--exit-code", "7", "--say", "boom"',
                                             start_secs=2) + self.demo_service(name="steady"))

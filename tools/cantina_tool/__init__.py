@@ -4,7 +4,9 @@
     tools/cantina [--config FILE] up [--detach] | down | status [--json] | restart NAME
     tools/cantina [--config FILE] tail | level | log  ARGS...   (passed on to cantina-cli)
 
-`up` supervises busd, logd, the web bridge (when built) and the [[service]]s of the config:
+`up` takes the state dir's supervisor lock (a second `up` refuses, naming the one that runs;
+`down` stops one that is still starting), then supervises busd, logd, the web bridge (when
+built) and the [[service]]s of the config:
 it starts them in that order, each once the one before is ready, each in its own session
 (so Ctrl-C reaches only the supervisor) and tied to the supervisor's life
 (PR_SET_PDEATHSIG). A process that exits is restarted per its restart policy after 1 s,
@@ -31,7 +33,8 @@ modules listed above it (tools/cantina, the entry script, calls cli.main):
     probes           readiness probes: bus endpoints, a command (wait-status), uptime
     capture          the services' stdout/stderr: one reading thread, .out files, level of a line
     building         setup (tools/setup), the cmake build, the fuzzers' clang build
-    state            the state file: read, write, summary; what still runs
+    state            the state dir (0750) and the state file: read, write, summary; what still runs
+    lock             the supervisor lock: one supervisor per state dir, who holds it, in which phase
     children         ChildSpec, Child, restart policy, backoff
     reporter         BusReporter: ServiceStatus and captured output on the bus
     supervisor       Supervisor: start in order, restart per policy, stop in reverse order

@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--services-only", action="store_true",
                     help="run only the [[service]] entries: a LAN host whose bus and logging node run elsewhere")
     up.add_argument("--supervise-detached", action="store_true", help=argparse.SUPPRESS)
+    up.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)
     up.set_defaults(run=cmd_up)
     commands.add_parser("down", help="stop what `up` runs").set_defaults(run=cmd_down)
     status = commands.add_parser("status", help="state, pid, uptime, restarts of every supervised process "

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from .constants import STATE_DIR, STATE_FILE
-from .errors import NothingRunning
 from .messages import say, tail_lines
 from .processes import process_alive
 
@@ -78,31 +77,7 @@ def print_summary(state: dict, detached: bool) -> None:
     say("\n".join(lines))
 
 
-def still_running() -> str | None:
-    """Describes a recorded supervisor (or leftover children) that still runs, else None."""
-    state = read_state()
-    if not state:
-        return None
-    if process_alive(state["supervisor_pid"], state.get("supervisor_start_ticks")):
-        return f"a supervisor is already running (pid {state['supervisor_pid']}, config {state['config']})"
-    leftovers = leftover_children(state)
-    return "processes of a previous run still run: " + ", ".join(leftovers) if leftovers else None
-
-
 def leftover_children(state: dict) -> list[str]:
     """'name (pid N)' of the recorded children that are still alive."""
     return [f"{child['name']} (pid {child['pid']})" for child in state["children"]
             if child.get("pid") and process_alive(child["pid"], child.get("start_ticks"))]
-
-
-def running_state() -> dict:
-    """The state of the running supervisor; CantinaError(exit 3) saying clearly that nothing runs."""
-    state = read_state()
-    if not state:
-        raise NothingRunning(f"cantina: nothing is running (no supervisor for {STATE_DIR})")
-    if not process_alive(state["supervisor_pid"], state.get("supervisor_start_ticks")):
-        leftovers = leftover_children(state)
-        extra = ("; still running: " + ", ".join(leftovers) if leftovers else "") + "; clean up with: tools/cantina down"
-        raise NothingRunning(f"cantina: nothing is running: the supervisor (pid {state['supervisor_pid']}) "
-                             f"is gone{extra}")
-    return state

@@ -23,6 +23,7 @@ from .constants import (BACKOFF_RESET_AFTER, BIN_DIR, BUS_READY_TIMEOUT, CAPTURE
                         STATE_DIR, STATE_REFRESH, STATUS_READY_TIMEOUT, STATUS_REPEAT, STOP_HURRY, STOP_TIMEOUT,
                         TICK)
 from .errors import StartupError, StopRequested
+from .lock import SupervisorLock
 from .messages import describe_exit, say, tail_lines
 from .probes import CommandProbe, EndpointsProbe, Probe, UptimeProbe
 from .processes import die_with_parent, group_alive, proc_stat, signal_group, wait_until
@@ -53,8 +54,10 @@ class Supervisor:
       shortens every remaining grace period to STOP_HURRY seconds.
     """
 
-    def __init__(self, config_path: Path, config: dict, detached: bool, services_only: bool = False):
+    def __init__(self, config_path: Path, config: dict, detached: bool, services_only: bool = False,
+                 lock: SupervisorLock | None = None):
         self.config_path = config_path
+        self.lock = lock                             # held by this process; says starting/running/stopping
         self.config = config
         self.detached = detached
         self.services_only = services_only           # LAN: the bus and the logging node run on another host
@@ -155,10 +158,14 @@ class Supervisor:
                 return 1 if self.detached else 0
             self.ready = True
             self.write_state()
+            if self.lock is not None:
+                self.lock.update(phase="running")
             print_summary(self.state(), self.detached)
             self.supervise()
             return 0
         finally:
+            if self.lock is not None:
+                self.lock.update(phase="stopping")
             self.stop_all()
             remove_state_if_owned()
             say("cantina: all stopped")

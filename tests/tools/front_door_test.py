@@ -31,6 +31,20 @@ from cantina_tool.supervisor import session_file_from_status  # noqa: E402
 from cantina_logging import INFO, LEVEL_NAMES, WARNING  # noqa: E402  (tools/python, put on sys.path by the package)
 
 
+DAEMONIZE = """
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        name = f"daemon-{os.environ['CANTINA_SERVICE']}.{os.getpid()}"
+        open(os.path.join(os.environ["FAKE_PID_DIR"], name), "w").close()
+        os.execve("/bin/sleep", ["sleep", "600"], {} if "--clear" in sys.argv else os.environ)
+    os._exit(0)
+os.wait()
+time.sleep(600)
+"""
+
+
 def alive(pid: int) -> bool:
     """True if pid runs and is not a zombie."""
     try:
@@ -388,6 +402,57 @@ session_file_path = "{self.logs}"
         self.assertTrue(wait_for(lambda: not alive(grandchild[0]), 5), "the grandchild outlived its service")
         self.assertEqual(self.cantina("down").returncode, 0)
         self.assert_nothing_left()
+
+    def daemon_service(self, name: str = "daemonizer", clear_environment: bool = False) -> str:
+        """A service that starts a daemon the classic way (fork, setsid, fork; the middle process
+        exits at once), so the daemon has left the service's process group and session."""
+        script = self.dir / "daemonize.py"
+        script.write_text(DAEMONIZE)
+        clear = ', "--clear"' if clear_environment else ""
+        return f'[[service]]\nname = "{name}"\ncommand = ["python3", "{script}"{clear}]\nstart_secs = 0.2\n'
+
+    def daemons(self, service: str = "") -> list[int]:
+        """The daemons started so far (of one service), alive or not."""
+        return [int(path.suffix[1:]) for path in self.pids.glob(f"daemon-{service or '*'}.*")]
+
+    def test_a_daemon_a_service_started_is_stopped_with_it(self):
+        for tracking in ("auto", "proc"):   # auto: a cgroup where one can be made (here, as root)
+            with self.subTest(tracking=tracking):
+                self.env["CANTINA_TRACKING"] = tracking
+                self.write_config(self.daemon_service() + self.daemon_service("anonymous", clear_environment=True))
+                self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+                self.assertTrue(wait_for(lambda: len(self.daemons()) == 2, 10), self.daemons())
+                service = self.child("daemonizer")["pid"]
+                self.assertTrue(all(os.getsid(daemon) not in (service, os.getsid(0)) for daemon in self.daemons()))
+                # A restart stops the daemon of the incarnation it stops, and only that one.
+                first = self.daemons("daemonizer")[0]
+                self.assertEqual(self.cantina("restart", "daemonizer").returncode, 0)
+                self.assertTrue(wait_for(lambda: len(self.daemons("daemonizer")) == 2, 10), self.daemons())
+                self.assertTrue(wait_for(lambda: not alive(first), 5), "the old incarnation's daemon runs on")
+                self.assertTrue(alive(self.daemons("anonymous")[0]))
+                down = self.cantina("down")
+                self.assertEqual(down.returncode, 0, down.stdout + down.stderr)
+                self.assert_nothing_left()   # the daemons too, the one without an environment included
+                for path in self.pids.iterdir():
+                    path.unlink()
+
+    def test_a_daemon_outlives_a_killed_supervisor_until_down(self):
+        for tracking in ("auto", "proc"):
+            with self.subTest(tracking=tracking):
+                self.env["CANTINA_TRACKING"] = tracking
+                self.write_config(self.daemon_service())
+                self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+                self.assertTrue(wait_for(lambda: len(self.daemons()) == 1, 10))
+                time.sleep(2.5)   # the state file (rewritten every 2 s) has seen the daemon
+                os.kill(self.state()["supervisor_pid"], signal.SIGKILL)
+                self.assertTrue(wait_for(lambda: not alive(self.child("daemonizer")["pid"]), 5))
+                self.assertTrue(alive(self.daemons()[0]), "PR_SET_PDEATHSIG does not reach a daemon")
+                down = self.cantina("down")
+                self.assertEqual(down.returncode, 0, down.stdout + down.stderr)
+                self.assertIn(f"processes the children had started (pids {self.daemons()[0]}", down.stdout)
+                self.assert_nothing_left()
+                for path in self.pids.iterdir():
+                    path.unlink()
 
     def test_tail_level_log_pass_their_arguments_through(self):
         self.write_config()

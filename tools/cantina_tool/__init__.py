@@ -17,7 +17,8 @@ published as its log records. On SIGINT/SIGTERM/SIGHUP everything stops in rever
 
 Environment: CANTINA_BIN_DIR (the C++ binaries; default <root>/build/bin; when set, `up`
 does not build), CANTINA_LIB (the bus's C library; default <bin dir>/../lib/libcantina_bus_c.so),
-CANTINA_STATE_DIR (state file and process output; default <root>/.cantina/run).
+CANTINA_STATE_DIR (state file and process output; default <root>/.cantina/run), CANTINA_TRACKING
+(proc: follow the children's processes through /proc even where a cgroup could be made).
 Standard library only (the bus is reached through tools/python/cantina_logging.py and the
 C library); Linux only (prctl, /proc).
 
@@ -36,6 +37,7 @@ modules listed above it (tools/cantina, the entry script, calls cli.main):
     state            the state dir (0750) and the state file: read, write, summary; what still runs
     lock             the supervisor lock: one supervisor per state dir, who holds it, in which phase
     children         ChildSpec, Child, restart policy, backoff
+    tracking         every process a child starts (its cgroup, or /proc with a subreaper), stopped with it
     reporter         BusReporter: ServiceStatus and captured output on the bus
     supervisor       Supervisor: start in order, restart per policy, stop in reverse order
     detach           `up --detach`: the supervisor in its own session, waited for until ready

@@ -51,6 +51,7 @@ class Child:
     capture_stats: dict = field(default_factory=lambda: {"lines": 0})
     last_failure: str = ""                         # "<name> (pid N) exited during start-up (exit code 3)"
     output_file: OutputFile | None = None          # <state dir>/<name>.out, opened at the first start
+    unit: str = ""                                 # the tracker's unit of the current incarnation ("demo.3")
 
     @property
     def log_path(self) -> Path:

@@ -17,6 +17,7 @@ from .messages import format_duration, say
 from .processes import process_alive, terminate_pid, wait_until
 from .state import leftover_children, read_state, write_private
 from .supervisor import Supervisor
+from .tracking import cleanup_after
 
 
 def stop_signals_raise() -> None:
@@ -93,6 +94,10 @@ def cmd_down(args) -> int:
             return 1
         if was_alive or stopped:
             stopped.append(f"{child['name']} (pid {child['pid']})")
+    if (state or {}).get("tracking"):   # what the children started (daemons) if the supervisor could not stop it
+        left = cleanup_after(state["tracking"], DOWN_CHILD_TIMEOUT)
+        if left:
+            stopped.append(f"{len(left)} processes the children had started (pids {', '.join(map(str, left))})")
     STATE_FILE.unlink(missing_ok=True)
     say("cantina: stopped " + ", ".join(stopped) if stopped
         else "cantina: nothing was running (removed a stale state file)")

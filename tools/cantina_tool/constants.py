@@ -31,6 +31,7 @@ FATAL_AFTER = 5                 # failed starts in a row (each within start_secs
 TICK = 0.1                      # s between two rounds of the supervisor's state machine
 STATUS_REPEAT = 1.0             # s between two publications of every child's status
 STATE_REFRESH = 2.0             # s between two writes of the state file without a change
+TRACK_INTERVAL = 0.5            # s between two looks for the children's new processes (proc tracking)
 CAPTURE_DRAIN_TIMEOUT = 3.0     # s at shutdown for the services' pipes to reach end of file
 LOGGER_DRAIN_TIMEOUT = 3.0      # s at shutdown for captured lines to reach the bus
 CAPTURE_MAX_BYTES = 10 << 20    # [supervisor] capture_max_bytes when the config does not say (fake binaries)

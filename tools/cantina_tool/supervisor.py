@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
@@ -21,13 +22,14 @@ from .constants import (BACKOFF_RESET_AFTER, BIN_DIR, BUS_READY_TIMEOUT, CAPTURE
                         FATAL_AFTER,
                         LIB_PATH, LOGGER_DRAIN_TIMEOUT, NODE_READY_TIMEOUT, POLL_INTERVAL, PYTHON_DIR, ROOT,
                         STATE_DIR, STATE_REFRESH, STATUS_READY_TIMEOUT, STATUS_REPEAT, STOP_HURRY, STOP_TIMEOUT,
-                        TICK)
+                        TICK, TRACK_INTERVAL)
 from .errors import StartupError, StopRequested
 from .lock import SupervisorLock
 from .messages import describe_exit, say, tail_lines
 from .probes import CommandProbe, EndpointsProbe, Probe, UptimeProbe
 from .processes import die_with_parent, group_alive, proc_stat, signal_group, wait_until
 from .reporter import BusReporter
+from .tracking import Tracker, signal_pids
 from .state import make_state_dir, print_summary, remove_state_if_owned, save_state
 
 
@@ -47,7 +49,9 @@ class Supervisor:
       restart pending, STOPPED, or FATAL after FATAL_AFTER quick failures), publishes each
       change on the bus and in the state file, and acts on stop signals and on `restart`
       requests (SIGUSR1 + a file in <state dir>/requests).
-    - Capture thread (OutputCapture): reads every service's stdout and stderr pipes.
+    - Every process a child starts is followed (Tracker: a cgroup per incarnation, or /proc
+      with the supervisor as child subreaper) and stopped with it, daemons included.
+    - Capture thread (OutputCapture): reads every child's output pipes.
     - Shutdown: a stop signal only sets a flag; the main loop then stops services, lets the
       capture reach end of file and the output loggers drain into the still running logging
       node, then stops the web bridge, the logging node and the bus. A second signal
@@ -73,7 +77,9 @@ class Supervisor:
         self.capture: OutputCapture | None = None
         self.last_status_publish = 0.0
         self.last_state_write = 0.0
-        self.leftover_groups: dict[int, float] = {}   # process group of an exited child -> SIGKILL time
+        self.leftovers: dict[str, tuple[int, float]] = {}   # unit of an exited child -> (its group, SIGKILL time)
+        self.tracker: Tracker | None = None           # every process of every child (run() makes it)
+        self.last_track = 0.0
         self.capture_max_bytes = int(config.get("supervisor", {}).get("capture_max_bytes", CAPTURE_MAX_BYTES))
         self.children = [Child(spec) for spec in self.child_specs(config)]
 
@@ -142,6 +148,7 @@ class Supervisor:
             signal.signal(signum, self.on_signal)
         signal.signal(signal.SIGUSR1, self.on_request_signal)
         make_state_dir()
+        self.tracker = Tracker.create(uuid.uuid4().hex[:12])   # before any thread: it may fork a test child
         self.reporter = BusReporter(self.config_path)
         if self.reporter.problem:
             say(f"cantina: note: statuses and captured output are not published on the bus: {self.reporter.problem}")
@@ -222,8 +229,12 @@ class Supervisor:
                 child.restart_at = None
                 child.restarts += 1
                 self.start(child)
-        if self.leftover_groups:
-            self.reap_groups(now)
+        if self.leftovers:
+            self.reap_leftovers(now)
+        if now - self.last_track >= TRACK_INTERVAL:
+            self.last_track = now
+            self.tracker.poll({pid for c in self.children for pid in (
+                c.process.pid if c.running else None, getattr(getattr(c.probe, "process", None), "pid", None)) if pid})
         if now - self.last_status_publish >= STATUS_REPEAT:   # late subscribers learn the current state
             self.last_status_publish = now
             for child in self.children:
@@ -275,6 +286,17 @@ class Supervisor:
         except OSError as error:
             raise StartupError(f"{spec.name}: cannot write {child.log_path}: {error}") from None
         published = spec.kind == "service" and spec.capture
+        unit = f"{spec.name}.{child.starts + 1}"   # this incarnation, for the tracker
+        try:
+            join_unit = self.tracker.preexec(unit)
+        except OSError as error:
+            raise StartupError(f"{spec.name}: cannot make its cgroup: {error}") from None
+        die = die_with_parent(os.getpid())
+
+        def preexec() -> None:
+            die()
+            if join_unit is not None:
+                join_unit()
         pipes: list[int] = []
         try:
             for _ in range(2 if published else 1):   # stdout and stderr apart, or both in one
@@ -287,14 +309,16 @@ class Supervisor:
             stdout = pipes[1]
             stderr = pipes[3] if published else subprocess.STDOUT
             child.process = subprocess.Popen(
-                [program, *spec.argv[1:]], cwd=spec.cwd, env=spec.env, stdin=subprocess.DEVNULL,
-                stdout=stdout, stderr=stderr, start_new_session=True, preexec_fn=die_with_parent(os.getpid()))
+                [program, *spec.argv[1:]], cwd=spec.cwd, env=dict(spec.env, **self.tracker.environment(unit)),
+                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, start_new_session=True, preexec_fn=preexec)
         except OSError as error:
             for fd in pipes:
                 os.close(fd)
             raise StartupError(f"{spec.name}: cannot start {program}: {error}") from None
         for fd in pipes[1::2]:
             os.close(fd)
+        child.unit = unit
+        self.tracker.started(unit, child.process.pid)
         logger = self.reporter.logger_for(spec.name) if published else None
         output = CapturedOutput(spec.name, child.process.pid, Path(program).name, child.output_file, logger,
                                 child.capture_stats)
@@ -333,33 +357,48 @@ class Supervisor:
         say(f"cantina: {child.spec.name} is ready (pid {child.process.pid})")
 
     def kill_quietly(self, child: Child) -> None:
-        """Kills a child that failed its readiness check (its whole group) and reaps it."""
+        """Kills a child that failed its readiness check (its group and every process of its unit) and reaps it."""
         if child.process and child.process.returncode is None:
             signal_group(child.process.pid, signal.SIGKILL)
+            self.tracker.signal(child.unit, signal.SIGKILL)
             child.process.wait()
+            self.tracker.ended_unit(child.unit)
 
-    def end_group(self, pgid: int) -> None:
-        """After a child exited: SIGTERM to what it left in its process group (a background job,
-        a worker), SIGKILL after STOP_HURRY s (see reap_groups), so no incarnation leaves anything."""
-        if group_alive(pgid):
-            signal_group(pgid, signal.SIGTERM)
-            self.leftover_groups[pgid] = time.monotonic() + STOP_HURRY
+    def remaining(self, child: Child) -> bool:
+        """True while anything of the child's incarnation runs: the child, its process group, or
+        any process of its unit (a daemon it started in a session of its own included)."""
+        process = child.process
+        return process.poll() is None or group_alive(process.pid) or bool(self.tracker.members(child.unit))
 
-    def reap_groups(self, now: float, force: bool = False) -> None:
-        """SIGKILLs the leftover groups whose grace period is over (all of them if `force`)."""
-        for pgid, deadline in list(self.leftover_groups.items()):
-            if not group_alive(pgid):
-                del self.leftover_groups[pgid]
+    def end_leftovers(self, child: Child) -> None:
+        """After a child exited: SIGTERM to what it left (in its process group or its unit: a
+        background job, a worker, a daemon), SIGKILL after STOP_HURRY s (see reap_leftovers), so no
+        incarnation leaves anything."""
+        if self.remaining(child):
+            signal_group(child.process.pid, signal.SIGTERM)
+            self.tracker.signal(child.unit, signal.SIGTERM)
+            self.leftovers[child.unit] = (child.process.pid, time.monotonic() + STOP_HURRY)
+        else:
+            self.tracker.ended_unit(child.unit)
+
+    def reap_leftovers(self, now: float, force: bool = False) -> None:
+        """SIGKILLs the leftovers whose grace period is over (all of them if `force`)."""
+        for unit, (pgid, deadline) in list(self.leftovers.items()):
+            if not group_alive(pgid) and not self.tracker.members(unit):
+                del self.leftovers[unit]
+                self.tracker.ended_unit(unit)
             elif force or now >= deadline:
                 signal_group(pgid, signal.SIGKILL)
-                del self.leftover_groups[pgid]
+                self.tracker.signal(unit, signal.SIGKILL)
+                del self.leftovers[unit]
+                self.tracker.ended_unit(unit)
 
     def on_exit(self, child: Child, now: float) -> None:
         """A child's process ended by itself: decide between restart (with backoff), STOPPED and FATAL."""
         code, pid = child.process.returncode, child.process.pid
         how = describe_exit(code)
         during_start = child.state == "STARTING"
-        self.end_group(pid)
+        self.end_leftovers(child)
         if self.capture is not None:   # its last words, before they are reported
             self.capture.wait_drained([child.spec.name], 0.3)
         if child.probe is not None:
@@ -444,7 +483,7 @@ class Supervisor:
         nodes = [c for c in self.children if c.spec.kind == "node"]
         for child in reversed(services):
             self.stop_child(child)
-        self.reap_groups(time.monotonic(), force=True)
+        self.reap_leftovers(time.monotonic(), force=True)
         if self.capture is not None:
             self.capture.wait_drained([c.spec.name for c in services], CAPTURE_DRAIN_TIMEOUT)
             self.capture.detach_loggers()   # a pipe a leftover still holds is written, not published
@@ -455,6 +494,10 @@ class Supervisor:
                 self.reporter.publish(child)
                 self.reporter.close_status()   # while the bus still takes what is queued
             self.stop_child(child)
+        if self.tracker is not None:
+            self.tracker.poll(set())        # orphans adopted at the last moment, then the rest
+            self.tracker.stop_strays(STOP_HURRY)
+            self.tracker.close()
         if self.capture is not None:
             self.capture.wait_drained([c.spec.name for c in nodes], CAPTURE_DRAIN_TIMEOUT)
             self.capture.stop(CAPTURE_DRAIN_TIMEOUT)
@@ -463,7 +506,8 @@ class Supervisor:
                 child.output_file.close()
 
     def stop_child(self, child: Child) -> None:
-        """SIGTERM to the child's process group, SIGKILL after the grace period; reaps the child."""
+        """SIGTERM to the child's process group and every process of its unit (also those that
+        appear meanwhile), SIGKILL after the grace period; reaps the child."""
         child.restart_at = None
         if child.probe is not None:
             child.probe.close()
@@ -472,21 +516,29 @@ class Supervisor:
         if process is None:
             return
         was_running = process.poll() is None
-        if was_running or group_alive(process.pid):
+        if self.remaining(child):
             self.set_state(child, "STOPPING", f"stopping (pid {process.pid})")
             signal_group(process.pid, signal.SIGTERM)
+            told = set(self.tracker.members(child.unit))
+            signal_pids(told, signal.SIGTERM)
             grace = STOP_TIMEOUT
             deadline = time.monotonic() + grace
-            while not (process.poll() is not None and not group_alive(process.pid)):
+            while self.remaining(child):
+                newcomers = set(self.tracker.members(child.unit)) - told
+                signal_pids(newcomers, signal.SIGTERM)
+                told |= newcomers
                 if self.hurry and grace > STOP_HURRY:   # a second stop signal
                     grace = STOP_HURRY
                     deadline = min(deadline, time.monotonic() + grace)
                 if time.monotonic() >= deadline:
                     say(f"cantina: {child.spec.name} did not stop within {grace:g} s; killing it")
                     signal_group(process.pid, signal.SIGKILL)
+                    self.tracker.signal(child.unit, signal.SIGKILL)
                     process.wait()
                     break
                 time.sleep(POLL_INTERVAL)
+        self.leftovers.pop(child.unit, None)
+        self.tracker.ended_unit(child.unit)
         if was_running:
             say(f"cantina: stopped {child.spec.name} (pid {process.pid}, {describe_exit(process.returncode)})")
         if child.state not in ("FATAL", "STOPPED"):
@@ -521,6 +573,7 @@ class Supervisor:
                 "started_at": self.started_at, "config": str(self.config_path), "ready": self.ready,
                 "detached": self.detached, "session_file": self.session_file, "dashboard": self.dashboard,
                 "state_dir": str(STATE_DIR), "bus_problem": self.reporter.problem if self.reporter else "",
+                "tracking": self.tracker.describe() if self.tracker else None,
                 "children": children}
 
     def write_state(self) -> None:

@@ -23,12 +23,10 @@ sys.path.insert(0, str(HERE))
 from support import TOOL, free_port  # noqa: E402
 
 sys.path.insert(0, str(TOOL.parent))   # tools/: the package cantina_tool behind tools/cantina
-from cantina_tool.capture import line_level  # noqa: E402
 from cantina_tool.children import backoff_delay, should_restart  # noqa: E402
 from cantina_tool.cli import split_config_option  # noqa: E402
 from cantina_tool.messages import format_duration  # noqa: E402
 from cantina_tool.supervisor import session_file_from_status  # noqa: E402
-from cantina_logging import INFO, LEVEL_NAMES, WARNING  # noqa: E402  (tools/python, put on sys.path by the package)
 
 
 DAEMONIZE = """
@@ -479,19 +477,6 @@ class HelpersTest(unittest.TestCase):
     def test_backoff_doubles_up_to_thirty_seconds(self):
         self.assertEqual([backoff_delay(step) for step in range(7)], [1, 2, 4, 8, 16, 30, 30])
         self.assertEqual(backoff_delay(1000), 30)
-
-    def test_a_captured_line_may_announce_its_level(self):
-        level = lambda line: LEVEL_NAMES[line_level(line, INFO)]  # noqa: E731
-        for line, expected in [(b"ERROR: disk full", "ERROR"), (b"[warn] slow", "WARNING"), (b"error reading", "ERROR"),
-                               (b"  [DEBUG] x", "DEBUG"), (b"INFO:root:hello", "INFO"), (b"Warning - hot", "WARNING"),
-                               (b"CRITICAL", "CRITICAL"), (b"fatal: not a git repository", "CRITICAL"),
-                               (b"2026-11-26 17:53:20,584 ERROR boom", "ERROR"), (b"<4>kernel says", "WARNING"),
-                               (b"E1126 17:53:20.584440  1234 main.cc:10] bad", "ERROR"),
-                               (b"Errors: none", "INFO"), (b"Information", "INFO"), (b"I think so", "INFO"),
-                               (b"ERR_CONNECTION_REFUSED", "INFO"), (b"the ERROR is later", "INFO")]:
-            with self.subTest(line=line):
-                self.assertEqual(level(line), expected)
-        self.assertEqual(line_level(b"plain", WARNING), WARNING)
 
     def test_durations_read_like_a_human_wrote_them(self):
         self.assertEqual([format_duration(s) for s in (0, 59, 61, 3700, 90000)], ["0s", "59s", "1m 1s", "1h 1m", "1d 1h"])

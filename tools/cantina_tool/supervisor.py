@@ -152,7 +152,7 @@ class Supervisor:
         self.reporter = BusReporter(self.config_path)
         if self.reporter.problem:
             say(f"cantina: note: statuses and captured output are not published on the bus: {self.reporter.problem}")
-        self.capture = OutputCapture()
+        self.capture = OutputCapture(int(self.config.get("bus", {}).get("max_record_bytes", 0)))
         self.capture.start()
         try:
             try:

@@ -1,14 +1,20 @@
 // `cantina-cli level`, `log` and `wait-status`: commands that talk to running
 // services over the bus.
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <iostream>
 #include <random>
+#include <system_error>
 
 #include "args.h"
 #include "cantina/bus/clock.h"
 #include "cantina/bus/codec.h"
+#include "cantina/bus/line_reader.h"
 #include "cantina/bus/logger.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
@@ -41,6 +47,33 @@ void check_service(const std::string& service) {
   if (!bus::topics::is_valid_service_id(service)) {
     throw UsageError("'" + service + "' is not a service id (letters, digits, '_', '-', '.')");
   }
+}
+
+// Feeds everything `fd` gives to `reader` until end of file, waking for the
+// reader's deadlines in between, then finishes it.
+void read_stream(int fd, bus::LineReader& reader) {
+  std::array<char, 65536> buffer{};
+  for (;;) {
+    int timeout_ms = -1;
+    if (auto deadline = reader.deadline()) {
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*deadline - bus::LineReader::Clock::now());
+      timeout_ms = static_cast<int>(std::clamp<long long>(wait.count(), 0, 60'000));
+    }
+    pollfd input{fd, POLLIN, 0};
+    const int ready = ::poll(&input, 1, timeout_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) throw std::system_error(errno, std::generic_category(), "reading standard input");
+    if (ready == 0) {
+      reader.poll();
+      continue;
+    }
+    const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (got < 0) throw std::system_error(errno, std::generic_category(), "reading standard input");
+    if (got == 0) break;
+    reader.feed(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
+  }
+  reader.finish();
 }
 
 }  // namespace
@@ -114,12 +147,18 @@ int log_command(const Arguments& args) {
     options.shutdown_timeout = timeout;
     bus::Logger logger(context, options);
     if (pipe) {
-      std::string line;
-      while (std::getline(std::cin, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        logger.log(level, line);
+      // The same reader as the supervisor's output capture: level prefixes, tracebacks
+      // and indented lines as one record, a bounded wait and size.
+      bus::LineReader::Options read_options;
+      read_options.default_level = level;
+      read_options.max_record_bytes = bus::max_record_bytes(config.bus);
+      bus::LineReader reader(read_options, [&](bus::ReadRecord&& record) {
+        bus::RecordDetails details;
+        details.timestamp_ns = record.timestamp_ns;
+        logger.log(record.level, std::move(record.text), std::move(details));
         ++offered;
-      }
+      });
+      read_stream(STDIN_FILENO, reader);
     } else {
       std::string message;
       for (const auto& part : parsed.positional()) message += (message.empty() ? "" : " ") + part;

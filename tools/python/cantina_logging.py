@@ -27,8 +27,8 @@ full queue is not one) is counted in `handler.failures` and reported once, in on
 stderr. Logging never waits for the network; close() (called by logging.shutdown at exit)
 publishes what is still queued, waiting at most `hold_seconds`.
 
-The lower layers (BusLibrary, BusLogger, StatusPublisher) are public too: tools/cantina
-uses them to publish the output of the programs it supervises and their status.
+The lower layers (BusLibrary, BusLogger, LineReader, StatusPublisher) are public too:
+tools/cantina uses them to publish the output of the programs it supervises and their status.
 """
 
 from __future__ import annotations
@@ -41,12 +41,12 @@ import sys
 import threading
 from pathlib import Path
 
-__all__ = ["CantinaHandler", "BusLibrary", "BusLogger", "StatusPublisher", "BusError", "find_library",
+__all__ = ["CantinaHandler", "BusLibrary", "BusLogger", "LineReader", "StatusPublisher", "BusError", "find_library",
            "find_config", "bus_level", "load_endpoints", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 LIBRARY_NAME = "libcantina_bus_c.so"
-API_VERSION = 2  # CANTINA_C_API_VERSION this module was written for
+API_VERSION = 3  # CANTINA_C_API_VERSION this module was written for
 
 # Bus levels (CANTINA_LEVEL_*) and states (CANTINA_STATE_*), as in bus/include/cantina/bus/c_api.h.
 DEBUG, INFO, WARNING, ERROR, CRITICAL = range(5)
@@ -136,6 +136,12 @@ class BusLibrary:
             "cantina_logger_flush": (c_int, [c_void_p, c_int]),
             "cantina_logger_get_counters": (c_int, [c_void_p, ctypes.POINTER(_Counters)]),
             "cantina_logger_close": (None, [c_void_p]),
+            "cantina_line_reader_open": (c_void_p, [c_void_p, c_int, c_char_p, c_char_p, c_size_t, c_char_p, c_size_t]),
+            "cantina_line_reader_feed": (c_int, [c_void_p, c_char_p, c_size_t]),
+            "cantina_line_reader_poll": (c_int, [c_void_p, ctypes.POINTER(c_int)]),
+            "cantina_line_reader_finish": (c_int, [c_void_p]),
+            "cantina_line_reader_lines": (ctypes.c_uint64, [c_void_p]),
+            "cantina_line_reader_close": (None, [c_void_p]),
             "cantina_status_publisher_open": (c_void_p, [c_char_p, c_char_p, c_size_t]),
             "cantina_status_publisher_open_config": (c_void_p, [c_char_p, c_char_p, c_size_t]),
             "cantina_status_publish": (c_int, [c_void_p, c_char_p, c_int, c_char_p, ctypes.c_uint32, ctypes.c_int64]),
@@ -245,6 +251,53 @@ class BusLogger:
         """Forgets the handle without closing it (in a child after fork(), where closing is unsafe)."""
         self._lock = threading.Lock()  # the parent's may have been held by another thread at fork()
         self._handle = None
+
+
+class LineReader:
+    """Reads a program's text output into records of a BusLogger, with the rules of
+    `cantina-cli log --pipe` (the C++ LineReader, cantina/bus/line_reader.h): the level a
+    line announces ("ERROR: x", "[warn] x", ...) else `default_level`; indented lines and
+    Python tracebacks joined into one record; a record waits at most 100 ms for more (poll()
+    says when to call it again) and holds at most `max_record_bytes` (0: 256 KiB).
+
+    For one stream, used by one thread; close() it before its logger."""
+
+    def __init__(self, logger: BusLogger, default_level: int, *, logger_name: str | None = None,
+                 thread: str | None = None, max_record_bytes: int = 0):
+        error = ctypes.create_string_buffer(512)
+        self._lib = logger._lib
+        self._logger = logger           # kept alive as long as the reader
+        with logger._lock:
+            self._handle = self._lib.cantina_line_reader_open(logger._handle, default_level, _text(logger_name),
+                                                              _text(thread), max_record_bytes, error, len(error)) \
+                if logger._handle else None
+        if not self._handle:
+            raise BusError(error.value.decode(errors="replace") or "the logger is closed")
+
+    def feed(self, data: bytes) -> int:
+        """Takes bytes of the stream; returns the number of records it logged."""
+        return self._lib.cantina_line_reader_feed(self._handle, data, len(data)) if self._handle else 0
+
+    def poll(self) -> float | None:
+        """Logs a record whose wait is over; returns in how many seconds to call again (None: nothing waits)."""
+        if not self._handle:
+            return None
+        next_ms = ctypes.c_int(-1)
+        self._lib.cantina_line_reader_poll(self._handle, ctypes.byref(next_ms))
+        return None if next_ms.value < 0 else next_ms.value / 1000
+
+    def finish(self) -> int:
+        """The end of the stream: logs what is left."""
+        return self._lib.cantina_line_reader_finish(self._handle) if self._handle else 0
+
+    def lines(self) -> int:
+        """Non-blank lines read so far."""
+        return self._lib.cantina_line_reader_lines(self._handle) if self._handle else 0
+
+    def close(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle:
+            self._lib.cantina_line_reader_close(handle)
 
 
 class StatusPublisher:

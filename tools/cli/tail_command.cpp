@@ -85,11 +85,38 @@ bool print_history(zmq::context_t& context, const std::string& endpoint, const b
 
 }  // namespace
 
+const CommandHelp kTailHelp = {
+    "tail [-n N] [--no-follow] [--service S]... [--level L] [--grep RE] [--json] [--topic PREFIX]...\n"
+    "       [--colour|--no-colour] [--bus ENDPOINT] [--query ENDPOINT] [--config FILE]",
+    "print log records live (and the newest ones first with -n)",
+    "Prints every log record as it is published, one line each, like the session file:\n"
+    "\"[time] LEVEL service message\" with the service's display name, until Ctrl-C. Says on\n"
+    "stderr within 2 s when no bus or no logging node answers, and keeps waiting.\n"
+    "options:\n"
+    "  -n N            first print the newest N entries the logging node keeps (history)\n"
+    "  --no-follow     with -n: print the history, then exit (1 if there is none to get)\n"
+    "  --service S     only the records of S, an id or a display name (repeatable)\n"
+    "  --level L       only L and above: DEBUG, INFO, WARNING, ERROR or CRITICAL\n"
+    "  --grep RE       only lines matching RE (an extended regular expression)\n"
+    "  --json          one JSON object a line; \"service\" is the id, \"service_name\" the\n"
+    "                  display name, in history and live alike\n"
+    "  --topic PREFIX  follow these bus topics instead of /log/ (repeatable): /dashboard/log\n"
+    "                  (what the logging node wrote), /logging/stats (its counters, a line a\n"
+    "                  second), /service/status/ (every process's state)\n"
+    "  --colour, --no-colour\n"
+    "                  colour lines by level (default: when stdout is a terminal and NO_COLOR\n"
+    "                  is not set)\n"
+    "  --bus ENDPOINT  the bus's subscribe endpoint (default: the config's)\n"
+    "  --query ENDPOINT\n"
+    "                  the logging node's history endpoint (default: the config's)\n"
+    "  --config FILE   the config file (default: $CANTINA_CONFIG, else conf/cantina.toml;\n"
+    "                  tools/cantina passes the running supervisor's)\n"};
+
 int tail_command(const Arguments& args) {
   Args parsed(args, {"--config", "--service", "--level", "-n", "--bus", "--query", "--grep", "--topic"},
               {"--json", "--no-follow", "--colour", "--color", "--no-colour", "--no-color"});
   if (!parsed.positional().empty()) throw UsageError("unexpected argument '" + parsed.positional().front() + "'");
-  const bus::Config config = load(parsed.value("--config").value_or("conf/cantina.toml"));
+  const bus::Config config = load(config_path(parsed));
 
   TailFilter filter;
   if (auto level = parsed.value("--level")) {

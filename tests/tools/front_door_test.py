@@ -8,6 +8,7 @@ fake records itself, and checks that no process is left behind.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -151,7 +152,7 @@ session_file_path = "{self.logs}"
         session_file = next(self.logs.glob("cantina-session-*.log"))
         self.assertIn(f"Session file: {session_file}", output)
         self.assertIn("Press Ctrl-C to stop", output)
-        self.assertIn("tools/cantina tail", output)
+        self.assertIn(f"tools/cantina --config {self.config} tail", output)
         stops = [output.index(f"stopped {name} (pid {pid}") for name, pid in children.items()]
         self.assertEqual(stops, sorted(stops, reverse=True), output)
         self.assert_nothing_left()
@@ -161,7 +162,7 @@ session_file_path = "{self.logs}"
         self.write_config(self.demo_service())
         result = self.cantina("up", "--detach")
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        self.assertIn("tools/cantina down to stop", result.stdout)
+        self.assertRegex(result.stdout, rf"Stop: CANTINA_STATE_DIR=\S+ \S*tools/cantina down\n")
         self.assertIn("Session file: " + str(self.logs), result.stdout)
         state = self.state()
         self.assertTrue(state["ready"] and alive(state["supervisor_pid"]))
@@ -451,6 +452,25 @@ session_file_path = "{self.logs}"
                 self.assert_nothing_left()
                 for path in self.pids.iterdir():
                     path.unlink()
+
+    def test_up_prints_commands_that_work_as_printed_and_tail_uses_the_running_config(self):
+        self.write_config(self.demo_service())   # not the default config
+        result = self.cantina("up", "--detach")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        watch = re.search(r"Watch live logs: (.*)", result.stdout).group(1)
+        stop = re.search(r"Stop: (.*)", result.stdout).group(1)
+        # As typed in a shell (where `up` ran), without the state dir in the environment.
+        env = {key: value for key, value in self.env.items() if key != "CANTINA_STATE_DIR"}
+        watched = subprocess.run(f"{watch} -n 3", shell=True, env=env, capture_output=True, text=True)
+        self.assertEqual(json.loads(watched.stdout), ["tail", "--config", str(self.config), "-n", "3"])
+        # Without --config, tail, level and log take the running supervisor's.
+        for command in (["level", "demo", "DEBUG"], ["log", "--service", "x", "hi"], ["tail"]):
+            plain = subprocess.run([str(TOOL), *command], env=self.env, capture_output=True, text=True)
+            self.assertEqual(json.loads(plain.stdout), [command[0], "--config", str(self.config), *command[1:]])
+        stopped = subprocess.run(stop, shell=True, env=env, capture_output=True, text=True)
+        self.assertEqual(stopped.returncode, 0, stopped.stdout + stopped.stderr)
+        self.assertIn("stopped supervisor", stopped.stdout)
+        self.assert_nothing_left()
 
     def test_tail_level_log_pass_their_arguments_through(self):
         self.write_config()

@@ -89,6 +89,7 @@ def main(argv: list[str]) -> int:
     else:
         args = parser.parse_args(argv)
     args.config = Path(config).resolve() if config else DEFAULT_CONFIG
+    args.config_given = config is not None
     try:
         return args.run(args)
     except CantinaError as error:

@@ -13,7 +13,7 @@ from .constants import DOWN_CHILD_TIMEOUT, DOWN_SUPERVISOR_TIMEOUT, RESTART_TIME
 from .detach import launch_detached
 from .errors import CantinaError, NothingRunning, StillStarting, StopRequested
 from .lock import SupervisorLock, lock_holder, running_state
-from .messages import format_duration, say
+from .messages import format_duration, say, tool_command
 from .processes import process_alive, terminate_pid, wait_until
 from .state import leftover_children, read_state, write_private
 from .supervisor import Supervisor
@@ -45,7 +45,7 @@ def cmd_up(args) -> int:
         leftovers = leftover_children(read_state() or {"children": []})
         if leftovers:
             raise CantinaError("processes of a previous run still run: " + ", ".join(leftovers)
-                               + "; stop them first with: tools/cantina down")
+                               + f"; stop them first with: {tool_command('down')}")
         if not os.environ.get("CANTINA_BIN_DIR"):
             run_setup()
             build()

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .constants import POLL_INTERVAL, STATE_DIR
 from .errors import CantinaError, NothingRunning, StillStarting
+from .messages import tool_command
 from .processes import process_alive
 from .state import FILE_MODE, leftover_children, make_state_dir, read_state, write_private
 
@@ -43,7 +44,8 @@ class SupervisorLock:
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     holder = lock_holder()
-                    raise CantinaError(f"{describe_holder(holder)}; stop it first with: tools/cantina down") from None
+                    raise CantinaError(f"{describe_holder(holder)}; stop it first with: "
+                                       f"{tool_command('down')}") from None
                 time.sleep(POLL_INTERVAL / 2)
         lock = cls(fd, {"pid": os.getpid(), "config": str(config_path), "since": time.time(), "phase": "starting",
                         "detached": detached})
@@ -120,6 +122,13 @@ def describe_holder(holder: dict) -> str:
             f"since {since}{phase})")
 
 
+def running_config() -> Path | None:
+    """The config of the supervisor that runs (or starts) for this state dir, if any."""
+    holder = lock_holder(patience=0.2)
+    config = (holder or {}).get("config")
+    return Path(config) if config and config != "?" else None
+
+
 def running_state() -> dict:
     """The state of the running supervisor. NothingRunning (`status` exits 3) saying clearly that
     nothing runs, or what a killed one left; StillStarting while the holder has no state yet."""
@@ -129,7 +138,8 @@ def running_state() -> dict:
         if not state:
             raise NothingRunning(f"cantina: nothing is running (no supervisor for {STATE_DIR})")
         leftovers = leftover_children(state)
-        extra = ("; still running: " + ", ".join(leftovers) if leftovers else "") + "; clean up with: tools/cantina down"
+        extra = ("; still running: " + ", ".join(leftovers) if leftovers else "") + \
+            f"; clean up with: {tool_command('down')}"
         raise NothingRunning(f"cantina: nothing is running: the supervisor (pid {state['supervisor_pid']}) "
                              f"is gone{extra}")
     if not state or state.get("supervisor_pid") != holder.get("pid"):

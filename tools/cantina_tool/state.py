@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .constants import STATE_DIR, STATE_FILE
-from .messages import say, tail_lines
+from .messages import say, tail_lines, tool_command
 from .processes import process_alive
 
 
@@ -71,9 +71,11 @@ def print_summary(state: dict, detached: bool) -> None:
     lines += [f"Session file: {state['session_file']}"]
     if state.get("dashboard"):
         lines += [f"Dashboard: {state['dashboard']}"]
+    config = Path(state["config"])
     lines += [f"Process output: {state['state_dir']}/<name>.out",
-              "Watch live logs: tools/cantina tail    State of every process: tools/cantina status",
-              "tools/cantina down to stop" if detached else "Press Ctrl-C to stop"]
+              f"Watch live logs: {tool_command('tail', config=config)}",
+              f"State of every process: {tool_command('status')}",
+              f"Stop: {tool_command('down')}" if detached else "Press Ctrl-C to stop"]
     say("\n".join(lines))
 
 

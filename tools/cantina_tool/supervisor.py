@@ -25,7 +25,7 @@ from .constants import (BACKOFF_RESET_AFTER, BIN_DIR, BUS_READY_TIMEOUT, CAPTURE
                         TICK, TRACK_INTERVAL)
 from .errors import StartupError, StopRequested
 from .lock import SupervisorLock
-from .messages import describe_exit, say, tail_lines
+from .messages import describe_exit, say, tail_lines, tool_command
 from .probes import CommandProbe, EndpointsProbe, Probe, UptimeProbe
 from .processes import die_with_parent, group_alive, proc_stat, signal_group, wait_until
 from .reporter import BusReporter
@@ -437,7 +437,7 @@ class Supervisor:
         elif child.quick_failures >= FATAL_AFTER:
             say(f"cantina: {child.last_failure}; it failed {child.quick_failures} times in a row within "
                 f"{child.spec.start_secs:g} s of starting: giving up (FATAL). Fix it, then: "
-                f"tools/cantina restart {name}", sys.stderr)
+                f"{tool_command('restart', name)}", sys.stderr)
             self.set_state(child, "FATAL", f"failed {child.quick_failures} times in a row within "
                                            f"{child.spec.start_secs:g} s of starting (last: {what}); "
                                            f"not restarting")

@@ -1,16 +1,19 @@
 """Python logging into Cantina bus: a logging.Handler over the bus's C ABI.
 
-A CantinaOS service adds two lines::
+A CantinaOS service adds one call::
 
-    from cantina_logging import CantinaHandler
-    logging.getLogger().addHandler(CantinaHandler("music_controller"))
+    import cantina_logging
+    cantina_logging.setup("music_controller")            # or level="DEBUG", config="..."
 
-and every record that reaches the root logger (logger name, level, message with the
-exception text, file, line, function, thread, time, and any `extra=` values as fields)
-is published on the bus as a LogRecord of that service, where the logging node writes it
-to the session file and the dashboard shows it. Python's own levels still apply first:
-set `logging.getLogger().setLevel(logging.DEBUG)` if `tools/cantina level SERVICE DEBUG`
-should be able to turn debug records on at run time.
+and every record from INFO up that reaches the root logger (logger name, level, message
+with the exception text, file, line, function, thread, time, and any `extra=` values as
+fields) is published on the bus as a LogRecord of that service, where the logging node
+writes it to the session file and the dashboard shows it. setup() attaches a
+CantinaHandler to the root logger and sets the root logger's level (Python's root starts
+at WARNING, which would drop INFO and DEBUG before any handler sees them). Python's levels
+apply first: with level="DEBUG", `tools/cantina level SERVICE DEBUG` and back can switch
+debug records on and off at run time. Outside `tools/cantina up`, name the config with
+config= or $CANTINA_CONFIG (up sets it for every service).
 
 Plain Python 3, no pip packages: the records are encoded by the bus library itself
 (libcantina_bus_c.so, through ctypes), so schemas/*.capnp stays the single source of truth.
@@ -41,7 +44,7 @@ import sys
 import threading
 from pathlib import Path
 
-__all__ = ["CantinaHandler", "BusLibrary", "BusLogger", "LineReader", "StatusPublisher", "BusError", "find_library",
+__all__ = ["setup", "CantinaHandler", "BusLibrary", "BusLogger", "LineReader", "StatusPublisher", "BusError", "find_library",
            "find_config", "bus_level", "load_endpoints", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
@@ -348,15 +351,17 @@ class CantinaHandler(logging.Handler):
     level         the handler's own Python level (default NOTSET: the bus threshold decides)
     hold_seconds  how long records wait for the bus at start-up, and close() at most waits
                   (None: the config's [bus] logger_hold_ms)
+    bus_threshold the bus threshold to start with (DEBUG..CRITICAL; default INFO)
 
-    The bus threshold starts at INFO and follows `tools/cantina level SERVICE LEVEL`.
+    The bus threshold follows `tools/cantina level SERVICE LEVEL`.
     Nothing here raises into the caller: see `failures`.
     """
 
     def __init__(self, service: str | None = None, config: str | os.PathLike | None = None, *,
                  library: str | os.PathLike | None = None, level: int = logging.NOTSET,
-                 hold_seconds: float | None = None):
+                 hold_seconds: float | None = None, bus_threshold: int = INFO):
         super().__init__(level)
+        self._bus_threshold = bus_threshold
         self.service = service or _default_service()
         self.failures = 0             # records (or the set-up) that could not be handed to the bus
         self._config, self._library, self._hold_seconds = config, library, hold_seconds
@@ -369,7 +374,7 @@ class CantinaHandler(logging.Handler):
         """Connects to the bus; a failure is counted and reported, never raised."""
         try:
             library = BusLibrary.load(self._library)
-            self._bus = BusLogger(library, self.service, None, None, INFO, self._hold_seconds,
+            self._bus = BusLogger(library, self.service, None, None, self._bus_threshold, self._hold_seconds,
                                   config=find_config(self._config))
         except Exception as error:  # noqa: BLE001 - the handler must never take the service down
             self._bus = None
@@ -459,3 +464,30 @@ class CantinaHandler(logging.Handler):
     def __repr__(self) -> str:
         state = "connected" if self._bus else "not connected"
         return f"<CantinaHandler {self.service} ({state}, {self.failures} failures)>"
+
+
+def setup(service: str | None = None, level: int | str = "INFO", config: str | os.PathLike | None = None, *,
+          library: str | os.PathLike | None = None) -> CantinaHandler:
+    """Logs this process to the bus in one call; returns the handler.
+
+    Attaches a CantinaHandler for `service` (default $CANTINA_SERVICE, set by `tools/cantina
+    up`, else the script's name) to the root logger, replacing the one an earlier setup()
+    attached, and sets the root logger's level and the bus threshold to `level` ("DEBUG",
+    "INFO", "WARNING", "ERROR", "CRITICAL" or a logging level number), so that records from
+    `level` up arrive. `config`: the config file naming the bus (default $CANTINA_CONFIG,
+    else <project>/conf/cantina.toml). Like the handler, it never raises because the bus is
+    away (see handler.failures); a level that is not one raises ValueError.
+    """
+    python_level = level if isinstance(level, int) else logging.getLevelName(str(level).upper())
+    if not isinstance(python_level, int):
+        raise ValueError(f"cantina_logging.setup: level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, "
+                         f"not {level!r}")
+    handler = CantinaHandler(service, config, library=library, bus_threshold=bus_level(python_level))
+    handler._set_up = True
+    root = logging.getLogger()
+    for earlier in [h for h in root.handlers if getattr(h, "_set_up", False)]:
+        root.removeHandler(earlier)
+        earlier.close()
+    root.addHandler(handler)
+    root.setLevel(python_level)
+    return handler

@@ -76,7 +76,9 @@ class SupervisorTest(unittest.TestCase):
         self.config = self.dir / "cantina.toml"
 
     def tearDown(self):
-        state = self.state()               # never leak processes, even when a test fails
+        if self.state():                   # never leak processes (or cgroups), even when a test fails
+            subprocess.run([str(TOOL), "down"], env=self.env, capture_output=True, timeout=60)
+        state = self.state()
         if state and alive(state["supervisor_pid"]):
             os.kill(state["supervisor_pid"], signal.SIGKILL)
         for pid in self.recorded_pids():

@@ -23,13 +23,16 @@ units left (cleanup_after).
 import ctypes
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Callable
 
+from .messages import say
 from .processes import proc_stat, process_alive
 
 STRAY = "(unattributed)"          # proc: adopted orphans whose unit is unknown
+CGROUP_RELEASE_TIMEOUT = 3.0      # s for the cgroups of stopped units to become removable
 ENV_MARKER = "CANTINA_SUPERVISED"  # <run id>/<unit>, in every child's environment
 PR_SET_CHILD_SUBREAPER = 36
 
@@ -253,18 +256,10 @@ class Tracker:
         terminate_all(strays, timeout)
 
     def close(self) -> None:
-        """Removes the run's cgroups (each must be empty: stop every unit first)."""
-        if self.cgroup_dir is None:
-            return
-        for unit_dir in [path for path in self.cgroup_dir.iterdir() if path.is_dir()]:
-            try:
-                unit_dir.rmdir()
-            except OSError:
-                pass
-        try:
-            self.cgroup_dir.rmdir()
-        except OSError:
-            pass
+        """Removes the run's cgroups (stop every unit first; a cgroup whose last processes are
+        still exiting is waited for, at most CGROUP_RELEASE_TIMEOUT)."""
+        if self.cgroup_dir is not None:
+            remove_cgroups(self.cgroup_dir)
 
     def describe(self) -> dict:
         """What `down` needs to stop the units' processes if the supervisor is killed."""
@@ -273,6 +268,28 @@ class Tracker:
         return {"mode": "proc", "run_id": self.run_id,
                 "processes": [[pid, ticks] for processes in self.units.values() for pid, ticks in processes.items()
                               if process_alive(pid, ticks)]}
+
+
+def remove_cgroups(run_dir: Path) -> None:
+    """Removes a run's unit cgroups, then the run's: a cgroup stays busy until its last
+    processes have been reaped, so each is retried for at most CGROUP_RELEASE_TIMEOUT in all."""
+    deadline = time.monotonic() + CGROUP_RELEASE_TIMEOUT
+    try:
+        folders = [path for path in run_dir.iterdir() if path.is_dir()] + [run_dir]
+    except OSError:
+        return
+    for folder in folders:
+        while True:
+            try:
+                folder.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    say(f"cantina: cannot remove the cgroup {folder} (still in use)", sys.stderr)
+                    return
+                time.sleep(0.02)
 
 
 def marked_processes(run_id: str) -> list[int]:
@@ -315,22 +332,7 @@ def cleanup_after(description: dict, timeout: float) -> list[int]:
                 (unit_dir / "cgroup.kill").write_text("1")
             except OSError:
                 pass
-        deadline = time.monotonic() + 2.0
-        for unit_dir in units:
-            while True:
-                try:
-                    unit_dir.rmdir()
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    if time.monotonic() >= deadline:
-                        break
-                    time.sleep(0.05)
-        try:
-            run_dir.rmdir()
-        except OSError:
-            pass
+        remove_cgroups(run_dir)
         return pids
     recorded = [pid for pid, ticks in description.get("processes", []) if process_alive(pid, ticks)]
     pids = sorted(set(recorded) | set(marked_processes(description.get("run_id", "?"))))

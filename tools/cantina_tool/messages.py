@@ -19,13 +19,14 @@ def say(message: str, stream=None) -> None:
 
 def tool_command(*words: str, config: Path | None = None) -> str:
     """A tools/cantina command line that works as printed from the current folder: the tool's
-    path (relative when under it), `--config FILE` for a config other than the default, and
-    CANTINA_STATE_DIR when it is set."""
+    path (relative when under it), `--config FILE` for a config other than the default, else
+    CANTINA_STATE_DIR when it is set (the running supervisor's config is found through it)."""
     relative = os.path.relpath(TOOL)
     parts = [relative if not relative.startswith("..") else str(TOOL)]
-    if config is not None and Path(config).resolve() != DEFAULT_CONFIG:
+    explicit = config is not None and Path(config).resolve() != DEFAULT_CONFIG
+    if explicit:
         parts += ["--config", str(config)]
-    prefix = f"CANTINA_STATE_DIR={STATE_DIR} " if os.environ.get("CANTINA_STATE_DIR") else ""
+    prefix = f"CANTINA_STATE_DIR={STATE_DIR} " if os.environ.get("CANTINA_STATE_DIR") and not explicit else ""
     return prefix + " ".join([*parts, *words])
 
 

@@ -15,7 +15,7 @@ using namespace cantina::bus;
 
 namespace {
 
-Environment environment(std::map<std::string, std::string> values) {
+Environment environment(const std::map<std::string, std::string>& values) {
   return [values](const std::string& name) -> std::optional<std::string> {
     auto found = values.find(name);
     if (found == values.end()) return std::nullopt;
@@ -357,11 +357,11 @@ BOOST_AUTO_TEST_CASE(refuses_a_secret_key_file_others_can_read_and_says_how_to_f
                                  std::filesystem::perms::owner_read | std::filesystem::perms::owner_write | mode);
     const std::string path = (keys.dir / "keys/bus.key").string();
     const std::string octal = mode == std::filesystem::perms::group_read ? "0640" : "0604";
-    BOOST_TEST(keys.error_of(kBusHost) == (keys.dir / "cantina.toml").string() +
-                                              ":7:21: bus.curve.server_secret_key: " + path + ": permissions " + octal +
-                                              " are too open: a secret key must be readable by its owner only; fix "
-                                              "with: chmod 600 " +
-                                              path);
+    std::string expected = (keys.dir / "cantina.toml").string();
+    expected += ":7:21: bus.curve.server_secret_key: " + path;
+    expected += ": permissions " + octal;
+    expected += " are too open: a secret key must be readable by its owner only; fix with: chmod 600 " + path;
+    BOOST_TEST(keys.error_of(kBusHost) == expected);
   }
   std::filesystem::permissions(keys.dir / "keys/bus.key",
                                std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);

@@ -26,13 +26,15 @@ The code: this package, one concept per module. Layers, bottom first; a module i
 modules listed above it (tools/cantina, the entry script, calls cli.main):
     constants        paths (from the environment), every timeout and interval; puts tools/python
                      (cantina_logging) on sys.path
-    errors           CantinaError (one message, exit 1), StartupError, StopRequested, NothingRunning
-    messages         say (the tool's own lines), error texts, how a process ended, tail of a file,
-                     durations
+    errors           CantinaError (one message, exit 1), StartupError, StopRequested, NothingRunning,
+                     StillStarting
+    messages         say (the tool's own lines), commands to type, error texts, how a process ended,
+                     tail of a file, durations
     processes        /proc and signals: alive, process groups, stopping a pid, waiting, PDEATHSIG
     config           the config file, validated and read through cantina-cli
     probes           readiness probes: bus endpoints, a command (wait-status), uptime
-    capture          the services' stdout/stderr: one reading thread, .out files, level of a line
+    capture          every child's output: one reading thread, .out files (0640, rotated), the
+                     services' lines through the bus library's LineReader onto the bus
     building         setup (tools/setup), the cmake build, the fuzzers' clang build
     state            the state dir (0750) and the state file: read, write, summary; what still runs
     lock             the supervisor lock: one supervisor per state dir, who holds it, in which phase

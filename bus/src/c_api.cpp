@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <exception>
 #include <memory>
@@ -16,6 +17,7 @@
 
 #include "cantina/bus/clock.h"
 #include "cantina/bus/config.h"
+#include "cantina/bus/line_reader.h"
 #include "cantina/bus/logger.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
@@ -25,6 +27,14 @@
 struct cantina_logger {
   zmq::context_t context{1};
   std::unique_ptr<cantina::bus::Logger> logger;
+};
+
+struct cantina_line_reader {
+  cantina_logger* logger = nullptr;
+  std::string logger_name;
+  std::string thread;
+  int logged = 0;  // records logged by the current call
+  std::unique_ptr<cantina::bus::LineReader> reader;
 };
 
 struct cantina_status_publisher {
@@ -242,6 +252,85 @@ void cantina_logger_close(cantina_logger* logger) {
     delete logger;  // the Logger publishes what is queued and joins its thread
   } catch (...) {
   }
+}
+
+cantina_line_reader* cantina_line_reader_open(cantina_logger* logger, int default_level, const char* logger_name,
+                                              const char* thread, size_t max_record_bytes, char* error,
+                                              size_t error_size) {
+  copy_out(error, error_size, "");
+  if (logger == nullptr || !valid_level(default_level)) {
+    copy_out(error, error_size, "cantina_line_reader_open: a logger and a valid default level are required");
+    return nullptr;
+  }
+  try {
+    auto handle = std::make_unique<cantina_line_reader>();
+    handle->logger = logger;
+    handle->logger_name = or_empty(logger_name);
+    handle->thread = or_empty(thread);
+    cantina::bus::LineReader::Options options;
+    options.default_level = static_cast<Level>(default_level);
+    if (max_record_bytes != 0) options.max_record_bytes = max_record_bytes;
+    cantina_line_reader* raw = handle.get();
+    handle->reader = std::make_unique<cantina::bus::LineReader>(options, [raw](cantina::bus::ReadRecord&& record) {
+      cantina::bus::RecordDetails details;
+      details.logger = raw->logger_name;
+      details.thread = raw->thread;
+      details.timestamp_ns = record.timestamp_ns;
+      raw->logger->logger->log(record.level, std::move(record.text), std::move(details));
+      ++raw->logged;
+    });
+    return handle.release();
+  } catch (...) {
+    describe_current_exception(error, error_size, "cantina_line_reader_open");
+    return nullptr;
+  }
+}
+
+int cantina_line_reader_feed(cantina_line_reader* reader, const char* data, size_t length) {
+  if (reader == nullptr || (data == nullptr && length != 0)) return CANTINA_ERROR_INVALID_ARGUMENT;
+  try {
+    reader->logged = 0;
+    reader->reader->feed(std::string_view(data != nullptr ? data : "", length));
+    return reader->logged;
+  } catch (...) {
+    return CANTINA_ERROR_INTERNAL;
+  }
+}
+
+int cantina_line_reader_poll(cantina_line_reader* reader, int* next_ms) {
+  if (next_ms != nullptr) *next_ms = -1;
+  if (reader == nullptr) return CANTINA_ERROR_INVALID_ARGUMENT;
+  try {
+    reader->logged = 0;
+    const auto now = cantina::bus::LineReader::Clock::now();
+    reader->reader->poll(now);
+    if (auto deadline = reader->reader->deadline(); deadline && next_ms != nullptr) {
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*deadline - now).count();
+      *next_ms = static_cast<int>(std::clamp<long long>(wait, 0, 60'000));
+    }
+    return reader->logged;
+  } catch (...) {
+    return CANTINA_ERROR_INTERNAL;
+  }
+}
+
+int cantina_line_reader_finish(cantina_line_reader* reader) {
+  if (reader == nullptr) return CANTINA_ERROR_INVALID_ARGUMENT;
+  try {
+    reader->logged = 0;
+    reader->reader->finish();
+    return reader->logged;
+  } catch (...) {
+    return CANTINA_ERROR_INTERNAL;
+  }
+}
+
+uint64_t cantina_line_reader_lines(const cantina_line_reader* reader) {
+  return reader != nullptr ? reader->reader->lines() : 0;
+}
+
+void cantina_line_reader_close(cantina_line_reader* reader) {
+  delete reader;
 }
 
 cantina_status_publisher* cantina_status_publisher_open(const char* publish_endpoint, char* error, size_t error_size) {

@@ -1,5 +1,10 @@
 #include "cantina/bus/config.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -191,15 +196,6 @@ class Reader {
   std::string source_;
 };
 
-// True for tcp:// endpoints that leave the machine: anything but 127.x, ::1 and localhost.
-bool leaves_machine(const std::string& endpoint) {
-  if (!endpoint.starts_with("tcp://")) return false;
-  std::string host =
-      endpoint.substr(6, endpoint.rfind(':') == std::string::npos ? std::string::npos : endpoint.rfind(':') - 6);
-  if (auto semicolon = host.find(';'); semicolon != std::string::npos) host = host.substr(semicolon + 1);
-  return !(host.starts_with("127.") || host == "localhost" || host == "[::1]" || host == "::1");
-}
-
 // Reads one key file named by a [bus.curve] key; errors name the key's line.
 CurveKeyPair key_file(const Reader& r, const toml::table& t, std::string_view key, const std::filesystem::path& folder,
                       bool need_secret) {
@@ -356,6 +352,26 @@ void read_webbridge(const Reader& r, const toml::table& t, WebBridgeConfig& webb
   if (!valid && t.get("listen") != nullptr)
     r.fail(t.get("listen")->source(), "webbridge.listen",
            "must be HOST:PORT, e.g. 127.0.0.1:8080 (got '" + webbridge.listen + "')");
+  if (const toml::node* listen = t.get("listen")) {
+    // The bridge listens on an address, not a name; what it refuses at start-up
+    // is refused here too, so `tools/cantina check` says it first.
+    std::string host = webbridge.listen.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    in6_addr address{};
+    if (::inet_pton(AF_INET, host.c_str(), &address) != 1 && ::inet_pton(AF_INET6, host.c_str(), &address) != 1)
+      r.fail(listen->source(), "webbridge.listen",
+             "HOST must be an IP address, e.g. 127.0.0.1:8080 or [::1]:8080 (got " + single_quoted(host) + ")");
+    if (!is_loopback_host(host) && webbridge.token.empty())
+      r.fail(listen->source(), "webbridge.listen",
+             "the address is reachable from the network: set [webbridge] token (16 or more characters) so that "
+             "only you can read the logs");
+  }
+}
+
+void read_supervisor(const Reader& r, const toml::table& t, SupervisorConfig& supervisor) {
+  r.only_keys(t, "supervisor", {"capture_max_bytes"});
+  r.integer(t, "capture_max_bytes", "supervisor.capture_max_bytes", supervisor.capture_max_bytes, 4096,
+            std::int64_t{1} << 40, " bytes");
 }
 
 void read_services(const Reader& r, const toml::node& node, std::vector<ServiceConfig>& services) {
@@ -450,6 +466,45 @@ void apply_environment(const Environment& environment, LoggingConfig& logging) {
 
 }  // namespace
 
+bool is_loopback_host(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty() || host.size() > 255) return false;
+  std::string lower(host);
+  for (char& c : lower) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  if (lower == "localhost") return true;
+  // A numeric address only (no DNS: a name could point anywhere, and later
+  // elsewhere); what getaddrinfo parses here is what ZeroMQ connects to.
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_flags = AI_NUMERICHOST;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(lower.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) return false;
+  bool loopback = true;
+  for (const addrinfo* address = found; address != nullptr; address = address->ai_next) {
+    if (address->ai_family == AF_INET) {
+      const auto* v4 = reinterpret_cast<const sockaddr_in*>(address->ai_addr);  // NOLINT: the sockaddr API
+      loopback = loopback && (ntohl(v4->sin_addr.s_addr) >> 24) == 127;
+    } else if (address->ai_family == AF_INET6) {
+      const auto& v6 = reinterpret_cast<const sockaddr_in6*>(address->ai_addr)->sin6_addr;  // NOLINT: as above
+      const bool mapped_v4_loopback = IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+      loopback = loopback && (IN6_IS_ADDR_LOOPBACK(&v6) || mapped_v4_loopback);
+    } else {
+      loopback = false;
+    }
+  }
+  ::freeaddrinfo(found);
+  return loopback;
+}
+
+bool leaves_machine(std::string_view endpoint) {
+  if (!endpoint.starts_with("tcp://")) return false;  // ipc://, inproc://
+  std::string_view address = endpoint.substr(6);
+  // "tcp://source;host:port" connects from `source` to `host`: `host` decides.
+  if (auto semicolon = address.rfind(';'); semicolon != std::string_view::npos) address = address.substr(semicolon + 1);
+  const auto colon = address.rfind(':');
+  return !is_loopback_host(colon == std::string_view::npos ? address : address.substr(0, colon));
+}
+
 Config parse_config(std::string_view toml_text, const std::string& source_name, const Environment& environment,
                     const std::filesystem::path* key_folder) {
   Config config;
@@ -465,11 +520,13 @@ Config parse_config(std::string_view toml_text, const std::string& source_name, 
     throw ConfigError(out.str());
   }
   Reader r(source_name);
-  r.only_keys(document, "", {"bus", "logging", "webbridge", "service"});
+  r.only_keys(document, "", {"bus", "logging", "webbridge", "supervisor", "service"});
   if (const toml::table* bus = r.table(document, "bus", "bus")) read_bus(r, *bus, config.bus, key_folder);
   if (const toml::table* logging = r.table(document, "logging", "logging")) read_logging(r, *logging, config.logging);
   if (const toml::table* webbridge = r.table(document, "webbridge", "webbridge"))
     read_webbridge(r, *webbridge, config.webbridge);
+  if (const toml::table* supervisor = r.table(document, "supervisor", "supervisor"))
+    read_supervisor(r, *supervisor, config.supervisor);
   if (const toml::node* services = document.get("service")) read_services(r, *services, config.services);
   if (const toml::node* query = document.at_path("logging.query_endpoint").node();
       query != nullptr && query->is_string() && !config.bus.curve.enabled &&

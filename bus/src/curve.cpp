@@ -1,7 +1,13 @@
 #include "cantina/bus/curve.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <array>
-#include <fstream>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 
@@ -46,11 +52,22 @@ CurveKeyPair read_curve_key_file(const std::filesystem::path& path) {
   auto fail = [&](const std::string& problem) -> CurveKeyPair {
     throw std::runtime_error(path.string() + ": " + problem);
   };
-  std::ifstream file(path, std::ios::binary);
-  if (!file) return fail("cannot read key file");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) return fail(std::string("cannot read key file: ") + std::strerror(errno));
+  struct stat status {};
   std::string text(kKeyFileMaxBytes + 1, '\0');
-  file.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(file.gcount()));
+  std::size_t length = 0;
+  bool read_ok = ::fstat(fd, &status) == 0;
+  while (read_ok && length < text.size()) {
+    const ssize_t got = ::read(fd, text.data() + length, text.size() - length);
+    if (got < 0 && errno == EINTR) continue;
+    read_ok = got >= 0;
+    if (got <= 0) break;
+    length += static_cast<std::size_t>(got);
+  }
+  ::close(fd);
+  if (!read_ok) return fail(std::string("cannot read key file: ") + std::strerror(errno));
+  text.resize(length);
   if (text.size() > kKeyFileMaxBytes) return fail("not a key file (larger than 4 KiB)");
   toml::table document;
   try {
@@ -68,6 +85,14 @@ CurveKeyPair read_curve_key_file(const std::filesystem::path& path) {
     if (zmq_curve_public(derived.data(), keys.secret_key.c_str()) != 0 ||
         std::string(derived.data(), 40) != keys.public_key)
       return fail("'public' is not the public key of 'secret'");
+    // Like ssh: a secret others can read is no secret; say how to fix it.
+    if ((status.st_mode & 077) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.st_mode & 07777));
+      return fail(std::string("permissions ") + mode +
+                  " are too open: a secret key must be readable by its owner only; fix with: chmod 600 " +
+                  path.string());
+    }
   }
   return keys;
 }

@@ -84,6 +84,15 @@ BOOST_AUTO_TEST_CASE(null_arguments_are_errors_never_crashes) {
   BOOST_TEST(std::string(error).find("publish endpoint") != std::string::npos);
   BOOST_TEST(cantina_status_publish(nullptr, "x", 1, nullptr, 0, 0) == CANTINA_ERROR_INVALID_ARGUMENT);
   cantina_status_publisher_close(nullptr);
+  BOOST_TEST(cantina_line_reader_open(nullptr, 1, nullptr, nullptr, 0, error, sizeof error) == nullptr);
+  BOOST_TEST(std::string(error).find("a logger") != std::string::npos);
+  BOOST_TEST(cantina_line_reader_feed(nullptr, "x\n", 2) == CANTINA_ERROR_INVALID_ARGUMENT);
+  int next_ms = 7;
+  BOOST_TEST(cantina_line_reader_poll(nullptr, &next_ms) == CANTINA_ERROR_INVALID_ARGUMENT);
+  BOOST_TEST(next_ms == -1);
+  BOOST_TEST(cantina_line_reader_finish(nullptr) == CANTINA_ERROR_INVALID_ARGUMENT);
+  BOOST_TEST(cantina_line_reader_lines(nullptr) == 0u);
+  cantina_line_reader_close(nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(config_load_returns_the_endpoints_or_names_file_line_and_key) {

@@ -15,7 +15,7 @@ using namespace cantina::bus;
 
 namespace {
 
-Environment environment(std::map<std::string, std::string> values) {
+Environment environment(const std::map<std::string, std::string>& values) {
   return [values](const std::string& name) -> std::optional<std::string> {
     auto found = values.find(name);
     if (found == values.end()) return std::nullopt;
@@ -51,6 +51,7 @@ BOOST_AUTO_TEST_CASE(defaults_are_the_seeds) {
   BOOST_TEST(config.logging.service_names.at("logging_service") == "Logging Service");
   BOOST_TEST(config.bus.publish_endpoint == "tcp://127.0.0.1:5555");
   BOOST_TEST(config.webbridge.listen == "127.0.0.1:8080");
+  BOOST_TEST(config.supervisor.capture_max_bytes == 10u * 1024 * 1024);
 }
 
 BOOST_AUTO_TEST_CASE(the_shipped_config_is_valid_and_matches_the_defaults) {
@@ -62,6 +63,16 @@ BOOST_AUTO_TEST_CASE(the_shipped_config_is_valid_and_matches_the_defaults) {
   BOOST_TEST((config.logging.service_names == defaults.logging.service_names));
   BOOST_REQUIRE_EQUAL(config.services.size(), 1u);
   BOOST_TEST(config.services[0].name == "demo");
+  BOOST_TEST(config.supervisor.capture_max_bytes == defaults.supervisor.capture_max_bytes);
+}
+
+BOOST_AUTO_TEST_CASE(the_supervisor_bounds_its_capture_files) {
+  BOOST_TEST(parse_config("[supervisor]\ncapture_max_bytes = 65536\n", "test.toml", no_environment())
+                 .supervisor.capture_max_bytes == 65536u);
+  BOOST_TEST(error_of("[supervisor]\ncapture_max_bytes = 0\n") ==
+             "test.toml:2:21: supervisor.capture_max_bytes: must be from 4096 to 1099511627776 bytes (got 0)");
+  BOOST_TEST(error_of("[supervisor]\ncapture_bytes = 1\n")
+                 .starts_with("test.toml:2:1: supervisor.capture_bytes: unknown key"));
 }
 
 BOOST_AUTO_TEST_CASE(reads_every_section) {
@@ -77,6 +88,9 @@ max_file_bytes = 8192
 r2_unit = "Astromech"
 [webbridge]
 listen = "0.0.0.0:9000"
+token = "0123456789abcdef"
+[supervisor]
+capture_max_bytes = 1048576
 [[service]]
 name = "voice"
 command = "python3 voice.py"
@@ -92,6 +106,7 @@ environment = { PYTHONUNBUFFERED = "1" }
   BOOST_TEST(config.logging.service_names.at("r2_unit") == "Astromech");
   BOOST_TEST(config.logging.service_names.at("music_controller") == "Music Controller");
   BOOST_TEST(config.webbridge.listen == "0.0.0.0:9000");
+  BOOST_TEST(config.supervisor.capture_max_bytes == 1048576u);
   BOOST_REQUIRE_EQUAL(config.services.size(), 1u);
   BOOST_TEST((config.services[0].command == std::vector<std::string>{"/bin/sh", "-c", "python3 voice.py"}));
   BOOST_TEST((config.services[0].restart == RestartPolicy::always));
@@ -164,6 +179,22 @@ BOOST_AUTO_TEST_CASE(web_bridge_tokens_and_origins_are_checked) {
   BOOST_TEST(config.webbridge.allowed_origins.at(0) == "http://droid.local:8080");
 }
 
+BOOST_AUTO_TEST_CASE(the_web_bridge_address_is_checked_as_start_up_checks_it) {
+  // Start-up refuses these; `check` must say so first, with the same file, line and key.
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"0.0.0.0:8080\"\n") ==
+             "test.toml:2:10: webbridge.listen: the address is reachable from the network: set [webbridge] token "
+             "(16 or more characters) so that only you can read the logs");
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"[::]:8080\"\n").starts_with("test.toml:2:10: webbridge.listen: the "));
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"localhost:8080\"\n") ==
+             "test.toml:2:10: webbridge.listen: HOST must be an IP address, e.g. 127.0.0.1:8080 or [::1]:8080 (got "
+             "'localhost')");
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"127.attacker.example:8080\"\n")
+                 .starts_with("test.toml:2:10: webbridge.listen: HOST must be an IP address"));
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"0.0.0.0:8080\"\ntoken = \"0123456789abcdef\"\n") == "");
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"127.0.0.2:0\"\n") == "");
+  BOOST_TEST(error_of("[webbridge]\nlisten = \"[::1]:8080\"\n") == "");
+}
+
 BOOST_AUTO_TEST_CASE(bad_toml_names_file_and_line) {
   const std::string message = error_of("[logging]\nlog_level = \"INFO\n");
   BOOST_TEST(message.starts_with("test.toml:2:"));
@@ -218,7 +249,13 @@ struct KeyFolder {
     write("keys/authorized/host.pub", "public = \"" + client.public_key + "\"\n");
   }
   ~KeyFolder() { std::filesystem::remove_all(dir); }
-  void write(const std::string& name, const std::string& text) const { std::ofstream(dir / name) << text; }
+  // Key files are written as keygen writes them: a secret one readable by its owner only.
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir / name) << text;
+    if (text.find("secret") != std::string::npos)
+      std::filesystem::permissions(dir / name,
+                                   std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
   // The ConfigError of loading `text` as dir/cantina.toml ("" if none).
   std::string error_of(const std::string& text) const {
     write("cantina.toml", text);
@@ -272,6 +309,25 @@ BOOST_AUTO_TEST_CASE(refuses_an_address_off_the_machine_without_curve) {
   BOOST_TEST(error_of("[bus]\npublish_endpoint = \"ipc:///tmp/bus\"\n") == "");
 }
 
+BOOST_AUTO_TEST_CASE(decides_what_leaves_the_machine_by_parsing_the_address) {
+  // A name that merely starts like a loopback address resolves wherever its owner wants.
+  BOOST_TEST(error_of("[bus]\npublish_endpoint = \"tcp://127.attacker.example:5555\"\n")
+                 .starts_with("test.toml:2:20: bus.publish_endpoint: an address off this machine needs LAN mode"));
+  BOOST_TEST(error_of("[bus]\nsubscribe_endpoint = \"tcp://localhost.attacker.example:5556\"\n")
+                 .starts_with("test.toml:2:22: bus.subscribe_endpoint: an address off this machine"));
+  BOOST_TEST(error_of("[logging]\nquery_endpoint = \"tcp://[::ffff:10.0.0.1]:5557\"\n")
+                 .starts_with("test.toml:2:18: logging.query_endpoint: an address off this machine"));
+  for (const char* local :
+       {"tcp://127.0.0.1:5555", "tcp://127.255.0.9:5555", "tcp://[::1]:5555", "tcp://LOCALHOST:5555",
+        "tcp://[::ffff:127.0.0.1]:5555", "tcp://127.0.0.1;127.0.0.1:5555", "inproc://bus"}) {
+    BOOST_TEST(!leaves_machine(local), local);
+  }
+  for (const char* remote : {"tcp://0.0.0.0:5555", "tcp://*:5555", "tcp://192.168.1.5:5555", "tcp://[::]:5555",
+                             "tcp://127.0.0.1;10.0.0.1:5555", "tcp://lo:5555", "tcp://128.0.0.1:5555"}) {
+    BOOST_TEST(leaves_machine(remote), remote);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(names_file_line_and_key_of_a_bad_key_file) {
   KeyFolder keys;
   std::string missing = kBusHost;
@@ -291,6 +347,28 @@ BOOST_AUTO_TEST_CASE(names_file_line_and_key_of_a_bad_key_file) {
   std::string wrong_pair = kBusHost;
   wrong_pair.replace(wrong_pair.find("keys/bus.key"), 12, "keys/host.key");
   BOOST_TEST(keys.error_of(wrong_pair).find("is not the key pair of bus.curve.server_public_key") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(refuses_a_secret_key_file_others_can_read_and_says_how_to_fix_it) {
+  KeyFolder keys;
+  keys.write("cantina.toml", kBusHost);
+  for (const auto mode : {std::filesystem::perms::group_read, std::filesystem::perms::others_read}) {
+    std::filesystem::permissions(keys.dir / "keys/bus.key",
+                                 std::filesystem::perms::owner_read | std::filesystem::perms::owner_write | mode);
+    const std::string path = (keys.dir / "keys/bus.key").string();
+    const std::string octal = mode == std::filesystem::perms::group_read ? "0640" : "0604";
+    std::string expected = (keys.dir / "cantina.toml").string();
+    expected += ":7:21: bus.curve.server_secret_key: " + path;
+    expected += ": permissions " + octal;
+    expected += " are too open: a secret key must be readable by its owner only; fix with: chmod 600 " + path;
+    BOOST_TEST(keys.error_of(kBusHost) == expected);
+  }
+  std::filesystem::permissions(keys.dir / "keys/bus.key",
+                               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  BOOST_TEST(keys.error_of(kBusHost) == "");
+  // A public key is public: its mode is not checked.
+  std::filesystem::permissions(keys.dir / "keys/bus.pub", std::filesystem::perms::all);
+  BOOST_TEST(keys.error_of(kBusHost) == "");
 }
 
 BOOST_AUTO_TEST_CASE(requires_the_keys_each_side_needs) {

@@ -8,6 +8,7 @@ fake records itself, and checks that no process is left behind.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,12 +24,24 @@ sys.path.insert(0, str(HERE))
 from support import TOOL, free_port  # noqa: E402
 
 sys.path.insert(0, str(TOOL.parent))   # tools/: the package cantina_tool behind tools/cantina
-from cantina_tool.capture import line_level  # noqa: E402
 from cantina_tool.children import backoff_delay, should_restart  # noqa: E402
 from cantina_tool.cli import split_config_option  # noqa: E402
 from cantina_tool.messages import format_duration  # noqa: E402
 from cantina_tool.supervisor import session_file_from_status  # noqa: E402
-from cantina_logging import INFO, LEVEL_NAMES, WARNING  # noqa: E402  (tools/python, put on sys.path by the package)
+
+
+DAEMONIZE = """
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        name = f"daemon-{os.environ['CANTINA_SERVICE']}.{os.getpid()}"
+        open(os.path.join(os.environ["FAKE_PID_DIR"], name), "w").close()
+        os.execve("/bin/sleep", ["sleep", "600"], {} if "--clear" in sys.argv else os.environ)
+    os._exit(0)
+os.wait()
+time.sleep(600)
+"""
 
 
 def alive(pid: int) -> bool:
@@ -63,7 +76,9 @@ class SupervisorTest(unittest.TestCase):
         self.config = self.dir / "cantina.toml"
 
     def tearDown(self):
-        state = self.state()               # never leak processes, even when a test fails
+        if self.state():                   # never leak processes (or cgroups), even when a test fails
+            subprocess.run([str(TOOL), "down"], env=self.env, capture_output=True, timeout=60)
+        state = self.state()
         if state and alive(state["supervisor_pid"]):
             os.kill(state["supervisor_pid"], signal.SIGKILL)
         for pid in self.recorded_pids():
@@ -139,7 +154,7 @@ session_file_path = "{self.logs}"
         session_file = next(self.logs.glob("cantina-session-*.log"))
         self.assertIn(f"Session file: {session_file}", output)
         self.assertIn("Press Ctrl-C to stop", output)
-        self.assertIn("tools/cantina tail", output)
+        self.assertIn(f"tools/cantina --config {self.config} tail", output)
         stops = [output.index(f"stopped {name} (pid {pid}") for name, pid in children.items()]
         self.assertEqual(stops, sorted(stops, reverse=True), output)
         self.assert_nothing_left()
@@ -149,7 +164,7 @@ session_file_path = "{self.logs}"
         self.write_config(self.demo_service())
         result = self.cantina("up", "--detach")
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
-        self.assertIn("tools/cantina down to stop", result.stdout)
+        self.assertRegex(result.stdout, rf"Stop: CANTINA_STATE_DIR=\S+ \S*tools/cantina down\n")
         self.assertIn("Session file: " + str(self.logs), result.stdout)
         state = self.state()
         self.assertTrue(state["ready"] and alive(state["supervisor_pid"]))
@@ -164,6 +179,78 @@ session_file_path = "{self.logs}"
         self.assertIn("stopped supervisor", down.stdout)
         self.assert_nothing_left()
         self.assertIn("nothing is running", self.cantina("down").stdout)
+
+    def test_two_ups_at_once_start_one_supervisor_and_the_other_says_which(self):
+        other_config = self.dir / "other.toml"
+        self.write_config(self.demo_service())
+        self.config.rename(other_config)
+        self.write_config(self.demo_service())   # the same state dir, other ports
+        ups = [subprocess.Popen([str(TOOL), "--config", str(config), "up", "--detach"], env=self.env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE) for config in (self.config, other_config)]
+        results = [(up.wait(30), *up.communicate()) for up in ups]
+        self.assertEqual(sorted(code for code, _, _ in results), [0, 1], results)
+        winner = self.state()
+        launcher = next(up.pid for up, (code, _, _) in zip(ups, results) if code == 0)
+        loser = next(stderr for code, _, stderr in results if code == 1)
+        # The lock's holder is the winning `up` while it starts, then the supervisor it detached.
+        self.assertRegex(loser, rf"a supervisor is already running \(pid ({launcher}|{winner['supervisor_pid']}), "
+                                rf"config {winner['config']}, since \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d"
+                                rf"(; still starting)?\)")
+        self.assertEqual(len(list(self.pids.glob("cantina-busd.*"))), 1, "the refused `up` started something")
+        down = self.cantina("down")
+        self.assertEqual(down.returncode, 0, down.stdout + down.stderr)
+        self.assert_nothing_left()
+
+    def test_down_while_up_detach_is_starting_stops_what_started(self):
+        self.write_config(self.demo_service(), extra="[fake]\nlogd_delay = 20")
+        up = subprocess.Popen([str(TOOL), "--config", str(self.config), "up", "--detach"], env=self.env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.assertTrue(wait_for(lambda: list(self.pids.glob("cantina-logd.*")), 15), "logd never started")
+            status = self.cantina("status")
+            self.assertEqual(status.returncode, 0, status.stdout)
+            self.assertIn("(still starting)", status.stdout)
+            again = self.cantina("up", "--detach")
+            self.assertEqual(again.returncode, 1)
+            self.assertIn("still starting", again.stderr)
+            down = self.cantina("down")
+            self.assertEqual(down.returncode, 0, down.stdout + down.stderr)
+            self.assertIn("it is still starting", down.stdout)
+            self.assertIn("stopped supervisor", down.stdout)
+            self.assertNotIn("nothing", down.stdout)
+            _, stderr = up.communicate(timeout=15)
+        finally:
+            up.kill()
+        self.assertEqual(up.returncode, 1)
+        self.assertIn("the supervisor stopped before it was ready; nothing runs", stderr)
+        self.assert_nothing_left()
+        self.assertEqual(self.cantina("status").returncode, 3)
+
+    def test_down_while_up_has_not_started_anything_yet_stops_it(self):
+        self.write_config(self.demo_service(), extra="[fake]\ncheck_delay = 20")
+        up = subprocess.Popen([str(TOOL), "--config", str(self.config), "up", "--detach"], env=self.env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            self.assertTrue(wait_for(lambda: "still starting" in self.cantina("status").stdout, 10))
+            down = self.cantina("down")
+            self.assertEqual(down.returncode, 0, down.stdout + down.stderr)
+            self.assertIn(f"stopping the supervisor (pid {up.pid}", down.stdout)
+            _, stderr = up.communicate(timeout=15)
+        finally:
+            up.kill()
+        self.assertEqual(up.returncode, 1)
+        self.assertIn("received SIGTERM while starting; stopped", stderr)
+        self.assert_nothing_left()
+        self.assertEqual(self.recorded_pids(), [])
+
+    def test_down_right_after_up_detach_returns_stops_everything(self):
+        self.write_config(self.demo_service())
+        self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+        time.sleep(0.05)
+        down = self.cantina("down")
+        self.assertEqual(down.returncode, 0)
+        self.assertIn("stopped supervisor", down.stdout)
+        self.assert_nothing_left()
 
     def test_a_service_crashing_at_start_up_is_retried_while_the_rest_runs(self):
         self.write_config(self.demo_service('"--exit-after", "0.1", "--exit-code", "7", "--say", "boom"',
@@ -281,6 +368,32 @@ session_file_path = "{self.logs}"
         self.assertTrue(output.startswith("1\n2\n3\n") and output.endswith("200000\nno newline at the end"))
         self.assertEqual(self.cantina("down").returncode, 0)
 
+    def test_output_files_are_private_to_owner_and_group_and_rotated_at_a_size(self):
+        self.state_dir.mkdir(mode=0o755)
+        os.chmod(self.state_dir, 0o755)                      # a looser folder from before is tightened
+        (self.state_dir / "counter.out").write_text("old\n")
+        os.chmod(self.state_dir / "counter.out", 0o644)
+        self.write_config('[[service]]\nname = "counter"\nstart_secs = 0\nrestart = "never"\n'
+                          'command = "seq 1 100000; exec sleep 600"\n', extra="[supervisor]\ncapture_max_bytes = 65536")
+        self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+        output, rotated = self.state_dir / "counter.out", self.state_dir / "counter.out.1"
+        self.assertTrue(wait_for(lambda: output.read_bytes().endswith(b"\n100000\n"), 10))
+        for path in (output, rotated, self.state_dir / "state.json", self.state_dir / "supervisor.log",
+                     self.state_dir / "cantina-busd.out", self.state_dir / "cantina-logd.out"):
+            self.assertEqual(oct(path.stat().st_mode & 0o777), oct(0o640), path)
+        self.assertEqual(oct(self.state_dir.stat().st_mode & 0o777), oct(0o750))
+        self.assertIn("cantina-busd: proxying", (self.state_dir / "cantina-busd.out").read_text())
+        # Each file holds whole lines, at most capture_max_bytes; together the newest output.
+        newer, older = output.read_text(), rotated.read_text()
+        self.assertLessEqual(len(newer), 65536 + 7)          # the rest of a line a read cut in two
+        self.assertLessEqual(len(older), 65536 + 7)
+        self.assertTrue(older.endswith("\n") and not older.startswith("old"), (older[:30], older[-30:]))
+        numbers = [int(line) for line in (older + newer).splitlines()]
+        self.assertEqual(numbers, list(range(numbers[0], 100001)))
+        self.assertGreater(len(older), 60000)
+        self.assertEqual(self.cantina("down").returncode, 0)
+        self.assert_nothing_left()
+
     def test_what_an_exited_service_left_in_its_process_group_is_stopped(self):
         self.write_config(self.demo_service('"--grandchild", "--exit-after", "0.5"', restart="never"))
         self.assertEqual(self.cantina("up", "--detach").returncode, 0)
@@ -289,6 +402,76 @@ session_file_path = "{self.logs}"
         self.assertTrue(wait_for(lambda: self.child("demo")["state"] == "STOPPED", 5))
         self.assertTrue(wait_for(lambda: not alive(grandchild[0]), 5), "the grandchild outlived its service")
         self.assertEqual(self.cantina("down").returncode, 0)
+        self.assert_nothing_left()
+
+    def daemon_service(self, name: str = "daemonizer", clear_environment: bool = False) -> str:
+        """A service that starts a daemon the classic way (fork, setsid, fork; the middle process
+        exits at once), so the daemon has left the service's process group and session."""
+        script = self.dir / "daemonize.py"
+        script.write_text(DAEMONIZE)
+        clear = ', "--clear"' if clear_environment else ""
+        return f'[[service]]\nname = "{name}"\ncommand = ["python3", "{script}"{clear}]\nstart_secs = 0.2\n'
+
+    def daemons(self, service: str = "") -> list[int]:
+        """The daemons started so far (of one service), alive or not."""
+        return [int(path.suffix[1:]) for path in self.pids.glob(f"daemon-{service or '*'}.*")]
+
+    def test_a_daemon_a_service_started_is_stopped_with_it(self):
+        for tracking in ("auto", "proc"):   # auto: a cgroup where one can be made (here, as root)
+            with self.subTest(tracking=tracking):
+                self.env["CANTINA_TRACKING"] = tracking
+                self.write_config(self.daemon_service() + self.daemon_service("anonymous", clear_environment=True))
+                self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+                self.assertTrue(wait_for(lambda: len(self.daemons()) == 2, 10), self.daemons())
+                service = self.child("daemonizer")["pid"]
+                self.assertTrue(all(os.getsid(daemon) not in (service, os.getsid(0)) for daemon in self.daemons()))
+                # A restart stops the daemon of the incarnation it stops, and only that one.
+                first = self.daemons("daemonizer")[0]
+                self.assertEqual(self.cantina("restart", "daemonizer").returncode, 0)
+                self.assertTrue(wait_for(lambda: len(self.daemons("daemonizer")) == 2, 10), self.daemons())
+                self.assertTrue(wait_for(lambda: not alive(first), 5), "the old incarnation's daemon runs on")
+                self.assertTrue(alive(self.daemons("anonymous")[0]))
+                down = self.cantina("down")
+                self.assertEqual(down.returncode, 0, down.stdout + down.stderr)
+                self.assert_nothing_left()   # the daemons too, the one without an environment included
+                for path in self.pids.iterdir():
+                    path.unlink()
+
+    def test_a_daemon_outlives_a_killed_supervisor_until_down(self):
+        for tracking in ("auto", "proc"):
+            with self.subTest(tracking=tracking):
+                self.env["CANTINA_TRACKING"] = tracking
+                self.write_config(self.daemon_service())
+                self.assertEqual(self.cantina("up", "--detach").returncode, 0)
+                self.assertTrue(wait_for(lambda: len(self.daemons()) == 1, 10))
+                time.sleep(2.5)   # the state file (rewritten every 2 s) has seen the daemon
+                os.kill(self.state()["supervisor_pid"], signal.SIGKILL)
+                self.assertTrue(wait_for(lambda: not alive(self.child("daemonizer")["pid"]), 5))
+                self.assertTrue(alive(self.daemons()[0]), "PR_SET_PDEATHSIG does not reach a daemon")
+                down = self.cantina("down")
+                self.assertEqual(down.returncode, 0, down.stdout + down.stderr)
+                self.assertIn(f"processes the children had started (pids {self.daemons()[0]}", down.stdout)
+                self.assert_nothing_left()
+                for path in self.pids.iterdir():
+                    path.unlink()
+
+    def test_up_prints_commands_that_work_as_printed_and_tail_uses_the_running_config(self):
+        self.write_config(self.demo_service())   # not the default config
+        result = self.cantina("up", "--detach")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        watch = re.search(r"Watch live logs: (.*)", result.stdout).group(1)
+        stop = re.search(r"Stop: (.*)", result.stdout).group(1)
+        # As typed in a shell (where `up` ran), without the state dir in the environment.
+        env = {key: value for key, value in self.env.items() if key != "CANTINA_STATE_DIR"}
+        watched = subprocess.run(f"{watch} -n 3", shell=True, env=env, capture_output=True, text=True)
+        self.assertEqual(json.loads(watched.stdout), ["tail", "--config", str(self.config), "-n", "3"])
+        # Without --config, tail, level and log take the running supervisor's.
+        for command in (["level", "demo", "DEBUG"], ["log", "--service", "x", "hi"], ["tail"]):
+            plain = subprocess.run([str(TOOL), *command], env=self.env, capture_output=True, text=True)
+            self.assertEqual(json.loads(plain.stdout), [command[0], "--config", str(self.config), *command[1:]])
+        stopped = subprocess.run(stop, shell=True, env=env, capture_output=True, text=True)
+        self.assertEqual(stopped.returncode, 0, stopped.stdout + stopped.stderr)
+        self.assertIn("stopped supervisor", stopped.stdout)
         self.assert_nothing_left()
 
     def test_tail_level_log_pass_their_arguments_through(self):
@@ -316,19 +499,6 @@ class HelpersTest(unittest.TestCase):
     def test_backoff_doubles_up_to_thirty_seconds(self):
         self.assertEqual([backoff_delay(step) for step in range(7)], [1, 2, 4, 8, 16, 30, 30])
         self.assertEqual(backoff_delay(1000), 30)
-
-    def test_a_captured_line_may_announce_its_level(self):
-        level = lambda line: LEVEL_NAMES[line_level(line, INFO)]  # noqa: E731
-        for line, expected in [(b"ERROR: disk full", "ERROR"), (b"[warn] slow", "WARNING"), (b"error reading", "ERROR"),
-                               (b"  [DEBUG] x", "DEBUG"), (b"INFO:root:hello", "INFO"), (b"Warning - hot", "WARNING"),
-                               (b"CRITICAL", "CRITICAL"), (b"fatal: not a git repository", "CRITICAL"),
-                               (b"2026-11-26 17:53:20,584 ERROR boom", "ERROR"), (b"<4>kernel says", "WARNING"),
-                               (b"E1126 17:53:20.584440  1234 main.cc:10] bad", "ERROR"),
-                               (b"Errors: none", "INFO"), (b"Information", "INFO"), (b"I think so", "INFO"),
-                               (b"ERR_CONNECTION_REFUSED", "INFO"), (b"the ERROR is later", "INFO")]:
-            with self.subTest(line=line):
-                self.assertEqual(level(line), expected)
-        self.assertEqual(line_level(b"plain", WARNING), WARNING)
 
     def test_durations_read_like_a_human_wrote_them(self):
         self.assertEqual([format_duration(s) for s in (0, 59, 61, 3700, 90000)], ["0s", "59s", "1m 1s", "1h 1m", "1d 1h"])

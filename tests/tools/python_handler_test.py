@@ -52,6 +52,23 @@ worker.join()
 """  # the script exits at once: logging.shutdown() must publish what is still queued
 
 
+SETUP_SCRIPT = """
+import logging, sys
+import cantina_logging
+tag = sys.argv[1]
+config = sys.argv[2] if len(sys.argv) > 2 else None   # else $CANTINA_CONFIG
+cantina_logging.setup("py_setup_test", config=config)
+log = logging.getLogger("cantina_os.setup")
+log.info("%s: info arrives", tag)
+log.warning("%s: warning arrives", tag)
+log.debug("%s: debug is below INFO", tag)
+cantina_logging.setup("py_setup_test", level="DEBUG", config=config)
+log.debug('%s: debug arrives after setup(level="DEBUG")', tag)
+handlers = [h for h in logging.getLogger().handlers if isinstance(h, cantina_logging.CantinaHandler)]
+assert len(handlers) == 1, handlers
+"""
+
+
 class PythonHandlerTest(unittest.TestCase):
 
     @classmethod
@@ -131,6 +148,30 @@ class PythonHandlerTest(unittest.TestCase):
         self.assertEqual(records["lookup failed"]["level"], "ERROR")
         self.assertIn("KeyError: 'missing'", records["lookup failed"]["message"])
         self.assertEqual(records["between INFO and WARNING"]["level"], "INFO")
+
+    def test_setup_in_one_call_makes_info_arrive_with_the_config_from_the_environment_or_an_argument(self):
+        script = self.sandbox.dir / "setup_service.py"
+        script.write_text(SETUP_SCRIPT)
+        env = dict(self.sandbox.env, PYTHONPATH=str(SOURCE_DIR / "tools" / "python"))
+        without_config = {key: value for key, value in env.items() if key != "CANTINA_CONFIG"}
+        for tag, run_env, argv in (("from-env", env, []), ("from-arg", without_config, [str(self.sandbox.config)])):
+            with self.subTest(config=tag):
+                run = subprocess.run([sys.executable, str(script), tag, *argv], env=run_env, capture_output=True,
+                                     text=True, timeout=30)
+                self.assertEqual(run.returncode, 0, run.stderr)
+                self.assertEqual(run.stderr, "")
+                for pattern in (rf"\] INFO     Py Setup Test +{tag}: info arrives$",
+                                rf"\] WARNING  Py Setup Test +{tag}: warning arrives$",
+                                rf"\] DEBUG    Py Setup Test +{tag}: debug arrives after setup\(level=\"DEBUG\"\)$"):
+                    self.assertTrue(wait_for(lambda: self.sandbox.lines_matching(pattern), 10),
+                                    f"{pattern!r} not in:\n" + "\n".join(self.sandbox.session_lines()[-20:]))
+                self.assertEqual(self.sandbox.lines_matching(f"{tag}: debug is below INFO"), [])
+        # A config that cannot be found is reported once, and the script goes on.
+        missing = subprocess.run([sys.executable, str(script), "missing", str(self.sandbox.dir / "nope.toml")],
+                                 env=without_config, capture_output=True, text=True, timeout=30)
+        self.assertEqual(missing.returncode, 0, missing.stderr)
+        self.assertIn("nope.toml: cannot read config file", missing.stderr)
+        self.assertEqual(len(missing.stderr.splitlines()), 2, missing.stderr)   # once per setup() call
 
     def test_the_bus_threshold_filters_before_formatting(self):
         handler = CantinaHandler("threshold_test", self.sandbox.config, library=LIB)

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from support import BIN_DIR, Sandbox, wait_for  # noqa: E402
+from support import BIN_DIR, TOOL, Sandbox, wait_for  # noqa: E402
 
 PYTHON_SERVICE = """
 import logging, time
@@ -30,6 +30,21 @@ except ZeroDivisionError:
     logging.getLogger("cantina_os.py").exception("could not divide")
 while True:
     time.sleep(1)
+"""
+
+TRACER = """
+import array, fcntl, sys, termios, time
+print("WARN: disk almost full", file=sys.stderr, flush=True)
+print("ERROR: motor stalled", file=sys.stderr, flush=True)
+print("state:", file=sys.stderr)
+print("  volume = 45", file=sys.stderr)
+print("  track = Cantina Band", file=sys.stderr, flush=True)
+unread = array.array("i", [1])
+while unread[0]:   # until the reader has read it all (a slow start must not join what follows)
+    fcntl.ioctl(2, termios.FIONREAD, unread)
+    time.sleep(0.01)
+time.sleep(0.5)    # longer than the reader's wait: the record above is complete
+1 / 0
 """
 
 SERVICES = """
@@ -52,6 +67,12 @@ ready = "status"
 name = "py_service"
 command = ["python3", "{script}"]
 start_secs = 0.5
+
+[[service]]
+name = "tracer"
+command = ["python3", "{tracer}"]
+start_secs = 0
+restart = "never"
 """
 
 
@@ -67,7 +88,10 @@ class SupervisorTest(unittest.TestCase):
         cls.sandbox = Sandbox()
         script = cls.sandbox.dir / "py_service.py"
         script.write_text(PYTHON_SERVICE)
-        cls.sandbox.config.write_text(cls.sandbox.config.read_text() + SERVICES.format(script=script))
+        cls.tracer = cls.sandbox.dir / "tracer.py"
+        cls.tracer.write_text(TRACER)
+        cls.sandbox.config.write_text(cls.sandbox.config.read_text()
+                                      + SERVICES.format(script=script, tracer=cls.tracer))
         cls.up = cls.sandbox.cantina("up", "--detach")
 
     @classmethod
@@ -111,6 +135,23 @@ class SupervisorTest(unittest.TestCase):
         self.wait_for_line(r"\] INFO     Py Service +python service up$")
         line = self.wait_for_line(r"\] ERROR    Py Service +could not divide\\nTraceback")
         self.assertIn("ZeroDivisionError: division by zero", line)
+
+    def test_3b_captured_output_and_log_pipe_read_lines_alike(self):
+        # The same output, captured from a service's stderr and piped into `log --pipe`:
+        # one reader, so the same records (level prefix, indented lines, a traceback).
+        piped = subprocess.run(f"python3 {self.tracer} 2>&1 | {TOOL} --config {self.sandbox.config} log "
+                               "--service piper --level WARNING --pipe", shell=True, capture_output=True,
+                               text=True, timeout=30, env=self.sandbox.env)
+        self.assertEqual(piped.returncode, 0, piped.stderr)
+        for name in ("Tracer", "Piper"):
+            with self.subTest(entry_point=name):
+                self.wait_for_line(rf"\] WARNING  {name} +WARN: disk almost full$")
+                self.wait_for_line(rf"\] ERROR    {name} +ERROR: motor stalled$")
+                self.wait_for_line(rf"\] WARNING  {name} +state:\\n  volume = 45\\n  track = Cantina Band$")
+                line = self.wait_for_line(rf"\] ERROR    {name} +Traceback \(most recent call last\):\\n  File ")
+                self.assertTrue(line.endswith("\\nZeroDivisionError: division by zero"), line)
+                self.assertEqual(len(self.sandbox.lines_matching(rf"\] \w+ +{name} ")), 4,
+                                 self.sandbox.lines_matching(rf"\] \w+ +{name} "))
 
     def test_4_a_crashing_service_is_restarted_with_backoff_then_fatal(self):
         def crasher() -> dict:

@@ -4,7 +4,9 @@
     tools/cantina [--config FILE] up [--detach] | down | status [--json] | restart NAME
     tools/cantina [--config FILE] tail | level | log  ARGS...   (passed on to cantina-cli)
 
-`up` supervises busd, logd, the web bridge (when built) and the [[service]]s of the config:
+`up` takes the state dir's supervisor lock (a second `up` refuses, naming the one that runs;
+`down` stops one that is still starting), then supervises busd, logd, the web bridge (when
+built) and the [[service]]s of the config:
 it starts them in that order, each once the one before is ready, each in its own session
 (so Ctrl-C reaches only the supervisor) and tied to the supervisor's life
 (PR_SET_PDEATHSIG). A process that exits is restarted per its restart policy after 1 s,
@@ -15,7 +17,8 @@ published as its log records. On SIGINT/SIGTERM/SIGHUP everything stops in rever
 
 Environment: CANTINA_BIN_DIR (the C++ binaries; default <root>/build/bin; when set, `up`
 does not build), CANTINA_LIB (the bus's C library; default <bin dir>/../lib/libcantina_bus_c.so),
-CANTINA_STATE_DIR (state file and process output; default <root>/.cantina/run).
+CANTINA_STATE_DIR (state file and process output; default <root>/.cantina/run), CANTINA_TRACKING
+(proc: follow the children's processes through /proc even where a cgroup could be made).
 Standard library only (the bus is reached through tools/python/cantina_logging.py and the
 C library); Linux only (prctl, /proc).
 
@@ -23,16 +26,20 @@ The code: this package, one concept per module. Layers, bottom first; a module i
 modules listed above it (tools/cantina, the entry script, calls cli.main):
     constants        paths (from the environment), every timeout and interval; puts tools/python
                      (cantina_logging) on sys.path
-    errors           CantinaError (one message, exit 1), StartupError, StopRequested, NothingRunning
-    messages         say (the tool's own lines), error texts, how a process ended, tail of a file,
-                     durations
+    errors           CantinaError (one message, exit 1), StartupError, StopRequested, NothingRunning,
+                     StillStarting
+    messages         say (the tool's own lines), commands to type, error texts, how a process ended,
+                     tail of a file, durations
     processes        /proc and signals: alive, process groups, stopping a pid, waiting, PDEATHSIG
     config           the config file, validated and read through cantina-cli
     probes           readiness probes: bus endpoints, a command (wait-status), uptime
-    capture          the services' stdout/stderr: one reading thread, .out files, level of a line
+    capture          every child's output: one reading thread, .out files (0640, rotated), the
+                     services' lines through the bus library's LineReader onto the bus
     building         setup (tools/setup), the cmake build, the fuzzers' clang build
-    state            the state file: read, write, summary; what still runs
+    state            the state dir (0750) and the state file: read, write, summary; what still runs
+    lock             the supervisor lock: one supervisor per state dir, who holds it, in which phase
     children         ChildSpec, Child, restart policy, backoff
+    tracking         every process a child starts (its cgroup, or /proc with a subreaper), stopped with it
     reporter         BusReporter: ServiceStatus and captured output on the bus
     supervisor       Supervisor: start in order, restart per policy, stop in reverse order
     detach           `up --detach`: the supervisor in its own session, waited for until ready

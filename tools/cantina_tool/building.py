@@ -42,10 +42,15 @@ def build(build_dir: Path = BUILD_DIR, configure_args: tuple = ("-DCMAKE_BUILD_T
     with open(build_dir / "build.log", "w") as log:
         make = subprocess.Popen(["cmake", "--build", build_dir, "-j", str(jobs), *target_args], stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, errors="replace", env=env)
-        for line in make.stdout:
-            log.write(line)
-            if not BUILD_NOISE.match(line):
-                say(line.rstrip("\n"))
+        try:
+            for line in make.stdout:
+                log.write(line)
+                if not BUILD_NOISE.match(line):
+                    say(line.rstrip("\n"))
+        except BaseException:   # a stop signal or Ctrl-C: the build stops too
+            make.terminate()
+            make.wait()
+            raise
     if make.wait() != 0:
         raise CantinaError(f"build failed (errors above; full output in {name}/build.log)")
     say(f"cantina: build ok ({time.monotonic() - started:.1f} s)")

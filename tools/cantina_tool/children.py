@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .capture import OutputFile
 from .constants import BACKOFF_FIRST, BACKOFF_MAX, STATE_DIR
 from .probes import Probe
 
@@ -49,10 +50,12 @@ class Child:
     backoff_step: int = 0                          # the next restart waits backoff_delay(backoff_step)
     capture_stats: dict = field(default_factory=lambda: {"lines": 0})
     last_failure: str = ""                         # "<name> (pid N) exited during start-up (exit code 3)"
+    output_file: OutputFile | None = None          # <state dir>/<name>.out, opened at the first start
+    unit: str = ""                                 # the tracker's unit of the current incarnation ("demo.3")
 
     @property
     def log_path(self) -> Path:
-        """Where the child's stdout and stderr go."""
+        """Where the child's stdout and stderr go (rotated to <name>.out.1)."""
         return STATE_DIR / (re.sub(r"[^\w.-]", "_", self.spec.name) + ".out")
 
     @property

@@ -13,7 +13,13 @@ from .constants import DEFAULT_CONFIG
 from .errors import CantinaError
 from .messages import error_text, say
 
-PASSTHROUGH_COMMANDS = ("tail", "level", "log", "keygen")  # handed to cantina-cli
+PASSTHROUGH_HELP = {   # handed to cantina-cli, which answers their --help
+    "tail": "print log records live (and the newest first with -n N)",
+    "level": "change a running service's log level: level SERVICE LEVEL",
+    "log": "publish log records: log --service S MESSAGE, or --pipe",
+    "keygen": "make a CURVE key pair for LAN mode: keygen NAME",
+}
+PASSTHROUGH_COMMANDS = tuple(PASSTHROUGH_HELP)
 RAW_ARGUMENT_COMMANDS = (*PASSTHROUGH_COMMANDS, "bench")  # take their arguments verbatim
 
 
@@ -35,8 +41,10 @@ def split_config_option(argv: list[str]) -> tuple[str | None, list[str]]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command (tail/level/log take their arguments verbatim)."""
-    parser = argparse.ArgumentParser(prog="cantina", description="The front door of Cantina bus.")
-    parser.add_argument("--config", metavar="FILE", help=f"config file (default {DEFAULT_CONFIG})")
+    parser = argparse.ArgumentParser(prog="tools/cantina", description="The front door of Cantina bus.",
+                                     epilog="tools/cantina COMMAND --help lists a command's options.")
+    parser.add_argument("--config", metavar="FILE", help=f"config file (default {DEFAULT_CONFIG}; tail, level "
+                                                         "and log use the running supervisor's)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("setup", help="install the missing Debian packages").set_defaults(run=cmd_setup)
     commands.add_parser("build", help="setup, then build into build/").set_defaults(run=cmd_build)
@@ -49,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--services-only", action="store_true",
                     help="run only the [[service]] entries: a LAN host whose bus and logging node run elsewhere")
     up.add_argument("--supervise-detached", action="store_true", help=argparse.SUPPRESS)
+    up.add_argument("--lock-fd", type=int, help=argparse.SUPPRESS)
     up.set_defaults(run=cmd_up)
     commands.add_parser("down", help="stop what `up` runs").set_defaults(run=cmd_down)
     status = commands.add_parser("status", help="state, pid, uptime, restarts of every supervised process "
@@ -59,8 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     restart.add_argument("name", metavar="NAME", help="a service name, or cantina-busd / cantina-logd / ...")
     restart.set_defaults(run=cmd_restart)
     commands.add_parser("check", help="validate the config file").set_defaults(run=cmd_check)
-    for name in PASSTHROUGH_COMMANDS:
-        commands.add_parser(name, help=f"cantina-cli {name} ...", add_help=False).set_defaults(run=cmd_passthrough)
+    for name, what in PASSTHROUGH_HELP.items():
+        commands.add_parser(name, help=f"{what} (`{name} --help`: its options)",
+                            add_help=False).set_defaults(run=cmd_passthrough)
     commands.add_parser("bench", help="benchmarks: bench throughput|latency|steady|dashboard|dedup|all "
                                       "[--quick] [--json FILE]; bench soak --minutes M (faults under the "
                                       "supervisor) (tools/bench/bench.py --help)",
@@ -79,6 +89,7 @@ def main(argv: list[str]) -> int:
     else:
         args = parser.parse_args(argv)
     args.config = Path(config).resolve() if config else DEFAULT_CONFIG
+    args.config_given = config is not None
     try:
         return args.run(args)
     except CantinaError as error:

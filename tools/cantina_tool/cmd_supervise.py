@@ -11,46 +11,81 @@ from .building import build, run_setup
 from .config import load_config
 from .constants import DOWN_CHILD_TIMEOUT, DOWN_SUPERVISOR_TIMEOUT, RESTART_TIMEOUT, STATE_DIR, STATE_FILE
 from .detach import launch_detached
-from .errors import CantinaError, NothingRunning
-from .messages import format_duration, say
+from .errors import CantinaError, NothingRunning, StillStarting, StopRequested
+from .lock import SupervisorLock, lock_holder, running_state
+from .messages import format_duration, say, tool_command
 from .processes import process_alive, terminate_pid, wait_until
-from .state import read_state, running_state, still_running
+from .state import leftover_children, read_state, write_private
 from .supervisor import Supervisor
+from .tracking import cleanup_after
+
+
+def stop_signals_raise() -> None:
+    """Until the supervisor installs its own handlers: SIGTERM or SIGHUP (e.g. from `down`) while
+    `up` builds or waits for a detached supervisor ends it cleanly (StopRequested)."""
+    def handler(signum, frame):
+        raise StopRequested(signal.Signals(signum).name)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handler)
 
 
 def cmd_up(args) -> int:
-    """`up`: checks nothing runs, builds if needed, validates the config, then supervises."""
+    """`up`: takes the supervisor lock (refusing if another supervisor holds it, or if processes of
+    a killed one still run), builds if needed, validates the config, then supervises."""
     if args.supervise_detached:
-        return Supervisor(args.config, load_config(args.config), detached=True,
-                          services_only=args.services_only).run()
-    problem = still_running()
-    if problem:
-        raise CantinaError(f"{problem}; stop it first with: tools/cantina down")
-    if not os.environ.get("CANTINA_BIN_DIR"):
-        run_setup()
-        build()
-    config = load_config(args.config)
-    if args.detach:
-        return launch_detached(args.config, args.services_only)
-    return Supervisor(args.config, config, detached=False, services_only=args.services_only).run()
+        lock = SupervisorLock.inherit(args.lock_fd)
+        try:
+            return Supervisor(args.config, load_config(args.config), detached=True,
+                              services_only=args.services_only, lock=lock).run()
+        finally:
+            lock.release()
+    stop_signals_raise()
+    lock = SupervisorLock.acquire(args.config, detached=args.detach)
+    try:
+        leftovers = leftover_children(read_state() or {"children": []})
+        if leftovers:
+            raise CantinaError("processes of a previous run still run: " + ", ".join(leftovers)
+                               + f"; stop them first with: {tool_command('down')}")
+        if not os.environ.get("CANTINA_BIN_DIR"):
+            run_setup()
+            build()
+        config = load_config(args.config)
+        if args.detach:
+            return launch_detached(args.config, args.services_only, lock)
+        return Supervisor(args.config, config, detached=False, services_only=args.services_only, lock=lock).run()
+    except StopRequested as stop:
+        say(f"cantina: received {stop} while starting; stopped", sys.stderr)
+        return 1
+    finally:
+        lock.release()
 
 
 def cmd_down(args) -> int:
-    """`down`: stops the recorded supervisor; stops its children itself if the supervisor is gone."""
+    """`down`: stops the supervisor that holds the lock (also one still starting) and waits until it
+    has stopped everything; then stops what a killed supervisor left behind."""
+    holder = lock_holder()
     state = read_state()
-    if not state:
+    if not holder and not state:
         say("cantina: nothing is running")
         return 0
-    pid, ticks = state["supervisor_pid"], state.get("supervisor_start_ticks")
     stopped = []
-    if process_alive(pid, ticks):
-        say(f"cantina: stopping the supervisor (pid {pid}, config {state['config']})")
-        os.kill(pid, signal.SIGTERM)
-        if not wait_until(lambda: not process_alive(pid, ticks), DOWN_SUPERVISOR_TIMEOUT):
+    if holder:
+        pid = holder.get("pid")
+        starting = "; it is still starting" if holder.get("phase") == "starting" else ""
+        say(f"cantina: stopping the supervisor (pid {pid}, config {holder.get('config')}{starting})")
+        if pid:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        if not wait_until(lambda: lock_holder(0) is None, DOWN_SUPERVISOR_TIMEOUT):
             say(f"cantina: the supervisor did not exit within {DOWN_SUPERVISOR_TIMEOUT:g} s; killing it")
-            terminate_pid(pid, ticks, 0)
+            if pid:
+                terminate_pid(pid, None, 0)
+            wait_until(lambda: lock_holder(0) is None, DOWN_CHILD_TIMEOUT)
         stopped.append(f"supervisor (pid {pid})")
-    for child in reversed(state["children"]):
+        state = read_state() or state   # what it did not clean up, else what it ran
+    for child in reversed((state or {}).get("children", [])):
         if not child.get("pid"):
             continue
         was_alive = process_alive(child["pid"], child.get("start_ticks"))
@@ -59,6 +94,10 @@ def cmd_down(args) -> int:
             return 1
         if was_alive or stopped:
             stopped.append(f"{child['name']} (pid {child['pid']})")
+    if (state or {}).get("tracking"):   # what the children started (daemons) if the supervisor could not stop it
+        left = cleanup_after(state["tracking"], DOWN_CHILD_TIMEOUT)
+        if left:
+            stopped.append(f"{len(left)} processes the children had started (pids {', '.join(map(str, left))})")
     STATE_FILE.unlink(missing_ok=True)
     say("cantina: stopped " + ", ".join(stopped) if stopped
         else "cantina: nothing was running (removed a stale state file)")
@@ -69,6 +108,14 @@ def cmd_status(args) -> int:
     """`status`: state, pid, uptime and restarts of every supervised process, from the state file."""
     try:
         state = running_state()
+    except StillStarting as starting:
+        if args.json:
+            say(json.dumps({"running": True, "starting": True, "supervisor_pid": starting.holder.get("pid"),
+                            "config": starting.holder.get("config"), "started_at": starting.holder.get("since"),
+                            "children": []}, indent=2))
+        else:
+            say(f"cantina: {starting}")
+        return 0
     except NothingRunning as nothing:
         if args.json:
             say(json.dumps({"running": False, "reason": str(nothing).removeprefix("cantina: ")}))
@@ -112,11 +159,7 @@ def cmd_restart(args) -> int:
     if args.name not in names:
         raise CantinaError(f"no supervised process is named '{args.name}' (there are: {', '.join(names)})")
     starts_before = next(c["starts"] for c in state["children"] if c["name"] == args.name)
-    requests = STATE_DIR / "requests"
-    requests.mkdir(exist_ok=True)
-    request = requests / f"{time.time_ns()}-{os.getpid()}.json"
-    request.with_suffix(".tmp").write_text(json.dumps({"restart": args.name}))
-    os.replace(request.with_suffix(".tmp"), request)
+    write_private(STATE_DIR / "requests" / f"{time.time_ns()}-{os.getpid()}.json", json.dumps({"restart": args.name}))
     os.kill(state["supervisor_pid"], signal.SIGUSR1)
     say(f"cantina: asked the supervisor (pid {state['supervisor_pid']}) to restart {args.name}")
 

@@ -1,10 +1,12 @@
-"""What the user reads: the tool's own lines (say), errors, how a process ended, the last
-lines of an output file, durations."""
+"""What the user reads: the tool's own lines (say), commands to type, errors, how a process
+ended, the last lines of an output file, durations."""
 
 import os
 import signal
 import sys
 from pathlib import Path
+
+from .constants import DEFAULT_CONFIG, STATE_DIR, TOOL
 
 
 def say(message: str, stream=None) -> None:
@@ -13,6 +15,19 @@ def say(message: str, stream=None) -> None:
         print(message, file=stream or sys.stdout, flush=True)
     except OSError:
         pass
+
+
+def tool_command(*words: str, config: Path | None = None) -> str:
+    """A tools/cantina command line that works as printed from the current folder: the tool's
+    path (relative when under it), `--config FILE` for a config other than the default, else
+    CANTINA_STATE_DIR when it is set (the running supervisor's config is found through it)."""
+    relative = os.path.relpath(TOOL)
+    parts = [relative if not relative.startswith("..") else str(TOOL)]
+    explicit = config is not None and Path(config).resolve() != DEFAULT_CONFIG
+    if explicit:
+        parts += ["--config", str(config)]
+    prefix = f"CANTINA_STATE_DIR={STATE_DIR} " if os.environ.get("CANTINA_STATE_DIR") and not explicit else ""
+    return prefix + " ".join([*parts, *words])
 
 
 def error_text(error: Exception) -> str:

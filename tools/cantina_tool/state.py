@@ -7,9 +7,34 @@ import sys
 from pathlib import Path
 
 from .constants import STATE_DIR, STATE_FILE
-from .errors import NothingRunning
-from .messages import say, tail_lines
+from .messages import say, tail_lines, tool_command
 from .processes import process_alive
+
+
+DIR_MODE = 0o750    # the state dir and its requests/ folder
+FILE_MODE = 0o640   # every file in it (as the output files, capture.FILE_MODE)
+
+
+def make_state_dir() -> None:
+    """Creates <state dir> and its requests/ folder, mode 0750 (a looser one of ours is tightened)."""
+    for folder in (STATE_DIR, STATE_DIR / "requests"):
+        folder.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        status = folder.stat()
+        if status.st_mode & 0o7777 != DIR_MODE and status.st_uid == os.getuid():
+            os.chmod(folder, DIR_MODE)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Writes `text` to `path` atomically (a temporary file renamed over it), mode 0640."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, FILE_MODE)
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def read_state() -> dict | None:
@@ -22,10 +47,8 @@ def read_state() -> dict | None:
 
 def save_state(state: dict) -> None:
     """Writes the state file atomically."""
-    temporary = STATE_FILE.with_suffix(".tmp")
     try:
-        temporary.write_text(json.dumps(state, indent=2) + "\n")
-        os.replace(temporary, STATE_FILE)
+        write_private(STATE_FILE, json.dumps(state, indent=2) + "\n")
     except OSError as error:
         say(f"cantina: cannot write {STATE_FILE}: {error}", sys.stderr)
 
@@ -48,37 +71,15 @@ def print_summary(state: dict, detached: bool) -> None:
     lines += [f"Session file: {state['session_file']}"]
     if state.get("dashboard"):
         lines += [f"Dashboard: {state['dashboard']}"]
+    config = Path(state["config"])
     lines += [f"Process output: {state['state_dir']}/<name>.out",
-              "Watch live logs: tools/cantina tail    State of every process: tools/cantina status",
-              "tools/cantina down to stop" if detached else "Press Ctrl-C to stop"]
+              f"Watch live logs: {tool_command('tail', config=config)}",
+              f"State of every process: {tool_command('status')}",
+              f"Stop: {tool_command('down')}" if detached else "Press Ctrl-C to stop"]
     say("\n".join(lines))
-
-
-def still_running() -> str | None:
-    """Describes a recorded supervisor (or leftover children) that still runs, else None."""
-    state = read_state()
-    if not state:
-        return None
-    if process_alive(state["supervisor_pid"], state.get("supervisor_start_ticks")):
-        return f"a supervisor is already running (pid {state['supervisor_pid']}, config {state['config']})"
-    leftovers = leftover_children(state)
-    return "processes of a previous run still run: " + ", ".join(leftovers) if leftovers else None
 
 
 def leftover_children(state: dict) -> list[str]:
     """'name (pid N)' of the recorded children that are still alive."""
     return [f"{child['name']} (pid {child['pid']})" for child in state["children"]
             if child.get("pid") and process_alive(child["pid"], child.get("start_ticks"))]
-
-
-def running_state() -> dict:
-    """The state of the running supervisor; CantinaError(exit 3) saying clearly that nothing runs."""
-    state = read_state()
-    if not state:
-        raise NothingRunning(f"cantina: nothing is running (no supervisor for {STATE_DIR})")
-    if not process_alive(state["supervisor_pid"], state.get("supervisor_start_ticks")):
-        leftovers = leftover_children(state)
-        extra = ("; still running: " + ", ".join(leftovers) if leftovers else "") + "; clean up with: tools/cantina down"
-        raise NothingRunning(f"cantina: nothing is running: the supervisor (pid {state['supervisor_pid']}) "
-                             f"is gone{extra}")
-    return state

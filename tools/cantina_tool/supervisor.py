@@ -11,22 +11,26 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable
 
-from .capture import CapturedOutput, OutputCapture
+from .capture import CapturedOutput, OutputCapture, OutputFile
 from .children import Child, ChildSpec, backoff_delay, should_restart
-from .constants import (BACKOFF_RESET_AFTER, BIN_DIR, BUS_READY_TIMEOUT, CAPTURE_DRAIN_TIMEOUT, FATAL_AFTER,
+from .constants import (BACKOFF_RESET_AFTER, BIN_DIR, BUS_READY_TIMEOUT, CAPTURE_DRAIN_TIMEOUT, CAPTURE_MAX_BYTES,
+                        FATAL_AFTER,
                         LIB_PATH, LOGGER_DRAIN_TIMEOUT, NODE_READY_TIMEOUT, POLL_INTERVAL, PYTHON_DIR, ROOT,
                         STATE_DIR, STATE_REFRESH, STATUS_READY_TIMEOUT, STATUS_REPEAT, STOP_HURRY, STOP_TIMEOUT,
-                        TICK)
+                        TICK, TRACK_INTERVAL)
 from .errors import StartupError, StopRequested
-from .messages import describe_exit, say, tail_lines
+from .lock import SupervisorLock
+from .messages import describe_exit, say, tail_lines, tool_command
 from .probes import CommandProbe, EndpointsProbe, Probe, UptimeProbe
-from .processes import die_with_parent, group_alive, proc_stat, signal_group
+from .processes import die_with_parent, group_alive, proc_stat, signal_group, wait_until
 from .reporter import BusReporter
-from .state import print_summary, remove_state_if_owned, save_state
+from .tracking import Tracker, signal_pids
+from .state import make_state_dir, print_summary, remove_state_if_owned, save_state
 
 
 def session_file_from_status(message: str) -> str:
@@ -45,15 +49,19 @@ class Supervisor:
       restart pending, STOPPED, or FATAL after FATAL_AFTER quick failures), publishes each
       change on the bus and in the state file, and acts on stop signals and on `restart`
       requests (SIGUSR1 + a file in <state dir>/requests).
-    - Capture thread (OutputCapture): reads every service's stdout and stderr pipes.
+    - Every process a child starts is followed (Tracker: a cgroup per incarnation, or /proc
+      with the supervisor as child subreaper) and stopped with it, daemons included.
+    - Capture thread (OutputCapture): reads every child's output pipes.
     - Shutdown: a stop signal only sets a flag; the main loop then stops services, lets the
       capture reach end of file and the output loggers drain into the still running logging
       node, then stops the web bridge, the logging node and the bus. A second signal
       shortens every remaining grace period to STOP_HURRY seconds.
     """
 
-    def __init__(self, config_path: Path, config: dict, detached: bool, services_only: bool = False):
+    def __init__(self, config_path: Path, config: dict, detached: bool, services_only: bool = False,
+                 lock: SupervisorLock | None = None):
         self.config_path = config_path
+        self.lock = lock                             # held by this process; says starting/running/stopping
         self.config = config
         self.detached = detached
         self.services_only = services_only           # LAN: the bus and the logging node run on another host
@@ -69,7 +77,10 @@ class Supervisor:
         self.capture: OutputCapture | None = None
         self.last_status_publish = 0.0
         self.last_state_write = 0.0
-        self.leftover_groups: dict[int, float] = {}   # process group of an exited child -> SIGKILL time
+        self.leftovers: dict[str, tuple[int, float]] = {}   # unit of an exited child -> (its group, SIGKILL time)
+        self.tracker: Tracker | None = None           # every process of every child (run() makes it)
+        self.last_track = 0.0
+        self.capture_max_bytes = int(config.get("supervisor", {}).get("capture_max_bytes", CAPTURE_MAX_BYTES))
         self.children = [Child(spec) for spec in self.child_specs(config)]
 
     def child_specs(self, config: dict) -> list[ChildSpec]:
@@ -122,7 +133,10 @@ class Supervisor:
     def note_dashboard(self, probe: CommandProbe) -> None:
         """Keeps the dashboard's address: from the web bridge's 'listening on' line, else the config."""
         child = next(c for c in self.children if c.spec.name == "cantina-webbridge")
-        found = re.findall(r"listening on (https?://\S+)", "\n".join(tail_lines(child.log_path, 50)))
+
+        def listening() -> list[str]:
+            return re.findall(r"listening on (https?://\S+)", "\n".join(tail_lines(child.log_path, 50)))
+        found = wait_until(listening, 1.0) and listening()   # the line may still be in the capture thread
         url = found[-1] if found else f"http://{self.config.get('webbridge', {}).get('listen', '127.0.0.1:8080')}"
         self.dashboard = url if url.endswith("/") else url + "/"
 
@@ -133,12 +147,12 @@ class Supervisor:
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, self.on_signal)
         signal.signal(signal.SIGUSR1, self.on_request_signal)
-        STATE_DIR.mkdir(parents=True, exist_ok=True)
-        (STATE_DIR / "requests").mkdir(exist_ok=True)
+        make_state_dir()
+        self.tracker = Tracker.create(uuid.uuid4().hex[:12])   # before any thread: it may fork a test child
         self.reporter = BusReporter(self.config_path)
         if self.reporter.problem:
             say(f"cantina: note: statuses and captured output are not published on the bus: {self.reporter.problem}")
-        self.capture = OutputCapture()
+        self.capture = OutputCapture(int(self.config.get("bus", {}).get("max_record_bytes", 0)))
         self.capture.start()
         try:
             try:
@@ -151,10 +165,14 @@ class Supervisor:
                 return 1 if self.detached else 0
             self.ready = True
             self.write_state()
+            if self.lock is not None:
+                self.lock.update(phase="running")
             print_summary(self.state(), self.detached)
             self.supervise()
             return 0
         finally:
+            if self.lock is not None:
+                self.lock.update(phase="stopping")
             self.stop_all()
             remove_state_if_owned()
             say("cantina: all stopped")
@@ -211,8 +229,12 @@ class Supervisor:
                 child.restart_at = None
                 child.restarts += 1
                 self.start(child)
-        if self.leftover_groups:
-            self.reap_groups(now)
+        if self.leftovers:
+            self.reap_leftovers(now)
+        if now - self.last_track >= TRACK_INTERVAL:
+            self.last_track = now
+            self.tracker.poll({pid for c in self.children for pid in (
+                c.process.pid if c.running else None, getattr(getattr(c.probe, "process", None), "pid", None)) if pid})
         if now - self.last_status_publish >= STATUS_REPEAT:   # late subscribers learn the current state
             self.last_status_publish = now
             for child in self.children:
@@ -250,47 +272,57 @@ class Supervisor:
             say(f"cantina: restarted {child.spec.name} (pid {child.process.pid})")
 
     def spawn(self, child: Child) -> None:
-        """Starts the process in its own session; a service's output is captured, a node's goes to its .out."""
+        """Starts the process in its own session, its output read by the capture thread: into its
+        .out file and, for a service with capture on, published line by line."""
         spec = child.spec
         program = shutil.which(spec.argv[0], path=spec.env["PATH"]) if "/" not in spec.argv[0] \
             else str(spec.cwd / spec.argv[0])
         if not program:
             raise StartupError(f"{spec.name}: command '{spec.argv[0]}' not found in {BIN_DIR} or on PATH")
-        first = child.starts == 0
-        pipes: list[int] = []
+        if child.output_file is None:
+            child.output_file = OutputFile(child.log_path, self.capture_max_bytes)
         try:
-            out_file = open(child.log_path, "wb" if first else "ab", buffering=0)
+            child.output_file.open(fresh=child.starts == 0)
         except OSError as error:
             raise StartupError(f"{spec.name}: cannot write {child.log_path}: {error}") from None
+        published = spec.kind == "service" and spec.capture
+        unit = f"{spec.name}.{child.starts + 1}"   # this incarnation, for the tracker
         try:
-            if spec.kind == "service" and spec.capture:
-                stdout_read, stdout_write = os.pipe()
-                stderr_read, stderr_write = os.pipe()
-                pipes = [stdout_read, stdout_write, stderr_read, stderr_write]
-                for fd in (stdout_read, stderr_read):
-                    try:
-                        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)   # room for bursts; best effort
-                    except OSError:
-                        pass
-                stdout, stderr = stdout_write, stderr_write
-            else:
-                stdout, stderr = out_file, subprocess.STDOUT
+            join_unit = self.tracker.preexec(unit)
+        except OSError as error:
+            raise StartupError(f"{spec.name}: cannot make its cgroup: {error}") from None
+        die = die_with_parent(os.getpid())
+
+        def preexec() -> None:
+            die()
+            if join_unit is not None:
+                join_unit()
+        pipes: list[int] = []
+        try:
+            for _ in range(2 if published else 1):   # stdout and stderr apart, or both in one
+                pipes += os.pipe()
+            for fd in pipes[0::2]:
+                try:
+                    fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)   # room for bursts; best effort
+                except OSError:
+                    pass
+            stdout = pipes[1]
+            stderr = pipes[3] if published else subprocess.STDOUT
             child.process = subprocess.Popen(
-                [program, *spec.argv[1:]], cwd=spec.cwd, env=spec.env, stdin=subprocess.DEVNULL,
-                stdout=stdout, stderr=stderr, start_new_session=True, preexec_fn=die_with_parent(os.getpid()))
+                [program, *spec.argv[1:]], cwd=spec.cwd, env=dict(spec.env, **self.tracker.environment(unit)),
+                stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, start_new_session=True, preexec_fn=preexec)
         except OSError as error:
             for fd in pipes:
                 os.close(fd)
-            out_file.close()
             raise StartupError(f"{spec.name}: cannot start {program}: {error}") from None
-        if pipes:
-            os.close(stdout_write)
-            os.close(stderr_write)
-            output = CapturedOutput(spec.name, child.process.pid, Path(program).name, out_file,
-                                    self.reporter.logger_for(spec.name), child.capture_stats)
-            self.capture.add(output, stdout_read, stderr_read)
-        else:
-            out_file.close()
+        for fd in pipes[1::2]:
+            os.close(fd)
+        child.unit = unit
+        self.tracker.started(unit, child.process.pid)
+        logger = self.reporter.logger_for(spec.name) if published else None
+        output = CapturedOutput(spec.name, child.process.pid, Path(program).name, child.output_file, logger,
+                                child.capture_stats)
+        self.capture.add(output, pipes[0], pipes[2] if published else None)
         child.starts += 1
         stat = proc_stat(child.process.pid)
         child.start_ticks = stat[2] if stat else None
@@ -325,34 +357,49 @@ class Supervisor:
         say(f"cantina: {child.spec.name} is ready (pid {child.process.pid})")
 
     def kill_quietly(self, child: Child) -> None:
-        """Kills a child that failed its readiness check (its whole group) and reaps it."""
+        """Kills a child that failed its readiness check (its group and every process of its unit) and reaps it."""
         if child.process and child.process.returncode is None:
             signal_group(child.process.pid, signal.SIGKILL)
+            self.tracker.signal(child.unit, signal.SIGKILL)
             child.process.wait()
+            self.tracker.ended_unit(child.unit)
 
-    def end_group(self, pgid: int) -> None:
-        """After a child exited: SIGTERM to what it left in its process group (a background job,
-        a worker), SIGKILL after STOP_HURRY s (see reap_groups), so no incarnation leaves anything."""
-        if group_alive(pgid):
-            signal_group(pgid, signal.SIGTERM)
-            self.leftover_groups[pgid] = time.monotonic() + STOP_HURRY
+    def remaining(self, child: Child) -> bool:
+        """True while anything of the child's incarnation runs: the child, its process group, or
+        any process of its unit (a daemon it started in a session of its own included)."""
+        process = child.process
+        return process.poll() is None or group_alive(process.pid) or bool(self.tracker.members(child.unit))
 
-    def reap_groups(self, now: float, force: bool = False) -> None:
-        """SIGKILLs the leftover groups whose grace period is over (all of them if `force`)."""
-        for pgid, deadline in list(self.leftover_groups.items()):
-            if not group_alive(pgid):
-                del self.leftover_groups[pgid]
+    def end_leftovers(self, child: Child) -> None:
+        """After a child exited: SIGTERM to what it left (in its process group or its unit: a
+        background job, a worker, a daemon), SIGKILL after STOP_HURRY s (see reap_leftovers), so no
+        incarnation leaves anything."""
+        if self.remaining(child):
+            signal_group(child.process.pid, signal.SIGTERM)
+            self.tracker.signal(child.unit, signal.SIGTERM)
+            self.leftovers[child.unit] = (child.process.pid, time.monotonic() + STOP_HURRY)
+        else:
+            self.tracker.ended_unit(child.unit)
+
+    def reap_leftovers(self, now: float, force: bool = False) -> None:
+        """SIGKILLs the leftovers whose grace period is over (all of them if `force`)."""
+        for unit, (pgid, deadline) in list(self.leftovers.items()):
+            if not group_alive(pgid) and not self.tracker.members(unit):
+                del self.leftovers[unit]
+                self.tracker.ended_unit(unit)
             elif force or now >= deadline:
                 signal_group(pgid, signal.SIGKILL)
-                del self.leftover_groups[pgid]
+                self.tracker.signal(unit, signal.SIGKILL)
+                del self.leftovers[unit]
+                self.tracker.ended_unit(unit)
 
     def on_exit(self, child: Child, now: float) -> None:
         """A child's process ended by itself: decide between restart (with backoff), STOPPED and FATAL."""
         code, pid = child.process.returncode, child.process.pid
         how = describe_exit(code)
         during_start = child.state == "STARTING"
-        self.end_group(pid)
-        if child.spec.capture and self.capture is not None:   # its last words, before they are reported
+        self.end_leftovers(child)
+        if self.capture is not None:   # its last words, before they are reported
             self.capture.wait_drained([child.spec.name], 0.3)
         if child.probe is not None:
             child.probe.close()
@@ -390,7 +437,7 @@ class Supervisor:
         elif child.quick_failures >= FATAL_AFTER:
             say(f"cantina: {child.last_failure}; it failed {child.quick_failures} times in a row within "
                 f"{child.spec.start_secs:g} s of starting: giving up (FATAL). Fix it, then: "
-                f"tools/cantina restart {name}", sys.stderr)
+                f"{tool_command('restart', name)}", sys.stderr)
             self.set_state(child, "FATAL", f"failed {child.quick_failures} times in a row within "
                                            f"{child.spec.start_secs:g} s of starting (last: {what}); "
                                            f"not restarting")
@@ -430,15 +477,16 @@ class Supervisor:
     # ------------------------------------------------------------ stopping
 
     def stop_all(self) -> None:
-        """Stops services (reverse order), lets their output reach the logging node, then the nodes."""
+        """Stops services (reverse order), lets their output reach the logging node, then the nodes;
+        the capture thread reads every pipe to its end, then the output files are closed."""
         services = [c for c in self.children if c.spec.kind == "service"]
         nodes = [c for c in self.children if c.spec.kind == "node"]
         for child in reversed(services):
             self.stop_child(child)
-        self.reap_groups(time.monotonic(), force=True)
+        self.reap_leftovers(time.monotonic(), force=True)
         if self.capture is not None:
             self.capture.wait_drained([c.spec.name for c in services], CAPTURE_DRAIN_TIMEOUT)
-            self.capture.stop(CAPTURE_DRAIN_TIMEOUT)
+            self.capture.detach_loggers()   # a pipe a leftover still holds is written, not published
         if self.reporter is not None:
             self.reporter.close_loggers(LOGGER_DRAIN_TIMEOUT)
         for child in reversed(nodes):
@@ -446,9 +494,20 @@ class Supervisor:
                 self.reporter.publish(child)
                 self.reporter.close_status()   # while the bus still takes what is queued
             self.stop_child(child)
+        if self.tracker is not None:
+            self.tracker.poll(set())        # orphans adopted at the last moment, then the rest
+            self.tracker.stop_strays(STOP_HURRY)
+            self.tracker.close()
+        if self.capture is not None:
+            self.capture.wait_drained([c.spec.name for c in nodes], CAPTURE_DRAIN_TIMEOUT)
+            self.capture.stop(CAPTURE_DRAIN_TIMEOUT)
+        for child in self.children:
+            if child.output_file is not None:
+                child.output_file.close()
 
     def stop_child(self, child: Child) -> None:
-        """SIGTERM to the child's process group, SIGKILL after the grace period; reaps the child."""
+        """SIGTERM to the child's process group and every process of its unit (also those that
+        appear meanwhile), SIGKILL after the grace period; reaps the child."""
         child.restart_at = None
         if child.probe is not None:
             child.probe.close()
@@ -457,21 +516,29 @@ class Supervisor:
         if process is None:
             return
         was_running = process.poll() is None
-        if was_running or group_alive(process.pid):
+        if self.remaining(child):
             self.set_state(child, "STOPPING", f"stopping (pid {process.pid})")
             signal_group(process.pid, signal.SIGTERM)
+            told = set(self.tracker.members(child.unit))
+            signal_pids(told, signal.SIGTERM)
             grace = STOP_TIMEOUT
             deadline = time.monotonic() + grace
-            while not (process.poll() is not None and not group_alive(process.pid)):
+            while self.remaining(child):
+                newcomers = set(self.tracker.members(child.unit)) - told
+                signal_pids(newcomers, signal.SIGTERM)
+                told |= newcomers
                 if self.hurry and grace > STOP_HURRY:   # a second stop signal
                     grace = STOP_HURRY
                     deadline = min(deadline, time.monotonic() + grace)
                 if time.monotonic() >= deadline:
                     say(f"cantina: {child.spec.name} did not stop within {grace:g} s; killing it")
                     signal_group(process.pid, signal.SIGKILL)
+                    self.tracker.signal(child.unit, signal.SIGKILL)
                     process.wait()
                     break
                 time.sleep(POLL_INTERVAL)
+        self.leftovers.pop(child.unit, None)
+        self.tracker.ended_unit(child.unit)
         if was_running:
             say(f"cantina: stopped {child.spec.name} (pid {process.pid}, {describe_exit(process.returncode)})")
         if child.state not in ("FATAL", "STOPPED"):
@@ -506,6 +573,7 @@ class Supervisor:
                 "started_at": self.started_at, "config": str(self.config_path), "ready": self.ready,
                 "detached": self.detached, "session_file": self.session_file, "dashboard": self.dashboard,
                 "state_dir": str(STATE_DIR), "bus_problem": self.reporter.problem if self.reporter else "",
+                "tracking": self.tracker.describe() if self.tracker else None,
                 "children": children}
 
     def write_state(self) -> None:

@@ -11,13 +11,32 @@ namespace cantina::cli {
 
 namespace json = boost::json;
 
+const CommandHelp kCheckConfigHelp = {
+    "check-config [--config FILE] [--quiet]", "validate a config file (the same checks as every node at start-up)",
+    "Loads FILE as every node does (its CURVE key files included) and prints \"FILE: ok\", or the\n"
+    "first problem as FILE:LINE:COLUMN: KEY: PROBLEM and exits 1.\n"
+    "options:\n"
+    "  --config FILE  the config file (default: $CANTINA_CONFIG, else conf/cantina.toml)\n"
+    "  --quiet        print nothing when it is valid\n"};
+
+const CommandHelp kShowConfigHelp = {"show-config [--config FILE]", "print the settled config as JSON",
+                                     "Prints the config after defaults and environment overrides, as one JSON\n"
+                                     "object (secret keys are never printed).\n"
+                                     "options:\n"
+                                     "  --config FILE  the config file (default: $CANTINA_CONFIG, else "
+                                     "conf/cantina.toml)\n"};
+
 bus::Config load(const std::string& path) {
   return bus::load_config(path);
 }
 
+std::string config_path(const Args& parsed) {
+  return parsed.value("--config").value_or(bus::default_config_path());
+}
+
 int check_config_command(const Arguments& args) {
   Args parsed(args, {"--config"}, {"--quiet"});
-  const std::string path = parsed.value("--config").value_or("conf/cantina.toml");
+  const std::string path = config_path(parsed);
   load(path);
   if (!parsed.has("--quiet")) std::cout << path << ": ok\n";
   return 0;
@@ -25,7 +44,7 @@ int check_config_command(const Arguments& args) {
 
 int show_config_command(const Arguments& args) {
   Args parsed(args, {"--config"}, {});
-  const bus::Config config = load(parsed.value("--config").value_or("conf/cantina.toml"));
+  const bus::Config config = load(config_path(parsed));
   json::object out;
   out["source"] = config.source;
   out["bus"] = json::object{{"publish_endpoint", config.bus.publish_endpoint},
@@ -53,6 +72,7 @@ int show_config_command(const Arguments& args) {
                                 {"query_endpoint", l.query_endpoint},
                                 {"service_names", std::move(names)}};
   out["webbridge"] = json::object{{"listen", config.webbridge.listen}};
+  out["supervisor"] = json::object{{"capture_max_bytes", config.supervisor.capture_max_bytes}};
   json::array services;
   for (const auto& service : config.services) {
     json::array command;

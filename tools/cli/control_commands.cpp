@@ -1,14 +1,20 @@
 // `cantina-cli level`, `log` and `wait-status`: commands that talk to running
 // services over the bus.
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <iostream>
 #include <random>
+#include <system_error>
 
 #include "args.h"
 #include "cantina/bus/clock.h"
 #include "cantina/bus/codec.h"
+#include "cantina/bus/line_reader.h"
 #include "cantina/bus/logger.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
@@ -43,7 +49,73 @@ void check_service(const std::string& service) {
   }
 }
 
+// Feeds everything `fd` gives to `reader` until end of file, waking for the
+// reader's deadlines in between, then finishes it.
+void read_stream(int fd, bus::LineReader& reader) {
+  std::array<char, 65536> buffer{};
+  for (;;) {
+    int timeout_ms = -1;
+    if (auto deadline = reader.deadline()) {
+      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(*deadline - bus::LineReader::Clock::now());
+      timeout_ms = static_cast<int>(std::clamp<long long>(wait.count(), 0, 60'000));
+    }
+    pollfd input{fd, POLLIN, 0};
+    const int ready = ::poll(&input, 1, timeout_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) throw std::system_error(errno, std::generic_category(), "reading standard input");
+    if (ready == 0) {
+      reader.poll();
+      continue;
+    }
+    const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+    if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (got < 0) throw std::system_error(errno, std::generic_category(), "reading standard input");
+    if (got == 0) break;
+    reader.feed(std::string_view(buffer.data(), static_cast<std::size_t>(got)));
+  }
+  reader.finish();
+}
+
 }  // namespace
+
+const CommandHelp kLevelHelp = {
+    "level SERVICE LEVEL [--timeout SECS] [--config FILE]", "change a running service's log level",
+    "Asks SERVICE's Logger (\"logging\" is short for the logging node, logging_service) to\n"
+    "log from LEVEL up (DEBUG, INFO, WARNING, ERROR or CRITICAL) and prints the change it\n"
+    "reports; exits 1 if it does not answer.\n"
+    "options:\n"
+    "  --timeout SECS  how long to wait for the answer (default 5)\n"
+    "  --config FILE   the config file (default: $CANTINA_CONFIG, else conf/cantina.toml;\n"
+    "                  tools/cantina passes the running supervisor's)\n"};
+
+const CommandHelp kLogHelp = {
+    "log --service S [--level L] MESSAGE...\n"
+    "       log --service S [--level L] --pipe",
+    "publish log records from the command line or a pipe",
+    "Publishes MESSAGE (its words joined by spaces) as one record of service S, or with\n"
+    "--pipe what it reads on stdin, with the rules of a service's captured output: one record\n"
+    "a line at the level the line announces (\"ERROR: x\", \"[warn] x\", ...) or L; a Python\n"
+    "traceback, or lines indented under another, join that line's record (within 100 ms);\n"
+    "at most 256 KiB a record. Exits 1 if a record was not taken by the bus.\n"
+    "options:\n"
+    "  --service S     the service id (letters, digits, '_', '-', '.'); required\n"
+    "  --level L       the level (of lines that announce none, with --pipe); default INFO\n"
+    "  --pipe          read the records from stdin\n"
+    "  --timeout SECS  how long to wait for a logging node at start and to publish at the\n"
+    "                  end (default: [bus] logger_hold_ms, and up to 10 s at the end)\n"
+    "  --config FILE   the config file (default: $CANTINA_CONFIG, else conf/cantina.toml;\n"
+    "                  tools/cantina passes the running supervisor's)\n"};
+
+const CommandHelp kWaitStatusHelp = {
+    "wait-status --service S [--state STATE] [--timeout SECS] [--config FILE]",
+    "wait until a service reports a state; print its message",
+    "Waits until S publishes STATE on /service/status/S and prints the status message;\n"
+    "exits 1 after the timeout, saying what it saw last.\n"
+    "options:\n"
+    "  --service S     the service id; required\n"
+    "  --state STATE   STARTING, RUNNING, STOPPING, STOPPED, ERROR or FATAL (default RUNNING)\n"
+    "  --timeout SECS  default 10\n"
+    "  --config FILE   the config file (default: $CANTINA_CONFIG, else conf/cantina.toml)\n"};
 
 int level_command(const Arguments& args) {
   Args parsed(args, {"--config", "--timeout"}, {});
@@ -54,7 +126,7 @@ int level_command(const Arguments& args) {
   check_service(service);
   const bus::Level level = parse_level_or_throw("LEVEL", parsed.positional()[1]);
   const auto timeout = parse_seconds("--timeout", parsed.value("--timeout").value_or("5"));
-  const bus::Config config = load(parsed.value("--config").value_or("conf/cantina.toml"));
+  const bus::Config config = load(config_path(parsed));
 
   zmq::context_t context(1);
   bus::Subscriber replies(context, config.bus.subscribe_endpoint, {bus::topics::log_level_changed_topic(service)},
@@ -96,7 +168,7 @@ int log_command(const Arguments& args) {
   const std::optional<std::string> timeout_text = parsed.value("--timeout");
   const bool pipe = parsed.has("--pipe");
   if (pipe == !parsed.positional().empty()) throw UsageError("give either a MESSAGE or --pipe");
-  const bus::Config config = load(parsed.value("--config").value_or("conf/cantina.toml"));
+  const bus::Config config = load(config_path(parsed));
 
   zmq::context_t context(1);
   bus::Logger::Counters counters;
@@ -114,12 +186,18 @@ int log_command(const Arguments& args) {
     options.shutdown_timeout = timeout;
     bus::Logger logger(context, options);
     if (pipe) {
-      std::string line;
-      while (std::getline(std::cin, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        logger.log(level, line);
+      // The same reader as the supervisor's output capture: level prefixes, tracebacks
+      // and indented lines as one record, a bounded wait and size.
+      bus::LineReader::Options read_options;
+      read_options.default_level = level;
+      read_options.max_record_bytes = bus::max_record_bytes(config.bus);
+      bus::LineReader reader(read_options, [&](bus::ReadRecord&& record) {
+        bus::RecordDetails details;
+        details.timestamp_ns = record.timestamp_ns;
+        logger.log(record.level, std::move(record.text), std::move(details));
         ++offered;
-      }
+      });
+      read_stream(STDIN_FILENO, reader);
     } else {
       std::string message;
       for (const auto& part : parsed.positional()) message += (message.empty() ? "" : " ") + part;
@@ -145,7 +223,7 @@ int wait_status_command(const Arguments& args) {
   check_service(service);
   const std::string wanted = parsed.value("--state").value_or("RUNNING");
   const auto timeout = parse_seconds("--timeout", parsed.value("--timeout").value_or("10"));
-  const bus::Config config = load(parsed.value("--config").value_or("conf/cantina.toml"));
+  const bus::Config config = load(config_path(parsed));
 
   zmq::context_t context(1);
   bus::Subscriber statuses(context, config.bus.subscribe_endpoint, {bus::topics::status_topic(service)},

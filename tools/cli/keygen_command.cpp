@@ -18,6 +18,14 @@
 
 namespace cantina::cli {
 
+const CommandHelp kKeygenHelp = {
+    "keygen NAME [--dir DIR]", "make a CURVE key pair for LAN mode",
+    "Writes DIR/NAME.key (the key pair, mode 0600: keep it on this machine) and DIR/NAME.pub\n"
+    "(the public key, to copy to the bus host's authorized-keys folder, or from the bus host\n"
+    "to every machine). An existing key is never overwritten.\n"
+    "options:\n"
+    "  --dir DIR  the folder (default: keys; made mode 0700 if missing)\n"};
+
 namespace {
 
 // Creates `path` with `mode`, failing if it exists, and writes `text`.

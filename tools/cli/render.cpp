@@ -53,6 +53,24 @@ void append_escaped(std::string& out, std::string_view text) {
   }
 }
 
+// 1234567 -> "1,234,567".
+std::string thousands(std::uint64_t value) {
+  std::string digits = std::to_string(value);
+  for (auto at = static_cast<std::ptrdiff_t>(digits.size()) - 3; at > 0; at -= 3)
+    digits.insert(static_cast<std::size_t>(at), 1, ',');
+  return digits;
+}
+
+// "45s", "12m 5s", "3h 20m", "2d 4h".
+std::string duration(std::int64_t ns) {
+  const std::int64_t seconds = std::max<std::int64_t>(0, ns / 1'000'000'000);
+  const std::int64_t days = seconds / 86400, hours = seconds % 86400 / 3600, minutes = seconds % 3600 / 60;
+  if (days > 0) return std::to_string(days) + "d " + std::to_string(hours) + "h";
+  if (hours > 0) return std::to_string(hours) + "h " + std::to_string(minutes) + "m";
+  if (minutes > 0) return std::to_string(minutes) + "m " + std::to_string(seconds % 60) + "s";
+  return std::to_string(seconds) + "s";
+}
+
 }  // namespace
 
 std::string to_line(std::int64_t timestamp_ns, bus::Level level, std::string_view service, std::string_view message,
@@ -75,9 +93,11 @@ std::string to_line(std::int64_t timestamp_ns, bus::Level level, std::string_vie
   return out;
 }
 
-std::string render_record(const std::string& topic, const bus::LogRecord& record, const RenderOptions& options) {
-  if (!options.json) return to_line(record.timestamp_ns, record.level, record.service, record.message, options.colour);
+std::string render_record(const std::string& topic, const bus::LogRecord& record, std::string_view service_name,
+                          const RenderOptions& options) {
+  if (!options.json) return to_line(record.timestamp_ns, record.level, service_name, record.message, options.colour);
   json::object object = to_json(record);
+  object["service_name"] = bus::valid_utf8(service_name);
   object["topic"] = topic;
   return json::serialize(object);
 }
@@ -85,44 +105,61 @@ std::string render_record(const std::string& topic, const bus::LogRecord& record
 std::string render_entry(const bus::DashboardLog& entry, const RenderOptions& options) {
   if (!options.json) return to_line(entry.timestamp_ns, entry.level, entry.service, entry.message, options.colour);
   json::object object = to_json(entry);
+  // One name per field, as for a live record: "service" is the id, "service_name" the display name.
+  object["service_name"] = object["service"];
+  object["service"] = object["service_id"];
+  object.erase("service_id");
   object["topic"] = std::string(bus::topics::kDashboardLog);
   return json::serialize(object);
+}
+
+std::string stats_line(const bus::LoggingStats& stats) {
+  std::string line = "[" + bus::iso8601(stats.timestamp_ns) + "] STATS    ";
+  const std::pair<const char*, std::uint64_t> counts[] = {{"received", stats.received},
+                                                          {"written", stats.written},
+                                                          {"deduplicated", stats.deduplicated},
+                                                          {"filtered", stats.filtered},
+                                                          {"lost", stats.lost},
+                                                          {"dropped", stats.dropped},
+                                                          {"malformed", stats.malformed},
+                                                          {"unwritten", stats.unwritten},
+                                                          {"not streamed", stats.not_streamed},
+                                                          {"queue", stats.queue_depth},
+                                                          {"publishers", stats.publishers}};
+  for (const auto& [name, value] : counts) {
+    line += name;
+    line += ' ';
+    line += thousands(value);
+    line += "  ";
+  }
+  line += "file " + thousands(stats.bytes_written) + " bytes  up " + duration(stats.uptime_ns);
+  if (!stats.session_id.empty()) line += "  session " + bus::valid_utf8(stats.session_id);
+  return line;
 }
 
 std::string render(const std::string& topic, const bus::Bytes& payload, const RenderOptions& options) {
   json::object object;
   std::string line;
-  if (auto log_topic = bus::topics::parse_log_topic(topic)) {
-    // A batch is rendered one record a line.
-    auto records = bus::decode_log_records(payload, log_topic->batch);
-    if (!records) return {};
-    for (const bus::LogRecord& record : records.value->records) {
-      if (!line.empty()) line += '\n';
-      line += render_record(topic, record, options);
-    }
-    return line;
-  } else if (auto dashboard = bus::topics::parse_dashboard_topic(topic)) {
-    // One entry, or a batch of them rendered one entry a line.
-    auto entries = bus::decode_dashboard_logs(payload, dashboard->batch);
-    if (!entries) return {};
-    for (const bus::DashboardLog& entry : entries.value->entries) {
-      if (!line.empty()) line += '\n';
-      line += render_entry(entry, options);
-    }
-    return line;
-  } else if (topic.starts_with(bus::topics::kStatusPrefix)) {
+  if (topic.starts_with(bus::topics::kStatusPrefix)) {
     auto status = bus::decode_service_status(payload);
     if (!status) return {};
     if (options.json)
       object = to_json(*status.value);
-    else
-      line = "[" + bus::iso8601(status.value->timestamp_ns) + "] STATUS   " + status.value->service + " " +
-             bus::to_string(status.value->state) + " " + status.value->message;
+    else {
+      line = "[" + bus::iso8601(status.value->timestamp_ns) + "] STATUS   ";
+      append_escaped(line, status.value->service);
+      line += " ";
+      line += bus::to_string(status.value->state);
+      line += " ";
+      append_escaped(line, status.value->message);
+    }
   } else if (topic == bus::topics::kLoggingStats) {
     auto stats = bus::decode_logging_stats(payload);
     if (!stats) return {};
-    object = to_json(*stats.value);
-    if (!options.json) line = "[" + bus::iso8601(stats.value->timestamp_ns) + "] STATS    " + json::serialize(object);
+    if (options.json)
+      object = to_json(*stats.value);
+    else
+      line = stats_line(*stats.value);
   } else if (topic.starts_with(bus::topics::kLogLevelChangedPrefix)) {
     auto change = bus::decode_log_level_changed(payload);
     if (!change) return {};

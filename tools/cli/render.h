@@ -19,17 +19,25 @@ struct RenderOptions {
 std::string to_line(std::int64_t timestamp_ns, bus::Level level, std::string_view service, std::string_view message,
                     bool colour);
 
-// One line (without the newline) for a message on `topic` (for a batch of log
-// records or dashboard entries, one line per record or entry joined by newlines),
-// or empty if the payload is not what the topic promises or an empty batch (the
-// caller counts it).
+// One line (without the newline) for a message on a topic other than /log/ and
+// /dashboard/log (a status, the logging node's counters, a level change, or just
+// the size of anything else), or empty if the payload is not what the topic
+// promises (the caller counts it).
 std::string render(const std::string& topic, const bus::Bytes& payload, const RenderOptions& options);
 
+// The logging node's counters as one readable line: "[time] STATS    received
+// 1,234  written 1,230  ...  up 5m 2s".
+std::string stats_line(const bus::LoggingStats& stats);
+
 // One line (without the newline) for a dashboard entry, however it came (alone,
-// in a batch, or from history): in JSON with "topic":"/dashboard/log".
+// in a batch, or from history): text with the display name, or JSON with
+// "service" (the id), "service_name" (the display name) and "topic":"/dashboard/log".
 std::string render_entry(const bus::DashboardLog& entry, const RenderOptions& options);
 
-// One line (without the newline) for `record`, received on `topic`.
-std::string render_record(const std::string& topic, const bus::LogRecord& record, const RenderOptions& options);
+// One line (without the newline) for `record`, received on `topic`: text with
+// `service_name` (its display name, as the logging node names it), or JSON with
+// "service" (the id) and "service_name", like render_entry.
+std::string render_record(const std::string& topic, const bus::LogRecord& record, std::string_view service_name,
+                          const RenderOptions& options);
 
 }  // namespace cantina::cli

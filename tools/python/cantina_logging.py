@@ -1,16 +1,19 @@
 """Python logging into Cantina bus: a logging.Handler over the bus's C ABI.
 
-A CantinaOS service adds two lines::
+A CantinaOS service adds one call::
 
-    from cantina_logging import CantinaHandler
-    logging.getLogger().addHandler(CantinaHandler("music_controller"))
+    import cantina_logging
+    cantina_logging.setup("music_controller")            # or level="DEBUG", config="..."
 
-and every record that reaches the root logger (logger name, level, message with the
-exception text, file, line, function, thread, time, and any `extra=` values as fields)
-is published on the bus as a LogRecord of that service, where the logging node writes it
-to the session file and the dashboard shows it. Python's own levels still apply first:
-set `logging.getLogger().setLevel(logging.DEBUG)` if `tools/cantina level SERVICE DEBUG`
-should be able to turn debug records on at run time.
+and every record from INFO up that reaches the root logger (logger name, level, message
+with the exception text, file, line, function, thread, time, and any `extra=` values as
+fields) is published on the bus as a LogRecord of that service, where the logging node
+writes it to the session file and the dashboard shows it. setup() attaches a
+CantinaHandler to the root logger and sets the root logger's level (Python's root starts
+at WARNING, which would drop INFO and DEBUG before any handler sees them). Python's levels
+apply first: with level="DEBUG", `tools/cantina level SERVICE DEBUG` and back can switch
+debug records on and off at run time. Outside `tools/cantina up`, name the config with
+config= or $CANTINA_CONFIG (up sets it for every service).
 
 Plain Python 3, no pip packages: the records are encoded by the bus library itself
 (libcantina_bus_c.so, through ctypes), so schemas/*.capnp stays the single source of truth.
@@ -27,8 +30,8 @@ full queue is not one) is counted in `handler.failures` and reported once, in on
 stderr. Logging never waits for the network; close() (called by logging.shutdown at exit)
 publishes what is still queued, waiting at most `hold_seconds`.
 
-The lower layers (BusLibrary, BusLogger, StatusPublisher) are public too: tools/cantina
-uses them to publish the output of the programs it supervises and their status.
+The lower layers (BusLibrary, BusLogger, LineReader, StatusPublisher) are public too:
+tools/cantina uses them to publish the output of the programs it supervises and their status.
 """
 
 from __future__ import annotations
@@ -41,12 +44,12 @@ import sys
 import threading
 from pathlib import Path
 
-__all__ = ["CantinaHandler", "BusLibrary", "BusLogger", "StatusPublisher", "BusError", "find_library",
+__all__ = ["setup", "CantinaHandler", "BusLibrary", "BusLogger", "LineReader", "StatusPublisher", "BusError", "find_library",
            "find_config", "bus_level", "load_endpoints", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 LIBRARY_NAME = "libcantina_bus_c.so"
-API_VERSION = 2  # CANTINA_C_API_VERSION this module was written for
+API_VERSION = 3  # CANTINA_C_API_VERSION this module was written for
 
 # Bus levels (CANTINA_LEVEL_*) and states (CANTINA_STATE_*), as in bus/include/cantina/bus/c_api.h.
 DEBUG, INFO, WARNING, ERROR, CRITICAL = range(5)
@@ -136,6 +139,12 @@ class BusLibrary:
             "cantina_logger_flush": (c_int, [c_void_p, c_int]),
             "cantina_logger_get_counters": (c_int, [c_void_p, ctypes.POINTER(_Counters)]),
             "cantina_logger_close": (None, [c_void_p]),
+            "cantina_line_reader_open": (c_void_p, [c_void_p, c_int, c_char_p, c_char_p, c_size_t, c_char_p, c_size_t]),
+            "cantina_line_reader_feed": (c_int, [c_void_p, c_char_p, c_size_t]),
+            "cantina_line_reader_poll": (c_int, [c_void_p, ctypes.POINTER(c_int)]),
+            "cantina_line_reader_finish": (c_int, [c_void_p]),
+            "cantina_line_reader_lines": (ctypes.c_uint64, [c_void_p]),
+            "cantina_line_reader_close": (None, [c_void_p]),
             "cantina_status_publisher_open": (c_void_p, [c_char_p, c_char_p, c_size_t]),
             "cantina_status_publisher_open_config": (c_void_p, [c_char_p, c_char_p, c_size_t]),
             "cantina_status_publish": (c_int, [c_void_p, c_char_p, c_int, c_char_p, ctypes.c_uint32, ctypes.c_int64]),
@@ -247,6 +256,53 @@ class BusLogger:
         self._handle = None
 
 
+class LineReader:
+    """Reads a program's text output into records of a BusLogger, with the rules of
+    `cantina-cli log --pipe` (the C++ LineReader, cantina/bus/line_reader.h): the level a
+    line announces ("ERROR: x", "[warn] x", ...) else `default_level`; indented lines and
+    Python tracebacks joined into one record; a record waits at most 100 ms for more (poll()
+    says when to call it again) and holds at most `max_record_bytes` (0: 256 KiB).
+
+    For one stream, used by one thread; close() it before its logger."""
+
+    def __init__(self, logger: BusLogger, default_level: int, *, logger_name: str | None = None,
+                 thread: str | None = None, max_record_bytes: int = 0):
+        error = ctypes.create_string_buffer(512)
+        self._lib = logger._lib
+        self._logger = logger           # kept alive as long as the reader
+        with logger._lock:
+            self._handle = self._lib.cantina_line_reader_open(logger._handle, default_level, _text(logger_name),
+                                                              _text(thread), max_record_bytes, error, len(error)) \
+                if logger._handle else None
+        if not self._handle:
+            raise BusError(error.value.decode(errors="replace") or "the logger is closed")
+
+    def feed(self, data: bytes) -> int:
+        """Takes bytes of the stream; returns the number of records it logged."""
+        return self._lib.cantina_line_reader_feed(self._handle, data, len(data)) if self._handle else 0
+
+    def poll(self) -> float | None:
+        """Logs a record whose wait is over; returns in how many seconds to call again (None: nothing waits)."""
+        if not self._handle:
+            return None
+        next_ms = ctypes.c_int(-1)
+        self._lib.cantina_line_reader_poll(self._handle, ctypes.byref(next_ms))
+        return None if next_ms.value < 0 else next_ms.value / 1000
+
+    def finish(self) -> int:
+        """The end of the stream: logs what is left."""
+        return self._lib.cantina_line_reader_finish(self._handle) if self._handle else 0
+
+    def lines(self) -> int:
+        """Non-blank lines read so far."""
+        return self._lib.cantina_line_reader_lines(self._handle) if self._handle else 0
+
+    def close(self) -> None:
+        handle, self._handle = self._handle, None
+        if handle:
+            self._lib.cantina_line_reader_close(handle)
+
+
 class StatusPublisher:
     """Publishes ServiceStatus messages on /service/status/<service>. Thread-safe."""
 
@@ -295,15 +351,17 @@ class CantinaHandler(logging.Handler):
     level         the handler's own Python level (default NOTSET: the bus threshold decides)
     hold_seconds  how long records wait for the bus at start-up, and close() at most waits
                   (None: the config's [bus] logger_hold_ms)
+    bus_threshold the bus threshold to start with (DEBUG..CRITICAL; default INFO)
 
-    The bus threshold starts at INFO and follows `tools/cantina level SERVICE LEVEL`.
+    The bus threshold follows `tools/cantina level SERVICE LEVEL`.
     Nothing here raises into the caller: see `failures`.
     """
 
     def __init__(self, service: str | None = None, config: str | os.PathLike | None = None, *,
                  library: str | os.PathLike | None = None, level: int = logging.NOTSET,
-                 hold_seconds: float | None = None):
+                 hold_seconds: float | None = None, bus_threshold: int = INFO):
         super().__init__(level)
+        self._bus_threshold = bus_threshold
         self.service = service or _default_service()
         self.failures = 0             # records (or the set-up) that could not be handed to the bus
         self._config, self._library, self._hold_seconds = config, library, hold_seconds
@@ -316,7 +374,7 @@ class CantinaHandler(logging.Handler):
         """Connects to the bus; a failure is counted and reported, never raised."""
         try:
             library = BusLibrary.load(self._library)
-            self._bus = BusLogger(library, self.service, None, None, INFO, self._hold_seconds,
+            self._bus = BusLogger(library, self.service, None, None, self._bus_threshold, self._hold_seconds,
                                   config=find_config(self._config))
         except Exception as error:  # noqa: BLE001 - the handler must never take the service down
             self._bus = None
@@ -406,3 +464,30 @@ class CantinaHandler(logging.Handler):
     def __repr__(self) -> str:
         state = "connected" if self._bus else "not connected"
         return f"<CantinaHandler {self.service} ({state}, {self.failures} failures)>"
+
+
+def setup(service: str | None = None, level: int | str = "INFO", config: str | os.PathLike | None = None, *,
+          library: str | os.PathLike | None = None) -> CantinaHandler:
+    """Logs this process to the bus in one call; returns the handler.
+
+    Attaches a CantinaHandler for `service` (default $CANTINA_SERVICE, set by `tools/cantina
+    up`, else the script's name) to the root logger, replacing the one an earlier setup()
+    attached, and sets the root logger's level and the bus threshold to `level` ("DEBUG",
+    "INFO", "WARNING", "ERROR", "CRITICAL" or a logging level number), so that records from
+    `level` up arrive. `config`: the config file naming the bus (default $CANTINA_CONFIG,
+    else <project>/conf/cantina.toml). Like the handler, it never raises because the bus is
+    away (see handler.failures); a level that is not one raises ValueError.
+    """
+    python_level = level if isinstance(level, int) else logging.getLevelName(str(level).upper())
+    if not isinstance(python_level, int):
+        raise ValueError(f"cantina_logging.setup: level must be DEBUG, INFO, WARNING, ERROR or CRITICAL, "
+                         f"not {level!r}")
+    handler = CantinaHandler(service, config, library=library, bus_threshold=bus_level(python_level))
+    handler._set_up = True
+    root = logging.getLogger()
+    for earlier in [h for h in root.handlers if getattr(h, "_set_up", False)]:
+        root.removeHandler(earlier)
+        earlier.close()
+    root.addHandler(handler)
+    root.setLevel(python_level)
+    return handler

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # not needed under tools/cantina up (PYTHONPATH)
-from cantina_logging import CantinaHandler  # noqa: E402
+import cantina_logging  # noqa: E402
 
 log = logging.getLogger("cantina_os.music")
 
@@ -37,10 +37,12 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=0, help="stop after this many tracks (default: never)")
     args = parser.parse_args()
 
-    # The two lines a service needs. DEBUG on the Python side lets the bus threshold
-    # (INFO at first, then whatever `tools/cantina level` sets) decide alone.
+    # The one call a service needs: INFO and up reach the bus.
     service = args.service or os.environ.get("CANTINA_SERVICE") or "music_controller"
-    logging.getLogger().addHandler(CantinaHandler(service))
+    cantina_logging.setup(service)
+    # Optional: DEBUG on the Python side lets the bus threshold (INFO at first, then
+    # whatever `tools/cantina level` sets) decide alone, so debug records can be
+    # switched on at run time.
     logging.getLogger().setLevel(logging.DEBUG)
 
     stop = []

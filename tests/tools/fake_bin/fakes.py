@@ -7,7 +7,8 @@ RUNNING message next to the session file, cli answers check-config / show-config
 wait-status and echoes pass-through commands as JSON.
 
 Knobs for faults, in the test config's [fake] table: busd_exit = N or logd_exit = N makes
-that node print an error and exit with N at start-up. Every fake records its pid as an
+that node print an error and exit with N at start-up; logd_delay = S makes logd take S seconds
+to report RUNNING, check_delay = S makes check-config take S seconds (a slow start). Every fake records its pid as an
 empty file $FAKE_PID_DIR/<name>.<pid>, so tests can check that nothing is left behind.
 """
 
@@ -75,6 +76,7 @@ def logd(argv: list[str]) -> None:
     exit_on_sigterm()
     _, config = load_config(argv)
     fail_if_asked(config, "logd_exit", "cantina-logd")
+    time.sleep(config.get("fake", {}).get("logd_delay", 0))
     folder = Path(config["logging"]["session_file_path"]).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -93,7 +95,8 @@ def cli(argv: list[str]) -> None:
     """check-config (a key named `bogus` is an error), show-config, wait-status; echoes the rest."""
     command, rest = argv[0], argv[1:]
     if command == "check-config":
-        path = load_config(rest)[0]
+        path, config = load_config(rest)
+        time.sleep(config.get("fake", {}).get("check_delay", 0))
         for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
             if line.lstrip().startswith("bogus"):
                 column = len(line) - len(line.lstrip()) + 1
@@ -109,7 +112,8 @@ def cli(argv: list[str]) -> None:
                      "start_secs": s.get("start_secs", 1.0), "ready": s.get("ready", "uptime"),
                      "capture": s.get("capture", True)} for s in config.get("service", [])]
         print(json.dumps({"source": path, "bus": config["bus"], "logging": config["logging"],
-                          "webbridge": {"listen": "127.0.0.1:0"}, "services": services}))
+                          "webbridge": {"listen": "127.0.0.1:0"}, "supervisor": config.get("supervisor", {}),
+                          "services": services}))
     elif command == "wait-status":
         _, config = load_config(rest)
         status = Path(config["logging"]["session_file_path"]) / "status"

@@ -38,7 +38,7 @@ extern "C" {
 #endif
 
 /* Incremented when a function's signature or meaning changes. */
-#define CANTINA_C_API_VERSION 2
+#define CANTINA_C_API_VERSION 3
 
 /* Return codes: 0 and positive values are successes, negative ones failures. */
 enum {
@@ -161,6 +161,47 @@ int cantina_logger_get_counters(const cantina_logger* logger, cantina_logger_cou
  * the background thread and frees the logger. NULL is ignored. No other call may
  * use the handle during or after close. */
 void cantina_logger_close(cantina_logger* logger);
+
+/* ------------------------------------------------------------------ line reader */
+
+/* Reads a program's text output (a pipe, a file, stdin) into records of a logger,
+ * with the rules `cantina-cli log --pipe` uses (cantina/bus/line_reader.h): a
+ * record's level is the one its first line announces ("ERROR: x", "[warn] x",
+ * "E1126 17:53:20 ...", "<3>..."), else `default_level`; indented lines and a
+ * Python traceback join the record before them; a record waits for more at most
+ * 100 ms after its last line and 1 s after its first, and holds at most
+ * `max_record_bytes` (0: the default, 256 KiB; a longer line goes in pieces).
+ * Records are logged with `logger_name` (NULL: the service id) and `thread` (NULL:
+ * "name:tid" of the calling thread), stamped with the time their first line was
+ * fed. One reader per stream, used by one thread at a time; close it before its
+ * logger. */
+typedef struct cantina_line_reader cantina_line_reader;
+
+/* Returns a reader, or NULL with the reason in `error` (NULL logger, bad level). */
+cantina_line_reader* cantina_line_reader_open(cantina_logger* logger, int default_level, const char* logger_name,
+                                              const char* thread, size_t max_record_bytes, char* error,
+                                              size_t error_size);
+
+/* Takes `length` bytes of the stream and logs the records they complete. Returns
+ * how many it logged (a full logger queue drops and counts them, see the
+ * logger's counters) or CANTINA_ERROR_INVALID_ARGUMENT. */
+int cantina_line_reader_feed(cantina_line_reader* reader, const char* data, size_t length);
+
+/* Logs the record whose wait is over, if any; returns how many it logged. With a
+ * non-NULL `next_ms`, stores in how many milliseconds poll has something to do
+ * (-1: no record is waiting): call it again then, or when data comes. */
+int cantina_line_reader_poll(cantina_line_reader* reader, int* next_ms);
+
+/* The end of the stream: logs a last line without a newline and the waiting
+ * record; returns how many it logged. */
+int cantina_line_reader_finish(cantina_line_reader* reader);
+
+/* Non-blank lines read so far (0 for NULL). */
+uint64_t cantina_line_reader_lines(const cantina_line_reader* reader);
+
+/* Frees the reader without logging what it still holds (call finish first for
+ * that). NULL is ignored. */
+void cantina_line_reader_close(cantina_line_reader* reader);
 
 /* ------------------------------------------------------------------ status */
 

@@ -59,6 +59,13 @@ struct WebBridgeConfig {
   std::vector<std::string> allowed_origins;  // WebSocket Origins accepted besides the bridge's own
 };
 
+// [supervisor]: `tools/cantina up` itself.
+struct SupervisorConfig {
+  // A process's captured output file (<state dir>/<name>.out) is renamed to
+  // <name>.out.1 (replacing the previous one) when it would grow past this.
+  std::uint64_t capture_max_bytes = std::uint64_t{10} * 1024 * 1024;
+};
+
 enum class RestartPolicy { always, on_failure, never };
 
 // What the supervisor waits for before it counts a service as started and
@@ -83,6 +90,7 @@ struct Config {
   BusConfig bus;
   LoggingConfig logging;
   WebBridgeConfig webbridge;
+  SupervisorConfig supervisor;
   std::vector<ServiceConfig> services;
 };
 
@@ -111,6 +119,16 @@ Config parse_config(std::string_view toml_text, const std::string& source_name,
 // Reads and validates a file, and the CURVE key files it names (relative to the
 // file's folder). Throws ConfigError (also if it cannot be read).
 Config load_config(const std::filesystem::path& path, const Environment& environment = process_environment());
+
+// True for a loopback host: "localhost", or a numeric address in 127.0.0.0/8,
+// ::1 or ::ffff:127.0.0.0/104 ("[::1]" too). A name other than localhost is not
+// resolved and counts as off the machine.
+bool is_loopback_host(std::string_view host);
+
+// True for an endpoint whose traffic may leave this machine: a tcp:// endpoint
+// whose host is not a loopback host (is_loopback_host). ipc:// and inproc://
+// never leave it.
+bool leaves_machine(std::string_view endpoint);
 
 // The config file a program uses when given none: $CANTINA_CONFIG (set by the
 // supervisor for every child), else conf/cantina.toml.

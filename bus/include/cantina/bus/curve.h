@@ -50,7 +50,8 @@ CurveKeyPair generate_curve_key_pair();
 bool is_curve_key(const std::string& text);
 
 // Reads a key file (NAME.key or NAME.pub). Throws std::runtime_error naming the
-// file and the problem.
+// file and the problem; a file with a secret key that its group or others may
+// access (mode & 077) is refused, saying "chmod 600 FILE" (like ssh).
 CurveKeyPair read_curve_key_file(const std::filesystem::path& path);
 
 // Reads every *.pub (and *.key) file in `folder` and returns their public keys.

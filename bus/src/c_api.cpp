@@ -16,6 +16,7 @@
 
 #include "cantina/bus/clock.h"
 #include "cantina/bus/config.h"
+#include "cantina/bus/limits.h"
 #include "cantina/bus/logger.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
@@ -197,7 +198,10 @@ int cantina_logger_log(cantina_logger* logger, int level, const char* message, s
     details.fields.reserve(field_count);
     for (std::size_t i = 0; i < field_count; ++i)
       details.fields.emplace_back(or_empty(fields[i].key), or_empty(fields[i].value));
-    std::string text = message_length != 0 ? std::string(message, message_length) : std::string();
+    // Cut here already: a huge message is never copied whole.
+    std::string text = message_length != 0 ? cantina::bus::capped_text(std::string_view(message, message_length),
+                                                                       logger->logger->max_record_bytes())
+                                           : std::string();
     if (logger->logger->log(static_cast<Level>(level), std::move(text), std::move(details))) return CANTINA_OK;
     // Not queued: the threshold may have been raised meanwhile, otherwise the queue was full.
     return logger->logger->enabled(static_cast<Level>(level)) ? CANTINA_ERROR_DROPPED : CANTINA_FILTERED;
@@ -274,7 +278,7 @@ int cantina_status_publish(cantina_status_publisher* publisher, const char* serv
     cantina::bus::ServiceStatus status;
     status.service = service;
     status.state = static_cast<cantina::bus::ServiceState>(state);
-    status.message = or_empty(message);
+    status.message = message != nullptr ? cantina::bus::capped_text(message, cantina::bus::kMaxNameBytes) : "";
     status.timestamp_ns = cantina::bus::now_ns();
     status.pid = pid;
     status.host = cantina::bus::host_name();

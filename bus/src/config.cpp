@@ -255,7 +255,7 @@ void read_curve(const Reader& r, const toml::table& t, CurveConfig& curve, const
 void read_bus(const Reader& r, const toml::table& t, BusConfig& bus, const std::filesystem::path* key_folder) {
   r.only_keys(t, "bus",
               {"publish_endpoint", "subscribe_endpoint", "high_water_mark", "logger_hold_ms", "logger_queue",
-               "logger_linger_ms", "logger_linger_unwatched_ms", "curve"});
+               "logger_linger_ms", "logger_linger_unwatched_ms", "max_record_bytes", "curve"});
   r.endpoint(t, "publish_endpoint", "bus.publish_endpoint", bus.publish_endpoint);
   r.endpoint(t, "subscribe_endpoint", "bus.subscribe_endpoint", bus.subscribe_endpoint);
   r.integer(t, "high_water_mark", "bus.high_water_mark", bus.high_water_mark, 1, kMaxCount);
@@ -263,6 +263,8 @@ void read_bus(const Reader& r, const toml::table& t, BusConfig& bus, const std::
   r.integer(t, "logger_queue", "bus.logger_queue", bus.logger_queue, 1, kMaxCount);
   r.integer(t, "logger_linger_ms", "bus.logger_linger_ms", bus.logger_linger_ms, 0, 1000);
   r.integer(t, "logger_linger_unwatched_ms", "bus.logger_linger_unwatched_ms", bus.logger_linger_unwatched_ms, 0, 1000);
+  r.integer(t, "max_record_bytes", "bus.max_record_bytes", bus.max_record_bytes, kMinRecordBytesSetting,
+            kMaxRecordBytesSetting);
   if (bus.publish_endpoint == bus.subscribe_endpoint) {
     r.fail(t.source(), "bus.subscribe_endpoint", "must differ from bus.publish_endpoint");
   }

@@ -59,6 +59,7 @@ BOOST_AUTO_TEST_CASE(the_shipped_config_is_valid_and_matches_the_defaults) {
   BOOST_TEST(config.logging.max_memory_logs == defaults.logging.max_memory_logs);
   BOOST_TEST(config.logging.batch_size == defaults.logging.batch_size);
   BOOST_TEST(config.logging.query_endpoint == defaults.logging.query_endpoint);
+  BOOST_TEST(config.bus.max_record_bytes == defaults.bus.max_record_bytes);
   BOOST_TEST((config.logging.service_names == defaults.logging.service_names));
   BOOST_REQUIRE_EQUAL(config.services.size(), 1u);
   BOOST_TEST(config.services[0].name == "demo");
@@ -319,6 +320,17 @@ BOOST_AUTO_TEST_CASE(reads_the_loggers_lingers_into_its_options) {
   BOOST_TEST(options.batch_linger_unwatched.count() == 40);
   BOOST_TEST(error_of("[bus]\nlogger_linger_unwatched_ms = 5000\n")
                  .starts_with("test.toml:2:30: bus.logger_linger_unwatched_ms: must be from 0"));
+}
+
+BOOST_AUTO_TEST_CASE(reads_the_record_size_cap_into_the_loggers_options) {
+  BOOST_TEST(parse_config("", "test.toml", no_environment()).bus.max_record_bytes == 262144u);
+  const Config config = parse_config("[bus]\nmax_record_bytes = 65536\n", "test.toml", no_environment());
+  BOOST_TEST(config.bus.max_record_bytes == 65536u);
+  BOOST_TEST(cantina::bus::logger_options(config.bus, "svc").max_record_bytes == 65536u);
+  BOOST_TEST(error_of("[bus]\nmax_record_bytes = 100\n") ==
+             "test.toml:2:20: bus.max_record_bytes: must be from 4096 to 1048576 (got 100)");
+  BOOST_TEST(error_of("[bus]\nmax_record_bytes = 4194304\n")
+                 .starts_with("test.toml:2:20: bus.max_record_bytes: must be from 4096 to 1048576"));
 }
 
 BOOST_AUTO_TEST_CASE(reads_the_live_view_limit) {

@@ -16,6 +16,7 @@
 
 #include "cantina/bus/curve.h"
 #include "cantina/bus/level.h"
+#include "cantina/bus/limits.h"
 
 namespace cantina::bus {
 
@@ -31,6 +32,8 @@ struct BusConfig {
   // watches live (the dashboard) and while no one does.
   std::uint32_t logger_linger_ms = 5;
   std::uint32_t logger_linger_unwatched_ms = 200;
+  // Longest message a record keeps; a longer one is cut with a marker (limits.h).
+  std::uint32_t max_record_bytes = kDefaultMaxRecordBytes;
   CurveConfig curve;  // [bus.curve]: LAN mode; key files already read by load_config
 };
 

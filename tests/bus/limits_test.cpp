@@ -67,7 +67,7 @@ BOOST_AUTO_TEST_CASE(the_cut_falls_on_a_character_boundary) {
 }
 
 BOOST_AUTO_TEST_CASE(the_copy_is_the_same_cut_as_in_place) {
-  const std::string text = std::string(3 * 1024 * 1024, 'm');
+  const std::string text = std::string(std::size_t{3} * 1024 * 1024, 'm');
   std::string in_place = text;
   truncate_text(in_place, kDefaultMaxRecordBytes);
   BOOST_TEST(capped_text(text, kDefaultMaxRecordBytes) == in_place);

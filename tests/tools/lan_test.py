@@ -54,7 +54,8 @@ def keygen(folder: Path, name: str) -> None:
 
 
 def curve_section(role: str, key: str | None = None) -> str:
-    """[bus.curve] for the bus host ("bus"), or for a service host with key `key`."""
+    """[bus.curve] for the bus host ("bus"), or for a service host with key `key`. On the bus
+    host its own processes (key "bus") may publish anything, the droid host only for "droid"."""
     if role == "bus":
         return textwrap.dedent("""
             [bus.curve]
@@ -63,6 +64,9 @@ def curve_section(role: str, key: str | None = None) -> str:
             server_secret_key = "keys/bus.key"
             client_key = "keys/bus.key"
             authorized_keys = "keys/authorized"
+            [bus.curve.permissions]
+            bus = "admin"
+            droid = ["droid"]
         """)
     return textwrap.dedent(f"""
         [bus.curve]
@@ -190,6 +194,8 @@ class LanExample(unittest.TestCase):
             for name in ("bus", "bus-host", "droid1"):
                 keygen(keys, name)
             (keys / "authorized").mkdir()
+            for name in ("bus-host", "droid1"):   # as the example's set-up says
+                shutil.copy(keys / f"{name}.pub", keys / "authorized")
             (sandbox.dir / "conf").mkdir()
             example = (SOURCE_DIR / "conf" / "lan-example.toml").read_text()
             bus_host = sandbox.dir / "conf" / "cantina.toml"
@@ -202,6 +208,14 @@ class LanExample(unittest.TestCase):
                 check = subprocess.run([str(BIN_DIR / "cantina-cli"), "check-config", "--config", str(config)],
                                        capture_output=True, text=True)
                 self.assertEqual(check.returncode, 0, check.stderr)
+            # A key admitted but not listed is a clear error naming the key and what to add.
+            keygen(keys, "droid2")
+            shutil.copy(keys / "droid2.pub", keys / "authorized")
+            check = subprocess.run([str(BIN_DIR / "cantina-cli"), "check-config", "--config", str(bus_host)],
+                                   capture_output=True, text=True)
+            self.assertNotEqual(check.returncode, 0)
+            self.assertIn("bus.curve.permissions: ", check.stderr)
+            self.assertIn('droid2.pub has no entry: add droid2 = ["<service id>", ...]', check.stderr)
         finally:
             sandbox.close()
 

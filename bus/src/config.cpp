@@ -303,17 +303,19 @@ void read_curve(const Reader& r, const toml::table& t, CurveConfig& curve, const
   if (!authorized.empty()) {
     std::vector<AuthorizedKey> keys;
     try {
-      curve.authorized = read_authorized_keys(*key_folder / authorized);
+      keys = read_authorized_keys(*key_folder / authorized);
     } catch (const std::exception& error) {
       r.fail(t.get("authorized_keys")->source(), "bus.curve.authorized_keys", error.what());
     }
+    for (const AuthorizedKey& key : keys) curve.authorized.insert(key.public_key);
+    match_permissions(r, t, keys, std::move(permissions), curve);
   }
 }
 
 void read_bus(const Reader& r, const toml::table& t, BusConfig& bus, const std::filesystem::path* key_folder) {
   r.only_keys(t, "bus",
               {"publish_endpoint", "subscribe_endpoint", "high_water_mark", "logger_hold_ms", "logger_queue",
-               "logger_linger_ms", "logger_linger_unwatched_ms", "max_record_bytes", "curve"});
+               "logger_linger_ms", "logger_linger_unwatched_ms", "max_record_bytes", "max_queue_bytes", "curve"});
   r.endpoint(t, "publish_endpoint", "bus.publish_endpoint", bus.publish_endpoint);
   r.endpoint(t, "subscribe_endpoint", "bus.subscribe_endpoint", bus.subscribe_endpoint);
   r.integer(t, "high_water_mark", "bus.high_water_mark", bus.high_water_mark, 1, kMaxCount);
@@ -323,6 +325,8 @@ void read_bus(const Reader& r, const toml::table& t, BusConfig& bus, const std::
   r.integer(t, "logger_linger_unwatched_ms", "bus.logger_linger_unwatched_ms", bus.logger_linger_unwatched_ms, 0, 1000);
   r.integer(t, "max_record_bytes", "bus.max_record_bytes", bus.max_record_bytes, kMinRecordBytesSetting,
             kMaxRecordBytesSetting);
+  r.integer(t, "max_queue_bytes", "bus.max_queue_bytes", bus.max_queue_bytes, std::int64_t{4} << 20,
+            std::int64_t{1} << 40);
   if (bus.publish_endpoint == bus.subscribe_endpoint) {
     r.fail(t.source(), "bus.subscribe_endpoint", "must differ from bus.publish_endpoint");
   }

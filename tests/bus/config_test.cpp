@@ -60,6 +60,7 @@ BOOST_AUTO_TEST_CASE(the_shipped_config_is_valid_and_matches_the_defaults) {
   BOOST_TEST(config.logging.batch_size == defaults.logging.batch_size);
   BOOST_TEST(config.logging.query_endpoint == defaults.logging.query_endpoint);
   BOOST_TEST(config.bus.max_record_bytes == defaults.bus.max_record_bytes);
+  BOOST_TEST(config.bus.max_queue_bytes == defaults.bus.max_queue_bytes);
   BOOST_TEST((config.logging.service_names == defaults.logging.service_names));
   BOOST_REQUIRE_EQUAL(config.services.size(), 1u);
   BOOST_TEST(config.services[0].name == "demo");
@@ -380,6 +381,14 @@ BOOST_AUTO_TEST_CASE(reads_the_record_size_cap_into_the_loggers_options) {
              "test.toml:2:20: bus.max_record_bytes: must be from 4096 to 1048576 (got 100)");
   BOOST_TEST(error_of("[bus]\nmax_record_bytes = 4194304\n")
                  .starts_with("test.toml:2:20: bus.max_record_bytes: must be from 4096 to 1048576"));
+}
+
+BOOST_AUTO_TEST_CASE(reads_the_bus_daemons_queue_budget) {
+  BOOST_TEST(parse_config("", "test.toml", no_environment()).bus.max_queue_bytes == 64u * 1024 * 1024);
+  BOOST_TEST(parse_config("[bus]\nmax_queue_bytes = 8388608\n", "test.toml", no_environment()).bus.max_queue_bytes ==
+             8388608u);
+  BOOST_TEST(error_of("[bus]\nmax_queue_bytes = 1000\n")
+                 .starts_with("test.toml:2:19: bus.max_queue_bytes: must be from 4194304 to 1099511627776"));
 }
 
 BOOST_AUTO_TEST_CASE(reads_the_live_view_limit) {

@@ -369,36 +369,22 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
     // Zero-copy: records are read in place; only what an entry keeps is copied.
     // Every record must name the topic's service (in a batch, also its publisher).
     std::uint64_t mismatched = 0;
-    std::string error;
     const std::string& service_name = names.friendly(topic->service);  // valid until the next lookup
     const std::int64_t now = bus::monotonic_ns();
-    if (!topic->batch) {
-      bool handled = false;
-      error = bus::decode_log_record_view(
-          message.bytes(),
-          [&](const bus::LogRecordView& record) {
-            if (record.service != topic->service) return;
-            handle_record(record, service_name, now);
-            handled = true;
-          },
-          bus::ViewFields::without_source);
-      if (error.empty() && !handled) ++mismatched;
-    } else {
-      bus::LogBatchInfo info;
-      error = bus::decode_log_batch_view(
-          message.bytes(), info,
-          [&](const bus::LogRecordView& record) {
-            if (record.service != topic->service || record.publisher_id != info.publisher_id) {
-              ++mismatched;
-              return;
-            }
-            handle_record(record, service_name, now);
-          },
-          bus::ViewFields::without_source);
-      if (error.empty() && info.last_sequence != 0) {
-        if (auto gap = sequences.observe_last(info.publisher_id, info.last_sequence)) {
-          note_gap(topic->service, gap->missing);
-        }
+    bus::LogBatchInfo info;  // one record: its own publisher, no last sequence
+    const std::string error = bus::visit_log_records(
+        message.bytes(), topic->batch, info,
+        [&](const bus::LogRecordView& record) {
+          if (record.service != topic->service || record.publisher_id != info.publisher_id) {
+            ++mismatched;
+            return;
+          }
+          handle_record(record, service_name, now);
+        },
+        bus::ViewFields::without_source);
+    if (error.empty() && info.last_sequence != 0) {
+      if (auto gap = sequences.observe_last(info.publisher_id, info.last_sequence)) {
+        note_gap(topic->service, gap->missing);
       }
     }
     if (!error.empty()) ++mismatched;  // the message, or the rest of the batch

@@ -1,5 +1,5 @@
 // Entry JSON is the web bridge's per-entry hot path: the entries are read in
-// place through bus/'s view decoders (no DashboardLog, no json::object, no
+// place through bus::visit_dashboard_entries (no DashboardLog, no json::object, no
 // allocation per entry); tests/webbridge_node/entry_json_test.cpp holds the text
 // to bus::to_json's and the rejections to bus::decode_dashboard_logs'.
 #include "entry_json.h"
@@ -119,7 +119,7 @@ std::optional<std::size_t> append_entries_json(bus::Bytes payload, bool batch, s
   const std::size_t size_before = out.size();
   std::size_t count = 0;
   // A bad part undoes the whole message: nothing of a malformed message is shown.
-  const std::string error = bus::decode_dashboard_entries_view(
+  const std::string error = bus::visit_dashboard_entries(
       payload, batch,
       [&](const bus::DashboardLogView& entry) {
         if (count > 0) out += ',';

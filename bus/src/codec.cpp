@@ -72,9 +72,14 @@ std::string to_std(capnp::Text::Reader value) {
   return {value.cStr(), value.size()};
 }
 
+[[noreturn]] void enum_out_of_range(std::uint16_t raw, const char* what) {
+  KJ_FAIL_REQUIRE("enum out of range", what, raw);
+}
+
+// Out of line, the failure: the check stays small enough to inline in the readers.
 template <class Enum>
 Enum checked_enum(std::uint16_t raw, std::uint16_t highest, const char* what) {
-  if (raw > highest) KJ_FAIL_REQUIRE("enum out of range", what, raw);
+  if (raw > highest) enum_out_of_range(raw, what);
   return static_cast<Enum>(raw);
 }
 
@@ -92,18 +97,14 @@ std::string flatten(capnp::MessageBuilder& message) {
   return {reinterpret_cast<const char*>(bytes.begin()), bytes.size()};
 }
 
-// Decodes `payload` as a message with root `Root` and lets `read` copy it out.
-// Any exception from Cap'n Proto (bad pointers, limits, truncation) becomes an error.
-template <class Root, class T, class Read>
-Decoded<T> decode(Bytes payload, Read read, std::uint64_t traversal_limit = kTraversalLimitWords) noexcept {
-  Decoded<T> result;
-  if (payload.empty()) {
-    result.error = "empty payload";
-    return result;
-  }
+// Reads `payload` as a message with root `Root` and passes its root to `read`.
+// Returns an empty string, else why the payload was rejected: any exception from
+// Cap'n Proto (bad pointers, limits, truncation) or from `read` becomes an error.
+template <class Root, class Read>
+std::string read_message(Bytes payload, Read&& read, std::uint64_t traversal_limit = kTraversalLimitWords) noexcept {
+  if (payload.empty()) return "empty payload";
   if (payload.size() % sizeof(capnp::word) != 0) {
-    result.error = "payload size " + std::to_string(payload.size()) + " is not a multiple of 8";
-    return result;
+    return "payload size " + std::to_string(payload.size()) + " is not a multiple of 8";
   }
   try {
     const std::size_t word_count = payload.size() / sizeof(capnp::word);
@@ -118,17 +119,24 @@ Decoded<T> decode(Bytes payload, Read read, std::uint64_t traversal_limit = kTra
     options.traversalLimitInWords = traversal_limit;
     options.nestingLimit = 16;
     capnp::FlatArrayMessageReader reader(kj::ArrayPtr<const capnp::word>(words, word_count), options);
-    result.value = read(reader.getRoot<Root>());
+    read(reader.getRoot<Root>());
+    return {};
   } catch (const kj::Exception& e) {
-    result.value.reset();
-    result.error = std::string("invalid Cap'n Proto message: ") + e.getDescription().cStr();
+    return std::string("invalid Cap'n Proto message: ") + e.getDescription().cStr();
   } catch (const std::exception& e) {
-    result.value.reset();
-    result.error = std::string("invalid message: ") + e.what();
+    return std::string("invalid message: ") + e.what();
   } catch (...) {
-    result.value.reset();
-    result.error = "invalid message";
+    return "invalid message";
   }
+}
+
+// Decodes `payload` as a message with root `Root` and lets `read` copy it out.
+template <class Root, class T, class Read>
+Decoded<T> decode(Bytes payload, Read read, std::uint64_t traversal_limit = kTraversalLimitWords) noexcept {
+  Decoded<T> result;
+  result.error = read_message<Root>(
+      payload, [&](typename Root::Reader in) { result.value = read(in); }, traversal_limit);
+  if (!result.error.empty()) result.value.reset();
   return result;
 }
 
@@ -154,24 +162,7 @@ void fill(s::DashboardLog::Builder out, const DashboardLog& entry) {
                              entry.host, entry.logger, entry.sequence});
 }
 
-DashboardLog read_dashboard_log(s::DashboardLog::Reader in) {
-  DashboardLog entry;
-  entry.timestamp = to_std(in.getTimestamp());
-  entry.timestamp_ns = in.getTimestampNs();
-  entry.level = to_level(in.getLevel());
-  entry.service = to_std(in.getService());
-  entry.service_id = to_std(in.getServiceId());
-  entry.message = to_std(in.getMessage());
-  entry.session_id = to_std(in.getSessionId());
-  entry.entry_id = to_std(in.getEntryId());
-  entry.repeat_count = in.getRepeatCount();
-  entry.kind = checked_enum<EntryKind>(static_cast<std::uint16_t>(in.getKind()), 3, "kind");
-  entry.host = to_std(in.getHost());
-  entry.logger = to_std(in.getLogger());
-  entry.sequence = in.getSequence();
-  return entry;
-}
-
+// The one reader of a DashboardLog.
 DashboardLogView read_dashboard_view(s::DashboardLog::Reader in) {
   DashboardLogView view;
   view.timestamp = view_of(in.getTimestamp());
@@ -230,23 +221,40 @@ LogBatchShared read_shared(s::LogRecordBatch::Reader in) {
   return shared;
 }
 
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
 // A text field of a record, or the batch's value when the record's is empty. An
 // unset field is not read at all (the Logger leaves the shared ones unset).
-template <bool (s::LogRecord::Reader::*has)() const, capnp::Text::Reader (s::LogRecord::Reader::*get)() const>
-std::string_view text_or(s::LogRecord::Reader in, std::string_view shared) {
-  if (!(in.*has)()) return shared;
-  const std::string_view own = view_of((in.*get)());
-  return own.empty() ? shared : own;
+// `filled` (kCountFilled): bytes of the batch's text filled into records so far,
+// for a reader that copies them: a small message must not decode to a huge one.
+template <bool kCountFilled, bool (s::LogRecord::Reader::*has)() const,
+          capnp::Text::Reader (s::LogRecord::Reader::*get)() const>
+std::string_view text_or(s::LogRecord::Reader in, std::string_view shared, std::size_t& filled) {
+  if ((in.*has)()) {
+    const std::string_view own = view_of((in.*get)());
+    if (!own.empty()) return own;
+  }
+  if constexpr (kCountFilled) {
+    filled += shared.size();
+    KJ_REQUIRE(filled <= kMaxDecodedBytes, "batch fields repeated into its records exceed the limit");
+  }
+  return shared;
 }
 
-LogRecordView read_view(s::LogRecord::Reader in, const LogBatchShared& shared, ViewFields fields) {
+// The one reader of a LogRecord (`shared`: its batch's, empty for a single record).
+// With ViewFields::all its key-value fields are copied into `key_values`, which the
+// view then points to.
+template <bool kCountFilled>
+LogRecordView read_view(s::LogRecord::Reader in, const LogBatchShared& shared, ViewFields fields, KeyValues& key_values,
+                        std::size_t& filled) {
+  using R = s::LogRecord::Reader;
   LogRecordView view;
   view.timestamp_ns = in.getTimestampNs();
   view.level = to_level(in.getLevel());
-  view.service = text_or<&s::LogRecord::Reader::hasService, &s::LogRecord::Reader::getService>(in, shared.service);
-  view.logger = text_or<&s::LogRecord::Reader::hasLogger, &s::LogRecord::Reader::getLogger>(in, shared.logger);
+  view.service = text_or<kCountFilled, &R::hasService, &R::getService>(in, shared.service, filled);
+  view.logger = text_or<kCountFilled, &R::hasLogger, &R::getLogger>(in, shared.logger, filled);
   view.message = view_of(in.getMessage());
-  view.host = text_or<&s::LogRecord::Reader::hasHost, &s::LogRecord::Reader::getHost>(in, shared.host);
+  view.host = text_or<kCountFilled, &R::hasHost, &R::getHost>(in, shared.host, filled);
   view.pid = in.getPid() != 0 ? in.getPid() : shared.pid;
   view.publisher_id = in.getPublisherId();
   view.sequence = in.getSequence();
@@ -255,40 +263,39 @@ LogRecordView read_view(s::LogRecord::Reader in, const LogBatchShared& shared, V
     view.file = view_of(in.getFile());
     view.function = view_of(in.getFunction());
     view.thread = view_of(in.getThread());
+    auto list = in.getFields();  // once: every get counts against the traversal limit
+    check_size(list, kMaxFields, "fields");
+    key_values.clear();
+    for (auto field : list) key_values.emplace_back(to_std(field.getKey()), to_std(field.getValue()));
+    view.fields = key_values;
   }
   return view;
 }
 
-// `filled`: bytes of the batch's text copied into records so far; a batch may not
-// make it pass kMaxDecodedBytes (a small message must not decode to a huge one).
-LogRecord read_record(s::LogRecord::Reader in, const LogBatchShared& shared, std::size_t& filled) {
-  LogRecord record;
-  record.timestamp_ns = in.getTimestampNs();
-  record.level = to_level(in.getLevel());
-  const auto fill_in = [&filled](std::string& field, std::string_view own, std::string_view batch) {
-    if (!own.empty()) {
-      field.assign(own);
-      return;
-    }
-    filled += batch.size();
-    KJ_REQUIRE(filled <= kMaxDecodedBytes, "batch fields repeated into its records exceed the limit");
-    field.assign(batch);
-  };
-  fill_in(record.service, view_of(in.getService()), shared.service);
-  fill_in(record.logger, view_of(in.getLogger()), shared.logger);
-  record.message = to_std(in.getMessage());
-  fill_in(record.host, view_of(in.getHost()), shared.host);
-  record.pid = in.getPid() != 0 ? in.getPid() : shared.pid;
-  record.publisher_id = in.getPublisherId();
-  record.sequence = in.getSequence();
-  record.file = to_std(in.getFile());
-  record.line = in.getLine();
-  record.function = to_std(in.getFunction());
-  record.thread = to_std(in.getThread());
-  auto fields = in.getFields();
-  check_size(fields, kMaxFields, "fields");
-  for (auto field : fields) record.fields.emplace_back(to_std(field.getKey()), to_std(field.getValue()));
-  return record;
+// visit_log_records; kCountFilled for a reader that copies the records (see text_or).
+template <bool kCountFilled>
+std::string read_log_records(Bytes payload, bool batch, LogBatchInfo& info, FunctionRef<void(const LogRecordView&)> use,
+                             ViewFields fields) noexcept {
+  info = {};
+  KeyValues key_values;
+  std::size_t filled = 0;
+  if (!batch) {
+    return read_message<s::LogRecord>(payload, [&](s::LogRecord::Reader in) {
+      const LogRecordView record = read_view<kCountFilled>(in, {}, fields, key_values, filled);
+      info.publisher_id = record.publisher_id;
+      info.records = 1;
+      use(record);
+    });
+  }
+  return read_message<s::LogRecordBatch>(payload, [&](s::LogRecordBatch::Reader in) {
+    auto records = in.getRecords();  // once: every get counts against the traversal limit
+    check_size(records, static_cast<unsigned>(kMaxBatchRecords), "records");
+    info.publisher_id = in.getPublisherId();
+    info.last_sequence = in.getLastSequence();
+    info.records = records.size();
+    const LogBatchShared shared = read_shared(in);
+    for (auto record : records) use(read_view<kCountFilled>(record, shared, fields, key_values, filled));
+  });
 }
 
 // Serialises `message` into `out` without an intermediate flat array.
@@ -370,22 +377,6 @@ std::string encode(const LogRecord& record) {
   return flatten(message);
 }
 
-std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use,
-                                   ViewFields fields) noexcept {
-  auto decoded = decode<s::LogRecord, bool>(payload, [&use, fields](s::LogRecord::Reader in) {
-    use(read_view(in, {}, fields));
-    return true;
-  });
-  return decoded ? std::string() : decoded.error;
-}
-
-Decoded<LogRecord> decode_log_record(Bytes payload) noexcept {
-  return decode<s::LogRecord, LogRecord>(payload, [](s::LogRecord::Reader in) {
-    std::size_t filled = 0;
-    return read_record(in, {}, filled);
-  });
-}
-
 std::string encode(const LogRecordBatch& batch) {
   capnp::MallocMessageBuilder message;
   auto out = message.initRoot<s::LogRecordBatch>();
@@ -398,53 +389,43 @@ std::string encode(const LogRecordBatch& batch) {
   return flatten(message);
 }
 
-std::string decode_log_batch_view(Bytes payload, LogBatchInfo& info,
-                                  const std::function<void(const LogRecordView&)>& use, ViewFields fields) noexcept {
-  info = {};
-  auto decoded = decode<s::LogRecordBatch, bool>(payload, [&](s::LogRecordBatch::Reader in) {
-    auto records = in.getRecords();
-    check_size(records, static_cast<unsigned>(kMaxBatchRecords), "records");
-    info.publisher_id = in.getPublisherId();
-    info.last_sequence = in.getLastSequence();
-    info.records = records.size();
-    const LogBatchShared shared = read_shared(in);
-    for (auto record : records) use(read_view(record, shared, fields));
-    return true;
-  });
-  return decoded ? std::string() : decoded.error;
+std::string visit_log_records(Bytes payload, bool batch, LogBatchInfo& info,
+                              FunctionRef<void(const LogRecordView&)> use, ViewFields fields) noexcept {
+  return read_log_records<false>(payload, batch, info, use, fields);
 }
 
-Decoded<LogRecordBatch> decode_log_record_batch(Bytes payload) noexcept {
-  return decode<s::LogRecordBatch, LogRecordBatch>(payload, [](s::LogRecordBatch::Reader in) {
-    LogRecordBatch batch;
-    batch.publisher_id = in.getPublisherId();
-    batch.last_sequence = in.getLastSequence();
-    auto records = in.getRecords();  // once: every get counts against the traversal limit
-    check_size(records, static_cast<unsigned>(kMaxBatchRecords), "records");
-    batch.records.reserve(records.size());
-    const LogBatchShared shared = read_shared(in);
-    std::size_t filled = 0;
-    for (auto record : records) batch.records.push_back(read_record(record, shared, filled));
-    return batch;
-  });
+LogRecord to_owned(const LogRecordView& record) {
+  return LogRecord{record.timestamp_ns,
+                   record.level,
+                   std::string(record.service),
+                   std::string(record.logger),
+                   std::string(record.message),
+                   std::string(record.host),
+                   record.pid,
+                   record.publisher_id,
+                   record.sequence,
+                   std::string(record.file),
+                   record.line,
+                   std::string(record.function),
+                   std::string(record.thread),
+                   KeyValues(record.fields.begin(), record.fields.end())};
 }
 
 Decoded<LogRecordBatch> decode_log_records(Bytes payload, bool batch) noexcept {
-  if (batch) return decode_log_record_batch(payload);
-  auto record = decode_log_record(payload);
   Decoded<LogRecordBatch> result;
-  if (!record) {
-    result.error = std::move(record.error);
-    return result;
-  }
-  try {
-    result.value.emplace();
-    result.value->publisher_id = record.value->publisher_id;
-    result.value->records.push_back(std::move(*record.value));
-  } catch (const std::exception& e) {  // out of memory
-    result.value.reset();
-    result.error = e.what();
-  }
+  LogRecordBatch records;
+  LogBatchInfo info;
+  result.error = read_log_records<true>(
+      payload, batch, info,
+      [&](const LogRecordView& record) {
+        if (records.records.empty()) records.records.reserve(info.records);
+        records.records.push_back(to_owned(record));
+      },
+      ViewFields::all);
+  if (!result.error.empty()) return result;
+  records.publisher_id = info.publisher_id;
+  records.last_sequence = info.last_sequence;
+  result.value = std::move(records);
   return result;
 }
 
@@ -452,10 +433,6 @@ std::string encode(const DashboardLog& entry) {
   capnp::MallocMessageBuilder message;
   fill(message.initRoot<s::DashboardLog>(), entry);
   return flatten(message);
-}
-
-Decoded<DashboardLog> decode_dashboard_log(Bytes payload) noexcept {
-  return decode<s::DashboardLog, DashboardLog>(payload, read_dashboard_log);
 }
 
 std::string encode(const DashboardLogBatch& batch) {
@@ -467,61 +444,44 @@ std::string encode(const DashboardLogBatch& batch) {
   return flatten(message);
 }
 
-Decoded<DashboardLogBatch> decode_dashboard_log_batch(Bytes payload) noexcept {
-  return decode<s::DashboardLogBatch, DashboardLogBatch>(payload, [](s::DashboardLogBatch::Reader in) {
-    DashboardLogBatch batch;
-    batch.not_streamed = in.getNotStreamed();
+std::string visit_dashboard_entries(Bytes payload, bool batch, FunctionRef<void(const DashboardLogView&)> use,
+                                    std::uint64_t* not_streamed) noexcept {
+  if (not_streamed != nullptr) *not_streamed = 0;
+  if (!batch) {
+    return read_message<s::DashboardLog>(payload, [&](s::DashboardLog::Reader in) { use(read_dashboard_view(in)); });
+  }
+  return read_message<s::DashboardLogBatch>(payload, [&](s::DashboardLogBatch::Reader in) {
+    if (not_streamed != nullptr) *not_streamed = in.getNotStreamed();
     auto entries = in.getEntries();  // once: every get counts against the traversal limit
     check_size(entries, static_cast<unsigned>(kMaxDashboardBatchEntries), "entries");
-    batch.entries.reserve(entries.size());
-    for (auto entry : entries) batch.entries.push_back(read_dashboard_log(entry));
-    return batch;
+    for (auto entry : entries) use(read_dashboard_view(entry));
   });
+}
+
+DashboardLog to_owned(const DashboardLogView& entry) {
+  return DashboardLog{std::string(entry.timestamp),
+                      entry.timestamp_ns,
+                      entry.level,
+                      std::string(entry.service),
+                      std::string(entry.service_id),
+                      std::string(entry.message),
+                      std::string(entry.session_id),
+                      std::string(entry.entry_id),
+                      entry.repeat_count,
+                      entry.kind,
+                      std::string(entry.host),
+                      std::string(entry.logger),
+                      entry.sequence};
 }
 
 Decoded<DashboardLogBatch> decode_dashboard_logs(Bytes payload, bool batch) noexcept {
-  if (batch) return decode_dashboard_log_batch(payload);
-  auto entry = decode_dashboard_log(payload);
   Decoded<DashboardLogBatch> result;
-  if (!entry) {
-    result.error = std::move(entry.error);
-    return result;
-  }
-  try {
-    result.value.emplace();
-    result.value->entries.push_back(std::move(*entry.value));
-  } catch (const std::exception& e) {  // out of memory
-    result.value.reset();
-    result.error = e.what();
-  }
+  DashboardLogBatch entries;
+  result.error = visit_dashboard_entries(
+      payload, batch, [&entries](const DashboardLogView& entry) { entries.entries.push_back(to_owned(entry)); },
+      &entries.not_streamed);
+  if (result.error.empty()) result.value = std::move(entries);
   return result;
-}
-
-std::string decode_dashboard_log_view(Bytes payload, const std::function<void(const DashboardLogView&)>& use) noexcept {
-  auto decoded = decode<s::DashboardLog, bool>(payload, [&use](s::DashboardLog::Reader in) {
-    use(read_dashboard_view(in));
-    return true;
-  });
-  return decoded ? std::string() : decoded.error;
-}
-
-std::string decode_dashboard_batch_view(Bytes payload, const std::function<void(const DashboardLogView&)>& use,
-                                        std::uint64_t* not_streamed) noexcept {
-  auto decoded = decode<s::DashboardLogBatch, bool>(payload, [&use, not_streamed](s::DashboardLogBatch::Reader in) {
-    if (not_streamed != nullptr) *not_streamed = in.getNotStreamed();
-    auto entries = in.getEntries();
-    check_size(entries, static_cast<unsigned>(kMaxDashboardBatchEntries), "entries");
-    for (auto entry : entries) use(read_dashboard_view(entry));
-    return true;
-  });
-  return decoded ? std::string() : decoded.error;
-}
-
-std::string decode_dashboard_entries_view(Bytes payload, bool batch,
-                                          const std::function<void(const DashboardLogView&)>& use,
-                                          std::uint64_t* not_streamed) noexcept {
-  if (not_streamed != nullptr) *not_streamed = 0;
-  return batch ? decode_dashboard_batch_view(payload, use, not_streamed) : decode_dashboard_log_view(payload, use);
 }
 
 std::string encode(const HistoryQuery& query) {
@@ -565,7 +525,7 @@ Decoded<HistoryReply> decode_history_reply(Bytes payload) noexcept {
         HistoryReply reply;
         auto entries = in.getEntries();
         check_size(entries, kMaxHistoryEntries, "entries");
-        for (auto entry : entries) reply.entries.push_back(read_dashboard_log(entry));
+        for (auto entry : entries) reply.entries.push_back(to_owned(read_dashboard_view(entry)));
         reply.error = to_std(in.getError());
         reply.session_id = to_std(in.getSessionId());
         return reply;

@@ -5,6 +5,10 @@
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 
+#include <optional>
+#include <stdexcept>
+#include <vector>
+
 #include "cantina/bus/codec.h"
 
 using namespace cantina::bus;
@@ -51,20 +55,12 @@ DashboardLogView view_of(const DashboardLog& e) {
                           e.entry_id,  e.repeat_count, e.kind,  e.host,    e.logger,     e.sequence};
 }
 
-DashboardLog copy_of(const DashboardLogView& v) {
-  return DashboardLog{std::string(v.timestamp),
-                      v.timestamp_ns,
-                      v.level,
-                      std::string(v.service),
-                      std::string(v.service_id),
-                      std::string(v.message),
-                      std::string(v.session_id),
-                      std::string(v.entry_id),
-                      v.repeat_count,
-                      v.kind,
-                      std::string(v.host),
-                      std::string(v.logger),
-                      v.sequence};
+// The record of a message on a single-record log topic, copied out.
+std::optional<LogRecord> decode_record(Bytes payload) {
+  auto decoded = decode_log_records(payload, false);
+  if (!decoded) return std::nullopt;
+  BOOST_REQUIRE_EQUAL(decoded.value->records.size(), 1u);
+  return decoded.value->records.front();
 }
 
 // The offset of the first byte that differs when `entry` is encoded with
@@ -88,9 +84,11 @@ BOOST_AUTO_TEST_SUITE(codec)
 BOOST_AUTO_TEST_CASE(log_record_round_trips_every_field) {
   const LogRecord record = sample_record();
   const std::string bytes = encode(record);
-  auto decoded = decode_log_record(as_bytes(bytes));
+  auto decoded = decode_log_records(as_bytes(bytes), false);
   BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
-  BOOST_TEST((*decoded.value == record));
+  BOOST_TEST((decoded.value->records == std::vector<LogRecord>{record}));
+  BOOST_TEST(decoded.value->publisher_id == record.publisher_id);
+  BOOST_TEST(decoded.value->last_sequence == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(log_record_view_encodes_like_the_record) {
@@ -101,16 +99,17 @@ BOOST_AUTO_TEST_CASE(log_record_view_encodes_like_the_record) {
   BOOST_REQUIRE(!record.fields.empty());
   std::string bytes;
   encode_into(view, bytes);
-  auto decoded = decode_log_record(as_bytes(bytes));
+  auto decoded = decode_record(as_bytes(bytes));
   BOOST_REQUIRE(decoded);
-  BOOST_TEST((*decoded.value == record));
+  BOOST_TEST((*decoded == record));
 }
 
-BOOST_AUTO_TEST_CASE(the_view_decoder_reads_records_in_place) {
+BOOST_AUTO_TEST_CASE(the_visitor_reads_a_single_record_in_place) {
   const LogRecord record = sample_record();
   const std::string bytes = encode(record);
   int calls = 0;
-  const std::string error = decode_log_record_view(as_bytes(bytes), [&](const LogRecordView& view) {
+  LogBatchInfo info;
+  const std::string error = visit_log_records(as_bytes(bytes), false, info, [&](const LogRecordView& view) {
     ++calls;
     BOOST_TEST(view.message == record.message);
     BOOST_TEST(view.service == record.service);
@@ -119,10 +118,17 @@ BOOST_AUTO_TEST_CASE(the_view_decoder_reads_records_in_place) {
     BOOST_TEST(view.thread == record.thread);
     // In place: the view points into the payload, nothing was copied.
     BOOST_TEST((view.message.data() >= bytes.data() && view.message.data() < bytes.data() + bytes.size()));
+    // Every field, the key-value ones too: the owned copy is the record.
+    BOOST_TEST((to_owned(view) == record));
+    // What it says besides its record is known before it is passed on.
+    BOOST_TEST(info.publisher_id == record.publisher_id);
   });
   BOOST_TEST(error.empty());
   BOOST_TEST(calls == 1);
-  BOOST_TEST(!decode_log_record_view(as_bytes("not a capnp message, 32 bytes!!"), [&](const LogRecordView&) {
+  BOOST_TEST(info.publisher_id == record.publisher_id);
+  BOOST_TEST(info.last_sequence == 0u);
+  BOOST_TEST(info.records == 1u);
+  BOOST_TEST(!visit_log_records(as_bytes("not a capnp message, 32 bytes!!"), false, info, [&](const LogRecordView&) {
                 ++calls;
               }).empty());
   BOOST_TEST(calls == 1);
@@ -136,13 +142,13 @@ BOOST_AUTO_TEST_CASE(the_view_decoders_can_skip_the_source_fields) {
     ++calls;
     BOOST_TEST(view.message == record.message);
     BOOST_TEST(view.line == record.line);
-    BOOST_TEST((view.file.empty() && view.function.empty() && view.thread.empty()));
+    BOOST_TEST((view.file.empty() && view.function.empty() && view.thread.empty() && view.fields.empty()));
   };
-  BOOST_TEST(decode_log_record_view(as_bytes(bytes), lean, ViewFields::without_source).empty());
+  LogBatchInfo info;
+  BOOST_TEST(visit_log_records(as_bytes(bytes), false, info, lean, ViewFields::without_source).empty());
   LogRecordBatch batch;
   batch.records = {record, record};
-  LogBatchInfo info;
-  BOOST_TEST(decode_log_batch_view(as_bytes(encode(batch)), info, lean, ViewFields::without_source).empty());
+  BOOST_TEST(visit_log_records(as_bytes(encode(batch)), true, info, lean, ViewFields::without_source).empty());
   BOOST_TEST(calls == 3);
 }
 
@@ -157,7 +163,7 @@ BOOST_AUTO_TEST_CASE(a_batch_round_trips_and_the_encoder_matches_it) {
     batch.records.push_back(record);
   }
   const std::string bytes = encode(batch);
-  auto decoded = decode_log_record_batch(as_bytes(bytes));
+  auto decoded = decode_log_records(as_bytes(bytes), true);
   BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
   BOOST_TEST((*decoded.value == batch));
 
@@ -171,15 +177,16 @@ BOOST_AUTO_TEST_CASE(a_batch_round_trips_and_the_encoder_matches_it) {
   std::string encoded;
   for (int round = 0; round < 2; ++round) {
     encoder.encode(views, 99, 12, encoded);
-    auto again = decode_log_record_batch(as_bytes(encoded));
+    auto again = decode_log_records(as_bytes(encoded), true);
     BOOST_REQUIRE_MESSAGE(again, again.error);
     BOOST_TEST((*again.value == batch));
   }
 
-  // The view decoder reads every record in order, in place.
+  // The visitor reads every record in order, in place.
   LogBatchInfo info;
   std::vector<std::uint64_t> sequences;
-  const std::string error = decode_log_batch_view(as_bytes(encoded), info, [&](const LogRecordView& view) {
+  const std::string error = visit_log_records(as_bytes(encoded), true, info, [&](const LogRecordView& view) {
+    BOOST_TEST(info.last_sequence == 12u);  // known before the first record
     sequences.push_back(view.sequence);
     BOOST_TEST((view.message.data() >= encoded.data() && view.message.data() < encoded.data() + encoded.size()));
   });
@@ -188,11 +195,6 @@ BOOST_AUTO_TEST_CASE(a_batch_round_trips_and_the_encoder_matches_it) {
   BOOST_TEST(info.last_sequence == 12u);
   BOOST_TEST(info.records == 2u);
   BOOST_TEST((sequences == std::vector<std::uint64_t>{10, 11}));
-
-  // Either form through one call: a single record is a batch of one.
-  auto single = decode_log_records(as_bytes(encode(sample_record())), false);
-  BOOST_REQUIRE(single);
-  BOOST_TEST(single.value->records.size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_states_shared_fields_once_and_every_reader_fills_them_in) {
@@ -215,7 +217,7 @@ BOOST_AUTO_TEST_CASE(a_batch_states_shared_fields_once_and_every_reader_fills_th
   std::string compact;
   encoder.encode(views, full.publisher_id, 12, compact, shared);
 
-  auto decoded = decode_log_record_batch(as_bytes(compact));
+  auto decoded = decode_log_records(as_bytes(compact), true);
   BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
   BOOST_REQUIRE(decoded.value->records.size() == 3u);
   std::vector<std::string> loggers, hosts;
@@ -231,7 +233,7 @@ BOOST_AUTO_TEST_CASE(a_batch_states_shared_fields_once_and_every_reader_fills_th
 
   LogBatchInfo info;
   std::vector<std::string> view_loggers;
-  const std::string error = decode_log_batch_view(as_bytes(compact), info, [&](const LogRecordView& view) {
+  const std::string error = visit_log_records(as_bytes(compact), true, info, [&](const LogRecordView& view) {
     BOOST_TEST(view.service == full.service);
     BOOST_TEST(view.pid == full.pid);
     view_loggers.emplace_back(view.logger);
@@ -243,7 +245,7 @@ BOOST_AUTO_TEST_CASE(a_batch_states_shared_fields_once_and_every_reader_fills_th
   // The older form (every record carries its own fields) decodes to the same
   // records, and is larger.
   const std::string old_form = encode(*decoded.value);
-  auto again = decode_log_record_batch(as_bytes(old_form));
+  auto again = decode_log_records(as_bytes(old_form), true);
   BOOST_REQUIRE_MESSAGE(again, again.error);
   BOOST_TEST((*again.value == *decoded.value));
   BOOST_TEST(compact.size() < old_form.size());
@@ -258,13 +260,13 @@ BOOST_AUTO_TEST_CASE(a_batch_whose_shared_fields_would_decode_huge_is_rejected) 
   std::string bytes;
   encoder.encode(views, 1, 0, bytes, LogBatchShared{"svc", host, "svc", 1});
   BOOST_TEST(bytes.size() < kMaxDecodedBytes / 8);
-  auto decoded = decode_log_record_batch(as_bytes(bytes));
+  auto decoded = decode_log_records(as_bytes(bytes), true);
   BOOST_TEST(!decoded);
   BOOST_TEST(decoded.error.find("exceed the limit") != std::string::npos);
   // The in-place reader copies nothing, so it reads it.
   LogBatchInfo info;
   std::size_t calls = 0;
-  BOOST_TEST(decode_log_batch_view(as_bytes(bytes), info, [&](const LogRecordView& view) {
+  BOOST_TEST(visit_log_records(as_bytes(bytes), true, info, [&](const LogRecordView& view) {
                calls += view.host.size() == host.size() ? 1 : 0;
              }).empty());
   BOOST_TEST(calls == views.size());
@@ -274,10 +276,10 @@ BOOST_AUTO_TEST_CASE(a_batch_declaring_too_many_records_is_rejected) {
   LogRecordBatch batch;
   batch.records.resize(kMaxBatchRecords + 1);  // empty records: a small message, a long list
   const std::string bytes = encode(batch);
-  BOOST_TEST(!decode_log_record_batch(as_bytes(bytes)));
+  BOOST_TEST(!decode_log_records(as_bytes(bytes), true));
   LogBatchInfo info;
   std::size_t calls = 0;
-  BOOST_TEST(!decode_log_batch_view(as_bytes(bytes), info, [&](const LogRecordView&) { ++calls; }).empty());
+  BOOST_TEST(!visit_log_records(as_bytes(bytes), true, info, [&](const LogRecordView&) { ++calls; }).empty());
   BOOST_TEST(calls == 0u);
 }
 
@@ -288,7 +290,7 @@ BOOST_AUTO_TEST_CASE(the_largest_batch_the_decoders_accept_encodes_within_their_
   batch.records.resize(kMaxBatchRecords);
   const std::string bytes = encode(batch);
   BOOST_TEST(bytes.size() <= kMaxDecodedBytes);
-  auto decoded = decode_log_record_batch(as_bytes(bytes));
+  auto decoded = decode_log_records(as_bytes(bytes), true);
   BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
   BOOST_TEST((*decoded.value == batch));
 }
@@ -307,9 +309,9 @@ BOOST_AUTO_TEST_CASE(dashboard_log_round_trips_every_field) {
                      "droid",
                      "cantina_os.eyes",
                      7};
-  auto decoded = decode_dashboard_log(as_bytes(encode(entry)));
+  auto decoded = decode_dashboard_logs(as_bytes(encode(entry)), false);
   BOOST_REQUIRE(decoded);
-  BOOST_TEST((*decoded.value == entry));
+  BOOST_TEST((decoded.value->entries == std::vector<DashboardLog>{entry}));
 }
 
 BOOST_AUTO_TEST_CASE(a_dashboard_batch_round_trips_and_the_encoder_matches_it) {
@@ -317,7 +319,7 @@ BOOST_AUTO_TEST_CASE(a_dashboard_batch_round_trips_and_the_encoder_matches_it) {
   for (std::uint64_t sequence = 1; sequence <= 7; ++sequence) batch.entries.push_back(sample_entry(sequence));
   batch.not_streamed = 12345;
   const std::string bytes = encode(batch);
-  auto decoded = decode_dashboard_log_batch(as_bytes(bytes));
+  auto decoded = decode_dashboard_logs(as_bytes(bytes), true);
   BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
   BOOST_TEST((*decoded.value == batch));
 
@@ -342,13 +344,13 @@ BOOST_AUTO_TEST_CASE(a_dashboard_batch_round_trips_and_the_encoder_matches_it) {
   for (const DashboardLogView& view : views) sizes += dashboard_entry_size(view);
   BOOST_TEST(encoded.size() == std::size_t{5} * 8 + sizes);
 
-  // The view decoder reads every entry in order, in place.
+  // The visitor reads every entry in order, in place.
   std::vector<DashboardLog> seen;
   std::uint64_t not_streamed = 0;
-  const std::string error = decode_dashboard_batch_view(
-      as_bytes(encoded),
+  const std::string error = visit_dashboard_entries(
+      as_bytes(encoded), true,
       [&](const DashboardLogView& view) {
-        seen.push_back(copy_of(view));
+        seen.push_back(to_owned(view));
         BOOST_TEST((view.message.data() >= encoded.data() && view.message.data() < encoded.data() + encoded.size()));
       },
       &not_streamed);
@@ -372,11 +374,12 @@ BOOST_AUTO_TEST_CASE(dashboard_readers_take_either_form) {
   BOOST_TEST((*two.value == batch));
 
   std::vector<DashboardLog> seen;
-  auto collect = [&](const DashboardLogView& view) { seen.push_back(copy_of(view)); };
-  BOOST_TEST(decode_dashboard_entries_view(as_bytes(single), false, collect).empty());
-  BOOST_TEST(decode_dashboard_log_view(as_bytes(single), collect).empty());
-  BOOST_TEST(decode_dashboard_entries_view(as_bytes(pair), true, collect).empty());
-  BOOST_TEST((seen == std::vector<DashboardLog>{entry, entry, batch.entries[0], batch.entries[1]}));
+  auto collect = [&](const DashboardLogView& view) { seen.push_back(to_owned(view)); };
+  std::uint64_t not_streamed = 7;
+  BOOST_TEST(visit_dashboard_entries(as_bytes(single), false, collect, &not_streamed).empty());
+  BOOST_TEST(not_streamed == 0u);  // one DashboardLog says nothing of entries left out
+  BOOST_TEST(visit_dashboard_entries(as_bytes(pair), true, collect).empty());
+  BOOST_TEST((seen == std::vector<DashboardLog>{entry, batch.entries[0], batch.entries[1]}));
 
   // An empty batch is valid and holds nothing.
   auto empty = decode_dashboard_logs(as_bytes(encode(DashboardLogBatch{})), true);
@@ -391,12 +394,11 @@ BOOST_AUTO_TEST_CASE(a_dashboard_batch_with_a_bad_entry_is_rejected_whole) {
   // The second entry's kind becomes a number no EntryKind has.
   const std::size_t kind_at = offset_of_change(batch, 1, [](DashboardLog& entry) { entry.kind = EntryKind::loss; });
   bytes[kind_at] = 42;
-  auto decoded = decode_dashboard_log_batch(as_bytes(bytes));
+  auto decoded = decode_dashboard_logs(as_bytes(bytes), true);
   BOOST_TEST(!decoded);
   BOOST_TEST(!decoded.error.empty());
-  BOOST_TEST(!decode_dashboard_logs(as_bytes(bytes), true));
   std::size_t calls = 0;
-  BOOST_TEST(!decode_dashboard_batch_view(as_bytes(bytes), [&](const DashboardLogView&) { ++calls; }).empty());
+  BOOST_TEST(!visit_dashboard_entries(as_bytes(bytes), true, [&](const DashboardLogView&) { ++calls; }).empty());
   BOOST_TEST(calls == 1u);  // the entry before the bad one; the caller undoes it
 
   // Truncated, odd-sized, empty and garbage payloads are errors, in either form.
@@ -405,7 +407,7 @@ BOOST_AUTO_TEST_CASE(a_dashboard_batch_with_a_bad_entry_is_rejected_whole) {
     BOOST_TEST(!decode_dashboard_logs(as_bytes(std::string_view(good).substr(0, good.size() - 8)), as_batch));
     BOOST_TEST(!decode_dashboard_logs(as_bytes(std::string_view(good).substr(0, 13)), as_batch));
     BOOST_TEST(!decode_dashboard_logs(as_bytes(""), as_batch));
-    BOOST_TEST(!decode_dashboard_entries_view(as_bytes("garbage!"), as_batch, [](const DashboardLogView&) {}).empty());
+    BOOST_TEST(!visit_dashboard_entries(as_bytes("garbage!"), as_batch, [](const DashboardLogView&) {}).empty());
   }
 }
 
@@ -413,18 +415,35 @@ BOOST_AUTO_TEST_CASE(a_dashboard_batch_declaring_too_many_entries_is_rejected) {
   DashboardLogBatch batch;
   batch.entries.resize(kMaxDashboardBatchEntries + 1);  // empty entries: a small message, a long list
   const std::string bytes = encode(batch);
-  BOOST_TEST(!decode_dashboard_log_batch(as_bytes(bytes)));
+  BOOST_TEST(!decode_dashboard_logs(as_bytes(bytes), true));
   std::size_t calls = 0;
-  BOOST_TEST(!decode_dashboard_batch_view(as_bytes(bytes), [&](const DashboardLogView&) { ++calls; }).empty());
+  BOOST_TEST(!visit_dashboard_entries(as_bytes(bytes), true, [&](const DashboardLogView&) { ++calls; }).empty());
   BOOST_TEST(calls == 0u);
 
   // The largest accepted batch encodes within the decoders' limit and reads back.
   batch.entries.resize(kMaxDashboardBatchEntries);
   const std::string largest = encode(batch);
   BOOST_TEST(largest.size() <= kMaxDecodedBytes);
-  auto decoded = decode_dashboard_log_batch(as_bytes(largest));
+  auto decoded = decode_dashboard_logs(as_bytes(largest), true);
   BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
   BOOST_TEST((*decoded.value == batch));
+}
+
+BOOST_AUTO_TEST_CASE(an_exception_from_a_visitor_becomes_the_error) {
+  // The readers never throw: what a visitor throws (std::bad_alloc while copying,
+  // say) ends the reading and is reported like a bad payload.
+  const std::string record = encode(sample_record());
+  LogBatchInfo info;
+  std::string error;
+  BOOST_CHECK_NO_THROW(error = visit_log_records(as_bytes(record), false, info, [](const LogRecordView&) {
+                         throw std::runtime_error("visitor gave up");
+                       }));
+  BOOST_TEST(error.find("visitor gave up") != std::string::npos);
+  const std::string entry = encode(sample_entry(1));
+  BOOST_CHECK_NO_THROW(error = visit_dashboard_entries(as_bytes(entry), false, [](const DashboardLogView&) {
+                         throw std::runtime_error("visitor gave up");
+                       }));
+  BOOST_TEST(error.find("visitor gave up") != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(history_query_and_reply_round_trip) {
@@ -474,24 +493,26 @@ BOOST_AUTO_TEST_CASE(control_messages_round_trip) {
 
 BOOST_AUTO_TEST_CASE(garbage_is_an_error_value_not_an_exception) {
   const std::string garbage = "this is not a capnp message!!!!!";  // 32 bytes, word multiple
-  auto decoded = decode_log_record(as_bytes(garbage));
-  BOOST_TEST(!decoded);
-  BOOST_TEST(!decoded.error.empty());
+  for (bool batch : {false, true}) {
+    auto decoded = decode_log_records(as_bytes(garbage), batch);
+    BOOST_TEST(!decoded);
+    BOOST_TEST(!decoded.error.empty());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(truncated_and_odd_sized_payloads_are_rejected) {
   const std::string bytes = encode(sample_record());
-  BOOST_TEST(!decode_log_record(as_bytes(std::string_view(bytes).substr(0, bytes.size() - 8))));
-  BOOST_TEST(!decode_log_record(as_bytes(std::string_view(bytes).substr(0, 13))));
-  BOOST_TEST(!decode_log_record(as_bytes("")));
+  BOOST_TEST(!decode_log_records(as_bytes(std::string_view(bytes).substr(0, bytes.size() - 8)), false));
+  BOOST_TEST(!decode_log_records(as_bytes(std::string_view(bytes).substr(0, 13)), false));
+  BOOST_TEST(!decode_log_records(as_bytes(""), false));
 }
 
 BOOST_AUTO_TEST_CASE(misaligned_payloads_still_decode) {
   const std::string bytes = encode(sample_record());
   std::string shifted = "x" + bytes;
-  auto decoded = decode_log_record(as_bytes(std::string_view(shifted).substr(1)));
+  auto decoded = decode_record(as_bytes(std::string_view(shifted).substr(1)));
   BOOST_REQUIRE(decoded);
-  BOOST_TEST(decoded.value->message == sample_record().message);
+  BOOST_TEST(decoded->message == sample_record().message);
 }
 
 BOOST_AUTO_TEST_CASE(unknown_level_numbers_are_rejected) {
@@ -505,8 +526,9 @@ BOOST_AUTO_TEST_CASE(unknown_level_numbers_are_rejected) {
   while (position < bytes.size() && bytes[position] == other[position]) ++position;
   BOOST_REQUIRE(position < bytes.size());
   bytes[position] = 42;  // no such level
-  auto decoded = decode_log_record(as_bytes(bytes));
-  BOOST_TEST(!decoded);
+  BOOST_TEST(!decode_log_records(as_bytes(bytes), false));
+  LogBatchInfo info;
+  BOOST_TEST(!visit_log_records(as_bytes(bytes), false, info, [](const LogRecordView&) {}).empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -72,7 +72,7 @@ class TestBus {
     if (!message) return std::nullopt;
     const Clock::time_point arrived = Clock::now();
     BOOST_TEST(message->topic == bus::topics::log_batch_topic(kService));
-    auto decoded = bus::decode_log_record_batch(message->bytes());
+    auto decoded = bus::decode_log_records(message->bytes(), /*batch=*/true);
     BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
     return Published{std::move(*decoded.value), arrived};
   }

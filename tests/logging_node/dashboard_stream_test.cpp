@@ -58,7 +58,7 @@ struct Sent {
   std::vector<std::size_t> sizes;           // bytes of each payload
   DashboardStream::Send sink() {
     return [this](std::string_view payload) {
-      auto batch = cantina::bus::decode_dashboard_log_batch(cantina::bus::as_bytes(payload));
+      auto batch = cantina::bus::decode_dashboard_logs(cantina::bus::as_bytes(payload), true);
       BOOST_REQUIRE_MESSAGE(batch, batch.error);
       messages.push_back(batch.value->entries);
       not_streamed.push_back(batch.value->not_streamed);

@@ -125,12 +125,13 @@ BOOST_AUTO_TEST_CASE(rejects_what_the_decoder_rejects_and_leaves_the_buffer_alon
   for (int i = 0; i < 20000; ++i) {
     std::string payload = cantina::bus::encode(random_entry(random));
     mutate(payload, random);
-    const auto decoded = cantina::bus::decode_dashboard_log(cantina::bus::as_bytes(payload));
+    const auto decoded = cantina::bus::decode_dashboard_logs(cantina::bus::as_bytes(payload), false);
     std::string out = "kept";
     const bool accepted = cantina::webbridge::append_entry_json(cantina::bus::as_bytes(payload), out);
     BOOST_REQUIRE_EQUAL(accepted, decoded.value.has_value());
     if (accepted) {
-      BOOST_REQUIRE_EQUAL(out, "kept" + reference_json(*decoded.value));
+      BOOST_REQUIRE_EQUAL(decoded.value->entries.size(), 1u);
+      BOOST_REQUIRE_EQUAL(out, "kept" + reference_json(decoded.value->entries[0]));
     } else {
       BOOST_REQUIRE_EQUAL(out, "kept");
       ++rejected;
@@ -174,7 +175,7 @@ BOOST_AUTO_TEST_CASE(rejects_a_batch_the_decoder_rejects_and_shows_none_of_it) {
     for (auto& entry : batch.entries) entry = random_entry(random);
     std::string payload = cantina::bus::encode(batch);
     mutate(payload, random);
-    const auto decoded = cantina::bus::decode_dashboard_log_batch(cantina::bus::as_bytes(payload));
+    const auto decoded = cantina::bus::decode_dashboard_logs(cantina::bus::as_bytes(payload), true);
     std::string out = "kept";
     const auto count = cantina::webbridge::append_entries_json(cantina::bus::as_bytes(payload), true, out);
     BOOST_REQUIRE_EQUAL(count.has_value(), decoded.value.has_value());

@@ -454,7 +454,7 @@ int run_dash_sub(bench::Args& args) {
     const std::int64_t received = bench::realtime_ns();
     // One entry or a batch of them (what the logging node sends), read in place.
     const std::string error =
-        bus::decode_dashboard_entries_view(message->bytes(), dashboard->batch, [&](const bus::DashboardLogView& entry) {
+        bus::visit_dashboard_entries(message->bytes(), dashboard->batch, [&](const bus::DashboardLogView& entry) {
           if (!entry.message.starts_with(marker) || entry.message.find(" ready") != std::string_view::npos) {
             ++other;
             return;

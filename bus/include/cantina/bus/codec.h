@@ -1,15 +1,19 @@
 // Encoding and decoding of bus messages. The only place that touches the generated
-// Cap'n Proto code. Decoding never throws: malformed input is a value.
+// Cap'n Proto code. Decoding never throws: malformed input is a value. Log records
+// and dashboard entries are read in place by one visitor per message family (either
+// form of the topic), the owned forms are built from its views; every other message
+// has one decoder. Each validates all it reads (size limits, pointers, enum
+// ranges; UTF-8 is not required).
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "cantina/bus/function_ref.h"
 #include "cantina/bus/records.h"
 
 namespace cantina::bus {
@@ -31,7 +35,8 @@ using Bytes = std::span<const std::byte>;
 // every decoded value re-encodes within this limit.
 inline constexpr std::size_t kMaxDecodedBytes = std::size_t{8} * 1024 * 1024;
 
-// A log record by reference, for encoding without copying into a LogRecord.
+// A log record by reference: encoded without copying into a LogRecord, and read in
+// place by visit_log_records.
 struct LogRecordView {
   std::int64_t timestamp_ns = 0;
   Level level = Level::info;
@@ -47,25 +52,6 @@ struct LogRecordView {
 
 // Serialises `record` into `out` (replacing its contents).
 void encode_into(const LogRecordView& record, std::string& out);
-
-// Which fields the in-place decoders read. A field that is not read is left
-// empty and not validated either (Cap'n Proto checks a pointer when it is read):
-// `without_source` skips file, function and thread, which the logging node never uses.
-enum class ViewFields { all, without_source };
-
-// Decodes a LogRecord without copying it: calls `use` once with views into
-// `payload` (valid only during the call; `fields` is left empty). Returns an
-// empty string on success, else why the payload was rejected (then `use` was
-// not called, or its work must be discarded). Never throws.
-std::string decode_log_record_view(Bytes payload, const std::function<void(const LogRecordView&)>& use,
-                                   ViewFields fields = ViewFields::all) noexcept;
-
-// What a LogRecordBatch says besides its records.
-struct LogBatchInfo {
-  std::uint64_t publisher_id = 0;
-  std::uint64_t last_sequence = 0;  // 0 = not stated
-  std::size_t records = 0;
-};
 
 // Most records a decoder accepts in one LogRecordBatch (a bus message of at most
 // 4 MiB cannot hold more real records than this).
@@ -98,7 +84,46 @@ class LogBatchEncoder {
   std::uint64_t* segment_;  // calloc'd words; each builder re-zeroes what it used
 };
 
-// A DashboardLog by reference, for encoding without building one.
+// Which fields visit_log_records reads. A field that is not read is left empty
+// and not validated either (Cap'n Proto checks a pointer when it is read):
+// `without_source` skips file, function, thread and the key-value fields, which
+// the logging node never uses.
+enum class ViewFields { all, without_source };
+
+// What a message on a log topic says besides its records: a LogRecordBatch's
+// publisher, last sequence and record count; for one LogRecord, its own
+// publisher, last_sequence 0 and 1 record.
+struct LogBatchInfo {
+  std::uint64_t publisher_id = 0;
+  std::uint64_t last_sequence = 0;  // 0 = not stated
+  std::size_t records = 0;
+};
+
+// Reads the records of a message on a log topic in place: a LogRecordBatch (at most
+// kMaxBatchRecords) if `batch` (topics::parse_log_topic), else one LogRecord.
+// Fills `info`, then calls `use` once per record, in order, with views into
+// `payload` (valid only during the call). A batch's record has the batch's
+// service, host, logger and pid where its own are empty (LogBatchShared). Only the
+// key-value `fields` (ViewFields::all) are copied, into a buffer that lives for the
+// call. Returns an empty string on success, else why the payload was rejected;
+// records before the bad part may already have been passed to `use`, so a caller
+// that must not act on part of a message undoes their work. Never throws: an
+// exception from `use` ends the reading and becomes the error.
+std::string visit_log_records(Bytes payload, bool batch, LogBatchInfo& info,
+                              FunctionRef<void(const LogRecordView&)> use,
+                              ViewFields fields = ViewFields::all) noexcept;
+
+// A record read by visit_log_records, copied out.
+LogRecord to_owned(const LogRecordView& record);
+
+// The records of a message on a log topic copied out: visit_log_records (every
+// field) into a LogRecordBatch, one LogRecord as a batch of one. It also rejects a
+// batch whose text filled into its records would pass kMaxDecodedBytes (a small
+// message must not decode to a huge one).
+Decoded<LogRecordBatch> decode_log_records(Bytes payload, bool batch) noexcept;
+
+// A DashboardLog by reference: encoded without building one, and read in place by
+// visit_dashboard_entries.
 struct DashboardLogView {
   std::string_view timestamp;
   std::int64_t timestamp_ns = 0;
@@ -142,34 +167,25 @@ class DashboardBatchEncoder {
   std::uint64_t* segment_;  // calloc'd words; each builder re-zeroes what it used
 };
 
-// Decode the dashboard entries of a message without copying them: call `use` once
-// per entry, in order, with views into `payload` (valid only during the call).
-// Return an empty string on success, else why the payload was rejected; entries
-// before the bad part may already have been passed to `use`, so a caller that
-// must not act on part of a message undoes their work. Never throw (`use` must
-// not throw).
-// - one DashboardLog, as sent on `/dashboard/log`:
-std::string decode_dashboard_log_view(Bytes payload, const std::function<void(const DashboardLogView&)>& use) noexcept;
-// - a DashboardLogBatch (at most kMaxDashboardBatchEntries), as on `/dashboard/log/batch`,
-//   storing its notStreamed count (entries left out before these) in `*not_streamed`
-//   if given:
-std::string decode_dashboard_batch_view(Bytes payload, const std::function<void(const DashboardLogView&)>& use,
-                                        std::uint64_t* not_streamed = nullptr) noexcept;
-// - either: a DashboardLogBatch if `batch` (topics::parse_dashboard_topic), else one
-//   DashboardLog (not_streamed 0).
-std::string decode_dashboard_entries_view(Bytes payload, bool batch,
-                                          const std::function<void(const DashboardLogView&)>& use,
-                                          std::uint64_t* not_streamed = nullptr) noexcept;
+// Reads the entries of a message on a dashboard topic in place: a
+// DashboardLogBatch (at most kMaxDashboardBatchEntries) if `batch`
+// (topics::parse_dashboard_topic), as on `/dashboard/log/batch`, else one
+// DashboardLog, as on `/dashboard/log`. Calls `use` once per entry, in order, with
+// views into `payload` (valid only during the call), and stores the batch's
+// notStreamed count (entries left out before these; 0 for one DashboardLog) in
+// `*not_streamed` if given. Returns an empty string on success, else why the
+// payload was rejected; entries before the bad part may already have been passed
+// to `use`, so a caller that must not act on part of a message undoes their work.
+// Never throws: an exception from `use` ends the reading and becomes the error.
+std::string visit_dashboard_entries(Bytes payload, bool batch, FunctionRef<void(const DashboardLogView&)> use,
+                                    std::uint64_t* not_streamed = nullptr) noexcept;
 
-// Decodes a LogRecordBatch without copying it: fills `info`, then calls `use` once
-// per record, in order, with views into `payload` (valid only during the call;
-// `fields` left empty; a record's empty service, host, logger and 0 pid filled in
-// from the batch's, see LogBatchShared). Returns an empty string on success, else why the payload
-// was rejected; the records before the bad part may already have been passed to
-// `use`. Never throws (`use` must not throw).
-std::string decode_log_batch_view(Bytes payload, LogBatchInfo& info,
-                                  const std::function<void(const LogRecordView&)>& use,
-                                  ViewFields fields = ViewFields::all) noexcept;
+// An entry read by visit_dashboard_entries, copied out.
+DashboardLog to_owned(const DashboardLogView& entry);
+
+// The entries of a message on a dashboard topic copied out: visit_dashboard_entries
+// into a DashboardLogBatch, one DashboardLog as a batch of one.
+Decoded<DashboardLogBatch> decode_dashboard_logs(Bytes payload, bool batch) noexcept;
 
 // Serialised Cap'n Proto messages (flat array of words, as sent on the bus).
 std::string encode(const LogRecord& record);
@@ -183,20 +199,7 @@ std::string encode(const LoggingStats& stats);
 std::string encode(const SetLogLevel& request);
 std::string encode(const LogLevelChanged& change);
 
-// Each decoder validates the whole message (size limits, pointers, enum ranges,
-// UTF-8 is not required) and copies it out. The batch decoders fill in each
-// record's empty service, host, logger and 0 pid from the batch (LogBatchShared);
-// a batch whose filled-in text would pass kMaxDecodedBytes is rejected.
-Decoded<LogRecord> decode_log_record(Bytes payload) noexcept;
-Decoded<LogRecordBatch> decode_log_record_batch(Bytes payload) noexcept;
-// The records of a message on a log topic in either form: a LogRecordBatch if
-// `batch` (topics::parse_log_topic), else one LogRecord as a batch of one.
-Decoded<LogRecordBatch> decode_log_records(Bytes payload, bool batch) noexcept;
-Decoded<DashboardLog> decode_dashboard_log(Bytes payload) noexcept;
-Decoded<DashboardLogBatch> decode_dashboard_log_batch(Bytes payload) noexcept;
-// The entries of a message on a dashboard topic in either form: a DashboardLogBatch
-// if `batch` (topics::parse_dashboard_topic), else one DashboardLog as a batch of one.
-Decoded<DashboardLogBatch> decode_dashboard_logs(Bytes payload, bool batch) noexcept;
+// The other messages, copied out.
 Decoded<HistoryQuery> decode_history_query(Bytes payload) noexcept;
 Decoded<HistoryReply> decode_history_reply(Bytes payload) noexcept;
 Decoded<ServiceStatus> decode_service_status(Bytes payload) noexcept;

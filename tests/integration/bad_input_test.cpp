@@ -139,6 +139,36 @@ BOOST_AUTO_TEST_CASE(an_oversized_message_costs_its_connection_and_the_loss_is_c
   for (const auto& line : lines) BOOST_TEST(line.size() < 1000u);
 }
 
+// A batch's shared texts are copied into each of its records: one over the name
+// cap (1 KiB) makes the message malformed at the logging node, which counts it and
+// goes on; the same batch within the cap is written.
+BOOST_AUTO_TEST_CASE(a_batch_whose_shared_text_is_over_its_cap_is_counted_as_malformed) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "deduplication_window = 0\n");
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  bus::LogBatchEncoder encoder;
+  std::string payload;
+  std::vector<bus::LogRecordView> views(100);
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    views[i].publisher_id = 9;
+    views[i].sequence = i + 1;
+    views[i].message = "amplified";
+  }
+  encoder.encode(views, 9, 100, payload,
+                 bus::LogBatchShared{"amp", std::string(bus::kMaxNameBytes + 1, 'h'), "amp", 1});
+  publisher.send("/log/amp/batch", payload);
+  for (auto& view : views) view.sequence += 100;
+  encoder.encode(views, 9, 200, payload, bus::LogBatchShared{"amp", std::string(bus::kMaxNameBytes, 'h'), "amp", 1});
+  publisher.send("/log/amp/batch", payload);
+  std::this_thread::sleep_for(1500ms);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  BOOST_TEST(count_containing(lines, "dropped 1 malformed messages from amp") == 1u);
+  BOOST_TEST(count_containing(lines, "Amp                  amplified") == 100u);
+}
+
 BOOST_AUTO_TEST_CASE(a_record_of_odd_bytes_as_big_as_allowed_is_one_line_in_the_file_and_text_on_the_dashboard) {
   TempDir dir;
   Bus bus(dir.path());

@@ -288,7 +288,7 @@ LogRecordView read_view(s::LogRecord::Reader in, const LogBatchShared& shared, V
       bytes += key.size() + value.size();
       check_text(key, kMaxNameBytes, "field key");
     }
-    if (bytes > kMaxFieldsBytes) KJ_FAIL_REQUIRE("fields longer than their cap", bytes, kMaxFieldsBytes);
+    KJ_REQUIRE(bytes <= kMaxFieldsBytes, "fields longer than their cap", bytes, kMaxFieldsBytes);
     view.fields = key_values;
   }
   return view;

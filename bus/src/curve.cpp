@@ -91,6 +91,7 @@ std::vector<AuthorizedKey> read_authorized_keys(const std::filesystem::path& fol
                                " under the same name");
   }
   std::vector<AuthorizedKey> keys;
+  keys.reserve(by_name.size());
   for (auto& [name, key] : by_name) keys.push_back(std::move(key));
   return keys;
 }

@@ -46,6 +46,7 @@ Process::Process(std::vector<std::string> argv, std::filesystem::path output_fil
   posix_spawnattr_setsigdefault(&attributes, &all);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> raw;
+  raw.reserve(argv.size() + 1);
   for (auto& arg : argv) raw.push_back(arg.data());
   raw.push_back(nullptr);
   const int error = posix_spawn(&pid_, raw[0], &actions, &attributes, raw.data(), environ);

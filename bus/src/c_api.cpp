@@ -18,6 +18,7 @@
 #include "cantina/bus/clock.h"
 #include "cantina/bus/config.h"
 #include "cantina/bus/line_reader.h"
+#include "cantina/bus/limits.h"
 #include "cantina/bus/logger.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
@@ -207,7 +208,10 @@ int cantina_logger_log(cantina_logger* logger, int level, const char* message, s
     details.fields.reserve(field_count);
     for (std::size_t i = 0; i < field_count; ++i)
       details.fields.emplace_back(or_empty(fields[i].key), or_empty(fields[i].value));
-    std::string text = message_length != 0 ? std::string(message, message_length) : std::string();
+    // Cut here already: a huge message is never copied whole.
+    std::string text = message_length != 0 ? cantina::bus::capped_text(std::string_view(message, message_length),
+                                                                       logger->logger->max_record_bytes())
+                                           : std::string();
     if (logger->logger->log(static_cast<Level>(level), std::move(text), std::move(details))) return CANTINA_OK;
     // Not queued: the threshold may have been raised meanwhile, otherwise the queue was full.
     return logger->logger->enabled(static_cast<Level>(level)) ? CANTINA_ERROR_DROPPED : CANTINA_FILTERED;
@@ -269,7 +273,8 @@ cantina_line_reader* cantina_line_reader_open(cantina_logger* logger, int defaul
     handle->thread = or_empty(thread);
     cantina::bus::LineReader::Options options;
     options.default_level = static_cast<Level>(default_level);
-    if (max_record_bytes != 0) options.max_record_bytes = max_record_bytes;
+    // 0: the logger's own cap ([bus] max_record_bytes of its config), so no piece is cut again.
+    options.max_record_bytes = max_record_bytes != 0 ? max_record_bytes : logger->logger->max_record_bytes();
     cantina_line_reader* raw = handle.get();
     handle->reader = std::make_unique<cantina::bus::LineReader>(options, [raw](cantina::bus::ReadRecord&& record) {
       cantina::bus::RecordDetails details;
@@ -363,7 +368,7 @@ int cantina_status_publish(cantina_status_publisher* publisher, const char* serv
     cantina::bus::ServiceStatus status;
     status.service = service;
     status.state = static_cast<cantina::bus::ServiceState>(state);
-    status.message = or_empty(message);
+    status.message = message != nullptr ? cantina::bus::capped_text(message, cantina::bus::kMaxNameBytes) : "";
     status.timestamp_ns = cantina::bus::now_ns();
     status.pid = pid;
     status.host = cantina::bus::host_name();

@@ -1,5 +1,6 @@
 // The codec: the only code that touches the generated Cap'n Proto classes.
 #include "cantina/bus/codec.h"
+#include "cantina/bus/limits.h"
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -42,7 +43,7 @@ constexpr std::uint64_t kHistoryReplyTraversalLimitWords = 256ull * 1024 * 1024 
 
 // Most elements a list may have. A tiny message can declare a list of millions of
 // empty elements; these caps keep what a decoder builds from it small.
-constexpr unsigned kMaxFields = 1024;
+constexpr unsigned kMaxFields = kMaxRecordFields;
 constexpr unsigned kMaxQueryServices = 256;
 constexpr unsigned kMaxHistoryEntries = 200000;
 
@@ -163,6 +164,12 @@ void fill(s::DashboardLog::Builder out, const DashboardLog& entry) {
 }
 
 // The one reader of a DashboardLog.
+// A record's or an entry's text within its cap (limits.h): longer is what no
+// producer sends.
+void check_text(std::string_view text, std::size_t most, const char* what) {
+  if (text.size() > most) KJ_FAIL_REQUIRE("text longer than its cap", what, text.size(), most);
+}
+
 DashboardLogView read_dashboard_view(s::DashboardLog::Reader in) {
   DashboardLogView view;
   view.timestamp = view_of(in.getTimestamp());
@@ -178,6 +185,11 @@ DashboardLogView read_dashboard_view(s::DashboardLog::Reader in) {
   view.host = view_of(in.getHost());
   view.logger = view_of(in.getLogger());
   view.sequence = in.getSequence();
+  // The logging node adds at most a line's worth to a record's message (a repeat count).
+  check_text(view.message, kMaxRecordBytesSetting + kMaxNameBytes, "message");
+  for (std::string_view text :
+       {view.timestamp, view.service, view.service_id, view.session_id, view.entry_id, view.host, view.logger})
+    check_text(text, kMaxNameBytes, "name");
   return view;
 }
 
@@ -218,6 +230,7 @@ LogBatchShared read_shared(s::LogRecordBatch::Reader in) {
   if (in.hasHost()) shared.host = view_of(in.getHost());
   if (in.hasLogger()) shared.logger = view_of(in.getLogger());
   shared.pid = in.getPid();
+  for (std::string_view text : {shared.service, shared.host, shared.logger}) check_text(text, kMaxNameBytes, "shared");
   return shared;
 }
 
@@ -259,14 +272,23 @@ LogRecordView read_view(s::LogRecord::Reader in, const LogBatchShared& shared, V
   view.publisher_id = in.getPublisherId();
   view.sequence = in.getSequence();
   view.line = in.getLine();
+  check_text(view.message, kMaxRecordBytesSetting, "message");
+  for (std::string_view name : {view.service, view.logger, view.host}) check_text(name, kMaxNameBytes, "name");
   if (fields == ViewFields::all) {
     view.file = view_of(in.getFile());
     view.function = view_of(in.getFunction());
     view.thread = view_of(in.getThread());
+    for (std::string_view name : {view.file, view.function, view.thread}) check_text(name, kMaxNameBytes, "name");
     auto list = in.getFields();  // once: every get counts against the traversal limit
     check_size(list, kMaxFields, "fields");
     key_values.clear();
-    for (auto field : list) key_values.emplace_back(to_std(field.getKey()), to_std(field.getValue()));
+    std::size_t bytes = 0;
+    for (auto field : list) {
+      auto& [key, value] = key_values.emplace_back(to_std(field.getKey()), to_std(field.getValue()));
+      bytes += key.size() + value.size();
+      check_text(key, kMaxNameBytes, "field key");
+    }
+    KJ_REQUIRE(bytes <= kMaxFieldsBytes, "fields longer than their cap", bytes, kMaxFieldsBytes);
     view.fields = key_values;
   }
   return view;

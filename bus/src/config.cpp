@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -214,14 +215,70 @@ CurveKeyPair key_file(const Reader& r, const toml::table& t, std::string_view ke
   return keys;
 }
 
+// [bus.curve.permissions]: NAME = "admin" or NAME = ["service", ...], by name.
+std::map<std::string, PublishRights> read_permissions(const Reader& r, const toml::table& t) {
+  std::map<std::string, PublishRights> by_name;
+  for (auto&& [key, node] : t) {
+    const std::string name(key.str());
+    const std::string full = "bus.curve.permissions." + name;
+    PublishRights rights;
+    rights.name = name;
+    if (node.is_string() && node.as_string()->get() == "admin") {
+      rights.admin = true;
+    } else if (node.is_array()) {
+      for (const toml::node& service : *node.as_array()) {
+        if (!service.is_string() || !topics::is_valid_service_id(service.as_string()->get()))
+          r.fail(service.source(), full, "each must be a service id (letters, digits, '_', '-', '.')");
+        const std::string& id = service.as_string()->get();
+        if (is_node_service(id))
+          r.fail(service.source(), full,
+                 "'" + id + "' is a node's own service id: only an \"admin\" key may publish for it");
+        rights.services.insert(id);
+      }
+    } else {
+      r.fail(node.source(), full,
+             "must be \"admin\" (may publish anything) or a list of the service ids it may publish for");
+    }
+    by_name.emplace(name, std::move(rights));
+  }
+  return by_name;
+}
+
+// Every authorized key needs an entry in [bus.curve.permissions] and every entry
+// a key: what busd lets each key publish (curve.rights, by public key).
+void match_permissions(const Reader& r, const toml::table& t, const std::vector<AuthorizedKey>& keys,
+                       std::map<std::string, PublishRights> by_name, CurveConfig& curve) {
+  const toml::node* table = t.get("permissions");
+  for (const AuthorizedKey& key : keys) {
+    auto found = by_name.find(key.name);
+    if (found == by_name.end())
+      r.fail(table != nullptr ? table->source() : t.get("authorized_keys")->source(), "bus.curve.permissions",
+             key.path.string() + " has no entry: add " + key.name + " = [\"<service id>\", ...] (the services " +
+                 "that host runs) or " + key.name + " = \"admin\" (the bus host's own processes)");
+    curve.rights[key.public_key] = found->second;
+  }
+  for (const auto& entry : by_name) {
+    const std::string& name = entry.first;
+    const bool known =
+        std::any_of(keys.begin(), keys.end(), [&name](const AuthorizedKey& key) { return key.name == name; });
+    if (!known)
+      r.fail(table->as_table()->get(name)->source(), "bus.curve.permissions." + name,
+             "no key " + name + ".pub in bus.curve.authorized_keys");
+  }
+}
+
 void read_curve(const Reader& r, const toml::table& t, CurveConfig& curve, const std::filesystem::path* key_folder) {
-  r.only_keys(t, "bus.curve", {"enabled", "server_public_key", "server_secret_key", "client_key", "authorized_keys"});
+  r.only_keys(t, "bus.curve",
+              {"enabled", "server_public_key", "server_secret_key", "client_key", "authorized_keys", "permissions"});
   r.boolean(t, "enabled", "bus.curve.enabled", curve.enabled);
   std::string server_public, server_secret, client, authorized;
   r.string(t, "server_public_key", "bus.curve.server_public_key", server_public, true);
   r.string(t, "server_secret_key", "bus.curve.server_secret_key", server_secret, true);
   r.string(t, "client_key", "bus.curve.client_key", client, true);
   r.string(t, "authorized_keys", "bus.curve.authorized_keys", authorized, true);
+  std::map<std::string, PublishRights> permissions;
+  if (const toml::table* table = r.table(t, "permissions", "bus.curve.permissions"))
+    permissions = read_permissions(r, *table);
   if (!curve.enabled) return;
   if (server_public.empty()) r.fail(t.source(), "bus.curve.server_public_key", "is required when CURVE is enabled");
   if (server_secret.empty() && client.empty())
@@ -240,18 +297,21 @@ void read_curve(const Reader& r, const toml::table& t, CurveConfig& curve, const
   }
   if (!client.empty()) curve.client = key_file(r, t, "client_key", *key_folder, true);
   if (!authorized.empty()) {
+    std::vector<AuthorizedKey> keys;
     try {
-      curve.authorized = read_authorized_keys(*key_folder / authorized);
+      keys = read_authorized_keys(*key_folder / authorized);
     } catch (const std::exception& error) {
       r.fail(t.get("authorized_keys")->source(), "bus.curve.authorized_keys", error.what());
     }
+    for (const AuthorizedKey& key : keys) curve.authorized.insert(key.public_key);
+    match_permissions(r, t, keys, std::move(permissions), curve);
   }
 }
 
 void read_bus(const Reader& r, const toml::table& t, BusConfig& bus, const std::filesystem::path* key_folder) {
   r.only_keys(t, "bus",
               {"publish_endpoint", "subscribe_endpoint", "high_water_mark", "logger_hold_ms", "logger_queue",
-               "logger_linger_ms", "logger_linger_unwatched_ms", "curve"});
+               "logger_linger_ms", "logger_linger_unwatched_ms", "max_record_bytes", "max_queue_bytes", "curve"});
   r.endpoint(t, "publish_endpoint", "bus.publish_endpoint", bus.publish_endpoint);
   r.endpoint(t, "subscribe_endpoint", "bus.subscribe_endpoint", bus.subscribe_endpoint);
   r.integer(t, "high_water_mark", "bus.high_water_mark", bus.high_water_mark, 1, kMaxCount);
@@ -259,6 +319,10 @@ void read_bus(const Reader& r, const toml::table& t, BusConfig& bus, const std::
   r.integer(t, "logger_queue", "bus.logger_queue", bus.logger_queue, 1, kMaxCount);
   r.integer(t, "logger_linger_ms", "bus.logger_linger_ms", bus.logger_linger_ms, 0, 1000);
   r.integer(t, "logger_linger_unwatched_ms", "bus.logger_linger_unwatched_ms", bus.logger_linger_unwatched_ms, 0, 1000);
+  r.integer(t, "max_record_bytes", "bus.max_record_bytes", bus.max_record_bytes, kMinRecordBytesSetting,
+            kMaxRecordBytesSetting);
+  r.integer(t, "max_queue_bytes", "bus.max_queue_bytes", bus.max_queue_bytes, std::int64_t{4} << 20,
+            std::int64_t{1} << 40);
   if (bus.publish_endpoint == bus.subscribe_endpoint) {
     r.fail(t.source(), "bus.subscribe_endpoint", "must differ from bus.publish_endpoint");
   }

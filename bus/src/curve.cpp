@@ -8,10 +8,15 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <map>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
 #include <toml++/toml.h>
+
+#include "cantina/bus/topics.h"
 
 namespace cantina::bus {
 
@@ -97,17 +102,41 @@ CurveKeyPair read_curve_key_file(const std::filesystem::path& path) {
   return keys;
 }
 
-std::set<std::string> read_authorized_keys(const std::filesystem::path& folder) {
+std::vector<AuthorizedKey> read_authorized_keys(const std::filesystem::path& folder) {
   std::error_code error;
   if (!std::filesystem::is_directory(folder, error))
     throw std::runtime_error(folder.string() + ": not a folder of public keys (*.pub)");
-  std::set<std::string> keys;
+  std::map<std::string, AuthorizedKey> by_name;
   for (const auto& entry : std::filesystem::directory_iterator(folder)) {
     const auto extension = entry.path().extension();
     if (!entry.is_regular_file() || (extension != ".pub" && extension != ".key")) continue;
-    keys.insert(read_curve_key_file(entry.path()).public_key);
+    AuthorizedKey key{entry.path().stem().string(), read_curve_key_file(entry.path()).public_key, entry.path()};
+    auto [found, added] = by_name.emplace(key.name, key);
+    if (!added && found->second.public_key != key.public_key)
+      throw std::runtime_error(entry.path().string() + ": a different key than " + found->second.path.string() +
+                               " under the same name");
   }
+  std::vector<AuthorizedKey> keys;
+  keys.reserve(by_name.size());
+  for (auto& [name, key] : by_name) keys.push_back(std::move(key));
   return keys;
+}
+
+bool is_node_service(std::string_view service) noexcept {
+  for (std::string_view node :
+       {"logging_service", "web_bridge", "cantina_busd", "cantina-busd", "cantina-logd", "cantina-webbridge"})
+    if (service == node) return true;
+  return false;
+}
+
+bool may_publish(const PublishRights& rights, std::string_view topic) noexcept {
+  if (rights.admin) return true;
+  std::optional<std::string_view> service;
+  if (const auto log = topics::parse_log_topic(topic))
+    service = log->service;
+  else if (!(service = topics::service_of(topic, topics::kStatusPrefix)))
+    service = topics::service_of(topic, topics::kLogLevelChangedPrefix);
+  return service && !is_node_service(*service) && rights.services.contains(*service);
 }
 
 void secure_client_socket(zmq::socket_t& socket, const CurveConfig& curve) {
@@ -161,6 +190,11 @@ CurveGuard::~CurveGuard() {
 CurveRefusals CurveGuard::refusals() const {
   std::lock_guard lock(mutex_);
   return refusals_;
+}
+
+void CurveGuard::count_refusal() {
+  std::lock_guard lock(mutex_);
+  ++refusals_.total;
 }
 
 void CurveGuard::run(zmq::socket_t& zap, std::vector<zmq::socket_t>& monitors) {
@@ -226,7 +260,8 @@ void CurveGuard::answer(zmq::socket_t& zap) {
   zap.send(frames[1], zmq::send_flags::sndmore);
   zap.send(zmq::buffer(std::string_view(admitted ? "200" : "400")), zmq::send_flags::sndmore);
   zap.send(zmq::buffer(std::string_view(admitted ? "OK" : "key not authorized")), zmq::send_flags::sndmore);
-  zap.send(zmq::buffer(std::string_view(admitted ? "cantina" : "")), zmq::send_flags::sndmore);
+  // The user id: the client's key, which every message it sends carries as its "User-Id" property.
+  zap.send(zmq::buffer(admitted ? z85_of(frames[6].data()) : std::string()), zmq::send_flags::sndmore);
   zap.send(zmq::str_buffer(""), zmq::send_flags::none);
 }
 

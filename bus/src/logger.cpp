@@ -49,6 +49,7 @@ LoggerOptions logger_options(const BusConfig& bus, std::string service) {
   options.hold_until_subscribed = std::chrono::milliseconds(bus.logger_hold_ms);
   options.batch_linger = std::chrono::milliseconds(bus.logger_linger_ms);
   options.batch_linger_unwatched = std::chrono::milliseconds(bus.logger_linger_unwatched_ms);
+  options.max_record_bytes = bus.max_record_bytes;
   options.curve = bus.curve;
   return options;
 }
@@ -65,6 +66,7 @@ Logger::Logger(zmq::context_t& context, LoggerOptions options)
   if (options_.publish_endpoint.empty()) throw std::invalid_argument("Logger needs a publish endpoint");
   if (options_.logger_name.empty()) options_.logger_name = options_.service;
   options_.queue_capacity = std::max<std::size_t>(options_.queue_capacity, 1);
+  options_.max_record_bytes = std::clamp(options_.max_record_bytes, kMinRecordBytesSetting, kMaxRecordBytesSetting);
   queue_.resize(std::min<std::size_t>(options_.queue_capacity, 1024));
   // Create the sockets here so that a bad endpoint throws in the caller's thread;
   // they move to the background thread, which alone uses them from then on.
@@ -120,6 +122,9 @@ void Logger::log(Level level, std::string message, std::source_location where) {
 
 bool Logger::log(Level level, std::string message, RecordDetails details) {
   if (!enabled(level)) return false;
+  for (std::string* name : {&details.logger, &details.file, &details.function, &details.thread})
+    truncate_text(*name, kMaxNameBytes);
+  cap_fields(details.fields);
   const std::int64_t timestamp = details.timestamp_ns != 0 ? details.timestamp_ns : now_ns();
   const std::uint32_t line = details.line;
   return enqueue(timestamp, level, message, "", line, "", std::make_unique<RecordDetails>(std::move(details)));
@@ -128,6 +133,9 @@ bool Logger::log(Level level, std::string message, RecordDetails details) {
 bool Logger::enqueue(std::int64_t timestamp_ns, Level level, std::string_view message, const char* file,
                      std::uint32_t line, const char* function, std::unique_ptr<RecordDetails> details) {
   const std::shared_ptr<const std::string>& thread = current_thread_label();
+  // A message over the cap keeps its head and says how much was cut.
+  const std::size_t keep = kept_bytes(message, options_.max_record_bytes);
+  const std::string marker = keep < message.size() ? truncation_marker(message.size() - keep) : std::string();
   bool wake = false;
   bool poke = false;
   {
@@ -144,7 +152,8 @@ bool Logger::enqueue(std::int64_t timestamp_ns, Level level, std::string_view me
     slot.timestamp_ns = timestamp_ns;
     slot.level = level;
     slot.sequence = sequence;
-    slot.message.assign(message);
+    slot.message.assign(message.substr(0, keep));
+    slot.message += marker;
     slot.file = file;
     slot.line = line;
     slot.function = function;

@@ -165,7 +165,11 @@ void Logger::Sender::publish_batch() {
       estimated_bytes = 0;
     }
   }
-  for (std::size_t i = 0; i < batch_size_; ++i) batch_[i].details.reset();
+  for (std::size_t i = 0; i < batch_size_; ++i) {
+    batch_[i].details.reset();
+    // A slot that held a huge message gives the memory back rather than keep it.
+    if (batch_[i].message.capacity() > kFormatBufferKeepBytes) std::string().swap(batch_[i].message);
+  }
 }
 
 std::size_t Logger::Sender::add_view(const Pending& pending) {

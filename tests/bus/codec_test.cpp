@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cantina/bus/codec.h"
+#include "cantina/bus/limits.h"
 
 using namespace cantina::bus;
 
@@ -252,13 +253,14 @@ BOOST_AUTO_TEST_CASE(a_batch_states_shared_fields_once_and_every_reader_fills_th
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_whose_shared_fields_would_decode_huge_is_rejected) {
-  // A small message must not decode to a huge one: a long shared host repeated
-  // into thousands of empty records passes kMaxDecodedBytes.
-  const std::string host(4000, 'h');
-  std::vector<LogRecordView> views(4096);
+  // A small message must not decode to a huge one: a shared host and logger as
+  // long as allowed, repeated into thousands of empty records, pass kMaxDecodedBytes.
+  const std::string host(kMaxNameBytes, 'h');
+  const std::string logger(kMaxNameBytes, 'l');
+  std::vector<LogRecordView> views(8192);
   LogBatchEncoder encoder;
   std::string bytes;
-  encoder.encode(views, 1, 0, bytes, LogBatchShared{"svc", host, "svc", 1});
+  encoder.encode(views, 1, 0, bytes, LogBatchShared{"svc", host, logger, 1});
   BOOST_TEST(bytes.size() < kMaxDecodedBytes / 8);
   auto decoded = decode_log_records(as_bytes(bytes), true);
   BOOST_TEST(!decoded);
@@ -270,6 +272,58 @@ BOOST_AUTO_TEST_CASE(a_batch_whose_shared_fields_would_decode_huge_is_rejected) 
                calls += view.host.size() == host.size() ? 1 : 0;
              }).empty());
   BOOST_TEST(calls == views.size());
+}
+
+// The caps of limits.h: a text longer than any producer sends is refused by every
+// reader, a batch's shared texts included; one at the cap passes.
+BOOST_AUTO_TEST_CASE(texts_over_the_record_caps_are_refused) {
+  const auto refused = [](const std::string& bytes, bool batch) {
+    LogBatchInfo info;
+    const std::string error = visit_log_records(as_bytes(bytes), batch, info, [](const LogRecordView&) {});
+    return !error.empty() && error.find(" cap") != std::string::npos && !decode_log_records(as_bytes(bytes), batch);
+  };
+  LogRecord record = sample_record();
+  record.message.assign(kMaxRecordBytesSetting, 'm');
+  BOOST_TEST(!refused(encode(record), false));
+  record.message += 'm';
+  BOOST_TEST(refused(encode(record), false));
+  for (std::string LogRecord::*name :
+       {&LogRecord::logger, &LogRecord::host, &LogRecord::file, &LogRecord::function, &LogRecord::thread}) {
+    LogRecord named = sample_record();
+    named.*name = std::string(kMaxNameBytes, 'n');
+    BOOST_TEST(!refused(encode(named), false));
+    (named.*name) += 'n';
+    BOOST_TEST(refused(encode(named), false));
+  }
+  LogRecord fielded = sample_record();
+  fielded.fields.clear();
+  for (int i = 0; i < 5; ++i)
+    fielded.fields.emplace_back("key" + std::to_string(i), std::string(kMaxFieldsBytes / 5, 'v'));
+  BOOST_TEST(refused(encode(fielded), false));
+  fielded.fields.assign(1, {std::string(kMaxNameBytes + 1, 'k'), "v"});
+  BOOST_TEST(refused(encode(fielded), false));
+
+  // A batch whose shared host is over the name cap: 3.7 MB decoding to 30 GB
+  // (15,000 records each given a 1 MB host and logger) is refused at once.
+  std::vector<LogRecordView> views(16);
+  LogBatchEncoder encoder;
+  std::string bytes;
+  encoder.encode(views, 1, 0, bytes, LogBatchShared{"svc", std::string(kMaxNameBytes, 'h'), "svc", 1});
+  BOOST_TEST(!refused(bytes, true));
+  encoder.encode(views, 1, 0, bytes, LogBatchShared{"svc", std::string(kMaxNameBytes + 1, 'h'), "svc", 1});
+  BOOST_TEST(refused(bytes, true));
+  encoder.encode(views, 1, 0, bytes, LogBatchShared{"svc", "host", std::string(1'000'000, 'l'), 1});
+  BOOST_TEST(refused(bytes, true));
+
+  // A dashboard entry: its message may carry the logging node's addition, no more.
+  DashboardLog entry;
+  entry.message.assign(kMaxRecordBytesSetting + kMaxNameBytes, 'm');
+  BOOST_TEST(decode_dashboard_logs(as_bytes(encode(entry)), false).value.has_value());
+  entry.message += 'm';
+  BOOST_TEST(!decode_dashboard_logs(as_bytes(encode(entry)), false).value.has_value());
+  entry.message = "ok";
+  entry.host.assign(kMaxNameBytes + 1, 'h');
+  BOOST_TEST(!decode_dashboard_logs(as_bytes(encode(entry)), false).value.has_value());
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_declaring_too_many_records_is_rejected) {

@@ -60,6 +60,8 @@ BOOST_AUTO_TEST_CASE(the_shipped_config_is_valid_and_matches_the_defaults) {
   BOOST_TEST(config.logging.max_memory_logs == defaults.logging.max_memory_logs);
   BOOST_TEST(config.logging.batch_size == defaults.logging.batch_size);
   BOOST_TEST(config.logging.query_endpoint == defaults.logging.query_endpoint);
+  BOOST_TEST(config.bus.max_record_bytes == defaults.bus.max_record_bytes);
+  BOOST_TEST(config.bus.max_queue_bytes == defaults.bus.max_queue_bytes);
   BOOST_TEST((config.logging.service_names == defaults.logging.service_names));
   BOOST_REQUIRE_EQUAL(config.services.size(), 1u);
   BOOST_TEST(config.services[0].name == "demo");
@@ -274,7 +276,8 @@ struct KeyFolder {
 const std::string kBusHost =
     "[bus]\npublish_endpoint = \"tcp://0.0.0.0:5555\"\nsubscribe_endpoint = \"tcp://0.0.0.0:5556\"\n"
     "[bus.curve]\nenabled = true\nserver_public_key = \"keys/bus.pub\"\n"
-    "server_secret_key = \"keys/bus.key\"\nauthorized_keys = \"keys/authorized\"\n";
+    "server_secret_key = \"keys/bus.key\"\nauthorized_keys = \"keys/authorized\"\n"
+    "[bus.curve.permissions]\nhost = \"admin\"\n";
 
 }  // namespace
 
@@ -287,6 +290,54 @@ BOOST_AUTO_TEST_CASE(reads_the_bus_hosts_keys_relative_to_the_config_file) {
   BOOST_TEST(config.bus.curve.server.secret_key == keys.bus.secret_key);
   BOOST_TEST(config.bus.curve.authorized.size() == 1u);
   BOOST_TEST(config.bus.curve.authorized.contains(keys.client.public_key));
+}
+
+BOOST_AUTO_TEST_CASE(says_what_each_authorized_key_may_publish) {
+  KeyFolder keys;
+  const CurveKeyPair droid = generate_curve_key_pair();
+  keys.write("keys/authorized/droid1.pub", "public = \"" + droid.public_key + "\"\n");
+  const std::string bus_host = kBusHost + "droid1 = [\"head_servo\", \"eye_light_controller\"]\n";
+  keys.write("cantina.toml", bus_host);
+  const Config config = load_config(keys.dir / "cantina.toml", no_environment());
+  const auto& rights = config.bus.curve.rights;
+  BOOST_REQUIRE_EQUAL(rights.size(), 2u);
+  BOOST_TEST(rights.at(keys.client.public_key).admin);
+  BOOST_TEST(rights.at(keys.client.public_key).name == "host");
+  const PublishRights& droid_rights = rights.at(droid.public_key);
+  BOOST_TEST(!droid_rights.admin);
+  BOOST_TEST(droid_rights.name == "droid1");
+  for (const char* topic : {"/log/head_servo", "/log/head_servo/batch", "/service/status/eye_light_controller",
+                            "/control/log_level_changed/head_servo"})
+    BOOST_TEST(may_publish(droid_rights, topic), topic);
+  for (const char* topic :
+       {"/log/music_controller/batch", "/log/head_servo2", "/log/head_servo/batch/x", "/control/log_level/head_servo",
+        "/control/log_level/logging_service", "/dashboard/log/batch", "/logging/stats",
+        "/service/status/logging_service", "/service/status/cantina-busd", "/watching", "", "/log/"})
+    BOOST_TEST(!may_publish(droid_rights, topic), topic);
+  BOOST_TEST(may_publish(rights.at(keys.client.public_key), "/control/log_level/logging_service"));
+
+  // Every key needs an entry, every entry a key; nodes' ids and odd values are refused.
+  keys.write("keys/authorized/droid2.pub", "public = \"" + generate_curve_key_pair().public_key + "\"\n");
+  BOOST_TEST(keys.error_of(bus_host).find("cantina.toml:9:1: bus.curve.permissions: ") != std::string::npos,
+             keys.error_of(bus_host));
+  BOOST_TEST(keys.error_of(bus_host).find("droid2.pub has no entry: add droid2 = [\"<service id>\", ...]") !=
+             std::string::npos);
+  std::filesystem::remove(keys.dir / "keys/authorized/droid2.pub");
+  BOOST_TEST(keys.error_of(bus_host + "droid3 = [\"x\"]\n") ==
+             (keys.dir / "cantina.toml").string() +
+                 ":12:10: bus.curve.permissions.droid3: no key droid3.pub in bus.curve.authorized_keys");
+  BOOST_TEST(keys.error_of(kBusHost + "droid1 = [\"logging_service\"]\n")
+                 .find("bus.curve.permissions.droid1: 'logging_service' is a node's own service id") !=
+             std::string::npos);
+  BOOST_TEST(keys.error_of(kBusHost + "droid1 = \"all\"\n")
+                 .find("bus.curve.permissions.droid1: must be \"admin\" (may publish anything) or a list") !=
+             std::string::npos);
+  BOOST_TEST(keys.error_of(kBusHost + "droid1 = [\"bad id\"]\n").find("each must be a service id") !=
+             std::string::npos);
+  std::string without = kBusHost;
+  without.erase(without.find("[bus.curve.permissions]"));
+  BOOST_TEST(keys.error_of(without).find("cantina.toml:8:19: bus.curve.permissions: ") != std::string::npos,
+             keys.error_of(without));
 }
 
 BOOST_AUTO_TEST_CASE(reads_a_service_hosts_keys) {
@@ -397,6 +448,25 @@ BOOST_AUTO_TEST_CASE(reads_the_loggers_lingers_into_its_options) {
   BOOST_TEST(options.batch_linger_unwatched.count() == 40);
   BOOST_TEST(error_of("[bus]\nlogger_linger_unwatched_ms = 5000\n")
                  .starts_with("test.toml:2:30: bus.logger_linger_unwatched_ms: must be from 0"));
+}
+
+BOOST_AUTO_TEST_CASE(reads_the_record_size_cap_into_the_loggers_options) {
+  BOOST_TEST(parse_config("", "test.toml", no_environment()).bus.max_record_bytes == 262144u);
+  const Config config = parse_config("[bus]\nmax_record_bytes = 65536\n", "test.toml", no_environment());
+  BOOST_TEST(config.bus.max_record_bytes == 65536u);
+  BOOST_TEST(cantina::bus::logger_options(config.bus, "svc").max_record_bytes == 65536u);
+  BOOST_TEST(error_of("[bus]\nmax_record_bytes = 100\n") ==
+             "test.toml:2:20: bus.max_record_bytes: must be from 4096 to 1048576 (got 100)");
+  BOOST_TEST(error_of("[bus]\nmax_record_bytes = 4194304\n")
+                 .starts_with("test.toml:2:20: bus.max_record_bytes: must be from 4096 to 1048576"));
+}
+
+BOOST_AUTO_TEST_CASE(reads_the_bus_daemons_queue_budget) {
+  BOOST_TEST(parse_config("", "test.toml", no_environment()).bus.max_queue_bytes == 64u * 1024 * 1024);
+  BOOST_TEST(parse_config("[bus]\nmax_queue_bytes = 8388608\n", "test.toml", no_environment()).bus.max_queue_bytes ==
+             8388608u);
+  BOOST_TEST(error_of("[bus]\nmax_queue_bytes = 1000\n")
+                 .starts_with("test.toml:2:19: bus.max_queue_bytes: must be from 4194304 to 1099511627776"));
 }
 
 BOOST_AUTO_TEST_CASE(reads_the_live_view_limit) {

@@ -8,6 +8,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <regex>
@@ -17,6 +18,9 @@
 
 #include "cantina/bus/clock.h"
 #include "cantina/bus/codec.h"
+#include "cantina/bus/config.h"
+#include "cantina/bus/limits.h"
+#include "cantina/bus/logger.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
 #include "integration/bus_client.h"
@@ -120,6 +124,47 @@ BOOST_AUTO_TEST_CASE(a_bare_zeromq_client_using_only_the_schema_is_logged) {
   const auto lines = read_lines(node.session_file());
   BOOST_TEST(count_containing(lines, "ERROR    AI Assistant         raw client says hello") == 1u);
   BOOST_TEST(count_containing(lines, "dropped 1 malformed messages from gpt_service") == 1u);
+}
+
+// The record size cap ([bus] max_record_bytes, 256 KiB by default) for a C++
+// service: a 3 MB message (through the "{}" formatter) and a 10 MB one arrive cut
+// at a character boundary with "… [truncated N bytes]", neither lost nor costing
+// the connection; the records after them arrive too, and nothing is reported lost.
+BOOST_AUTO_TEST_CASE(huge_messages_of_a_cpp_service_arrive_cut_with_a_marker) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "deduplication_window = 0\n");
+  const std::string three = "cpp-3MB " + std::string(3'000'000, 'x') + " never seen";
+  std::string ten = "cpp-10MB ";
+  while (ten.size() < 10'000'000) ten += "caf\xC3\xA9 ";  // two-byte characters against the cut
+  {
+    zmq::context_t context;
+    bus::Logger logger(context, bus::logger_options(bus::parse_config(bus_section(bus), "test.toml").bus, "huge_cpp"));
+    logger.info("{}", three);
+    logger.log(bus::Level::warning, ten);
+    logger.info("after the huge ones");
+    BOOST_TEST(logger.flush(10s));
+    BOOST_TEST(logger.counters().dropped == 0u);
+  }
+  std::this_thread::sleep_for(500ms);
+  BOOST_TEST(bus.process.running());
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  for (const auto& [head, message] :
+       {std::pair<std::string, const std::string*>{"cpp-3MB ", &three}, {"cpp-10MB ", &ten}}) {
+    BOOST_REQUIRE_EQUAL(count_containing(lines, head), 1u);
+    const std::string& line =
+        *std::find_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(head) != l.npos; });
+    const std::size_t kept = bus::kept_bytes(*message, bus::kDefaultMaxRecordBytes);
+    const std::string marker = bus::truncation_marker(message->size() - kept);
+    BOOST_TEST(line.ends_with(marker), line.substr(line.size() - 80));
+    BOOST_TEST(line.size() < bus::kDefaultMaxRecordBytes + 100);  // the prefix: time, level, service
+    BOOST_TEST(line.find("never seen") == std::string::npos);
+    BOOST_TEST(line.find("\\x") == std::string::npos);  // no escaped byte: no character was cut in two
+  }
+  BOOST_TEST(count_containing(lines, "Huge Cpp             after the huge ones") == 1u);
+  BOOST_TEST(count_containing(lines, "lost") == 0u);
+  BOOST_TEST(count_containing(lines, "malformed") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(tail_prints_live_records_as_text_and_json) {

@@ -1,5 +1,6 @@
 // Faults with the real processes: a full disk under the logging node, the bus
-// restarted under a publishing service, the web bridge frozen with SIGSTOP.
+// restarted under a publishing service, the web bridge frozen with SIGSTOP, a
+// subscriber of the bus stopped under a flood.
 #define BOOST_TEST_MODULE faults
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
@@ -11,10 +12,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "cantina/bus/clock.h"
+#include "cantina/bus/config.h"
+#include "cantina/bus/logger.h"
 #include "integration/bus_client.h"
 #include "integration/process.h"
 
@@ -168,6 +174,77 @@ BOOST_AUTO_TEST_CASE(a_frozen_web_bridge_costs_the_logging_node_nothing) {
   BOOST_TEST(count_containing(lines, "while frozen ") == std::size_t{kRecords});
   BOOST_TEST(count_containing(lines, "lost ") == 0u);
   BOOST_TEST(count_containing(lines, "dropped ") == 0u);
+}
+
+// cantina-busd's byte budget ([bus] max_queue_bytes, here 8 MiB) with a subscriber
+// that stops reading (`cantina-cli tail`, SIGSTOP) while a service logs big and
+// small records: busd runs under a hard address-space limit the test sets; its
+// RssAnon stays within the budget plus a fixed overhead (ZeroMQ would otherwise
+// queue every message for the stopped reader, up to high_water_mark messages of
+// up to ~490 KiB each), it disconnects the stopped reader and says so in a
+// WARNING record, and every record is either in the session file or reported
+// lost by the logging node.
+BOOST_AUTO_TEST_CASE(a_subscriber_that_stops_reading_costs_the_bus_at_most_its_budget) {
+  constexpr std::uint64_t kBudget = std::uint64_t{8} << 20;
+  constexpr std::uint64_t kOverhead = std::uint64_t{24} << 20;  // libzmq, threads, malloc's slack
+  TempDir dir;
+  Bus bus(dir.path(), "[bus]\nmax_queue_bytes = " + std::to_string(kBudget) + "\n",
+          {"/usr/bin/prlimit", "--as=" + std::to_string(std::uint64_t{1} << 30), "--"});
+  LogNode node(dir.path(), bus, "deduplication_window = 0\nmax_memory_logs = 10\nenable_dashboard_streaming = false\n");
+  Process tail({bin("cantina-cli"), "tail", "--config", node.config.string()}, dir.path() / "tail.out");
+  std::this_thread::sleep_for(1s);  // its subscription reaches busd
+  kill(tail.pid(), SIGSTOP);
+
+  std::atomic<bool> sending{true};
+  std::atomic<std::uint64_t> peak_kib{0};
+  std::thread sampler([&] {
+    while (sending) {
+      peak_kib = std::max<std::uint64_t>(peak_kib, rss_anon_kib(bus.process.pid()));
+      std::this_thread::sleep_for(10ms);
+    }
+  });
+  // About 100 MiB: 500 rounds of a 200 KiB record and 20 small ones.
+  std::uint64_t calls = 0;
+  {
+    zmq::context_t context;
+    bus::LoggerOptions options = bus::logger_options(bus::parse_config(bus_section(bus), "test.toml").bus, "flood");
+    options.queue_capacity = 4096;
+    bus::Logger logger(context, options);
+    const std::string big(200 * 1024, 'b');
+    for (int round = 0; round < 500; ++round) {
+      logger.log(bus::Level::info, "big " + std::to_string(round) + " " + big);
+      for (int i = 0; i < 20; ++i) logger.log(bus::Level::info, "small " + std::to_string(round * 20 + i));
+      calls += 21;
+      if (round % 8 == 7) logger.flush(5s);
+    }
+    BOOST_TEST(logger.flush(10s));
+  }
+  std::this_thread::sleep_for(2s);
+  sending = false;
+  sampler.join();
+  const std::uint64_t after_kib = rss_anon_kib(bus.process.pid());
+  BOOST_TEST_MESSAGE("cantina-busd RssAnon: peak " << peak_kib / 1024 << " MiB, 2 s after the flood "
+                                                   << after_kib / 1024 << " MiB (budget " << (kBudget >> 20)
+                                                   << " MiB)");
+  BOOST_TEST(bus.process.running());
+  BOOST_TEST(peak_kib * 1024 <= kBudget + kOverhead);
+
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  kill(tail.pid(), SIGCONT);
+  const auto lines = read_lines(node.session_file());
+  const std::uint64_t written =
+      count_containing(lines, "Flood                big ") + count_containing(lines, "Flood                small ");
+  std::uint64_t lost = 0;
+  static const std::regex lost_line(R"(lost (\d+) records from flood )");
+  for (const auto& line : lines)
+    if (std::smatch m; std::regex_search(line, m, lost_line)) lost += std::stoull(m[1]);
+  BOOST_TEST_MESSAGE(calls << " records logged, " << written << " written, " << lost << " reported lost");
+  BOOST_TEST(written + lost == calls);
+  for (const auto& line : lines)
+    if (line.find("Cantina Busd") != std::string::npos) BOOST_TEST_MESSAGE(line);
+  BOOST_TEST(count_containing(lines, "Cantina Busd         disconnected 1 subscriber(s) that stopped reading") +
+                 count_containing(lines, "; disconnected 1 subscriber(s) that stopped reading") >=
+             1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -46,6 +46,7 @@ Process::Process(std::vector<std::string> argv, std::filesystem::path output_fil
   posix_spawnattr_setsigdefault(&attributes, &all);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   std::vector<char*> raw;
+  raw.reserve(argv.size() + 1);
   for (auto& arg : argv) raw.push_back(arg.data());
   raw.push_back(nullptr);
   const int error = posix_spawn(&pid_, raw[0], &actions, &attributes, raw.data(), environ);
@@ -143,16 +144,32 @@ std::size_t count_containing(const std::vector<std::string>& lines, const std::s
   return n;
 }
 
+std::uint64_t rss_anon_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.starts_with("RssAnon:")) return std::stoull(line.substr(8));
+  throw std::runtime_error("no RssAnon for pid " + std::to_string(pid));
+}
+
 std::string bin(const std::string& name) {
   return std::string(CANTINA_BIN_DIR) + "/" + name;
 }
 
 namespace {
 
-std::filesystem::path empty_config(const std::filesystem::path& dir) {
+std::filesystem::path busd_config(const std::filesystem::path& dir, const std::string& text) {
   auto path = dir / "busd.toml";
-  write_file(path, "");
+  write_file(path, text);
   return path;
+}
+
+std::vector<std::string> busd_command(const std::filesystem::path& dir, const std::string& config,
+                                      std::vector<std::string> command) {
+  for (const std::string& part :
+       {bin("cantina-busd"), std::string("--config"), busd_config(dir, config).string(), std::string("--publish"),
+        std::string("tcp://127.0.0.1:*"), std::string("--subscribe"), std::string("tcp://127.0.0.1:*")})
+    command.push_back(part);
+  return command;
 }
 
 std::string endpoint_after(const std::string& output, const std::string& label) {
@@ -164,10 +181,8 @@ std::string endpoint_after(const std::string& output, const std::string& label) 
 
 }  // namespace
 
-Bus::Bus(const std::filesystem::path& dir)
-    : process({bin("cantina-busd"), "--config", empty_config(dir).string(), "--publish", "tcp://127.0.0.1:*",
-               "--subscribe", "tcp://127.0.0.1:*"},
-              dir / "busd.out") {
+Bus::Bus(const std::filesystem::path& dir, const std::string& config, const std::vector<std::string>& prefix)
+    : process(busd_command(dir, config, prefix), dir / "busd.out") {
   if (!process.wait_for_output("subscribe endpoint ", std::chrono::seconds(10))) {
     throw std::runtime_error("busd did not start: " + process.output());
   }

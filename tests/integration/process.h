@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -65,12 +66,17 @@ void write_file(const std::filesystem::path& path, const std::string& text);
 // How many of `lines` contain `text`.
 std::size_t count_containing(const std::vector<std::string>& lines, const std::string& text);
 
+// RssAnon of a running process in KiB, from /proc.
+std::uint64_t rss_anon_kib(pid_t pid);
+
 // Path of an executable of this build (CANTINA_BIN_DIR/name).
 std::string bin(const std::string& name);
 
-// A running cantina-busd on ephemeral loopback ports.
+// A running cantina-busd on ephemeral loopback ports, with `config` as its
+// config file's text and `prefix` before its command (e.g. prlimit and options).
 struct Bus {
-  explicit Bus(const std::filesystem::path& dir);
+  explicit Bus(const std::filesystem::path& dir, const std::string& config = "",
+               const std::vector<std::string>& prefix = {});
   std::string publish_endpoint;
   std::string subscribe_endpoint;
   Process process;

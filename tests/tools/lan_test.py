@@ -48,13 +48,45 @@ SERVICE = textwrap.dedent("""
 """)
 
 
+# A droid host's service that tries to speak for others: "trespass N" records as "droid"
+# (its own), then as "music_controller", a status of the logging node, and records as
+# "droid" again. Prints the Logger's counters as JSON.
+TRESPASSER = textwrap.dedent("""
+    import json, sys, time
+    sys.path.insert(0, sys.argv[1])
+    import cantina_logging
+    config = sys.argv[2]
+    library = cantina_logging.BusLibrary.load()
+    own = cantina_logging.BusLogger(library, "droid", None, None, cantina_logging.INFO, None, config=config)
+    other = cantina_logging.BusLogger(library, "music_controller", None, None, cantina_logging.INFO, None,
+                                      config=config)
+    status = cantina_logging.StatusPublisher(library, None, config=config)
+    for n in range(1, 6):
+        own.log(cantina_logging.INFO, f"trespass {n}")
+    own.flush(10.0)
+    for n in range(1, 6):
+        other.log(cantina_logging.ERROR, f"forged {n}")
+    other.flush(10.0)
+    for _ in range(5):
+        status.publish("logging_service", "ERROR", "forged status")
+        time.sleep(0.1)
+    for n in range(6, 11):
+        own.log(cantina_logging.INFO, f"trespass {n}")
+    own.flush(10.0)
+    print(json.dumps({"own": own.counters(), "other": other.counters()}), flush=True)
+    for closing in (own, other, status):
+        closing.close()
+""")
+
+
 def keygen(folder: Path, name: str) -> None:
     subprocess.run([str(BIN_DIR / "cantina-cli"), "keygen", name, "--dir", str(folder)], check=True,
                    capture_output=True, text=True)
 
 
 def curve_section(role: str, key: str | None = None) -> str:
-    """[bus.curve] for the bus host ("bus"), or for a service host with key `key`."""
+    """[bus.curve] for the bus host ("bus"), or for a service host with key `key`. On the bus
+    host its own processes (key "bus") may publish anything, the droid host only for "droid"."""
     if role == "bus":
         return textwrap.dedent("""
             [bus.curve]
@@ -63,6 +95,9 @@ def curve_section(role: str, key: str | None = None) -> str:
             server_secret_key = "keys/bus.key"
             client_key = "keys/bus.key"
             authorized_keys = "keys/authorized"
+            [bus.curve.permissions]
+            bus = "admin"
+            droid = ["droid"]
         """)
     return textwrap.dedent(f"""
         [bus.curve]
@@ -136,6 +171,38 @@ def numbers_in(lines: list[str]) -> list[int]:
     return [int(m.group(1)) for line in lines if (m := re.search(r"lan record (\d+)$", line))]
 
 
+def check_a_service_key_speaks_only_for_its_services(test: unittest.TestCase, lan: LanHost, prefix: list[str],
+                                                      env: dict) -> None:
+    """The droid key logs for its own service, then for another, publishes a logging node status
+    and a level change for the logging node: busd drops the forged ones, counts them and reports
+    them as WARNING records naming the key; its own records all arrive."""
+    run = subprocess.run([*prefix, sys.executable, "-c", TRESPASSER, str(SOURCE_DIR / "tools" / "python"),
+                          str(lan.droid_config)], capture_output=True, text=True, timeout=90, env=env)
+    test.assertEqual(run.returncode, 0, run.stderr)
+    level = subprocess.run([*prefix, str(BIN_DIR / "cantina-cli"), "level", "--config", str(lan.droid_config),
+                            "--timeout", "2", "logging", "CRITICAL"], capture_output=True, text=True, env=env)
+    test.assertNotEqual(level.returncode, 0, "the logging node answered a level change from a service key")
+    droid_key = lan.keys.joinpath("droid.pub").read_text().split('"')[1]
+    reports = wait_for(lambda: [line for line in lan.session_lines()
+                                if "that it may not publish" in line and "/control/log_level/" in line], 15)
+    lines = lan.session_lines()
+    test.assertTrue(reports, "busd did not report the level change it dropped:\n" + "\n".join(lines))
+    refused = [line for line in lines if "that it may not publish" in line]
+    print("\nbusd reported:\n" + "\n".join(refused), file=sys.stderr)
+    for line in refused:
+        test.assertIn("WARNING  Cantina Busd", line)
+        test.assertIn(f"from CURVE key droid ({droid_key})", line)
+        test.assertIn("it may publish the records and status of droid", line)
+    test.assertTrue(any("/log/music_controller/batch" in line or "/service/status/logging_service" in line
+                        for line in refused), refused)
+    counted = sum(int(re.search(r"dropped (\d+) messages", line).group(1)) for line in refused)
+    test.assertGreaterEqual(counted, 3, refused)   # the forged records, statuses and level requests
+    test.assertEqual([line for line in lines if "forged" in line], [])
+    test.assertEqual([line for line in lines if "log level changed" in line.lower()], [])
+    test.assertEqual(sorted(int(m.group(1)) for line in lines if (m := re.search(r"trespass (\d+)$", line))),
+                     list(range(1, 11)), "the key's own records did not all arrive")
+
+
 class CurveOnLoopback(unittest.TestCase):
     def setUp(self):
         self.sandbox = Sandbox()
@@ -182,6 +249,10 @@ class CurveOnLoopback(unittest.TestCase):
                       "\n".join(refusal), "the report names the unauthorized key")
 
 
+    def test_a_service_key_publishes_only_for_its_own_services(self):
+        check_a_service_key_speaks_only_for_its_services(self, self.lan, [], self.sandbox.env)
+
+
 class LanExample(unittest.TestCase):
     def test_conf_lan_example_is_valid_on_the_bus_host_and_on_a_droid_host(self):
         sandbox = Sandbox()
@@ -190,6 +261,8 @@ class LanExample(unittest.TestCase):
             for name in ("bus", "bus-host", "droid1"):
                 keygen(keys, name)
             (keys / "authorized").mkdir()
+            for name in ("bus-host", "droid1"):   # as the example's set-up says
+                shutil.copy(keys / f"{name}.pub", keys / "authorized")
             (sandbox.dir / "conf").mkdir()
             example = (SOURCE_DIR / "conf" / "lan-example.toml").read_text()
             bus_host = sandbox.dir / "conf" / "cantina.toml"
@@ -202,6 +275,14 @@ class LanExample(unittest.TestCase):
                 check = subprocess.run([str(BIN_DIR / "cantina-cli"), "check-config", "--config", str(config)],
                                        capture_output=True, text=True)
                 self.assertEqual(check.returncode, 0, check.stderr)
+            # A key admitted but not listed is a clear error naming the key and what to add.
+            keygen(keys, "droid2")
+            shutil.copy(keys / "droid2.pub", keys / "authorized")
+            check = subprocess.run([str(BIN_DIR / "cantina-cli"), "check-config", "--config", str(bus_host)],
+                                   capture_output=True, text=True)
+            self.assertNotEqual(check.returncode, 0)
+            self.assertIn("bus.curve.permissions: ", check.stderr)
+            self.assertIn('droid2.pub has no entry: add droid2 = ["<service id>", ...]', check.stderr)
         finally:
             sandbox.close()
 
@@ -259,6 +340,18 @@ class TwoHosts(unittest.TestCase):
 
     def in_ns(self, ns: str) -> list[str]:
         return ["ip", "netns", "exec", ns]
+
+    def start_bus_host(self) -> None:
+        for program in ("cantina-busd", "cantina-logd"):
+            self.processes.append(subprocess.Popen([*self.in_ns(self.bus_ns), str(BIN_DIR / program), "--config",
+                                                    str(self.lan.bus_config)], stdout=subprocess.DEVNULL,
+                                                   stderr=subprocess.DEVNULL, env=self.sandbox.env))
+        self.assertTrue(wait_for(lambda: any("started" in line for line in self.lan.session_lines()), 15))
+
+    def test_a_service_key_publishes_only_for_its_own_services(self):
+        self.start_bus_host()
+        check_a_service_key_speaks_only_for_its_services(self, self.lan, self.in_ns(self.droid_ns),
+                                                          self.sandbox.env)
 
     def test_link_down_for_5_s_then_everything_reconnects_and_loss_is_reported(self):
         env = self.sandbox.env

@@ -11,6 +11,8 @@ import io
 import json
 import logging
 import os
+import re
+import resource
 import signal
 import subprocess
 import sys
@@ -172,6 +174,62 @@ class PythonHandlerTest(unittest.TestCase):
         self.assertEqual(missing.returncode, 0, missing.stderr)
         self.assertIn("nope.toml: cannot read config file", missing.stderr)
         self.assertEqual(len(missing.stderr.splitlines()), 2, missing.stderr)   # once per setup() call
+
+    def test_huge_messages_from_every_entry_point_arrive_cut_with_a_marker(self):
+        """[bus] max_record_bytes (256 KiB): a 3 MB and a 10 MB message through the handler, the C ABI
+        (BusLogger) and `cantina-cli log` (3 MB only: exec takes no more) arrive as one record each, cut at a character boundary with
+        "… [truncated N bytes]" (N: exactly what was cut); nothing is lost, no connection dropped."""
+        cap = 256 * 1024
+        messages = [f"huge-{size} " + "café " * (size // 6) for size in (3_000_000, 10_000_000)]
+        sent = {}   # (friendly service name, head) -> the message as sent
+        handler = CantinaHandler("huge_handler", self.sandbox.config, library=LIB)
+        logger = logging.getLogger("huge_test")
+        logger.propagate = False
+        logger.addHandler(handler)
+        try:
+            for message in messages:
+                logger.warning("%s", message)
+                sent["Huge Handler", message[:13]] = message
+            handler.flush()
+            self.assertEqual(handler.counters()["dropped"], 0, handler.counters())
+        finally:
+            logger.removeHandler(handler)
+            handler.close()
+        library = cantina_logging.BusLibrary.load(LIB)
+        bus = cantina_logging.BusLogger(library, "huge_c_abi", None, None, cantina_logging.INFO, None,
+                                        config=self.sandbox.config)
+        try:
+            for message in messages:
+                self.assertEqual(bus.log(cantina_logging.INFO, message.encode()), cantina_logging.OK)
+                sent["Huge C Abi", message[:13]] = message
+            self.assertTrue(bus.flush(10.0))
+        finally:
+            bus.close()
+        for message in messages[:1]:
+            # Words of at most 100 KB (one argument may hold 128 KiB), which `log` joins with spaces;
+            # a larger stack limit lets 3 MB of arguments through exec (Linux takes 6 MB at most, so
+            # the 10 MB message cannot be given to `log` as arguments).
+            words = [message[i:i + 50_000] for i in range(0, len(message), 50_000)]   # <= 100 KB each
+            run = subprocess.run([str(BIN_DIR / "cantina-cli"), "log", "--config", str(self.sandbox.config),
+                                  "--service", "huge_cli", *words], capture_output=True, text=True, timeout=60,
+                                 env=self.sandbox.env,
+                                 preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_STACK, (256 << 20,) * 2))
+            self.assertEqual(run.returncode, 0, run.stderr)
+            sent["Huge Cli", message[:13]] = " ".join(words)
+
+        marker = re.compile(r"^\[\S+\] \S+ +Huge [\w ]+? +(huge-.*)\u2026 \[truncated (\d+) bytes\]$")
+        for (service, head), original in sent.items():
+            self.assertTrue(wait_for(lambda: self.sandbox.lines_matching(f"{service} +{head}"), 15),
+                            f"{service}: {head!r} never arrived")
+            lines = self.sandbox.lines_matching(f"{service} +{head}")
+            self.assertEqual(len(lines), 1, f"{service}: {len(lines)} records of {head!r}")
+            found = marker.match(lines[0])
+            self.assertIsNotNone(found, f"{service}: no marker at the end of {lines[0][-100:]!r}")
+            kept, cut = found.group(1).encode(), int(found.group(2))
+            self.assertEqual(len(kept) + cut, len(original.encode()), service)
+            self.assertTrue(original.encode().startswith(kept), service)   # a character boundary: no escape
+            self.assertLessEqual(len(kept) + len(f"\u2026 [truncated {cut} bytes]".encode()), cap, service)
+        self.assertEqual(self.sandbox.lines_matching(r"lost \d+ records|malformed"), [])
 
     def test_the_bus_threshold_filters_before_formatting(self):
         handler = CantinaHandler("threshold_test", self.sandbox.config, library=LIB)

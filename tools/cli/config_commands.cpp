@@ -52,6 +52,8 @@ int show_config_command(const Arguments& args) {
                             {"high_water_mark", config.bus.high_water_mark},
                             {"logger_hold_ms", config.bus.logger_hold_ms},
                             {"logger_queue", config.bus.logger_queue},
+                            {"max_record_bytes", config.bus.max_record_bytes},
+                            {"max_queue_bytes", config.bus.max_queue_bytes},
                             // Public facts only: secret keys are never printed.
                             {"curve", json::object{{"enabled", config.bus.curve.enabled},
                                                    {"server_public_key", config.bus.curve.server_public_key},

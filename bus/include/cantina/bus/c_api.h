@@ -133,7 +133,11 @@ cantina_logger* cantina_logger_open_config(const char* service, const char* conf
  * optional `logger_name` (NULL: the service id), `file`, `line` (0: unknown),
  * `function`, `thread` (NULL: "name:tid" of the calling thread), `timestamp_ns`
  * (ns since the Unix epoch, UTC; 0: now) and `field_count` entries of `fields`
- * describe the call. Returns CANTINA_OK (queued), CANTINA_FILTERED (below the
+ * describe the call. A message longer than the config's [bus] max_record_bytes
+ * (256 KiB unless set; cantina_logger_open: always 256 KiB) is cut at a UTF-8
+ * character boundary and ends with "... [truncated N bytes]" (with U+2026); names
+ * over 1 KiB and fields over 64 KiB in all are cut likewise; the record is never
+ * dropped for its size. Returns CANTINA_OK (queued), CANTINA_FILTERED (below the
  * threshold), CANTINA_ERROR_DROPPED (queue full, counted) or
  * CANTINA_ERROR_INVALID_ARGUMENT. Never blocks on the network. Thread-safe. */
 int cantina_logger_log(cantina_logger* logger, int level, const char* message, size_t message_length,
@@ -170,7 +174,7 @@ void cantina_logger_close(cantina_logger* logger);
  * "E1126 17:53:20 ...", "<3>..."), else `default_level`; indented lines and a
  * Python traceback join the record before them; a record waits for more at most
  * 100 ms after its last line and 1 s after its first, and holds at most
- * `max_record_bytes` (0: the default, 256 KiB; a longer line goes in pieces).
+ * `max_record_bytes` (0: the logger's [bus] max_record_bytes; a longer line goes in pieces).
  * Records are logged with `logger_name` (NULL: the service id) and `thread` (NULL:
  * "name:tid" of the calling thread), stamped with the time their first line was
  * fed. One reader per stream, used by one thread at a time; close it before its
@@ -220,8 +224,9 @@ cantina_status_publisher* cantina_status_publisher_open(const char* publish_endp
 cantina_status_publisher* cantina_status_publisher_open_config(const char* config_path, char* error, size_t error_size);
 
 /* Publishes that `service` is in `state` (a CANTINA_STATE_*) with `message`
- * (NULL: empty), reported for process `pid`, in that state since `since_ns` (ns
- * since the Unix epoch, UTC; 0: now). Never blocks. Returns CANTINA_OK,
+ * (NULL: empty; cut to 1 KiB with a marker), reported for process `pid`, in
+ * that state since `since_ns` (ns since the Unix epoch, UTC; 0: now). Never
+ * blocks. Returns CANTINA_OK,
  * CANTINA_ERROR_INVALID_ARGUMENT (NULL handle, bad service id or state) or
  * CANTINA_ERROR_BUS (ZeroMQ's queue is full). Thread-safe. */
 int cantina_status_publish(cantina_status_publisher* publisher, const char* service, int state, const char* message,

@@ -3,7 +3,10 @@
 // and dashboard entries are read in place by one visitor per message family (either
 // form of the topic), the owned forms are built from its views; every other message
 // has one decoder. Each validates all it reads (size limits, pointers, enum
-// ranges; UTF-8 is not required).
+// ranges; UTF-8 is not required). A record's texts must be within the caps of
+// limits.h (message kMaxRecordBytesSetting, names and a batch's shared texts
+// kMaxNameBytes, fields kMaxFieldsBytes), a dashboard entry's likewise: what no
+// producer sends is refused, so one record or entry decodes to a bounded size.
 #pragma once
 
 #include <cstddef>
@@ -30,7 +33,7 @@ struct Decoded {
 using Bytes = std::span<const std::byte>;
 
 // How much of a message the decoders read at most (Cap'n Proto's traversal limit):
-// twice the largest bus message. A compact message can decode to a value whose
+// several times the largest bus message (limits.h). A compact message can decode to a value whose
 // encoding is larger (a list of empty elements counts as one word each), so not
 // every decoded value re-encodes within this limit.
 inline constexpr std::size_t kMaxDecodedBytes = std::size_t{8} * 1024 * 1024;
@@ -53,8 +56,8 @@ struct LogRecordView {
 // Serialises `record` into `out` (replacing its contents).
 void encode_into(const LogRecordView& record, std::string& out);
 
-// Most records a decoder accepts in one LogRecordBatch (a bus message of at most
-// 4 MiB cannot hold more real records than this).
+// Most records a decoder accepts in one LogRecordBatch (no bus message, at most
+// max_message_bytes() of limits.h, holds more real records than this).
 inline constexpr std::size_t kMaxBatchRecords = 65536;
 
 // What every record of a LogRecordBatch shares, stated once in the batch. A

@@ -16,6 +16,7 @@
 
 #include "cantina/bus/curve.h"
 #include "cantina/bus/level.h"
+#include "cantina/bus/limits.h"
 
 namespace cantina::bus {
 
@@ -31,6 +32,10 @@ struct BusConfig {
   // watches live (the dashboard) and while no one does.
   std::uint32_t logger_linger_ms = 5;
   std::uint32_t logger_linger_unwatched_ms = 200;
+  // Longest message a record keeps; a longer one is cut with a marker (limits.h).
+  std::uint32_t max_record_bytes = kDefaultMaxRecordBytes;
+  // What cantina-busd holds for subscribers that read slowly, all together.
+  std::uint64_t max_queue_bytes = std::uint64_t{64} * 1024 * 1024;
   CurveConfig curve;  // [bus.curve]: LAN mode; key files already read by load_config
 };
 

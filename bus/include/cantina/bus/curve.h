@@ -15,9 +15,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -31,6 +33,24 @@ struct CurveKeyPair {
   std::string secret_key;
 };
 
+// What one authorized client key may publish on the bus ([bus.curve.permissions]).
+struct PublishRights {
+  std::string name;    // the key file's name in the authorized folder (NAME.pub)
+  bool admin = false;  // everything: the bus host's own processes
+  // Otherwise only these services' records (/log/<service>, /log/<service>/batch),
+  // statuses (/service/status/<service>) and answers to level changes
+  // (/control/log_level_changed/<service>).
+  std::set<std::string, std::less<>> services;
+};
+
+// Whether `rights` allow publishing a message on `topic`.
+bool may_publish(const PublishRights& rights, std::string_view topic) noexcept;
+
+// The service ids the nodes and the supervisor publish as (the logging node, the
+// web bridge, busd, and the supervisor's names for them): only an admin key may
+// publish for them.
+bool is_node_service(std::string_view service) noexcept;
+
 // The CURVE settings of one process, from [bus.curve] with the key files read.
 struct CurveConfig {
   bool enabled = false;
@@ -38,6 +58,8 @@ struct CurveConfig {
   CurveKeyPair server;               // the bus's key pair; only where sockets bind
   CurveKeyPair client;               // this process's key pair; where sockets connect
   std::set<std::string> authorized;  // client public keys admitted where sockets bind
+  // What each of them may publish, by public key (cantina-busd enforces it).
+  std::map<std::string, PublishRights, std::less<>> rights;
 };
 
 // CURVE off: plain TCP, for loopback and ipc endpoints.
@@ -54,9 +76,17 @@ bool is_curve_key(const std::string& text);
 // access (mode & 077) is refused, saying "chmod 600 FILE" (like ssh).
 CurveKeyPair read_curve_key_file(const std::filesystem::path& path);
 
-// Reads every *.pub (and *.key) file in `folder` and returns their public keys.
-// Throws std::runtime_error naming the file and the problem.
-std::set<std::string> read_authorized_keys(const std::filesystem::path& folder);
+// One public key of the authorized folder and the name it goes by there.
+struct AuthorizedKey {
+  std::string name;  // the file name without .pub (or .key)
+  std::string public_key;
+  std::filesystem::path path;
+};
+
+// Reads every *.pub (and *.key) file in `folder`, in name order. Throws
+// std::runtime_error naming the file and the problem (also for one name with two
+// different keys).
+std::vector<AuthorizedKey> read_authorized_keys(const std::filesystem::path& folder);
 
 // Makes `socket` a CURVE client of the bus (call before connect). Throws
 // std::invalid_argument if CURVE is on but this process has no key pair.
@@ -74,9 +104,10 @@ struct CurveRefusals {
 };
 
 // Answers ZeroMQ's authentication requests (ZAP) for every socket of `context`,
-// admitting only the authorized keys, and watches the given server sockets'
-// handshakes so that every refused peer is counted, including peers that do not
-// speak CURVE at all. One thread; `on_refused` is called from it at most once per
+// admitting only the authorized keys (a message's "User-Id" property is then the
+// sender's public key in Z85), and watches the given server sockets' handshakes
+// so that every refused peer is counted, including peers that do not speak CURVE
+// at all. One thread; `on_refused` is called from it at most once per
 // `report_interval` while there are new refusals. Create it before binding the
 // sockets and destroy it after closing them. Does nothing when CURVE is off.
 class CurveGuard {
@@ -91,6 +122,11 @@ class CurveGuard {
 
   // The counts so far. Any thread.
   CurveRefusals refusals() const;
+
+  // Counts a refused handshake seen by another watcher of a server socket (a
+  // socket has one monitor: the bus daemon watches its subscriber socket itself).
+  // Any thread.
+  void count_refusal();
 
  private:
   void run(zmq::socket_t& zap, std::vector<zmq::socket_t>& monitors);

@@ -30,15 +30,14 @@
 
 #include "cantina/bus/config.h"
 #include "cantina/bus/level.h"
+#include "cantina/bus/limits.h"
 
 namespace cantina::bus {
 
-// The longest record text a reader emits, unless told otherwise.
-inline constexpr std::size_t kDefaultMaxRecordBytes = std::size_t{256} * 1024;
-
-// The record size cap of a bus config: the one place a reader's cap comes from.
-inline std::size_t max_record_bytes(const BusConfig& /*bus*/) {
-  return kDefaultMaxRecordBytes;
+// The record size cap of a bus config ([bus] max_record_bytes): the one place a
+// reader's cap comes from, so that a piece it emits is never cut again.
+inline std::size_t max_record_bytes(const BusConfig& bus) {
+  return bus.max_record_bytes;
 }
 
 // The level `line` announces at its start (see above), if any.

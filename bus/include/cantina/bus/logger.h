@@ -35,6 +35,10 @@
 // `hold_until_subscribed`) until a subscriber to the log topic is known to the bus,
 // so that a service logging in its first millisecond loses nothing.
 //
+// Size: a message longer than `max_record_bytes` is cut at a UTF-8 character
+// boundary and ends with "… [truncated N bytes]"; names and fields are capped too
+// (limits.h). The record is never dropped for its size.
+//
 // Shutdown: the destructor publishes what is queued (waiting at most
 // `shutdown_timeout`) and joins the thread.
 #pragma once
@@ -59,6 +63,7 @@
 #include "cantina/bus/curve.h"
 #include "cantina/bus/format.h"
 #include "cantina/bus/level.h"
+#include "cantina/bus/limits.h"
 
 namespace cantina::bus {
 
@@ -77,17 +82,19 @@ struct LoggerOptions {
   // fewer, larger messages cost every node less, and only a live view needs haste.
   std::chrono::milliseconds batch_linger{5};
   std::chrono::milliseconds batch_linger_unwatched{200};
+  // A longer message is cut to this many bytes with a visible marker (limits.h),
+  // whoever logs it; [bus] max_record_bytes. Kept within kMinRecordBytesSetting
+  // and kMaxRecordBytesSetting.
+  std::size_t max_record_bytes = kDefaultMaxRecordBytes;
   CurveConfig curve;  // LAN mode: this process's keys and the bus's public key
 };
 
 // Options for `service`'s Logger from the [bus] config: endpoints, start-up hold,
-// queue capacity and CURVE keys.
+// queue capacity, lingers, record size cap and CURVE keys.
 LoggerOptions logger_options(const BusConfig& bus, std::string service);
 
 // Records queued that wake the background thread before the linger ends.
 inline constexpr std::size_t kWakeRecords = 512;
-// Estimated encoded bytes of one batch message, at most (far below kMaxMessageBytes).
-inline constexpr std::size_t kMaxBatchBytes = 128 * 1024;
 // How often an idle publisher states its last sequence number after publishing.
 inline constexpr std::chrono::milliseconds kSequenceHeartbeat{1000};
 
@@ -128,13 +135,15 @@ class Logger {
   Logger(const Logger&) = delete;
   Logger& operator=(const Logger&) = delete;
 
-  // Logs `message` as is. Thread-safe, never blocks on the network.
+  // Logs `message` as is (cut to max_record_bytes()). Thread-safe, never blocks
+  // on the network.
   void log(Level level, std::string message, std::source_location where = std::source_location::current());
 
   // Logs `message` as is with run-time details (logger name, source location,
-  // thread, time, fields) instead of the C++ call site. Thread-safe, never blocks
-  // on the network. Returns true if the record was queued; false if `level` is
-  // below the threshold or the queue was full (then counted in `dropped`).
+  // thread, time, fields) instead of the C++ call site; the message, the names
+  // and the fields are cut to the caps of limits.h. Thread-safe, never blocks on
+  // the network. Returns true if the record was queued; false if `level` is below
+  // the threshold or the queue was full (then counted in `dropped`).
   bool log(Level level, std::string message, RecordDetails details);
 
   // Logs a "{}"-formatted message (see format.h) if `level` passes the threshold.
@@ -146,6 +155,7 @@ class Logger {
     detail::format_into(message, format.text, args...);
     enqueue(now_ns_(), level, message, format.location.file_name(), format.location.line(),
             format.location.function_name(), nullptr);
+    if (message.capacity() > kFormatBufferKeepBytes) std::string().swap(message);  // one huge message: give it back
   }
 
   template <class... Args>
@@ -194,6 +204,8 @@ class Logger {
   void set_level(Level level) noexcept { level_.store(static_cast<int>(level), std::memory_order_relaxed); }
 
   const std::string& service() const noexcept { return options_.service; }
+  // The longest message a record keeps (LoggerOptions::max_record_bytes).
+  std::size_t max_record_bytes() const noexcept { return options_.max_record_bytes; }
   std::uint64_t publisher_id() const noexcept { return publisher_id_; }
 
   // Blocks until everything logged so far has been handed to ZeroMQ, or `timeout`.
@@ -209,8 +221,8 @@ class Logger {
 
  private:
   // A queue slot: a record waiting for the background thread. Slots are reused
-  // (the message keeps its capacity from record to record), so a warm Logger
-  // allocates nothing per C++ call. C++ call sites fill `file` and `function`
+  // (the message keeps up to kFormatBufferKeepBytes of capacity from record to
+  // record), so a warm Logger allocates nothing per C++ call. C++ call sites fill `file` and `function`
   // from std::source_location; records with RecordDetails keep them in
   // `details` (null on the fast path).
   struct Pending {
@@ -227,6 +239,9 @@ class Logger {
   // Copies the record into the next free slot; false (and counted) if the queue is full.
   bool enqueue(std::int64_t timestamp_ns, Level level, std::string_view message, const char* file, std::uint32_t line,
                const char* function, std::unique_ptr<RecordDetails> details);
+  // A thread's format buffer or a slot's message keeps at most this much capacity
+  // from one record to the next.
+  static constexpr std::size_t kFormatBufferKeepBytes = std::size_t{64} * 1024;
   static std::string& format_buffer();
   static std::int64_t now_ns_();
   // Wakes the background thread from its idle poll(2) (async-signal-safe; any thread).

@@ -14,14 +14,18 @@
 
 #include "cantina/bus/codec.h"
 #include "cantina/bus/curve.h"
+#include "cantina/bus/limits.h"
 
 namespace cantina::bus {
 
 // Messages a socket may queue per peer before it drops (PUB) or stops reading.
 inline constexpr int kDefaultHighWaterMark = 100000;
 
-// Largest message a bus socket accepts; bigger ones are dropped by ZeroMQ.
-inline constexpr std::int64_t kMaxMessageBytes = std::int64_t{4} * 1024 * 1024;
+// Largest message a bus socket accepts (ZeroMQ closes the connection a bigger
+// one comes on): the largest a producer makes with the largest record a config
+// allows (limits.h). cantina-busd takes only what its config's
+// max_record_bytes allows.
+inline constexpr std::int64_t kMaxMessageBytes = static_cast<std::int64_t>(max_message_bytes(kMaxRecordBytesSetting));
 
 // The subscriptions an XPUB socket has been told about (through the bus, the
 // prefixes every subscriber asked for), to know whether anyone would receive a

@@ -1,0 +1,301 @@
+#include "busd_forwarder.h"
+
+#include <arpa/inet.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+namespace cantina::busd {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// How often the subscribers' connections are looked at (and at most how long a
+// stopped reader goes unnoticed once the budget is full, plus one look).
+constexpr std::chrono::milliseconds kSampleInterval{500};
+// The soonest a full budget makes the loop look again.
+constexpr std::chrono::milliseconds kMinLookInterval{100};
+// What a message costs besides its bytes: the bookkeeping of ZeroMQ (a message
+// header in each queue, a shared content block) and of the loop, per frame.
+constexpr std::size_t kFrameOverheadBytes = 256;
+// No bus message has more frames; one with more is dropped, not stored.
+constexpr std::size_t kMaxFrames = 8;
+// Messages forwarded per wake-up before the other sockets get a look.
+constexpr int kBurst = 1024;
+// Peers named in one report at most.
+constexpr std::size_t kNamedPeers = 5;
+
+HeldBytes held;  // static storage: ZeroMQ may free messages until the context ends
+
+// A forwarded message's last frame, as received: ZeroMQ sends its bytes without a
+// copy and calls release() when it frees its last copy, which gives back the
+// bytes of the whole message.
+struct Held {
+  zmq::message_t frame;
+  std::size_t cost = 0;
+};
+
+void release(void* /*data*/, void* hint) {
+  auto* message = static_cast<Held*>(hint);
+  held.release(message->cost);
+  delete message;
+}
+
+std::string mebibytes(std::size_t bytes) {
+  std::ostringstream out;
+  out.precision(1);
+  out << std::fixed << static_cast<double>(bytes) / (1024.0 * 1024.0) << " MiB";
+  return out.str();
+}
+
+std::string peer_address(int fd) {
+  sockaddr_storage address{};
+  socklen_t size = sizeof address;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) return "unknown peer";
+  char text[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
+    inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    return std::string(text) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (address.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    return "[" + std::string(text) + "]:" + std::to_string(ntohs(in6->sin6_port));
+  }
+  return "a local (ipc) peer";
+}
+
+}  // namespace
+
+std::size_t Forwarder::held_bytes() noexcept {
+  return held.now();
+}
+
+Forwarder::Forwarder(zmq::context_t& context, zmq::socket_t& frontend, zmq::socket_t& backend, ForwarderOptions options,
+                     Report report, std::function<void()> on_refused_handshake)
+    : frontend_(frontend),
+      backend_(backend),
+      monitor_(context, zmq::socket_type::pair),
+      options_(options),
+      report_(std::move(report)),
+      on_refused_handshake_(std::move(on_refused_handshake)) {
+  const std::string endpoint =
+      "inproc://cantina-busd-subscribers-" + std::to_string(reinterpret_cast<std::uintptr_t>(this));
+  const int events = ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                     ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+  if (zmq_socket_monitor(backend_.handle(), endpoint.c_str(), events) != 0) throw zmq::error_t();
+  monitor_.set(zmq::sockopt::linger, 0);
+  monitor_.connect(endpoint);
+  frames_.reserve(kMaxFrames);
+}
+
+void Forwarder::run(zmq::socket_t& control) {
+  zmq::pollitem_t items[] = {{frontend_.handle(), 0, ZMQ_POLLIN, 0},
+                             {backend_.handle(), 0, ZMQ_POLLIN, 0},
+                             {monitor_.handle(), 0, ZMQ_POLLIN, 0},
+                             {control.handle(), 0, ZMQ_POLLIN, 0}};
+  for (;;) {
+    zmq::poll(items, 4, kSampleInterval);
+    if ((items[3].revents & ZMQ_POLLIN) != 0) return;
+    if ((items[2].revents & ZMQ_POLLIN) != 0) read_monitor();
+    if ((items[1].revents & ZMQ_POLLIN) != 0) forward_subscriptions();
+    if ((items[0].revents & ZMQ_POLLIN) != 0) {
+      for (int i = 0; i < kBurst; ++i) {
+        zmq::message_t first;
+        if (!frontend_.recv(first, zmq::recv_flags::dontwait)) break;
+        frames_.push_back(std::move(first));
+        forward_message();
+      }
+    }
+    const auto now = Clock::now();
+    if (now - last_look_ >= kSampleInterval) look_at_peers();
+    report_if_due();
+  }
+}
+
+// frames_ holds the first frame of a message; the rest is already here (ZeroMQ
+// delivers a message whole).
+void Forwarder::forward_message() {
+  bool too_many = false;
+  while (frames_.back().more()) {
+    zmq::message_t frame;
+    (void)frontend_.recv(frame, zmq::recv_flags::none);
+    if (frames_.size() == kMaxFrames) {
+      too_many = true;  // keep draining, store no more
+      frames_.back() = std::move(frame);
+      continue;
+    }
+    frames_.push_back(std::move(frame));
+  }
+  if (too_many) {
+    malformed_.add(1);
+    frames_.clear();
+    return;
+  }
+  const std::string_view topic(static_cast<const char*>(frames_[0].data()), frames_[0].size());
+  if (options_.rights != nullptr) {
+    if (const char* key = zmq_msg_gets(frames_[0].handle(), "User-Id"); key != nullptr) {
+      const auto rights = options_.rights->find(std::string_view(key));
+      if (rights == options_.rights->end() || !bus::may_publish(rights->second, topic)) {
+        Refused& refused = refused_[key];
+        refused.messages.add(1);
+        refused.last_topic.assign(topic.substr(0, 200));
+        frames_.clear();
+        return;
+      }
+    }
+  }
+  std::size_t cost = 0;
+  for (const auto& frame : frames_) cost += frame.size() + kFrameOverheadBytes;
+  if (held.now() + cost > options_.max_queue_bytes) {
+    relieve();
+    if (held.now() + cost > options_.max_queue_bytes) {
+      over_budget_.add(1);
+      over_budget_bytes_.add(cost);
+      frames_.clear();
+      return;
+    }
+  }
+  for (std::size_t i = 0; i + 1 < frames_.size(); ++i) (void)backend_.send(frames_[i], zmq::send_flags::sndmore);
+  auto* last = new Held{std::move(frames_.back()), cost};
+  held.add(cost);
+  // From here ZeroMQ owns `last`: release() runs when it frees the message (also
+  // at once if no subscriber wants it).
+  zmq::message_t out(last->frame.data(), last->frame.size(), release, last);
+  (void)backend_.send(out, zmq::send_flags::none);
+  frames_.clear();
+}
+
+void Forwarder::forward_subscriptions() {
+  for (int i = 0; i < kBurst; ++i) {
+    zmq::message_t message;
+    if (!backend_.recv(message, zmq::recv_flags::dontwait)) return;
+    const bool more = message.more();
+    (void)frontend_.send(message, more ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  }
+}
+
+void Forwarder::read_monitor() {
+  for (;;) {
+    zmq::message_t event;
+    if (!monitor_.recv(event, zmq::recv_flags::dontwait)) return;
+    zmq::message_t address;
+    if (event.more()) (void)monitor_.recv(address, zmq::recv_flags::none);
+    if (event.size() < 6) continue;
+    std::uint16_t id = 0;
+    std::uint32_t value = 0;
+    std::memcpy(&id, event.data(), sizeof id);
+    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
+    const int fd = static_cast<int>(value);
+    if (id == ZMQ_EVENT_ACCEPTED) {
+      peers_[fd] = Peer{peer_address(fd)};
+    } else if (id == ZMQ_EVENT_DISCONNECTED) {
+      peers_.erase(fd);
+    } else if (on_refused_handshake_) {
+      on_refused_handshake_();
+    }
+  }
+}
+
+void Forwarder::look_at_peers() {
+  last_look_ = Clock::now();
+  for (auto& [fd, peer] : peers_) {
+    int queued = 0;
+    if (ioctl(fd, SIOCOUTQ, &queued) != 0) continue;
+    std::uint64_t taken = 0;
+    tcp_info info{};
+    socklen_t size = sizeof info;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size) == 0 && size >= offsetof(tcp_info, tcpi_bytes_acked) + 8) {
+      taken = info.tcpi_bytes_acked;
+    } else {
+      // A local socket tells only what waits in its queue: a reader that takes
+      // something changes it (busd refills it as the reader empties it).
+      taken = peer.taken + (static_cast<std::uint64_t>(queued) != peer.queued ? 1 : 0);
+    }
+    peer.stalled = queued > 0 && taken == peer.taken;
+    peer.taken = taken;
+    peer.queued = static_cast<std::uint64_t>(queued);
+  }
+}
+
+void Forwarder::relieve() {
+  if (Clock::now() - last_look_ < kMinLookInterval) return;
+  read_monitor();  // connections closed meanwhile are gone before any is shut down
+  look_at_peers();
+  for (auto peer = peers_.begin(); peer != peers_.end();) {
+    if (!peer->second.stalled) {
+      ++peer;
+      continue;
+    }
+    // ZeroMQ sees the connection fail, frees what it queued for it and forgets it;
+    // the subscriber reconnects by itself.
+    ::shutdown(peer->first, SHUT_RDWR);
+    disconnected_.add(1);
+    if (disconnected_peers_.size() < kNamedPeers) disconnected_peers_.push_back(peer->second.address);
+    peer = peers_.erase(peer);
+  }
+}
+
+void Forwarder::report_if_due() {
+  const auto now = Clock::now();
+  if (now - last_report_ < options_.report_interval) return;
+  bool reported = false;
+  if (const auto messages = over_budget_.take()) {
+    std::string text = "dropped " + std::to_string(messages) + " messages (" + mebibytes(over_budget_bytes_.take()) +
+                       ") for every subscriber: the bus holds at most max_queue_bytes (" +
+                       mebibytes(options_.max_queue_bytes) + ") for subscribers that read slowly";
+    if (const auto peers = disconnected_.take()) {
+      text += "; disconnected " + std::to_string(peers) + " subscriber(s) that stopped reading (";
+      for (std::size_t i = 0; i < disconnected_peers_.size(); ++i) text += (i > 0 ? ", " : "") + disconnected_peers_[i];
+      text += "), which reconnect by themselves";
+    }
+    disconnected_peers_.clear();
+    report_(text);
+    reported = true;
+  } else if (const auto peers = disconnected_.take()) {
+    std::string text = "disconnected " + std::to_string(peers) +
+                       " subscriber(s) that stopped reading while the bus held max_queue_bytes (" +
+                       mebibytes(options_.max_queue_bytes) + ") for them (";
+    for (std::size_t i = 0; i < disconnected_peers_.size(); ++i) text += (i > 0 ? ", " : "") + disconnected_peers_[i];
+    text += "); they reconnect by themselves";
+    disconnected_peers_.clear();
+    report_(text);
+    reported = true;
+  }
+  for (auto& [key, refused] : refused_) {
+    const auto messages = refused.messages.take();
+    if (messages == 0) continue;
+    const auto rights = options_.rights->find(key);
+    std::string text = "dropped " + std::to_string(messages) + " messages from CURVE key ";
+    text += rights != options_.rights->end() ? rights->second.name + " (" + key + ")" : key;
+    text += " that it may not publish (last on " + refused.last_topic + "; " +
+            std::to_string(refused.messages.total()) + " since start); it may publish the records and status of ";
+    if (rights == options_.rights->end() || rights->second.services.empty()) {
+      text += "no service";
+    } else {
+      bool first = true;
+      for (const auto& service : rights->second.services) {
+        text += (first ? "" : ", ") + service;
+        first = false;
+      }
+    }
+    report_(text);
+    reported = true;
+  }
+  if (const auto messages = malformed_.take()) {
+    report_("dropped " + std::to_string(messages) + " messages of more than " + std::to_string(kMaxFrames) +
+            " frames (a bus message has 2)");
+    reported = true;
+  }
+  if (reported) last_report_ = now;
+}
+
+}  // namespace cantina::busd

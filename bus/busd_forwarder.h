@@ -1,0 +1,118 @@
+// cantina-busd's forwarding loop: messages from the publish socket (XSUB) to the
+// subscribe socket (XPUB), subscriptions the other way, in one thread.
+//
+// Byte budget: every message is handed to the XPUB socket as a ZeroMQ message
+// whose memory the loop knows about, so it counts the bytes ZeroMQ still holds
+// for subscribers (queued for one that reads slowly, or being written) until
+// ZeroMQ frees the last copy (HeldBytes). ZeroMQ's own high-water mark counts
+// messages, not bytes; this keeps all subscribers' queues together within
+// `max_queue_bytes` whatever the messages' sizes. When a message does not fit:
+//   - every subscriber connection whose peer has taken nothing since the last
+//     look (kernel send queue not empty, no byte acknowledged: a stopped or
+//     frozen reader) is disconnected (shutdown(2) on its socket; ZeroMQ then
+//     frees what it held for it, and the subscriber reconnects by itself);
+//   - the message is dropped for every subscriber and counted; the logging node
+//     sees the loss as a sequence gap.
+// Connections are looked at every kSampleInterval and when the budget is full.
+//
+// Publish rights (LAN mode): each message carries its sender's CURVE key as the
+// "User-Id" property (CurveGuard); a key may publish only what its
+// PublishRights allow. Anything else is dropped and counted per key. Messages
+// without a key (busd's own Logger on inproc) pass.
+//
+// Both kinds of drops are reported through `report` at most once per
+// `report_interval`, naming the key, the topic, the peers disconnected.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "cantina/bus/curve.h"
+#include "cantina/bus/unreported.h"
+
+namespace cantina::busd {
+
+// Bytes ZeroMQ holds of the messages the loop handed it: grows when a message is
+// sent, shrinks when ZeroMQ frees its last copy (from its I/O thread or ours).
+class HeldBytes {
+ public:
+  std::size_t now() const noexcept { return bytes_.load(std::memory_order_relaxed); }
+  void add(std::size_t bytes) noexcept { bytes_.fetch_add(bytes, std::memory_order_relaxed); }
+  void release(std::size_t bytes) noexcept { bytes_.fetch_sub(bytes, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::size_t> bytes_{0};
+};
+
+struct ForwarderOptions {
+  std::size_t max_queue_bytes = 0;  // all subscribers' queues together
+  // By CURVE public key; null: no CURVE, every message passes.
+  const std::map<std::string, bus::PublishRights, std::less<>>* rights = nullptr;
+  std::chrono::milliseconds report_interval{1000};
+};
+
+class Forwarder {
+ public:
+  // Called with one line (no newline) to report as a WARNING.
+  using Report = std::function<void(const std::string& text)>;
+
+  // Watches `backend`'s connections (its socket monitor; handshake failures go
+  // to `on_refused_handshake` if given). Create before binding `backend`.
+  Forwarder(zmq::context_t& context, zmq::socket_t& frontend, zmq::socket_t& backend, ForwarderOptions options,
+            Report report, std::function<void()> on_refused_handshake = {});
+
+  // Forwards until a message arrives on `control` (or the context ends).
+  void run(zmq::socket_t& control);
+
+  // Bytes of forwarded messages ZeroMQ holds now (any thread).
+  static std::size_t held_bytes() noexcept;
+
+ private:
+  // One connection of the subscribe socket, as the kernel sees it.
+  struct Peer {
+    std::string address;       // for reports
+    std::uint64_t taken = 0;   // bytes the peer has taken (acknowledged) so far
+    std::uint64_t queued = 0;  // bytes in the kernel's send queue
+    bool stalled = false;      // queued and nothing taken since the look before
+  };
+
+  void forward_message();
+  void forward_subscriptions();
+  void read_monitor();
+  void look_at_peers();
+  void relieve();
+  void report_if_due();
+
+  zmq::socket_t& frontend_;
+  zmq::socket_t& backend_;
+  zmq::socket_t monitor_;
+  ForwarderOptions options_;
+  Report report_;
+  std::function<void()> on_refused_handshake_;
+
+  std::vector<zmq::message_t> frames_;  // of the message being forwarded
+  std::map<int, Peer> peers_;           // by socket descriptor
+  std::chrono::steady_clock::time_point last_look_{};
+  std::chrono::steady_clock::time_point last_report_{};
+
+  bus::Unreported over_budget_;                  // messages dropped: the budget was full
+  bus::Unreported over_budget_bytes_;            // their bytes
+  bus::Unreported disconnected_;                 // stalled subscribers disconnected
+  std::vector<std::string> disconnected_peers_;  // since the last report (at most a few kept)
+  bus::Unreported malformed_;                    // more frames than any bus message has
+  struct Refused {
+    bus::Unreported messages;
+    std::string last_topic;
+  };
+  std::map<std::string, Refused> refused_;  // by CURVE key
+};
+
+}  // namespace cantina::busd

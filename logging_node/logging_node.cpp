@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -73,6 +74,20 @@ struct PendingLoss {
   std::uint64_t late_first_sequence = 0;
 };
 
+// A warning if the session folder lets others than its owner and group read, or
+// others than its owner change, the session files (a folder made by the node is
+// 0750; one that existed may be looser); empty if not.
+std::string loose_folder_warning(const std::filesystem::path& folder) {
+  struct stat info {};
+  if (::stat(folder.c_str(), &info) != 0 || (info.st_mode & 027) == 0) return {};
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+  return "session folder " + folder.string() + " has mode " + mode + ": " +
+         ((info.st_mode & 020) != 0 ? "its group may change or delete the session files"
+                                    : "others may read the session files") +
+         " (chmod 750 " + folder.string() + ", or 700)";
+}
+
 std::string hex(std::uint64_t value) {
   char text[17];
   std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
@@ -143,6 +158,8 @@ struct LoggingNode::State {
         throw std::runtime_error("cannot bind query endpoint " + config.logging.query_endpoint + ": " + error.what());
       }
     }
+    folder_warning = loose_folder_warning(session.directory());
+    if (!folder_warning.empty()) std::fprintf(stderr, "cantina-logd: WARNING: %s\n", folder_warning.c_str());
     stop_server.bind(stop_endpoint(this));
     stop_client.connect(stop_endpoint(this));
   }
@@ -208,6 +225,7 @@ struct LoggingNode::State {
   bool write_failing = false;
   bus::Unreported frame_malformed;  // the subscriber's malformed()
   std::uint64_t last_request_id = 0;
+  std::string folder_warning;  // loose_folder_warning() of the session folder, written at start
 
   // Used by the thread that calls start()/stop().
   zmq::socket_t stop_client;
@@ -552,6 +570,7 @@ void LoggingNode::State::receive_loop() {
   node_entry(Level::info, EntryKind::node,
              "session " + session.session_id() + " started: " + session.path().string() + " (log level " +
                  std::string(bus::to_string(threshold)) + ")");
+  if (!folder_warning.empty()) node_entry(Level::warning, EntryKind::node, folder_warning);
   dashboard.flush();
 
   // The loop sleeps in poll(2) on the sockets' ZMQ_FDs and touches only a socket

@@ -392,6 +392,30 @@ BOOST_AUTO_TEST_CASE(session_files_are_private_to_the_owner_and_group) {
   BOOST_TEST((dir_stat.st_mode & 0777) == 0750u);
 }
 
+BOOST_AUTO_TEST_CASE(a_session_folder_others_may_read_or_change_is_warned_about) {
+  for (const mode_t mode : {0777, 0755, 0770, 0750, 0700}) {
+    BOOST_TEST_CONTEXT("folder mode " << std::oct << mode) {
+      TempDir dir;
+      Bus bus(dir.path());
+      const auto logs = dir.path() / "logs";
+      std::filesystem::create_directory(logs);
+      BOOST_REQUIRE(chmod(logs.c_str(), mode) == 0);
+      LogNode node(dir.path(), bus, "", logs);
+      BOOST_TEST(node.process->stop(SIGTERM) == 0);
+      const auto lines = read_lines(node.session_file());
+      const bool loose = (mode & 027) != 0;  // group-writable, or anything for others
+      char octal[8];
+      std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
+      const std::string warning =
+          "WARNING  Logging Service      session folder " + logs.string() + " has mode " + octal + ": ";
+      BOOST_TEST(count_containing(lines, warning) == (loose ? 1u : 0u));
+      BOOST_TEST(
+          (node.process->output().find("session folder " + logs.string() + " has mode ") != std::string::npos) == loose,
+          node.process->output());
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(an_unusable_session_directory_is_a_clear_error) {
   TempDir dir;
   write_file(dir.path() / "not_a_dir", "");

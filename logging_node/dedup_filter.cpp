@@ -2,62 +2,74 @@
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <limits>
+#include <random>
+
+#include <sys/random.h>
+#include <sys/types.h>
 
 #include "cantina/bus/clock.h"
+#include "siphash.h"
 
 namespace cantina::logging {
 
 namespace {
 
-// A 64-bit string hash that takes 16 bytes per step (the multiply-and-fold mixing
-// of wyhash, public domain): about a third of std::hash's cost on a log message,
-// which the node hashes once per record. Every bit of the result depends on
-// every input byte, so the low bits index the table as well as the high ones.
-__extension__ using Wide = unsigned __int128;
+// The process's SipHash key, drawn once from the kernel's random source.
+struct HashKey {
+  std::uint64_t k0 = 0;
+  std::uint64_t k1 = 0;
+};
 
-constexpr std::uint64_t kSecret0 = 0xa0761d6478bd642fULL;
-constexpr std::uint64_t kSecret1 = 0xe7037ed1a0b428dbULL;
-constexpr std::uint64_t kSecret2 = 0x8ebc6af09c88c6e3ULL;
-
-std::uint64_t fold_multiply(std::uint64_t a, std::uint64_t b) noexcept {
-  const Wide product = static_cast<Wide>(a) * b;
-  return static_cast<std::uint64_t>(product) ^ static_cast<std::uint64_t>(product >> 64);
-}
-
-std::uint64_t load_word(const char* bytes, std::size_t count) noexcept {
-  std::uint64_t word = 0;
-  std::memcpy(&word, bytes, count);
-  return word;
-}
-
-std::uint64_t hash_text(std::string_view text, std::uint64_t seed) noexcept {
-  const char* at = text.data();
-  std::size_t left = text.size();
-  std::uint64_t state = seed ^ fold_multiply(seed ^ kSecret0, static_cast<std::uint64_t>(left) ^ kSecret1);
-  while (left > 16) {
-    state = fold_multiply(load_word(at, 8) ^ kSecret1, load_word(at + 8, 8) ^ state);
-    at += 16;
-    left -= 16;
+HashKey draw_hash_key() noexcept {
+  std::uint64_t words[2] = {};
+  auto* bytes = reinterpret_cast<unsigned char*>(words);
+  std::size_t got = 0;
+  while (got < sizeof words) {
+    const ssize_t n = ::getrandom(bytes + got, sizeof words - got, 0);
+    if (n > 0) {
+      got += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno != EINTR) {
+      break;
+    }
   }
-  // The last 1-16 bytes (zero-padded; the length is in the state already).
-  const std::uint64_t low = load_word(at, std::min<std::size_t>(left, 8));
-  const std::uint64_t high = left > 8 ? load_word(at + 8, left - 8) : 0;
-  return fold_multiply(kSecret1 ^ static_cast<std::uint64_t>(text.size()),
-                       fold_multiply(low ^ kSecret1, high ^ state ^ kSecret2));
+  if (got < sizeof words) {  // no getrandom(2) (a very old kernel): the C++ library's source
+    std::random_device device;
+    for (auto& word : words) word = (static_cast<std::uint64_t>(device()) << 32) ^ device();
+  }
+  return {words[0], words[1]};
 }
+
+const HashKey& hash_key() noexcept {
+  static const HashKey key = draw_hash_key();
+  return key;
+}
+
+constexpr std::size_t kMinTextBytes = 4096;
+
+using KeyHasher = SipHasher13;  // see dedup_filter.h
 
 }  // namespace
 
 std::uint64_t DedupFilter::key_hash(std::string_view service_id, Level level, std::string_view message) noexcept {
-  return hash_text(message, hash_text(service_id, static_cast<std::uint64_t>(level)));
+  const HashKey& key = hash_key();
+  KeyHasher hasher(key.k0, key.k1);
+  // The message first (its words aligned), then the service id, then one word
+  // with the service id's length and the level: unambiguous, since the total
+  // length is hashed too ("ab"+"c" and "a"+"bc" differ).
+  hasher.update(message);
+  hasher.update(service_id);
+  hasher.update_u64((static_cast<std::uint64_t>(service_id.size()) << 8) | static_cast<std::uint64_t>(level));
+  return hasher.finish();
 }
 
-DedupFilter::DedupFilter(std::chrono::seconds window, std::size_t max_keys)
+DedupFilter::DedupFilter(std::chrono::seconds window, std::size_t max_keys, std::size_t max_bytes)
     : window_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(window).count()),
       max_keys_(max_keys == 0 ? 1 : max_keys),
+      max_bytes_(std::bit_floor(std::max(max_bytes, kMinTextBytes))),
       slots_(window_ns_ > 0 ? std::bit_ceil(max_keys_ + max_keys_ / 2 + 1) : 1),
       mask_(slots_.size() - 1) {}
 
@@ -82,6 +94,16 @@ void DedupFilter::erase_slot(std::size_t at) noexcept {
   slots_[at] = Slot{};
 }
 
+std::string_view DedupFilter::field(const Window& window, int i) const noexcept {
+  std::size_t at = static_cast<std::size_t>(window.offset) & (text_capacity_ - 1);
+  for (int k = 0; k < i; ++k) at += window.lengths[k];
+  return {text_.get() + at, window.lengths[i]};
+}
+
+bool DedupFilter::same_key(const Window& window, const LogEntry& entry) const noexcept {
+  return window.level == entry.level && field(window, 0) == entry.service_id && field(window, 1) == entry.message;
+}
+
 bool DedupFilter::admit(const LogEntry& entry, std::uint64_t hash, std::int64_t now_ns,
                         std::vector<LogEntry>& summaries) {
   if (window_ns_ <= 0) return true;
@@ -89,13 +111,10 @@ bool DedupFilter::admit(const LogEntry& entry, std::uint64_t hash, std::int64_t 
 
   if (const std::size_t at = find_slot(hash); slots_[at].window != 0) {
     Window& window = window_at(slots_[at].window - 1 - closed_);
+    if (!same_key(window, entry)) return true;  // another key with the same hash: never folded
     if (window.repeats == 0) {
       ++windows_with_repeats_;
-      window.first = std::make_unique<LogEntry>(entry);
       window.first_repeat_ns = entry.timestamp_ns;
-    } else if (window.first->message != entry.message || window.first->service_id != entry.service_id ||
-               window.first->level != entry.level) {
-      return true;  // another key with the same hash: never suppress it
     }
     window.last_repeat_ns = entry.timestamp_ns;
     ++window.repeats;
@@ -107,20 +126,81 @@ bool DedupFilter::admit(const LogEntry& entry, std::uint64_t hash, std::int64_t 
     close_oldest(summaries);
     ++closed_early_;
   }
-  push_window(Window{hash, now_ns, 0, 0, 0, nullptr});
+  const std::string_view parts[5] = {entry.service_id, entry.message, entry.service, entry.host, entry.logger};
+  std::size_t size = 0;
+  for (const std::string_view part : parts) size += part.size();
+  std::uint64_t offset = 0;
+  if (!make_room(size, offset, summaries)) return true;  // larger than all the room there is: not tracked
+  Window window;
+  window.hash = hash;
+  window.opened_ns = now_ns;
+  window.level = entry.level;
+  window.offset = offset;
+  std::size_t physical = static_cast<std::size_t>(offset) & (text_capacity_ - 1);
+  for (int i = 0; i < 5; ++i) {
+    if (!parts[i].empty()) std::memcpy(text_.get() + physical, parts[i].data(), parts[i].size());
+    physical += parts[i].size();
+    window.lengths[i] = static_cast<std::uint32_t>(parts[i].size());
+  }
+  text_head_ = offset + size;
+  push_window(window);
   slots_[find_slot(hash)] = Slot{hash, closed_ + keys_};
   return true;
 }
 
-void DedupFilter::push_window(Window window) {
+bool DedupFilter::make_room(std::size_t size, std::uint64_t& offset, std::vector<LogEntry>& summaries) {
+  if (size > max_bytes_) return false;
+  for (;;) {
+    if (keys_ == 0) text_head_ = 0;
+    const std::uint64_t tail = text_tail();
+    std::uint64_t start = text_head_;
+    if (text_capacity_ != 0) {
+      const std::size_t physical = static_cast<std::size_t>(start) & (text_capacity_ - 1);
+      if (physical + size > text_capacity_) start += text_capacity_ - physical;  // not across the end
+      if (start + size - tail <= text_capacity_) {
+        offset = start;
+        return true;
+      }
+    }
+    if (text_capacity_ < max_bytes_) {
+      grow_text(static_cast<std::size_t>(text_head_ - tail) + size);
+      continue;
+    }
+    close_oldest(summaries);  // keys_ > 0 here: an empty buffer of max_bytes_ holds `size`
+    ++closed_early_;
+  }
+}
+
+void DedupFilter::grow_text(std::size_t needed) {
+  const std::size_t capacity =
+      std::min(max_bytes_, std::max({kMinTextBytes, text_capacity_ * 2, std::bit_ceil(needed)}));
+  auto grown = std::make_unique<char[]>(capacity);
+  // Lay the windows' bytes out again from 0, oldest first.
+  std::uint64_t at = 0;
+  for (std::size_t i = 0; i < keys_; ++i) {
+    Window& window = window_at(i);
+    const std::size_t size = window.bytes();
+    if (size != 0) {
+      std::memcpy(grown.get() + at, text_.get() + (static_cast<std::size_t>(window.offset) & (text_capacity_ - 1)),
+                  size);
+    }
+    window.offset = at;
+    at += size;
+  }
+  text_ = std::move(grown);
+  text_capacity_ = capacity;
+  text_head_ = at;
+}
+
+void DedupFilter::push_window(const Window& window) {
   if (keys_ == windows_.size()) {
     // Full: grow, keeping the oldest-first order from index 0.
     std::vector<Window> grown(std::min(max_keys_, std::max<std::size_t>(16, windows_.size() * 2)));
-    for (std::size_t i = 0; i < keys_; ++i) grown[i] = std::move(window_at(i));
+    for (std::size_t i = 0; i < keys_; ++i) grown[i] = window_at(i);
     windows_ = std::move(grown);
     first_window_ = 0;
   }
-  window_at(keys_) = std::move(window);
+  window_at(keys_) = window;
   ++keys_;
 }
 
@@ -137,11 +217,16 @@ void DedupFilter::close_oldest(std::vector<LogEntry>& summaries) {
   Window& window = window_at(0);
   if (window.repeats != 0) {
     --windows_with_repeats_;
-    summaries.push_back(
-        make_repeat_summary(*window.first, window.repeats, window.first_repeat_ns, window.last_repeat_ns));
+    LogEntry first;
+    first.level = window.level;
+    first.service_id.assign(field(window, 0));
+    first.message.assign(field(window, 1));
+    first.service.assign(field(window, 2));
+    first.host.assign(field(window, 3));
+    first.logger.assign(field(window, 4));
+    summaries.push_back(make_repeat_summary(first, window.repeats, window.first_repeat_ns, window.last_repeat_ns));
   }
   erase_slot(find_slot(window.hash));
-  window.first.reset();
   --keys_;
   if (++first_window_ == windows_.size()) first_window_ = 0;
   ++closed_;

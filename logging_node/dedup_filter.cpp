@@ -66,12 +66,58 @@ std::uint64_t DedupFilter::key_hash(std::string_view service_id, Level level, st
   return hasher.finish();
 }
 
-DedupFilter::DedupFilter(std::chrono::seconds window, std::size_t max_keys, std::size_t max_bytes)
-    : window_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(window).count()),
-      max_keys_(max_keys == 0 ? 1 : max_keys),
-      max_bytes_(std::bit_floor(std::max(max_bytes, kMinTextBytes))),
+DedupFilter::DedupFilter(const Options& options)
+    : window_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(options.window).count()),
+      interval_ns_(std::chrono::duration_cast<std::chrono::nanoseconds>(options.summary_interval).count()),
+      urgent_interval_ns_(std::min(
+          interval_ns_, std::chrono::duration_cast<std::chrono::nanoseconds>(options.urgent_interval).count())),
+      wall_clock_(options.wall_clock != nullptr ? options.wall_clock : &bus::now_ns),
+      max_keys_(options.max_keys == 0 ? 1 : options.max_keys),
+      max_bytes_(std::bit_floor(std::max(options.max_bytes, kMinTextBytes))),
       slots_(window_ns_ > 0 ? std::bit_ceil(max_keys_ + max_keys_ / 2 + 1) : 1),
       mask_(slots_.size() - 1) {}
+
+DedupFilter::DedupFilter(std::chrono::seconds window, std::size_t max_keys, std::size_t max_bytes)
+    : DedupFilter(Options{window, window, window, max_keys, max_bytes, nullptr}) {}
+
+void DedupFilter::DueQueue::pop() noexcept {
+  if (++head_ == items_.size()) head_ = 0;
+  --size_;
+}
+
+void DedupFilter::DueQueue::push(const Due& due, std::size_t limit, std::uint64_t first_open) {
+  if (size_ == items_.size()) {
+    std::vector<Due> kept;
+    kept.reserve(std::max<std::size_t>(16, std::min(limit, items_.size() * 2)));
+    const bool compact = items_.size() >= limit;
+    for (std::size_t i = 0; i < size_; ++i) {
+      const Due& item = items_[(head_ + i) % items_.size()];
+      if (!compact || item.window >= first_open) kept.push_back(item);
+    }
+    size_ = kept.size();
+    kept.resize(std::max(kept.capacity(), size_ + 1));
+    items_ = std::move(kept);
+    head_ = 0;
+  }
+  std::size_t at = head_ + size_;
+  if (at >= items_.size()) at -= items_.size();
+  items_[at] = due;
+  ++size_;
+}
+
+std::optional<std::int64_t> DedupFilter::next_due_ns() const {
+  if (windows_with_repeats_ == 0) return std::nullopt;
+  std::optional<std::int64_t> next;
+  for (const DueQueue* queue : {&normal_, &urgent_}) {
+    if (!queue->empty() && (!next || queue->front().due_ns < *next)) next = queue->front().due_ns;
+  }
+  // A window whose summary comes when it closes (its interval is longer).
+  if (keys_ != 0) {
+    const std::int64_t closes = windows_[first_window_].opened_ns + window_ns_;
+    if (!next || closes < *next) next = closes;
+  }
+  return next;
+}
 
 std::size_t DedupFilter::find_slot(std::uint64_t hash) const noexcept {
   std::size_t at = static_cast<std::size_t>(hash) & mask_;
@@ -115,6 +161,12 @@ bool DedupFilter::admit(const LogEntry& entry, std::uint64_t hash, std::int64_t 
     if (window.repeats == 0) {
       ++windows_with_repeats_;
       window.first_repeat_ns = entry.timestamp_ns;
+      const std::int64_t interval = entry.level >= Level::error ? urgent_interval_ns_ : interval_ns_;
+      // Due before the window closes: queued (a window whose summary comes at its
+      // close needs no entry).
+      if (now_ns + interval < window.opened_ns + window_ns_) {
+        queue_for(entry.level).push(Due{slots_[at].window - 1, now_ns + interval}, 2 * max_keys_, closed_);
+      }
     }
     window.last_repeat_ns = entry.timestamp_ns;
     ++window.repeats;
@@ -205,8 +257,37 @@ void DedupFilter::push_window(const Window& window) {
 }
 
 void DedupFilter::expire(std::int64_t now_ns, std::vector<LogEntry>& summaries) {
+  for (;;) {  // the summaries due, earliest first
+    DueQueue* next = nullptr;
+    for (DueQueue* queue : {&normal_, &urgent_}) {
+      if (!queue->empty() && queue->front().due_ns <= now_ns &&
+          (next == nullptr || queue->front().due_ns < next->front().due_ns)) {
+        next = queue;
+      }
+    }
+    if (next == nullptr) break;
+    const std::uint64_t number = next->front().window;
+    next->pop();
+    if (number < closed_) continue;  // closed meanwhile, summarised then
+    Window& window = window_at(number - closed_);
+    if (window.repeats != 0) summarise(window, summaries);
+  }
   // A window opened at `opened_ns` is closed once now_ns - opened_ns >= window_ns_.
   while (keys_ != 0 && now_ns - window_at(0).opened_ns >= window_ns_) close_oldest(summaries);
+}
+
+void DedupFilter::summarise(Window& window, std::vector<LogEntry>& summaries) {
+  LogEntry first;
+  first.level = window.level;
+  first.service_id.assign(field(window, 0));
+  first.message.assign(field(window, 1));
+  first.service.assign(field(window, 2));
+  first.host.assign(field(window, 3));
+  first.logger.assign(field(window, 4));
+  summaries.push_back(
+      make_repeat_summary(first, window.repeats, window.first_repeat_ns, window.last_repeat_ns, wall_clock_()));
+  window.repeats = 0;
+  --windows_with_repeats_;
 }
 
 void DedupFilter::flush_all(std::vector<LogEntry>& summaries) {
@@ -215,17 +296,7 @@ void DedupFilter::flush_all(std::vector<LogEntry>& summaries) {
 
 void DedupFilter::close_oldest(std::vector<LogEntry>& summaries) {
   Window& window = window_at(0);
-  if (window.repeats != 0) {
-    --windows_with_repeats_;
-    LogEntry first;
-    first.level = window.level;
-    first.service_id.assign(field(window, 0));
-    first.message.assign(field(window, 1));
-    first.service.assign(field(window, 2));
-    first.host.assign(field(window, 3));
-    first.logger.assign(field(window, 4));
-    summaries.push_back(make_repeat_summary(first, window.repeats, window.first_repeat_ns, window.last_repeat_ns));
-  }
+  if (window.repeats != 0) summarise(window, summaries);
   erase_slot(find_slot(window.hash));
   --keys_;
   if (++first_window_ == windows_.size()) first_window_ = 0;
@@ -233,9 +304,9 @@ void DedupFilter::close_oldest(std::vector<LogEntry>& summaries) {
 }
 
 LogEntry make_repeat_summary(const LogEntry& first, std::uint64_t repeats, std::int64_t first_repeat_ns,
-                             std::int64_t last_repeat_ns) {
+                             std::int64_t last_repeat_ns, std::int64_t written_ns) {
   LogEntry summary;
-  summary.timestamp_ns = last_repeat_ns;
+  summary.timestamp_ns = written_ns;
   summary.level = first.level;
   summary.service = first.service;
   summary.service_id = first.service_id;

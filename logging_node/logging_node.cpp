@@ -36,9 +36,10 @@ namespace cantina::logging {
 namespace {
 
 constexpr std::string_view kNodeService = "Logging Service";
-// How late a repeat summary may come after its window closed: the receive loop
-// wakes this often while one is pending, and otherwise only for messages and for
-// the stats each second (an idle node wakes once a second).
+// How late the count of entries left out of the live stream may come: the receive
+// loop wakes this often while one waits for a batch to carry it, and otherwise only
+// for messages, when a repeat summary falls due, and for the stats each second (an
+// idle node wakes once a second).
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr std::int64_t kStatsPeriodNs = 1'000'000'000;
 constexpr std::size_t kMaxMessagesPerWakeup = 4096;
@@ -56,6 +57,9 @@ constexpr const char* kStopMessage = "stop";
 constexpr std::size_t kMaxReportedServices = 1000;
 constexpr std::string_view kOtherServices = "(other services)";
 constexpr std::size_t kMaxDedupKeys = 10000;
+// Longest a counted ERROR or CRITICAL repeat waits for its summary (at most
+// [logging] dedup_summary_interval_ms).
+constexpr std::chrono::milliseconds kUrgentSummaryInterval{1000};
 
 std::string stop_endpoint(const void* owner) {
   return "inproc://logging-node-stop-" + std::to_string(reinterpret_cast<std::uintptr_t>(owner));
@@ -126,7 +130,9 @@ struct LoggingNode::State {
                WriterOptions{config.logging.batch_size, std::chrono::seconds(config.logging.file_flush_interval),
                              &spares}),
         names(config.logging.service_names),
-        dedup(std::chrono::seconds(config.logging.deduplication_window), kMaxDedupKeys),
+        dedup(DedupFilter::Options{std::chrono::seconds(config.logging.deduplication_window),
+                                   std::chrono::milliseconds(config.logging.dedup_summary_interval_ms),
+                                   kUrgentSummaryInterval, kMaxDedupKeys, DedupFilter::kDefaultMaxBytes, nullptr}),
         ring(config.logging.max_memory_logs),
         threshold(config.logging.log_level),
         stop_server(context, zmq::socket_type::pair),
@@ -176,6 +182,7 @@ struct LoggingNode::State {
   bool handle_query();
   void accept(std::unique_ptr<LogEntry> entry);
   void accept(LogEntry&& entry);
+  void accept_summaries();  // the dedup filter's `summaries`
   void flush_to_writer();
   bool writer_has_room() const;
   void node_entry(Level level, EntryKind kind, std::string message);
@@ -210,6 +217,7 @@ struct LoggingNode::State {
   bus::Unreported forgotten_publishers;                            // the sequence tracker's forgotten()
   bus::Unreported writer_dropped;                                  // entries the full writer queue refused
   std::vector<LogEntry> summaries;
+  std::int64_t newest_timestamp_ns = 0;  // of the entries accepted and the repeats folded so far
   std::unique_ptr<LogEntry> next_entry = std::make_unique<LogEntry>();  // the record being handled
   std::vector<std::unique_ptr<LogEntry>> spare_entries;  // from `spares`: entries to refill in handle_record
   std::vector<WriterItem> to_writer;                     // accepted this wake-up; handed to the writer at once
@@ -273,6 +281,7 @@ void LoggingNode::State::publish_stats() {
 
 void LoggingNode::State::accept(std::unique_ptr<LogEntry> entry) {
   entry->sequence = ++entry_sequence;
+  newest_timestamp_ns = std::max(newest_timestamp_ns, entry->timestamp_ns);
   if (entry->kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
   if (streaming) dashboard.add(*entry);
   ring.push(*entry);
@@ -282,6 +291,16 @@ void LoggingNode::State::accept(std::unique_ptr<LogEntry> entry) {
 
 void LoggingNode::State::accept(LogEntry&& entry) {
   accept(std::make_unique<LogEntry>(std::move(entry)));
+}
+
+// A summary is stamped with the time it is made, but never later than the newest
+// entry or repeat already in: a record may reach the node up to a Logger's linger
+// after it was made, and must not come after a summary stamped later than itself.
+void LoggingNode::State::accept_summaries() {
+  for (LogEntry& summary : summaries) {
+    summary.timestamp_ns = std::min(summary.timestamp_ns, newest_timestamp_ns);
+    accept(std::move(summary));
+  }
 }
 
 bool LoggingNode::State::writer_has_room() const {
@@ -354,8 +373,9 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record, const s
   entry.logger.assign(record.logger);
   summaries.clear();
   const bool admitted = dedup.admit(entry, hash, now_monotonic, summaries);
-  for (LogEntry& summary : summaries) accept(std::move(summary));
+  accept_summaries();
   if (!admitted) {
+    newest_timestamp_ns = std::max(newest_timestamp_ns, entry.timestamp_ns);
     counters.deduplicated.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -503,16 +523,18 @@ void LoggingNode::State::report_losses() {
 }
 
 std::chrono::milliseconds LoggingNode::State::sleep_limit(std::int64_t now_monotonic) const {
-  // A pending summary, or a count of entries not streamed with nothing to carry it.
-  if (dedup.summaries_pending() || (streaming && dashboard.count_pending())) return kTick;
-  const std::int64_t until_stats_ms = (next_stats_ns - now_monotonic) / 1'000'000 + 1;
-  return std::chrono::milliseconds(std::clamp<std::int64_t>(until_stats_ms, 0, kStatsPeriodNs / 1'000'000));
+  // A count of entries not streamed with nothing to carry it.
+  if (streaming && dashboard.count_pending()) return kTick;
+  std::int64_t until_ns = next_stats_ns - now_monotonic;
+  if (const auto due = dedup.next_due_ns()) until_ns = std::min(until_ns, *due - now_monotonic);  // a summary
+  const std::int64_t until_ms = until_ns / 1'000'000 + 1;
+  return std::chrono::milliseconds(std::clamp<std::int64_t>(until_ms, 0, kStatsPeriodNs / 1'000'000));
 }
 
 void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
   summaries.clear();
   dedup.expire(now_monotonic, summaries);
-  for (LogEntry& summary : summaries) accept(std::move(summary));
+  accept_summaries();
   if (now_monotonic < next_stats_ns) return;
   next_stats_ns = now_monotonic + kStatsPeriodNs;
   if (const std::uint64_t frames = frame_malformed.take(subscriber->malformed())) {
@@ -644,7 +666,7 @@ void LoggingNode::State::shut_down() {
   on_tick(bus::monotonic_ns());
   summaries.clear();
   dedup.flush_all(summaries);
-  for (LogEntry& summary : summaries) accept(std::move(summary));
+  accept_summaries();
   node_entry(Level::info, EntryKind::node, "session " + session.session_id() + " stopping");
   flush_to_writer();
   dashboard.flush(/*final=*/true);

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cantina/bus/clock.h"
+#include "cantina/bus/config.h"
 #include "cantina/bus/logger.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
@@ -313,6 +314,99 @@ BOOST_AUTO_TEST_CASE(pending_repeats_are_summarised_at_shutdown) {
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   const auto lines = read_lines(node.session_file());
   BOOST_TEST(count_containing(lines, "Eye Lights           frame retry (repeated 2 times between ") == 1u);
+}
+
+// The lines of `file` holding `text`, polled until there is one or `timeout` passes.
+std::size_t wait_for_line(const std::filesystem::path& file, const std::string& text,
+                          std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const std::size_t found = count_containing(read_lines(file), text);
+    if (found > 0 || std::chrono::steady_clock::now() >= deadline) return found;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+// The time at the start of a session file line, as text (ISO-8601 sorts as time does).
+std::string line_time(const std::string& line) {
+  return line.substr(1, line.find(']') - 1);
+}
+
+BOOST_AUTO_TEST_CASE(repeats_reach_the_file_and_the_history_within_seconds_not_at_the_windows_end) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);  // a 30 s window, summaries within 2 s (1 s for ERROR and CRITICAL)
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  std::uint64_t sequence = 0;
+  const auto sent = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    publisher.send_record(make_record("music_controller", 9, ++sequence, "buffer underrun"));
+    publisher.send_record(make_record("music_controller", 9, ++sequence, "motor stalled", bus::Level::critical));
+  }
+  const auto file = node.session_file();
+  BOOST_TEST(wait_for_line(file, "CRITICAL Music Controller     motor stalled (repeated 2 times between ", 5s) == 1u);
+  const auto critical_after = std::chrono::steady_clock::now() - sent;
+  BOOST_TEST(wait_for_line(file, "INFO     Music Controller     buffer underrun (repeated 2 times between ", 8s) == 1u);
+  const auto info_after = std::chrono::steady_clock::now() - sent;
+  // 1 s and 2 s after the first repeat, with room for a loaded machine; the
+  // window (30 s) is far from over.
+  BOOST_TEST(critical_after < 2500ms, std::chrono::duration<double>(critical_after).count() << " s");
+  BOOST_TEST(info_after < 4000ms, std::chrono::duration<double>(info_after).count() << " s");
+  BOOST_TEST(critical_after < info_after);
+  // The history has them too.
+  Process tail({bin("cantina-cli"), "tail", "--config", node.config.string(), "-n", "10", "--no-follow"},
+               dir.path() / "tail.out");
+  BOOST_TEST(tail.wait(10s) == 0);
+  BOOST_TEST(tail.output().find("motor stalled (repeated 2 times between ") != std::string::npos, tail.output());
+  BOOST_TEST(tail.output().find("buffer underrun (repeated 2 times between ") != std::string::npos, tail.output());
+  // A further repeat in the same window is folded and summarised in turn.
+  publisher.send_record(make_record("music_controller", 9, ++sequence, "buffer underrun"));
+  BOOST_TEST(wait_for_line(file, "buffer underrun (repeated 1 time between ", 8s) == 1u);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(file);
+  BOOST_TEST(count_containing(lines, "Music Controller     buffer underrun") == 3u);  // the first and 2 summaries
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    BOOST_TEST(line_time(lines[i - 1]) <= line_time(lines[i]), lines[i - 1] << "\n" << lines[i]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_demo_session_file_reads_in_time_order) {
+  // The demo's five services, and a sixth that repeats itself between their
+  // records (sent once a demo record has passed the bus), so that summaries are
+  // written all along (within 300 ms here), among records that reach the node up
+  // to a Logger's linger (200 ms) after they were made.
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "dedup_summary_interval_ms = 300\ndeduplication_window = 5\n");
+  zmq::context_t context;
+  bus::Subscriber demo_records(context, bus.subscribe_endpoint, {"/log/"});
+  RawPublisher heartbeat(context, bus.publish_endpoint);
+  Process demo({bin("cantina-demo"), "--config", node.config.string(), "--rate", "2"}, dir.path() / "demo.out");
+  std::uint64_t sequence = 0;
+  const auto until = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto message = demo_records.receive(100ms);
+    // A demo record (not a Logger's empty sequence batch, nor our own).
+    if (!message || message->topic.starts_with("/log/heartbeat") || records_of(*message).empty()) continue;
+    std::this_thread::sleep_for(20ms);
+    ++sequence;
+    heartbeat.send_record(make_record("heartbeat", 77, sequence, "heartbeat " + std::to_string(sequence % 3)));
+  }
+  BOOST_TEST(demo.stop(SIGTERM) == 0);
+  std::this_thread::sleep_for(500ms);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  BOOST_TEST(count_containing(lines, "(repeated ") > 5u);
+  BOOST_TEST(lines.size() > 40u);
+  std::size_t out_of_order = 0;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    if (line_time(lines[i - 1]) > line_time(lines[i])) {
+      ++out_of_order;
+      BOOST_TEST_MESSAGE("out of order:\n" << lines[i - 1] << "\n" << lines[i]);
+    }
+  }
+  BOOST_TEST(out_of_order == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(odd_bytes_and_multi_line_messages_stay_on_one_line) {

@@ -28,6 +28,23 @@ constexpr std::int64_t kSecond = 1'000'000'000;
 // Wall-clock timestamps: 2026-11-26T17:45:00Z plus an offset.
 constexpr std::int64_t kWallStart = 1795715100LL * kSecond;
 
+// The wall clock summaries are stamped with, set by the tests.
+std::int64_t g_wall_ns = 0;
+std::int64_t fake_wall_clock() {
+  return g_wall_ns;
+}
+
+// A filter with the given window and summary intervals, on the fake wall clock.
+DedupFilter::Options options(std::chrono::seconds window, std::chrono::milliseconds interval = 2000ms,
+                             std::chrono::milliseconds urgent = 1000ms) {
+  DedupFilter::Options out;
+  out.window = window;
+  out.summary_interval = interval;
+  out.urgent_interval = urgent;
+  out.wall_clock = &fake_wall_clock;
+  return out;
+}
+
 LogEntry record(std::string service_id, Level level, std::string message, std::int64_t timestamp_ns = kWallStart) {
   LogEntry entry;
   entry.timestamp_ns = timestamp_ns;
@@ -85,7 +102,7 @@ BOOST_AUTO_TEST_CASE(keys_differ_by_service_level_and_message) {
 }
 
 BOOST_AUTO_TEST_CASE(summarises_repeats_when_window_closes) {
-  DedupFilter filter(5s);
+  DedupFilter filter(options(5s, 10s, 10s));
   std::vector<LogEntry> summaries;
   BOOST_TEST(filter.admit(record("svc", Level::warning, "disk low", kWallStart), 0, summaries));
   BOOST_TEST(!filter.admit(record("svc", Level::warning, "disk low", kWallStart + kSecond / 2), kSecond, summaries));
@@ -96,6 +113,7 @@ BOOST_AUTO_TEST_CASE(summarises_repeats_when_window_closes) {
 
   filter.expire(5 * kSecond - 1, summaries);
   BOOST_TEST(summaries.empty());
+  g_wall_ns = kWallStart + 5 * kSecond + 7;
   filter.expire(5 * kSecond, summaries);
   BOOST_REQUIRE(summaries.size() == 1u);
   const LogEntry& summary = summaries[0];
@@ -106,7 +124,7 @@ BOOST_AUTO_TEST_CASE(summarises_repeats_when_window_closes) {
   BOOST_TEST(summary.host == "host-a");
   BOOST_TEST(summary.logger == "main");
   BOOST_TEST(summary.repeat_count == 3u);
-  BOOST_TEST(summary.timestamp_ns == kWallStart + 3 * kSecond + 250'000);
+  BOOST_TEST(summary.timestamp_ns == kWallStart + 5 * kSecond + 7);  // when it is written
   BOOST_TEST(summary.message ==
              "disk low (repeated 3 times between 2026-11-26T17:45:00.500000Z and 2026-11-26T17:45:03.000250Z)");
   BOOST_TEST(filter.size() == 0u);
@@ -152,22 +170,128 @@ BOOST_AUTO_TEST_CASE(says_when_a_summary_is_pending_so_the_node_can_sleep_otherw
 }
 
 BOOST_AUTO_TEST_CASE(a_repeat_after_the_window_closed_passes_and_emits_the_old_summary_first) {
-  DedupFilter filter(2s);
+  DedupFilter filter(options(2s, 5s, 5s));
   std::vector<LogEntry> summaries;
   BOOST_TEST(filter.admit(record("svc", Level::info, "tick", kWallStart), 0, summaries));
   BOOST_TEST(!filter.admit(record("svc", Level::info, "tick", kWallStart + kSecond), kSecond, summaries));
   // No expire() call in between: admit itself closes the old window.
+  g_wall_ns = kWallStart + 2 * kSecond;
   BOOST_TEST(filter.admit(record("svc", Level::info, "tick", kWallStart + 2 * kSecond), 2 * kSecond, summaries));
   BOOST_REQUIRE(summaries.size() == 1u);
   BOOST_TEST(summaries[0].repeat_count == 1u);
-  BOOST_TEST(summaries[0].timestamp_ns == kWallStart + kSecond);
+  BOOST_TEST(summaries[0].timestamp_ns == kWallStart + 2 * kSecond);
   // The new window counts from its own start.
   BOOST_TEST(!filter.admit(record("svc", Level::info, "tick", kWallStart + 3 * kSecond), 3 * kSecond, summaries));
   BOOST_TEST(filter.size() == 1u);
+  g_wall_ns = kWallStart + 3 * kSecond + 1;
   filter.flush_all(summaries);
   BOOST_REQUIRE(summaries.size() == 2u);
   BOOST_TEST(summaries[1].repeat_count == 1u);
-  BOOST_TEST(summaries[1].timestamp_ns == kWallStart + 3 * kSecond);
+  BOOST_TEST(summaries[1].timestamp_ns == kWallStart + 3 * kSecond + 1);
+}
+
+BOOST_AUTO_TEST_CASE(repeats_are_summarised_within_the_interval_while_the_window_stays_open) {
+  // A 30 s window, summaries within 2 s: the first passes at once, the repeats are
+  // reported 2 s after the first of them, and further repeats (still folded) make
+  // further summaries; every repeat is counted once.
+  DedupFilter filter(options(30s));
+  std::vector<LogEntry> summaries;
+  auto repeat_at = [&](std::int64_t offset_ns) {
+    return filter.admit(record("svc", Level::warning, "disk low", kWallStart + offset_ns), offset_ns, summaries);
+  };
+  BOOST_TEST(repeat_at(0));
+  BOOST_TEST(!filter.next_due_ns().has_value());  // nothing to summarise yet
+  BOOST_TEST(!repeat_at(kSecond / 2));
+  BOOST_TEST(!repeat_at(kSecond));
+  BOOST_REQUIRE(filter.next_due_ns().has_value());
+  BOOST_TEST(*filter.next_due_ns() == kSecond / 2 + 2 * kSecond);
+  filter.expire(kSecond / 2 + 2 * kSecond - 1, summaries);
+  BOOST_TEST(summaries.empty());
+  g_wall_ns = kWallStart + kSecond / 2 + 2 * kSecond;
+  filter.expire(kSecond / 2 + 2 * kSecond, summaries);
+  BOOST_REQUIRE(summaries.size() == 1u);
+  BOOST_TEST(summaries[0].repeat_count == 2u);
+  BOOST_TEST(summaries[0].timestamp_ns == g_wall_ns);
+  BOOST_TEST(summaries[0].message ==
+             "disk low (repeated 2 times between 2026-11-26T17:45:00.500000Z and 2026-11-26T17:45:01.000000Z)");
+  BOOST_TEST(!filter.summaries_pending());
+  // Still the same window: the next repeats are folded too, and summarised 2 s on.
+  BOOST_TEST(!repeat_at(10 * kSecond));
+  BOOST_TEST(!repeat_at(11 * kSecond));
+  BOOST_TEST(!repeat_at(11 * kSecond + 1));
+  g_wall_ns = kWallStart + 12 * kSecond;
+  filter.expire(12 * kSecond, summaries);
+  BOOST_REQUIRE(summaries.size() == 2u);
+  BOOST_TEST(summaries[1].repeat_count == 3u);
+  BOOST_TEST(summaries[1].timestamp_ns == g_wall_ns);
+  // After the window (30 s from the first), the text is written again.
+  BOOST_TEST(repeat_at(30 * kSecond));
+  BOOST_TEST(filter.suppressed() == 5u);
+  filter.flush_all(summaries);
+  BOOST_TEST(summaries.size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(error_and_critical_repeats_are_summarised_within_a_second) {
+  DedupFilter filter(options(30s, 2000ms, 1000ms));
+  std::vector<LogEntry> summaries;
+  filter.admit(record("svc", Level::info, "slow"), 0, summaries);
+  filter.admit(record("svc", Level::critical, "down"), 0, summaries);
+  filter.admit(record("svc", Level::error, "failed"), 0, summaries);
+  filter.admit(record("svc", Level::info, "slow"), 100, summaries);
+  filter.admit(record("svc", Level::critical, "down"), 200, summaries);
+  filter.admit(record("svc", Level::error, "failed"), 300, summaries);
+  BOOST_TEST(*filter.next_due_ns() == kSecond + 200);
+  filter.expire(kSecond + 299, summaries);
+  BOOST_REQUIRE(summaries.size() == 1u);
+  BOOST_TEST((summaries[0].level == Level::critical));
+  filter.expire(kSecond + 300, summaries);
+  BOOST_REQUIRE(summaries.size() == 2u);
+  BOOST_TEST((summaries[1].level == Level::error));
+  BOOST_TEST(*filter.next_due_ns() == 2 * kSecond + 100);
+  filter.expire(2 * kSecond + 100, summaries);
+  BOOST_REQUIRE(summaries.size() == 3u);
+  BOOST_TEST((summaries[2].level == Level::info));
+  BOOST_TEST(!filter.next_due_ns().has_value());
+  // A summary interval under a second applies to ERROR too.
+  DedupFilter quick(options(30s, 300ms, 1000ms));
+  quick.admit(record("svc", Level::error, "failed"), 0, summaries);
+  quick.admit(record("svc", Level::error, "failed"), 0, summaries);
+  BOOST_TEST(*quick.next_due_ns() == 300'000'000);
+}
+
+BOOST_AUTO_TEST_CASE(a_window_shorter_than_the_interval_is_summarised_when_it_closes) {
+  DedupFilter filter(options(1s, 2000ms));
+  std::vector<LogEntry> summaries;
+  filter.admit(record("svc", Level::info, "m"), 0, summaries);
+  filter.admit(record("svc", Level::info, "m"), kSecond / 2, summaries);
+  BOOST_TEST(*filter.next_due_ns() == kSecond);
+  filter.expire(kSecond, summaries);
+  BOOST_REQUIRE(summaries.size() == 1u);
+  BOOST_TEST(summaries[0].repeat_count == 1u);
+  filter.expire(10 * kSecond, summaries);
+  BOOST_TEST(summaries.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(summaries_of_a_flood_of_closed_windows_stay_bounded_and_exact) {
+  // Windows closed early at a high rate, each with a repeat: their queued
+  // summary times go stale (the summary came at the close) and are dropped, and
+  // every repeat is in exactly one summary.
+  DedupFilter::Options flood = options(60s, 2000ms);
+  flood.max_keys = 100;
+  DedupFilter filter(flood);
+  std::vector<LogEntry> summaries;
+  for (int i = 0; i < 100'000; ++i) {
+    const LogEntry entry = record("svc", i % 3 == 0 ? Level::error : Level::info, "m" + std::to_string(i));
+    filter.admit(entry, i, summaries);
+    filter.admit(entry, i, summaries);
+    if (i % 1000 == 0) filter.expire(i, summaries);
+  }
+  filter.expire(10 * kSecond, summaries);
+  filter.flush_all(summaries);
+  std::uint64_t summarised = 0;
+  for (const auto& summary : summaries) summarised += summary.repeat_count;
+  BOOST_TEST(summarised == 100'000u);
+  BOOST_TEST(summaries.size() == 100'000u);
 }
 
 BOOST_AUTO_TEST_CASE(summaries_come_in_the_order_their_windows_opened) {

@@ -90,7 +90,12 @@ int main(int argc, char** argv) {
     options.logger_name = std::string("cantina_os.") + service.id;
     loggers.push_back(std::make_unique<cantina::bus::Logger>(context, options));
   }
-  for (auto& logger : loggers) logger->info("{} started (demo)", logger->service());
+  // One after the other, each sent before the next is made: five Loggers' first
+  // records made at once would reach the logging node in any order.
+  for (auto& logger : loggers) {
+    logger->info("{} started (demo)", logger->service());
+    logger->flush(std::chrono::seconds(5));
+  }
 
   std::mt19937 random(std::random_device{}());
   const auto interval = std::chrono::milliseconds(static_cast<long>(1000.0 / rate));
@@ -103,6 +108,9 @@ int main(int argc, char** argv) {
     if (line->level >= Level::warning && random() % 4 != 0) line = &lines[0];
     loggers[which]->log_format(line->level, cantina::bus::FormatString(line->text), random() % 100);
   }
-  for (auto& logger : loggers) logger->info("{} stopping (demo)", logger->service());
+  for (auto& logger : loggers) {
+    logger->info("{} stopping (demo)", logger->service());
+    logger->flush(std::chrono::seconds(5));
+  }
   return 0;
 }

@@ -2,14 +2,10 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <limits>
-#include <random>
 
-#include <sys/random.h>
-#include <sys/types.h>
 
 #include "cantina/bus/clock.h"
 #include "siphash.h"
@@ -18,36 +14,6 @@ namespace cantina::logging {
 
 namespace {
 
-// The process's SipHash key, drawn once from the kernel's random source.
-struct HashKey {
-  std::uint64_t k0 = 0;
-  std::uint64_t k1 = 0;
-};
-
-HashKey draw_hash_key() noexcept {
-  std::uint64_t words[2] = {};
-  auto* bytes = reinterpret_cast<unsigned char*>(words);
-  std::size_t got = 0;
-  while (got < sizeof words) {
-    const ssize_t n = ::getrandom(bytes + got, sizeof words - got, 0);
-    if (n > 0) {
-      got += static_cast<std::size_t>(n);
-    } else if (n < 0 && errno != EINTR) {
-      break;
-    }
-  }
-  if (got < sizeof words) {  // no getrandom(2) (a very old kernel): the C++ library's source
-    std::random_device device;
-    for (auto& word : words) word = (static_cast<std::uint64_t>(device()) << 32) ^ device();
-  }
-  return {words[0], words[1]};
-}
-
-const HashKey& hash_key() noexcept {
-  static const HashKey key = draw_hash_key();
-  return key;
-}
-
 constexpr std::size_t kMinTextBytes = 4096;
 
 using KeyHasher = SipHasher13;  // see dedup_filter.h
@@ -55,7 +21,7 @@ using KeyHasher = SipHasher13;  // see dedup_filter.h
 }  // namespace
 
 std::uint64_t DedupFilter::key_hash(std::string_view service_id, Level level, std::string_view message) noexcept {
-  const HashKey& key = hash_key();
+  const ProcessHashKey& key = process_hash_key();
   KeyHasher hasher(key.k0, key.k1);
   // The message first (its words aligned), then the service id, then one word
   // with the service id's length and the level: unambiguous, since the total

@@ -71,11 +71,23 @@ struct PendingLoss {
   std::uint64_t gaps = 0;
   std::uint64_t malformed = 0;  // undecodable payloads
   // Publishers first seen after their sequence 1 (this node started, or restarted,
-  // while they were logging): the records before their first one here.
+  // while they were logging) with nothing known of them: the records before their
+  // first one here.
   std::uint64_t before_session = 0;
   std::uint64_t late_publishers = 0;
   std::uint64_t late_publisher_id = 0;  // the last of them, and its first sequence here
   std::uint64_t late_first_sequence = 0;
+  // Gaps between where a previous node left a publisher (its state file) and what
+  // this one saw first: lost while no node ran. The first few ranges are named.
+  static constexpr std::size_t kNamedRanges = 4;
+  std::uint64_t lost_while_down = 0;
+  std::uint64_t down_ranges = 0;
+  std::pair<std::uint64_t, std::uint64_t> down_range[kNamedRanges] = {};
+  // Implausible forward jumps and backward jumps: the first, and how many.
+  std::uint64_t jumps = 0;
+  std::uint64_t jump_publisher = 0, jump_from = 0, jump_to = 0;
+  std::uint64_t backs = 0;
+  std::uint64_t back_publisher = 0, back_from = 0, back_to = 0;
 };
 
 // A warning if the session folder lets others than its owner and group read, or
@@ -176,7 +188,9 @@ struct LoggingNode::State {
   void update_streaming();
   void handle_bus_message(bus::Received& message);
   void handle_record(const bus::LogRecordView& record, const std::string& service_name, std::int64_t now_monotonic);
-  void note_gap(std::string_view service, std::uint64_t missing);
+  // Counts what the sequence tracker saw of `publisher` of `service`.
+  void note_sequence(std::string_view service, std::uint64_t publisher_id,
+                     const SequenceTracker::Observation& observation);
   void handle_set_level(const bus::SetLogLevel& request);
   // Answers one history query if one is waiting; false if none was.
   bool handle_query();
@@ -332,11 +346,48 @@ void LoggingNode::State::node_entry(Level level, EntryKind kind, std::string mes
   accept(std::move(entry));
 }
 
-void LoggingNode::State::note_gap(std::string_view service, std::uint64_t missing) {
-  counters.lost.fetch_add(missing, std::memory_order_relaxed);
+void LoggingNode::State::note_sequence(std::string_view service, std::uint64_t publisher_id,
+                                       const SequenceTracker::Observation& observation) {
+  using Event = SequenceTracker::Event;
+  if (observation.event == Event::none) return;
+  if (observation.event == Event::first_seen && observation.to <= 1) return;
   PendingLoss& loss = pending_loss(service);
-  loss.lost += missing;
-  ++loss.gaps;
+  switch (observation.event) {
+    case Event::none: break;
+    case Event::first_seen:
+      loss.before_session += observation.to - 1;
+      ++loss.late_publishers;
+      loss.late_publisher_id = publisher_id;
+      loss.late_first_sequence = observation.to;
+      break;
+    case Event::gap:
+      counters.lost.fetch_add(observation.missing, std::memory_order_relaxed);
+      if (observation.across_restart) {
+        loss.lost_while_down += observation.missing;
+        if (loss.down_ranges < PendingLoss::kNamedRanges) {
+          loss.down_range[loss.down_ranges] = {observation.first_missing, observation.last_missing};
+        }
+        ++loss.down_ranges;
+      } else {
+        loss.lost += observation.missing;
+        ++loss.gaps;
+      }
+      break;
+    case Event::jump:
+      if (loss.jumps++ == 0) {
+        loss.jump_publisher = publisher_id;
+        loss.jump_from = observation.from;
+        loss.jump_to = observation.to;
+      }
+      break;
+    case Event::back:
+      if (loss.backs++ == 0) {
+        loss.back_publisher = publisher_id;
+        loss.back_from = observation.from;
+        loss.back_to = observation.to;
+      }
+      break;
+  }
 }
 
 // `service_name` is the friendly name of record.service and `now_monotonic` the
@@ -344,16 +395,8 @@ void LoggingNode::State::note_gap(std::string_view service, std::uint64_t missin
 void LoggingNode::State::handle_record(const bus::LogRecordView& record, const std::string& service_name,
                                        std::int64_t now_monotonic) {
   counters.received.fetch_add(1, std::memory_order_relaxed);
-  const auto observation = sequences.observe(record.publisher_id, record.sequence);
-  if (observation.gap) {
-    note_gap(record.service, observation.gap->missing);
-  } else if (observation.first_seen && record.sequence > 1) {
-    PendingLoss& loss = pending_loss(record.service);
-    loss.before_session += record.sequence - 1;
-    ++loss.late_publishers;
-    loss.late_publisher_id = record.publisher_id;
-    loss.late_first_sequence = record.sequence;
-  }
+  note_sequence(record.service, record.publisher_id,
+                sequences.observe(record.service, record.publisher_id, record.sequence, now_monotonic));
   if (record.level < threshold) {
     counters.filtered.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -421,9 +464,8 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
         },
         bus::ViewFields::without_source);
     if (error.empty() && info.last_sequence != 0) {
-      if (auto gap = sequences.observe_last(info.publisher_id, info.last_sequence)) {
-        note_gap(topic->service, gap->missing);
-      }
+      note_sequence(topic->service, info.publisher_id,
+                    sequences.observe_last(topic->service, info.publisher_id, info.last_sequence, now));
     }
     if (!error.empty()) ++mismatched;  // the message, or the rest of the batch
     if (mismatched > 0) {
@@ -483,6 +525,43 @@ void LoggingNode::State::report_losses() {
       node_entry(Level::warning, EntryKind::loss,
                  "lost " + std::to_string(loss.lost) + " records from " + service + " (" + std::to_string(loss.gaps) +
                      (loss.gaps == 1 ? " gap" : " gaps") + " in sequence numbers)");
+    }
+    if (loss.lost_while_down > 0) {
+      std::string message = "lost " + std::to_string(loss.lost_while_down) + " records from " + service +
+                            " while the logging node was not running (sequences ";
+      for (std::size_t i = 0; i < std::min<std::uint64_t>(loss.down_ranges, PendingLoss::kNamedRanges); ++i) {
+        if (i > 0) message += ", ";
+        message += std::to_string(loss.down_range[i].first);
+        if (loss.down_range[i].second != loss.down_range[i].first) {
+          message += "\u2013";  // an en dash
+          message += std::to_string(loss.down_range[i].second);
+        }
+      }
+      if (loss.down_ranges > PendingLoss::kNamedRanges) {
+        message += " and " + std::to_string(loss.down_ranges - PendingLoss::kNamedRanges) + " more ranges";
+      }
+      message += ')';
+      node_entry(Level::warning, EntryKind::loss, std::move(message));
+    }
+    if (loss.jumps > 0) {
+      std::string message = "sequence from " + service + " (publisher " + hex(loss.jump_publisher) + ") jumped from ";
+      message += std::to_string(loss.jump_from);
+      message += " to ";
+      message += std::to_string(loss.jump_to);
+      message += ": not counted as loss, more records than it could have sent";
+      if (loss.jumps > 1) message += " (" + std::to_string(loss.jumps) + " such jumps in all)";
+      node_entry(Level::warning, EntryKind::loss, std::move(message));
+    }
+    if (loss.backs > 0) {
+      std::string message = "sequence from " + service + " (publisher " + hex(loss.back_publisher) + ") ";
+      if (loss.back_from == loss.back_to) {
+        message += "repeated number " + std::to_string(loss.back_to);
+      } else {
+        message += "went back from " + std::to_string(loss.back_from) + " to " + std::to_string(loss.back_to);
+      }
+      message += ": the publisher restarted, or another process publishes as it";
+      if (loss.backs > 1) message += " (" + std::to_string(loss.backs) + " times in all)";
+      node_entry(Level::warning, EntryKind::loss, std::move(message));
     }
     if (loss.malformed > 0) {
       node_entry(Level::warning, EntryKind::loss,

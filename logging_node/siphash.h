@@ -96,4 +96,12 @@ class BasicSipHasher {
 using SipHasher = BasicSipHasher<2, 4>;
 using SipHasher13 = BasicSipHasher<1, 3>;
 
+// A key drawn once per process from getrandom(2) (or, without it, the C++
+// library's random source), for the node's hash tables.
+struct ProcessHashKey {
+  std::uint64_t k0 = 0;
+  std::uint64_t k1 = 0;
+};
+const ProcessHashKey& process_hash_key() noexcept;
+
 }  // namespace cantina::logging

@@ -204,6 +204,59 @@ BOOST_AUTO_TEST_CASE(gaps_inside_between_and_after_batches_are_each_counted_once
   BOOST_TEST(count_containing(lines, "dropped 1 malformed messages from batch_test") == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(forged_sequence_numbers_are_reported_never_counted_as_loss) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  LogNode node(dir.path(), bus);
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  constexpr std::uint64_t kVictim = 42;
+  constexpr std::uint64_t kHuge = 1'000'000'000'000'000;
+  auto victim = [&](std::uint64_t sequence) {
+    publisher.send_record(make_record("victim_svc", kVictim, sequence, "victim " + std::to_string(sequence)));
+  };
+  victim(1);
+  victim(2);
+  // Another service's records carrying the victim's publisher id, then an
+  // impossible last sequence: the victim's accounting is untouched.
+  publisher.send_record(make_record("attacker", kVictim, 5, "forged"));
+  bus::LogRecordBatch forged;
+  forged.publisher_id = kVictim;
+  forged.last_sequence = kHuge;
+  publisher.send_batch("attacker", forged);
+  victim(3);
+  // On the victim's own topic: a jump to 1e15, the victim going on, a number
+  // going back, the victim going on.
+  publisher.send_record(make_record("victim_svc", kVictim, kHuge, "forged jump"));
+  victim(4);
+  publisher.send_record(make_record("victim_svc", kVictim, 1, "forged back"));
+  victim(5);
+  BOOST_TEST(stats.wait_until([](const bus::LoggingStats& s) { return s.received >= 8; }, 20s).has_value());
+  std::this_thread::sleep_for(1500ms);  // the reports of the last second
+  const auto seen = stats.latest();
+  BOOST_REQUIRE(seen);
+  BOOST_TEST(seen->lost == 0u);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  BOOST_TEST(count_containing(lines, "Logging Service      lost ") == 0u);
+  BOOST_TEST(count_containing(lines, "Victim Svc           victim ") == 5u);
+  BOOST_TEST(count_containing(lines,
+                              "WARNING  Logging Service      sequence from attacker (publisher 000000000000002a) "
+                              "jumped from 5 to 1000000000000000: not counted as loss") == 1u);
+  BOOST_TEST(count_containing(lines,
+                              "sequence from victim_svc (publisher 000000000000002a) jumped from 3 to "
+                              "1000000000000000: not counted as loss") == 1u);
+  BOOST_TEST(count_containing(lines,
+                              "sequence from victim_svc (publisher 000000000000002a) went back from "
+                              "1000000000000000 to 4: the publisher restarted, or another process "
+                              "publishes as it") == 1u);
+  // The second backward jump, in the same report or the next.
+  BOOST_TEST(count_containing(lines, "publishes as it (2 times in all)") +
+                 count_containing(lines, "(publisher 000000000000002a) went back from 4 to 1: ") ==
+             1u);
+}
+
 BOOST_AUTO_TEST_CASE(records_a_logger_drops_at_the_end_of_a_burst_are_reported_lost) {
   TempDir dir;
   Bus bus(dir.path());

@@ -1,11 +1,12 @@
-// DedupFilter: collapses a burst of identical records into the first one plus a
-// "repeated N times" summary when its window closes.
+// DedupFilter: collapses a burst of identical records into the first one plus
+// "repeated N times" summaries, each written within a short bound.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -14,30 +15,61 @@
 namespace cantina::logging {
 
 // Tracks, per key (service_id, level, message), a window that opens at the first
-// occurrence and lasts `window`. Repeats inside the window are counted instead of
-// written; when the window closes, a summary entry reports them. Not thread-safe:
-// the receive thread owns it. Every operation is O(1) amortised per entry.
+// occurrence and lasts `window`: repeats inside it are counted instead of written
+// (the first occurrence passes at once). Counted repeats are reported by a summary
+// entry at most `summary_interval` after the first of them arrived (ERROR and
+// CRITICAL: `urgent_interval`), or when the window closes if that is sooner; the
+// window stays open, and later repeats make the next summary. A summary is stamped
+// with the time it is made (the wall clock) and says in its text when the repeats
+// it counts happened, so the entries come out in time order. Not thread-safe: the
+// receive thread owns it. Every operation is O(1) amortised per entry.
 //
-// Memory: a window keeps the key's 64-bit hash, its times and count (~80 bytes
-// with the index, which is allocated once for max_keys), and a copy of the entry only once it has a repeat (for the
-// summary). Keys are told apart by the hash alone until then: two different keys
-// with the same 64-bit hash (odds ~1e-11 with 10,000 keys open) would be counted
-// as one; from the first repeat on, a key's text is compared too and a mismatch
-// passes through. Windows close in the order they opened, so they live in a
-// circular buffer that grows (doubling, up to max_keys) and is then reused: once
-// warm, opening and closing windows allocates nothing.
+// Keys: a record is counted as a repeat only if its service id, level and text
+// are all equal to those of the record that opened the window (compared in
+// full); the 64-bit hash that finds the window is SipHash-1-3 with a key drawn
+// from getrandom(2) when the process starts, so nobody can craft two keys that
+// collide (1-3 rather than 2-4: half the cost, which the node pays per record;
+// the comparison, not the hash, decides what is folded). Two different keys that collide anyway (odds ~1e-11 with
+// 10,000 keys open) are both written: the second is not tracked, never folded.
+//
+// Memory: a window keeps the key's hash, times and counts (~80 bytes; the index
+// is allocated once for max_keys), and copies of the key and of what a summary
+// names (service id, text, friendly name, host, logger) in one circular byte
+// buffer: windows close in the order they opened, so the oldest bytes are always
+// the next to go. Both grow (doubling) up to max_keys windows and max_bytes bytes
+// and are then reused: once warm, opening and closing windows allocates nothing.
+// Reaching either bound closes the oldest window early (its summary emitted,
+// counted in closed_early()); a key larger than max_bytes is not tracked.
 class DedupFilter {
  public:
-  // window 0 = off: admit() always returns true and nothing is tracked. max_keys
-  // (at least 1; 0 is treated as 1) bounds the keys tracked: when it is reached, the
-  // oldest key's window is closed early (its summary emitted, counted in
-  // closed_early()), never silently dropped.
-  explicit DedupFilter(std::chrono::seconds window, std::size_t max_keys = 10000);
+  static constexpr std::size_t kDefaultMaxBytes = std::size_t{16} * 1024 * 1024;
+
+  struct Options {
+    // How long identical records stay folded after the first; 0 = off: admit()
+    // always returns true and nothing is tracked.
+    std::chrono::seconds window{30};
+    // Longest a counted repeat waits for its summary, and for ERROR and CRITICAL
+    // records (the shorter of the two applies to them).
+    std::chrono::milliseconds summary_interval{2000};
+    std::chrono::milliseconds urgent_interval{1000};
+    // Keys tracked at most (at least 1; 0 is treated as 1), and bytes kept for
+    // them (at least 4096; rounded down to a power of two).
+    std::size_t max_keys = 10000;
+    std::size_t max_bytes = kDefaultMaxBytes;
+    // The time a summary is stamped with (ns since the epoch); null = the system clock.
+    std::int64_t (*wall_clock)() = nullptr;
+  };
+  explicit DedupFilter(const Options& options);
+  // A window whose repeats are summarised only when it closes (summary_interval =
+  // urgent_interval = window).
+  explicit DedupFilter(std::chrono::seconds window, std::size_t max_keys = 10000,
+                       std::size_t max_bytes = kDefaultMaxBytes);
 
   DedupFilter(const DedupFilter&) = delete;
   DedupFilter& operator=(const DedupFilter&) = delete;
 
-  // The hash of an entry's key; pass it to admit() to hash only once.
+  // The hash of an entry's key (SipHash-1-3 keyed once per process); pass it to
+  // admit() to hash only once.
   static std::uint64_t key_hash(std::string_view service_id, Level level, std::string_view message) noexcept;
 
   // Returns true if `entry` should be written (first occurrence in its window) and
@@ -48,39 +80,53 @@ class DedupFilter {
   bool admit(const LogEntry& entry, std::int64_t now_ns, std::vector<LogEntry>& summaries) {
     return admit(entry, key_hash(entry.service_id, entry.level, entry.message), now_ns, summaries);
   }
-  // The same with the key's hash computed by the caller (key_hash()).
+  // The same with the key's hash computed by the caller (key_hash(); a test may
+  // pass any value: keys are still compared in full).
   bool admit(const LogEntry& entry, std::uint64_t hash, std::int64_t now_ns, std::vector<LogEntry>& summaries);
 
-  // Closes every window opened at or before now_ns - window and appends a summary
-  // for each that had repeats, in the order the windows opened. Cost is proportional
-  // to the windows closed, not to the keys tracked: call it on a timer.
+  // Appends the summaries due by `now_ns` (in the order they fell due), then
+  // closes every window opened at or before now_ns - window, appending a summary
+  // for each with repeats not yet summarised (in the order the windows opened).
+  // Cost is proportional to the summaries made and windows closed, not to the keys
+  // tracked: call it on a timer (next_due_ns() says when).
   void expire(std::int64_t now_ns, std::vector<LogEntry>& summaries);
 
   // Closes all windows (shutdown) and appends all pending summaries, in the order
   // the windows opened.
   void flush_all(std::vector<LogEntry>& summaries);
 
-  // Whether an open window has repeats, i.e. a summary is due when it closes: only
-  // then must expire() be called on time (windows without repeats may close late).
+  // Whether an open window has repeats not yet summarised: only then must expire()
+  // be called on time (windows without repeats may close late).
   bool summaries_pending() const { return windows_with_repeats_ != 0; }
+  // When the next summary falls due (monotonic ns), if one is pending.
+  std::optional<std::int64_t> next_due_ns() const;
 
-  // Keys tracked now (open windows).
+  // Keys tracked now (open windows), and the bytes kept for them.
   std::size_t size() const { return keys_; }
+  std::size_t bytes() const {
+    return keys_ != 0 ? static_cast<std::size_t>(text_head_ - windows_[first_window_].offset) : 0;
+  }
 
   // Total repeats counted (suppressed) since construction.
   std::uint64_t suppressed() const { return suppressed_; }
 
-  // Windows closed before their time because max_keys keys were tracked.
+  // Windows closed before their time because max_keys keys or max_bytes bytes
+  // were tracked.
   std::uint64_t closed_early() const { return closed_early_; }
 
  private:
   struct Window {
     std::uint64_t hash = 0;
-    std::int64_t opened_ns = 0;  // monotonic
-    std::uint64_t repeats = 0;
-    std::int64_t first_repeat_ns = 0;  // timestamp_ns of the first suppressed repeat
-    std::int64_t last_repeat_ns = 0;   // timestamp_ns of the last suppressed repeat
-    std::unique_ptr<LogEntry> first;   // copied at the first repeat (for the summary)
+    std::int64_t opened_ns = 0;        // monotonic
+    std::uint64_t repeats = 0;         // counted and not yet summarised
+    std::int64_t first_repeat_ns = 0;  // timestamp_ns of the first of them
+    std::int64_t last_repeat_ns = 0;   // timestamp_ns of the last of them
+    // The key and what a summary names, at text_ in this order: service_id,
+    // message, service, host, logger.
+    std::uint64_t offset = 0;  // in text_, counted from its start without wrapping (see make_room)
+    std::uint32_t lengths[5] = {};
+    Level level = Level::info;
+    std::size_t bytes() const { return std::size_t{lengths[0]} + lengths[1] + lengths[2] + lengths[3] + lengths[4]; }
   };
   // The index: open addressing with linear probing, sized once for max_keys at a
   // load of at most 2/3, so admitting and closing never allocate.
@@ -95,35 +141,83 @@ class DedupFilter {
     if (at >= windows_.size()) at -= windows_.size();
     return windows_[at];
   }
+  // The window's copy of field `i` (0 service_id, 1 message, 2 service, 3 host, 4 logger).
+  std::string_view field(const Window& window, int i) const noexcept;
+  // True if `entry` has the window's key.
+  bool same_key(const Window& window, const LogEntry& entry) const noexcept;
   // Appends a window (the caller keeps open windows below max_keys).
-  void push_window(Window window);
+  void push_window(const Window& window);
+  // Where `size` bytes can be stored after the newest window's, growing the
+  // buffer or closing the oldest windows early as needed; false if `size` can
+  // never fit.
+  bool make_room(std::size_t size, std::uint64_t& offset, std::vector<LogEntry>& summaries);
 
   // Removes the oldest window, appending its summary if it had repeats.
   void close_oldest(std::vector<LogEntry>& summaries);
+  // Appends the summary of the window's counted repeats and resets their count.
+  void summarise(Window& window, std::vector<LogEntry>& summaries);
+
+  // Windows whose repeats wait for a summary, in the order they fall due: one queue
+  // per interval (normal, urgent), so each is in order of arrival. An entry whose
+  // window has closed meanwhile (its summary made then) is skipped when it comes up.
+  struct Due {
+    std::uint64_t window = 0;  // window number
+    std::int64_t due_ns = 0;   // monotonic
+  };
+  class DueQueue {
+   public:
+    bool empty() const { return size_ == 0; }
+    const Due& front() const { return items_[head_]; }
+    void pop() noexcept;
+    // Appends; when full (at `limit` entries), first drops the entries of closed
+    // windows (those numbered below `first_open`).
+    void push(const Due& due, std::size_t limit, std::uint64_t first_open);
+
+   private:
+    std::vector<Due> items_;  // circular
+    std::size_t head_ = 0;
+    std::size_t size_ = 0;
+  };
+  DueQueue& queue_for(Level level) { return level >= Level::error ? urgent_ : normal_; }
   // The slot holding `hash`, or the empty slot where it would go.
   std::size_t find_slot(std::uint64_t hash) const noexcept;
   // Empties slot `at`, moving later entries of its probe run back (no tombstones).
   void erase_slot(std::size_t at) noexcept;
 
   std::int64_t window_ns_;
+  std::int64_t interval_ns_;
+  std::int64_t urgent_interval_ns_;
+  std::int64_t (*wall_clock_)();
   std::size_t max_keys_;
+  std::size_t max_bytes_;
   std::vector<Window> windows_;   // circular: open windows, oldest opened first at first_window_
   std::size_t first_window_ = 0;  // index of the oldest open window in windows_
   std::uint64_t closed_ = 0;      // windows closed so far: window_at(i) is window number closed_ + i
   std::vector<Slot> slots_;       // hash -> window number; size a power of two
   std::size_t mask_;
   std::size_t keys_ = 0;
+  // The windows' bytes, circular like windows_. Offsets count on without
+  // wrapping; a window's bytes are at offset % capacity, never split across the
+  // end (a window that would be starts at the next multiple of the capacity).
+  std::unique_ptr<char[]> text_;
+  std::size_t text_capacity_ = 0;  // 0 or a power of two <= max_bytes_
+  std::uint64_t text_head_ = 0;    // just past the newest window's bytes
+  // Grows text_ to hold at least `needed` bytes, keeping the windows' bytes.
+  void grow_text(std::size_t needed);
+  std::uint64_t text_tail() noexcept { return keys_ != 0 ? window_at(0).offset : text_head_; }
+  DueQueue normal_;
+  DueQueue urgent_;
   std::size_t windows_with_repeats_ = 0;
   std::uint64_t suppressed_ = 0;
   std::uint64_t closed_early_ = 0;
 };
 
-// The summary entry for `repeats` (>= 1) suppressed repeats of `first`, the first
-// and last of them at `first_repeat_ns` and `last_repeat_ns`: kind repeat_summary,
-// the same level, service, service_id, host and logger, timestamp_ns =
-// last_repeat_ns, and message "<message> (repeated N time[s] between <first> and
-// <last>)" with ISO-8601 timestamps. Exposed for tests and for the node.
+// The summary entry, made at `written_ns`, for `repeats` (>= 1) suppressed repeats
+// of `first`, the first and last of them at `first_repeat_ns` and
+// `last_repeat_ns`: kind repeat_summary, the same level, service, service_id, host
+// and logger, timestamp_ns = written_ns, and message "<message> (repeated N
+// time[s] between <first> and <last>)" with ISO-8601 timestamps.
 LogEntry make_repeat_summary(const LogEntry& first, std::uint64_t repeats, std::int64_t first_repeat_ns,
-                             std::int64_t last_repeat_ns);
+                             std::int64_t last_repeat_ns, std::int64_t written_ns);
 
 }  // namespace cantina::logging

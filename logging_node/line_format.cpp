@@ -77,6 +77,17 @@ std::size_t valid_sequence_length(std::string_view text, std::size_t at, std::ui
   return 0;
 }
 
+// The code points escaped although valid: C1 controls, the line and paragraph
+// separators, and the bidirectional controls that make a terminal or an editor
+// show text in another order than it is stored ("Trojan Source"): the embeddings
+// and overrides U+202A..U+202E, the isolates U+2066..U+2069, and the marks
+// U+200E, U+200F and U+061C.
+constexpr bool must_escape(std::uint32_t code_point) {
+  return code_point <= 0x9f || code_point == 0x2028 || code_point == 0x2029 ||
+         (code_point >= 0x202a && code_point <= 0x202e) || (code_point >= 0x2066 && code_point <= 0x2069) ||
+         code_point == 0x200e || code_point == 0x200f || code_point == 0x061c;
+}
+
 // Appends `count` spaces.
 void append_padding(std::string& out, std::size_t count) {
   out.append(count, ' ');
@@ -156,7 +167,7 @@ void append_escaped(std::string& out, std::string_view message) {
     if (length == 0) {
       append_byte_escape(out, byte);
       ++at;
-    } else if (code_point <= 0x9f || code_point == 0x2028 || code_point == 0x2029) {
+    } else if (must_escape(code_point)) {
       append_code_point_escape(out, code_point);
       at += length;
     } else {

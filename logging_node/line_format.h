@@ -13,8 +13,9 @@ namespace cantina::logging {
 //   other C0 controls, ESC and DEL -> `\xNN` (lowercase hex);
 //   bytes that are not valid UTF-8 (including overlong forms, surrogates and code
 //   points above U+10FFFF) -> `\xNN`, one escape per byte;
-//   C1 controls U+0080..U+009F and the Unicode line/paragraph separators
-//   U+2028/U+2029 -> `\u0080` style escapes;
+//   C1 controls U+0080..U+009F, the Unicode line/paragraph separators
+//   U+2028/U+2029 and the bidirectional controls (U+202A..U+202E,
+//   U+2066..U+2069, U+200E, U+200F, U+061C) -> `\u0080` style escapes;
 //   every other valid UTF-8 sequence is kept as is.
 // The result is valid UTF-8. Allocates only by growing `out`. Any thread may call.
 void append_escaped(std::string& out, std::string_view message);

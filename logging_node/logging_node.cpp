@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,9 +36,10 @@ namespace cantina::logging {
 namespace {
 
 constexpr std::string_view kNodeService = "Logging Service";
-// How late a repeat summary may come after its window closed: the receive loop
-// wakes this often while one is pending, and otherwise only for messages and for
-// the stats each second (an idle node wakes once a second).
+// How late the count of entries left out of the live stream may come: the receive
+// loop wakes this often while one waits for a batch to carry it, and otherwise only
+// for messages, when a repeat summary falls due, and for the stats each second (an
+// idle node wakes once a second).
 constexpr auto kTick = std::chrono::milliseconds(100);
 constexpr std::int64_t kStatsPeriodNs = 1'000'000'000;
 constexpr std::size_t kMaxMessagesPerWakeup = 4096;
@@ -55,6 +57,9 @@ constexpr const char* kStopMessage = "stop";
 constexpr std::size_t kMaxReportedServices = 1000;
 constexpr std::string_view kOtherServices = "(other services)";
 constexpr std::size_t kMaxDedupKeys = 10000;
+// Longest a counted ERROR or CRITICAL repeat waits for its summary (at most
+// [logging] dedup_summary_interval_ms).
+constexpr std::chrono::milliseconds kUrgentSummaryInterval{1000};
 
 std::string stop_endpoint(const void* owner) {
   return "inproc://logging-node-stop-" + std::to_string(reinterpret_cast<std::uintptr_t>(owner));
@@ -66,12 +71,38 @@ struct PendingLoss {
   std::uint64_t gaps = 0;
   std::uint64_t malformed = 0;  // undecodable payloads
   // Publishers first seen after their sequence 1 (this node started, or restarted,
-  // while they were logging): the records before their first one here.
+  // while they were logging) with nothing known of them: the records before their
+  // first one here.
   std::uint64_t before_session = 0;
   std::uint64_t late_publishers = 0;
   std::uint64_t late_publisher_id = 0;  // the last of them, and its first sequence here
   std::uint64_t late_first_sequence = 0;
+  // Gaps between where a previous node left a publisher (its state file) and what
+  // this one saw first: lost while no node ran. The first few ranges are named.
+  static constexpr std::size_t kNamedRanges = 4;
+  std::uint64_t lost_while_down = 0;
+  std::uint64_t down_ranges = 0;
+  std::pair<std::uint64_t, std::uint64_t> down_range[kNamedRanges] = {};
+  // Implausible forward jumps and backward jumps: the first, and how many.
+  std::uint64_t jumps = 0;
+  std::uint64_t jump_publisher = 0, jump_from = 0, jump_to = 0;
+  std::uint64_t backs = 0;
+  std::uint64_t back_publisher = 0, back_from = 0, back_to = 0;
 };
+
+// A warning if the session folder lets others than its owner and group read, or
+// others than its owner change, the session files (a folder made by the node is
+// 0750; one that existed may be looser); empty if not.
+std::string loose_folder_warning(const std::filesystem::path& folder) {
+  struct stat info {};
+  if (::stat(folder.c_str(), &info) != 0 || (info.st_mode & 027) == 0) return {};
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info.st_mode & 07777));
+  return "session folder " + folder.string() + " has mode " + mode + ": " +
+         ((info.st_mode & 020) != 0 ? "its group may change or delete the session files"
+                                    : "others may read the session files") +
+         " (chmod 750 " + folder.string() + ", or 700)";
+}
 
 std::string hex(std::uint64_t value) {
   char text[17];
@@ -111,7 +142,9 @@ struct LoggingNode::State {
                WriterOptions{config.logging.batch_size, std::chrono::seconds(config.logging.file_flush_interval),
                              &spares}),
         names(config.logging.service_names),
-        dedup(std::chrono::seconds(config.logging.deduplication_window), kMaxDedupKeys),
+        dedup(DedupFilter::Options{std::chrono::seconds(config.logging.deduplication_window),
+                                   std::chrono::milliseconds(config.logging.dedup_summary_interval_ms),
+                                   kUrgentSummaryInterval, kMaxDedupKeys, DedupFilter::kDefaultMaxBytes, nullptr}),
         ring(config.logging.max_memory_logs),
         threshold(config.logging.log_level),
         stop_server(context, zmq::socket_type::pair),
@@ -143,6 +176,8 @@ struct LoggingNode::State {
         throw std::runtime_error("cannot bind query endpoint " + config.logging.query_endpoint + ": " + error.what());
       }
     }
+    folder_warning = loose_folder_warning(session.directory());
+    if (!folder_warning.empty()) std::fprintf(stderr, "cantina-logd: WARNING: %s\n", folder_warning.c_str());
     stop_server.bind(stop_endpoint(this));
     stop_client.connect(stop_endpoint(this));
   }
@@ -153,12 +188,15 @@ struct LoggingNode::State {
   void update_streaming();
   void handle_bus_message(bus::Received& message);
   void handle_record(const bus::LogRecordView& record, const std::string& service_name, std::int64_t now_monotonic);
-  void note_gap(std::string_view service, std::uint64_t missing);
+  // Counts what the sequence tracker saw of `publisher` of `service`.
+  void note_sequence(std::string_view service, std::uint64_t publisher_id,
+                     const SequenceTracker::Observation& observation);
   void handle_set_level(const bus::SetLogLevel& request);
   // Answers one history query if one is waiting; false if none was.
   bool handle_query();
   void accept(std::unique_ptr<LogEntry> entry);
   void accept(LogEntry&& entry);
+  void accept_summaries();  // the dedup filter's `summaries`
   void flush_to_writer();
   bool writer_has_room() const;
   void node_entry(Level level, EntryKind kind, std::string message);
@@ -193,6 +231,7 @@ struct LoggingNode::State {
   bus::Unreported forgotten_publishers;                            // the sequence tracker's forgotten()
   bus::Unreported writer_dropped;                                  // entries the full writer queue refused
   std::vector<LogEntry> summaries;
+  std::int64_t newest_timestamp_ns = 0;  // of the entries accepted and the repeats folded so far
   std::unique_ptr<LogEntry> next_entry = std::make_unique<LogEntry>();  // the record being handled
   std::vector<std::unique_ptr<LogEntry>> spare_entries;  // from `spares`: entries to refill in handle_record
   std::vector<WriterItem> to_writer;                     // accepted this wake-up; handed to the writer at once
@@ -208,6 +247,7 @@ struct LoggingNode::State {
   bool write_failing = false;
   bus::Unreported frame_malformed;  // the subscriber's malformed()
   std::uint64_t last_request_id = 0;
+  std::string folder_warning;  // loose_folder_warning() of the session folder, written at start
 
   // Used by the thread that calls start()/stop().
   zmq::socket_t stop_client;
@@ -255,6 +295,7 @@ void LoggingNode::State::publish_stats() {
 
 void LoggingNode::State::accept(std::unique_ptr<LogEntry> entry) {
   entry->sequence = ++entry_sequence;
+  newest_timestamp_ns = std::max(newest_timestamp_ns, entry->timestamp_ns);
   if (entry->kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
   if (streaming) dashboard.add(*entry);
   ring.push(*entry);
@@ -264,6 +305,16 @@ void LoggingNode::State::accept(std::unique_ptr<LogEntry> entry) {
 
 void LoggingNode::State::accept(LogEntry&& entry) {
   accept(std::make_unique<LogEntry>(std::move(entry)));
+}
+
+// A summary is stamped with the time it is made, but never later than the newest
+// entry or repeat already in: a record may reach the node up to a Logger's linger
+// after it was made, and must not come after a summary stamped later than itself.
+void LoggingNode::State::accept_summaries() {
+  for (LogEntry& summary : summaries) {
+    summary.timestamp_ns = std::min(summary.timestamp_ns, newest_timestamp_ns);
+    accept(std::move(summary));
+  }
 }
 
 bool LoggingNode::State::writer_has_room() const {
@@ -295,11 +346,48 @@ void LoggingNode::State::node_entry(Level level, EntryKind kind, std::string mes
   accept(std::move(entry));
 }
 
-void LoggingNode::State::note_gap(std::string_view service, std::uint64_t missing) {
-  counters.lost.fetch_add(missing, std::memory_order_relaxed);
+void LoggingNode::State::note_sequence(std::string_view service, std::uint64_t publisher_id,
+                                       const SequenceTracker::Observation& observation) {
+  using Event = SequenceTracker::Event;
+  if (observation.event == Event::none) return;
+  if (observation.event == Event::first_seen && observation.to <= 1) return;
   PendingLoss& loss = pending_loss(service);
-  loss.lost += missing;
-  ++loss.gaps;
+  switch (observation.event) {
+    case Event::none: break;
+    case Event::first_seen:
+      loss.before_session += observation.to - 1;
+      ++loss.late_publishers;
+      loss.late_publisher_id = publisher_id;
+      loss.late_first_sequence = observation.to;
+      break;
+    case Event::gap:
+      counters.lost.fetch_add(observation.missing, std::memory_order_relaxed);
+      if (observation.across_restart) {
+        loss.lost_while_down += observation.missing;
+        if (loss.down_ranges < PendingLoss::kNamedRanges) {
+          loss.down_range[loss.down_ranges] = {observation.first_missing, observation.last_missing};
+        }
+        ++loss.down_ranges;
+      } else {
+        loss.lost += observation.missing;
+        ++loss.gaps;
+      }
+      break;
+    case Event::jump:
+      if (loss.jumps++ == 0) {
+        loss.jump_publisher = publisher_id;
+        loss.jump_from = observation.from;
+        loss.jump_to = observation.to;
+      }
+      break;
+    case Event::back:
+      if (loss.backs++ == 0) {
+        loss.back_publisher = publisher_id;
+        loss.back_from = observation.from;
+        loss.back_to = observation.to;
+      }
+      break;
+  }
 }
 
 // `service_name` is the friendly name of record.service and `now_monotonic` the
@@ -307,16 +395,8 @@ void LoggingNode::State::note_gap(std::string_view service, std::uint64_t missin
 void LoggingNode::State::handle_record(const bus::LogRecordView& record, const std::string& service_name,
                                        std::int64_t now_monotonic) {
   counters.received.fetch_add(1, std::memory_order_relaxed);
-  const auto observation = sequences.observe(record.publisher_id, record.sequence);
-  if (observation.gap) {
-    note_gap(record.service, observation.gap->missing);
-  } else if (observation.first_seen && record.sequence > 1) {
-    PendingLoss& loss = pending_loss(record.service);
-    loss.before_session += record.sequence - 1;
-    ++loss.late_publishers;
-    loss.late_publisher_id = record.publisher_id;
-    loss.late_first_sequence = record.sequence;
-  }
+  note_sequence(record.service, record.publisher_id,
+                sequences.observe(record.service, record.publisher_id, record.sequence, now_monotonic));
   if (record.level < threshold) {
     counters.filtered.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -336,8 +416,9 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record, const s
   entry.logger.assign(record.logger);
   summaries.clear();
   const bool admitted = dedup.admit(entry, hash, now_monotonic, summaries);
-  for (LogEntry& summary : summaries) accept(std::move(summary));
+  accept_summaries();
   if (!admitted) {
+    newest_timestamp_ns = std::max(newest_timestamp_ns, entry.timestamp_ns);
     counters.deduplicated.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -383,9 +464,8 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
         },
         bus::ViewFields::without_source);
     if (error.empty() && info.last_sequence != 0) {
-      if (auto gap = sequences.observe_last(info.publisher_id, info.last_sequence)) {
-        note_gap(topic->service, gap->missing);
-      }
+      note_sequence(topic->service, info.publisher_id,
+                    sequences.observe_last(topic->service, info.publisher_id, info.last_sequence, now));
     }
     if (!error.empty()) ++mismatched;  // the message, or the rest of the batch
     if (mismatched > 0) {
@@ -446,6 +526,43 @@ void LoggingNode::State::report_losses() {
                  "lost " + std::to_string(loss.lost) + " records from " + service + " (" + std::to_string(loss.gaps) +
                      (loss.gaps == 1 ? " gap" : " gaps") + " in sequence numbers)");
     }
+    if (loss.lost_while_down > 0) {
+      std::string message = "lost " + std::to_string(loss.lost_while_down) + " records from " + service +
+                            " while the logging node was not running (sequences ";
+      for (std::size_t i = 0; i < std::min<std::uint64_t>(loss.down_ranges, PendingLoss::kNamedRanges); ++i) {
+        if (i > 0) message += ", ";
+        message += std::to_string(loss.down_range[i].first);
+        if (loss.down_range[i].second != loss.down_range[i].first) {
+          message += "\u2013";  // an en dash
+          message += std::to_string(loss.down_range[i].second);
+        }
+      }
+      if (loss.down_ranges > PendingLoss::kNamedRanges) {
+        message += " and " + std::to_string(loss.down_ranges - PendingLoss::kNamedRanges) + " more ranges";
+      }
+      message += ')';
+      node_entry(Level::warning, EntryKind::loss, std::move(message));
+    }
+    if (loss.jumps > 0) {
+      std::string message = "sequence from " + service + " (publisher " + hex(loss.jump_publisher) + ") jumped from ";
+      message += std::to_string(loss.jump_from);
+      message += " to ";
+      message += std::to_string(loss.jump_to);
+      message += ": not counted as loss, more records than it could have sent";
+      if (loss.jumps > 1) message += " (" + std::to_string(loss.jumps) + " such jumps in all)";
+      node_entry(Level::warning, EntryKind::loss, std::move(message));
+    }
+    if (loss.backs > 0) {
+      std::string message = "sequence from " + service + " (publisher " + hex(loss.back_publisher) + ") ";
+      if (loss.back_from == loss.back_to) {
+        message += "repeated number " + std::to_string(loss.back_to);
+      } else {
+        message += "went back from " + std::to_string(loss.back_from) + " to " + std::to_string(loss.back_to);
+      }
+      message += ": the publisher restarted, or another process publishes as it";
+      if (loss.backs > 1) message += " (" + std::to_string(loss.backs) + " times in all)";
+      node_entry(Level::warning, EntryKind::loss, std::move(message));
+    }
     if (loss.malformed > 0) {
       node_entry(Level::warning, EntryKind::loss,
                  "dropped " + std::to_string(loss.malformed) + " malformed messages from " + service);
@@ -485,16 +602,18 @@ void LoggingNode::State::report_losses() {
 }
 
 std::chrono::milliseconds LoggingNode::State::sleep_limit(std::int64_t now_monotonic) const {
-  // A pending summary, or a count of entries not streamed with nothing to carry it.
-  if (dedup.summaries_pending() || (streaming && dashboard.count_pending())) return kTick;
-  const std::int64_t until_stats_ms = (next_stats_ns - now_monotonic) / 1'000'000 + 1;
-  return std::chrono::milliseconds(std::clamp<std::int64_t>(until_stats_ms, 0, kStatsPeriodNs / 1'000'000));
+  // A count of entries not streamed with nothing to carry it.
+  if (streaming && dashboard.count_pending()) return kTick;
+  std::int64_t until_ns = next_stats_ns - now_monotonic;
+  if (const auto due = dedup.next_due_ns()) until_ns = std::min(until_ns, *due - now_monotonic);  // a summary
+  const std::int64_t until_ms = until_ns / 1'000'000 + 1;
+  return std::chrono::milliseconds(std::clamp<std::int64_t>(until_ms, 0, kStatsPeriodNs / 1'000'000));
 }
 
 void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
   summaries.clear();
   dedup.expire(now_monotonic, summaries);
-  for (LogEntry& summary : summaries) accept(std::move(summary));
+  accept_summaries();
   if (now_monotonic < next_stats_ns) return;
   next_stats_ns = now_monotonic + kStatsPeriodNs;
   if (const std::uint64_t frames = frame_malformed.take(subscriber->malformed())) {
@@ -552,6 +671,7 @@ void LoggingNode::State::receive_loop() {
   node_entry(Level::info, EntryKind::node,
              "session " + session.session_id() + " started: " + session.path().string() + " (log level " +
                  std::string(bus::to_string(threshold)) + ")");
+  if (!folder_warning.empty()) node_entry(Level::warning, EntryKind::node, folder_warning);
   dashboard.flush();
 
   // The loop sleeps in poll(2) on the sockets' ZMQ_FDs and touches only a socket
@@ -625,7 +745,7 @@ void LoggingNode::State::shut_down() {
   on_tick(bus::monotonic_ns());
   summaries.clear();
   dedup.flush_all(summaries);
-  for (LogEntry& summary : summaries) accept(std::move(summary));
+  accept_summaries();
   node_entry(Level::info, EntryKind::node, "session " + session.session_id() + " stopping");
   flush_to_writer();
   dashboard.flush(/*final=*/true);

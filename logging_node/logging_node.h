@@ -33,8 +33,21 @@
 //   before its first one seen here (the node started or restarted while it was
 //   logging: "N earlier records from S are not in this session"). At most 1000
 //   services are named per second, the rest share one "(other services)" line.
-//   The sequence tracker follows at most 100,000 publishers (least recently seen
-//   forgotten, counted and reported); the friendly-name cache is bounded.
+//   The sequence tracker follows each (service, publisher) pair apart, at most
+//   100,000 (least recently seen forgotten, counted and reported; keys hashed
+//   with a per-process SipHash key); a jump forward beyond what a publisher can
+//   send, or backward, is reported as such, never counted as lost. The
+//   friendly-name cache is bounded.
+// Dedup (DedupFilter): the first of identical records (service id, level and text
+//   compared in full) is written at once; its repeats within deduplication_window
+//   are counted, and a summary "(repeated N times between A and B)" follows at most
+//   dedup_summary_interval_ms after the first of them (ERROR and CRITICAL: at most
+//   1 s, written and synced like them), again for later repeats. The receive loop
+//   sleeps until the next summary is due. A summary is stamped with the time it is
+//   made, but no later than the newest entry or repeat already in, so a record that
+//   reaches the node up to a Logger's linger after it was made never follows a
+//   summary stamped after it: with records arriving in time order, the session file
+//   is in time order.
 // Errors: a failed write is counted (unwritten), the node goes on, publishes ERROR
 //   and writes how many lines it could not store once writing works again.
 // Shutdown (stop(), or SIGINT/SIGTERM in cantina-logd): STOPPING; read what ZeroMQ

@@ -339,7 +339,8 @@ void read_bus(const Reader& r, const toml::table& t, BusConfig& bus, const std::
 void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging) {
   r.only_keys(t, "logging",
               {"log_level", "max_memory_logs", "session_file_path", "enable_dashboard_streaming", "dashboard_max_rate",
-               "file_flush_interval", "deduplication_window", "max_queue_size", "batch_size", "max_file_bytes",
+               "file_flush_interval", "deduplication_window", "dedup_summary_interval_ms", "max_queue_size",
+               "batch_size", "max_file_bytes",
                "query_endpoint", "service_names"});
   r.level(t, "log_level", "logging.log_level", logging.log_level);
   r.integer(t, "max_memory_logs", "logging.max_memory_logs", logging.max_memory_logs, 1, kMaxCount);
@@ -355,6 +356,8 @@ void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging)
             " seconds; 0 = after every batch");
   r.integer(t, "deduplication_window", "logging.deduplication_window", logging.deduplication_window, 0, 86400,
             " seconds; 0 = off");
+  r.integer(t, "dedup_summary_interval_ms", "logging.dedup_summary_interval_ms", logging.dedup_summary_interval_ms, 10,
+            3'600'000, " ms");
   r.integer(t, "max_queue_size", "logging.max_queue_size", logging.max_queue_size, 1, kMaxCount);
   r.integer(t, "batch_size", "logging.batch_size", logging.batch_size, 1, 100000);
   r.integer(t, "max_file_bytes", "logging.max_file_bytes", logging.max_file_bytes, 0, std::int64_t{1} << 50,

@@ -59,6 +59,7 @@ BOOST_AUTO_TEST_CASE(the_shipped_config_is_valid_and_matches_the_defaults) {
   const Config defaults = parse_config("", "empty.toml", no_environment());
   BOOST_TEST(config.logging.max_memory_logs == defaults.logging.max_memory_logs);
   BOOST_TEST(config.logging.batch_size == defaults.logging.batch_size);
+  BOOST_TEST(config.logging.dedup_summary_interval_ms == defaults.logging.dedup_summary_interval_ms);
   BOOST_TEST(config.logging.query_endpoint == defaults.logging.query_endpoint);
   BOOST_TEST(config.bus.max_record_bytes == defaults.bus.max_record_bytes);
   BOOST_TEST(config.bus.max_queue_bytes == defaults.bus.max_queue_bytes);
@@ -120,7 +121,8 @@ BOOST_AUTO_TEST_CASE(an_unknown_key_names_file_line_and_key) {
   BOOST_TEST(error_of("[logging]\nlog_level = \"INFO\"\nbatch_sise = 10\n") ==
              "test.toml:3:1: logging.batch_sise: unknown key (allowed here: log_level max_memory_logs "
              "session_file_path enable_dashboard_streaming dashboard_max_rate file_flush_interval "
-             "deduplication_window max_queue_size batch_size max_file_bytes query_endpoint service_names)");
+             "deduplication_window dedup_summary_interval_ms max_queue_size batch_size max_file_bytes query_endpoint "
+             "service_names)");
   BOOST_TEST(error_of("[loging]\n").starts_with("test.toml:1:2: loging: unknown key"));
 }
 
@@ -231,6 +233,16 @@ BOOST_AUTO_TEST_CASE(bad_environment_values_name_the_variable) {
   BOOST_TEST(error_of("", environment({{"MAX_MEMORY_LOGS", "many"}})) ==
              "environment variable MAX_MEMORY_LOGS: must be an integer from 1 to 10000000 (got 'many')");
   BOOST_TEST(error_of("", environment({{"LOGGING_LEVEL", "LOUD"}})).starts_with("environment variable LOGGING_LEVEL"));
+}
+
+BOOST_AUTO_TEST_CASE(reads_how_long_repeats_wait_for_their_summary) {
+  BOOST_TEST(parse_config("", "test.toml", no_environment()).logging.dedup_summary_interval_ms == 2000u);
+  BOOST_TEST(parse_config("[logging]\ndedup_summary_interval_ms = 250\n", "test.toml", no_environment())
+                 .logging.dedup_summary_interval_ms == 250u);
+  BOOST_TEST(error_of("[logging]\ndedup_summary_interval_ms = 0\n") ==
+             "test.toml:2:29: logging.dedup_summary_interval_ms: must be from 10 to 3600000 ms (got 0)");
+  BOOST_TEST(error_of("[logging]\ndedup_summary_interval_ms = \"2s\"\n") ==
+             "test.toml:2:29: logging.dedup_summary_interval_ms: must be an integer, not a string");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -478,6 +490,16 @@ BOOST_AUTO_TEST_CASE(reads_the_live_view_limit) {
              "test.toml:2:22: logging.dashboard_max_rate: must be 0 (no limit) or at least 10 (got 5)");
   BOOST_TEST(error_of("[logging]\ndashboard_max_rate = -1\n")
                  .starts_with("test.toml:2:22: logging.dashboard_max_rate: must be from 0"));
+}
+
+BOOST_AUTO_TEST_CASE(reads_how_long_repeats_wait_for_their_summary) {
+  BOOST_TEST(parse_config("", "test.toml", no_environment()).logging.dedup_summary_interval_ms == 2000u);
+  BOOST_TEST(parse_config("[logging]\ndedup_summary_interval_ms = 250\n", "test.toml", no_environment())
+                 .logging.dedup_summary_interval_ms == 250u);
+  BOOST_TEST(error_of("[logging]\ndedup_summary_interval_ms = 0\n") ==
+             "test.toml:2:29: logging.dedup_summary_interval_ms: must be from 10 to 3600000 ms (got 0)");
+  BOOST_TEST(error_of("[logging]\ndedup_summary_interval_ms = \"2s\"\n") ==
+             "test.toml:2:29: logging.dedup_summary_interval_ms: must be an integer, not a string");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

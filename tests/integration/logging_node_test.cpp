@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cantina/bus/clock.h"
+#include "cantina/bus/config.h"
 #include "cantina/bus/logger.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
@@ -203,6 +204,59 @@ BOOST_AUTO_TEST_CASE(gaps_inside_between_and_after_batches_are_each_counted_once
   BOOST_TEST(count_containing(lines, "dropped 1 malformed messages from batch_test") == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(forged_sequence_numbers_are_reported_never_counted_as_loss) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  LogNode node(dir.path(), bus);
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  constexpr std::uint64_t kVictim = 42;
+  constexpr std::uint64_t kHuge = 1'000'000'000'000'000;
+  auto victim = [&](std::uint64_t sequence) {
+    publisher.send_record(make_record("victim_svc", kVictim, sequence, "victim " + std::to_string(sequence)));
+  };
+  victim(1);
+  victim(2);
+  // Another service's records carrying the victim's publisher id, then an
+  // impossible last sequence: the victim's accounting is untouched.
+  publisher.send_record(make_record("attacker", kVictim, 5, "forged"));
+  bus::LogRecordBatch forged;
+  forged.publisher_id = kVictim;
+  forged.last_sequence = kHuge;
+  publisher.send_batch("attacker", forged);
+  victim(3);
+  // On the victim's own topic: a jump to 1e15, the victim going on, a number
+  // going back, the victim going on.
+  publisher.send_record(make_record("victim_svc", kVictim, kHuge, "forged jump"));
+  victim(4);
+  publisher.send_record(make_record("victim_svc", kVictim, 1, "forged back"));
+  victim(5);
+  BOOST_TEST(stats.wait_until([](const bus::LoggingStats& s) { return s.received >= 8; }, 20s).has_value());
+  std::this_thread::sleep_for(1500ms);  // the reports of the last second
+  const auto seen = stats.latest();
+  BOOST_REQUIRE(seen);
+  BOOST_TEST(seen->lost == 0u);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  BOOST_TEST(count_containing(lines, "Logging Service      lost ") == 0u);
+  BOOST_TEST(count_containing(lines, "Victim Svc           victim ") == 5u);
+  BOOST_TEST(count_containing(lines,
+                              "WARNING  Logging Service      sequence from attacker (publisher 000000000000002a) "
+                              "jumped from 5 to 1000000000000000: not counted as loss") == 1u);
+  BOOST_TEST(count_containing(lines,
+                              "sequence from victim_svc (publisher 000000000000002a) jumped from 3 to "
+                              "1000000000000000: not counted as loss") == 1u);
+  BOOST_TEST(count_containing(lines,
+                              "sequence from victim_svc (publisher 000000000000002a) went back from "
+                              "1000000000000000 to 4: the publisher restarted, or another process "
+                              "publishes as it") == 1u);
+  // The second backward jump, in the same report or the next.
+  BOOST_TEST(count_containing(lines, "publishes as it (2 times in all)") +
+                 count_containing(lines, "(publisher 000000000000002a) went back from 4 to 1: ") ==
+             1u);
+}
+
 BOOST_AUTO_TEST_CASE(records_a_logger_drops_at_the_end_of_a_burst_are_reported_lost) {
   TempDir dir;
   Bus bus(dir.path());
@@ -315,6 +369,103 @@ BOOST_AUTO_TEST_CASE(pending_repeats_are_summarised_at_shutdown) {
   BOOST_TEST(count_containing(lines, "Eye Lights           frame retry (repeated 2 times between ") == 1u);
 }
 
+// The lines of `file` holding `text`, polled until there is one or `timeout` passes.
+std::size_t wait_for_line(const std::filesystem::path& file, const std::string& text,
+                          std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const std::size_t found = count_containing(read_lines(file), text);
+    if (found > 0 || std::chrono::steady_clock::now() >= deadline) return found;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+// The time at the start of a session file line, as text (ISO-8601 sorts as time does).
+std::string line_time(const std::string& line) {
+  return line.substr(1, line.find(']') - 1);
+}
+
+BOOST_AUTO_TEST_CASE(repeats_reach_the_file_and_the_history_within_seconds_not_at_the_windows_end) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);  // a 30 s window, summaries within 2 s (1 s for ERROR and CRITICAL)
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  std::uint64_t sequence = 0;
+  const auto sent = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) {
+    publisher.send_record(make_record("music_controller", 9, ++sequence, "buffer underrun"));
+    publisher.send_record(make_record("music_controller", 9, ++sequence, "motor stalled", bus::Level::critical));
+  }
+  const auto file = node.session_file();
+  BOOST_TEST(wait_for_line(file, "CRITICAL Music Controller     motor stalled (repeated 2 times between ", 5s) == 1u);
+  const auto critical_after = std::chrono::steady_clock::now() - sent;
+  BOOST_TEST(wait_for_line(file, "INFO     Music Controller     buffer underrun (repeated 2 times between ", 8s) == 1u);
+  const auto info_after = std::chrono::steady_clock::now() - sent;
+  // 1 s and 2 s after the first repeat, with room for a loaded machine; the
+  // window (30 s) is far from over.
+  BOOST_TEST(critical_after < 2500ms, std::chrono::duration<double>(critical_after).count() << " s");
+  BOOST_TEST(info_after < 4000ms, std::chrono::duration<double>(info_after).count() << " s");
+  BOOST_TEST(critical_after < info_after);
+  // The history has them too.
+  Process tail({bin("cantina-cli"), "tail", "--config", node.config.string(), "-n", "10", "--no-follow"},
+               dir.path() / "tail.out");
+  BOOST_TEST(tail.wait(10s) == 0);
+  BOOST_TEST(tail.output().find("motor stalled (repeated 2 times between ") != std::string::npos, tail.output());
+  BOOST_TEST(tail.output().find("buffer underrun (repeated 2 times between ") != std::string::npos, tail.output());
+  // A further repeat in the same window is folded and summarised in turn.
+  publisher.send_record(make_record("music_controller", 9, ++sequence, "buffer underrun"));
+  BOOST_TEST(wait_for_line(file, "buffer underrun (repeated 1 time between ", 8s) == 1u);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(file);
+  BOOST_TEST(count_containing(lines, "Music Controller     buffer underrun") == 3u);  // the first and 2 summaries
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    BOOST_TEST(line_time(lines[i - 1]) <= line_time(lines[i]), lines[i - 1] << "\n" << lines[i]);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_demo_session_file_reads_in_time_order) {
+  // The demo's five services, and a sixth that repeats itself between their
+  // records (stamped just after a demo record, and sent once it has passed the
+  // bus), so that summaries are made all along: here 900 ms after a repeat, while
+  // the next demo record waits in its Logger (its linger, 200 ms); a summary
+  // stamped with the time it is made would come before it in the file.
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "dedup_summary_interval_ms = 900\ndeduplication_window = 10\n");
+  zmq::context_t context;
+  bus::Subscriber demo_records(context, bus.subscribe_endpoint, {"/log/"});
+  RawPublisher heartbeat(context, bus.publish_endpoint);
+  Process demo({bin("cantina-demo"), "--config", node.config.string(), "--rate", "1"}, dir.path() / "demo.out");
+  std::uint64_t sequence = 0;
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto message = demo_records.receive(100ms);
+    // A demo record (not a Logger's empty sequence batch, nor our own).
+    if (!message || message->topic.starts_with("/log/heartbeat")) continue;
+    const auto records = records_of(*message);
+    if (records.empty()) continue;
+    ++sequence;
+    bus::LogRecord record = make_record("heartbeat", 77, sequence, "heartbeat " + std::to_string(sequence % 3));
+    record.timestamp_ns = records.back().timestamp_ns + 1000;
+    heartbeat.send_record(record);
+  }
+  BOOST_TEST(demo.stop(SIGTERM) == 0);
+  std::this_thread::sleep_for(500ms);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  BOOST_TEST(count_containing(lines, "(repeated ") >= 4u);
+  BOOST_TEST(lines.size() > 40u);
+  std::size_t out_of_order = 0;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    if (line_time(lines[i - 1]) > line_time(lines[i])) {
+      ++out_of_order;
+      BOOST_TEST_MESSAGE("out of order:\n" << lines[i - 1] << "\n" << lines[i]);
+    }
+  }
+  BOOST_TEST(out_of_order == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(odd_bytes_and_multi_line_messages_stay_on_one_line) {
   TempDir dir;
   Bus bus(dir.path());
@@ -390,6 +541,30 @@ BOOST_AUTO_TEST_CASE(session_files_are_private_to_the_owner_and_group) {
   BOOST_REQUIRE(stat(node.logs.c_str(), &dir_stat) == 0);
   BOOST_TEST((file_stat.st_mode & 0777) == 0640u);
   BOOST_TEST((dir_stat.st_mode & 0777) == 0750u);
+}
+
+BOOST_AUTO_TEST_CASE(a_session_folder_others_may_read_or_change_is_warned_about) {
+  for (const mode_t mode : {0777, 0755, 0770, 0750, 0700}) {
+    BOOST_TEST_CONTEXT("folder mode " << std::oct << mode) {
+      TempDir dir;
+      Bus bus(dir.path());
+      const auto logs = dir.path() / "logs";
+      std::filesystem::create_directory(logs);
+      BOOST_REQUIRE(chmod(logs.c_str(), mode) == 0);
+      LogNode node(dir.path(), bus, "", logs);
+      BOOST_TEST(node.process->stop(SIGTERM) == 0);
+      const auto lines = read_lines(node.session_file());
+      const bool loose = (mode & 027) != 0;  // group-writable, or anything for others
+      char octal[8];
+      std::snprintf(octal, sizeof octal, "%04o", static_cast<unsigned>(mode));
+      const std::string warning =
+          "WARNING  Logging Service      session folder " + logs.string() + " has mode " + octal + ": ";
+      BOOST_TEST(count_containing(lines, warning) == (loose ? 1u : 0u));
+      BOOST_TEST(
+          (node.process->output().find("session folder " + logs.string() + " has mode ") != std::string::npos) == loose,
+          node.process->output());
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(an_unusable_session_directory_is_a_clear_error) {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <new>
 #include <random>
@@ -207,6 +208,24 @@ BOOST_AUTO_TEST_CASE(escapes_c1_controls_as_unicode_escapes) {
 BOOST_AUTO_TEST_CASE(escapes_unicode_line_and_paragraph_separators) {
   BOOST_TEST(escaped("a\xe2\x80\xa8z\xe2\x80\xa9") == "a\\u2028z\\u2029");
   BOOST_TEST(escaped("\xe2\x80\xa7") == "\xe2\x80\xa7");
+}
+
+BOOST_AUTO_TEST_CASE(escapes_bidirectional_controls_that_could_reorder_what_a_reader_sees) {
+  // Trojan Source: an embedding, override or isolate (or a mark) in a message would
+  // make a terminal show the rest of the line, or the next lines, in another order.
+  for (std::uint32_t code_point :
+       {0x202au, 0x202bu, 0x202cu, 0x202du, 0x202eu, 0x2066u, 0x2067u, 0x2068u, 0x2069u, 0x200eu, 0x200fu, 0x061cu}) {
+    char expected[7];
+    std::snprintf(expected, sizeof expected, "\\u%04x", static_cast<unsigned>(code_point));
+    BOOST_TEST(escaped("a" + encode_utf8(code_point) + "z") == "a" + std::string(expected) + "z");
+  }
+  // Their neighbours are ordinary text.
+  for (std::uint32_t code_point : {0x202fu, 0x2065u, 0x206au, 0x200du, 0x2010u, 0x061bu, 0x061du}) {
+    BOOST_TEST(escaped(encode_utf8(code_point)) == encode_utf8(code_point));
+  }
+  // In a whole line too: "Logging Service" cannot be made to read backwards.
+  BOOST_TEST(line_of(entry_with(Level::info, "Svc\xe2\x80\xae", "ok\xe2\x81\xa6")).find("Svc\\u202e") !=
+             std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(escapes_each_invalid_byte_as_hex) {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <zmq.hpp>
@@ -90,7 +91,18 @@ int main(int argc, char** argv) {
     options.logger_name = std::string("cantina_os.") + service.id;
     loggers.push_back(std::make_unique<cantina::bus::Logger>(context, options));
   }
-  for (auto& logger : loggers) logger->info("{} started (demo)", logger->service());
+  // One after the other, each sent a moment before the next is made: five Loggers'
+  // records made at once reach the logging node in any order (each has its own
+  // connection), so the session file would not read in time order.
+  const auto one_by_one = [&loggers](const char* what) {
+    for (auto& logger : loggers) logger->flush(std::chrono::seconds(5));  // what they hold, first
+    for (auto& logger : loggers) {
+      logger->info("{} {} (demo)", logger->service(), what);
+      logger->flush(std::chrono::seconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  one_by_one("started");
 
   std::mt19937 random(std::random_device{}());
   const auto interval = std::chrono::milliseconds(static_cast<long>(1000.0 / rate));
@@ -103,6 +115,6 @@ int main(int argc, char** argv) {
     if (line->level >= Level::warning && random() % 4 != 0) line = &lines[0];
     loggers[which]->log_format(line->level, cantina::bus::FormatString(line->text), random() % 100);
   }
-  for (auto& logger : loggers) logger->info("{} stopping (demo)", logger->service());
+  one_by_one("stopping");
   return 0;
 }

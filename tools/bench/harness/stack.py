@@ -107,7 +107,7 @@ class Stack:
                                         "--publish", "tcp://127.0.0.1:*", "--subscribe", "tcp://127.0.0.1:*"])
         self.publish = self.busd.wait_for(r"publish endpoint (\S+)").group(1)
         self.subscribe = self.busd.wait_for(r"subscribe endpoint (\S+)").group(1)
-        (self.dir / "logs").mkdir()
+        (self.dir / "logs").mkdir(mode=0o750)  # private, as the node makes it (else it warns)
         self.config.write_text(
             "# written by tools/bench/bench.py\n"
             "[bus]\n"

@@ -47,6 +47,7 @@ struct LoggingConfig {
   std::uint32_t dashboard_max_rate = 10000;  // entries/s streamed live; 0 = no limit
   std::uint32_t file_flush_interval = 5;     // seconds
   std::uint32_t deduplication_window = 30;   // seconds, 0 = off
+  std::uint32_t dedup_summary_interval_ms = 2000;  // longest a counted repeat waits for its summary
   std::uint32_t max_queue_size = 10000;
   std::uint32_t batch_size = 100;
   std::uint64_t max_file_bytes = 0;  // 0 = no rotation

@@ -158,6 +158,39 @@ BOOST_AUTO_TEST_CASE(a_full_disk_is_reported_survived_and_counted) {
   BOOST_TEST(count_containing(lines, "after space 4") == 1u);
 }
 
+// A write that fails and a later one that works, both between two of the node's
+// once-a-second status publications, still show: ERROR, then RUNNING again.
+BOOST_AUTO_TEST_CASE(a_write_failure_between_two_status_ticks_still_shows_as_error) {
+  TempDir dir;
+  SmallDisk disk(dir.path() / "disk");
+  if (!disk.mounted) {
+    BOOST_TEST_MESSAGE("skipped: cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)");
+    return;
+  }
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "", disk.path / "logs");
+  StatusLog statuses(bus.subscribe_endpoint);
+  disk.fill();
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  // 200 lines do not fit in what is left of the session file's last page; 150 ms
+  // later, one line (and the report of the 200) does.
+  std::uint64_t sequence = 0;
+  for (int i = 0; i < 200; ++i)
+    publisher.send_record(make_record("fault_probe", 77, ++sequence, "while full " + std::to_string(i)));
+  std::this_thread::sleep_for(150ms);
+  publisher.send_record(make_record("fault_probe", 77, ++sequence, "small enough"));
+  auto error = statuses.next(bus::ServiceState::error, 5s);
+  BOOST_REQUIRE_MESSAGE(error, "no ERROR status for a failed write");
+  BOOST_TEST(error->find("No space left on device") != std::string::npos, *error);
+  BOOST_TEST(statuses.next(bus::ServiceState::running, 5s).has_value());
+  std::filesystem::remove(disk.filler());  // room for the node's last lines
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  BOOST_TEST(count_containing(lines, "small enough") == 1u);
+  BOOST_TEST(count_containing(lines, "lines could not be stored in the session file") >= 1u);
+}
+
 BOOST_AUTO_TEST_CASE(publishers_and_subscribers_reconnect_when_the_bus_restarts) {
   TempDir dir;
   const std::string publish = "tcp://127.0.0.1:" + std::to_string(free_port());

@@ -244,8 +244,9 @@ struct LoggingNode::State {
   std::int64_t state_since_ns = bus::now_ns();
   std::int64_t started_ns = bus::now_ns();
   std::int64_t next_stats_ns = 0;
-  bool write_failing = false;
-  bus::Unreported frame_malformed;  // the subscriber's malformed()
+  bool write_failing = false;             // as last reported (ERROR status)
+  std::uint64_t write_failures_seen = 0;  // the writer's health().failures at the last tick
+  bus::Unreported frame_malformed;        // the subscriber's malformed()
   std::uint64_t last_request_id = 0;
   std::string folder_warning;  // loose_folder_warning() of the session folder, written at start
 
@@ -622,8 +623,12 @@ void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
   }
   report_losses();
   const SessionWriter::Health health = writer.health();
-  if (health.failing != write_failing) {
-    write_failing = health.failing;
+  // A write that failed since the last tick is reported even if a later one worked
+  // (ERROR for one tick, then "writing ... again"): no failure goes unseen.
+  const bool failed = health.failing || health.failures != write_failures_seen;
+  write_failures_seen = health.failures;
+  if (failed != write_failing) {
+    write_failing = failed;
     if (write_failing) {
       node_entry(Level::error, EntryKind::node, health.error);
       publish_status(bus::ServiceState::error, health.error);

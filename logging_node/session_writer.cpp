@@ -55,7 +55,6 @@ void SessionWriter::write_buffer(std::size_t lines) {
     }
     std::lock_guard lock(health_mutex_);
     health_.failing = false;
-    health_.error.clear();
     health_.path = file_.path().string();
     return;
   }
@@ -68,6 +67,7 @@ void SessionWriter::write_buffer(std::size_t lines) {
   failed_lines_ += entry_lines;
   std::lock_guard lock(health_mutex_);
   health_.failing = true;
+  ++health_.failures;
   health_.error = "cannot write " + file_.path().string() + ": " + error.message();
 }
 

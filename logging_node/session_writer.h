@@ -49,8 +49,11 @@ class SessionWriter {
   // Health as seen by other threads: whether the last write failed, and why.
   struct Health {
     bool failing = false;
-    std::string error;
-    std::string path;  // part being written
+    // Writes that failed since the start: a reader that looks now and then sees a
+    // failure even when a later write worked before it looked.
+    std::uint64_t failures = 0;
+    std::string error;  // why the last failed write failed (kept once writing works again)
+    std::string path;   // part being written
   };
   Health health() const;
 

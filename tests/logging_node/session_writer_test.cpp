@@ -135,6 +135,11 @@ BOOST_AUTO_TEST_CASE(counts_lines_it_cannot_store_and_reports_them_when_writing_
   BOOST_REQUIRE(setrlimit(RLIMIT_FSIZE, &old_limit) == 0);
   writer.push(entry("stored after"));
   BOOST_REQUIRE(writer.wait_until([&] { return !writer.writer.health().failing; }));
+  // The failure stays visible to a reader that looks only now (the node's
+  // once-a-second status): counted, with its error.
+  const auto health = writer.writer.health();
+  BOOST_TEST(health.failures >= 1u);
+  BOOST_TEST(health.error.find("File too large") != std::string::npos, health.error);
   writer.stop();
   const auto lines = lines_of(file.path());
   BOOST_REQUIRE_EQUAL(lines.size(), 3u);

@@ -16,6 +16,7 @@ import tempfile
 import time
 import unittest
 from pathlib import Path
+from unittest import mock
 
 HERE = Path(__file__).resolve().parent
 FAKE_BIN = HERE / "fake_bin"
@@ -24,8 +25,10 @@ sys.path.insert(0, str(HERE))
 from support import TOOL, free_port  # noqa: E402
 
 sys.path.insert(0, str(TOOL.parent))   # tools/: the package cantina_tool behind tools/cantina
+from cantina_tool import cmd_build  # noqa: E402
 from cantina_tool.children import backoff_delay, should_restart  # noqa: E402
-from cantina_tool.cli import split_config_option  # noqa: E402
+from cantina_tool.cli import build_parser, split_config_option  # noqa: E402
+from cantina_tool.constants import BUILD_DIR, ROOT  # noqa: E402
 from cantina_tool.messages import format_duration  # noqa: E402
 from cantina_tool.supervisor import session_file_from_status  # noqa: E402
 
@@ -502,6 +505,27 @@ class HelpersTest(unittest.TestCase):
 
     def test_durations_read_like_a_human_wrote_them(self):
         self.assertEqual([format_duration(s) for s in (0, 59, 61, 3700, 90000)], ["0s", "59s", "1m 1s", "1h 1m", "1d 1h"])
+
+    def test_test_sanitize_builds_and_runs_ctest_in_its_own_folder_without_the_fuzzers(self):
+        for sanitize, folder in [("address,undefined", "build-asan"), ("thread", "build-tsan"), (None, "build")]:
+            with self.subTest(sanitize=sanitize), mock.patch.object(cmd_build, "run_setup"), \
+                    mock.patch.object(cmd_build, "build") as build, \
+                    mock.patch.object(cmd_build, "run_fuzzers", return_value=0) as run_fuzzers, \
+                    mock.patch.object(cmd_build.subprocess, "run") as run, \
+                    mock.patch.object(cmd_build, "say"):
+                run.return_value.returncode = 0
+                args = build_parser().parse_args(["test", *(["--sanitize", sanitize] if sanitize else [])])
+                self.assertEqual(args.run(args), 0)
+                if sanitize:
+                    build.assert_called_once_with(ROOT / folder, ("-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+                                                                  f"-DCANTINA_SANITIZE={sanitize}"))
+                else:
+                    build.assert_called_once_with()
+                    self.assertEqual(BUILD_DIR, ROOT / folder)
+                run.assert_called_once_with(["ctest", "--test-dir", ROOT / folder, "--output-on-failure", "-j", "2"])
+                self.assertEqual(run_fuzzers.called, sanitize is None)
+        with mock.patch("sys.stderr"), self.assertRaises(SystemExit):
+            build_parser().parse_args(["test", "--sanitize", "memory"])
 
     def test_restart_policies(self):
         self.assertTrue(should_restart("always", 0))

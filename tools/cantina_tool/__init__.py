@@ -1,6 +1,6 @@
 """cantina: the single front door of Cantina bus.
 
-    tools/cantina [--config FILE] setup | build | test [-- CTEST ARGS] | check
+    tools/cantina [--config FILE] setup | build | test [--sanitize S] [-- CTEST ARGS] | check
     tools/cantina [--config FILE] up [--detach] | down | status [--json] | restart NAME
     tools/cantina [--config FILE] tail | level | log  ARGS...   (passed on to cantina-cli)
 

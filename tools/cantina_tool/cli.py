@@ -9,7 +9,7 @@ from .cmd_bench import cmd_bench
 from .cmd_build import cmd_build, cmd_check, cmd_setup, cmd_test
 from .cmd_passthrough import cmd_passthrough
 from .cmd_supervise import cmd_down, cmd_restart, cmd_status, cmd_up
-from .constants import DEFAULT_CONFIG
+from .constants import DEFAULT_CONFIG, SANITIZE_DIRS
 from .errors import CantinaError
 from .messages import error_text, say
 
@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("build", help="setup, then build into build/").set_defaults(run=cmd_build)
     test = commands.add_parser("test", help="setup, build, run every test (arguments after -- go to ctest)")
     test.add_argument("--no-fuzz", action="store_true", help="skip the fuzzers (they run only with no ctest arguments)")
+    test.add_argument("--sanitize", choices=list(SANITIZE_DIRS), metavar="|".join(SANITIZE_DIRS),
+                      help="build with AddressSanitizer and UBSan into build-asan/, or ThreadSanitizer into "
+                           "build-tsan/, and run the tests there (no fuzzers; docs/RELIABILITY.md)")
     test.add_argument("ctest_args", nargs="*", help=argparse.SUPPRESS)
     test.set_defaults(run=cmd_test)
     up = commands.add_parser("up", help="setup, build, run busd, logd, the web bridge and the services")

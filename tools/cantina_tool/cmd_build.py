@@ -1,12 +1,12 @@
 """The commands that make and check the tree: `setup`, `build`, `test` (ctest, then the
-fuzzers) and `check` (the config file)."""
+fuzzers; or, with --sanitize, ctest in a sanitizer build) and `check` (the config file)."""
 
 import subprocess
 import time
 
 from .building import build, run_fuzzers, run_setup
 from .config import load_config
-from .constants import BUILD_DIR
+from .constants import BUILD_DIR, SANITIZE_DIRS
 from .messages import say
 
 
@@ -25,13 +25,20 @@ def cmd_build(args) -> int:
 
 def cmd_test(args) -> int:
     """`test`: setup, build, run every test with ctest, then the fuzzers (unless --no-fuzz),
-    then print a one-line verdict."""
+    then print a one-line verdict. With --sanitize, the build and the tests are those of
+    build-asan/ or build-tsan/ (tests/CMakeLists.txt gives them the runtime's options), and
+    the fuzzers, sanitized builds of their own, do not run."""
     run_setup()
-    build()
+    build_dir = BUILD_DIR
+    if args.sanitize:
+        build_dir = SANITIZE_DIRS[args.sanitize]
+        build(build_dir, ("-DCMAKE_BUILD_TYPE=RelWithDebInfo", f"-DCANTINA_SANITIZE={args.sanitize}"))
+    else:
+        build()
     started = time.monotonic()
-    status = subprocess.run(["ctest", "--test-dir", BUILD_DIR, "--output-on-failure", "-j", "2",
+    status = subprocess.run(["ctest", "--test-dir", build_dir, "--output-on-failure", "-j", "2",
                              *args.ctest_args]).returncode
-    fuzz_status = 0 if args.no_fuzz or args.ctest_args else run_fuzzers()
+    fuzz_status = 0 if args.no_fuzz or args.sanitize or args.ctest_args else run_fuzzers()
     elapsed = time.monotonic() - started
     if status == 0 and fuzz_status == 0:
         say(f"cantina test: PASSED ({elapsed:.1f} s)")

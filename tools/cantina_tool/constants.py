@@ -18,6 +18,10 @@ LIB_PATH = Path(os.environ.get("CANTINA_LIB") or BIN_DIR.parent / "lib" / "libca
 STATE_DIR = Path(os.environ.get("CANTINA_STATE_DIR") or ROOT / ".cantina" / "run").resolve()
 STATE_FILE = STATE_DIR / "state.json"
 FUZZ_DIR = ROOT / "build-fuzz"
+SANITIZE_DIRS = {                              # `test --sanitize S`: the build folder of each choice
+    "address,undefined": ROOT / "build-asan",
+    "thread": ROOT / "build-tsan",
+}
 
 BUS_READY_TIMEOUT = 10.0        # s for busd to accept connections on both endpoints
 NODE_READY_TIMEOUT = 10.0       # s for logd / the web bridge to report RUNNING (`cantina-cli wait-status`)

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // How the dashboard holds up under a flood (a measurement, not a test):
-//   node bench.mjs [--rate 10000] [--seconds 10] [--url URL] [--query '?regex=1&text=x+1']
-// Without --url it starts mock_server.mjs --flood RATE. Reports frames per second,
+//   node bench.mjs [--rate 10000] [--seconds 10] [--url URL] [--query '?regex=1&text=x+1'] [--static DIR]
+// Without --url it starts mock_server.mjs --flood RATE (serving the page from --static DIR if
+// given, e.g. an older copy of webbridge_node/static to compare in the same sitting). Reports frames per second,
 // long tasks (> 50 ms), the page's answer time, JS heap, DOM rows and entries shown.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,13 +10,15 @@ import { spawn } from 'node:child_process';
 import { launchBrowser } from './browser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const opt = { rate: 10000, seconds: 10, url: '', query: '' };
+const opt = { rate: 10000, seconds: 10, url: '', query: '', static: '' };
 for (let i = 2; i < process.argv.length; i += 2) opt[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 
 let mock = null;
 let url = opt.url;
 if (!url) {
-  mock = spawn(process.execPath, [path.join(here, 'mock_server.mjs'), '--flood', String(opt.rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const mockArgs = [path.join(here, 'mock_server.mjs'), '--flood', String(opt.rate)];
+  if (opt.static) mockArgs.push('--static', path.resolve(opt.static));
+  mock = spawn(process.execPath, mockArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
   url = await new Promise((resolve) => {
     let out = '';
     mock.stdout.on('data', (d) => { out += d; const m = out.match(/listening on (\S+)/); if (m) resolve(m[1] + '/'); });

@@ -6,6 +6,11 @@
 //   canRestart                whether restartBridge() is possible
 //   publishesWhileBridgeDown  whether records can be published while the bridge is down
 //   stopBridge(), startBridge()               kill the web bridge, start it on the same port
+//   flood({count, rate, service})             records from one publisher at `rate` a second
+//                                             (real: cantina-bench-load publish; mock: its
+//                                             stand-in, with the logging node's live-view limit)
+//   stopLogd(signal), startLogd()             end the logging node, start a new one (a new
+//                                             session) while the bus and the bridge stay up
 //   stop()                                    end everything this backend started
 //
 // 'real' (the default) starts cantina-busd, cantina-logd and cantina-webbridge from
@@ -113,7 +118,7 @@ function cliPublisher(cli, config) {
 // ------------------------------------------------------------------------ real
 export async function startRealBackend() {
   const bin = path.resolve(process.env.CANTINA_BIN_DIR || path.join(ROOT, 'build', 'bin'));
-  for (const exe of ['cantina-busd', 'cantina-logd', 'cantina-webbridge', 'cantina-cli']) {
+  for (const exe of ['cantina-busd', 'cantina-logd', 'cantina-webbridge', 'cantina-cli', 'cantina-bench-load']) {
     if (!fs.existsSync(path.join(bin, exe))) {
       throw new Error(`${path.join(bin, exe)} is missing: build first (tools/cantina build) or set CANTINA_BIN_DIR; ` +
         'CANTINA_BROWSER_MOCK=1 runs the tests against the mock server');
@@ -159,9 +164,16 @@ export async function startRealBackend() {
     writeConfig(config, '127.0.0.1:0');
 
     const cli = path.join(bin, 'cantina-cli');
-    spawnChild('logd', 'cantina-logd', ['--config', config]);
-    await run(cli, ['wait-status', '--config', config, '--service', 'logging_service', '--state', 'RUNNING',
-      '--timeout', '15'], { timeoutMs: 20000 });
+    let logd = null;
+    let logdStarts = 0;
+    const startLogd = async () => {
+      logdStarts++;
+      logd = spawnChild(`logd${logdStarts > 1 ? logdStarts : ''}`, 'cantina-logd', ['--config', config]);
+      await run(cli, ['wait-status', '--config', config, '--service', 'logging_service', '--state', 'RUNNING',
+        '--timeout', '15'], { timeoutMs: 20000 });
+    };
+    await startLogd();
+    let floods = 0;
 
     let bridge = null;
     let port = 0;
@@ -188,6 +200,14 @@ export async function startRealBackend() {
       ...cliPublisher(cli, config),
       async stopBridge(signal = 'SIGKILL') { await bridge.stop(signal); },
       async startBridge() { await startBridge(); },
+      async stopLogd(signal = 'SIGTERM') { await logd.stop(signal); },
+      startLogd,
+      async flood({ count, rate, service = 'bt_flood' }) {
+        floods++;
+        return run(path.join(bin, 'cantina-bench-load'), ['publish', '--publish', pub, '--publisher', String(floods),
+          '--service', service, '--count', String(count), '--rate', String(rate), '--tag', `flood${floods}`],
+        { timeoutMs: 120000 });
+      },
       logs() { return children.map((c) => `--- ${c.name} (${c.logFile})\n${c.tail()}`).join('\n'); },
       async stop({ keep = false } = {}) {
         await stopAll();
@@ -236,6 +256,7 @@ export async function startMockBackend() {
     },
     async skip(count) { await post('/mock/skip', { count }); },
     async limit(count) { await post('/mock/limit', { count }); },
+    async script(steps) { await post('/mock/script', { steps }); },
     async configure(settings) { await post('/mock/config', settings); },
     async stopBridge(signal = 'SIGKILL') { await server.stop(signal); },
     async startBridge() { await startBridge(); },

@@ -11,6 +11,10 @@
 //   POST /mock/skip     {"count": N}      sends a "skipped" notice to every client
 //   POST /mock/limit    {"count": N}      sends a "limited" notice (the logging node's live-view limit)
 //   POST /mock/config   {"history_delay_ms": N, "history_error": "..."}  slow or failing history
+//   POST /mock/script   {"steps": [...]}  sends to every client, in order, one message per step:
+//                       {"limited": N} or {"skipped": N} (a notice), or {"entries": [{"service",
+//                       "level", "message", "gap": N}]} (one entries message; "gap" uses up N
+//                       sequence numbers first, as entries the page never gets)
 //
 //   node mock_server.mjs [--port 0] [--host 127.0.0.1] [--demo RATE] [--flood RATE]
 //                        [--state FILE] [--static DIR]
@@ -74,7 +78,8 @@ function saveState(now = false) {
   if (now) { clearTimeout(saveTimer); write(); } else if (!saveTimer) saveTimer = setTimeout(write, 200);
 }
 
-function publish(serviceId, level, message, kind = 'record') {
+// One entry of the "logging node": kept in the ring and, if `live`, queued for every client.
+function publish(serviceId, level, message, kind = 'record', live = true) {
   level = String(level || 'INFO').toUpperCase();
   if (!LEVELS.includes(level)) level = 'INFO';
   const ms = Date.now();
@@ -98,7 +103,7 @@ function publish(serviceId, level, message, kind = 'record') {
   };
   node.ring.push(entry);
   if (node.ring.length > RING) node.ring.splice(0, node.ring.length - RING);
-  for (const c of clients) c.enqueue(entry);
+  if (live) for (const c of clients) c.enqueue(entry);
   return entry;
 }
 
@@ -265,6 +270,23 @@ const server = http.createServer(async (req, res) => {
     if (req.method === 'POST' && p === '/mock/config') {
       Object.assign(control, await readBody(req));
       return json(res, 200, control);
+    }
+    if (req.method === 'POST' && p === '/mock/script') {
+      const b = await readBody(req);
+      for (const c of clients) c.flush();
+      for (const step of b.steps || []) {
+        if (step.limited) broadcast({ type: 'limited', count: Number(step.limited) });
+        else if (step.skipped) broadcast({ type: 'skipped', count: Number(step.skipped) });
+        else if (Array.isArray(step.entries)) {
+          const entries = step.entries.map((r) => {
+            node.sequence += Number(r.gap) || 0;
+            return publish(r.service || 'mock_service', r.level, r.message ?? '', r.kind || 'record', false);
+          });
+          broadcast({ type: 'entries', entries });
+        }
+      }
+      saveState(true);
+      return json(res, 200, { ok: true, last_sequence: node.sequence });
     }
     if (req.method === 'POST' && p === '/mock/limit') {
       const b = await readBody(req);

@@ -63,6 +63,7 @@ Object.defineProperty(window, 'cantinaDashboard', {
     get connection() { return shownConnectionState(); },
     get duplicatesDropped() { return pageCounts.duplicates; },
     shownMessages() { return view.filter((item) => item.entry).map((item) => item.entry.message); },
+    notes() { return store.items.filter((item) => !item.entry).map((item) => ({ marker: item.marker, text: item.text })); },
     cap: CAP,
   }),
 });

@@ -31,11 +31,16 @@ const seenEntryIds = new Set();   // entry_ids of entries without a usable seque
 export const levelCounts = { DEBUG: 0, INFO: 0, WARNING: 0, ERROR: 0, CRITICAL: 0 };
 export const services = new Map();  // service key (id) -> {id, name, count, status, heardAt}
 export const pageCounts = { skipped: 0, limited: 0, gaps: 0, malformed: 0, duplicates: 0 };
-let skipCredit = 0;               // entries announced as skipped, not yet seen as a sequence gap
-// Entries announced as not streamed (the node's live-view limit): their gaps are in the
-// next entries message, so what that message does not use is dropped (the history may
-// have filled them); it never covers a later, real gap.
-let limitCredit = 0;
+// Entries announced as not delivered (not streamed by the logging node, or skipped by the
+// web bridge), to set against the sequence gaps they cause. A count can arrive one
+// entries message before its gap: the logging node's count covers what it left out
+// since its previous message, also after the last entry it sends with the count (up to
+// its next message's first entry), and the bridge merges and splits the node's messages.
+// So what is announced before an entries message may explain gaps in that message and
+// the gap before the first entry of the next one; what is left after that is dropped
+// (the history may have filled those entries), so it never hides a later, real gap.
+let creditFresh = 0;              // announced since the last entries message
+let creditCarried = 0;            // announced before it: good for the next message's first gap
 let reconnectGapNote = false;     // the next gap is "missed while disconnected"
 
 // The index of the first item numbered `number` or more (items are ordered by number).
@@ -89,13 +94,14 @@ function addNote(kind, text) {
   addItem({ number: 0, entry: null, marker: kind, text });
 }
 
-function noteGap(missing) {
-  const limited = Math.min(missing, limitCredit);
-  limitCredit -= limited;
-  missing -= limited;
-  const covered = Math.min(missing, skipCredit);
-  skipCredit -= covered;
-  missing -= covered;
+// `missing` sequence numbers were skipped; `credit` is what the announcements can explain.
+function noteGap(missing, credit) {
+  const carried = Math.min(missing, credit.carried);
+  credit.carried -= carried;
+  missing -= carried;
+  const fresh = Math.min(missing, credit.fresh);
+  credit.fresh -= fresh;
+  missing -= fresh;
   if (missing <= 0) return;
   pageCounts.gaps += missing;
   addNote('gap', reconnectGapNote
@@ -105,6 +111,8 @@ function noteGap(missing) {
 
 export function ingest(list) {
   if (!Array.isArray(list)) return;
+  const credit = { carried: creditCarried, fresh: creditFresh };
+  let checked = false;              // the first sequence check of this message is done
   for (const entry of list) {
     if (!isEntry(entry)) { pageCounts.malformed++; continue; }
     const session = typeof entry.session_id === 'string' ? entry.session_id : '';
@@ -113,7 +121,8 @@ export function ingest(list) {
       const last = lastSequence.get(session);
       if (last !== undefined) {
         if (sequence <= last) { pageCounts.duplicates++; continue; }
-        if (sequence > last + 1) noteGap(sequence - last - 1);
+        if (sequence > last + 1) noteGap(sequence - last - 1, credit);
+        if (!checked) { checked = true; credit.carried = 0; }
       }
       lastSequence.set(session, sequence);
     } else if (entry.entry_id) {
@@ -129,7 +138,8 @@ export function ingest(list) {
     levelCounts[entry.level]++;
     addItem({ number: 0, entry, rank: LEVEL_RANK[entry.level], serviceId });
   }
-  limitCredit = 0;
+  creditCarried = credit.fresh + credit.carried;
+  creditFresh = 0;
   trim();
   scheduleRender();
 }
@@ -155,7 +165,7 @@ function trim() {
 export function addSkipped(count) {
   if (!(count > 0)) return;
   pageCounts.skipped += count;
-  skipCredit += count;
+  creditFresh += count;
   addNote('skipped', `${formatCount(count)} entries skipped by the web bridge: this page fell behind`);
   scheduleRender();
 }
@@ -165,7 +175,7 @@ export function addSkipped(count) {
 export function addLimited(count) {
   if (!(count > 0)) return;
   pageCounts.limited += count;
-  limitCredit += count;
+  creditFresh += count;
   addNote('limited', `${formatCount(count)} DEBUG/INFO entries not streamed live: more than the logging node's ` +
     'dashboard_max_rate a second (all are in the session file)');
   scheduleRender();
@@ -181,6 +191,6 @@ export function clearStore() {
   pageCounts.skipped = 0;
   pageCounts.limited = 0;
   pageCounts.gaps = 0;
-  skipCredit = 0;
-  limitCredit = 0;
+  creditFresh = 0;
+  creditCarried = 0;
 }

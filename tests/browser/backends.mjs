@@ -257,6 +257,7 @@ export async function startMockBackend() {
     async skip(count) { await post('/mock/skip', { count }); },
     async limit(count) { await post('/mock/limit', { count }); },
     async script(steps) { await post('/mock/script', { steps }); },
+    async flood({ count, rate, service = 'bt_flood' }) { await post('/mock/flood', { count, rate, service }); },
     async configure(settings) { await post('/mock/config', settings); },
     async stopBridge(signal = 'SIGKILL') { await server.stop(signal); },
     async startBridge() { await startBridge(); },

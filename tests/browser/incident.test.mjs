@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { before } from 'node:test';
 import {
-  closePage, describeDashboard, env, eventually, openDashboard, sleep, test,
+  closePage, describeDashboard, env, eventually, openDashboard, screenshot, sleep, test,
 } from './harness.mjs';
 
 let backend;
@@ -53,7 +53,7 @@ function quantile(sorted, q) {
 describeDashboard('dashboard in an incident', () => {
   before(() => { ({ backend } = env); });
 
-  test('a flood at 20,000 records/s with nothing lost shows nothing missing', async (t) => {
+  test('a flood at 20,000 records/s with nothing lost shows nothing missing and one limit note', async (t) => {
     if (!backend.flood) { t.skip('needs a backend that can flood'); return; }
     const { page, check } = await openDashboard();
     const start = await eventually(async () => {
@@ -101,6 +101,17 @@ describeDashboard('dashboard in an incident', () => {
     assert.equal(page_.skipped, bridge.skipped, 'the page counts what the bridge skipped for it');
     const notes = await pageNotes(page);
     assert.deepEqual(notes.filter((n) => n.marker === 'gap'), [], 'no "missing" notes');
+    const limitNotes = notes.filter((n) => n.marker === 'limited');
+    assert.equal(limitNotes.length, 1, `one note for the burst (${limitNotes.length})`);
+    assert.match(limitNotes[0].text, new RegExp(`${node.notStreamed.toLocaleString('en-US')} DEBUG/INFO entries not streamed live`));
+    // the first flood records and the note that follows them
+    await page.click('#filter-regex');
+    await page.fill('#filter-text', 'p\\d+ s[1-5] ');
+    await page.locator('#log-rows .row[data-marker="limited"]').waitFor();
+    await screenshot(page, 'limit-note');
+    // the note is about DEBUG and INFO entries: a WARNING filter hides it
+    await page.selectOption('#filter-level', 'WARNING');
+    await eventually(async () => assert.equal(await page.locator('#log-rows .row[data-marker="limited"]:not([hidden])').count(), 0));
     await closePage(null, page, check);
   }, 180000);
 
@@ -131,7 +142,7 @@ describeDashboard('dashboard in an incident', () => {
     ]);
     await eventually(async () => assert.equal(await gaps(), 4));
     const notes = (await pageNotes(page)).filter((n) => n.marker === 'gap').map((n) => n.text);
-    assert.deepEqual(notes, ['3 entries missing here (sequence gap)', '1 entries missing here (sequence gap)']);
+    assert.deepEqual(notes, ['3 entries missing here (sequence gap)', '1 entry missing here (sequence gap)']);
     assert.deepEqual(errors, []);
     await page.close();
   });

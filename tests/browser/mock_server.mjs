@@ -11,6 +11,10 @@
 //   POST /mock/skip     {"count": N}      sends a "skipped" notice to every client
 //   POST /mock/limit    {"count": N}      sends a "limited" notice (the logging node's live-view limit)
 //   POST /mock/config   {"history_delay_ms": N, "history_error": "..."}  slow or failing history
+//   POST /mock/flood    {"count": N, "rate": R, "max_rate": M, "service": "..."}  INFO records at R
+//                       a second, streamed live as the logging node does: at most M a second
+//                       (default 10000), the others counted and announced with the entries
+//                       before them; answers once all are published
 //   POST /mock/script   {"steps": [...]}  sends to every client, in order, one message per step:
 //                       {"limited": N} or {"skipped": N} (a notice), or {"entries": [{"service",
 //                       "level", "message", "gap": N}]} (one entries message; "gap" uses up N
@@ -63,7 +67,7 @@ let node = loadState() || {
   session_id: new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15),
   sequence: 0,
   ring: [],
-  counters: { received: 0, written: 0, deduplicated: 0, filtered: 0, lost: 0, dropped: 0, malformed: 0 },
+  counters: { received: 0, written: 0, deduplicated: 0, filtered: 0, lost: 0, dropped: 0, malformed: 0, not_streamed: 0 },
   since: new Date().toISOString(),
 };
 
@@ -148,6 +152,7 @@ class Client {
     this.socket = socket;
     this.pending = [];
     this.skipped = 0;
+    this.limited = 0;
     this.rest = Buffer.alloc(0);
     socket.on('data', (d) => this.read(d));
     socket.on('close', () => clients.delete(this));
@@ -163,6 +168,7 @@ class Client {
   }
   flush() {
     if (this.skipped) { this.send({ type: 'skipped', count: this.skipped }); this.skipped = 0; }
+    if (this.limited) { this.send({ type: 'limited', count: this.limited }); this.limited = 0; }
     if (!this.pending.length) return;
     bridge.forwarded += this.pending.length;
     this.send({ type: 'entries', entries: this.pending });
@@ -270,6 +276,12 @@ const server = http.createServer(async (req, res) => {
     if (req.method === 'POST' && p === '/mock/config') {
       Object.assign(control, await readBody(req));
       return json(res, 200, control);
+    }
+    if (req.method === 'POST' && p === '/mock/flood') {
+      const b = await readBody(req);
+      await flood(Number(b.count) || 1000, Number(b.rate) || 10000, Number(b.max_rate ?? 10000), b.service || 'bt_flood');
+      saveState(true);
+      return json(res, 200, { ok: true, last_sequence: node.sequence });
     }
     if (req.method === 'POST' && p === '/mock/script') {
       const b = await readBody(req);
@@ -382,6 +394,32 @@ server.listen(port, args.host || '127.0.0.1', () => {
     }, 10).unref();
   }
 });
+
+// Records at `rate` a second, in 10 ms ticks; the "logging node" streams at most `maxRate`
+// a second (a token bucket of a second's worth, 0 = no limit) and announces the others
+// with the entries of their tick, before which it queues them, as the real one does.
+let floods = 0;
+function flood(count, rate, maxRate, service) {
+  floods++;
+  let sent = 0;
+  let budget = maxRate;
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (maxRate > 0) budget = Math.min(maxRate, budget + maxRate / 100);
+      const n = Math.min(count - sent, Math.max(1, Math.round(rate / 100)));
+      let notStreamed = 0;
+      for (let i = 0; i < n; i++) {
+        sent++;
+        const live = maxRate === 0 || budget >= 1;
+        if (live && maxRate > 0) budget--;
+        if (!live) { notStreamed++; node.counters.not_streamed++; }
+        publish(service, 'INFO', `bench flood${floods} p1 s${sent} ${'x'.repeat(60)}`, 'record', live);
+      }
+      for (const c of clients) c.limited += notStreamed;
+      if (sent >= count) { clearInterval(timer); resolve(); }
+    }, 10);
+  });
+}
 
 function shutdown() {
   saveState(true);

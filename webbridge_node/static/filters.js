@@ -42,7 +42,9 @@ function compileFilter() {
 }
 
 export function matches(item) {
-  if (!item.entry) return true;                          // notes (skipped, gaps) always show
+  // Notes show whatever the filters, except that entries not streamed live are DEBUG
+  // and INFO ones: their note goes with a level filter above INFO.
+  if (!item.entry) return item.marker !== 'limited' || filter.rank <= LEVEL_RANK.INFO;
   if (item.rank < filter.rank) return false;
   if (filter.services.size && !filter.services.has(item.serviceId) && !filter.services.has(item.entry.service)) {
     return false;

@@ -10,6 +10,11 @@ export function formatCount(value) {
   return typeof value === 'number' && Number.isFinite(value) ? numberFormat.format(value) : '—';
 }
 
+// "1 entry", "12,345 entries".
+export function countOf(value, one, many) {
+  return `${formatCount(value)} ${value === 1 ? one : many}`;
+}
+
 // A duration the way the panels show it: 42s, 3m 05s, 2h 07m, 3d 4h ('' for no duration).
 export function formatDuration(ms) {
   if (!(ms >= 0)) return '';

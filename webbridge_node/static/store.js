@@ -4,7 +4,7 @@
 //
 // Every entry is kept at most once: (session_id, sequence) decides, so history fetched
 // after a (re)connect never duplicates what is already shown.
-import { formatCount, titleCase } from './format.js';
+import { countOf, titleCase } from './format.js';
 import { adoptServiceId, markServiceOptionsStale } from './filters.js';
 import { dropViewBefore, offerToView, scheduleRender } from './table.js';
 
@@ -105,8 +105,9 @@ function noteGap(missing, credit) {
   if (missing <= 0) return;
   pageCounts.gaps += missing;
   addNote('gap', reconnectGapNote
-    ? `${formatCount(missing)} entries were published while disconnected and are no longer in the history`
-    : `${formatCount(missing)} entries missing here (sequence gap)`);
+    ? `${countOf(missing, 'entry was', 'entries were')} published while disconnected and ` +
+      `${missing === 1 ? 'is' : 'are'} no longer in the history`
+    : `${countOf(missing, 'entry', 'entries')} missing here (sequence gap)`);
 }
 
 export function ingest(list) {
@@ -162,12 +163,44 @@ function trim() {
   dropViewBefore(firstKept);
 }
 
+// A burst of announcements (a flood the node did not stream, a page that fell behind)
+// is one note, updated in place: a count that comes this long after the last one
+// starts a new note.
+const BURST_QUIET_MS = 5000;
+const burstNotes = { skipped: null, limited: null };
+const clock = (ms) => new Date(ms).toTimeString().slice(0, 8);
+
+function addToBurst(kind, count, describe) {
+  const now = Date.now();
+  let note = burstNotes[kind];
+  const kept = note && store.items.length && note.number >= store.items[0].number;
+  if (!kept || now - note.lastAt > BURST_QUIET_MS) {
+    note = { number: 0, entry: null, marker: kind, text: '', count: 0, firstAt: now, lastAt: now, version: 0 };
+    burstNotes[kind] = note;
+    note.count = count;
+    note.text = describe(note);
+    addItem(note);
+  } else {
+    note.count += count;
+    note.lastAt = now;
+    note.version++;
+    note.text = describe(note);
+  }
+  scheduleRender();
+}
+
+function burstSpan(note) {
+  const first = clock(note.firstAt);
+  const last = clock(note.lastAt);
+  return first === last ? `at ${first}` : `from ${first} to ${last}`;
+}
+
 export function addSkipped(count) {
   if (!(count > 0)) return;
   pageCounts.skipped += count;
   creditFresh += count;
-  addNote('skipped', `${formatCount(count)} entries skipped by the web bridge: this page fell behind`);
-  scheduleRender();
+  addToBurst('skipped', count, (note) =>
+    `${countOf(note.count, 'entry', 'entries')} skipped by the web bridge ${burstSpan(note)}: this page fell behind`);
 }
 
 // The logging node streams at most [logging] dashboard_max_rate entries a second;
@@ -176,9 +209,9 @@ export function addLimited(count) {
   if (!(count > 0)) return;
   pageCounts.limited += count;
   creditFresh += count;
-  addNote('limited', `${formatCount(count)} DEBUG/INFO entries not streamed live: more than the logging node's ` +
-    'dashboard_max_rate a second (all are in the session file)');
-  scheduleRender();
+  addToBurst('limited', count, (note) =>
+    `${countOf(note.count, 'DEBUG/INFO entry', 'DEBUG/INFO entries')} not streamed live ${burstSpan(note)}: ` +
+    'over the logging node\'s dashboard_max_rate (all are in the session file)');
 }
 
 // Forgets every item and count (the clear button). What was taken stays taken: an entry
@@ -193,4 +226,6 @@ export function clearStore() {
   pageCounts.gaps = 0;
   creditFresh = 0;
   creditCarried = 0;
+  burstNotes.skipped = null;
+  burstNotes.limited = null;
 }

@@ -139,6 +139,7 @@ function oneLine(text) {
 // Log data reaches the DOM only through textContent, title and attributes, never innerHTML.
 function fillRow(row, item) {
   row._item = item;
+  row._version = item.version;               // a note updated in place has a new version
   if (item.entry) {
     const entry = item.entry;
     row.className = 'row' + (item === selected ? ' selected' : '');
@@ -220,7 +221,7 @@ function render() {
     const row = rowPool[i % rowPool.length];
     const item = view[i];
     row._frame = frameNumber;
-    if (row._item !== item) fillRow(row, item);
+    if (row._item !== item || row._version !== item.version) fillRow(row, item);
     if (row._index !== i) {
       row._index = i;
       row.setAttribute('aria-rowindex', String(i + 2));

@@ -258,6 +258,8 @@ export async function startMockBackend() {
     async limit(count) { await post('/mock/limit', { count }); },
     async script(steps) { await post('/mock/script', { steps }); },
     async flood({ count, rate, service = 'bt_flood' }) { await post('/mock/flood', { count, rate, service }); },
+    async stopLogd() {},                                 // the mock's "logging node" restarts at once
+    async startLogd() { await post('/mock/restart', {}); },
     async configure(settings) { await post('/mock/config', settings); },
     async stopBridge(signal = 'SIGKILL') { await server.stop(signal); },
     async startBridge() { await startBridge(); },

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { before } from 'node:test';
 import {
-  closePage, describeDashboard, env, eventually, openDashboard, screenshot, sleep, test,
+  closePage, describeDashboard, env, eventually, newUid, openDashboard, screenshot, shownMessages, sleep, test,
 } from './harness.mjs';
 
 let backend;
@@ -146,4 +146,53 @@ describeDashboard('dashboard in an incident', () => {
     assert.deepEqual(errors, []);
     await page.close();
   });
+
+  test('a restarted logging node shows as a session boundary, in the header, with its entries in order', async (t) => {
+    if (!backend.startLogd) { t.skip('needs a logging node to restart'); return; }
+    const uid = newUid();
+    const { page, check } = await openDashboard();
+    const before = `${uid} before the restart`;
+    await backend.publish('bt_session', 'INFO', before);
+    await eventually(async () => assert.ok((await shownMessages(page)).includes(before)));
+    const oldSession = (await page.textContent('#session-id')).trim();
+    assert.match(oldSession, /^\d{8}-\d{6}/);
+
+    await backend.stopLogd('SIGKILL');
+    await backend.startLogd();
+    const after = `${uid} after the restart`;
+    await backend.publish('bt_session', 'WARNING', after);
+    await eventually(async () => assert.ok((await shownMessages(page)).includes(after)), 20000);
+    const newSession = await eventually(async () => {
+      const id = (await apiStats()).logging.session_id;
+      assert.notEqual(id, oldSession, 'the logging node runs a new session');
+      return id;
+    });
+    await eventually(async () => assert.equal((await page.textContent('#session-id')).trim(), newSession,
+      'the header follows the new session'));
+    assert.match(await page.textContent('#session-file'), new RegExp(newSession));
+
+    // before … "session NEW started" … the new session from its first entry on … after
+    const timeline = await page.evaluate(() => window.cantinaDashboard.timeline());
+    const at = (predicate, what) => {
+      const index = timeline.findIndex(predicate);
+      assert.ok(index >= 0, what);
+      return index;
+    };
+    const iBefore = at((item) => item.message === before, 'the entry before the restart');
+    const iBoundary = at((item) => item.marker === 'session', 'a session boundary row');
+    const iAfter = at((item) => item.message === after, 'the entry after the restart');
+    assert.ok(iBefore < iBoundary && iBoundary < iAfter, 'in that order');
+    assert.match(timeline[iBoundary].text, new RegExp(`^session ${newSession} started.*previous session ${oldSession}`));
+    assert.equal(timeline.filter((item) => item.marker === 'session').length, 1, 'one boundary');
+    const sequences = timeline.slice(iBoundary + 1).filter((item) => item.session === newSession).map((item) => item.sequence);
+    assert.deepEqual(sequences, sequences.map((_, i) => i + 1), 'the new session from sequence 1, without holes');
+    assert.match(timeline[iBoundary + 1].message, new RegExp(`^session ${newSession} started`), 'its first entry');
+    assert.ok(timeline.slice(0, iBoundary).every((item) => !item.session || item.session === oldSession),
+      'nothing of the new session before the boundary');
+
+    await page.fill('#filter-text', uid);
+    await eventually(async () => assert.equal(await page.locator('#log-rows .row[data-marker="session"]:not([hidden])').count(), 1));
+    await screenshot(page, 'session-boundary');
+    await closePage(null, page, check);
+  }, 120000);
 });

@@ -15,10 +15,13 @@
 //                       a second, streamed live as the logging node does: at most M a second
 //                       (default 10000), the others counted and announced with the entries
 //                       before them; answers once all are published
+//   POST /mock/restart  a new "logging node": a new session, sequence numbers from 1, an
+//                       empty ring; its first entry ("session … started") is not streamed,
+//                       as a real node's may not be (it streams once it sees subscribers)
 //   POST /mock/script   {"steps": [...]}  sends to every client, in order, one message per step:
 //                       {"limited": N} or {"skipped": N} (a notice), or {"entries": [{"service",
-//                       "level", "message", "gap": N}]} (one entries message; "gap" uses up N
-//                       sequence numbers first, as entries the page never gets)
+//                       "level", "message", "gap": N}]} (one entries message; "gap" writes N
+//                       entries first that only the history has, as the page never gets them)
 //
 //   node mock_server.mjs [--port 0] [--host 127.0.0.1] [--demo RATE] [--flood RATE]
 //                        [--state FILE] [--static DIR]
@@ -283,6 +286,17 @@ const server = http.createServer(async (req, res) => {
       saveState(true);
       return json(res, 200, { ok: true, last_sequence: node.sequence });
     }
+    if (req.method === 'POST' && p === '/mock/restart') {
+      for (const c of clients) c.flush();
+      restarts++;
+      node.session_id = `${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-r${restarts}`;
+      node.sequence = 0;
+      node.ring = [];
+      publish('logging_service', 'INFO', `session ${node.session_id} started: /tmp/mock-logs/cantina-session-${node.session_id}.log`, 'node', false);
+      broadcast({ type: 'stats', stats: stats() });
+      saveState(true);
+      return json(res, 200, { session_id: node.session_id });
+    }
     if (req.method === 'POST' && p === '/mock/script') {
       const b = await readBody(req);
       for (const c of clients) c.flush();
@@ -291,7 +305,8 @@ const server = http.createServer(async (req, res) => {
         else if (step.skipped) broadcast({ type: 'skipped', count: Number(step.skipped) });
         else if (Array.isArray(step.entries)) {
           const entries = step.entries.map((r) => {
-            node.sequence += Number(r.gap) || 0;
+            // the entries of the gap are written (in the history) but never sent
+            for (let i = 0; i < (Number(r.gap) || 0); i++) publish(r.service || 'mock_service', r.level, `${r.message ?? ''} (not sent ${i + 1})`, 'record', false);
             return publish(r.service || 'mock_service', r.level, r.message ?? '', r.kind || 'record', false);
           });
           broadcast({ type: 'entries', entries });
@@ -399,6 +414,7 @@ server.listen(port, args.host || '127.0.0.1', () => {
 // a second (a token bucket of a second's worth, 0 = no limit) and announces the others
 // with the entries of their tick, before which it queues them, as the real one does.
 let floods = 0;
+let restarts = 0;
 function flood(count, rate, maxRate, service) {
   floods++;
   let sent = 0;

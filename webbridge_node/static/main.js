@@ -64,6 +64,12 @@ Object.defineProperty(window, 'cantinaDashboard', {
     get duplicatesDropped() { return pageCounts.duplicates; },
     shownMessages() { return view.filter((item) => item.entry).map((item) => item.entry.message); },
     notes() { return store.items.filter((item) => !item.entry).map((item) => ({ marker: item.marker, text: item.text })); },
+    // every item in order: {session, sequence, message} for an entry, {marker, text} for a note
+    timeline() {
+      return store.items.map((item) => (item.entry
+        ? { session: item.entry.session_id, sequence: item.entry.sequence, message: item.entry.message }
+        : { marker: item.marker, text: item.text }));
+    },
     cap: CAP,
   }),
 });

@@ -5,6 +5,7 @@
 import { byId, formatCount, formatDuration, setText } from './format.js';
 import { displayName, ensureService, services } from './store.js';
 import { scheduleRender } from './table.js';
+import { followSessionOf } from './connection.js';
 
 const headerElements = {
   connection: byId('connection-state'), connectionText: byId('connection-text'), reconnectNow: byId('reconnect-now'),
@@ -18,7 +19,6 @@ const panelElements = {
 
 const STATE_CLASS = { STARTING: 'warn', RUNNING: 'ok', STOPPING: 'warn', STOPPED: 'off', ERROR: 'bad', FATAL: 'fatal' };
 
-export let sessionId = '';
 let lastStatsAt = 0;
 let servicesPanelQueued = false;
 
@@ -41,8 +41,8 @@ export function shownConnectionState() {
   return headerElements.connection.dataset.state;
 }
 
+// The session the page follows (store.js decides which).
 export function setSession(id) {
-  sessionId = id;
   headerElements.sessionId.textContent = id || '—';
 }
 
@@ -166,7 +166,7 @@ export function takeStats(stats) {
   setStat('uptime_s', stats.uptime_s, (value) => (typeof value === 'number' ? formatDuration(value * 1000) : '—'));
   panelElements.sessionFile.textContent = typeof stats.session_file === 'string' ? stats.session_file : '';
   panelElements.sessionFile.title = panelElements.sessionFile.textContent ? 'session file' : '';
-  if (!sessionId && typeof stats.session_id === 'string') setSession(stats.session_id);
+  followSessionOf(stats.session_id);
   renderStatsAge();
 }
 

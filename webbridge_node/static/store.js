@@ -7,6 +7,7 @@
 import { countOf, titleCase } from './format.js';
 import { adoptServiceId, markServiceOptionsStale } from './filters.js';
 import { dropViewBefore, offerToView, scheduleRender } from './table.js';
+import { setSession } from './panels.js';
 
 export const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
 export const LEVEL_RANK = { DEBUG: 0, INFO: 1, WARNING: 2, ERROR: 3, CRITICAL: 4 };
@@ -42,6 +43,10 @@ export const pageCounts = { skipped: 0, limited: 0, gaps: 0, malformed: 0, dupli
 let creditFresh = 0;              // announced since the last entries message
 let creditCarried = 0;            // announced before it: good for the next message's first gap
 let reconnectGapNote = false;     // the next gap is "missed while disconnected"
+// The logging node's session the page follows, and the ones it followed before (a new
+// logging node, after a restart, starts a new session with sequence numbers from 1).
+export let currentSession = '';
+const earlierSessions = new Set();
 
 // The index of the first item numbered `number` or more (items are ordered by number).
 export function indexOfNumber(items, number) {
@@ -110,14 +115,30 @@ function noteGap(missing, credit) {
     : `${countOf(missing, 'entry', 'entries')} missing here (sequence gap)`);
 }
 
-export function ingest(list) {
-  if (!Array.isArray(list)) return;
+// Takes the entries of one message. With `stopAtNewSession`, stops at the first entry
+// of a session the page has not followed yet if the entries before it in that session
+// are not here (a new logging node streams only once it sees its subscribers), and
+// returns the entries from there on, for after the history of the new session.
+export function ingest(list, { stopAtNewSession = false } = {}) {
+  if (!Array.isArray(list)) return null;
   const credit = { carried: creditCarried, fresh: creditFresh };
   let checked = false;              // the first sequence check of this message is done
-  for (const entry of list) {
+  let rest = null;
+  for (let i = 0; i < list.length; i++) {
+    const entry = list[i];
     if (!isEntry(entry)) { pageCounts.malformed++; continue; }
     const session = typeof entry.session_id === 'string' ? entry.session_id : '';
     const sequence = entry.sequence;
+    if (session && session !== currentSession && !earlierSessions.has(session)) {
+      if (!currentSession) {
+        followSession(session);
+      } else {
+        if (stopAtNewSession && sequence !== 1) { rest = list.slice(i); break; }
+        beginSession(session, entry);
+        credit.carried = 0;             // counts of the old session explain none of the new one's gaps
+        credit.fresh = 0;
+      }
+    }
     if (Number.isSafeInteger(sequence)) {
       const last = lastSequence.get(session);
       if (last !== undefined) {
@@ -143,6 +164,44 @@ export function ingest(list) {
   creditFresh = 0;
   trim();
   scheduleRender();
+  return rest;
+}
+
+// ------------------------------------------------------------------- sessions
+function followSession(id) {
+  currentSession = id;
+  setSession(id);
+}
+
+// A new logging node's session: a boundary row, and the counts the old session
+// announced explain nothing in the new one.
+function beginSession(id, entry) {
+  const previous = currentSession;
+  earlierSessions.add(previous);
+  if (earlierSessions.size > 1000) earlierSessions.clear();
+  followSession(id);
+  creditFresh = 0;
+  creditCarried = 0;
+  burstNotes.skipped = null;
+  burstNotes.limited = null;
+  const stamp = entry && typeof entry.timestamp === 'string' ? entry.timestamp : '';
+  const when = stamp.length >= 19 && stamp[10] === 'T' ? ` at ${stamp.slice(0, 10)} ${stamp.slice(11, 19)} UTC` : '';
+  addNote('session', `session ${id} started${when}: the logging node restarted (previous session ${previous})`);
+  scheduleRender();
+}
+
+// Whether `id` (from the logging node's stats, the history or the bridge's hello) is a
+// session the page has not followed yet; the first one the page hears of, it follows.
+export function isNewSession(id) {
+  if (typeof id !== 'string' || !id) return false;
+  if (!currentSession) { followSession(id); return false; }
+  return id !== currentSession && !earlierSessions.has(id);
+}
+
+// After the history of a new session: if it had none of its entries (the history
+// failed), the boundary row still goes here.
+export function enterSession(id) {
+  if (isNewSession(id)) beginSession(id, null);
 }
 
 // The history taken after a (re)connect; after a reconnect, a gap in it is what was

@@ -4,9 +4,9 @@
 // scrolled up. Also: pause, clear, downloads of the view, and the detail pane of one
 // entry.
 import { byId, formatCount } from './format.js';
-import { CAP, clearStore, indexOfNumber, levelCounts, pageCounts, store } from './store.js';
+import { CAP, clearStore, currentSession, indexOfNumber, levelCounts, pageCounts, store } from './store.js';
 import { filtersActive, markServiceOptionsStale, matches, refreshStaleServiceOptions } from './filters.js';
-import { sessionId, setStat } from './panels.js';
+import { setStat } from './panels.js';
 
 const SHORT_LEVEL = { DEBUG: 'DBG', INFO: 'INFO', WARNING: 'WARN', ERROR: 'ERR', CRITICAL: 'CRIT' };
 const OVERSCAN = 6;               // rows drawn above and below the visible ones
@@ -389,7 +389,7 @@ function download(kind) {
   const link = document.createElement('a');
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   link.href = URL.createObjectURL(blob);
-  link.download = `cantina-${sessionId || 'log'}-view-${stamp}.${kind}`;
+  link.download = `cantina-${currentSession || 'log'}-view-${stamp}.${kind}`;
   document.body.appendChild(link);
   link.click();
   link.remove();

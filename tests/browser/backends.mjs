@@ -3,6 +3,8 @@
 //   kind                      'real' | 'mock' | 'external'
 //   publish(service, level, message)          one record, resolved once it is taken
 //   publishMany(service, level, messages)     many records (one per line)
+//   publishRecord({service, level, message, file, line, function, thread, pid, fields, ...})
+//                                             mock only: a record with all it may carry
 //   canRestart                whether restartBridge() is possible
 //   publishesWhileBridgeDown  whether records can be published while the bridge is down
 //   stopBridge(), startBridge()               kill the web bridge, start it on the same port
@@ -249,6 +251,9 @@ export async function startMockBackend() {
     canRestart: true,
     publishesWhileBridgeDown: false,                  // the mock is bus, logging node and bridge in one
     async publish(service, level, message) { await post('/mock/publish', { service, level, message }); },
+    // one record with whatever else a record may carry (file, line, function, thread, pid,
+    // fields, host, logger, timestamp_ns as digits)
+    async publishRecord(record) { await post('/mock/publish', record); },
     async publishMany(service, level, messages) {
       for (let i = 0; i < messages.length; i += 1000) {
         await post('/mock/publish', messages.slice(i, i + 1000).map((message) => ({ service, level, message })));

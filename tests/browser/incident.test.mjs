@@ -3,6 +3,7 @@
 // restarts, one card per service, the detail pane with everything a record has, and
 // exports that keep nanosecond timestamps exact. Started by run.mjs like the others.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { before } from 'node:test';
 import {
   closePage, describeDashboard, env, eventually, newUid, openDashboard, screenshot, shownMessages, sleep, test,
@@ -14,6 +15,22 @@ async function apiStats() {
   const res = await fetch(new URL('api/stats', backend.url), { cache: 'no-store' });
   assert.equal(res.status, 200);
   return res.json();
+}
+
+// /api/logs as text and its entries, with timestamp_ns as the exact digits of the text.
+async function historyExact() {
+  const res = await fetch(new URL('api/logs?limit=1000', backend.url), { cache: 'no-store' });
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  return JSON.parse(text.replace(/"timestamp_ns":(-?\d+)/g, '"timestamp_ns":"$1"')).entries;
+}
+
+async function historyEntryWith(message) {
+  return eventually(async () => {
+    const entry = (await historyExact()).find((e) => e.message === message);
+    assert.ok(entry, `history has ${JSON.stringify(message)}`);
+    return entry;
+  }, 15000, 100);
 }
 
 function pageStat(page, key) {
@@ -195,4 +212,74 @@ describeDashboard('dashboard in an incident', () => {
     await screenshot(page, 'session-boundary');
     await closePage(null, page, check);
   }, 120000);
+
+  test('the detail pane shows everything the record has', async () => {
+    const uid = newUid();
+    const record = {
+      service: 'bt_detail', level: 'ERROR', message: `${uid} detail\nsecond line`, file: 'music/player.py', line: 42,
+      function: 'play_track', thread: 'audio-1', pid: 4242, logger: 'music.player', host: 'droid-1',
+      fields: { track: 'Cantina Band', volume: '45', 'html <b>key</b>': '<img src=x onerror="window.__pwned=1">' },
+    };
+    if (backend.publishRecord) await backend.publishRecord(record);
+    else await backend.publish(record.service, record.level, record.message);
+    const entry = await historyEntryWith(record.message);
+    const { page, check } = await openDashboard(`?text=${uid}`);
+    await page.locator('#log-rows .row:not([hidden]) .c-msg', { hasText: uid }).first().click();
+    await page.waitForSelector('#entry-detail:not([hidden])');
+    assert.equal(await page.textContent('#detail-message'), record.message, 'the whole message, newline included');
+    const shown = await page.$$eval('#detail-fields [data-field]', (fields) =>
+      Object.fromEntries(fields.map((f) => [f.dataset.field, f.querySelector('dd').textContent])));
+    const expected = {};
+    if (entry.file) expected.source = entry.line ? `${entry.file}:${entry.line}` : entry.file;
+    for (const key of ['function', 'logger', 'thread', 'pid', 'host', 'service_id', 'timestamp_ns', 'sequence',
+      'entry_id', 'session_id']) {
+      if (entry[key] !== undefined && entry[key] !== '' && entry[key] !== 0) expected[key] = String(entry[key]);
+    }
+    assert.deepEqual(shown, expected, 'every property of the record, and nothing else');
+    for (const key of ['host', 'sequence', 'entry_id', 'session_id', 'timestamp_ns']) assert.ok(key in shown, `${key} shown`);
+    const pairs = await page.$$eval('#detail-kv-rows tr', (rows) => rows.map((r) => [r.cells[0] ? r.querySelector('th').textContent : '', r.querySelector('td').textContent]));
+    assert.deepEqual(pairs, Object.entries(entry.fields || {}).sort(([a], [b]) => (a < b ? -1 : 1)), 'the fields, sorted by key');
+    if (backend.publishRecord) {
+      assert.equal(shown.source, 'music/player.py:42');
+      assert.equal(shown.function, 'play_track');
+      assert.equal(shown.thread, 'audio-1');
+      assert.equal(shown.pid, '4242');
+      assert.equal(pairs.length, 3);
+    }
+    assert.equal(await page.locator('#entry-detail img, #entry-detail b').count(), 0, 'field text is text');
+    await screenshot(page, 'detail');
+    await closePage(null, page, check);
+  });
+
+  test('.jsonl keeps nanosecond timestamps exact', async () => {
+    const uid = newUid();
+    const message = `${uid} exact time`;
+    if (backend.publishRecord) {
+      await backend.publishRecord({ service: 'bt_exact', level: 'INFO', message, timestamp_ns: '1796553362928334218' });
+    } else {
+      await backend.publish('bt_exact', 'INFO', message);
+    }
+    const entry = await historyEntryWith(message);
+    assert.match(entry.timestamp_ns, /^\d{19}$/);
+    if (backend.publishRecord) assert.equal(entry.timestamp_ns, '1796553362928334218');
+    const { page, check } = await openDashboard(`?text=${uid}`);
+    await eventually(async () => assert.deepEqual(await shownMessages(page), [message]));
+    const live = `${uid} exact time, live`;
+    if (backend.publishRecord) {
+      await backend.publishRecord({ service: 'bt_exact', level: 'INFO', message: live, timestamp_ns: '1796553362928334219' });
+    } else {
+      await backend.publish('bt_exact', 'INFO', live);
+    }
+    await eventually(async () => assert.deepEqual(await shownMessages(page), [message, live]));
+    const liveEntry = await historyEntryWith(live);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-jsonl')]);
+    const lines = fs.readFileSync(await download.path(), 'utf8').split('\n').filter(Boolean);
+    assert.equal(lines.length, 2);
+    // from the history and from the live stream, the digits as the logging node wrote them
+    assert.match(lines[0], new RegExp(`"timestamp_ns":${entry.timestamp_ns},`));
+    assert.match(lines[1], new RegExp(`"timestamp_ns":${liveEntry.timestamp_ns},`));
+    assert.equal(JSON.parse(lines[0]).message, message);
+    assert.equal(typeof JSON.parse(lines[1]).timestamp_ns, 'number', 'still a JSON number');
+    await closePage(null, page, check);
+  });
 });

@@ -6,7 +6,9 @@
 // It serves webbridge_node/static exactly like the web bridge (/ = index.html,
 // /static/<file>), the same API (/api/logs, /api/stats, /healthz, /ws) and, for tests,
 // a few control routes that stand for "publish on the bus":
-//   POST /mock/publish  {"service": "...", "level": "...", "message": "..."} (or an array)
+//   POST /mock/publish  {"service": "...", "level": "...", "message": "..."} (or an array); also
+//                       "file", "line", "function", "thread", "pid", "fields" {k: v}, "host",
+//                       "logger" and "timestamp_ns" (digits) as a record may carry them
 //   POST /mock/status   {"service": "...", "state": "...", "message": "..."}
 //   POST /mock/skip     {"count": N}      sends a "skipped" notice to every client
 //   POST /mock/limit    {"count": N}      sends a "limited" notice (the logging node's live-view limit)
@@ -62,7 +64,13 @@ function parseArgs(argv) {
 }
 
 const friendly = (id) => NAMES[id] || id.split(/[_\-.]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join(' ');
-const iso = (ms) => new Date(ms).toISOString().replace('Z', `${String(Math.floor(Math.random() * 1000)).padStart(3, '0')}Z`);
+// ISO-8601 UTC with microseconds, from nanoseconds since the epoch (a BigInt).
+const isoNs = (ns) => new Date(Number(ns / 1000000n)).toISOString().replace('Z', `${String((ns / 1000n) % 1000n).padStart(3, '0')}Z`);
+const nowNs = () => BigInt(Date.now()) * 1000000n + BigInt(Math.floor(Math.random() * 1e6));
+// JSON as the web bridge writes it: timestamps in nanoseconds (BigInt here) as plain,
+// exact numbers, beyond what a JavaScript number holds.
+const stringify = (obj) => JSON.stringify(obj, (key, value) => (typeof value === 'bigint' ? `\u0001${value}` : value))
+  .replace(/"\\u0001(-?\d+)"/g, '$1');
 
 // ------------------------------------------------------------- "logging node"
 const startedAt = Date.now();
@@ -76,26 +84,33 @@ let node = loadState() || {
 
 function loadState() {
   if (!args.state) return null;
-  try { return JSON.parse(fs.readFileSync(args.state, 'utf8')); } catch { return null; }
+  try {
+    const state = JSON.parse(fs.readFileSync(args.state, 'utf8'));
+    for (const entry of state.ring) entry.timestamp_ns = BigInt(entry.timestamp_ns);
+    return state;
+  } catch { return null; }
 }
 let saveTimer = null;
 function saveState(now = false) {
   if (!args.state) return;
-  const write = () => { saveTimer = null; fs.writeFileSync(args.state + '.tmp', JSON.stringify(node)); fs.renameSync(args.state + '.tmp', args.state); };
+  const write = () => { saveTimer = null; fs.writeFileSync(args.state + '.tmp', JSON.stringify(node, (key, value) => (typeof value === 'bigint' ? String(value) : value))); fs.renameSync(args.state + '.tmp', args.state); };
   if (now) { clearTimeout(saveTimer); write(); } else if (!saveTimer) saveTimer = setTimeout(write, 200);
 }
 
 // One entry of the "logging node": kept in the ring and, if `live`, queued for every client.
-function publish(serviceId, level, message, kind = 'record', live = true) {
+// `details`: what a record may carry besides (file, line, function, thread, pid, fields,
+// host, logger; timestamp_ns as a string of digits); the keys it lacks are left out, as
+// the web bridge leaves out empty ones.
+function publish(serviceId, level, message, kind = 'record', live = true, details = {}) {
   level = String(level || 'INFO').toUpperCase();
   if (!LEVELS.includes(level)) level = 'INFO';
-  const ms = Date.now();
+  const ns = /^\d{1,19}$/.test(String(details.timestamp_ns ?? '')) ? BigInt(details.timestamp_ns) : nowNs();
   node.sequence++;
   node.counters.received++;
   node.counters.written++;
   const entry = {
-    timestamp: iso(ms),
-    timestamp_ns: ms * 1e6,
+    timestamp: isoNs(ns),
+    timestamp_ns: ns,
     level,
     service: friendly(serviceId),
     service_id: serviceId,
@@ -104,10 +119,13 @@ function publish(serviceId, level, message, kind = 'record', live = true) {
     entry_id: `${node.session_id}-${node.sequence}`,
     kind,
     repeat_count: 0,
-    host: os.hostname(),
-    logger: 'mock',
+    host: details.host ?? os.hostname(),
+    logger: details.logger ?? 'mock',
     sequence: node.sequence,
   };
+  for (const key of ['file', 'line', 'function', 'thread', 'pid', 'fields']) {
+    if (details[key] !== undefined && details[key] !== '' && details[key] !== 0) entry[key] = details[key];
+  }
   node.ring.push(entry);
   if (node.ring.length > RING) node.ring.splice(0, node.ring.length - RING);
   if (live) for (const c of clients) c.enqueue(entry);
@@ -163,7 +181,7 @@ class Client {
   }
   send(obj) {
     if (this.socket.destroyed) return;
-    this.socket.write(frame(JSON.stringify(obj)));
+    this.socket.write(frame(stringify(obj)));
   }
   enqueue(entry) {
     if (this.socket.writableLength > CLIENT_QUEUE_BYTES) { this.skipped++; bridge.skipped++; return; }
@@ -215,7 +233,7 @@ setInterval(() => {
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon' };
 
 function json(res, code, obj) {
-  const body = JSON.stringify(obj);
+  const body = stringify(obj);
   res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -267,7 +285,7 @@ const server = http.createServer(async (req, res) => {
     if (req.method === 'POST' && p === '/mock/publish') {
       const body = await readBody(req);
       const list = Array.isArray(body) ? body : [body];
-      const out = list.map((r) => publish(r.service || 'mock_service', r.level, r.message ?? '', r.kind || 'record'));
+      const out = list.map((r) => publish(r.service || 'mock_service', r.level, r.message ?? '', r.kind || 'record', true, r));
       saveState(true);
       return json(res, 200, { published: out.length, last_sequence: node.sequence });
     }

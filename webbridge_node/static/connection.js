@@ -17,6 +17,16 @@ const OPEN_TIMEOUT_MS = 8000;
 // is dead even if no close event came (a sleeping laptop, a pulled cable).
 const SILENCE_MS = 15000;
 
+// Nanosecond timestamps (1796553362928334218) are beyond what a JavaScript number holds
+// exactly (2^53): their digits are read as a string, so the .jsonl download keeps them.
+// Only an object's key can be "timestamp_ns" followed by a digit (a quote inside a JSON
+// string is escaped), and only a value of 16 digits or more may lose precision.
+const LONG_TIMESTAMP_NS = /"timestamp_ns":(-?\d{16,})/g;
+
+export function parseKeepingNanoseconds(text) {
+  return JSON.parse(text.includes('"timestamp_ns":') ? text.replace(LONG_TIMESTAMP_NS, '"timestamp_ns":"$1"') : text);
+}
+
 let socket = null;
 let socketGeneration = 0;         // a socket's handlers act only while this is theirs
 let backoffMs = BACKOFF_MIN_MS;
@@ -97,7 +107,7 @@ export function connect() {
     lastMessageAt = Date.now();
     let message;
     try {
-      message = JSON.parse(event.data);
+      message = parseKeepingNanoseconds(event.data);
     } catch {
       pageCounts.malformed++;
       return;
@@ -224,7 +234,7 @@ async function fetchHistory() {
     url.search = `limit=${HISTORY_LIMIT}`;
     const response = await fetch(url, { cache: 'no-store', signal: abort.signal });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const body = await response.json();
+    const body = parseKeepingNanoseconds(await response.text());
     if (typeof body.error === 'string' && body.error) showHistoryError(body.error);
     else showHistoryError('');
     const sessionId = typeof body.session_id === 'string' ? body.session_id : '';

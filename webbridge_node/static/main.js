@@ -5,7 +5,8 @@
 //   connection.js  the WebSocket, reconnecting, the history fetched on each (re)connect
 //   store.js       every entry at most once, counts per level and service, gap accounting
 //   table.js       the view (what passes the filters), its virtualised rendering, pause,
-//                  clear, downloads, the detail pane
+//                  clear, downloads
+//   detail.js      the detail pane: everything one entry has
 //   filters.js     level, service and text filters, kept in the URL
 //   panels.js      header, services panel, stats panel
 //   format.js      small shared helpers
@@ -21,7 +22,8 @@
 //     each other (their imports go both ways), so nothing runs before this file starts it.
 import { checkConnection, connect, reconnectIfNoSocket, reconnectNow } from './connection.js';
 import { CAP, pageCounts, store } from './store.js';
-import { detailShown, following, hideDetail, paused, scheduleRender, startTable, view } from './table.js';
+import { following, paused, scheduleRender, startTable, view } from './table.js';
+import { detailShown, hideDetail, startDetail } from './detail.js';
 import {
   closeServiceMenu, readUrl, refreshOpenServiceOptions, serviceMenuOpen, showFilters, startFilterControls, writeUrl,
 } from './filters.js';
@@ -39,6 +41,7 @@ document.addEventListener('keydown', (event) => {
   else if (detailShown()) hideDetail();
 });
 startTable();
+startDetail();
 byId('reconnect-now').addEventListener('click', reconnectNow);
 startPanelsButton();
 

@@ -1,12 +1,13 @@
 // The log table: the items that pass the filters (the view), drawn virtualised: only the
 // rows in sight exist in the DOM, recycled as the table scrolls, and the DOM is updated
 // at most once per animation frame. It follows the newest rows unless the reader
-// scrolled up. Also: pause, clear, downloads of the view, and the detail pane of one
-// entry.
+// scrolled up. Also: pause, clear, downloads of the view, and choosing the entry of the
+// detail pane (detail.js).
 import { byId, formatCount } from './format.js';
 import { CAP, clearStore, currentSession, indexOfNumber, levelCounts, pageCounts, store } from './store.js';
 import { filtersActive, markServiceOptionsStale, matches, refreshStaleServiceOptions } from './filters.js';
 import { setStat } from './panels.js';
+import { hideDetail, selectedItem, showDetail } from './detail.js';
 
 const SHORT_LEVEL = { DEBUG: 'DBG', INFO: 'INFO', WARNING: 'WARN', ERROR: 'ERR', CRITICAL: 'CRIT' };
 const OVERSCAN = 6;               // rows drawn above and below the visible ones
@@ -17,11 +18,6 @@ const tableElements = {
   viewInfo: byId('view-info'), trimNote: byId('trim-note'), skipNote: byId('skip-note'),
   levelCounts: byId('level-counts'), pause: byId('pause'), newCount: byId('new-count'),
   downloadLog: byId('download-log'), downloadJsonl: byId('download-jsonl'), clear: byId('clear'),
-};
-const detailElements = {
-  pane: byId('entry-detail'), level: byId('detail-level'), service: byId('detail-service'),
-  time: byId('detail-time'), message: byId('detail-message'), fields: byId('detail-fields'),
-  copy: byId('detail-copy'), close: byId('detail-close'),
 };
 
 // Every row is exactly this tall (style.css --row-height): row i sits at i * ROW_HEIGHT.
@@ -36,7 +32,6 @@ export let following = true;      // follow the newest rows
 let programmaticTop = -1;         // the scrollTop this module set last (not the reader)
 let pendingScrollShift = 0;       // px the rows the reader looks at moved up (older rows trimmed)
 let anchorNumber = null;          // after a filter change: keep this item at the top
-let selected = null;              // item shown in the detail pane
 
 let renderQueued = false;
 const rowPool = [];
@@ -127,7 +122,8 @@ function makeRow() {
 function shortTime(entry) {
   const timestamp = typeof entry.timestamp === 'string' ? entry.timestamp : '';
   if (timestamp.length >= 23 && timestamp[10] === 'T') return timestamp.slice(11, 23);
-  if (typeof entry.timestamp_ns === 'number') return new Date(entry.timestamp_ns / 1e6).toISOString().slice(11, 23);
+  const ms = Number(entry.timestamp_ns) / 1e6;
+  if (Number.isFinite(ms) && Math.abs(ms) < 8.64e15) return new Date(ms).toISOString().slice(11, 23);
   return timestamp;
 }
 
@@ -142,7 +138,7 @@ function fillRow(row, item) {
   row._version = item.version;               // a note updated in place has a new version
   if (item.entry) {
     const entry = item.entry;
-    row.className = 'row' + (item === selected ? ' selected' : '');
+    row.className = 'row' + (item === selectedItem() ? ' selected' : '');
     row.dataset.level = entry.level;
     row.dataset.kind = entry.kind || 'record';
     row.dataset.service = item.serviceId;
@@ -284,62 +280,10 @@ function renderStatusbar() {
   setStat('page-discarded', store.discarded);
 }
 
-// --------------------------------------------------------------- detail pane
-function showDetail(item) {
-  if (!item || !item.entry) return;
-  selected = item;
-  invalidateRows();
-  const entry = item.entry;
-  detailElements.pane.hidden = false;
-  detailElements.pane.dataset.level = entry.level;
-  detailElements.level.textContent = entry.level;
-  detailElements.level.dataset.level = entry.level;
-  detailElements.service.textContent = entry.service || item.serviceId;
-  detailElements.time.textContent = entry.timestamp || '';
-  detailElements.message.textContent = entry.message;
-  const fields = [['service id', entry.service_id], ['kind', entry.kind], ['repeats', entry.repeat_count || ''],
-    ['host', entry.host], ['logger', entry.logger], ['session', entry.session_id], ['sequence', entry.sequence],
-    ['entry', entry.entry_id]];
-  const fragment = document.createDocumentFragment();
-  for (const [name, value] of fields) {
-    if (value === undefined || value === null || value === '') continue;
-    const field = document.createElement('div');
-    const term = document.createElement('dt');
-    term.textContent = name;
-    const description = document.createElement('dd');
-    description.textContent = String(value);
-    field.append(term, description);
-    fragment.appendChild(field);
-  }
-  detailElements.fields.replaceChildren(fragment);
-  scheduleRender();
-}
-
-export function hideDetail() {
-  selected = null;
-  detailElements.pane.hidden = true;
+// The rows show the detail pane's entry as selected: redraw them when it changes.
+export function selectionChanged() {
   invalidateRows();
   scheduleRender();
-}
-
-export function detailShown() {
-  return !detailElements.pane.hidden;
-}
-
-async function copyDetailMessage() {
-  if (!selected) return;
-  try {
-    await navigator.clipboard.writeText(selected.entry.message);
-    detailElements.copy.textContent = 'copied';
-  } catch {
-    const range = document.createRange();
-    range.selectNodeContents(detailElements.message);
-    const selection = getSelection();
-    selection.removeAllRanges();
-    selection.addRange(range);
-    detailElements.copy.textContent = 'selected: press Ctrl+C';
-  }
-  setTimeout(() => { detailElements.copy.textContent = 'copy message'; }, 1500);
 }
 
 // ------------------------------------------------------------------- actions
@@ -375,6 +319,9 @@ function clearAll() {
 
 function download(kind) {
   const parts = [];
+  // timestamp_ns is kept as its digits (connection.js): written back as a number, exactly
+  const token = `@ns${Math.random().toString(36).slice(2)}@`;
+  const tokenPattern = new RegExp(`"${token}(-?\\d+)"`);
   for (const item of view) {
     if (!item.entry) continue;
     const entry = item.entry;
@@ -382,7 +329,11 @@ function download(kind) {
       const service = entry.service || item.serviceId;
       parts.push(`[${entry.timestamp}] ${entry.level.padEnd(8)} ${service.padEnd(20)} ${entry.message}\n`);
     } else {
-      parts.push(JSON.stringify(entry) + '\n');
+      const line = JSON.stringify(entry, function exact(key, value) {
+        return this === entry && key === 'timestamp_ns' && typeof value === 'string' && /^-?\d+$/.test(value)
+          ? token + value : value;
+      });
+      parts.push(line.replace(tokenPattern, '$1') + '\n');
     }
   }
   const blob = new Blob(parts, { type: kind === 'log' ? 'text/plain' : 'application/x-ndjson' });
@@ -439,10 +390,8 @@ export function startTable() {
     pressed = null;
     if (!item || !item.entry) return;
     if (getSelection().toString()) return;             // selecting text, not opening
-    if (selected === item) hideDetail();
+    if (selectedItem() === item) hideDetail();
     else showDetail(item);
   });
-  detailElements.close.addEventListener('click', hideDetail);
-  detailElements.copy.addEventListener('click', copyDetailMessage);
   new ResizeObserver(() => scheduleRender()).observe(tableElements.scroll);
 }

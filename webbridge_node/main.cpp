@@ -48,6 +48,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "bus_feed.h"
 #include "cantina/bus/clock.h"
@@ -63,6 +65,13 @@ namespace net = boost::asio;
 void usage(std::ostream& out) {
   out << "usage: cantina-webbridge [--config FILE] [--static DIR]\n"
          "  Serves the live log dashboard on [webbridge] listen.\n";
+}
+
+// [logging.service_names] (the defaults and the config's) as a JSON object.
+std::string service_names_json(const cantina::bus::Config& config) {
+  boost::json::object names;
+  for (const auto& [id, name] : config.logging.service_names) names[id] = name;
+  return boost::json::serialize(names);
 }
 
 // A line about the bridge itself, with a timestamp, on stdout.
@@ -105,15 +114,15 @@ int main(int argc, char** argv) {
   zmq::context_t context(1);
   net::io_context io(1);
   cantina::webbridge::BridgeCounters counters;
-  constexpr std::size_t kMaxQueueBytes = 8 * 1024 * 1024;  // the Inbox's and each browser's
+  constexpr std::size_t kMaxQueueBytes = std::size_t{8} * 1024 * 1024;  // the Inbox's and each browser's
   cantina::webbridge::Inbox inbox(std::max<std::size_t>(50'000, 4 * std::size_t{config.webbridge.max_client_queue}),
                                   kMaxQueueBytes);
   cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint, config.bus.curve);
-  cantina::webbridge::Hub hub(
-      io,
-      {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms), config.webbridge.max_client_queue,
-       kMaxQueueBytes, config.webbridge.history_limit, config.webbridge.token, config.webbridge.allowed_origins},
-      inbox, counters, history, note);
+  cantina::webbridge::Hub hub(io,
+                              {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms),
+                               config.webbridge.max_client_queue, kMaxQueueBytes, config.webbridge.history_limit,
+                               config.webbridge.token, config.webbridge.allowed_origins, service_names_json(config)},
+                              inbox, counters, history, note);
   inbox.on_arrival([&io, &hub] { net::post(io, [&hub] { hub.on_inbox(); }); });
   std::shared_ptr<cantina::webbridge::Listener> listener;
   try {

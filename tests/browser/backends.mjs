@@ -262,6 +262,8 @@ export async function startMockBackend() {
     async skip(count) { await post('/mock/skip', { count }); },
     async limit(count) { await post('/mock/limit', { count }); },
     async script(steps) { await post('/mock/script', { steps }); },
+    // a ServiceStatus {service, state, message, pid, host, repeat} as a service or the supervisor sends it
+    async status(status) { await post('/mock/status', status); },
     async flood({ count, rate, service = 'bt_flood' }) { await post('/mock/flood', { count, rate, service }); },
     async stopLogd() {},                                 // the mock's "logging node" restarts at once
     async startLogd() { await post('/mock/restart', {}); },

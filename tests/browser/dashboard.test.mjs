@@ -376,6 +376,7 @@ describeDashboard('dashboard in headless chromium', () => {
   });
 
   test('services and stats panels fill from the bus', async () => {
+    await backend.publish('bt_stats', 'INFO', `${newUid()} counted`);   // so that "received" counts one at least
     const { page, check } = await openDashboard();
     await page.waitForSelector('#services-panel [data-service="logging_service"][data-state="RUNNING"]', { timeout: 10000 });
     assert.match(await page.textContent('#services-panel [data-service="logging_service"]'), /RUNNING/);

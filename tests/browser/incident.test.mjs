@@ -282,4 +282,57 @@ describeDashboard('dashboard in an incident', () => {
     assert.equal(typeof JSON.parse(lines[1]).timestamp_ns, 'number', 'still a JSON number');
     await closePage(null, page, check);
   });
+
+  test('one card per service: each node once by its name, a supervised process folded into its services', async () => {
+    const { page, check } = await openDashboard();
+    const cards = () => page.$$eval('#services-panel .svc', (list) => list.map((card) => ({
+      id: card.dataset.service, kind: card.dataset.kind, state: card.dataset.state,
+      name: card.querySelector('.svc-name').textContent, message: card.querySelector('.svc-msg').textContent,
+      entries: Number(card.querySelector('.svc-entries').dataset.count),
+    })));
+    const card = async (id) => (await cards()).find((c) => c.id === id);
+    if (backend.status) {
+      // what `tools/cantina up`'s supervisor says of the processes it runs
+      const own = (await apiStats()).services.find((s) => s.service === 'logging_service');
+      await backend.status({ service: 'cantina-busd', state: 'RUNNING', message: 'started (pid 101)', pid: 101 });
+      await backend.status({ service: 'cantina-logd', state: 'RUNNING', message: 'started', pid: own.pid });
+      await backend.status({ service: 'cantina-webbridge', state: 'RUNNING', message: 'started', pid: own.pid });
+      await backend.status({ service: 'bt_host', state: 'RUNNING', message: 'started (pid 5151)', pid: 5151 });
+      // two services in that process; one also reports itself
+      await backend.publishRecord({ service: 'bt_svc_quiet', level: 'INFO', message: 'quiet one', pid: 5151 });
+      await backend.publishRecord({ service: 'bt_svc_loud', level: 'INFO', message: 'loud one', pid: 5151 });
+      await backend.publishRecord({ service: 'bt_svc_loud', level: 'WARNING', message: 'loud two', pid: 5151 });
+      await backend.status({ service: 'bt_svc_loud', state: 'ERROR', message: 'sensor unplugged', pid: 5151 });
+      await eventually(async () => {
+        assert.deepEqual(await card('bt_svc_quiet'), { id: 'bt_svc_quiet', kind: 'service', state: 'RUNNING',
+          name: 'Bt Svc Quiet', message: 'started (pid 5151)', entries: 1 }, 'the state of its process');
+        assert.deepEqual(await card('bt_svc_loud'), { id: 'bt_svc_loud', kind: 'service', state: 'ERROR',
+          name: 'Bt Svc Loud', message: 'sensor unplugged', entries: 2 }, 'its own state, its process running');
+        assert.equal(await card('bt_host'), undefined, 'no card for the process that hosts them');
+        assert.deepEqual(await card('cantina_busd'), { id: 'cantina_busd', kind: 'node', state: 'RUNNING', name: 'Bus',
+          message: 'started (pid 101)', entries: 0 });
+      });
+      // the process exits: its services show it, whatever they said before
+      await backend.status({ service: 'bt_host', state: 'ERROR', message: 'exited with code 1; restarting in 1 s', pid: 0 });
+      await eventually(async () => {
+        for (const id of ['bt_svc_quiet', 'bt_svc_loud']) {
+          const c = await card(id);
+          assert.equal(c.state, 'ERROR', id);
+          assert.equal(c.message, 'exited with code 1; restarting in 1 s', id);
+        }
+      });
+    }
+    await eventually(async () => {
+      const list = await cards();
+      const names = list.map((c) => c.name);
+      assert.equal(new Set(names).size, names.length, `each service once: ${names.join(', ')}`);
+      for (const name of names) assert.doesNotMatch(name, /^Cantina /, 'nodes by their friendly names');
+      const logging = list.find((c) => c.id === 'logging_service');
+      const bridge = list.find((c) => c.id === 'web_bridge');
+      assert.deepEqual([logging?.name, logging?.state, logging?.kind], ['Logging Service', 'RUNNING', 'node']);
+      assert.deepEqual([bridge?.name, bridge?.state, bridge?.kind], ['Web Bridge', 'RUNNING', 'node']);
+      assert.equal(list[0].kind, 'node', 'the nodes first');
+    });
+    await closePage(null, page, check);
+  });
 });

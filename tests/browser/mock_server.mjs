@@ -9,7 +9,9 @@
 //   POST /mock/publish  {"service": "...", "level": "...", "message": "..."} (or an array); also
 //                       "file", "line", "function", "thread", "pid", "fields" {k: v}, "host",
 //                       "logger" and "timestamp_ns" (digits) as a record may carry them
-//   POST /mock/status   {"service": "...", "state": "...", "message": "..."}
+//   POST /mock/status   {"service": "...", "state": "...", "message": "...", "pid": N, "host": "...",
+//                       "repeat": false}  a ServiceStatus, sent again every second unless repeat
+//                       is false (the supervisor's: cantina-busd, cantina-logd, ...)
 //   POST /mock/skip     {"count": N}      sends a "skipped" notice to every client
 //   POST /mock/limit    {"count": N}      sends a "limited" notice (the logging node's live-view limit)
 //   POST /mock/config   {"history_delay_ms": N, "history_error": "..."}  slow or failing history
@@ -132,15 +134,19 @@ function publish(serviceId, level, message, kind = 'record', live = true, detail
   return entry;
 }
 
+// The latest status of each publisher, sent again every second (as services, the
+// nodes and the supervisor do) unless it was set with repeat false.
 const statuses = new Map();
-function setStatus(service, state, message) {
+const silent = new Set();
+function setStatus(service, state, message, { pid = process.pid, host = os.hostname(), repeat = true } = {}) {
   const now = new Date().toISOString();
   const prev = statuses.get(service);
   const st = {
     service, state, message: message || '', timestamp: now,
-    since: prev && prev.state === state ? prev.since : now, pid: process.pid, host: os.hostname(),
+    since: prev && prev.state === state ? prev.since : now, pid, host,
   };
   statuses.set(service, st);
+  if (repeat) silent.delete(service); else silent.add(service);
   broadcast({ type: 'status', status: st });
 }
 
@@ -226,6 +232,10 @@ setInterval(() => { for (const c of clients) c.flush(); }, 50).unref();
 setInterval(() => {
   setStatus('logging_service', 'RUNNING', `session ${node.session_id}`);
   setStatus('web_bridge', 'RUNNING', `listening on ${listenUrl}`);
+  for (const st of statuses.values()) {
+    if (silent.has(st.service) || st.service === 'logging_service' || st.service === 'web_bridge') continue;
+    broadcast({ type: 'status', status: { ...st, timestamp: new Date().toISOString() } });
+  }
   broadcast({ type: 'stats', stats: stats() });
 }, 1000).unref();
 
@@ -280,7 +290,8 @@ const server = http.createServer(async (req, res) => {
       return json(res, 200, { entries: error ? [] : list, session_id: node.session_id, error });
     }
     if (req.method === 'GET' && p === '/api/stats') {
-      return json(res, 200, { logging: stats(), webbridge: { clients: clients.size, ...bridge }, services: [...statuses.values()] });
+      return json(res, 200, { logging: stats(), webbridge: { clients: clients.size, ...bridge }, service_names: NAMES,
+        services: [...statuses.values()] });
     }
     if (req.method === 'POST' && p === '/mock/publish') {
       const body = await readBody(req);
@@ -291,7 +302,7 @@ const server = http.createServer(async (req, res) => {
     }
     if (req.method === 'POST' && p === '/mock/status') {
       const b = await readBody(req);
-      setStatus(b.service, b.state, b.message);
+      setStatus(b.service, b.state, b.message, { pid: b.pid ?? process.pid, host: b.host ?? os.hostname(), repeat: b.repeat !== false });
       return json(res, 200, { ok: true });
     }
     if (req.method === 'POST' && p === '/mock/config') {
@@ -384,10 +395,25 @@ const DEMO = [
 ];
 function rnd(a, b) { return a + Math.floor(Math.random() * (b - a + 1)); }
 function pick(list) { return list[Math.floor(Math.random() * list.length)]; }
+// The demo's droid services all run in one process (as cantina-demo does), pid DEMO_PID.
+const DEMO_PID = 4242;
+const DEMO_SOURCES = {
+  deepgram_direct_mic: ['voice/deepgram_direct_mic.py', 'on_transcript', 'deepgram-ws'],
+  gpt_service: ['brain/gpt_service.py', 'complete', 'MainThread'],
+  elevenlabs_service: ['voice/elevenlabs_service.py', 'speak', 'tts-worker'],
+  music_controller: ['music/controller.py', 'play_track', 'audio-1'],
+  eye_light_controller: ['eyes/controller.cpp', 'send_frame', 'serial'],
+  yoda_mode_manager: ['modes/manager.py', 'transition', 'MainThread'],
+};
+function demoDetails(service) {
+  const [file, fn, thread] = DEMO_SOURCES[service] || ['demo.py', 'main', 'MainThread'];
+  return { file, line: rnd(20, 400), function: fn, thread, pid: DEMO_PID, logger: service.replace(/_/g, '.'),
+    fields: Math.random() < 0.3 ? { request_id: `r-${rnd(1000, 9999)}`, attempt: String(rnd(1, 3)) } : undefined };
+}
 function demoOne() {
-  if (Math.random() < 0.004) return publish('eye_light_controller', 'CRITICAL', 'LED driver over temperature (78 °C): eyes switched off to protect the hardware');
+  if (Math.random() < 0.004) return publish('eye_light_controller', 'CRITICAL', 'LED driver over temperature (78 °C): eyes switched off to protect the hardware', 'record', true, demoDetails('eye_light_controller'));
   const [s, l, m] = pick(DEMO);
-  return publish(s, l, m());
+  return publish(s, l, m(), 'record', true, demoDetails(s));
 }
 
 let listenUrl = '';
@@ -399,12 +425,14 @@ server.listen(port, args.host || '127.0.0.1', () => {
   setStatus('logging_service', 'RUNNING', `session ${node.session_id}`);
   setStatus('web_bridge', 'RUNNING', `listening on ${listenUrl}`);
   if (args.demo) {
-    setStatus('deepgram_direct_mic', 'RUNNING', 'listening, 16 kHz mono');
-    setStatus('gpt_service', 'RUNNING', 'model ready');
-    setStatus('music_controller', 'RUNNING', 'library: 42 tracks');
-    setStatus('eye_light_controller', 'ERROR', 'serial /dev/ttyACM0: write timeout');
-    setStatus('elevenlabs_service', 'STARTING', 'warming up voice cache');
-    setStatus('yoda_mode_manager', 'STOPPED', '');
+    // what `tools/cantina up` reports of the processes it runs, then what services say themselves
+    setStatus('cantina-busd', 'RUNNING', 'started (pid 101)', { pid: 101 });
+    setStatus('cantina-logd', 'RUNNING', `started (pid ${process.pid})`);
+    setStatus('cantina-webbridge', 'RUNNING', `started (pid ${process.pid})`);
+    setStatus('demo', 'RUNNING', `started (pid ${DEMO_PID})`, { pid: DEMO_PID });
+    setStatus('music_controller', 'RUNNING', 'library: 42 tracks', { pid: DEMO_PID });
+    setStatus('eye_light_controller', 'ERROR', 'serial /dev/ttyACM0: write timeout', { pid: DEMO_PID });
+    setStatus('elevenlabs_service', 'STARTING', 'warming up voice cache', { pid: DEMO_PID });
     if (!node.ring.length) {
       publish('logging_service', 'INFO', `session ${node.session_id} started: /tmp/mock-logs/cantina-session-${node.session_id}.log (log level DEBUG)`, 'node');
       for (let i = 0; i < 120; i++) demoOne();

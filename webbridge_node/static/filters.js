@@ -124,7 +124,7 @@ export function adoptServiceId(id, name) {
   filter.services.delete(name);
   filter.services.add(id);
   const standIn = services.get(name);
-  if (standIn && !standIn.count && !standIn.status) services.delete(name);
+  if (standIn && !standIn.count) services.delete(name);
   queueMicrotask(() => { showFilters(); writeUrl(); });
 }
 

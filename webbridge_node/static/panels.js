@@ -1,9 +1,9 @@
 // Everything around the table: the header (connection state, session, history error,
-// the panels button, the disconnected banner), the services panel (each service's last
-// status) and the stats panel (the logging node's, the web bridge's and this page's
-// counters).
+// the panels button, the disconnected banner), the services panel (one card per
+// service, from services.js) and the stats panel (the logging node's, the web
+// bridge's and this page's counters).
 import { byId, formatCount, formatDuration, setText } from './format.js';
-import { displayName, ensureService, services } from './store.js';
+import { serviceCards, takeServiceNames, takeStatus as takeServiceStatus } from './services.js';
 import { scheduleRender } from './table.js';
 import { followSessionOf } from './connection.js';
 
@@ -72,12 +72,9 @@ export function startPanelsButton() {
 }
 
 // -------------------------------------------------------------- services panel
+// One card per service (services.js decides which and their state).
 export function takeStatus(status) {
-  if (!status || typeof status !== 'object' || typeof status.service !== 'string' || !status.service) return;
-  const service = ensureService(status.service, null);
-  service.status = status;
-  service.heardAt = Date.now();
-  scheduleServicesPanel();
+  if (takeServiceStatus(status)) scheduleServicesPanel();
 }
 
 function scheduleServicesPanel() {
@@ -86,64 +83,66 @@ function scheduleServicesPanel() {
   requestAnimationFrame(() => { servicesPanelQueued = false; renderServicesPanel(); });
 }
 
+function makeCard(id) {
+  const card = document.createElement('li');
+  card.className = 'svc';
+  card.dataset.service = id;
+  const part = (className, parent) => {
+    const element = document.createElement(parent === card ? 'div' : 'span');
+    element.className = className;
+    parent.appendChild(element);
+    return element;
+  };
+  const head = part('svc-head', card);
+  card._name = part('svc-name', head);
+  card._state = part('state', head);
+  const sub = part('svc-sub', card);
+  card._message = part('svc-msg', sub);
+  card._since = part('svc-meta', sub);
+  const foot = part('svc-foot', card);
+  card._entries = part('svc-entries', foot);
+  card._seen = part('svc-seen', foot);
+  return card;
+}
+
 export function renderServicesPanel() {
-  const list = [...services.values()].filter((service) => service.status)
-    .sort((a, b) => displayName(a).localeCompare(displayName(b)));
+  const now = Date.now();
+  const cards = serviceCards(now);
   const existing = new Map();
   for (const card of panelElements.services.children) existing.set(card.dataset.service, card);
   const order = [];
-  const now = Date.now();
-  for (const service of list) {
-    const status = service.status;
-    let card = existing.get(service.id);
-    if (!card) {
-      card = document.createElement('li');
-      card.className = 'svc';
-      card.dataset.service = service.id;
-      const head = document.createElement('div');
-      head.className = 'svc-head';
-      const name = document.createElement('span');
-      name.className = 'svc-name';
-      const state = document.createElement('span');
-      state.className = 'state';
-      head.append(name, state);
-      const sub = document.createElement('div');
-      sub.className = 'svc-sub';
-      const message = document.createElement('span');
-      message.className = 'svc-msg';
-      const meta = document.createElement('span');
-      meta.className = 'svc-meta';
-      sub.append(message, meta);
-      card.append(head, sub);
-    }
-    existing.delete(service.id);
-    const [head, sub] = card.children;
-    const [name, state] = head.children;
-    const [message, meta] = sub.children;
-    const stateText = typeof status.state === 'string' ? status.state : '?';
-    card.dataset.state = stateText;
-    setText(name, displayName(service));
-    name.title = service.id;
-    setText(state, stateText);
-    state.className = 'state ' + (STATE_CLASS[stateText] || 'off');
-    setText(message, typeof status.message === 'string' ? status.message : '');
-    message.title = message.textContent;
-    const since = Date.parse(status.since || status.timestamp || '');
-    const quiet = now - service.heardAt;
-    let metaText = Number.isFinite(since) ? `for ${formatDuration(Math.max(0, now - since))}` : '';
-    const isQuiet = quiet > 5000 && (stateText === 'RUNNING' || stateText === 'STARTING');
-    if (isQuiet) metaText = `silent ${formatDuration(quiet)}`;
-    card.classList.toggle('quiet', isQuiet);
-    setText(meta, metaText);
-    meta.title = [status.since ? `${stateText} since ${status.since}` : '', `last status ${formatDuration(quiet)} ago`,
-      status.host ? `host ${status.host}` : '', status.pid ? `pid ${status.pid}` : ''].filter(Boolean).join(' · ');
+  let previousKind = '';
+  for (const model of cards) {
+    const card = existing.get(model.id) || makeCard(model.id);
+    existing.delete(model.id);
+    card.dataset.state = model.state;
+    card.dataset.kind = model.kind;
+    card.classList.toggle('group-start', previousKind !== '' && previousKind !== model.kind);
+    previousKind = model.kind;
+    card.classList.toggle('quiet', model.quiet);
+    setText(card._name, model.name);
+    card._name.title = model.process ? `${model.id}, in process ${model.process}` : model.id;
+    setText(card._state, model.state || 'no status');
+    card._state.className = 'state ' + (model.state ? STATE_CLASS[model.state] || 'off' : 'none');
+    setText(card._message, model.message);
+    card._message.title = model.message;
+    const since = Date.parse(model.since);
+    const heard = now - model.heardAt;
+    setText(card._since, model.quiet ? `silent ${formatDuration(heard)}`
+      : Number.isFinite(since) && model.state ? `for ${formatDuration(Math.max(0, now - since))}` : '');
+    card._since.title = [model.state && model.since ? `${model.state} since ${model.since}` : '',
+      model.heardAt ? `last status ${formatDuration(heard)} ago${model.from === 'supervisor' ? ' (from the supervisor)' : ''}` : '',
+      model.host ? `host ${model.host}` : '', model.pid ? `pid ${model.pid}` : ''].filter(Boolean).join(' · ');
+    setText(card._entries, model.entries === 1 ? '1 entry' : `${formatCount(model.entries)} entries`);
+    card._entries.dataset.count = String(model.entries);
+    setText(card._seen, model.lastSeen ? `last seen ${formatDuration(Math.max(0, now - model.lastSeen))} ago` : '');
     order.push(card);
   }
   const current = panelElements.services.children;
   if (current.length !== order.length || order.some((card, i) => current[i] !== card)) {
     panelElements.services.replaceChildren(...order);
   }
-  panelElements.servicesEmpty.hidden = list.length > 0;
+  panelElements.servicesEmpty.hidden = cards.length > 0;
 }
 
 // ----------------------------------------------------------------- stats panel
@@ -196,6 +195,7 @@ export async function pollStats() {
     const body = await response.json();
     if (body.logging) takeStats(body.logging);
     takeWebbridgeStats(body.webbridge);
+    takeServiceNames(body.service_names);
     if (Array.isArray(body.services)) for (const status of body.services) takeStatus(status);
   } catch {
     // the web bridge is away; the connection indicator already says so

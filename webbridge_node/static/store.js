@@ -4,7 +4,8 @@
 //
 // Every entry is kept at most once: (session_id, sequence) decides, so history fetched
 // after a (re)connect never duplicates what is already shown.
-import { countOf, titleCase } from './format.js';
+import { countOf } from './format.js';
+import { friendlyName } from './services.js';
 import { adoptServiceId, markServiceOptionsStale } from './filters.js';
 import { dropViewBefore, offerToView, scheduleRender } from './table.js';
 import { setSession } from './panels.js';
@@ -30,7 +31,9 @@ export const store = { items: [], nextNumber: 1, discarded: 0 };
 const lastSequence = new Map();   // session_id -> highest sequence taken
 const seenEntryIds = new Set();   // entry_ids of entries without a usable sequence
 export const levelCounts = { DEBUG: 0, INFO: 0, WARNING: 0, ERROR: 0, CRITICAL: 0 };
-export const services = new Map();  // service key (id) -> {id, name, count, status, heardAt}
+// service id -> {id, name, count, last, pid, host}: its entries on this page (count since
+// the page opened or was cleared; the last one, and its pid and host)
+export const services = new Map();
 export const pageCounts = { skipped: 0, limited: 0, gaps: 0, malformed: 0, duplicates: 0 };
 // Entries announced as not delivered (not streamed by the logging node, or skipped by the
 // web bridge), to set against the sequence gaps they cause. A count can arrive one
@@ -63,7 +66,7 @@ export function indexOfNumber(items, number) {
 export function ensureService(id, name) {
   let service = services.get(id);
   if (!service) {
-    service = { id, name: name || null, count: 0, status: null, heardAt: 0 };
+    service = { id, name: name || null, count: 0, last: null, pid: 0, host: '' };
     services.set(id, service);
     markServiceOptionsStale();
     if (name && name !== id) adoptServiceId(id, name);
@@ -75,12 +78,11 @@ export function ensureService(id, name) {
 }
 
 export function displayName(service) {
-  return service.name || titleCase(service.id);
+  return friendlyName(service.id);
 }
 
 export function serviceLabel(id) {
-  const service = services.get(id);
-  return (service && service.name) || titleCase(id);
+  return friendlyName(id);
 }
 
 // -------------------------------------------------------------------- ingest
@@ -157,6 +159,9 @@ export function ingest(list, { stopAtNewSession = false } = {}) {
     const serviceId = (typeof entry.service_id === 'string' && entry.service_id) || entry.service || '?';
     const service = ensureService(serviceId, entry.service || null);
     service.count++;
+    service.last = entry;
+    if (entry.pid !== undefined) service.pid = entry.pid;
+    if (entry.host !== undefined) service.host = entry.host;
     levelCounts[entry.level]++;
     addItem({ number: 0, entry, rank: LEVEL_RANK[entry.level], serviceId });
   }

@@ -9,6 +9,8 @@
 //   detail.js      the detail pane: everything one entry has
 //   filters.js     level, service and text filters, kept in the URL
 //   panels.js      header, services panel, stats panel
+//   services.js    which service cards the services panel shows, and their state
+//   prefs.js       the reader's view preferences (time zone, wrap, theme), kept in this browser
 //   format.js      small shared helpers
 //
 // Rules the modules keep:
@@ -28,7 +30,7 @@ import {
   closeServiceMenu, readUrl, refreshOpenServiceOptions, serviceMenuOpen, showFilters, startFilterControls, writeUrl,
 } from './filters.js';
 import {
-  pollStats, renderServicesPanel, renderStatsAge, shownConnectionState, startPanelsButton,
+  pollStats, renderServicesPanel, renderStatsAge, shownConnectionState, startPanelsButton, startThemeButton,
 } from './panels.js';
 import { byId } from './format.js';
 
@@ -44,6 +46,7 @@ startTable();
 startDetail();
 byId('reconnect-now').addEventListener('click', reconnectNow);
 startPanelsButton();
+startThemeButton();
 
 // once a second: countdowns and ages
 setInterval(() => {

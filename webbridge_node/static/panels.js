@@ -3,6 +3,7 @@
 // service, from services.js) and the stats panel (the logging node's, the web
 // bridge's and this page's counters).
 import { byId, formatCount, formatDuration, setText } from './format.js';
+import { applyTheme, cyclePref, onPrefChange, prefs } from './prefs.js';
 import { serviceCards, takeServiceNames, takeStatus as takeServiceStatus } from './services.js';
 import { scheduleRender } from './table.js';
 import { followSessionOf } from './connection.js';
@@ -11,6 +12,7 @@ const headerElements = {
   connection: byId('connection-state'), connectionText: byId('connection-text'), reconnectNow: byId('reconnect-now'),
   banner: byId('disconnected-banner'), bannerText: byId('banner-text'), sessionId: byId('session-id'),
   historyError: byId('history-error'), togglePanels: byId('toggle-panels'),
+  theme: byId('theme'), themeName: byId('theme-name'),
 };
 const panelElements = {
   services: byId('services-panel'), servicesEmpty: byId('services-empty'),
@@ -60,6 +62,26 @@ const panelsShown = () => narrow.matches === document.body.classList.contains('p
 function showPanelsState() {
   headerElements.togglePanels.setAttribute('aria-expanded', String(panelsShown()));
   scheduleRender();
+}
+
+// The theme button: follows the system, light, dark, and round again.
+const THEME_TITLE = {
+  auto: 'colour theme: follows the system setting (click for light)',
+  light: 'colour theme: light (click for dark)',
+  dark: 'colour theme: dark (click to follow the system again)',
+};
+
+export function showTheme() {
+  applyTheme();
+  headerElements.themeName.textContent = prefs.theme;
+  headerElements.theme.title = THEME_TITLE[prefs.theme];
+  headerElements.theme.dataset.theme = prefs.theme;
+}
+
+export function startThemeButton() {
+  headerElements.theme.addEventListener('click', () => cyclePref('theme'));
+  onPrefChange((name) => { if (name === 'theme') showTheme(); });
+  showTheme();
 }
 
 export function startPanelsButton() {

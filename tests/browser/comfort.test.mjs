@@ -1,0 +1,67 @@
+// Browser tests of what makes the dashboard pleasant every day (issue 14): the light
+// theme, local time and dates, wrapping long lines, permalinks, service colours, match
+// highlighting, keyboard shortcuts and the narrow layout. Started by run.mjs like the
+// others. View preferences live in the browser's localStorage: a test that changes them
+// puts them back.
+import assert from 'node:assert/strict';
+import { before } from 'node:test';
+import {
+  closePage, describeDashboard, env, eventually, newUid, openDashboard, screenshot, shownMessages, test,
+} from './harness.mjs';
+
+let backend;
+
+// The relative luminance (0 black .. 1 white) of a CSS colour "rgb(r, g, b)".
+function luminance(color) {
+  const [r, g, b] = color.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((c) => {
+    const v = c / 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+function backgroundOf(page, selector = 'body') {
+  return page.$eval(selector, (el) => getComputedStyle(el).backgroundColor);
+}
+
+async function resetPrefs(page) {
+  await page.evaluate(() => localStorage.removeItem('cantina.dashboard.prefs'));
+}
+
+describeDashboard('dashboard every day', () => {
+  before(() => { ({ backend } = env); });
+
+  test('the light theme follows the system setting, and the theme button pins one', async () => {
+    const uid = newUid();
+    for (const level of ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL']) {
+      await backend.publish('bt_theme', level, `${uid} a ${level.toLowerCase()} line in the light`);
+    }
+    const { page, check } = await openDashboard(`?text=${uid}`);
+    await page.emulateMedia({ colorScheme: 'light' });
+    await eventually(async () => assert.equal((await shownMessages(page)).length, 5));
+    assert.ok(luminance(await backgroundOf(page)) > 0.8, 'light background under a light system setting');
+    assert.ok(luminance(await page.$eval('#log-rows .row:not([hidden]) .c-msg', (el) => getComputedStyle(el).color)) < 0.2,
+      'dark text on it');
+    await screenshot(page, 'light-theme');
+    await page.emulateMedia({ colorScheme: 'dark' });
+    assert.ok(luminance(await backgroundOf(page)) < 0.05, 'dark under a dark system setting');
+
+    // the button: auto -> light -> dark -> auto, kept across a reload
+    assert.equal(await page.textContent('#theme-name'), 'auto');
+    await page.click('#theme');
+    assert.equal(await page.textContent('#theme-name'), 'light');
+    assert.ok(luminance(await backgroundOf(page)) > 0.8, 'light although the system is dark');
+    await page.click('#theme');
+    await page.emulateMedia({ colorScheme: 'light' });
+    assert.ok(luminance(await backgroundOf(page)) < 0.05, 'dark although the system is light');
+    await page.reload();
+    await page.waitForSelector('#connection-state[data-state="live"]');
+    assert.equal(await page.textContent('#theme-name'), 'dark', 'kept in this browser');
+    assert.ok(luminance(await backgroundOf(page)) < 0.05);
+    await page.click('#theme');
+    assert.equal(await page.textContent('#theme-name'), 'auto');
+    assert.ok(luminance(await backgroundOf(page)) > 0.8, 'following the (light) system again');
+    await resetPrefs(page);
+    await closePage(null, page, check);
+  });
+});

@@ -64,4 +64,41 @@ describeDashboard('dashboard every day', () => {
     await resetPrefs(page);
     await closePage(null, page, check);
   });
+
+  test('times in UTC or in local time, with dates once the entries span days', async () => {
+    const uid = newUid();
+    const message = `${uid} what time is it`;
+    await backend.publish('bt_time', 'INFO', message);
+    const { page, check } = await openDashboard(`?text=${uid}`);
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'Asia/Kathmandu' });   // UTC+05:45, no DST
+    await page.reload();
+    await page.waitForSelector('#connection-state[data-state="live"]');
+    const timeOf = (text) => page.locator('#log-rows .row:not([hidden])', { hasText: text }).first().locator('.c-time').textContent();
+    await eventually(async () => assert.deepEqual(await shownMessages(page), [message]));
+    const timestamp = await page.evaluate(() => document.querySelector('#log-rows .row:not([hidden]) .c-time').title.split(' ')[0]);
+    assert.match(timestamp, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
+    assert.equal(await page.textContent('#time-zone-name'), 'UTC');
+    assert.equal(await timeOf(message), timestamp.slice(11, 23), 'UTC, as in the session file');
+    await page.click('#time-zone');
+    assert.equal(await page.textContent('#time-zone-name'), 'local');
+    const local = new Date(Date.parse(timestamp) + (5 * 60 + 45) * 60000).toISOString().slice(11, 23);
+    await eventually(async () => assert.equal(await timeOf(message), local, 'local time (UTC+05:45)'));
+    assert.match(await page.getAttribute('#time-zone', 'title'), /Asia\/Kath?mandu/);   // ICU spells it either way
+    if (backend.publishRecord) {
+      // an entry from two days before: every time shows its date
+      const old = `${uid} from two days ago`;
+      const ns = (BigInt(Date.parse(timestamp)) - 2n * 86400000n) * 1000000n + 123456789n;
+      await backend.publishRecord({ service: 'bt_time', level: 'WARNING', message: old, timestamp_ns: String(ns) });
+      await eventually(async () => assert.ok(await page.evaluate(() => document.body.classList.contains('show-dates'))));
+      const oldLocal = new Date(Number(ns / 1000000n) + (5 * 60 + 45) * 60000).toISOString();
+      await eventually(async () => assert.equal(await timeOf(old), `${oldLocal.slice(5, 10)} ${oldLocal.slice(11, 23)}`));
+      assert.match(await timeOf(message), /^\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}$/);
+      await page.click('#time-zone');
+      const oldUtc = new Date(Number(ns / 1000000n)).toISOString();
+      await eventually(async () => assert.equal(await timeOf(old), `${oldUtc.slice(5, 10)} ${oldUtc.slice(11, 23)}`));
+    }
+    await resetPrefs(page);
+    await closePage(null, page, check);
+  });
 });

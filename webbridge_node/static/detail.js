@@ -3,7 +3,8 @@
 // session), and copying its message.
 //
 // Log data reaches the DOM only through textContent, never innerHTML.
-import { byId } from './format.js';
+import { byId, dayOf, entryMs, formatTime, localZone } from './format.js';
+import { prefs } from './prefs.js';
 import { selectionChanged } from './table.js';
 
 const detailElements = {
@@ -56,7 +57,10 @@ export function showDetail(item) {
   detailElements.level.textContent = entry.level;
   detailElements.level.dataset.level = entry.level;
   detailElements.service.textContent = entry.service || item.serviceId;
-  detailElements.time.textContent = entry.timestamp || '';
+  const ms = entryMs(entry);
+  const local = Number.isFinite(ms) ? `${dayOf(ms, 'local')} ${formatTime(ms, 'local', false)} (${localZone})` : '';
+  detailElements.time.textContent = prefs.timeZone === 'local' && local ? local : entry.timestamp || '';
+  detailElements.time.title = prefs.timeZone === 'local' ? entry.timestamp || '' : local;
   detailElements.message.textContent = entry.message;
 
   const fields = document.createDocumentFragment();

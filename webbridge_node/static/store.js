@@ -4,7 +4,8 @@
 //
 // Every entry is kept at most once: (session_id, sequence) decides, so history fetched
 // after a (re)connect never duplicates what is already shown.
-import { countOf } from './format.js';
+import { countOf, entryMs, formatClock, formatDateTime } from './format.js';
+import { prefs } from './prefs.js';
 import { friendlyName } from './services.js';
 import { adoptServiceId, markServiceOptionsStale } from './filters.js';
 import { dropViewBefore, offerToView, scheduleRender } from './table.js';
@@ -97,8 +98,25 @@ function addItem(item) {
   offerToView(item);
 }
 
+// A note: `text` or describe(note), which makes its text again when the time zone shown changes.
 function addNote(kind, text) {
-  addItem({ number: 0, entry: null, marker: kind, text });
+  const note = { number: 0, entry: null, marker: kind, text: '', version: 0 };
+  if (typeof text === 'function') {
+    note.describe = text;
+    note.text = text(note);
+  } else {
+    note.text = text;
+  }
+  addItem(note);
+}
+
+// The zone of the times changed: notes that name a time say it again.
+export function redescribeNotes() {
+  for (const item of store.items) {
+    if (item.entry || !item.describe) continue;
+    item.text = item.describe(item);
+    item.version++;
+  }
 }
 
 // `missing` sequence numbers were skipped; `credit` is what the announcements can explain.
@@ -189,9 +207,11 @@ function beginSession(id, entry) {
   creditCarried = 0;
   burstNotes.skipped = null;
   burstNotes.limited = null;
-  const stamp = entry && typeof entry.timestamp === 'string' ? entry.timestamp : '';
-  const when = stamp.length >= 19 && stamp[10] === 'T' ? ` at ${stamp.slice(0, 10)} ${stamp.slice(11, 19)} UTC` : '';
-  addNote('session', `session ${id} started${when}: the logging node restarted (previous session ${previous})`);
+  const startedAt = entry ? entryMs(entry) : NaN;
+  addNote('session', (note) => {
+    const when = Number.isFinite(startedAt) ? ` at ${formatDateTime(startedAt, prefs.timeZone)}` : '';
+    return `session ${id} started${when}: the logging node restarted (previous session ${previous})`;
+  });
   scheduleRender();
 }
 
@@ -232,16 +252,14 @@ function trim() {
 // starts a new note.
 const BURST_QUIET_MS = 5000;
 const burstNotes = { skipped: null, limited: null };
-const clock = (ms) => new Date(ms).toTimeString().slice(0, 8);
 
 function addToBurst(kind, count, describe) {
   const now = Date.now();
   let note = burstNotes[kind];
   const kept = note && store.items.length && note.number >= store.items[0].number;
   if (!kept || now - note.lastAt > BURST_QUIET_MS) {
-    note = { number: 0, entry: null, marker: kind, text: '', count: 0, firstAt: now, lastAt: now, version: 0 };
+    note = { number: 0, entry: null, marker: kind, text: '', count, firstAt: now, lastAt: now, version: 0, describe };
     burstNotes[kind] = note;
-    note.count = count;
     note.text = describe(note);
     addItem(note);
   } else {
@@ -254,9 +272,9 @@ function addToBurst(kind, count, describe) {
 }
 
 function burstSpan(note) {
-  const first = clock(note.firstAt);
-  const last = clock(note.lastAt);
-  return first === last ? `at ${first}` : `from ${first} to ${last}`;
+  const first = formatClock(note.firstAt, prefs.timeZone);
+  const last = formatClock(note.lastAt, prefs.timeZone);
+  return first === last ? `at ${first}` : `from ${first.slice(0, 8)} to ${last}`;
 }
 
 export function addSkipped(count) {

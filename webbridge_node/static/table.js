@@ -3,8 +3,11 @@
 // at most once per animation frame. It follows the newest rows unless the reader
 // scrolled up. Also: pause, clear, downloads of the view, and choosing the entry of the
 // detail pane (detail.js).
-import { byId, formatCount } from './format.js';
-import { CAP, clearStore, currentSession, indexOfNumber, levelCounts, pageCounts, store } from './store.js';
+import { byId, dayOf, entryMs, formatCount, formatDateTime, formatTime, localZone } from './format.js';
+import { cyclePref, onPrefChange, prefs } from './prefs.js';
+import {
+  CAP, clearStore, currentSession, indexOfNumber, levelCounts, pageCounts, redescribeNotes, store,
+} from './store.js';
 import { filtersActive, markServiceOptionsStale, matches, refreshStaleServiceOptions } from './filters.js';
 import { setStat } from './panels.js';
 import { hideDetail, selectedItem, showDetail } from './detail.js';
@@ -18,6 +21,7 @@ const tableElements = {
   viewInfo: byId('view-info'), trimNote: byId('trim-note'), skipNote: byId('skip-note'),
   levelCounts: byId('level-counts'), pause: byId('pause'), newCount: byId('new-count'),
   downloadLog: byId('download-log'), downloadJsonl: byId('download-jsonl'), clear: byId('clear'),
+  timeZone: byId('time-zone'), timeZoneName: byId('time-zone-name'),
 };
 
 // Every row is exactly this tall (style.css --row-height): row i sits at i * ROW_HEIGHT.
@@ -38,6 +42,7 @@ const rowPool = [];
 let lastSpacerHeight = -1;
 let frameNumber = 0;
 let pressed = null;               // the row, and its item, under the pointer when it went down
+let showDates = false;            // the entries in memory span more than one day: times show dates
 
 // ---------------------------------------------------------------------- view
 // A new item: shown at once if it passes the filters, counted as new while paused.
@@ -119,14 +124,6 @@ function makeRow() {
   return row;
 }
 
-function shortTime(entry) {
-  const timestamp = typeof entry.timestamp === 'string' ? entry.timestamp : '';
-  if (timestamp.length >= 23 && timestamp[10] === 'T') return timestamp.slice(11, 23);
-  const ms = Number(entry.timestamp_ns) / 1e6;
-  if (Number.isFinite(ms) && Math.abs(ms) < 8.64e15) return new Date(ms).toISOString().slice(11, 23);
-  return timestamp;
-}
-
 function oneLine(text) {
   return text.length > 2000 ? text.slice(0, 2000).replace(/\s*[\r\n]+\s*/g, ' ⏎ ') + ' …'
     : text.replace(/\s*[\r\n]+\s*/g, ' ⏎ ');
@@ -143,8 +140,9 @@ function fillRow(row, item) {
     row.dataset.kind = entry.kind || 'record';
     row.dataset.service = item.serviceId;
     row.dataset.entryId = entry.entry_id || '';
-    row._time.textContent = shortTime(entry);
-    row._time.title = entry.timestamp || '';
+    const ms = entryMs(entry);
+    row._time.textContent = formatTime(ms, prefs.timeZone, showDates);
+    row._time.title = Number.isFinite(ms) ? `${entry.timestamp} · ${formatDateTime(ms, 'local')} (${localZone})` : '';
     row._badge.textContent = entry.level;
     row._badge.dataset.short = SHORT_LEVEL[entry.level];
     row._service.textContent = entry.service || item.serviceId;
@@ -172,8 +170,33 @@ function fillRow(row, item) {
   if (item.entry) delete row.dataset.marker;
 }
 
+// Dates go with the times once the entries in memory span more than one day (in the
+// zone shown).
+function updateDates(force = false) {
+  const items = store.items;
+  let first = null;
+  let last = null;
+  for (let i = 0; i < items.length && !first; i++) first = items[i].entry;
+  for (let i = items.length - 1; i >= 0 && !last; i--) last = items[i].entry;
+  const spans = Boolean(first && last) && dayOf(entryMs(first), prefs.timeZone) !== dayOf(entryMs(last), prefs.timeZone);
+  if (spans === showDates && !force) return;
+  showDates = spans;
+  document.body.classList.toggle('show-dates', spans);
+  invalidateRows();
+}
+
+function showTimeZone() {
+  const local = prefs.timeZone === 'local';
+  tableElements.timeZoneName.textContent = local ? 'local' : 'UTC';
+  tableElements.timeZone.title = local
+    ? `times in this browser's zone (${localZone}); click for UTC, as in the session file (t)`
+    : `times in UTC, as in the session file; click for this browser's zone, ${localZone} (t)`;
+  tableElements.timeZone.dataset.zone = prefs.timeZone;
+}
+
 function render() {
   renderQueued = false;
+  updateDates();
   const total = view.length;
   const height = total * ROW_HEIGHT;
   if (height !== lastSpacerHeight) {
@@ -360,6 +383,16 @@ export function startTable() {
   tableElements.downloadLog.addEventListener('click', () => download('log'));
   tableElements.downloadJsonl.addEventListener('click', () => download('jsonl'));
   tableElements.jump.addEventListener('click', jumpToLatest);
+  tableElements.timeZone.addEventListener('click', () => cyclePref('timeZone'));
+  onPrefChange((name) => {
+    if (name !== 'timeZone') return;
+    updateDates(true);
+    showTimeZone();
+    redescribeNotes();
+    invalidateRows();
+    scheduleRender();
+  });
+  showTimeZone();
 
   tableElements.scroll.addEventListener('scroll', () => {
     const scroller = tableElements.scroll;

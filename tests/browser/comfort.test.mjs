@@ -101,4 +101,62 @@ describeDashboard('dashboard every day', () => {
     await resetPrefs(page);
     await closePage(null, page, check);
   });
+
+  test('the wrap button shows long lines whole, each row as tall as its message', async () => {
+    const uid = newUid();
+    const long = `${uid} long ${'the quick brown fox jumps over the lazy droid '.repeat(14)}end`;
+    const lines = `${uid} three lines\nsecond line\n\tthird line, indented`;
+    const short = `${uid} short`;
+    const messages = [long, lines, short];
+    for (const message of messages) await backend.publish('bt_wrap', 'INFO', message);
+    const { page, check } = await openDashboard(`?text=${uid}`);
+    await eventually(async () => assert.deepEqual(await shownMessages(page), messages));
+    const rows = () => page.$$eval('#log-rows .row:not([hidden])', (list) => list.map((row) => {
+      const box = row.getBoundingClientRect();
+      const range = document.createRange();
+      range.selectNodeContents(row.querySelector('.c-msg'));
+      const cell = row.querySelector('.c-msg');
+      const lineTops = new Set([...range.getClientRects()].filter((r) => r.width > 0).map((r) => Math.round(r.top)));
+      return { top: box.top, height: box.height, text: cell.textContent, textLines: lineTops.size,
+        clipped: cell.scrollHeight > cell.clientHeight + 1 };
+    }).sort((a, b) => a.top - b.top));
+    const before = await eventually(async () => {
+      const list = await rows();
+      assert.deepEqual(list.map((r) => r.height), [22, 22, 22], 'one line each');
+      return list;
+    });
+    assert.match(before[1].text, /three lines ⏎ second line ⏎ third line/);
+
+    await page.click('#wrap');
+    assert.equal(await page.getAttribute('#wrap', 'aria-pressed'), 'true');
+    await eventually(async () => {
+      const after = await rows();
+      assert.ok(after[0].height > 3 * 18, `the long message takes several lines (${after[0].height} px)`);
+      assert.equal(after[1].height, 2 * 2 + 3 * 18, 'three lines for three lines');
+      assert.equal(after[2].height, 22, 'a short one stays one line');
+      for (const [i, row] of after.entries()) {
+        assert.equal(row.clipped, false, `row ${i} shows its whole message`);
+        assert.equal(row.textLines * 18 + 4, row.height, `row ${i}: as tall as its lines of text (${row.textLines})`);
+        if (i > 0) assert.ok(Math.abs(row.top - (after[i - 1].top + after[i - 1].height)) < 1, `row ${i} right below the one before`);
+      }
+      assert.equal(after[1].text, `${uid} three lines\nsecond line\n    third line, indented`);
+    });
+    await screenshot(page, 'wrap');
+    // a narrower table: the lines are counted again
+    await page.setViewportSize({ width: 900, height: 800 });
+    await eventually(async () => {
+      const narrower = await rows();
+      assert.ok(narrower[0].height > before[0].height, 'more lines');
+      for (const row of narrower) assert.equal(row.clipped, false);
+      for (const row of narrower) assert.equal(row.textLines * 18 + 4, row.height);
+    });
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.reload();
+    await page.waitForSelector('#connection-state[data-state="live"]');
+    assert.equal(await page.getAttribute('#wrap', 'aria-pressed'), 'true', 'kept in this browser');
+    await page.click('#wrap');
+    await eventually(async () => assert.deepEqual((await rows()).map((r) => r.height), [22, 22, 22]));
+    await resetPrefs(page);
+    await closePage(null, page, check);
+  });
 });

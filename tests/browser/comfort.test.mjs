@@ -159,4 +159,46 @@ describeDashboard('dashboard every day', () => {
     await resetPrefs(page);
     await closePage(null, page, check);
   });
+
+  test('each service has a colour of its own, and filter matches are highlighted', async () => {
+    const uid = newUid();
+    const records = [['bt_colour_alpha', `${uid} alpha says NeEdLe twice: needle`], ['bt_colour_beta', `${uid} beta has a needle`],
+      ['bt_colour_alpha', `${uid} alpha again, a haystack`]];
+    for (const [service, message] of records) await backend.publish(service, 'INFO', message);
+    const { page, check } = await openDashboard(`?text=${uid}`);
+    await eventually(async () => assert.equal((await shownMessages(page)).length, 3));
+    const colours = () => page.$$eval('#log-rows .row:not([hidden])', (rows) => rows
+      .sort((a, b) => Number(a.getAttribute('aria-rowindex')) - Number(b.getAttribute('aria-rowindex')))
+      .map((row) => getComputedStyle(row.querySelector('.c-service')).color));
+    const first = await eventually(async () => {
+      const list = await colours();
+      assert.equal(list.length, 3);
+      return list;
+    });
+    assert.equal(first[0], first[2], 'the same service, the same colour');
+    assert.notEqual(first[0], first[1], 'another service, another colour');
+    await page.reload();
+    await page.waitForSelector('#connection-state[data-state="live"]');
+    await eventually(async () => assert.deepEqual(await colours(), first, 'the same colours after a reload'));
+
+    // the text filter's matches, case-insensitive, in <mark>
+    const marks = () => page.$$eval('#log-rows .row:not([hidden])', (rows) => rows
+      .sort((a, b) => Number(a.getAttribute('aria-rowindex')) - Number(b.getAttribute('aria-rowindex')))
+      .map((row) => [...row.querySelectorAll('.c-msg mark')].map((mark) => mark.textContent)));
+    await page.fill('#filter-text', `${uid} alpha`);
+    await eventually(async () => assert.deepEqual(await marks(), [[`${uid} alpha`], [`${uid} alpha`]]));
+    await page.fill('#filter-text', 'needle');
+    await eventually(async () => {
+      const shown = await marks();
+      assert.ok(shown.length >= 2);
+      assert.deepEqual(shown.slice(-2), [['NeEdLe', 'needle'], ['needle']]);
+    });
+    await page.click('#filter-regex');
+    await page.fill('#filter-text', `${uid} (alpha|beta)|ne+dle|x*`);   // x* also matches nothing: marks nothing
+    await eventually(async () => assert.deepEqual(await marks(), [[`${uid} alpha`, 'NeEdLe', 'needle'],
+      [`${uid} beta`, 'needle'], [`${uid} alpha`]]));
+    const text = await page.$eval('#log-rows .row:not([hidden]) .c-msg', (cell) => cell.textContent);
+    assert.ok(text.startsWith(`${uid} `), 'the text is whole around the marks');
+    await closePage(null, page, check);
+  });
 });

@@ -4,6 +4,7 @@
 import { byId, formatCount } from './format.js';
 import { CAP, LEVELS, LEVEL_RANK, capInUrl, displayName, ensureService, serviceLabel, services } from './store.js';
 import { anchorTopRow, rebuildView } from './table.js';
+import { serviceHue } from './rows.js';
 
 const filterElements = {
   level: byId('filter-level'), text: byId('filter-text'), regex: byId('filter-regex'), error: byId('filter-error'),
@@ -15,7 +16,9 @@ const filterElements = {
 
 // Services are named by id, or by friendly name until their id is known (a URL may use
 // either); matcher is null when there is no text, or when it is an invalid regex.
-export const filter = { rank: 0, services: new Set(), text: '', regex: false, matcher: null, invalid: '' };
+export const filter = {
+  rank: 0, services: new Set(), text: '', regex: false, matcher: null, invalid: '', highlight: null,
+};
 
 let serviceOptionsStale = true;   // the service list of the dropdown needs drawing again
 let serviceOptionsTimer = 0;
@@ -24,6 +27,7 @@ let textQueued = false;           // a typing burst waits for the next frame
 function compileFilter() {
   filter.matcher = null;
   filter.invalid = '';
+  filter.highlight = null;
   const text = filter.text;
   if (!text) return;
   if (filter.regex) {
@@ -35,10 +39,30 @@ function compileFilter() {
       return;                                            // shown as invalid, not applied
     }
     filter.matcher = (message) => pattern.test(message);
+    filter.highlight = new RegExp(text, 'gi');
   } else {
     const needle = text.toLowerCase();
     filter.matcher = (message) => message.toLowerCase().includes(needle);
+    filter.highlight = new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
   }
+}
+
+const MAX_MARKS = 64;
+
+// Where the text filter matches `text`: [start, end) pairs, in order (none without one).
+export function matchRanges(text) {
+  const pattern = filter.highlight;
+  if (!pattern) return [];
+  const ranges = [];
+  pattern.lastIndex = 0;
+  for (let match; ranges.length < MAX_MARKS && (match = pattern.exec(text));) {
+    if (match[0].length === 0) {                         // an empty match marks nothing: step over it
+      pattern.lastIndex++;
+      continue;
+    }
+    ranges.push([match.index, match.index + match[0].length]);
+  }
+  return ranges;
 }
 
 export function matches(item) {
@@ -169,6 +193,7 @@ function renderServiceOptions() {
     if (!option) {
       option = document.createElement('li');
       option.dataset.service = service.id;
+      option.style.setProperty('--hue', String(serviceHue(service.id)));
       const label = document.createElement('label');
       const box = document.createElement('input');
       box.type = 'checkbox';

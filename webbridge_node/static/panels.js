@@ -4,6 +4,7 @@
 // bridge's and this page's counters).
 import { byId, formatCount, formatDuration, setText } from './format.js';
 import { applyTheme, cyclePref, onPrefChange, prefs } from './prefs.js';
+import { serviceHue } from './rows.js';
 import { serviceCards, takeServiceNames, takeStatus as takeServiceStatus } from './services.js';
 import { scheduleRender } from './table.js';
 import { followSessionOf } from './connection.js';
@@ -109,6 +110,7 @@ function makeCard(id) {
   const card = document.createElement('li');
   card.className = 'svc';
   card.dataset.service = id;
+  card.style.setProperty('--hue', String(serviceHue(id)));
   const part = (className, parent) => {
     const element = document.createElement(parent === card ? 'div' : 'span');
     element.className = className;

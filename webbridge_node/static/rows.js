@@ -4,6 +4,7 @@
 // Log data reaches the DOM only through textContent, title and attributes, never innerHTML.
 import { entryMs, formatDateTime, formatTime, localZone } from './format.js';
 import { prefs } from './prefs.js';
+import { matchRanges } from './filters.js';
 
 const SHORT_LEVEL = { DEBUG: 'DBG', INFO: 'INFO', WARNING: 'WARN', ERROR: 'ERR', CRITICAL: 'CRIT' };
 export const MAX_WRAP_LINES = 40;          // a longer message is cut (the detail pane has it all)
@@ -74,6 +75,40 @@ export function wrappedLines(item, charsPerLine) {
   return lines;
 }
 
+// A stable colour per service: a hue from its id (FNV-1a), the same on every page and day.
+const hues = new Map();
+export function serviceHue(id) {
+  let hue = hues.get(id);
+  if (hue === undefined) {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
+    hue = (hash >>> 0) % 360;
+    if (hues.size > 10000) hues.clear();
+    hues.set(id, hue);
+  }
+  return hue;
+}
+
+// `text` into `cell`, the text filter's matches in <mark> elements.
+function setMessage(cell, text) {
+  const ranges = matchRanges(text);
+  if (!ranges.length) {
+    cell.textContent = text;
+    return;
+  }
+  const parts = [];
+  let at = 0;
+  for (const [start, end] of ranges) {
+    if (start > at) parts.push(text.slice(at, start));
+    const mark = document.createElement('mark');
+    mark.textContent = text.slice(start, end);
+    parts.push(mark);
+    at = end;
+  }
+  if (at < text.length) parts.push(text.slice(at));
+  cell.replaceChildren(...parts);
+}
+
 // `options`: {showDates, wrap, selected}
 export function fillRow(row, item, options) {
   row._item = item;
@@ -94,7 +129,12 @@ export function fillRow(row, item, options) {
     const service = entry.service || item.serviceId;
     row._service.textContent = service;
     row._service.title = item.serviceId;
-    row._message.textContent = options.wrap ? wrappedText(entry.message) : oneLine(entry.message);
+    const hue = serviceHue(item.serviceId);
+    if (row._hue !== hue) {
+      row._hue = hue;
+      row.style.setProperty('--hue', String(hue));
+    }
+    setMessage(row._message, options.wrap ? wrappedText(entry.message) : oneLine(entry.message));
     row._message.dataset.service = service;                 // shown before the message on narrow screens
     row._message.title = entry.message.length > MAX_SHOWN_CHARS ? entry.message.slice(0, MAX_SHOWN_CHARS) + ' …'
       : entry.message;

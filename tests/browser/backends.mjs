@@ -233,7 +233,8 @@ export async function startMockBackend() {
   const startBridge = async () => {
     starts++;
     server = new Child(`mock${starts}`, process.execPath,
-      [path.join(here, 'mock_server.mjs'), '--port', String(port), '--state', state], { dir });
+      // a ring larger than the page's first history: links to older entries load them
+      [path.join(here, 'mock_server.mjs'), '--port', String(port), '--state', state, '--ring', '5000'], { dir });
     const m = await server.waitFor(/listening on (http:\/\/\S+)/, '"listening on" line');
     port = Number(new URL(m[1]).port);
     return `${m[1]}/`;

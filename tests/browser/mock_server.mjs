@@ -28,7 +28,7 @@
 //                       entries first that only the history has, as the page never gets them)
 //
 //   node mock_server.mjs [--port 0] [--host 127.0.0.1] [--demo RATE] [--flood RATE]
-//                        [--state FILE] [--static DIR]
+//                        [--state FILE] [--static DIR] [--ring ENTRIES]
 // Prints "mock-webbridge: listening on http://HOST:PORT" when ready.
 // --state FILE keeps the "logging node" (ring buffer, session, sequence) across restarts,
 // the way the real logging node outlives a web bridge restart.
@@ -43,7 +43,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = parseArgs(process.argv.slice(2));
 const STATIC_DIR = path.resolve(args.static || path.join(here, '..', '..', 'webbridge_node', 'static'));
-const RING = 1000;
+const RING = Math.max(1, Number(args.ring) || 1000);   // entries the "logging node" keeps
 const CLIENT_QUEUE_BYTES = 4 * 1024 * 1024;    // a client further behind than this gets "skipped"
 const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
 const NAMES = {

@@ -7,6 +7,7 @@ import { addLimited, addSkipped, enterSession, ingest, ingestHistory, isNewSessi
 import {
   pollStats, showConnection, showHistoryError, shownConnectionState, takeStats, takeStatus, takeWebbridgeStats,
 } from './panels.js';
+import { revealLink } from './permalink.js';
 
 const HISTORY_LIMIT = 1000;
 const BACKOFF_MIN_MS = 500;
@@ -99,6 +100,7 @@ export function connect() {
       attempts = 0;
       setConnection('live', 'live');
       pollStats();
+      revealLink();
     });
   };
 

@@ -6,12 +6,13 @@
 import { byId, dayOf, entryMs, formatTime, localZone } from './format.js';
 import { prefs } from './prefs.js';
 import { selectionChanged } from './table.js';
+import { linkChanged } from './permalink.js';
 
 const detailElements = {
   pane: byId('entry-detail'), level: byId('detail-level'), service: byId('detail-service'),
   time: byId('detail-time'), message: byId('detail-message'), fields: byId('detail-fields'),
   keyValues: byId('detail-kv'), keyValueRows: byId('detail-kv-rows'),
-  copy: byId('detail-copy'), close: byId('detail-close'),
+  copy: byId('detail-copy'), link: byId('detail-link'), close: byId('detail-close'),
 };
 
 let selected = null;              // the item shown
@@ -92,13 +93,16 @@ export function showDetail(item) {
   }
   detailElements.keyValueRows.replaceChildren(rows);
   detailElements.keyValues.hidden = pairs.length === 0;
+  detailElements.link.hidden = !entry.entry_id;
   selectionChanged();
+  linkChanged();
 }
 
 export function hideDetail() {
   selected = null;
   detailElements.pane.hidden = true;
   selectionChanged();
+  linkChanged();
 }
 
 export function detailShown() {
@@ -121,7 +125,19 @@ async function copyDetailMessage() {
   setTimeout(() => { detailElements.copy.textContent = 'copy message'; }, 1500);
 }
 
+// The page's URL names the open entry (permalink.js): that is the link.
+async function copyLink() {
+  try {
+    await navigator.clipboard.writeText(location.href);
+    detailElements.link.textContent = 'link copied';
+  } catch {
+    detailElements.link.textContent = 'the address bar has the link';
+  }
+  setTimeout(() => { detailElements.link.textContent = 'copy link'; }, 1500);
+}
+
 export function startDetail() {
   detailElements.close.addEventListener('click', hideDetail);
   detailElements.copy.addEventListener('click', copyDetailMessage);
+  detailElements.link.addEventListener('click', copyLink);
 }

@@ -5,6 +5,7 @@ import { byId, formatCount } from './format.js';
 import { CAP, LEVELS, LEVEL_RANK, capInUrl, displayName, ensureService, serviceLabel, services } from './store.js';
 import { anchorTopRow, rebuildView } from './table.js';
 import { serviceHue } from './rows.js';
+import { linkParams, readLink } from './permalink.js';
 
 const filterElements = {
   level: byId('filter-level'), text: byId('filter-text'), regex: byId('filter-regex'), error: byId('filter-error'),
@@ -93,6 +94,7 @@ export function readUrl() {
   filter.regex = ['1', 'true', 'yes', 'on'].includes((params.get('regex') || '').toLowerCase());
   for (const name of filter.services) ensureService(name, null);
   compileFilter();
+  readLink(params);
 }
 
 export function writeUrl() {
@@ -102,6 +104,11 @@ export function writeUrl() {
   if (filter.text) params.set('text', filter.text);
   if (filter.regex) params.set('regex', '1');
   if (capInUrl) params.set('cap', String(CAP));
+  const link = linkParams();
+  if (link) {
+    if (link.session) params.set('session', link.session);
+    params.set('entry', link.entry);
+  }
   const query = params.toString();
   const url = location.pathname + (query ? '?' + query : '') + location.hash;
   if (url !== location.pathname + location.search + location.hash) history.replaceState(null, '', url);
@@ -131,6 +138,15 @@ export function showFilters() {
   filterElements.serviceFilter.classList.toggle('active', chosen > 0);
   serviceOptionsStale = true;
   renderServiceOptions();
+}
+
+// Every filter off (a link shows its entry whatever the filters were).
+export function clearFilters() {
+  filter.rank = 0;
+  filter.services.clear();
+  filter.text = '';
+  filter.regex = false;
+  filtersChanged();
 }
 
 function filtersChanged() {

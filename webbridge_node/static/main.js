@@ -4,9 +4,11 @@
 // Plain JavaScript modules, no framework and no build step:
 //   connection.js  the WebSocket, reconnecting, the history fetched on each (re)connect
 //   store.js       every entry at most once, counts per level and service, gap accounting
-//   table.js       the view (what passes the filters), its virtualised rendering, pause,
-//                  clear, downloads
+//   table.js       the view (what passes the filters), where its rows are (also wrapped),
+//                  its virtualised rendering, pause, clear, downloads
+//   rows.js        one row's cells: times, service colours, highlighted matches, wrapping
 //   detail.js      the detail pane: everything one entry has
+//   permalink.js   the URL names the open entry; opening such a link shows it
 //   filters.js     level, service and text filters, kept in the URL
 //   panels.js      header, services panel, stats panel
 //   services.js    which service cards the services panel shows, and their state

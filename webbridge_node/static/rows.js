@@ -109,13 +109,13 @@ function setMessage(cell, text) {
   cell.replaceChildren(...parts);
 }
 
-// `options`: {showDates, wrap, selected}
+// `options`: {showDates, wrap, selected, linked}
 export function fillRow(row, item, options) {
   row._item = item;
   row._version = item.version;               // a note updated in place has a new version
   if (item.entry) {
     const entry = item.entry;
-    row.className = 'row' + (options.selected ? ' selected' : '');
+    row.className = 'row' + (options.selected ? ' selected' : '') + (options.linked ? ' linked' : '');
     row.dataset.level = entry.level;
     row.dataset.kind = entry.kind || 'record';
     row.dataset.service = item.serviceId;

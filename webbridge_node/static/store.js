@@ -8,7 +8,7 @@ import { countOf, entryMs, formatClock, formatDateTime } from './format.js';
 import { prefs } from './prefs.js';
 import { friendlyName } from './services.js';
 import { adoptServiceId, markServiceOptionsStale } from './filters.js';
-import { dropViewBefore, offerToView, scheduleRender } from './table.js';
+import { dropViewBefore, offerToView, rebuildView, scheduleRender } from './table.js';
 import { setSession } from './panels.js';
 
 export const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
@@ -235,6 +235,29 @@ export function ingestHistory(entries, afterReconnect) {
   if (afterReconnect) reconnectGapNote = true;
   ingest(entries);
   reconnectGapNote = false;
+}
+
+// Entries of the history older than every entry of the page (a link to one of them):
+// they go before the first, in order. Returns how many.
+export function prependHistory(entries) {
+  const first = store.items.find((item) => item.entry && Number.isSafeInteger(item.entry.sequence));
+  if (!first) return 0;
+  const session = first.entry.session_id;
+  const older = entries.filter((entry) => isEntry(entry) && entry.session_id === session &&
+    Number.isSafeInteger(entry.sequence) && entry.sequence < first.entry.sequence)
+    .sort((a, b) => a.sequence - b.sequence);
+  if (!older.length) return 0;
+  let number = store.items[0].number - older.length;
+  const items = older.map((entry) => {
+    if (typeof entry.service !== 'string') entry.service = '';
+    const serviceId = (typeof entry.service_id === 'string' && entry.service_id) || entry.service || '?';
+    ensureService(serviceId, entry.service || null).count++;
+    levelCounts[entry.level]++;
+    return { number: number++, entry, rank: LEVEL_RANK[entry.level], serviceId };
+  });
+  store.items = items.concat(store.items);
+  rebuildView();
+  return items.length;
 }
 
 // Keeps the newest CAP items; trims in chunks so the cost is amortised.

@@ -284,7 +284,7 @@ function render() {
     const item = view[i];
     row._frame = frameNumber;
     if (row._item !== item || row._version !== item.version) {
-      fillRow(row, item, { showDates, wrap: geometry.wrap, selected: item === selectedItem() });
+      fillRow(row, item, { showDates, wrap: geometry.wrap, selected: item === selectedItem(), linked: item === linked });
     }
     if (row._index !== i) {
       row._index = i;
@@ -424,6 +424,21 @@ function download(kind) {
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+}
+
+// Scrolls `item` (in the view) to the middle of the table and highlights it a moment.
+let linked = null;
+export function revealItem(item) {
+  const index = indexOfNumber(view, item.number);
+  if (view[index] !== item) return;
+  following = false;
+  linked = item;
+  invalidateRows();
+  const scroller = tableElements.scroll;
+  scroller.scrollTop = Math.max(0, rowTop(index) - (scroller.clientHeight - rowHeightAt(index)) / 2);
+  programmaticTop = scroller.scrollTop;
+  scheduleRender();
+  setTimeout(() => { if (linked === item) { linked = null; invalidateRows(); scheduleRender(); } }, 3000);
 }
 
 function jumpToLatest() {

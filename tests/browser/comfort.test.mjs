@@ -264,4 +264,91 @@ describeDashboard('dashboard every day', () => {
     }
     await closePage(null, page, check);
   });
+
+  test('keyboard shortcuts: / to filter, Space to pause, End to follow, j and k to step, ? to list them', async () => {
+    const uid = newUid();
+    const messages = Array.from({ length: 60 }, (_, i) => `${uid} key ${String(i + 1).padStart(2, '0')}`);
+    await backend.publishMany('bt_keys', 'INFO', messages);
+    const { page, check } = await openDashboard(`?text=${uid}`);
+    await eventually(async () => assert.equal((await shownMessages(page)).length, 60));
+    await screenshot(page, 'live');
+    const dashboard = () => page.evaluate(() => ({ paused: window.cantinaDashboard.paused, following: window.cantinaDashboard.following }));
+
+    // "/" goes to the filter; Esc clears it, a second Esc leaves it
+    await page.locator('#log-scroll').focus();
+    await page.keyboard.press('/');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'filter-text');
+    await page.keyboard.press('Escape');
+    assert.equal(await page.inputValue('#filter-text'), '', 'Esc clears the filter');
+    await page.keyboard.type(uid);
+    await page.keyboard.press('Escape');
+    await page.keyboard.type(uid);
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Escape');
+    assert.notEqual(await page.evaluate(() => document.activeElement.id), 'filter-text', 'a second Esc leaves it');
+    assert.equal(await page.inputValue('#filter-text'), '');
+    await page.fill('#filter-text', uid);
+    await page.locator('#filter-text').blur();
+
+    // Space pauses; what comes meanwhile is counted; Space again shows it
+    await page.keyboard.press(' ');
+    assert.equal((await dashboard()).paused, true);
+    await backend.publish('bt_keys', 'WARNING', `${uid} while paused`);
+    await eventually(async () => assert.equal((await page.textContent('#new-count')).trim(), '1 new'));
+    await screenshot(page, 'paused');
+    await page.keyboard.press(' ');
+    assert.equal((await dashboard()).paused, false);
+    await eventually(async () => assert.equal((await shownMessages(page)).at(-1), `${uid} while paused`));
+
+    // Home goes to the oldest, End back to the newest, following again
+    await page.keyboard.press('Home');
+    await eventually(async () => assert.equal(await page.evaluate(() => document.getElementById('log-scroll').scrollTop), 0));
+    assert.equal((await dashboard()).following, false);
+    await page.waitForSelector('#jump-latest', { state: 'visible' });
+    await page.keyboard.press('End');
+    await eventually(async () => assert.equal((await dashboard()).following, true));
+    await page.waitForSelector('#jump-latest', { state: 'hidden' });
+
+    // j opens the first entry in sight, then the next; k the one before
+    await page.keyboard.press('Home');
+    await page.keyboard.press('j');
+    await eventually(async () => assert.equal(await page.textContent('#detail-message'), messages[0]));
+    await page.keyboard.press('j');
+    await page.keyboard.press('j');
+    await eventually(async () => assert.equal(await page.textContent('#detail-message'), messages[2]));
+    await page.keyboard.press('k');
+    await eventually(async () => assert.equal(await page.textContent('#detail-message'), messages[1]));
+    for (let i = 0; i < 40; i++) await page.keyboard.press('j');
+    await eventually(async () => assert.equal(await page.textContent('#detail-message'), messages[41]));
+    assert.ok(await page.locator('#log-rows .row.selected:not([hidden])').isVisible(), 'the open entry stays in sight');
+    await page.keyboard.press('Escape');
+    assert.ok(await page.isHidden('#entry-detail'), 'Esc closes the detail pane');
+
+    // t and w switch the time zone and wrapping
+    await page.keyboard.press('t');
+    assert.equal(await page.textContent('#time-zone-name'), 'local');
+    await page.keyboard.press('t');
+    assert.equal(await page.textContent('#time-zone-name'), 'UTC');
+    await page.keyboard.press('w');
+    assert.equal(await page.getAttribute('#wrap', 'aria-pressed'), 'true');
+    await page.keyboard.press('w');
+    assert.equal(await page.getAttribute('#wrap', 'aria-pressed'), 'false');
+
+    // ? lists them all; Esc closes the list
+    await page.keyboard.press('?');
+    await page.waitForSelector('#shortcuts:not([hidden])');
+    const keys = await page.$$eval('#shortcut-list th', (cells) => cells.map((cell) => cell.textContent));
+    for (const key of ['/', 'Space', 'End', '?', 'j', 'k', 't', 'w', 'Esc']) assert.ok(keys.includes(key), `${key} listed`);
+    await screenshot(page, 'shortcuts');
+    await page.keyboard.press(' ');
+    assert.equal((await dashboard()).paused, false, 'the list takes no other key');
+    await page.keyboard.press('Escape');
+    assert.ok(await page.isHidden('#shortcuts'));
+    await page.click('#show-shortcuts');
+    await page.waitForSelector('#shortcuts:not([hidden])');
+    await page.click('#shortcuts-close');
+    assert.ok(await page.isHidden('#shortcuts'));
+    await resetPrefs(page);
+    await closePage(null, page, check);
+  });
 });

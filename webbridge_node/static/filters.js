@@ -140,6 +140,11 @@ export function showFilters() {
   renderServiceOptions();
 }
 
+export function focusTextFilter() {
+  filterElements.text.focus();
+  filterElements.text.select();
+}
+
 // Every filter off (a link shows its entry whatever the filters were).
 export function clearFilters() {
   filter.rank = 0;

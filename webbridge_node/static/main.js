@@ -9,6 +9,7 @@
 //   rows.js        one row's cells: times, service colours, highlighted matches, wrapping
 //   detail.js      the detail pane: everything one entry has
 //   permalink.js   the URL names the open entry; opening such a link shows it
+//   keys.js        keyboard shortcuts and the list of them (?)
 //   filters.js     level, service and text filters, kept in the URL
 //   panels.js      header, services panel, stats panel
 //   services.js    which service cards the services panel shows, and their state
@@ -27,9 +28,10 @@
 import { checkConnection, connect, reconnectIfNoSocket, reconnectNow } from './connection.js';
 import { CAP, pageCounts, store } from './store.js';
 import { following, paused, scheduleRender, startTable, view } from './table.js';
-import { detailShown, hideDetail, startDetail } from './detail.js';
+import { startDetail } from './detail.js';
+import { startShortcuts } from './keys.js';
 import {
-  closeServiceMenu, readUrl, refreshOpenServiceOptions, serviceMenuOpen, showFilters, startFilterControls, writeUrl,
+  readUrl, refreshOpenServiceOptions, showFilters, startFilterControls, writeUrl,
 } from './filters.js';
 import {
   pollStats, renderServicesPanel, renderStatsAge, shownConnectionState, startPanelsButton, startThemeButton,
@@ -39,16 +41,12 @@ import { byId } from './format.js';
 const STATS_POLL_MS = 2000;
 
 startFilterControls();
-document.addEventListener('keydown', (event) => {
-  if (event.key !== 'Escape') return;
-  if (serviceMenuOpen()) closeServiceMenu();
-  else if (detailShown()) hideDetail();
-});
 startTable();
 startDetail();
 byId('reconnect-now').addEventListener('click', reconnectNow);
 startPanelsButton();
 startThemeButton();
+startShortcuts();
 
 // once a second: countdowns and ages
 setInterval(() => {

@@ -263,6 +263,7 @@ function render() {
     }
     programmaticTop = scroller.scrollTop;
   }
+  if (keepInSight) bringIntoSight();
   if (anchorNumber !== null) {
     // after a filter change while reading: keep the row that was at the top (or the next one)
     scroller.scrollTop = rowTop(Math.min(view.length, indexOfNumber(view, anchorNumber)));
@@ -441,9 +442,53 @@ export function revealItem(item) {
   setTimeout(() => { if (linked === item) { linked = null; invalidateRows(); scheduleRender(); } }, 3000);
 }
 
-function jumpToLatest() {
+export function jumpToLatest() {
   following = true;
   scheduleRender();
+}
+
+export function scrollToOldest() {
+  following = false;
+  tableElements.scroll.scrollTop = 0;
+  programmaticTop = 0;
+  scheduleRender();
+}
+
+export function togglePause() {
+  setPaused(!paused);
+}
+
+// Opens the entry after (direction 1) or before (-1) the open one, or the first or last
+// one in sight, and keeps it in sight.
+let keepInSight = null;
+export function selectNextEntry(direction) {
+  const scroller = tableElements.scroll;
+  const current = selectedItem();
+  let index = current ? indexOfNumber(view, current.number) : -1;
+  if (!current || view[index] !== current) {
+    index = direction > 0 ? indexAt(scroller.scrollTop) - 1 : indexAt(scroller.scrollTop + scroller.clientHeight - 1) + 1;
+  }
+  for (let i = index + direction; i >= 0 && i < view.length; i += direction) {
+    if (!view[i].entry) continue;
+    following = false;
+    keepInSight = view[i];
+    showDetail(view[i]);
+    return;
+  }
+}
+
+// After the layout (the detail pane takes room): scrolls just enough to show keepInSight.
+function bringIntoSight() {
+  const item = keepInSight;
+  keepInSight = null;
+  const index = indexOfNumber(view, item.number);
+  if (view[index] !== item) return;
+  const scroller = tableElements.scroll;
+  const top = rowTop(index);
+  const bottom = top + rowHeightAt(index);
+  if (top < scroller.scrollTop) scroller.scrollTop = top;
+  else if (bottom > scroller.scrollTop + scroller.clientHeight) scroller.scrollTop = bottom - scroller.clientHeight;
+  programmaticTop = scroller.scrollTop;
 }
 
 // -------------------------------------------------------------------- events
@@ -478,8 +523,7 @@ export function startTable() {
     if (event.deltaY < 0 && view.length) following = false;
   }, { passive: true });
   tableElements.scroll.addEventListener('keydown', (event) => {
-    if (['ArrowUp', 'PageUp', 'Home'].includes(event.key)) following = false;
-    if (event.key === 'End') jumpToLatest();
+    if (['ArrowUp', 'PageUp', 'Home'].includes(event.key)) following = false;   // End: keys.js
   });
   // Rows are recycled as the table follows new entries, so the entry is taken when the
   // pointer goes down: the click opens what was under the pointer then, not what the row

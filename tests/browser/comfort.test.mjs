@@ -351,4 +351,58 @@ describeDashboard('dashboard every day', () => {
     await resetPrefs(page);
     await closePage(null, page, check);
   });
+
+  test('at phone width (390 px) time, level and message stay readable', async () => {
+    const uid = newUid();
+    const long = `${uid} a message long enough to need the whole width of a phone and then some more words`;
+    await backend.publish('bt_narrow_service', 'WARNING', long);
+    await backend.publish('bt_narrow_service', 'INFO', `${uid} short`);
+    const { page, check } = await openDashboard(`?text=${uid}`);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await eventually(async () => assert.equal((await shownMessages(page)).length, 2));
+    const layout = () => page.$$eval('#log-rows .row:not([hidden])', (rows) => rows.map((row) => {
+      const box = (selector) => row.querySelector(selector).getBoundingClientRect();
+      const cell = (selector) => row.querySelector(selector);
+      return {
+        height: row.getBoundingClientRect().height,
+        time: cell('.c-time').textContent, timeWhole: cell('.c-time').scrollWidth <= cell('.c-time').clientWidth,
+        level: cell('.badge').dataset.short, levelBox: box('.badge'),
+        service: cell('.c-service').textContent, serviceWidth: box('.c-service').width,
+        messageTop: box('.c-msg').top, timeBottom: box('.c-time').bottom, messageWidth: box('.c-msg').width,
+        messageClipped: cell('.c-msg').scrollHeight > cell('.c-msg').clientHeight + 1,
+      };
+    }));
+    await eventually(async () => {
+      const rows = await layout();
+      assert.equal(rows.length, 2);
+      for (const row of rows) {
+        assert.equal(row.height, 40, 'two lines a row');
+        assert.match(row.time, /^\d\d:\d\d:\d\d\.\d{3}$/);
+        assert.ok(row.timeWhole, 'the time is not cut');
+        assert.ok(row.levelBox.width > 20, 'the level is shown');
+        assert.equal(row.service, 'Bt Narrow Service');
+        assert.ok(row.serviceWidth > 150, 'the service has the rest of the first line');
+        assert.ok(row.messageTop >= row.timeBottom - 1, 'the message on its own line');
+        assert.ok(row.messageWidth > 340, `the message across the width (${row.messageWidth} px)`);
+      }
+      assert.deepEqual(rows.map((r) => r.level), ['WARN', 'INFO']);
+    });
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 390), 'nothing wider than the screen');
+    assert.ok(await page.isVisible('#filter-text'));
+    assert.ok(await page.isVisible('#pause'));
+    await screenshot(page, 'narrow');
+    // wrapped, the long message shows whole under its time
+    await page.click('#wrap');
+    await eventually(async () => {
+      const rows = await layout();
+      assert.ok(rows[0].height > 40, `the long message on more lines (${rows[0].height} px)`);
+      assert.equal(rows[1].height, 40);
+      for (const row of rows) assert.equal(row.messageClipped, false);
+    });
+    await page.locator('#log-rows .row:not([hidden]) .c-msg', { hasText: 'short' }).click();
+    await page.waitForSelector('#entry-detail:not([hidden])');
+    await screenshot(page, 'narrow-detail');
+    await resetPrefs(page);
+    await closePage(null, page, check);
+  });
 });

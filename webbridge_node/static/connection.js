@@ -174,7 +174,7 @@ function release(hold) {
 // the page shows the new session from its first entry on, in order.
 // Returns what holds the messages meanwhile (null if the page is not live: the next
 // open fetches the history anyway).
-export function resync() {
+function resync() {
   if (!socket || held || shownConnectionState() !== 'live') return null;
   const hold = { queue: [] };
   held = hold;

@@ -30,11 +30,11 @@ function typingIn(target) {
     (target.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(target.tagName));
 }
 
-export function shortcutsShown() {
+function shortcutsShown() {
   return !overlay.hidden;
 }
 
-export function toggleShortcuts() {
+function toggleShortcuts() {
   overlay.hidden = !overlay.hidden;
   if (!overlay.hidden) byId('shortcuts-close').focus();
 }

@@ -19,7 +19,7 @@ function save() {
 }
 
 // Sets one preference, keeps it, and tells the listeners (fn(name)).
-export function setPref(name, value) {
+function setPref(name, value) {
   if (!CHOICES[name] || !CHOICES[name].includes(value) || prefs[name] === value) return;
   prefs[name] = value;
   save();

@@ -7,7 +7,7 @@ import { prefs } from './prefs.js';
 import { matchRanges } from './filters.js';
 
 const SHORT_LEVEL = { DEBUG: 'DBG', INFO: 'INFO', WARNING: 'WARN', ERROR: 'ERR', CRITICAL: 'CRIT' };
-export const MAX_WRAP_LINES = 40;          // a longer message is cut (the detail pane has it all)
+const MAX_WRAP_LINES = 40;          // a longer message is cut (the detail pane has it all)
 const MAX_SHOWN_CHARS = 4000;
 
 export function makeRow(container) {
@@ -41,7 +41,7 @@ function oneLine(text) {
 
 // The message as wrapped rows show it: its own line breaks kept, tabs as four spaces, cut
 // after MAX_SHOWN_CHARS characters.
-export function wrappedText(text) {
+function wrappedText(text) {
   const shown = text.length > MAX_SHOWN_CHARS ? text.slice(0, MAX_SHOWN_CHARS) + ' …' : text;
   return shown.replace(/\r\n?/g, '\n').replace(/\t/g, '    ');
 }

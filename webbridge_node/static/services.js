@@ -19,7 +19,7 @@
 import { titleCase } from './format.js';
 import { ensureService, services } from './store.js';
 
-export const QUIET_MS = 5000;     // a status this old from a running service counts as silence
+const QUIET_MS = 5000;     // a status this old from a running service counts as silence
 const MAX_STATUSES = 1000;
 
 // The nodes, by the service id they report and log under and their process's name under

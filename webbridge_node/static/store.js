@@ -26,8 +26,10 @@ function intParam(text, min, max, fallback) {
 }
 
 // An item is one table row: {number, entry, rank, serviceId} for an entry,
-// {number, entry: null, marker, text} for a note. number increases by one per item and
-// orders everything.
+// {number, entry: null, marker, text, version, describe?} for a note (a note updated in
+// place gets a new version; describe(note) makes its text again). number increases by
+// one per item and orders everything (entries put before the first, from the history a
+// link asked for, get smaller numbers).
 export const store = { items: [], nextNumber: 1, discarded: 0 };
 const lastSequence = new Map();   // session_id -> highest sequence taken
 const seenEntryIds = new Set();   // entry_ids of entries without a usable sequence

@@ -130,7 +130,7 @@ function measuringRow() {
   return probeRow;
 }
 
-export function setWrap(on) {
+function setWrap(on) {
   if (geometry.wrap === on) return;
   anchorTopRow();
   geometry.wrap = on;

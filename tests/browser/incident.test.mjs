@@ -333,6 +333,14 @@ describeDashboard('dashboard in an incident', () => {
       assert.deepEqual([bridge?.name, bridge?.state, bridge?.kind], ['Web Bridge', 'RUNNING', 'node']);
       assert.equal(list[0].kind, 'node', 'the nodes first');
     });
+    if (backend.publishRecord) {
+      // a flood of service ids: the panel stays bounded
+      await backend.publishRecord(Array.from({ length: 130 }, (_, i) => ({ service: `bt_many_${i}`, level: 'INFO', message: 'one of many' })));
+      await eventually(async () => {
+        assert.equal((await cards()).length, 100, 'at most 100 cards');
+        assert.match(await page.textContent('#services-panel .svc-more'), /^and \d+ more services/);
+      });
+    }
     await closePage(null, page, check);
   });
 });

@@ -72,7 +72,7 @@ const THEME_TITLE = {
   dark: 'colour theme: dark (click to follow the system again)',
 };
 
-export function showTheme() {
+function showTheme() {
   applyTheme();
   headerElements.themeName.textContent = prefs.theme;
   headerElements.theme.title = THEME_TITLE[prefs.theme];
@@ -106,6 +106,9 @@ function scheduleServicesPanel() {
   requestAnimationFrame(() => { servicesPanelQueued = false; renderServicesPanel(); });
 }
 
+const moreCard = document.createElement('li');
+moreCard.className = 'svc-more muted small';
+
 function makeCard(id) {
   const card = document.createElement('li');
   card.className = 'svc';
@@ -129,11 +132,16 @@ function makeCard(id) {
   return card;
 }
 
+// At most this many cards (a flood of service ids must not grow the page without end);
+// the rest are counted on a last line.
+const MAX_CARDS = 100;
+
 export function renderServicesPanel() {
   const now = Date.now();
-  const cards = serviceCards(now);
+  const all = serviceCards(now);
+  const cards = all.slice(0, MAX_CARDS);
   const existing = new Map();
-  for (const card of panelElements.services.children) existing.set(card.dataset.service, card);
+  for (const card of panelElements.services.children) if (card.dataset.service) existing.set(card.dataset.service, card);
   const order = [];
   let previousKind = '';
   for (const model of cards) {
@@ -162,11 +170,15 @@ export function renderServicesPanel() {
     setText(card._seen, model.lastSeen ? `last seen ${formatDuration(Math.max(0, now - model.lastSeen))} ago` : '');
     order.push(card);
   }
+  if (all.length > cards.length) {
+    moreCard.textContent = `and ${formatCount(all.length - cards.length)} more services (the service filter lists them all)`;
+    order.push(moreCard);
+  }
   const current = panelElements.services.children;
   if (current.length !== order.length || order.some((card, i) => current[i] !== card)) {
     panelElements.services.replaceChildren(...order);
   }
-  panelElements.servicesEmpty.hidden = cards.length > 0;
+  panelElements.servicesEmpty.hidden = all.length > 0;
 }
 
 // ----------------------------------------------------------------- stats panel

@@ -17,7 +17,7 @@
 //
 // 'real' (the default) starts cantina-busd, cantina-logd and cantina-webbridge from
 // CANTINA_BIN_DIR (default <root>/build/bin) in a temporary directory with a generated
-// config, and publishes with `cantina-cli log`. 'mock' (CANTINA_BROWSER_MOCK=1) starts
+// config (the page from CANTINA_BROWSER_STATIC if set), and publishes with `cantina-cli log`. 'mock' (CANTINA_BROWSER_MOCK=1) starts
 // mock_server.mjs instead. 'external' uses a web bridge somebody else runs
 // (CANTINA_BROWSER_URL) and publishes with cantina-cli and that bridge's config
 // (CANTINA_BROWSER_CONFIG).
@@ -160,6 +160,8 @@ export async function startRealBackend() {
       '',
       '[webbridge]',
       `listen = ${tomlString(listen)}`,
+      // another copy of the page, to compare two versions in one sitting
+      ...(process.env.CANTINA_BROWSER_STATIC ? [`static_dir = ${tomlString(path.resolve(process.env.CANTINA_BROWSER_STATIC))}`] : []),
       '',
     ].join('\n'));
     const config = path.join(dir, 'cantina.toml');

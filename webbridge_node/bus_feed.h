@@ -48,7 +48,8 @@ class Inbox {
   // `count` entries: JSON object texts separated by ','. If they would take the
   // inbox past its limits (the io thread is behind), all `count` are dropped and
   // counted in the next batch. `not_streamed`: entries the logging node left out
-  // of the live stream among or before these (its live-view limit), to announce.
+  // of the live stream (its live-view limit) since its previous message, among or
+  // before these or after them (up to its next message's first entry), to announce.
   void add_entries(std::string_view json, std::size_t count, std::uint64_t not_streamed = 0);
   // A complete message for every client ({"type":"status"|"stats",...}).
   void add_event(std::string json);
@@ -60,7 +61,7 @@ class Inbox {
     std::size_t entries = 0;      // entries in entries_message
     std::vector<std::string> events;
     std::uint64_t dropped = 0;       // entries dropped since the last batch
-    std::uint64_t not_streamed = 0;  // entries the logging node left out of the live stream, before these
+    std::uint64_t not_streamed = 0;  // entries the logging node left out of the live stream (see add_entries)
 
     bool empty() const { return entries == 0 && events.empty() && dropped == 0 && not_streamed == 0; }
   };

@@ -48,6 +48,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "bus_feed.h"
 #include "cantina/bus/clock.h"
@@ -64,6 +66,13 @@ namespace net = boost::asio;
 constexpr const char* kUsage =
     "usage: cantina-webbridge [--config FILE] [--static DIR]\n"
     "  Serves the live log dashboard on [webbridge] listen.\n";
+
+// [logging.service_names] (the defaults and the config's) as a JSON object.
+std::string service_names_json(const cantina::bus::Config& config) {
+  boost::json::object names;
+  for (const auto& [id, name] : config.logging.service_names) names[id] = name;
+  return boost::json::serialize(names);
+}
 
 // A line about the bridge itself, with a timestamp, on stdout.
 void note(const std::string& text) {
@@ -96,11 +105,11 @@ int main(int argc, char** argv) {
   cantina::webbridge::Inbox inbox(std::max<std::size_t>(50'000, 4 * std::size_t{config.webbridge.max_client_queue}),
                                   kMaxQueueBytes);
   cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint, config.bus.curve);
-  cantina::webbridge::Hub hub(
-      io,
-      {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms), config.webbridge.max_client_queue,
-       kMaxQueueBytes, config.webbridge.history_limit, config.webbridge.token, config.webbridge.allowed_origins},
-      inbox, counters, history, note);
+  cantina::webbridge::Hub hub(io,
+                              {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms),
+                               config.webbridge.max_client_queue, kMaxQueueBytes, config.webbridge.history_limit,
+                               config.webbridge.token, config.webbridge.allowed_origins, service_names_json(config)},
+                              inbox, counters, history, note);
   inbox.on_arrival([&io, &hub] { net::post(io, [&hub] { hub.on_inbox(); }); });
   std::shared_ptr<cantina::webbridge::Listener> listener;
   try {

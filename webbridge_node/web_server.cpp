@@ -317,7 +317,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                       ",\"skipped\":" + std::to_string(c.skipped.load()) +
                       ",\"not_streamed\":" + std::to_string(c.not_streamed.load()) +
                       ",\"inbox_dropped\":" + std::to_string(c.inbox_dropped.load()) +
-                      ",\"malformed\":" + std::to_string(c.malformed.load()) + "},\"services\":[";
+                      ",\"malformed\":" + std::to_string(c.malformed.load()) +
+                      "},\"service_names\":" + hub_.options().service_names_json + ",\"services\":[";
     bool first = true;
     for (const auto& status : hub_.inbox().status_jsons()) {
       out += first ? "" : ",";

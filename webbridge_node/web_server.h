@@ -35,6 +35,9 @@ struct ServerOptions {
   std::uint32_t history_limit = 1000;
   std::string token;                         // empty = no token needed
   std::vector<std::string> allowed_origins;  // besides http(s)://<Host>
+  // [logging.service_names] as a JSON object (service id -> friendly name), sent in
+  // /api/stats so the page names the services that only report a status as the node does.
+  std::string service_names_json = "{}";
 };
 
 // Everything the io thread needs; owned by main, used only on the io thread

@@ -3,14 +3,21 @@
 //   kind                      'real' | 'mock' | 'external'
 //   publish(service, level, message)          one record, resolved once it is taken
 //   publishMany(service, level, messages)     many records (one per line)
+//   publishRecord({service, level, message, file, line, function, thread, pid, fields, ...})
+//                                             mock only: a record with all it may carry
 //   canRestart                whether restartBridge() is possible
 //   publishesWhileBridgeDown  whether records can be published while the bridge is down
 //   stopBridge(), startBridge()               kill the web bridge, start it on the same port
+//   flood({count, rate, service})             records from one publisher at `rate` a second
+//                                             (real: cantina-bench-load publish; mock: its
+//                                             stand-in, with the logging node's live-view limit)
+//   stopLogd(signal), startLogd()             end the logging node, start a new one (a new
+//                                             session) while the bus and the bridge stay up
 //   stop()                                    end everything this backend started
 //
 // 'real' (the default) starts cantina-busd, cantina-logd and cantina-webbridge from
 // CANTINA_BIN_DIR (default <root>/build/bin) in a temporary directory with a generated
-// config, and publishes with `cantina-cli log`. 'mock' (CANTINA_BROWSER_MOCK=1) starts
+// config (the page from CANTINA_BROWSER_STATIC if set), and publishes with `cantina-cli log`. 'mock' (CANTINA_BROWSER_MOCK=1) starts
 // mock_server.mjs instead. 'external' uses a web bridge somebody else runs
 // (CANTINA_BROWSER_URL) and publishes with cantina-cli and that bridge's config
 // (CANTINA_BROWSER_CONFIG).
@@ -113,7 +120,7 @@ function cliPublisher(cli, config) {
 // ------------------------------------------------------------------------ real
 export async function startRealBackend() {
   const bin = path.resolve(process.env.CANTINA_BIN_DIR || path.join(ROOT, 'build', 'bin'));
-  for (const exe of ['cantina-busd', 'cantina-logd', 'cantina-webbridge', 'cantina-cli']) {
+  for (const exe of ['cantina-busd', 'cantina-logd', 'cantina-webbridge', 'cantina-cli', 'cantina-bench-load']) {
     if (!fs.existsSync(path.join(bin, exe))) {
       throw new Error(`${path.join(bin, exe)} is missing: build first (tools/cantina build) or set CANTINA_BIN_DIR; ` +
         'CANTINA_BROWSER_MOCK=1 runs the tests against the mock server');
@@ -153,15 +160,24 @@ export async function startRealBackend() {
       '',
       '[webbridge]',
       `listen = ${tomlString(listen)}`,
+      // another copy of the page, to compare two versions in one sitting
+      ...(process.env.CANTINA_BROWSER_STATIC ? [`static_dir = ${tomlString(path.resolve(process.env.CANTINA_BROWSER_STATIC))}`] : []),
       '',
     ].join('\n'));
     const config = path.join(dir, 'cantina.toml');
     writeConfig(config, '127.0.0.1:0');
 
     const cli = path.join(bin, 'cantina-cli');
-    spawnChild('logd', 'cantina-logd', ['--config', config]);
-    await run(cli, ['wait-status', '--config', config, '--service', 'logging_service', '--state', 'RUNNING',
-      '--timeout', '15'], { timeoutMs: 20000 });
+    let logd = null;
+    let logdStarts = 0;
+    const startLogd = async () => {
+      logdStarts++;
+      logd = spawnChild(`logd${logdStarts > 1 ? logdStarts : ''}`, 'cantina-logd', ['--config', config]);
+      await run(cli, ['wait-status', '--config', config, '--service', 'logging_service', '--state', 'RUNNING',
+        '--timeout', '15'], { timeoutMs: 20000 });
+    };
+    await startLogd();
+    let floods = 0;
 
     let bridge = null;
     let port = 0;
@@ -188,6 +204,14 @@ export async function startRealBackend() {
       ...cliPublisher(cli, config),
       async stopBridge(signal = 'SIGKILL') { await bridge.stop(signal); },
       async startBridge() { await startBridge(); },
+      async stopLogd(signal = 'SIGTERM') { await logd.stop(signal); },
+      startLogd,
+      async flood({ count, rate, service = 'bt_flood' }) {
+        floods++;
+        return run(path.join(bin, 'cantina-bench-load'), ['publish', '--publish', pub, '--publisher', String(floods),
+          '--service', service, '--count', String(count), '--rate', String(rate), '--tag', `flood${floods}`],
+        { timeoutMs: 120000 });
+      },
       logs() { return children.map((c) => `--- ${c.name} (${c.logFile})\n${c.tail()}`).join('\n'); },
       async stop({ keep = false } = {}) {
         await stopAll();
@@ -211,7 +235,8 @@ export async function startMockBackend() {
   const startBridge = async () => {
     starts++;
     server = new Child(`mock${starts}`, process.execPath,
-      [path.join(here, 'mock_server.mjs'), '--port', String(port), '--state', state], { dir });
+      // a ring larger than the page's first history: links to older entries load them
+      [path.join(here, 'mock_server.mjs'), '--port', String(port), '--state', state, '--ring', '5000'], { dir });
     const m = await server.waitFor(/listening on (http:\/\/\S+)/, '"listening on" line');
     port = Number(new URL(m[1]).port);
     return `${m[1]}/`;
@@ -229,6 +254,9 @@ export async function startMockBackend() {
     canRestart: true,
     publishesWhileBridgeDown: false,                  // the mock is bus, logging node and bridge in one
     async publish(service, level, message) { await post('/mock/publish', { service, level, message }); },
+    // one record with whatever else a record may carry (file, line, function, thread, pid,
+    // fields, host, logger, timestamp_ns as digits)
+    async publishRecord(record) { await post('/mock/publish', record); },
     async publishMany(service, level, messages) {
       for (let i = 0; i < messages.length; i += 1000) {
         await post('/mock/publish', messages.slice(i, i + 1000).map((message) => ({ service, level, message })));
@@ -236,6 +264,12 @@ export async function startMockBackend() {
     },
     async skip(count) { await post('/mock/skip', { count }); },
     async limit(count) { await post('/mock/limit', { count }); },
+    async script(steps) { await post('/mock/script', { steps }); },
+    // a ServiceStatus {service, state, message, pid, host, repeat} as a service or the supervisor sends it
+    async status(status) { await post('/mock/status', status); },
+    async flood({ count, rate, service = 'bt_flood' }) { await post('/mock/flood', { count, rate, service }); },
+    async stopLogd() {},                                 // the mock's "logging node" restarts at once
+    async startLogd() { await post('/mock/restart', {}); },
     async configure(settings) { await post('/mock/config', settings); },
     async stopBridge(signal = 'SIGKILL') { await server.stop(signal); },
     async startBridge() { await startBridge(); },

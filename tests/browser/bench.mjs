@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // How the dashboard holds up under a flood (a measurement, not a test):
-//   node bench.mjs [--rate 10000] [--seconds 10] [--url URL] [--query '?regex=1&text=x+1']
-// Without --url it starts mock_server.mjs --flood RATE. Reports frames per second,
+//   node bench.mjs [--rate 10000] [--seconds 10] [--url URL] [--query '?regex=1&text=x+1'] [--static DIR]
+// Without --url it starts mock_server.mjs --flood RATE (serving the page from --static DIR if
+// given, e.g. an older copy of webbridge_node/static to compare in the same sitting).
+// Besides the wall-clock figures it reports the page's own main-thread time (Chromium's
+// Performance metrics: script, style and layout, all tasks) per second and per entry,
+// which another load on the machine changes much less. Reports frames per second,
 // long tasks (> 50 ms), the page's answer time, JS heap, DOM rows and entries shown.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,13 +13,15 @@ import { spawn } from 'node:child_process';
 import { launchBrowser } from './browser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const opt = { rate: 10000, seconds: 10, url: '', query: '' };
+const opt = { rate: 10000, seconds: 10, url: '', query: '', static: '' };
 for (let i = 2; i < process.argv.length; i += 2) opt[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 
 let mock = null;
 let url = opt.url;
 if (!url) {
-  mock = spawn(process.execPath, [path.join(here, 'mock_server.mjs'), '--flood', String(opt.rate)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const mockArgs = [path.join(here, 'mock_server.mjs'), '--flood', String(opt.rate)];
+  if (opt.static) mockArgs.push('--static', path.resolve(opt.static));
+  mock = spawn(process.execPath, mockArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
   url = await new Promise((resolve) => {
     let out = '';
     mock.stdout.on('data', (d) => { out += d; const m = out.match(/listening on (\S+)/); if (m) resolve(m[1] + '/'); });
@@ -33,6 +39,12 @@ try {
   });
   await page.goto(new URL(opt.query, url).href);
   await page.waitForSelector('#connection-state[data-state="live"]');
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+  const taken = () => page.evaluate(() => window.cantinaDashboard.inMemory + window.cantinaDashboard.discarded);
+  const before = await metrics();
+  const takenBefore = await taken();
   await page.evaluate(() => { window.__bench.frames = 0; window.__bench.long = []; window.__bench.start = performance.now(); });
   const answer = [];
   const until = Date.now() + Number(opt.seconds) * 1000;
@@ -53,12 +65,19 @@ try {
     memory: window.cantinaDashboard.inMemory,
     skipped: Number(document.querySelector('[data-stat="page-skipped"]').dataset.value || 0),
   }));
+  const after = await metrics();
+  const entries = (await taken()) - takenBefore;
+  const spent = (name) => (after[name] - before[name]) * 1000;   // ms
+  const cpu = { script: spent('ScriptDuration'), layout: spent('LayoutDuration') + spent('RecalcStyleDuration'), task: spent('TaskDuration') };
   answer.sort((a, b) => a - b);
   const q = (p) => answer[Math.min(answer.length - 1, Math.floor(p * answer.length))].toFixed(1);
   console.log(`flood ${opt.rate}/s for ${r.seconds.toFixed(1)} s: ${(r.frames / r.seconds).toFixed(1)} frames/s, ` +
     `${r.long.length} long tasks (max ${r.long.length ? Math.max(...r.long).toFixed(0) : 0} ms), ` +
     `page answers p50 ${q(0.5)} ms p99 ${q(0.99)} ms, heap ${r.heapMB?.toFixed(1)} MB, ` +
     `${r.rows} row elements, ${r.nodes} elements, ${r.shown} shown, ${r.memory} in memory, ${r.skipped} skipped`);
+  console.log(`  page main thread: script ${(cpu.script / r.seconds).toFixed(0)} ms/s, style+layout ` +
+    `${(cpu.layout / r.seconds).toFixed(0)} ms/s, all tasks ${(cpu.task / r.seconds).toFixed(0)} ms/s; ` +
+    `${entries} entries taken, ${(cpu.task * 1000 / Math.max(1, entries)).toFixed(1)} µs of tasks per entry`);
 } finally {
   await close();
   if (mock) mock.kill();

@@ -22,6 +22,7 @@ export async function launchBrowser({ viewport = { width: 1280, height: 800 } } 
     headless: true,
     args: CHROMIUM_ARGS,
     viewport,
+    colorScheme: 'dark',          // the look most screenshots show; the light theme test asks for light
     acceptDownloads: true,
   });
   const close = async () => {

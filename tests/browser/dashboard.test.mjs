@@ -4,136 +4,17 @@
 // tests do not depend on each other even though they share one logging node.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, before, describe, it } from 'node:test';
-import { launchBrowser } from './browser.mjs';
-import { startBackend } from './backends.mjs';
+import { before } from 'node:test';
+import {
+  closePage, describeDashboard, domMessagesWith, domRows, env, eventually, expectDomMessages, newUid, openDashboard,
+  publishPaced, shownMessages, sleep, test, waitForHistory,
+} from './harness.mjs';
 
-const TEST_TIMEOUT = 90000;
 let backend;
 let browser;
-let failed = false;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-let uidCounter = 0;
-const newUid = () => `bt${Date.now().toString(36)}${(uidCounter++).toString(36)}${Math.random().toString(36).slice(2, 6)}`;
-
-// Retries fn until it returns without throwing, or rethrows its last error after timeoutMs.
-async function eventually(fn, timeoutMs = 10000, interval = 50) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(interval);
-    }
-  }
-}
-
-async function historyMessages() {
-  const res = await fetch(new URL('api/logs?limit=1000', backend.url), { cache: 'no-store' });
-  assert.equal(res.status, 200, '/api/logs answers 200');
-  const body = await res.json();
-  assert.ok(Array.isArray(body.entries), '/api/logs has an entries array');
-  return body.entries.map((e) => e.message);
-}
-
-// Waits until the logging node has every message (so "published before the page opened" holds).
-async function waitForHistory(messages) {
-  await eventually(async () => {
-    const have = await historyMessages();
-    for (const m of messages) assert.ok(have.includes(m), `history has ${JSON.stringify(m)}`);
-  }, 15000, 100);
-}
-
-// Opens the dashboard; records page errors and CSP violations, which every test checks.
-async function openDashboard(query = '') {
-  const page = await browser.context.newPage();
-  const errors = [];
-  page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
-  page.on('dialog', (d) => { errors.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
-  await page.addInitScript(() => {
-    window.__csp = [];
-    document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
-  });
-  await page.goto(new URL(query, backend.url).href);
-  await page.waitForSelector('#connection-state[data-state="live"]', { timeout: 15000 });
-  const check = async () => {
-    assert.deepEqual(errors, [], 'no page errors');
-    assert.deepEqual(await page.evaluate(() => window.__csp), [], 'no content-security-policy violations');
-    assert.equal(await page.evaluate(() => window.__pwned), undefined, 'nothing injected ran');
-    // sequence numbers run without holes: nothing was lost between the bus and the page
-    assert.equal(await page.getAttribute('#stats-panel [data-stat="page-gaps"]', 'data-value'), '0', 'no sequence gaps');
-  };
-  return { page, errors, check };
-}
-
-// The rows in the DOM (the virtualised list renders the visible ones plus a few), in order.
-function domRows(page) {
-  return page.$$eval('#log-rows .row:not([hidden])', (rows) => rows.map((r) => ({
-    index: Number(r.getAttribute('aria-rowindex')),
-    level: r.dataset.level || null,
-    kind: r.dataset.kind,
-    service: r.querySelector('.c-service').textContent,
-    message: r.querySelector('.c-msg').textContent,
-    title: r.querySelector('.c-msg').title,
-  })).sort((a, b) => a.index - b.index));
-}
-
-async function domMessagesWith(page, uid) {
-  return (await domRows(page)).filter((r) => r.message.includes(uid)).map((r) => r.message);
-}
-
-async function expectDomMessages(page, uid, expected, timeoutMs = 10000) {
-  await eventually(async () => assert.deepEqual(await domMessagesWith(page, uid), expected), timeoutMs);
-}
-
-function shownMessages(page) {
-  return page.evaluate(() => window.cantinaDashboard.shownMessages());
-}
-
-// Publishes in chunks of 500 with a pause between them: about 8,000 entries/s, the
-// heavy-but-normal load the dashboard must take without the web bridge skipping any.
-async function publishPaced(service, level, messages) {
-  for (let i = 0; i < messages.length; i += 500) {
-    await backend.publishMany(service, level, messages.slice(i, i + 500));
-    await sleep(50);
-  }
-}
-
-async function closePage(t, page, check) {
-  try {
-    await check();
-  } finally {
-    await page.close();
-  }
-}
-
-describe('dashboard in headless chromium', { timeout: 20 * 60 * 1000 }, () => {
-  before(async () => {
-    backend = await startBackend();
-    browser = await launchBrowser();
-    console.log(`# backend: ${backend.kind} at ${backend.url}`);
-  });
-
-  after(async () => {
-    if (browser) await browser.close();
-    if (backend) {
-      if (failed && backend.logs) console.log(`# process output:\n${backend.logs()}`);
-      const keep = failed || process.env.CANTINA_BROWSER_KEEP === '1';
-      await backend.stop({ keep });
-      if (keep && backend.dir) console.log(`# kept ${backend.dir}`);
-    }
-  });
-
-  const test = (name, fn) => it(name, { timeout: TEST_TIMEOUT }, async (t) => {
-    try {
-      await fn(t);
-    } catch (err) {
-      failed = true;
-      throw err;
-    }
-  });
+describeDashboard('dashboard in headless chromium', () => {
+  before(() => { ({ backend, browser } = env); });
 
   test('the page is served with its assets and nothing from outside', async () => {
     const health = await fetch(new URL('healthz', backend.url));
@@ -495,6 +376,7 @@ describe('dashboard in headless chromium', { timeout: 20 * 60 * 1000 }, () => {
   });
 
   test('services and stats panels fill from the bus', async () => {
+    await backend.publish('bt_stats', 'INFO', `${newUid()} counted`);   // so that "received" counts one at least
     const { page, check } = await openDashboard();
     await page.waitForSelector('#services-panel [data-service="logging_service"][data-state="RUNNING"]', { timeout: 10000 });
     assert.match(await page.textContent('#services-panel [data-service="logging_service"]'), /RUNNING/);

@@ -6,14 +6,29 @@
 // It serves webbridge_node/static exactly like the web bridge (/ = index.html,
 // /static/<file>), the same API (/api/logs, /api/stats, /healthz, /ws) and, for tests,
 // a few control routes that stand for "publish on the bus":
-//   POST /mock/publish  {"service": "...", "level": "...", "message": "..."} (or an array)
-//   POST /mock/status   {"service": "...", "state": "...", "message": "..."}
+//   POST /mock/publish  {"service": "...", "level": "...", "message": "..."} (or an array); also
+//                       "file", "line", "function", "thread", "pid", "fields" {k: v}, "host",
+//                       "logger" and "timestamp_ns" (digits) as a record may carry them
+//   POST /mock/status   {"service": "...", "state": "...", "message": "...", "pid": N, "host": "...",
+//                       "repeat": false}  a ServiceStatus, sent again every second unless repeat
+//                       is false (the supervisor's: cantina-busd, cantina-logd, ...)
 //   POST /mock/skip     {"count": N}      sends a "skipped" notice to every client
 //   POST /mock/limit    {"count": N}      sends a "limited" notice (the logging node's live-view limit)
 //   POST /mock/config   {"history_delay_ms": N, "history_error": "..."}  slow or failing history
+//   POST /mock/flood    {"count": N, "rate": R, "max_rate": M, "service": "..."}  INFO records at R
+//                       a second, streamed live as the logging node does: at most M a second
+//                       (default 10000), the others counted and announced with the entries
+//                       before them; answers once all are published
+//   POST /mock/restart  a new "logging node": a new session, sequence numbers from 1, an
+//                       empty ring; its first entry ("session … started") is not streamed,
+//                       as a real node's may not be (it streams once it sees subscribers)
+//   POST /mock/script   {"steps": [...]}  sends to every client, in order, one message per step:
+//                       {"limited": N} or {"skipped": N} (a notice), or {"entries": [{"service",
+//                       "level", "message", "gap": N}]} (one entries message; "gap" writes N
+//                       entries first that only the history has, as the page never gets them)
 //
 //   node mock_server.mjs [--port 0] [--host 127.0.0.1] [--demo RATE] [--flood RATE]
-//                        [--state FILE] [--static DIR]
+//                        [--state FILE] [--static DIR] [--ring ENTRIES]
 // Prints "mock-webbridge: listening on http://HOST:PORT" when ready.
 // --state FILE keeps the "logging node" (ring buffer, session, sequence) across restarts,
 // the way the real logging node outlives a web bridge restart.
@@ -28,7 +43,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = parseArgs(process.argv.slice(2));
 const STATIC_DIR = path.resolve(args.static || path.join(here, '..', '..', 'webbridge_node', 'static'));
-const RING = 1000;
+const RING = Math.max(1, Number(args.ring) || 1000);   // entries the "logging node" keeps
 const CLIENT_QUEUE_BYTES = 4 * 1024 * 1024;    // a client further behind than this gets "skipped"
 const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
 const NAMES = {
@@ -51,7 +66,13 @@ function parseArgs(argv) {
 }
 
 const friendly = (id) => NAMES[id] || id.split(/[_\-.]+/).filter(Boolean).map((w) => w[0].toUpperCase() + w.slice(1)).join(' ');
-const iso = (ms) => new Date(ms).toISOString().replace('Z', `${String(Math.floor(Math.random() * 1000)).padStart(3, '0')}Z`);
+// ISO-8601 UTC with microseconds, from nanoseconds since the epoch (a BigInt).
+const isoNs = (ns) => new Date(Number(ns / 1000000n)).toISOString().replace('Z', `${String((ns / 1000n) % 1000n).padStart(3, '0')}Z`);
+const nowNs = () => BigInt(Date.now()) * 1000000n + BigInt(Math.floor(Math.random() * 1e6));
+// JSON as the web bridge writes it: timestamps in nanoseconds (BigInt here) as plain,
+// exact numbers, beyond what a JavaScript number holds.
+const stringify = (obj) => JSON.stringify(obj, (key, value) => (typeof value === 'bigint' ? `\u0001${value}` : value))
+  .replace(/"\\u0001(-?\d+)"/g, '$1');
 
 // ------------------------------------------------------------- "logging node"
 const startedAt = Date.now();
@@ -59,31 +80,39 @@ let node = loadState() || {
   session_id: new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15),
   sequence: 0,
   ring: [],
-  counters: { received: 0, written: 0, deduplicated: 0, filtered: 0, lost: 0, dropped: 0, malformed: 0 },
+  counters: { received: 0, written: 0, deduplicated: 0, filtered: 0, lost: 0, dropped: 0, malformed: 0, not_streamed: 0 },
   since: new Date().toISOString(),
 };
 
 function loadState() {
   if (!args.state) return null;
-  try { return JSON.parse(fs.readFileSync(args.state, 'utf8')); } catch { return null; }
+  try {
+    const state = JSON.parse(fs.readFileSync(args.state, 'utf8'));
+    for (const entry of state.ring) entry.timestamp_ns = BigInt(entry.timestamp_ns);
+    return state;
+  } catch { return null; }
 }
 let saveTimer = null;
 function saveState(now = false) {
   if (!args.state) return;
-  const write = () => { saveTimer = null; fs.writeFileSync(args.state + '.tmp', JSON.stringify(node)); fs.renameSync(args.state + '.tmp', args.state); };
+  const write = () => { saveTimer = null; fs.writeFileSync(args.state + '.tmp', JSON.stringify(node, (key, value) => (typeof value === 'bigint' ? String(value) : value))); fs.renameSync(args.state + '.tmp', args.state); };
   if (now) { clearTimeout(saveTimer); write(); } else if (!saveTimer) saveTimer = setTimeout(write, 200);
 }
 
-function publish(serviceId, level, message, kind = 'record') {
+// One entry of the "logging node": kept in the ring and, if `live`, queued for every client.
+// `details`: what a record may carry besides (file, line, function, thread, pid, fields,
+// host, logger; timestamp_ns as a string of digits); the keys it lacks are left out, as
+// the web bridge leaves out empty ones.
+function publish(serviceId, level, message, kind = 'record', live = true, details = {}) {
   level = String(level || 'INFO').toUpperCase();
   if (!LEVELS.includes(level)) level = 'INFO';
-  const ms = Date.now();
+  const ns = /^\d{1,19}$/.test(String(details.timestamp_ns ?? '')) ? BigInt(details.timestamp_ns) : nowNs();
   node.sequence++;
   node.counters.received++;
   node.counters.written++;
   const entry = {
-    timestamp: iso(ms),
-    timestamp_ns: ms * 1e6,
+    timestamp: isoNs(ns),
+    timestamp_ns: ns,
     level,
     service: friendly(serviceId),
     service_id: serviceId,
@@ -92,25 +121,32 @@ function publish(serviceId, level, message, kind = 'record') {
     entry_id: `${node.session_id}-${node.sequence}`,
     kind,
     repeat_count: 0,
-    host: os.hostname(),
-    logger: 'mock',
+    host: details.host ?? os.hostname(),
+    logger: details.logger ?? 'mock',
     sequence: node.sequence,
   };
+  for (const key of ['file', 'line', 'function', 'thread', 'pid', 'fields']) {
+    if (details[key] !== undefined && details[key] !== '' && details[key] !== 0) entry[key] = details[key];
+  }
   node.ring.push(entry);
   if (node.ring.length > RING) node.ring.splice(0, node.ring.length - RING);
-  for (const c of clients) c.enqueue(entry);
+  if (live) for (const c of clients) c.enqueue(entry);
   return entry;
 }
 
+// The latest status of each publisher, sent again every second (as services, the
+// nodes and the supervisor do) unless it was set with repeat false.
 const statuses = new Map();
-function setStatus(service, state, message) {
+const silent = new Set();
+function setStatus(service, state, message, { pid = process.pid, host = os.hostname(), repeat = true } = {}) {
   const now = new Date().toISOString();
   const prev = statuses.get(service);
   const st = {
     service, state, message: message || '', timestamp: now,
-    since: prev && prev.state === state ? prev.since : now, pid: process.pid, host: os.hostname(),
+    since: prev && prev.state === state ? prev.since : now, pid, host,
   };
   statuses.set(service, st);
+  if (repeat) silent.delete(service); else silent.add(service);
   broadcast({ type: 'status', status: st });
 }
 
@@ -143,6 +179,7 @@ class Client {
     this.socket = socket;
     this.pending = [];
     this.skipped = 0;
+    this.limited = 0;
     this.rest = Buffer.alloc(0);
     socket.on('data', (d) => this.read(d));
     socket.on('close', () => clients.delete(this));
@@ -150,7 +187,7 @@ class Client {
   }
   send(obj) {
     if (this.socket.destroyed) return;
-    this.socket.write(frame(JSON.stringify(obj)));
+    this.socket.write(frame(stringify(obj)));
   }
   enqueue(entry) {
     if (this.socket.writableLength > CLIENT_QUEUE_BYTES) { this.skipped++; bridge.skipped++; return; }
@@ -158,6 +195,7 @@ class Client {
   }
   flush() {
     if (this.skipped) { this.send({ type: 'skipped', count: this.skipped }); this.skipped = 0; }
+    if (this.limited) { this.send({ type: 'limited', count: this.limited }); this.limited = 0; }
     if (!this.pending.length) return;
     bridge.forwarded += this.pending.length;
     this.send({ type: 'entries', entries: this.pending });
@@ -194,6 +232,10 @@ setInterval(() => { for (const c of clients) c.flush(); }, 50).unref();
 setInterval(() => {
   setStatus('logging_service', 'RUNNING', `session ${node.session_id}`);
   setStatus('web_bridge', 'RUNNING', `listening on ${listenUrl}`);
+  for (const st of statuses.values()) {
+    if (silent.has(st.service) || st.service === 'logging_service' || st.service === 'web_bridge') continue;
+    broadcast({ type: 'status', status: { ...st, timestamp: new Date().toISOString() } });
+  }
   broadcast({ type: 'stats', stats: stats() });
 }, 1000).unref();
 
@@ -201,7 +243,7 @@ setInterval(() => {
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.ico': 'image/x-icon' };
 
 function json(res, code, obj) {
-  const body = JSON.stringify(obj);
+  const body = stringify(obj);
   res.writeHead(code, { 'content-type': 'application/json', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
   res.end(body);
 }
@@ -248,23 +290,59 @@ const server = http.createServer(async (req, res) => {
       return json(res, 200, { entries: error ? [] : list, session_id: node.session_id, error });
     }
     if (req.method === 'GET' && p === '/api/stats') {
-      return json(res, 200, { logging: stats(), webbridge: { clients: clients.size, ...bridge }, services: [...statuses.values()] });
+      return json(res, 200, { logging: stats(), webbridge: { clients: clients.size, ...bridge }, service_names: NAMES,
+        services: [...statuses.values()] });
     }
     if (req.method === 'POST' && p === '/mock/publish') {
       const body = await readBody(req);
       const list = Array.isArray(body) ? body : [body];
-      const out = list.map((r) => publish(r.service || 'mock_service', r.level, r.message ?? '', r.kind || 'record'));
+      const out = list.map((r) => publish(r.service || 'mock_service', r.level, r.message ?? '', r.kind || 'record', true, r));
       saveState(true);
       return json(res, 200, { published: out.length, last_sequence: node.sequence });
     }
     if (req.method === 'POST' && p === '/mock/status') {
       const b = await readBody(req);
-      setStatus(b.service, b.state, b.message);
+      setStatus(b.service, b.state, b.message, { pid: b.pid ?? process.pid, host: b.host ?? os.hostname(), repeat: b.repeat !== false });
       return json(res, 200, { ok: true });
     }
     if (req.method === 'POST' && p === '/mock/config') {
       Object.assign(control, await readBody(req));
       return json(res, 200, control);
+    }
+    if (req.method === 'POST' && p === '/mock/flood') {
+      const b = await readBody(req);
+      await flood(Number(b.count) || 1000, Number(b.rate) || 10000, Number(b.max_rate ?? 10000), b.service || 'bt_flood');
+      saveState(true);
+      return json(res, 200, { ok: true, last_sequence: node.sequence });
+    }
+    if (req.method === 'POST' && p === '/mock/restart') {
+      for (const c of clients) c.flush();
+      restarts++;
+      node.session_id = `${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}-r${restarts}`;
+      node.sequence = 0;
+      node.ring = [];
+      publish('logging_service', 'INFO', `session ${node.session_id} started: /tmp/mock-logs/cantina-session-${node.session_id}.log`, 'node', false);
+      broadcast({ type: 'stats', stats: stats() });
+      saveState(true);
+      return json(res, 200, { session_id: node.session_id });
+    }
+    if (req.method === 'POST' && p === '/mock/script') {
+      const b = await readBody(req);
+      for (const c of clients) c.flush();
+      for (const step of b.steps || []) {
+        if (step.limited) broadcast({ type: 'limited', count: Number(step.limited) });
+        else if (step.skipped) broadcast({ type: 'skipped', count: Number(step.skipped) });
+        else if (Array.isArray(step.entries)) {
+          const entries = step.entries.map((r) => {
+            // the entries of the gap are written (in the history) but never sent
+            for (let i = 0; i < (Number(r.gap) || 0); i++) publish(r.service || 'mock_service', r.level, `${r.message ?? ''} (not sent ${i + 1})`, 'record', false);
+            return publish(r.service || 'mock_service', r.level, r.message ?? '', r.kind || 'record', false);
+          });
+          broadcast({ type: 'entries', entries });
+        }
+      }
+      saveState(true);
+      return json(res, 200, { ok: true, last_sequence: node.sequence });
     }
     if (req.method === 'POST' && p === '/mock/limit') {
       const b = await readBody(req);
@@ -317,10 +395,25 @@ const DEMO = [
 ];
 function rnd(a, b) { return a + Math.floor(Math.random() * (b - a + 1)); }
 function pick(list) { return list[Math.floor(Math.random() * list.length)]; }
+// The demo's droid services all run in one process (as cantina-demo does), pid DEMO_PID.
+const DEMO_PID = 4242;
+const DEMO_SOURCES = {
+  deepgram_direct_mic: ['voice/deepgram_direct_mic.py', 'on_transcript', 'deepgram-ws'],
+  gpt_service: ['brain/gpt_service.py', 'complete', 'MainThread'],
+  elevenlabs_service: ['voice/elevenlabs_service.py', 'speak', 'tts-worker'],
+  music_controller: ['music/controller.py', 'play_track', 'audio-1'],
+  eye_light_controller: ['eyes/controller.cpp', 'send_frame', 'serial'],
+  yoda_mode_manager: ['modes/manager.py', 'transition', 'MainThread'],
+};
+function demoDetails(service) {
+  const [file, fn, thread] = DEMO_SOURCES[service] || ['demo.py', 'main', 'MainThread'];
+  return { file, line: rnd(20, 400), function: fn, thread, pid: DEMO_PID, logger: service.replace(/_/g, '.'),
+    fields: Math.random() < 0.3 ? { request_id: `r-${rnd(1000, 9999)}`, attempt: String(rnd(1, 3)) } : undefined };
+}
 function demoOne() {
-  if (Math.random() < 0.004) return publish('eye_light_controller', 'CRITICAL', 'LED driver over temperature (78 °C): eyes switched off to protect the hardware');
+  if (Math.random() < 0.004) return publish('eye_light_controller', 'CRITICAL', 'LED driver over temperature (78 °C): eyes switched off to protect the hardware', 'record', true, demoDetails('eye_light_controller'));
   const [s, l, m] = pick(DEMO);
-  return publish(s, l, m());
+  return publish(s, l, m(), 'record', true, demoDetails(s));
 }
 
 let listenUrl = '';
@@ -332,12 +425,14 @@ server.listen(port, args.host || '127.0.0.1', () => {
   setStatus('logging_service', 'RUNNING', `session ${node.session_id}`);
   setStatus('web_bridge', 'RUNNING', `listening on ${listenUrl}`);
   if (args.demo) {
-    setStatus('deepgram_direct_mic', 'RUNNING', 'listening, 16 kHz mono');
-    setStatus('gpt_service', 'RUNNING', 'model ready');
-    setStatus('music_controller', 'RUNNING', 'library: 42 tracks');
-    setStatus('eye_light_controller', 'ERROR', 'serial /dev/ttyACM0: write timeout');
-    setStatus('elevenlabs_service', 'STARTING', 'warming up voice cache');
-    setStatus('yoda_mode_manager', 'STOPPED', '');
+    // what `tools/cantina up` reports of the processes it runs, then what services say themselves
+    setStatus('cantina-busd', 'RUNNING', 'started (pid 101)', { pid: 101 });
+    setStatus('cantina-logd', 'RUNNING', `started (pid ${process.pid})`);
+    setStatus('cantina-webbridge', 'RUNNING', `started (pid ${process.pid})`);
+    setStatus('demo', 'RUNNING', `started (pid ${DEMO_PID})`, { pid: DEMO_PID });
+    setStatus('music_controller', 'RUNNING', 'library: 42 tracks', { pid: DEMO_PID });
+    setStatus('eye_light_controller', 'ERROR', 'serial /dev/ttyACM0: write timeout', { pid: DEMO_PID });
+    setStatus('elevenlabs_service', 'STARTING', 'warming up voice cache', { pid: DEMO_PID });
     if (!node.ring.length) {
       publish('logging_service', 'INFO', `session ${node.session_id} started: /tmp/mock-logs/cantina-session-${node.session_id}.log (log level DEBUG)`, 'node');
       for (let i = 0; i < 120; i++) demoOne();
@@ -360,6 +455,33 @@ server.listen(port, args.host || '127.0.0.1', () => {
     }, 10).unref();
   }
 });
+
+// Records at `rate` a second, in 10 ms ticks; the "logging node" streams at most `maxRate`
+// a second (a token bucket of a second's worth, 0 = no limit) and announces the others
+// with the entries of their tick, before which it queues them, as the real one does.
+let floods = 0;
+let restarts = 0;
+function flood(count, rate, maxRate, service) {
+  floods++;
+  let sent = 0;
+  let budget = maxRate;
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      if (maxRate > 0) budget = Math.min(maxRate, budget + maxRate / 100);
+      const n = Math.min(count - sent, Math.max(1, Math.round(rate / 100)));
+      let notStreamed = 0;
+      for (let i = 0; i < n; i++) {
+        sent++;
+        const live = maxRate === 0 || budget >= 1;
+        if (live && maxRate > 0) budget--;
+        if (!live) { notStreamed++; node.counters.not_streamed++; }
+        publish(service, 'INFO', `bench flood${floods} p1 s${sent} ${'x'.repeat(60)}`, 'record', live);
+      }
+      for (const c of clients) c.limited += notStreamed;
+      if (sent >= count) { clearInterval(timer); resolve(); }
+    }, 10);
+  });
+}
 
 function shutdown() {
   saveState(true);

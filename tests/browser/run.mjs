@@ -14,6 +14,8 @@
 //
 // Installs playwright-core (the only dependency; it never downloads a browser) with npm
 // when node_modules is missing. Chromium: /usr/bin/chromium, or $CANTINA_CHROMIUM.
+// Runs every *.test.mjs file here, one after the other. Screenshots of the main states go
+// to build/browser-artifacts/<real|mock>/ (or $CANTINA_BROWSER_ARTIFACTS), printed at the end.
 // Exit status 0 when every test passed.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -52,8 +54,18 @@ if (!fs.existsSync(path.join(here, 'node_modules', 'playwright-core', 'package.j
   if (r.status !== 0) { console.error('run.mjs: npm could not install playwright-core'); process.exit(1); }
 }
 
-// node:test in a child process, so --test-name-pattern and the exit status work as usual
-const r = spawnSync(process.execPath, [...args, '--test-reporter=spec', path.join(here, 'dashboard.test.mjs')], {
-  stdio: 'inherit', env: process.env,
-});
-process.exit(r.status ?? 1);
+// Each *.test.mjs file in turn (each starts its own backend), node:test in a child
+// process so that --test-name-pattern and the exit status work as usual.
+const files = fs.readdirSync(here).filter((name) => name.endsWith('.test.mjs')).sort();
+let status = 0;
+for (const file of files) {
+  const r = spawnSync(process.execPath, [...args, '--test-reporter=spec', path.join(here, file)], {
+    stdio: 'inherit', env: process.env,
+  });
+  if (r.status !== 0) status = r.status || 1;
+}
+const kind = process.env.CANTINA_BROWSER_URL ? 'external'
+  : ['1', 'true', 'yes'].includes((process.env.CANTINA_BROWSER_MOCK || '').toLowerCase()) ? 'mock' : 'real';
+const artifacts = process.env.CANTINA_BROWSER_ARTIFACTS || path.join(here, '..', '..', 'build', 'browser-artifacts', kind);
+if (fs.existsSync(artifacts)) console.log(`# screenshots: ${path.resolve(artifacts)}`);
+process.exit(status);

@@ -318,6 +318,18 @@ BOOST_AUTO_TEST_CASE(beyond_the_live_view_limit_a_client_is_told_how_many_and_ge
   BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(api_stats_names_the_services_as_the_config_does) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "[logging.service_names]\nmusic_controller = \"Jukebox \\\"7\\\"\"\n");
+  WebBridge bridge(node);
+  const auto names = json::parse(bridge.get("/api/stats")).at("service_names").as_object();
+  BOOST_TEST(names.at("music_controller").as_string() == "Jukebox \"7\"");   // the config's
+  BOOST_TEST(names.at("logging_service").as_string() == "Logging Service");  // and the defaults
+  BOOST_TEST(names.at("web_bridge").as_string() == "Web Bridge");
+  BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
+}
+
 BOOST_AUTO_TEST_CASE(serves_the_page_and_refuses_paths_outside_it) {
   TempDir dir;
   Bus bus(dir.path());

@@ -3,11 +3,11 @@
 // when the socket closes, hangs or goes silent.
 //
 // Incoming messages only change state; the table draws at most once per animation frame.
-import { addLimited, addSkipped, ingest, ingestHistory, pageCounts } from './store.js';
+import { addLimited, addSkipped, enterSession, ingest, ingestHistory, isNewSession, pageCounts } from './store.js';
 import {
-  pollStats, sessionId, setSession, showConnection, showHistoryError, shownConnectionState, takeStats, takeStatus,
-  takeWebbridgeStats,
+  pollStats, showConnection, showHistoryError, shownConnectionState, takeStats, takeStatus, takeWebbridgeStats,
 } from './panels.js';
+import { revealLink } from './permalink.js';
 
 const HISTORY_LIMIT = 1000;
 const BACKOFF_MIN_MS = 500;
@@ -18,6 +18,16 @@ const OPEN_TIMEOUT_MS = 8000;
 // is dead even if no close event came (a sleeping laptop, a pulled cable).
 const SILENCE_MS = 15000;
 
+// Nanosecond timestamps (1796553362928334218) are beyond what a JavaScript number holds
+// exactly (2^53): their digits are read as a string, so the .jsonl download keeps them.
+// Only an object's key can be "timestamp_ns" followed by a digit (a quote inside a JSON
+// string is escaped), and only a value of 16 digits or more may lose precision.
+const LONG_TIMESTAMP_NS = /"timestamp_ns":(-?\d{16,})/g;
+
+export function parseKeepingNanoseconds(text) {
+  return JSON.parse(text.includes('"timestamp_ns":') ? text.replace(LONG_TIMESTAMP_NS, '"timestamp_ns":"$1"') : text);
+}
+
 let socket = null;
 let socketGeneration = 0;         // a socket's handlers act only while this is theirs
 let backoffMs = BACKOFF_MIN_MS;
@@ -26,6 +36,9 @@ let reconnectAt = 0;
 let reconnectTimer = 0;
 let everLive = false;
 let lastMessageAt = 0;
+// While the history is being fetched (on each open, and when the logging node starts a
+// new session) the socket's messages wait in held.queue, in order, and are taken after it.
+let held = null;
 
 function setConnection(state, text) {
   showConnection(state, text, everLive);
@@ -64,8 +77,8 @@ export function connect() {
     return;
   }
   socket = thisSocket;
-  let buffered = [];
-  let historyDone = false;
+  const hold = { queue: [] };
+  held = hold;
   // a handshake that hangs (a stopped server still accepts TCP) counts as a failure
   const openTimer = setTimeout(() => {
     if (generation === socketGeneration && thisSocket.readyState === WebSocket.CONNECTING) scheduleReconnect(generation);
@@ -77,17 +90,17 @@ export function connect() {
     setConnection('loading', 'loading history…');
     // The socket is open, so live entries are buffered from now on; the history taken
     // now overlaps them, and (session, sequence) removes the overlap.
-    fetchHistory().then((entries) => {
+    fetchHistory().then(({ entries, sessionId }) => {
       ingestHistory(entries, everLive);
-      for (const deliver of buffered) deliver();
-      buffered = null;
-      historyDone = true;
+      if (sessionId) enterSession(sessionId);
+      release(hold);
       if (generation !== socketGeneration || thisSocket.readyState !== WebSocket.OPEN) return;
       everLive = true;
       backoffMs = BACKOFF_MIN_MS;
       attempts = 0;
       setConnection('live', 'live');
       pollStats();
+      revealLink();
     });
   };
 
@@ -96,7 +109,7 @@ export function connect() {
     lastMessageAt = Date.now();
     let message;
     try {
-      message = JSON.parse(event.data);
+      message = parseKeepingNanoseconds(event.data);
     } catch {
       pageCounts.malformed++;
       return;
@@ -104,16 +117,16 @@ export function connect() {
     if (!message || typeof message !== 'object') return;
     switch (message.type) {
       case 'entries':
-        if (historyDone) ingest(message.entries);
-        else buffered.push(() => ingest(message.entries));
+        if (held) held.queue.push(() => ingest(message.entries));
+        else takeEntries(message.entries);
         break;
       case 'skipped':
-        if (historyDone) addSkipped(Number(message.count));
-        else buffered.push(() => addSkipped(Number(message.count)));
+        if (held) held.queue.push(() => addSkipped(Number(message.count)));
+        else addSkipped(Number(message.count));
         break;
       case 'limited':
-        if (historyDone) addLimited(Number(message.count));
-        else buffered.push(() => addLimited(Number(message.count)));
+        if (held) held.queue.push(() => addLimited(Number(message.count)));
+        else addLimited(Number(message.count));
         break;
       case 'status':
         takeStatus(message.status);
@@ -123,7 +136,7 @@ export function connect() {
         if (message.webbridge) takeWebbridgeStats(message.webbridge);   // optional, else polled
         break;
       case 'hello':
-        if (typeof message.session_id === 'string' && message.session_id) setSession(message.session_id);
+        followSessionOf(message.session_id);
         break;
       default:
         break;
@@ -137,6 +150,46 @@ export function connect() {
     scheduleReconnect(generation);
   };
   thisSocket.onerror = () => { /* onclose follows and schedules the reconnect */ };
+}
+
+// Live entries; the first of a new session whose earlier entries are not here (a new
+// logging node) waits, with all that follows, for that session's history.
+function takeEntries(entries) {
+  const rest = ingest(entries, { stopAtNewSession: true });
+  if (!rest) return;
+  const hold = resync();
+  if (hold) hold.queue.push(() => ingest(rest));
+  else ingest(rest);
+}
+
+// Takes what `hold` kept, in order (also when a reconnect has since replaced it: the
+// history the new socket fetches overlaps it, and (session, sequence) removes that).
+function release(hold) {
+  if (held === hold) held = null;
+  for (const deliver of hold.queue) deliver();
+}
+
+// The logging node restarted (a new session in its stats, or entries of one): fetch
+// the history of the new session, holding what the socket brings meanwhile, so that
+// the page shows the new session from its first entry on, in order.
+// Returns what holds the messages meanwhile (null if the page is not live: the next
+// open fetches the history anyway).
+function resync() {
+  if (!socket || held || shownConnectionState() !== 'live') return null;
+  const hold = { queue: [] };
+  held = hold;
+  fetchHistory().then(({ entries, sessionId }) => {
+    ingest(entries);
+    if (sessionId) enterSession(sessionId);
+    release(hold);
+  });
+  return hold;
+}
+
+// A session id from the logging node (its stats, the history, the bridge's hello): a new
+// one means a new logging node.
+export function followSessionOf(id) {
+  if (isNewSession(id)) resync();
 }
 
 function scheduleReconnect(generation) {
@@ -183,14 +236,14 @@ async function fetchHistory() {
     url.search = `limit=${HISTORY_LIMIT}`;
     const response = await fetch(url, { cache: 'no-store', signal: abort.signal });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const body = await response.json();
+    const body = parseKeepingNanoseconds(await response.text());
     if (typeof body.error === 'string' && body.error) showHistoryError(body.error);
     else showHistoryError('');
-    if (typeof body.session_id === 'string' && body.session_id && !sessionId) setSession(body.session_id);
-    return Array.isArray(body.entries) ? body.entries : [];
+    const sessionId = typeof body.session_id === 'string' ? body.session_id : '';
+    return { entries: Array.isArray(body.entries) ? body.entries : [], sessionId };
   } catch (err) {
     showHistoryError(err && err.name === 'AbortError' ? 'timed out' : String(err && err.message ? err.message : err));
-    return [];
+    return { entries: [], sessionId: '' };
   } finally {
     clearTimeout(timer);
   }

@@ -4,6 +4,8 @@
 import { byId, formatCount } from './format.js';
 import { CAP, LEVELS, LEVEL_RANK, capInUrl, displayName, ensureService, serviceLabel, services } from './store.js';
 import { anchorTopRow, rebuildView } from './table.js';
+import { serviceHue } from './rows.js';
+import { linkParams, readLink } from './permalink.js';
 
 const filterElements = {
   level: byId('filter-level'), text: byId('filter-text'), regex: byId('filter-regex'), error: byId('filter-error'),
@@ -15,7 +17,9 @@ const filterElements = {
 
 // Services are named by id, or by friendly name until their id is known (a URL may use
 // either); matcher is null when there is no text, or when it is an invalid regex.
-export const filter = { rank: 0, services: new Set(), text: '', regex: false, matcher: null, invalid: '' };
+export const filter = {
+  rank: 0, services: new Set(), text: '', regex: false, matcher: null, invalid: '', highlight: null,
+};
 
 let serviceOptionsStale = true;   // the service list of the dropdown needs drawing again
 let serviceOptionsTimer = 0;
@@ -24,6 +28,7 @@ let textQueued = false;           // a typing burst waits for the next frame
 function compileFilter() {
   filter.matcher = null;
   filter.invalid = '';
+  filter.highlight = null;
   const text = filter.text;
   if (!text) return;
   if (filter.regex) {
@@ -35,14 +40,36 @@ function compileFilter() {
       return;                                            // shown as invalid, not applied
     }
     filter.matcher = (message) => pattern.test(message);
+    filter.highlight = new RegExp(text, 'gi');
   } else {
     const needle = text.toLowerCase();
     filter.matcher = (message) => message.toLowerCase().includes(needle);
+    filter.highlight = new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
   }
 }
 
+const MAX_MARKS = 64;
+
+// Where the text filter matches `text`: [start, end) pairs, in order (none without one).
+export function matchRanges(text) {
+  const pattern = filter.highlight;
+  if (!pattern) return [];
+  const ranges = [];
+  pattern.lastIndex = 0;
+  for (let match; ranges.length < MAX_MARKS && (match = pattern.exec(text));) {
+    if (match[0].length === 0) {                         // an empty match marks nothing: step over it
+      pattern.lastIndex++;
+      continue;
+    }
+    ranges.push([match.index, match.index + match[0].length]);
+  }
+  return ranges;
+}
+
 export function matches(item) {
-  if (!item.entry) return true;                          // notes (skipped, gaps) always show
+  // Notes show whatever the filters, except that entries not streamed live are DEBUG
+  // and INFO ones: their note goes with a level filter above INFO.
+  if (!item.entry) return item.marker !== 'limited' || filter.rank <= LEVEL_RANK.INFO;
   if (item.rank < filter.rank) return false;
   if (filter.services.size && !filter.services.has(item.serviceId) && !filter.services.has(item.entry.service)) {
     return false;
@@ -67,6 +94,7 @@ export function readUrl() {
   filter.regex = ['1', 'true', 'yes', 'on'].includes((params.get('regex') || '').toLowerCase());
   for (const name of filter.services) ensureService(name, null);
   compileFilter();
+  readLink(params);
 }
 
 export function writeUrl() {
@@ -76,6 +104,11 @@ export function writeUrl() {
   if (filter.text) params.set('text', filter.text);
   if (filter.regex) params.set('regex', '1');
   if (capInUrl) params.set('cap', String(CAP));
+  const link = linkParams();
+  if (link) {
+    if (link.session) params.set('session', link.session);
+    params.set('entry', link.entry);
+  }
   const query = params.toString();
   const url = location.pathname + (query ? '?' + query : '') + location.hash;
   if (url !== location.pathname + location.search + location.hash) history.replaceState(null, '', url);
@@ -107,6 +140,20 @@ export function showFilters() {
   renderServiceOptions();
 }
 
+export function focusTextFilter() {
+  filterElements.text.focus();
+  filterElements.text.select();
+}
+
+// Every filter off (a link shows its entry whatever the filters were).
+export function clearFilters() {
+  filter.rank = 0;
+  filter.services.clear();
+  filter.text = '';
+  filter.regex = false;
+  filtersChanged();
+}
+
 function filtersChanged() {
   anchorTopRow();
   compileFilter();
@@ -122,7 +169,7 @@ export function adoptServiceId(id, name) {
   filter.services.delete(name);
   filter.services.add(id);
   const standIn = services.get(name);
-  if (standIn && !standIn.count && !standIn.status) services.delete(name);
+  if (standIn && !standIn.count) services.delete(name);
   queueMicrotask(() => { showFilters(); writeUrl(); });
 }
 
@@ -167,6 +214,7 @@ function renderServiceOptions() {
     if (!option) {
       option = document.createElement('li');
       option.dataset.service = service.id;
+      option.style.setProperty('--hue', String(serviceHue(service.id)));
       const label = document.createElement('label');
       const box = document.createElement('input');
       box.type = 'checkbox';

@@ -10,6 +10,11 @@ export function formatCount(value) {
   return typeof value === 'number' && Number.isFinite(value) ? numberFormat.format(value) : '—';
 }
 
+// "1 entry", "12,345 entries".
+export function countOf(value, one, many) {
+  return `${formatCount(value)} ${value === 1 ? one : many}`;
+}
+
 // A duration the way the panels show it: 42s, 3m 05s, 2h 07m, 3d 4h ('' for no duration).
 export function formatDuration(ms) {
   if (!(ms >= 0)) return '';
@@ -29,4 +34,54 @@ export function titleCase(id) {
 
 export function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
+}
+
+// ------------------------------------------------------------------ times
+// An entry's time is shown in UTC (as in the session file) or in this browser's zone.
+export const localZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'local';
+
+const pad2 = (n) => String(n).padStart(2, '0');
+
+// ms since the epoch of an entry ("timestamp" is ISO-8601 UTC with µs; else timestamp_ns),
+// NaN if it has no usable time.
+const ISO_UTC = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/;
+
+export function entryMs(entry) {
+  const match = typeof entry.timestamp === 'string' ? ISO_UTC.exec(entry.timestamp) : null;
+  if (match) {
+    const ms = Date.parse(`${match[1]}.${(match[2] || '').slice(0, 3).padEnd(3, '0')}Z`);
+    if (Number.isFinite(ms)) return ms;
+  }
+  const ms = Number(entry.timestamp_ns) / 1e6;
+  return Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? Math.floor(ms) : NaN;
+}
+
+// "2026-11-26" of `ms` in UTC or local time.
+export function dayOf(ms, zone) {
+  if (!Number.isFinite(ms)) return '';
+  const d = new Date(ms);
+  return zone === 'local' ? `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}`
+    : d.toISOString().slice(0, 10);
+}
+
+// "17:45:00.123", or "11-26 17:45:00.123" with the date.
+export function formatTime(ms, zone, withDate) {
+  if (!Number.isFinite(ms)) return '';
+  const d = new Date(ms);
+  if (zone !== 'local') {
+    const iso = d.toISOString();
+    return withDate ? `${iso.slice(5, 10)} ${iso.slice(11, 23)}` : iso.slice(11, 23);
+  }
+  const time = `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, '0')}`;
+  return withDate ? `${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${time}` : time;
+}
+
+// "17:45:00 UTC" or "18:45:00 local": a time of day for the notes, saying its zone.
+export function formatClock(ms, zone) {
+  return `${formatTime(ms, zone, false).slice(0, 8)} ${zone === 'local' ? 'local' : 'UTC'}`;
+}
+
+// "2026-11-26 17:45:00 UTC" or the local equivalent, saying its zone.
+export function formatDateTime(ms, zone) {
+  return `${dayOf(ms, zone)} ${formatClock(ms, zone)}`;
 }

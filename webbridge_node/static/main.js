@@ -4,10 +4,16 @@
 // Plain JavaScript modules, no framework and no build step:
 //   connection.js  the WebSocket, reconnecting, the history fetched on each (re)connect
 //   store.js       every entry at most once, counts per level and service, gap accounting
-//   table.js       the view (what passes the filters), its virtualised rendering, pause,
-//                  clear, downloads, the detail pane
+//   table.js       the view (what passes the filters), where its rows are (also wrapped),
+//                  its virtualised rendering, pause, clear, downloads
+//   rows.js        one row's cells: times, service colours, highlighted matches, wrapping
+//   detail.js      the detail pane: everything one entry has
+//   permalink.js   the URL names the open entry; opening such a link shows it
+//   keys.js        keyboard shortcuts and the list of them (?)
 //   filters.js     level, service and text filters, kept in the URL
 //   panels.js      header, services panel, stats panel
+//   services.js    which service cards the services panel shows, and their state
+//   prefs.js       the reader's view preferences (time zone, wrap, theme), kept in this browser
 //   format.js      small shared helpers
 //
 // Rules the modules keep:
@@ -21,26 +27,26 @@
 //     each other (their imports go both ways), so nothing runs before this file starts it.
 import { checkConnection, connect, reconnectIfNoSocket, reconnectNow } from './connection.js';
 import { CAP, pageCounts, store } from './store.js';
-import { detailShown, following, hideDetail, paused, scheduleRender, startTable, view } from './table.js';
+import { following, paused, scheduleRender, startTable, view } from './table.js';
+import { startDetail } from './detail.js';
+import { startShortcuts } from './keys.js';
 import {
-  closeServiceMenu, readUrl, refreshOpenServiceOptions, serviceMenuOpen, showFilters, startFilterControls, writeUrl,
+  readUrl, refreshOpenServiceOptions, showFilters, startFilterControls, writeUrl,
 } from './filters.js';
 import {
-  pollStats, renderServicesPanel, renderStatsAge, shownConnectionState, startPanelsButton,
+  pollStats, renderServicesPanel, renderStatsAge, shownConnectionState, startPanelsButton, startThemeButton,
 } from './panels.js';
 import { byId } from './format.js';
 
 const STATS_POLL_MS = 2000;
 
 startFilterControls();
-document.addEventListener('keydown', (event) => {
-  if (event.key !== 'Escape') return;
-  if (serviceMenuOpen()) closeServiceMenu();
-  else if (detailShown()) hideDetail();
-});
 startTable();
+startDetail();
 byId('reconnect-now').addEventListener('click', reconnectNow);
 startPanelsButton();
+startThemeButton();
+startShortcuts();
 
 // once a second: countdowns and ages
 setInterval(() => {
@@ -63,6 +69,13 @@ Object.defineProperty(window, 'cantinaDashboard', {
     get connection() { return shownConnectionState(); },
     get duplicatesDropped() { return pageCounts.duplicates; },
     shownMessages() { return view.filter((item) => item.entry).map((item) => item.entry.message); },
+    notes() { return store.items.filter((item) => !item.entry).map((item) => ({ marker: item.marker, text: item.text })); },
+    // every item in order: {session, sequence, message} for an entry, {marker, text} for a note
+    timeline() {
+      return store.items.map((item) => (item.entry
+        ? { session: item.entry.session_id, sequence: item.entry.sequence, message: item.entry.message }
+        : { marker: item.marker, text: item.text }));
+    },
     cap: CAP,
   }),
 });

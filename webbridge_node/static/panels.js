@@ -1,15 +1,19 @@
 // Everything around the table: the header (connection state, session, history error,
-// the panels button, the disconnected banner), the services panel (each service's last
-// status) and the stats panel (the logging node's, the web bridge's and this page's
-// counters).
+// the panels button, the disconnected banner), the services panel (one card per
+// service, from services.js) and the stats panel (the logging node's, the web
+// bridge's and this page's counters).
 import { byId, formatCount, formatDuration, setText } from './format.js';
-import { displayName, ensureService, services } from './store.js';
+import { applyTheme, cyclePref, onPrefChange, prefs } from './prefs.js';
+import { serviceHue } from './rows.js';
+import { serviceCards, takeServiceNames, takeStatus as takeServiceStatus } from './services.js';
 import { scheduleRender } from './table.js';
+import { followSessionOf } from './connection.js';
 
 const headerElements = {
   connection: byId('connection-state'), connectionText: byId('connection-text'), reconnectNow: byId('reconnect-now'),
   banner: byId('disconnected-banner'), bannerText: byId('banner-text'), sessionId: byId('session-id'),
   historyError: byId('history-error'), togglePanels: byId('toggle-panels'),
+  theme: byId('theme'), themeName: byId('theme-name'),
 };
 const panelElements = {
   services: byId('services-panel'), servicesEmpty: byId('services-empty'),
@@ -18,7 +22,6 @@ const panelElements = {
 
 const STATE_CLASS = { STARTING: 'warn', RUNNING: 'ok', STOPPING: 'warn', STOPPED: 'off', ERROR: 'bad', FATAL: 'fatal' };
 
-export let sessionId = '';
 let lastStatsAt = 0;
 let servicesPanelQueued = false;
 
@@ -41,8 +44,8 @@ export function shownConnectionState() {
   return headerElements.connection.dataset.state;
 }
 
+// The session the page follows (store.js decides which).
 export function setSession(id) {
-  sessionId = id;
   headerElements.sessionId.textContent = id || '—';
 }
 
@@ -62,6 +65,26 @@ function showPanelsState() {
   scheduleRender();
 }
 
+// The theme button: follows the system, light, dark, and round again.
+const THEME_TITLE = {
+  auto: 'colour theme: follows the system setting (click for light)',
+  light: 'colour theme: light (click for dark)',
+  dark: 'colour theme: dark (click to follow the system again)',
+};
+
+function showTheme() {
+  applyTheme();
+  headerElements.themeName.textContent = prefs.theme;
+  headerElements.theme.title = THEME_TITLE[prefs.theme];
+  headerElements.theme.dataset.theme = prefs.theme;
+}
+
+export function startThemeButton() {
+  headerElements.theme.addEventListener('click', () => cyclePref('theme'));
+  onPrefChange((name) => { if (name === 'theme') showTheme(); });
+  showTheme();
+}
+
 export function startPanelsButton() {
   headerElements.togglePanels.addEventListener('click', () => {
     document.body.classList.toggle('panels-toggled');
@@ -72,12 +95,9 @@ export function startPanelsButton() {
 }
 
 // -------------------------------------------------------------- services panel
+// One card per service (services.js decides which and their state).
 export function takeStatus(status) {
-  if (!status || typeof status !== 'object' || typeof status.service !== 'string' || !status.service) return;
-  const service = ensureService(status.service, null);
-  service.status = status;
-  service.heardAt = Date.now();
-  scheduleServicesPanel();
+  if (takeServiceStatus(status)) scheduleServicesPanel();
 }
 
 function scheduleServicesPanel() {
@@ -86,64 +106,79 @@ function scheduleServicesPanel() {
   requestAnimationFrame(() => { servicesPanelQueued = false; renderServicesPanel(); });
 }
 
+const moreCard = document.createElement('li');
+moreCard.className = 'svc-more muted small';
+
+function makeCard(id) {
+  const card = document.createElement('li');
+  card.className = 'svc';
+  card.dataset.service = id;
+  card.style.setProperty('--hue', String(serviceHue(id)));
+  const part = (className, parent) => {
+    const element = document.createElement(parent === card ? 'div' : 'span');
+    element.className = className;
+    parent.appendChild(element);
+    return element;
+  };
+  const head = part('svc-head', card);
+  card._name = part('svc-name', head);
+  card._state = part('state', head);
+  const sub = part('svc-sub', card);
+  card._message = part('svc-msg', sub);
+  card._since = part('svc-meta', sub);
+  const foot = part('svc-foot', card);
+  card._entries = part('svc-entries', foot);
+  card._seen = part('svc-seen', foot);
+  return card;
+}
+
+// At most this many cards (a flood of service ids must not grow the page without end);
+// the rest are counted on a last line.
+const MAX_CARDS = 100;
+
 export function renderServicesPanel() {
-  const list = [...services.values()].filter((service) => service.status)
-    .sort((a, b) => displayName(a).localeCompare(displayName(b)));
-  const existing = new Map();
-  for (const card of panelElements.services.children) existing.set(card.dataset.service, card);
-  const order = [];
   const now = Date.now();
-  for (const service of list) {
-    const status = service.status;
-    let card = existing.get(service.id);
-    if (!card) {
-      card = document.createElement('li');
-      card.className = 'svc';
-      card.dataset.service = service.id;
-      const head = document.createElement('div');
-      head.className = 'svc-head';
-      const name = document.createElement('span');
-      name.className = 'svc-name';
-      const state = document.createElement('span');
-      state.className = 'state';
-      head.append(name, state);
-      const sub = document.createElement('div');
-      sub.className = 'svc-sub';
-      const message = document.createElement('span');
-      message.className = 'svc-msg';
-      const meta = document.createElement('span');
-      meta.className = 'svc-meta';
-      sub.append(message, meta);
-      card.append(head, sub);
-    }
-    existing.delete(service.id);
-    const [head, sub] = card.children;
-    const [name, state] = head.children;
-    const [message, meta] = sub.children;
-    const stateText = typeof status.state === 'string' ? status.state : '?';
-    card.dataset.state = stateText;
-    setText(name, displayName(service));
-    name.title = service.id;
-    setText(state, stateText);
-    state.className = 'state ' + (STATE_CLASS[stateText] || 'off');
-    setText(message, typeof status.message === 'string' ? status.message : '');
-    message.title = message.textContent;
-    const since = Date.parse(status.since || status.timestamp || '');
-    const quiet = now - service.heardAt;
-    let metaText = Number.isFinite(since) ? `for ${formatDuration(Math.max(0, now - since))}` : '';
-    const isQuiet = quiet > 5000 && (stateText === 'RUNNING' || stateText === 'STARTING');
-    if (isQuiet) metaText = `silent ${formatDuration(quiet)}`;
-    card.classList.toggle('quiet', isQuiet);
-    setText(meta, metaText);
-    meta.title = [status.since ? `${stateText} since ${status.since}` : '', `last status ${formatDuration(quiet)} ago`,
-      status.host ? `host ${status.host}` : '', status.pid ? `pid ${status.pid}` : ''].filter(Boolean).join(' · ');
+  const all = serviceCards(now);
+  const cards = all.slice(0, MAX_CARDS);
+  const existing = new Map();
+  for (const card of panelElements.services.children) if (card.dataset.service) existing.set(card.dataset.service, card);
+  const order = [];
+  let previousKind = '';
+  for (const model of cards) {
+    const card = existing.get(model.id) || makeCard(model.id);
+    existing.delete(model.id);
+    card.dataset.state = model.state;
+    card.dataset.kind = model.kind;
+    card.classList.toggle('group-start', previousKind !== '' && previousKind !== model.kind);
+    previousKind = model.kind;
+    card.classList.toggle('quiet', model.quiet);
+    setText(card._name, model.name);
+    card._name.title = model.process ? `${model.id}, in process ${model.process}` : model.id;
+    setText(card._state, model.state || 'no status');
+    card._state.className = 'state ' + (model.state ? STATE_CLASS[model.state] || 'off' : 'none');
+    setText(card._message, model.message);
+    card._message.title = model.message;
+    const since = Date.parse(model.since);
+    const heard = now - model.heardAt;
+    setText(card._since, model.quiet ? `silent ${formatDuration(heard)}`
+      : Number.isFinite(since) && model.state ? `for ${formatDuration(Math.max(0, now - since))}` : '');
+    card._since.title = [model.state && model.since ? `${model.state} since ${model.since}` : '',
+      model.heardAt ? `last status ${formatDuration(heard)} ago${model.from === 'supervisor' ? ' (from the supervisor)' : ''}` : '',
+      model.host ? `host ${model.host}` : '', model.pid ? `pid ${model.pid}` : ''].filter(Boolean).join(' · ');
+    setText(card._entries, model.entries === 1 ? '1 entry' : `${formatCount(model.entries)} entries`);
+    card._entries.dataset.count = String(model.entries);
+    setText(card._seen, model.lastSeen ? `last seen ${formatDuration(Math.max(0, now - model.lastSeen))} ago` : '');
     order.push(card);
+  }
+  if (all.length > cards.length) {
+    moreCard.textContent = `and ${formatCount(all.length - cards.length)} more services (the service filter lists them all)`;
+    order.push(moreCard);
   }
   const current = panelElements.services.children;
   if (current.length !== order.length || order.some((card, i) => current[i] !== card)) {
     panelElements.services.replaceChildren(...order);
   }
-  panelElements.servicesEmpty.hidden = list.length > 0;
+  panelElements.servicesEmpty.hidden = all.length > 0;
 }
 
 // ----------------------------------------------------------------- stats panel
@@ -166,7 +201,7 @@ export function takeStats(stats) {
   setStat('uptime_s', stats.uptime_s, (value) => (typeof value === 'number' ? formatDuration(value * 1000) : '—'));
   panelElements.sessionFile.textContent = typeof stats.session_file === 'string' ? stats.session_file : '';
   panelElements.sessionFile.title = panelElements.sessionFile.textContent ? 'session file' : '';
-  if (!sessionId && typeof stats.session_id === 'string') setSession(stats.session_id);
+  followSessionOf(stats.session_id);
   renderStatsAge();
 }
 
@@ -196,6 +231,7 @@ export async function pollStats() {
     const body = await response.json();
     if (body.logging) takeStats(body.logging);
     takeWebbridgeStats(body.webbridge);
+    takeServiceNames(body.service_names);
     if (Array.isArray(body.services)) for (const status of body.services) takeStatus(status);
   } catch {
     // the web bridge is away; the connection indicator already says so

@@ -4,9 +4,12 @@
 //
 // Every entry is kept at most once: (session_id, sequence) decides, so history fetched
 // after a (re)connect never duplicates what is already shown.
-import { formatCount, titleCase } from './format.js';
+import { countOf, entryMs, formatClock, formatDateTime } from './format.js';
+import { prefs } from './prefs.js';
+import { friendlyName } from './services.js';
 import { adoptServiceId, markServiceOptionsStale } from './filters.js';
-import { dropViewBefore, offerToView, scheduleRender } from './table.js';
+import { dropViewBefore, offerToView, rebuildView, scheduleRender } from './table.js';
+import { setSession } from './panels.js';
 
 export const LEVELS = ['DEBUG', 'INFO', 'WARNING', 'ERROR', 'CRITICAL'];
 export const LEVEL_RANK = { DEBUG: 0, INFO: 1, WARNING: 2, ERROR: 3, CRITICAL: 4 };
@@ -23,20 +26,33 @@ function intParam(text, min, max, fallback) {
 }
 
 // An item is one table row: {number, entry, rank, serviceId} for an entry,
-// {number, entry: null, marker, text} for a note. number increases by one per item and
-// orders everything.
+// {number, entry: null, marker, text, version, describe?} for a note (a note updated in
+// place gets a new version; describe(note) makes its text again). number increases by
+// one per item and orders everything (entries put before the first, from the history a
+// link asked for, get smaller numbers).
 export const store = { items: [], nextNumber: 1, discarded: 0 };
 const lastSequence = new Map();   // session_id -> highest sequence taken
 const seenEntryIds = new Set();   // entry_ids of entries without a usable sequence
 export const levelCounts = { DEBUG: 0, INFO: 0, WARNING: 0, ERROR: 0, CRITICAL: 0 };
-export const services = new Map();  // service key (id) -> {id, name, count, status, heardAt}
+// service id -> {id, name, count, last, pid, host}: its entries on this page (count since
+// the page opened or was cleared; the last one, and its pid and host)
+export const services = new Map();
 export const pageCounts = { skipped: 0, limited: 0, gaps: 0, malformed: 0, duplicates: 0 };
-let skipCredit = 0;               // entries announced as skipped, not yet seen as a sequence gap
-// Entries announced as not streamed (the node's live-view limit): their gaps are in the
-// next entries message, so what that message does not use is dropped (the history may
-// have filled them); it never covers a later, real gap.
-let limitCredit = 0;
+// Entries announced as not delivered (not streamed by the logging node, or skipped by the
+// web bridge), to set against the sequence gaps they cause. A count can arrive one
+// entries message before its gap: the logging node's count covers what it left out
+// since its previous message, also after the last entry it sends with the count (up to
+// its next message's first entry), and the bridge merges and splits the node's messages.
+// So what is announced before an entries message may explain gaps in that message and
+// the gap before the first entry of the next one; what is left after that is dropped
+// (the history may have filled those entries), so it never hides a later, real gap.
+let creditFresh = 0;              // announced since the last entries message
+let creditCarried = 0;            // announced before it: good for the next message's first gap
 let reconnectGapNote = false;     // the next gap is "missed while disconnected"
+// The logging node's session the page follows, and the ones it followed before (a new
+// logging node, after a restart, starts a new session with sequence numbers from 1).
+export let currentSession = '';
+const earlierSessions = new Set();
 
 // The index of the first item numbered `number` or more (items are ordered by number).
 export function indexOfNumber(items, number) {
@@ -53,7 +69,7 @@ export function indexOfNumber(items, number) {
 export function ensureService(id, name) {
   let service = services.get(id);
   if (!service) {
-    service = { id, name: name || null, count: 0, status: null, heardAt: 0 };
+    service = { id, name: name || null, count: 0, last: null, pid: 0, host: '' };
     services.set(id, service);
     markServiceOptionsStale();
     if (name && name !== id) adoptServiceId(id, name);
@@ -65,12 +81,11 @@ export function ensureService(id, name) {
 }
 
 export function displayName(service) {
-  return service.name || titleCase(service.id);
+  return friendlyName(service.id);
 }
 
 export function serviceLabel(id) {
-  const service = services.get(id);
-  return (service && service.name) || titleCase(id);
+  return friendlyName(id);
 }
 
 // -------------------------------------------------------------------- ingest
@@ -85,35 +100,73 @@ function addItem(item) {
   offerToView(item);
 }
 
+// A note: `text` or describe(note), which makes its text again when the time zone shown changes.
 function addNote(kind, text) {
-  addItem({ number: 0, entry: null, marker: kind, text });
+  const note = { number: 0, entry: null, marker: kind, text: '', version: 0 };
+  if (typeof text === 'function') {
+    note.describe = text;
+    note.text = text(note);
+  } else {
+    note.text = text;
+  }
+  addItem(note);
 }
 
-function noteGap(missing) {
-  const limited = Math.min(missing, limitCredit);
-  limitCredit -= limited;
-  missing -= limited;
-  const covered = Math.min(missing, skipCredit);
-  skipCredit -= covered;
-  missing -= covered;
+// The zone of the times changed: notes that name a time say it again.
+export function redescribeNotes() {
+  for (const item of store.items) {
+    if (item.entry || !item.describe) continue;
+    item.text = item.describe(item);
+    item.version++;
+  }
+}
+
+// `missing` sequence numbers were skipped; `credit` is what the announcements can explain.
+function noteGap(missing, credit) {
+  const carried = Math.min(missing, credit.carried);
+  credit.carried -= carried;
+  missing -= carried;
+  const fresh = Math.min(missing, credit.fresh);
+  credit.fresh -= fresh;
+  missing -= fresh;
   if (missing <= 0) return;
   pageCounts.gaps += missing;
   addNote('gap', reconnectGapNote
-    ? `${formatCount(missing)} entries were published while disconnected and are no longer in the history`
-    : `${formatCount(missing)} entries missing here (sequence gap)`);
+    ? `${countOf(missing, 'entry was', 'entries were')} published while disconnected and ` +
+      `${missing === 1 ? 'is' : 'are'} no longer in the history`
+    : `${countOf(missing, 'entry', 'entries')} missing here (sequence gap)`);
 }
 
-export function ingest(list) {
-  if (!Array.isArray(list)) return;
-  for (const entry of list) {
+// Takes the entries of one message. With `stopAtNewSession`, stops at the first entry
+// of a session the page has not followed yet if the entries before it in that session
+// are not here (a new logging node streams only once it sees its subscribers), and
+// returns the entries from there on, for after the history of the new session.
+export function ingest(list, { stopAtNewSession = false } = {}) {
+  if (!Array.isArray(list)) return null;
+  const credit = { carried: creditCarried, fresh: creditFresh };
+  let checked = false;              // the first sequence check of this message is done
+  let rest = null;
+  for (let i = 0; i < list.length; i++) {
+    const entry = list[i];
     if (!isEntry(entry)) { pageCounts.malformed++; continue; }
     const session = typeof entry.session_id === 'string' ? entry.session_id : '';
     const sequence = entry.sequence;
+    if (session && session !== currentSession && !earlierSessions.has(session)) {
+      if (!currentSession) {
+        followSession(session);
+      } else {
+        if (stopAtNewSession && sequence !== 1) { rest = list.slice(i); break; }
+        beginSession(session, entry);
+        credit.carried = 0;             // counts of the old session explain none of the new one's gaps
+        credit.fresh = 0;
+      }
+    }
     if (Number.isSafeInteger(sequence)) {
       const last = lastSequence.get(session);
       if (last !== undefined) {
         if (sequence <= last) { pageCounts.duplicates++; continue; }
-        if (sequence > last + 1) noteGap(sequence - last - 1);
+        if (sequence > last + 1) noteGap(sequence - last - 1, credit);
+        if (!checked) { checked = true; credit.carried = 0; }
       }
       lastSequence.set(session, sequence);
     } else if (entry.entry_id) {
@@ -126,12 +179,56 @@ export function ingest(list) {
     const serviceId = (typeof entry.service_id === 'string' && entry.service_id) || entry.service || '?';
     const service = ensureService(serviceId, entry.service || null);
     service.count++;
+    service.last = entry;
+    if (entry.pid !== undefined) service.pid = entry.pid;
+    if (entry.host !== undefined) service.host = entry.host;
     levelCounts[entry.level]++;
     addItem({ number: 0, entry, rank: LEVEL_RANK[entry.level], serviceId });
   }
-  limitCredit = 0;
+  creditCarried = credit.fresh + credit.carried;
+  creditFresh = 0;
   trim();
   scheduleRender();
+  return rest;
+}
+
+// ------------------------------------------------------------------- sessions
+function followSession(id) {
+  currentSession = id;
+  setSession(id);
+}
+
+// A new logging node's session: a boundary row, and the counts the old session
+// announced explain nothing in the new one.
+function beginSession(id, entry) {
+  const previous = currentSession;
+  earlierSessions.add(previous);
+  if (earlierSessions.size > 1000) earlierSessions.clear();
+  followSession(id);
+  creditFresh = 0;
+  creditCarried = 0;
+  burstNotes.skipped = null;
+  burstNotes.limited = null;
+  const startedAt = entry ? entryMs(entry) : NaN;
+  addNote('session', (note) => {
+    const when = Number.isFinite(startedAt) ? ` at ${formatDateTime(startedAt, prefs.timeZone)}` : '';
+    return `session ${id} started${when}: the logging node restarted (previous session ${previous})`;
+  });
+  scheduleRender();
+}
+
+// Whether `id` (from the logging node's stats, the history or the bridge's hello) is a
+// session the page has not followed yet; the first one the page hears of, it follows.
+export function isNewSession(id) {
+  if (typeof id !== 'string' || !id) return false;
+  if (!currentSession) { followSession(id); return false; }
+  return id !== currentSession && !earlierSessions.has(id);
+}
+
+// After the history of a new session: if it had none of its entries (the history
+// failed), the boundary row still goes here.
+export function enterSession(id) {
+  if (isNewSession(id)) beginSession(id, null);
 }
 
 // The history taken after a (re)connect; after a reconnect, a gap in it is what was
@@ -140,6 +237,29 @@ export function ingestHistory(entries, afterReconnect) {
   if (afterReconnect) reconnectGapNote = true;
   ingest(entries);
   reconnectGapNote = false;
+}
+
+// Entries of the history older than every entry of the page (a link to one of them):
+// they go before the first, in order. Returns how many.
+export function prependHistory(entries) {
+  const first = store.items.find((item) => item.entry && Number.isSafeInteger(item.entry.sequence));
+  if (!first) return 0;
+  const session = first.entry.session_id;
+  const older = entries.filter((entry) => isEntry(entry) && entry.session_id === session &&
+    Number.isSafeInteger(entry.sequence) && entry.sequence < first.entry.sequence)
+    .sort((a, b) => a.sequence - b.sequence);
+  if (!older.length) return 0;
+  let number = store.items[0].number - older.length;
+  const items = older.map((entry) => {
+    if (typeof entry.service !== 'string') entry.service = '';
+    const serviceId = (typeof entry.service_id === 'string' && entry.service_id) || entry.service || '?';
+    ensureService(serviceId, entry.service || null).count++;
+    levelCounts[entry.level]++;
+    return { number: number++, entry, rank: LEVEL_RANK[entry.level], serviceId };
+  });
+  store.items = items.concat(store.items);
+  rebuildView();
+  return items.length;
 }
 
 // Keeps the newest CAP items; trims in chunks so the cost is amortised.
@@ -152,12 +272,42 @@ function trim() {
   dropViewBefore(firstKept);
 }
 
+// A burst of announcements (a flood the node did not stream, a page that fell behind)
+// is one note, updated in place: a count that comes this long after the last one
+// starts a new note.
+const BURST_QUIET_MS = 5000;
+const burstNotes = { skipped: null, limited: null };
+
+function addToBurst(kind, count, describe) {
+  const now = Date.now();
+  let note = burstNotes[kind];
+  const kept = note && store.items.length && note.number >= store.items[0].number;
+  if (!kept || now - note.lastAt > BURST_QUIET_MS) {
+    note = { number: 0, entry: null, marker: kind, text: '', count, firstAt: now, lastAt: now, version: 0, describe };
+    burstNotes[kind] = note;
+    note.text = describe(note);
+    addItem(note);
+  } else {
+    note.count += count;
+    note.lastAt = now;
+    note.version++;
+    note.text = describe(note);
+  }
+  scheduleRender();
+}
+
+function burstSpan(note) {
+  const first = formatClock(note.firstAt, prefs.timeZone);
+  const last = formatClock(note.lastAt, prefs.timeZone);
+  return first === last ? `at ${first}` : `from ${first.slice(0, 8)} to ${last}`;
+}
+
 export function addSkipped(count) {
   if (!(count > 0)) return;
   pageCounts.skipped += count;
-  skipCredit += count;
-  addNote('skipped', `${formatCount(count)} entries skipped by the web bridge: this page fell behind`);
-  scheduleRender();
+  creditFresh += count;
+  addToBurst('skipped', count, (note) =>
+    `${countOf(note.count, 'entry', 'entries')} skipped by the web bridge ${burstSpan(note)}: this page fell behind`);
 }
 
 // The logging node streams at most [logging] dashboard_max_rate entries a second;
@@ -165,10 +315,10 @@ export function addSkipped(count) {
 export function addLimited(count) {
   if (!(count > 0)) return;
   pageCounts.limited += count;
-  limitCredit += count;
-  addNote('limited', `${formatCount(count)} DEBUG/INFO entries not streamed live: more than the logging node's ` +
-    'dashboard_max_rate a second (all are in the session file)');
-  scheduleRender();
+  creditFresh += count;
+  addToBurst('limited', count, (note) =>
+    `${countOf(note.count, 'DEBUG/INFO entry', 'DEBUG/INFO entries')} not streamed live ${burstSpan(note)}: ` +
+    'over the logging node\'s dashboard_max_rate (all are in the session file)');
 }
 
 // Forgets every item and count (the clear button). What was taken stays taken: an entry
@@ -181,6 +331,8 @@ export function clearStore() {
   pageCounts.skipped = 0;
   pageCounts.limited = 0;
   pageCounts.gaps = 0;
-  skipCredit = 0;
-  limitCredit = 0;
+  creditFresh = 0;
+  creditCarried = 0;
+  burstNotes.skipped = null;
+  burstNotes.limited = null;
 }

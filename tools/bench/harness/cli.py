@@ -13,8 +13,9 @@ Scenarios
   latency     the cost of one Logger call in the calling thread (p50/p99/p99.9 over --calls
               calls, back to back and paced), and publish -> logging node -> /dashboard/log
               subscriber latency at 1,000 records/s.
-  steady      1,000 records/s for --seconds (30): the logging node's CPU (% of one core, per
-              thread, from /proc/<pid>/task/*/schedstat) and memory (RssAnon, VmRSS).
+  steady      1,000 records/s for --seconds (30) from --publishers services (1) sharing the rate:
+              the logging node's CPU (% of one core, per thread, from
+              /proc/<pid>/task/*/schedstat) and memory (RssAnon, VmRSS).
   dashboard   the web bridge: publish -> WebSocket latency at 1,000 records/s (one client);
               K clients at R records/s (delivered, skipped, latency, the bridge's CPU and
               memory); and the bus throughput with the bridge and its K clients beside the
@@ -55,7 +56,7 @@ def apply_defaults(args):
     quick = args.quick
     defaults = {
         "runs": 1 if quick else 3,
-        "publishers": 2,
+        "publishers": 1 if args.scenario == "steady" else 2,
         "size": 128,
         "trial_seconds": 0.3 if quick else 3.0,
         "start_rate": 2000 if quick else 100_000,
@@ -99,7 +100,7 @@ def main(argv=None):
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
     parser.add_argument("--bin-dir", default=str(DEFAULT_BIN_DIR), help="the built executables (default %(default)s)")
     parser.add_argument("--runs", type=int, help="runs to take the median of (default 3; --quick 1)")
-    parser.add_argument("--publishers", type=int, help="publisher processes (default 2)")
+    parser.add_argument("--publishers", type=int, help="publisher processes (default 2; steady 1)")
     parser.add_argument("--size", type=int, help="message bytes of each record (default 128)")
     parser.add_argument("--trial-seconds", type=float, help="length of one throughput trial (default 3)")
     parser.add_argument("--start-rate", type=float, help="first offered rate of the search (default 100,000/s)")

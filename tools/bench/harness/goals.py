@@ -42,10 +42,11 @@ GOALS = {
     "steady": [
         ("logd_cpu_percent", "<= 0.3 % of one core", lambda v, m: v <= 0.3, "% of a core", "{:.3f}"),
         ("logd_idle_cpu_percent", "(no load, same node)", None, "% of a core", "{:.3f}"),
+        ("logd_wakeups", "(all logd threads)", None, "/s", "{:,.0f}"),
         ("logd_rss_anon_kb_max", "RssAnon <= 3 MB", lambda v, m: v <= 3 * 1024, "kB", "{:,.0f}"),
         ("logd_vm_rss_kb_end", "", None, "kB", "{:,.0f}"),
         ("busd_cpu_percent", "", None, "% of a core", "{:.3f}"),
-        ("publisher_cpu_percent", "(the publishing service, Logger included)", None, "% of a core", "{:.3f}"),
+        ("publisher_cpu_percent", "(the publishing services, Logger included)", None, "% of a core", "{:.3f}"),
     ],
     "dashboard": [
         ("latency_ws_p50_us", "", None, "µs", "{:,.0f}"),

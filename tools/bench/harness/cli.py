@@ -22,6 +22,11 @@ Scenarios
               same search without the bridge.
   dedup       90 % repeats: the highest rate at which every unique record lands once and the
               repeat summaries account for every repeat exactly.
+  python      a Python service (tools/bench/python_load.py, the interpreter running bench.py):
+              the cost of one `logger.info(fmt, i, s)` call with NullHandler (the logging
+              module's floor), FileHandler and CantinaHandler in one process, --rounds rounds
+              of --calls calls interleaved; then the CPU of a service logging --rate (1,000)
+              records/s for --seconds (10) with each handler, and without logging.
   soak        (not part of `all`) --minutes M of steady load (--publishers 3 at --rate 3,000
               records/s in all) under the supervisor (tools/cantina up), with a fault every
               --interval s: busd, logd, the web bridge and a publisher in turn, SIGKILL or
@@ -63,7 +68,7 @@ def apply_defaults(args):
         "max_rate": 4000 if quick else 8_000_000,
         "bisect": 0 if quick else 3,
         "raw_records": 20_000 if quick else 4_000_000,
-        "calls": 20_000 if quick else 1_000_000,
+        "calls": {"python": 20_000}.get(args.scenario, 1_000_000),
         "call_rate": 100_000,
         "rate": {"latency": 1000, "steady": 1000, "dashboard": 100_000}.get(args.scenario, 1000),
         "latency_rate": 1000,
@@ -72,10 +77,12 @@ def apply_defaults(args):
         "warmup": 2.0,
         "idle_seconds": 5.0,
         "repeat_per_mille": 900,
+        "rounds": 15,
     }
     if quick:
         defaults.update({"rate": 1000 if args.scenario != "dashboard" else 2000, "seconds": 1.0, "clients": 2,
-                         "warmup": 0.5, "idle_seconds": 0.5})
+                         "warmup": 0.5, "idle_seconds": 0.5, "calls": 2000 if args.scenario == "python" else 20_000,
+                         "rounds": 3})
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -111,11 +118,14 @@ def main(argv=None):
     parser.add_argument("--raw-only", action="store_true", help="throughput: only the raw ZeroMQ baseline")
     parser.add_argument("--raw-payload-bytes", type=int,
                         help="throughput: raw payload size instead of the encoded record's")
-    parser.add_argument("--calls", type=int, help="latency: Logger calls timed (default 1,000,000)")
+    parser.add_argument("--calls", type=int,
+                        help="latency: Logger calls timed (default 1,000,000); python: calls a round (20,000)")
+    parser.add_argument("--rounds", type=int, help="python: rounds of --calls calls per handler (default 15)")
     parser.add_argument("--call-rate", type=float, help="latency: paced calls per second (default 100,000)")
-    parser.add_argument("--rate", type=float, help="records/s of latency, steady (1,000) and dashboard (100,000)")
+    parser.add_argument("--rate", type=float, help="records/s of latency, steady, python (1,000) and dashboard (100,000)")
     parser.add_argument("--latency-rate", type=float, help="dashboard: records/s of the latency phase (1,000)")
-    parser.add_argument("--seconds", type=float, help="length of the steady (30), latency and dashboard (10) phases")
+    parser.add_argument("--seconds", type=float,
+                        help="length of the steady (30), latency, dashboard and python (10) phases")
     parser.add_argument("--clients", type=int, help="dashboard: WebSocket clients (default 10)")
     parser.add_argument("--ws-quickack", action="store_true",
                         help="dashboard: clients ACK at once (diagnosis of Nagle / delayed-ACK stalls)")

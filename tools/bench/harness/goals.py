@@ -67,6 +67,18 @@ GOALS = {
         ("throughput_without_bridge", "", None, "records/s", "{:,.0f}"),
         ("throughput_ratio", "bridge + clients do not lower it (>= 95 %)", lambda v, m: v >= 0.95, "", "{:.1%}"),
     ],
+    "python": [
+        ("call_null_ns", "(NullHandler: the logging module's own floor)", None, "ns", "{:,.0f}"),
+        ("call_file_ns", "(logging.FileHandler)", None, "ns", "{:,.0f}"),
+        ("call_cantina_ns", "(CantinaHandler)", None, "ns", "{:,.0f}"),
+        ("call_cantina_to_null", "CantinaHandler <= 1.3x the NullHandler, same run", lambda v, m: v <= 1.3, "x",
+         "{:.2f}"),
+        ("service_none_cpu_percent", "(a service pacing 1,000/s without logging)", None, "% of a core", "{:.2f}"),
+        ("service_null_cpu_percent", "(... logging them to a NullHandler)", None, "% of a core", "{:.2f}"),
+        ("service_file_cpu_percent", "(... to a FileHandler)", None, "% of a core", "{:.2f}"),
+        ("service_cantina_cpu_percent", "(... to a CantinaHandler, its Logger thread included)", None,
+         "% of a core", "{:.2f}"),
+    ],
     "dedup": [
         ("lossless_rate", "", None, "records/s", "{:,.0f}"),
         ("lossless_offered_rate", "", None, "records/s", "{:,.0f}"),

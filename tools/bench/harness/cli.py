@@ -27,6 +27,12 @@ Scenarios
               module's floor), FileHandler and CantinaHandler in one process, --rounds rounds
               of --calls calls interleaved; then the CPU of a service logging --rate (1,000)
               records/s for --seconds (10) with each handler, and without logging.
+  services    for each N of --services (1,20,50): N services share --rate (1,000) records/s
+              for --seconds (30): the logging node's and the bus's CPU and wake-ups
+              (voluntary context switches), publish -> session file latency (to 10 ms); then
+              --watched-seconds (10) with a /dashboard/log subscriber: publish -> dashboard
+              latency. Last, --idle-services (50) services that log nothing: the logging
+              node's CPU and wake-ups beside the node alone (--idle-seconds each).
   soak        (not part of `all`) --minutes M of steady load (--publishers 3 at --rate 3,000
               records/s in all) under the supervisor (tools/cantina up), with a fault every
               --interval s: busd, logd, the web bridge and a publisher in turn, SIGKILL or
@@ -55,7 +61,6 @@ from .report import write_json
 from .runner import run_scenario
 from .scenarios import SCENARIOS
 
-
 def apply_defaults(args):
     """Scenario sizes: the full ones, or --quick ones that finish in seconds."""
     quick = args.quick
@@ -72,20 +77,37 @@ def apply_defaults(args):
         "call_rate": 100_000,
         "rate": {"latency": 1000, "steady": 1000, "dashboard": 100_000}.get(args.scenario, 1000),
         "latency_rate": 1000,
-        "seconds": {"latency": 10, "steady": 30, "dashboard": 10}.get(args.scenario, 10),
+        "seconds": {"latency": 10, "steady": 30, "dashboard": 10, "services": 30}.get(args.scenario, 10),
         "clients": 10,
         "warmup": 2.0,
-        "idle_seconds": 5.0,
+        "idle_seconds": 10.0 if args.scenario == "services" else 5.0,
         "repeat_per_mille": 900,
         "rounds": 15,
+        "services": "1,20,50",
+        "idle_services": 50,
+        "watched_seconds": 10.0,
     }
     if quick:
         defaults.update({"rate": 1000 if args.scenario != "dashboard" else 2000, "seconds": 1.0, "clients": 2,
                          "warmup": 0.5, "idle_seconds": 0.5, "calls": 2000 if args.scenario == "python" else 20_000,
-                         "rounds": 3})
+                         "rounds": 3, "services": "1,3", "idle_services": 3,
+                         "watched_seconds": 1.0})
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
+    if isinstance(args.services, str):
+        args.services = [int(n) for n in args.services.split(",")]
+
+
+def check_services(parser, args):
+    """--services is a list of service counts."""
+    if args.services is not None:
+        try:
+            counts = [int(n) for n in args.services.split(",")]
+        except ValueError:
+            counts = []
+        if not counts or min(counts) < 1:
+            parser.error(f"--services: a list of service counts like 1,20,50, not {args.services!r}")
 
 
 def run_soak(args):
@@ -107,7 +129,8 @@ def main(argv=None):
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE")
     parser.add_argument("--bin-dir", default=str(DEFAULT_BIN_DIR), help="the built executables (default %(default)s)")
     parser.add_argument("--runs", type=int, help="runs to take the median of (default 3; --quick 1)")
-    parser.add_argument("--publishers", type=int, help="publisher processes (default 2; steady 1)")
+    parser.add_argument("--publishers", type=int,
+                        help="publisher processes (default 2; steady 1)")
     parser.add_argument("--size", type=int, help="message bytes of each record (default 128)")
     parser.add_argument("--trial-seconds", type=float, help="length of one throughput trial (default 3)")
     parser.add_argument("--start-rate", type=float, help="first offered rate of the search (default 100,000/s)")
@@ -122,10 +145,15 @@ def main(argv=None):
                         help="latency: Logger calls timed (default 1,000,000); python: calls a round (20,000)")
     parser.add_argument("--rounds", type=int, help="python: rounds of --calls calls per handler (default 15)")
     parser.add_argument("--call-rate", type=float, help="latency: paced calls per second (default 100,000)")
-    parser.add_argument("--rate", type=float, help="records/s of latency, steady, python (1,000) and dashboard (100,000)")
+    parser.add_argument("--rate", type=float, help="records/s of latency, steady, python, services (1,000, in all) "
+                                                   "and dashboard (100,000)")
+    parser.add_argument("--services", help="services: the service counts to run, comma-separated (default 1,20,50)")
+    parser.add_argument("--idle-services", type=int, help="services: services that log nothing (default 50; 0: none)")
+    parser.add_argument("--watched-seconds", type=float,
+                        help="services: length of the phase with a dashboard subscriber (default 10)")
     parser.add_argument("--latency-rate", type=float, help="dashboard: records/s of the latency phase (1,000)")
     parser.add_argument("--seconds", type=float,
-                        help="length of the steady (30), latency, dashboard and python (10) phases")
+                        help="length of the steady and services (30), latency, dashboard and python (10) phases")
     parser.add_argument("--clients", type=int, help="dashboard: WebSocket clients (default 10)")
     parser.add_argument("--ws-quickack", action="store_true",
                         help="dashboard: clients ACK at once (diagnosis of Nagle / delayed-ACK stalls)")
@@ -136,7 +164,8 @@ def main(argv=None):
                              "the built-in 10,000; 0 = no limit)")
     parser.add_argument("--no-throughput", action="store_true", help="dashboard: skip the with/without search")
     parser.add_argument("--warmup", type=float, help="steady: seconds after logd starts before measuring")
-    parser.add_argument("--idle-seconds", type=float, help="steady: seconds of idle CPU measured first")
+    parser.add_argument("--idle-seconds", type=float,
+                        help="steady: seconds of idle CPU measured first (5); services: each idle window (10)")
     parser.add_argument("--repeat-per-mille", type=int, help="dedup: repeats per 1000 records (default 900)")
     parser.add_argument("--perf", metavar="PROCESS:FILE",
                         help="perf record -g one process while measuring: logd, busd, busd-raw, publisher, "
@@ -148,9 +177,10 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1, help="soak: seed of the random signal choice (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
+    names = sorted(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    check_services(parser, args)
     if args.scenario == "soak":
         return run_soak(args)
-    names = sorted(SCENARIOS) if args.scenario == "all" else [args.scenario]
     reports = []
     for name in names:
         scenario_args = copy.copy(args)

@@ -89,3 +89,33 @@ GOALS = {
         ("logd_cpu_ns_per_record", "", None, "ns", "{:,.0f}"),
     ],
 }
+
+
+def services_goals(counts):
+    """The services table for the service counts of --services."""
+    rows = []
+    for n in counts:
+        rows += [
+            (f"logd_cpu_percent_{n}", f"{n} service{'s' if n != 1 else ''}: logd <= 0.3 % of a core",
+             lambda v, m: v <= 0.3,
+             "% of a core", "{:.3f}"),
+            (f"logd_wakeups_{n}", "(logd's wake-ups, all threads)", None, "/s", "{:,.0f}"),
+            (f"busd_cpu_percent_{n}", "", None, "% of a core", "{:.3f}"),
+            (f"busd_wakeups_{n}", "", None, "/s", "{:,.0f}"),
+            (f"file_p99_ms_{n}", "(publish -> session file, to 10 ms)", None, "ms", "{:,.0f}"),
+            (f"dashboard_p99_ms_{n}", "(publish -> /dashboard/log subscriber)", None, "ms", "{:,.1f}"),
+            (f"logd_watched_cpu_percent_{n}", "(while someone watches live)", None, "% of a core", "{:.3f}"),
+        ]
+    return rows + [
+        ("logd_alone_cpu_percent", "(logd with no service)", None, "% of a core", "{:.3f}"),
+        ("logd_idle_services_cpu_percent", "idle services: logd <= 0.05 % of a core", lambda v, m: v <= 0.05,
+         "% of a core", "{:.3f}"),
+        ("logd_idle_services_wakeups", "", None, "/s", "{:,.1f}"),
+    ]
+
+
+def goals_for(args):
+    """The rows of args.scenario's table."""
+    if args.scenario == "services":
+        return services_goals(args.services)
+    return GOALS[args.scenario]

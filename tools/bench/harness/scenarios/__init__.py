@@ -6,6 +6,7 @@ from .dashboard import scenario_dashboard
 from .dedup import scenario_dedup
 from .latency import scenario_latency
 from .python import scenario_python
+from .services import scenario_services
 from .steady import scenario_steady
 from .throughput import scenario_throughput
 
@@ -16,4 +17,5 @@ SCENARIOS = {
     "dashboard": scenario_dashboard,
     "dedup": scenario_dedup,
     "python": scenario_python,
+    "services": scenario_services,
 }

@@ -41,6 +41,9 @@ Scenarios
               must be in a file exactly once or in a loss the logging node reported; no line
               torn. Prints a row per fault (docs/RELIABILITY.md explains the columns).
 
+--publishers is taken by throughput, dedup, dashboard, steady and soak, and refused by the
+others (latency times one Logger; python runs its own services; services takes --services).
+
 Each scenario starts its own cantina-busd, cantina-logd (a fresh one per trial) and, where
 needed, cantina-webbridge on ephemeral loopback ports and ipc endpoints in a temporary
 directory, checks its own output, prints a table (medians of --runs runs) and, with --json,
@@ -60,6 +63,18 @@ from .common import DEFAULT_BIN_DIR, ROOT
 from .report import write_json
 from .runner import run_scenario
 from .scenarios import SCENARIOS
+
+# The scenarios that take --publishers; the others refuse it rather than ignore it.
+PUBLISHER_SCENARIOS = {"throughput", "dedup", "dashboard", "steady", "soak"}
+# Options only some scenarios use: given to another one, they are refused.
+SCENARIO_OPTIONS = {
+    "publishers": PUBLISHER_SCENARIOS,
+    "services": {"services"},
+    "idle_services": {"services"},
+    "watched_seconds": {"services"},
+    "rounds": {"python"},
+}
+
 
 def apply_defaults(args):
     """Scenario sizes: the full ones, or --quick ones that finish in seconds."""
@@ -99,6 +114,17 @@ def apply_defaults(args):
         args.services = [int(n) for n in args.services.split(",")]
 
 
+def refuse_unused_options(parser, args, names):
+    """An option that none of the scenarios run would use is an error, not a silent no-op."""
+    for option, scenarios in SCENARIO_OPTIONS.items():
+        if getattr(args, option) is None:
+            continue
+        unused = [name for name in names if name not in scenarios]
+        if unused:
+            parser.error(f"--{option.replace('_', '-')} is not used by {', '.join(unused)} "
+                         f"(only by {', '.join(sorted(scenarios))})")
+
+
 def check_services(parser, args):
     """--services is a list of service counts."""
     if args.services is not None:
@@ -130,7 +156,7 @@ def main(argv=None):
     parser.add_argument("--bin-dir", default=str(DEFAULT_BIN_DIR), help="the built executables (default %(default)s)")
     parser.add_argument("--runs", type=int, help="runs to take the median of (default 3; --quick 1)")
     parser.add_argument("--publishers", type=int,
-                        help="publisher processes (default 2; steady 1)")
+                        help="publisher processes (default 2; steady 1; not for latency, python, services)")
     parser.add_argument("--size", type=int, help="message bytes of each record (default 128)")
     parser.add_argument("--trial-seconds", type=float, help="length of one throughput trial (default 3)")
     parser.add_argument("--start-rate", type=float, help="first offered rate of the search (default 100,000/s)")
@@ -178,6 +204,7 @@ def main(argv=None):
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     names = sorted(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    refuse_unused_options(parser, args, names)
     check_services(parser, args)
     if args.scenario == "soak":
         return run_soak(args)

@@ -1,6 +1,6 @@
 # cli: the command line of tools/bench/bench.py. The docstring below is its --help (the first
 # line the description, all of it the epilog): keep it in step with the options.
-"""bench.py: the benchmark scenarios of Cantina bus (issue 6, docs/PERFORMANCE.md).
+"""bench.py: the benchmark scenarios of Cantina bus (issues 6 and 16, docs/PERFORMANCE.md).
 
     tools/bench/bench.py SCENARIO|all [--quick] [--json FILE] [--bin-dir DIR] [--runs N] [options]
     (also `tools/cantina bench SCENARIO ...`)
@@ -49,7 +49,7 @@ needed, cantina-webbridge on ephemeral loopback ports and ipc endpoints in a tem
 directory, checks its own output, prints a table (medians of --runs runs) and, with --json,
 writes the same figures. The exit status is 1 if a self-check failed (a record lost at the
 lowest rate tried, a count that does not add up), never because of a time: timings are
-reported, compared with the goals of issue 6, and not asserted.
+reported, compared with the goals of issues 6 and 16, and not asserted.
 
 --quick runs a tiny version of the scenario in seconds, only to show that the harness works
 (the test suite runs it). Standard library only; Linux only (/proc).

@@ -1,4 +1,4 @@
-"""goals: the figures each scenario's table shows, in order, with the goals of issue 6.
+"""goals: the figures each scenario's table shows, in order, with the goals of issues 6 and 16.
 
 A goal is tested against the median of the runs; the table says whether it was met (never
 with --quick) and --json lists it. No goal is asserted: the exit status is about the

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench.py: the benchmark scenarios of Cantina bus (issue 6, docs/PERFORMANCE.md).
+"""bench.py: the benchmark scenarios of Cantina bus (issues 6 and 16, docs/PERFORMANCE.md).
 
     tools/bench/bench.py SCENARIO|all [--quick] [--json FILE] [--bin-dir DIR] [--runs N] [options]
     (also `tools/cantina bench SCENARIO ...`; `--help` lists the scenarios and options)

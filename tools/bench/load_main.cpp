@@ -1,7 +1,9 @@
 // cantina-bench-load: load generators and checkers for tools/bench/bench.py.
 //
 //   publish    one service logging through the real cantina::bus::Logger at a
-//              given rate (or as fast as it can), records as in load_pattern.h
+//              given rate (or as fast as it can), records as in load_pattern.h;
+//              with --idle-seconds, then idle that long with its Logger open (an
+//              idle service; --count 0 logs only the ready record)
 //   call-cost  the cost of one Logger call in the calling thread, timed call by call
 //   dash-sub   a /dashboard/log subscriber (both forms): publish -> logging node -> subscriber latency
 //   verify     reads a session file back and checks every (publisher, sequence) and
@@ -122,6 +124,7 @@ int run_publish(bench::Args& args) {
   const auto count = static_cast<std::uint64_t>(args.integer("count", 100000));
   const double rate = args.real("rate", 0);  // records/s of this process; 0 = as fast as possible
   const std::int64_t start_at = args.integer("start-at", 0);
+  const double idle_seconds = args.real("idle-seconds", 0);
   const bench::LoadPattern pattern = pattern_from(args);
   bus::LoggerOptions options = logger_options(args, publisher);
   args.finish(kTool);
@@ -152,6 +155,10 @@ int run_publish(bench::Args& args) {
     logged = sequence;
   }
   const std::int64_t finished = bench::monotonic_ns();
+  const std::int64_t idle_until = finished + static_cast<std::int64_t>(idle_seconds * 1e9);
+  while (stop_requested == 0 && bench::monotonic_ns() < idle_until) {
+    bench::sleep_for_ns(std::min<std::int64_t>(idle_until - bench::monotonic_ns(), 1'000'000'000));
+  }
   const bool flushed = logger.flush(std::chrono::seconds(60));
   const double cpu_used = cpu_seconds() - cpu_before;
   const auto counters = logger.counters();
@@ -564,6 +571,7 @@ void usage(std::ostream& out) {
   out << "usage: cantina-bench-load MODE [--option value ...]\n"
          "  publish   --publish EP --publisher K --count N [--rate R] [--size B] [--tag T]\n"
          "            [--repeat-per-mille M] [--repeat-keys J] [--start-at NS] [--queue-capacity Q]\n"
+         "            [--idle-seconds S] [--service ID]\n"
          "  call-cost --publish EP --count N [--rate R] [--size B] [--tag T] [--start-at NS]\n"
          "  dash-sub  --subscribe EP --tag T [--expect N] [--idle-timeout S] [--max-seconds S]\n"
          "  verify    --file F --publishers P --count N [--first-publisher K] [--tag T] [--repeat-per-mille M]\n"

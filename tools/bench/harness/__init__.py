@@ -8,9 +8,9 @@ One concept a module, each importing only modules listed before it:
                benchmark tools of one run on temporary endpoints)
     trials     one trial of publishers -> logging node -> session file, its check, the rate
                search, the raw ZeroMQ trial
-    scenarios  throughput, dedup, latency, steady, dashboard: each one run of one scenario,
-               returning (figures, self-check failures)
-    goals      the figures each table shows and the goals of issue 6
+    scenarios  throughput, dedup, latency, steady, dashboard, python, services: each one run of
+               one scenario, returning (figures, self-check failures)
+    goals      the figures each table shows and the goals (issues 6 and 16)
     report     the machine, medians, the table, the JSON file
     runner     run_scenario: --runs runs of one scenario on one Stack, then the table
     cli        the command line (bench.py's options and defaults), main()

@@ -1,4 +1,4 @@
-"""goals: the figures each scenario's table shows, in order, with the goals of issue 6.
+"""goals: the figures each scenario's table shows, in order, with the goals of issues 6 and 16.
 
 A goal is tested against the median of the runs; the table says whether it was met (never
 with --quick) and --json lists it. No goal is asserted: the exit status is about the
@@ -42,10 +42,11 @@ GOALS = {
     "steady": [
         ("logd_cpu_percent", "<= 0.3 % of one core", lambda v, m: v <= 0.3, "% of a core", "{:.3f}"),
         ("logd_idle_cpu_percent", "(no load, same node)", None, "% of a core", "{:.3f}"),
+        ("logd_wakeups", "(all logd threads)", None, "/s", "{:,.0f}"),
         ("logd_rss_anon_kb_max", "RssAnon <= 3 MB", lambda v, m: v <= 3 * 1024, "kB", "{:,.0f}"),
         ("logd_vm_rss_kb_end", "", None, "kB", "{:,.0f}"),
         ("busd_cpu_percent", "", None, "% of a core", "{:.3f}"),
-        ("publisher_cpu_percent", "(the publishing service, Logger included)", None, "% of a core", "{:.3f}"),
+        ("publisher_cpu_percent", "(the publishing services, Logger included)", None, "% of a core", "{:.3f}"),
     ],
     "dashboard": [
         ("latency_ws_p50_us", "", None, "µs", "{:,.0f}"),
@@ -66,6 +67,18 @@ GOALS = {
         ("throughput_without_bridge", "", None, "records/s", "{:,.0f}"),
         ("throughput_ratio", "bridge + clients do not lower it (>= 95 %)", lambda v, m: v >= 0.95, "", "{:.1%}"),
     ],
+    "python": [
+        ("call_null_ns", "(NullHandler: the logging module's own floor)", None, "ns", "{:,.0f}"),
+        ("call_file_ns", "(logging.FileHandler)", None, "ns", "{:,.0f}"),
+        ("call_cantina_ns", "(CantinaHandler)", None, "ns", "{:,.0f}"),
+        ("call_cantina_to_null", "CantinaHandler <= 1.3x the NullHandler, same run", lambda v, m: v <= 1.3, "x",
+         "{:.2f}"),
+        ("service_none_cpu_percent", "(a service pacing 1,000/s without logging)", None, "% of a core", "{:.2f}"),
+        ("service_null_cpu_percent", "(... logging them to a NullHandler)", None, "% of a core", "{:.2f}"),
+        ("service_file_cpu_percent", "(... to a FileHandler)", None, "% of a core", "{:.2f}"),
+        ("service_cantina_cpu_percent", "(... to a CantinaHandler, its Logger thread included)", None,
+         "% of a core", "{:.2f}"),
+    ],
     "dedup": [
         ("lossless_rate", "", None, "records/s", "{:,.0f}"),
         ("lossless_offered_rate", "", None, "records/s", "{:,.0f}"),
@@ -76,3 +89,33 @@ GOALS = {
         ("logd_cpu_ns_per_record", "", None, "ns", "{:,.0f}"),
     ],
 }
+
+
+def services_goals(counts):
+    """The services table for the service counts of --services."""
+    rows = []
+    for n in counts:
+        rows += [
+            (f"logd_cpu_percent_{n}", f"{n} service{'s' if n != 1 else ''}: logd <= 0.3 % of a core",
+             lambda v, m: v <= 0.3,
+             "% of a core", "{:.3f}"),
+            (f"logd_wakeups_{n}", "(logd's wake-ups, all threads)", None, "/s", "{:,.0f}"),
+            (f"busd_cpu_percent_{n}", "", None, "% of a core", "{:.3f}"),
+            (f"busd_wakeups_{n}", "", None, "/s", "{:,.0f}"),
+            (f"file_p99_ms_{n}", "(publish -> session file, to 10 ms)", None, "ms", "{:,.0f}"),
+            (f"dashboard_p99_ms_{n}", "(publish -> /dashboard/log subscriber)", None, "ms", "{:,.1f}"),
+            (f"logd_watched_cpu_percent_{n}", "(while someone watches live)", None, "% of a core", "{:.3f}"),
+        ]
+    return rows + [
+        ("logd_alone_cpu_percent", "(logd with no service)", None, "% of a core", "{:.3f}"),
+        ("logd_idle_services_cpu_percent", "idle services: logd <= 0.05 % of a core", lambda v, m: v <= 0.05,
+         "% of a core", "{:.3f}"),
+        ("logd_idle_services_wakeups", "", None, "/s", "{:,.1f}"),
+    ]
+
+
+def goals_for(args):
+    """The rows of args.scenario's table."""
+    if args.scenario == "services":
+        return services_goals(args.services)
+    return GOALS[args.scenario]

@@ -33,6 +33,30 @@ def thread_cpu(pid):
     return result
 
 
+def thread_switches(pid):
+    """{thread label (as thread_cpu names it): voluntary context switches} for the live threads
+    of `pid`. A thread that sleeps and is woken switches out once voluntarily: the difference
+    over a window is its wake-ups."""
+    result = {}
+    try:
+        tids = sorted(int(t) for t in os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return result
+    seen = {}
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                comm = f.read().strip()
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                switches = next(int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches"))
+        except (OSError, StopIteration):
+            continue
+        index = seen.get(comm, 0)
+        seen[comm] = index + 1
+        result[f"{comm}[{index}]"] = switches
+    return result
+
+
 def process_cpu_ns(pid):
     """CPU ns of `pid` (all threads, including ones that ended), from /proc/<pid>/stat."""
     try:
@@ -93,21 +117,26 @@ class OthersWindow:
 
 
 class CpuWindow:
-    """CPU used by a process between start() and stop(), in total and per thread."""
+    """CPU used by a process between start() and stop(), in total and per thread; and its
+    threads' wake-ups (voluntary context switches) over the same window."""
 
     def __init__(self, pid):
         self.pid = pid
         self.begin_threads = {}
         self.end_threads = {}
+        self.begin_switches = {}
+        self.end_switches = {}
         self.begin_time = self.end_time = 0.0
 
     def start(self):
         self.begin_threads = thread_cpu(self.pid)
+        self.begin_switches = thread_switches(self.pid)
         self.begin_time = time.monotonic()
         return self
 
     def stop(self):
         self.end_threads = thread_cpu(self.pid)
+        self.end_switches = thread_switches(self.pid)
         self.end_time = time.monotonic()
         return self
 
@@ -128,3 +157,11 @@ class CpuWindow:
 
     def per_thread_ns(self):
         return {name: ns - self.begin_threads.get(name, 0) for name, ns in sorted(self.end_threads.items())}
+
+    def per_thread_wakeups_per_second(self):
+        wall = max(self.seconds(), 1e-9)
+        return {name: (n - self.begin_switches.get(name, 0)) / wall for name, n in sorted(self.end_switches.items())}
+
+    def wakeups_per_second(self):
+        """Wake-ups a second of all the threads alive at the end of the window."""
+        return sum(self.per_thread_wakeups_per_second().values())

@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 from .common import ROOT
-from .goals import GOALS
 
 
 def machine():
@@ -42,13 +41,14 @@ def median_of(runs, key):
     return statistics.median(values) if values else None
 
 
-def print_table(scenario, runs, medians, quick):
+def print_table(scenario, rows_wanted, runs, medians, quick):
+    """The table of `rows_wanted` ((figure, goal, test, unit, format), as goals.py lists them)."""
     print()
     print(f"{scenario}: median of {len(runs)} run{'s' if len(runs) != 1 else ''}"
           + (" (--quick: shows that the harness works; these are not measurements)" if quick else ""))
     rows = [("figure", "median", "runs", "goal", "met")]
     others = ("other_processes_cpu_percent", "(other processes' share of the machine)", None, "%", "{:.0f}")
-    for key, goal, test, unit, fmt in GOALS[scenario] + [others]:
+    for key, goal, test, unit, fmt in rows_wanted + [others]:
         value = medians.get(key)
         if value is None:
             continue

@@ -7,7 +7,7 @@ import traceback
 from pathlib import Path
 
 from .common import BenchError
-from .goals import GOALS
+from .goals import goals_for
 from .measure import OthersWindow
 from .report import machine, median_of, print_table
 from .scenarios import SCENARIOS
@@ -61,9 +61,9 @@ def run_scenario(args):
     medians = {k: median_of(runs, k) for k in keys}
     medians = {k: v for k, v in medians.items() if v is not None}
     if runs:
-        print_table(args.scenario, runs, medians, args.quick)
+        print_table(args.scenario, goals_for(args), runs, medians, args.quick)
     goals = []
-    for key, goal, test, unit, _ in GOALS[args.scenario]:
+    for key, goal, test, unit, _ in goals_for(args):
         if test is not None and key in medians:
             goals.append({"figure": key, "goal": goal, "median": medians[key], "unit": unit,
                           "met": bool(test(medians[key], medians))})

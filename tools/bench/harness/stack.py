@@ -21,13 +21,13 @@ PROCESS_TIMEOUT = 30.0   # s for a process to print its ready line or to exit
 class Process:
     """A child whose stdout and stderr go to a file; killed if still running at close()."""
 
-    def __init__(self, argv, output, name):
+    def __init__(self, argv, output, name, env=None):
         self.name = name
         self.argv = [str(a) for a in argv]
         self.output_path = Path(output)
         self._file = open(self.output_path, "wb")
         self.popen = subprocess.Popen(self.argv, stdout=self._file, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL)
+                                      stdin=subprocess.DEVNULL, env=env)
         self.pid = self.popen.pid
 
     def output(self):
@@ -123,9 +123,13 @@ class Stack:
         self.port = None
 
     def spawn(self, name, argv):
+        """Starts an executable of --bin-dir: argv[0] is its name."""
+        return self.spawn_command(name, [self.bin_dir / argv[0]] + list(argv[1:]))
+
+    def spawn_command(self, name, argv, env=None):
+        """Starts `argv` as it is (with `env`, else this environment), its output in the work dir."""
         self.counter += 1
-        argv = [self.bin_dir / argv[0]] + list(argv[1:])
-        process = Process(argv, self.dir / f"{self.counter:04d}-{name}.out", name)
+        process = Process(argv, self.dir / f"{self.counter:04d}-{name}.out", name, env)
         self.processes.append(process)
         return process
 

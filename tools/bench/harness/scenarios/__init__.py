@@ -5,6 +5,8 @@ and returns (figures of one run, list of self-check failures)."""
 from .dashboard import scenario_dashboard
 from .dedup import scenario_dedup
 from .latency import scenario_latency
+from .python import scenario_python
+from .services import scenario_services
 from .steady import scenario_steady
 from .throughput import scenario_throughput
 
@@ -14,4 +16,6 @@ SCENARIOS = {
     "steady": scenario_steady,
     "dashboard": scenario_dashboard,
     "dedup": scenario_dedup,
+    "python": scenario_python,
+    "services": scenario_services,
 }

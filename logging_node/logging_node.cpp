@@ -24,6 +24,7 @@
 #include "dashboard_stream.h"
 #include "dedup_filter.h"
 #include "history_filter.h"
+#include "record_caps.h"
 #include "ring_buffer.h"
 #include "sequence_tracker.h"
 #include "service_names.h"
@@ -47,6 +48,9 @@ constexpr std::size_t kWriterMargin = 2048;
 constexpr auto kWriterBackoff = std::chrono::milliseconds(2);
 // Longest the shutdown spends taking messages ZeroMQ has already delivered.
 constexpr auto kDrainLimit = std::chrono::milliseconds(2000);
+// Entries of one bus message handed to the writer at most at once (a batch of
+// tiny records must not gather tens of MB of entries before they are bounded).
+constexpr std::size_t kFlushEntries = 1024;
 // Written entries kept for reuse, at most.
 constexpr std::size_t kSpareEntries = 1024;
 constexpr std::size_t kMaxHistoryEntries = 100000;
@@ -182,6 +186,7 @@ struct LoggingNode::State {
   DedupFilter dedup;
   RingBuffer<LogEntry> ring;
   SequenceTracker sequences;
+  RecordCaps caps;  // what one record and one bus message may fill into entries
   Level threshold;
   std::unique_ptr<bus::Subscriber> subscriber;
   std::unique_ptr<bus::Publisher> publisher;
@@ -372,6 +377,8 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
     const std::string& service_name = names.friendly(topic->service);  // valid until the next lookup
     const std::int64_t now = bus::monotonic_ns();
     bus::LogBatchInfo info;  // one record: its own publisher, no last sequence
+    caps.start_message();
+    bool refused = false;  // the rest of the message would fill in too much: a sequence gap
     const std::string error = bus::visit_log_records(
         message.bytes(), topic->batch, info,
         [&](const bus::LogRecordView& record) {
@@ -379,7 +386,14 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
             ++mismatched;
             return;
           }
-          handle_record(record, service_name, now);
+          bus::LogRecordView capped = record;
+          if (!caps.apply(capped, service_name.size())) {
+            if (!refused) ++mismatched;  // the message, once
+            refused = true;
+            return;
+          }
+          handle_record(capped, service_name, now);
+          if (to_writer.size() >= kFlushEntries) flush_to_writer();
         },
         bus::ViewFields::without_source);
     if (error.empty() && info.last_sequence != 0) {

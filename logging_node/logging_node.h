@@ -28,6 +28,11 @@
 //   the bus drops and the sequence numbers report it). When it is full anyway the
 //   entry is dropped and counted; once a second the node writes one WARNING line
 //   with the count (pushed past the bound, so the report itself is never lost).
+// Record caps (RecordCaps, bus/limits.h): each text of a record is cut at its cap
+//   and marked as the node takes it (message 256 KiB, names 1 KiB, fields 16 KiB
+//   together); what one bus message fills into entries (a batch's shared host and
+//   logger once per record) is capped at 8 MiB, the rest of the message refused:
+//   counted as one malformed message, its records as lost (a sequence gap).
 // Loss reports: once a second, one WARNING line per service and kind: records
 //   lost in sequence gaps, malformed messages dropped, and records a publisher sent
 //   before its first one seen here (the node started or restarted while it was

@@ -51,8 +51,21 @@ constexpr auto kDrainLimit = std::chrono::milliseconds(2000);
 // Entries of one bus message handed to the writer at most at once (a batch of
 // tiny records must not gather tens of MB of entries before they are bounded).
 constexpr std::size_t kFlushEntries = 1024;
-// Written entries kept for reuse, at most.
+// Written entries kept for reuse, at most, and their memory at most (the writer
+// gives back texts over kKeptTextBytes before it pools an entry).
 constexpr std::size_t kSpareEntries = 1024;
+constexpr std::size_t kSpareBytes = std::size_t{4} << 20;
+// Messages ZeroMQ may hold for the node's SUB socket (its receive high-water mark)
+// while the node does not read: at most 4 MiB each (a Logger's are at most
+// 128 KiB), so 64 MiB at worst. A backlog beyond waits in the bus (its own
+// high_water_mark), whose drops the sequence numbers report. Fewer would cost
+// more CPU per message: ZeroMQ's I/O thread is woken to refill the pipe every
+// half of it (a flood of one-record messages took 40 % more CPU per message with
+// 16 than with 100,000, twice as much with 4).
+constexpr int kReceiveQueueMessages = 16;
+// Bytes free in the writer queue below which no more bus messages are read (at
+// most half the queue).
+constexpr std::size_t kWriterMarginBytes = std::size_t{4} << 20;
 constexpr std::size_t kMaxHistoryEntries = 100000;
 constexpr const char* kStopMessage = "stop";
 // Services with a pending loss report at most; the rest share one report line.
@@ -109,14 +122,14 @@ struct LoggingNode::State {
       : context(context_in),
         config(config_in),
         session(config.logging.session_file_path, bus::now_ns(), config.logging.max_file_bytes),
-        writer_queue(config.logging.max_queue_size, config.logging.batch_size),
-        spares(kSpareEntries),
+        writer_queue(config.logging.max_queue_size, config.logging.batch_size, config.logging.max_queue_bytes),
+        spares(kSpareEntries, 1, kSpareBytes),
         writer(session, writer_queue, counters,
                WriterOptions{config.logging.batch_size, std::chrono::seconds(config.logging.file_flush_interval),
                              &spares}),
         names(config.logging.service_names),
         dedup(std::chrono::seconds(config.logging.deduplication_window), kMaxDedupKeys),
-        ring(config.logging.max_memory_logs),
+        ring(config.logging.max_memory_logs, config.logging.max_memory_bytes),
         threshold(config.logging.log_level),
         stop_server(context, zmq::socket_type::pair),
         dashboard(
@@ -177,14 +190,14 @@ struct LoggingNode::State {
   bus::Config config;
   NodeCounters counters;
   SessionFile session;
-  BoundedQueue<WriterItem> writer_queue;
-  BoundedQueue<std::unique_ptr<LogEntry>> spares;  // written entries coming back from the writer for reuse
+  WriterQueue writer_queue;
+  EntryPool spares;  // written entries coming back from the writer for reuse
   SessionWriter writer;
 
   // Owned by the receive thread from start() on.
   ServiceNames names;
   DedupFilter dedup;
-  RingBuffer<LogEntry> ring;
+  RingBuffer<LogEntry, EntryRingTraits> ring;
   SequenceTracker sequences;
   RecordCaps caps;  // what one record and one bus message may fill into entries
   Level threshold;
@@ -273,7 +286,9 @@ void LoggingNode::State::accept(LogEntry&& entry) {
 
 bool LoggingNode::State::writer_has_room() const {
   const std::size_t capacity = writer_queue.capacity();
-  return writer_queue.size() + std::min(capacity / 2, kWriterMargin) < capacity;
+  const std::size_t max_bytes = writer_queue.max_bytes();
+  return writer_queue.size() + std::min(capacity / 2, kWriterMargin) < capacity &&
+         writer_queue.bytes() + std::min(max_bytes / 2, kWriterMarginBytes) < max_bytes;
 }
 
 void LoggingNode::State::flush_to_writer() {
@@ -494,7 +509,8 @@ void LoggingNode::State::report_losses() {
   if (const std::uint64_t refused = writer_dropped.take()) {
     node_entry(Level::warning, EntryKind::loss,
                "dropped " + std::to_string(refused) + " entries: writer queue full (max_queue_size " +
-                   std::to_string(config.logging.max_queue_size) + ")");
+                   std::to_string(config.logging.max_queue_size) + ", max_queue_bytes " +
+                   std::to_string(config.logging.max_queue_bytes) + ")");
   }
 }
 
@@ -560,7 +576,7 @@ void LoggingNode::State::receive_loop() {
       context, config.bus.subscribe_endpoint,
       std::vector<std::string>{std::string(bus::topics::kLogPrefix),
                                bus::topics::set_log_level_topic(bus::topics::kLoggingServiceId)},
-      config.bus.high_water_mark, config.bus.curve);
+      std::min(config.bus.high_water_mark, kReceiveQueueMessages), config.bus.curve);
   update_streaming();
   publish_status(bus::ServiceState::starting, "opening session " + session.session_id());
   node_entry(Level::info, EntryKind::node,

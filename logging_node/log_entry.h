@@ -85,7 +85,11 @@ inline void trim_for_reuse(LogEntry& entry) {
 struct EntryRingTraits {
   static std::size_t heap_bytes(const LogEntry& entry) noexcept { return logging::heap_bytes(entry); }
   static void assign(LogEntry& slot, const LogEntry& value) { assign_entry(slot, value); }
-  static void release(LogEntry& slot) { slot = LogEntry(); }
+  // Not `slot = LogEntry()`: a std::string moved from a short one keeps its buffer.
+  static void release(LogEntry& slot) {
+    LogEntry empty{};
+    std::swap(slot, empty);
+  }
 };
 
 }  // namespace cantina::logging

@@ -19,8 +19,12 @@ struct RingTraits {
   static std::size_t heap_bytes(const T&) noexcept { return 0; }
   // Copies `value` into the slot `slot` (which held an older item).
   static void assign(T& slot, const T& value) { slot = value; }
-  // Empties a slot whose item was dropped, so that it holds no heap memory.
-  static void release(T& slot) { slot = T(); }
+  // Empties a slot whose item was dropped, so that it holds no heap memory. (Not
+  // `slot = T()`: a std::string moved from a short one keeps its own buffer.)
+  static void release(T& slot) {
+    T empty{};
+    std::swap(slot, empty);
+  }
 };
 
 // A buffer that keeps the newest items pushed: at most `capacity` of them, and at
@@ -46,7 +50,10 @@ class RingBuffer {
     place([&](T& slot) { Traits::assign(slot, value); });
   }
   void push(T&& value) {
-    place([&](T& slot) { slot = std::move(value); });
+    place([&](T& slot) {
+      Traits::release(slot);  // a short item moved in would keep the slot's buffers
+      slot = std::move(value);
+    });
   }
 
   // Number of items held now (at most capacity()).

@@ -23,9 +23,8 @@
 #include "cantina/bus/unreported.h"
 #include "dashboard_stream.h"
 #include "dedup_filter.h"
-#include "history_filter.h"
+#include "history_server.h"
 #include "record_caps.h"
-#include "ring_buffer.h"
 #include "sequence_tracker.h"
 #include "service_names.h"
 #include "session_file.h"
@@ -66,7 +65,6 @@ constexpr int kReceiveQueueMessages = 16;
 // Bytes free in the writer queue below which no more bus messages are read (at
 // most half the queue).
 constexpr std::size_t kWriterMarginBytes = std::size_t{4} << 20;
-constexpr std::size_t kMaxHistoryEntries = 100000;
 constexpr const char* kStopMessage = "stop";
 // Services with a pending loss report at most; the rest share one report line.
 constexpr std::size_t kMaxReportedServices = 1000;
@@ -96,25 +94,6 @@ std::string hex(std::uint64_t value) {
   return text;
 }
 
-// The streamed and queried form of an entry.
-bus::DashboardLog to_dashboard(const LogEntry& entry, const std::string& session_id) {
-  bus::DashboardLog out;
-  out.timestamp = bus::iso8601(entry.timestamp_ns);
-  out.timestamp_ns = entry.timestamp_ns;
-  out.level = entry.level;
-  out.service = entry.service;
-  out.service_id = entry.service_id;
-  out.message = entry.message;
-  out.session_id = session_id;
-  out.entry_id = session_id + "-" + std::to_string(entry.sequence);
-  out.repeat_count = entry.repeat_count;
-  out.kind = entry.kind;
-  out.host = entry.host;
-  out.logger = entry.logger;
-  out.sequence = entry.sequence;
-  return out;
-}
-
 }  // namespace
 
 struct LoggingNode::State {
@@ -138,27 +117,9 @@ struct LoggingNode::State {
             config.logging.dashboard_max_rate),
         stop_client(context, zmq::socket_type::pair) {
     if (!config.logging.query_endpoint.empty()) {
-      query = std::make_unique<zmq::socket_t>(context, zmq::socket_type::rep);
-      query->set(zmq::sockopt::linger, 0);
-      query->set(zmq::sockopt::maxmsgsize, std::int64_t{64} * 1024);
-      if (config.bus.curve.enabled) {
-        // LAN mode: the query endpoint admits the same client keys as the bus.
-        guard = std::make_unique<bus::CurveGuard>(
-            context, config.bus.curve, std::vector<zmq::socket_t*>{query.get()},
-            [](const bus::CurveRefusals& refusals, std::uint64_t new_refusals) {
-              std::fprintf(stderr,
-                           "cantina-logd: query endpoint: %llu connection attempt(s) refused without an authorized "
-                           "CURVE key (%llu since start)\n",
-                           static_cast<unsigned long long>(new_refusals),
-                           static_cast<unsigned long long>(refusals.total));
-            });
-        bus::secure_server_socket(*query, config.bus.curve);
-      }
-      try {
-        query->bind(config.logging.query_endpoint);
-      } catch (const zmq::error_t& error) {
-        throw std::runtime_error("cannot bind query endpoint " + config.logging.query_endpoint + ": " + error.what());
-      }
+      history =
+          std::make_unique<HistoryServer>(context, config.logging.query_endpoint, config.bus.curve, ring, ring_mutex,
+                                          session.session_id(), HistoryLimits{config.logging.max_memory_logs});
     }
     stop_server.bind(stop_endpoint(this));
     stop_client.connect(stop_endpoint(this));
@@ -172,8 +133,6 @@ struct LoggingNode::State {
   void handle_record(const bus::LogRecordView& record, const std::string& service_name, std::int64_t now_monotonic);
   void note_gap(std::string_view service, std::uint64_t missing);
   void handle_set_level(const bus::SetLogLevel& request);
-  // Answers one history query if one is waiting; false if none was.
-  bool handle_query();
   void accept(std::unique_ptr<LogEntry> entry);
   void accept(LogEntry&& entry);
   void flush_to_writer();
@@ -197,14 +156,14 @@ struct LoggingNode::State {
   // Owned by the receive thread from start() on.
   ServiceNames names;
   DedupFilter dedup;
-  RingBuffer<LogEntry, EntryRingTraits> ring;
+  std::mutex ring_mutex;                   // the receive thread pushes, the history thread reads
+  EntryRing ring;                          // guarded by ring_mutex
+  std::unique_ptr<HistoryServer> history;  // the query endpoint's thread; null without one
   SequenceTracker sequences;
   RecordCaps caps;  // what one record and one bus message may fill into entries
   Level threshold;
   std::unique_ptr<bus::Subscriber> subscriber;
   std::unique_ptr<bus::Publisher> publisher;
-  std::unique_ptr<zmq::socket_t> query;
-  std::unique_ptr<bus::CurveGuard> guard;  // LAN mode: authenticates query clients; outlives nothing it watches
   zmq::socket_t stop_server;
   std::uint64_t entry_sequence = 0;
   std::map<std::string, PendingLoss, std::less<>> pending_losses;  // at most kMaxReportedServices + 1
@@ -275,7 +234,6 @@ void LoggingNode::State::accept(std::unique_ptr<LogEntry> entry) {
   entry->sequence = ++entry_sequence;
   if (entry->kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
   if (streaming) dashboard.add(*entry);
-  ring.push(*entry);
   const bool own_report = entry->kind == EntryKind::loss && entry->service_id == bus::topics::kLoggingServiceId;
   to_writer.push_back(WriterItem{std::move(entry), false, own_report});  // loss reports always get through
 }
@@ -293,6 +251,10 @@ bool LoggingNode::State::writer_has_room() const {
 
 void LoggingNode::State::flush_to_writer() {
   if (to_writer.empty()) return;
+  {
+    std::lock_guard lock(ring_mutex);
+    for (const WriterItem& item : to_writer) ring.push(*item.entry);
+  }
   const std::size_t refused = writer_queue.push_batch(
       to_writer, [](const WriterItem& item) { return item.keep; },
       [](const WriterItem& item) { return item.stop || item.entry->level >= Level::error; });
@@ -435,31 +397,6 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
   ++pending_loss("(invalid topic)").malformed;
 }
 
-bool LoggingNode::State::handle_query() {
-  zmq::message_t request;
-  if (!query->recv(request, zmq::recv_flags::dontwait)) return false;
-  while (request.more()) {  // a REP socket must answer once per request; ignore extra frames
-    zmq::message_t extra;
-    (void)query->recv(extra, zmq::recv_flags::none);
-    request.swap(extra);
-  }
-  bus::HistoryReply reply;
-  reply.session_id = session.session_id();
-  auto decoded = bus::decode_history_query({static_cast<const std::byte*>(request.data()), request.size()});
-  if (!decoded) {
-    reply.error = "bad history query: " + decoded.error;
-  } else {
-    const bus::HistoryQuery& q = *decoded.value;
-    std::size_t limit = q.limit == 0 ? kMaxHistoryEntries : std::min<std::size_t>(q.limit, kMaxHistoryEntries);
-    for (const LogEntry& entry : ring.newest(limit, [&q](const LogEntry& e) { return matches(e, q); })) {
-      reply.entries.push_back(to_dashboard(entry, session.session_id()));
-    }
-  }
-  std::string payload = bus::encode(reply);
-  query->send(zmq::buffer(payload), zmq::send_flags::dontwait);
-  return true;
-}
-
 PendingLoss& LoggingNode::State::pending_loss(std::string_view service) {
   auto found = pending_losses.find(service);
   if (found != pending_losses.end()) return found->second;
@@ -591,10 +528,10 @@ void LoggingNode::State::receive_loop() {
   // A descriptor only says that the socket has commands to process, and any
   // operation on the socket may process them, so each socket is read until it has
   // nothing (or its "may hold more" is remembered) after it was used.
-  enum : std::size_t { kBus, kStop, kDashboard, kQuery };
-  std::array<zmq::socket_t*, 4> sockets = {&subscriber->socket(), &stop_server, &publisher->socket(), query.get()};
-  const std::size_t watched = query ? 4 : 3;
-  std::array<pollfd, 4> fds{};
+  enum : std::size_t { kBus, kStop, kDashboard };
+  std::array<zmq::socket_t*, 3> sockets = {&subscriber->socket(), &stop_server, &publisher->socket()};
+  const std::size_t watched = sockets.size();
+  std::array<pollfd, 3> fds{};
   for (std::size_t i = 0; i < watched; ++i) fds[i] = {sockets[i]->get(zmq::sockopt::fd), POLLIN, 0};
   bool bus_may_hold_more = true;
   for (;;) {
@@ -620,10 +557,6 @@ void LoggingNode::State::receive_loop() {
         }
         handle_bus_message(*message);
         flush_to_writer();
-      }
-    }
-    if (query && (fds[kQuery].revents & POLLIN) != 0) {
-      while (handle_query()) {
       }
     }
     on_tick(bus::monotonic_ns());
@@ -688,6 +621,7 @@ void LoggingNode::start() {
     pthread_setname_np(pthread_self(), "logd-receive");
     state_->receive_loop();
   });
+  if (state_->history) state_->history->start();
 }
 
 void LoggingNode::stop() {
@@ -695,6 +629,7 @@ void LoggingNode::stop() {
   state_->stopped = true;
   state_->stop_client.send(zmq::buffer(std::string_view(kStopMessage)), zmq::send_flags::none);
   state_->receive_thread.join();
+  if (state_->history) state_->history->stop();
 }
 
 const std::string& LoggingNode::session_id() const noexcept {

@@ -2,12 +2,12 @@
 //
 // DESIGN
 // Threads
-// - receive thread (owns every socket): a SUB socket on `/log/` and
+// - receive thread (owns every bus socket): a SUB socket on `/log/` and
 //   `/control/log_level/logging_service`, an XPUB socket for
 //   `/dashboard/log/batch`, `/logging/stats`, `/service/status/logging_service`
 //   and level-change replies (XPUB so that it knows whether anyone subscribes to
-//   the dashboard entries: they are built only then), a REP socket on [logging]
-//   query_endpoint for history, and an inproc PAIR socket on which stop() sends
+//   the dashboard entries: they are built only then), and an inproc PAIR socket
+//   on which stop() sends
 //   the shutdown message. Per wake-up it takes up to 4096 bus messages (single
 //   records on `/log/<service>` or batches on `/log/<service>/batch`), decodes
 //   them in place, checks per-publisher sequence numbers (and each batch's stated
@@ -23,6 +23,11 @@
 //   with one write(2) (large records: one per MiB of lines); fdatasync
 //   at least every file_flush_interval seconds and at once after a batch holding
 //   an ERROR or CRITICAL entry.
+// - history thread (`logd-history`, HistoryServer in history_server.h): answers
+//   HistoryQuery on [logging] query_endpoint from the ring buffer, which it shares
+//   with the receive thread under a mutex held for at most 256 entries at a time,
+//   so no query stalls the bus. Replies are capped in bytes and entries, and
+//   what clients that do not read can make it hold is capped (see there).
 // Queue: the writer queue holds at most max_queue_size entries and max_queue_bytes
 //   of them (32 MiB; an entry weighs its struct and its texts' buffers). While
 //   fewer than 2048 places or 4 MiB (or half of either) are free, the receive

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "cantina/bus/codec.h"
@@ -223,6 +224,139 @@ BOOST_AUTO_TEST_CASE(large_records_stay_within_the_byte_budgets_and_their_memory
     }
   }
   BOOST_TEST(cut + seen->lost + seen->dropped >= 300u);
+}
+
+namespace {
+
+// Sends `query` on a fresh REQ socket and waits up to `timeout` for the reply.
+std::optional<bus::HistoryReply> ask(zmq::context_t& context, const std::string& endpoint, const std::string& query,
+                                     std::chrono::milliseconds timeout) {
+  zmq::socket_t request(context, zmq::socket_type::req);
+  request.set(zmq::sockopt::linger, 0);
+  request.set(zmq::sockopt::rcvtimeo, static_cast<int>(timeout.count()));
+  request.connect(endpoint);
+  request.send(zmq::buffer(query), zmq::send_flags::none);
+  zmq::message_t reply;
+  if (!request.recv(reply, zmq::recv_flags::none)) return std::nullopt;
+  auto decoded = bus::decode_history_reply({static_cast<const std::byte*>(reply.data()), reply.size()});
+  if (!decoded) return std::nullopt;
+  return std::move(*decoded.value);
+}
+
+// Fills the node's history with `count` records of `bytes` bytes each and waits
+// until the node has them.
+void fill_history(RawPublisher& publisher, StatsWatcher& stats, std::uint64_t count, std::size_t bytes) {
+  const std::string text(bytes, 'r');
+  for (std::uint64_t i = 1; i <= count; ++i) publisher.send_record(make_record("filler", 5, i, text));
+  BOOST_REQUIRE(stats.wait_until([&](const bus::LoggingStats& s) { return s.received >= count; }, 30s));
+}
+
+}  // namespace
+
+// A DEALER that sent 450 HistoryQuery{limit = 0} and never read made the node hold
+// every ~4 MB reply until it died, and the queries were answered on the receive
+// thread. Now the history thread answers, a reply holds at most 4 MiB, a client's
+// queue holds 2 replies, and replies not yet taken by their readers take at most
+// 16 MiB in all ("busy" replies beyond; both refusals are counted on stderr): the
+// node's memory stays bounded, records
+// keep flowing, and another client is still answered once the attacker leaves.
+BOOST_AUTO_TEST_CASE(a_client_that_never_reads_its_history_replies_cannot_grow_the_node) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  LogNode node(dir.path(), bus, "deduplication_window = 0\nmax_memory_logs = 3000\n");
+  cap_address_space(node.process->pid(), 1024 * kMiB);
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  fill_history(publisher, stats, 3000, 2500);  // 7.5 MB of history: every reply is cut at 4 MiB
+  const std::uint64_t filled = stats.latest()->received;
+
+  RssWatch rss(node.process->pid());
+  {
+    zmq::socket_t attacker(context, zmq::socket_type::dealer);
+    attacker.set(zmq::sockopt::rcvhwm, 1);  // its own queue does not soak up the replies
+    attacker.set(zmq::sockopt::rcvbuf, 4096);
+    attacker.set(zmq::sockopt::linger, 0);
+    attacker.connect(node.query_endpoint);
+    const std::string query = bus::encode(bus::HistoryQuery{});
+    for (int i = 0; i < 450; ++i) {
+      attacker.send(zmq::str_buffer(""), zmq::send_flags::sndmore);  // the REQ envelope
+      attacker.send(zmq::buffer(query), zmq::send_flags::none);
+    }
+    // Meanwhile the receive thread takes records as ever.
+    const auto sent_at = std::chrono::steady_clock::now();
+    for (std::uint64_t i = 1; i <= 1000; ++i) publisher.send_record(make_record("during", 6, i, "while attacked"));
+    BOOST_TEST(
+        stats.wait_until([&](const bus::LoggingStats& s) { return s.received >= filled + 1000; }, 10s).has_value());
+    BOOST_TEST_MESSAGE(
+        "1,000 records taken "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - sent_at).count()
+        << " ms after they were sent, during the attack");
+    std::this_thread::sleep_for(3s);  // the node has worked through the attacker's queries it could take
+    BOOST_TEST_REQUIRE(node.process->running(), node.process->output());
+    // What the node refused the attacker is counted and said.
+    BOOST_TEST(node.process->wait_for_output("replies not queued (their client does not read them", 12s),
+               node.process->output());
+  }  // the attacker leaves: ZeroMQ frees what it held for it
+
+  // Another client is answered, with the newest entries that fit in 4 MiB.
+  std::optional<bus::HistoryReply> reply;
+  for (int attempt = 0; attempt < 20 && !(reply && reply->error.empty()); ++attempt) {
+    reply = ask(context, node.query_endpoint, bus::encode(bus::HistoryQuery{}), 3s);
+    if (!reply || !reply->error.empty()) std::this_thread::sleep_for(250ms);
+  }
+  BOOST_REQUIRE(reply);
+  BOOST_TEST(reply->error == "");
+  BOOST_TEST(reply->truncated);
+  BOOST_TEST(reply->entries.size() > 1000u);
+  BOOST_TEST(reply->entries.size() < 3000u);
+  BOOST_TEST(reply->entries.back().message == "while attacked");
+  BOOST_TEST_MESSAGE("cantina-logd RssAnon max " << rss.max_mib() << " MiB under the attack");
+  // history 16 + replies held 16 + one being built (~12) + fixed.
+  if (kMeasurable) BOOST_TEST(rss.max_mib() < 72u);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+}
+
+// A query the node cannot answer gets an error reply at once; `limit` never passes
+// max_memory_logs (0 means it).
+BOOST_AUTO_TEST_CASE(a_bad_or_oversize_history_query_gets_an_error_reply_at_once) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  LogNode node(dir.path(), bus, "deduplication_window = 0\nmax_memory_logs = 50\n");
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  fill_history(publisher, stats, 100, 10);
+
+  auto started = std::chrono::steady_clock::now();
+  auto reply = ask(context, node.query_endpoint, "not a query", 2s);
+  BOOST_REQUIRE(reply);
+  BOOST_TEST(reply->error.starts_with("bad history query: "));
+  BOOST_TEST(reply->entries.empty());
+
+  bus::HistoryQuery many;
+  for (int i = 0; i < 7000; ++i) many.services.push_back("service_" + std::to_string(i));
+  reply = ask(context, node.query_endpoint, bus::encode(many), 2s);
+  BOOST_REQUIRE(reply);
+  BOOST_TEST(reply->error.find("list too long") != std::string::npos, reply->error);
+
+  bus::HistoryQuery long_text;
+  long_text.text = std::string(5000, 't');
+  reply = ask(context, node.query_endpoint, bus::encode(long_text), 2s);
+  BOOST_REQUIRE(reply);
+  BOOST_TEST(reply->error == "bad history query: history query text is 5000 bytes, at most 1024");
+  BOOST_TEST((std::chrono::steady_clock::now() - started < 3s));
+
+  for (std::uint32_t limit : {0u, 1'000'000u}) {
+    bus::HistoryQuery query;
+    query.limit = limit;
+    reply = ask(context, node.query_endpoint, bus::encode(query), 2s);
+    BOOST_REQUIRE(reply);
+    BOOST_TEST(reply->error == "");
+    BOOST_TEST(reply->entries.size() == 50u);
+    BOOST_TEST(!reply->truncated);
+  }
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,25 +1,36 @@
 // BoundedQueue: hands items from one producer thread to one consumer thread.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <utility>
 #include <vector>
 
 namespace cantina::logging {
 
-// A FIFO queue with a capacity, for one producer thread and one consumer thread
+// The weight of an item for a queue bounded only in count.
+struct NoWeight {
+  template <class T>
+  std::size_t operator()(const T&) const noexcept {
+    return 0;
+  }
+};
+
+// A FIFO queue with a capacity in items and in bytes (the items' weights, as
+// `Weigh` says), for one producer thread and one consumer thread
 // (more producers are safe too; ordering is then per producer). Overflow policy:
-// try_push refuses (returns false) when `capacity` items wait, and the caller counts
-// the drop; push_unbounded is for the few control messages (e.g. shutdown) that must
-// never be refused. The producer never blocks. Wake-ups are bounded: a waiting
-// consumer is woken only once `wake_items` items wait or an urgent item arrives
-// (otherwise it wakes at its own timeout), or, if it sleeps on an empty queue
-// (Idle::wait_for_first), by the first item.
-template <class T>
+// try_push refuses (returns false) when `capacity` items wait or the item would take
+// the bytes waiting past `max_bytes` (an item alone in the queue is never refused
+// for its bytes), and the caller counts the drop; push_unbounded is for the few control messages (e.g. shutdown) that
+// must never be refused. The producer never blocks. Wake-ups are bounded: a waiting consumer is woken only once
+// `wake_items` items wait or an urgent item arrives (otherwise it wakes at its own timeout), or, if it sleeps on an
+// empty queue (Idle::wait_for_first), by the first item.
+template <class T, class Weigh = NoWeight>
 class BoundedQueue {
  public:
   // What pop_batch does while the queue is empty: count the timeout from the call
@@ -30,8 +41,10 @@ class BoundedQueue {
 
   // capacity 0 is treated as 1.
   // `wake_items` (at least 1): items waiting that wake a waiting consumer.
-  explicit BoundedQueue(std::size_t capacity, std::size_t wake_items = 1)
-      : capacity_(capacity == 0 ? 1 : capacity), wake_items_(wake_items == 0 ? 1 : wake_items) {}
+  // `max_bytes`: the weights of the items waiting, at most.
+  explicit BoundedQueue(std::size_t capacity, std::size_t wake_items = 1,
+                        std::size_t max_bytes = std::numeric_limits<std::size_t>::max())
+      : capacity_(capacity == 0 ? 1 : capacity), wake_items_(wake_items == 0 ? 1 : wake_items), max_bytes_(max_bytes) {}
 
   BoundedQueue(const BoundedQueue&) = delete;
   BoundedQueue& operator=(const BoundedQueue&) = delete;
@@ -40,17 +53,19 @@ class BoundedQueue {
   // `item` left untouched (the caller drops and counts it). Never blocks (beyond the
   // short internal lock). Any thread may call.
   bool try_push(T&& item) {
+    const std::size_t weight = Weigh()(item);
     std::unique_lock lock(mutex_);
-    if (items_.size() >= capacity_) return false;
+    if (full_for(weight)) return false;
     note_first_arrival();
+    bytes_ += weight;
     items_.push_back(std::move(item));
     notify_if_waiting(lock, false);
     return true;
   }
 
   // Moves every item of `items` in, in order, under one lock: those for which
-  // `keep(item)` is true regardless of capacity, the others while fewer than
-  // `capacity` wait. Returns how many were refused (the caller counts the drops);
+  // `keep(item)` is true regardless of capacity, the others while they fit (in
+  // count and bytes, as try_push). Returns how many were refused (the caller counts the drops);
   // refused items are left moved-from or untouched. `urgent(item)` true for any
   // item wakes the consumer at once. Any thread may call.
   template <class Keep, class Urgent>
@@ -59,12 +74,14 @@ class BoundedQueue {
     bool wake_now = false;
     std::unique_lock lock(mutex_);
     for (T& item : items) {
-      if (items_.size() >= capacity_ && !keep(item)) {
+      const std::size_t weight = Weigh()(item);
+      if (full_for(weight) && !keep(item)) {
         ++refused;
         continue;
       }
       wake_now = wake_now || urgent(item);
       note_first_arrival();
+      bytes_ += weight;
       items_.push_back(std::move(item));
     }
     notify_if_waiting(lock, wake_now);
@@ -74,13 +91,16 @@ class BoundedQueue {
   // Adds `item` regardless of capacity (for control messages such as shutdown).
   // Never blocks (beyond the short internal lock). Any thread may call.
   void push_unbounded(T&& item) {
+    const std::size_t weight = Weigh()(item);
     std::unique_lock lock(mutex_);
     note_first_arrival();
+    bytes_ += weight;
     items_.push_back(std::move(item));
     notify_if_waiting(lock, true);
   }
 
-  // Moves up to `max_items` of the oldest items into `out` (appending, in order).
+  // Moves up to `max_items` of the oldest items into `out` (appending, in order),
+  // and no more once their weights reach `max_bytes` (at least one is moved).
   // Unless `wake_items` items already wait, it first waits until they do, an
   // urgent item arrives, or `timeout` has passed, then takes what is there. With
   // Idle::wait_for_first and an empty queue, it first sleeps until an item arrives
@@ -94,7 +114,8 @@ class BoundedQueue {
   // waits (not even a system call). The consumer thread calls it.
   std::size_t pop_batch(
       std::vector<T>& out, std::size_t max_items, std::chrono::milliseconds timeout, Idle idle = Idle::linger,
-      std::chrono::steady_clock::time_point idle_deadline = std::chrono::steady_clock::time_point::max()) {
+      std::chrono::steady_clock::time_point idle_deadline = std::chrono::steady_clock::time_point::max(),
+      std::size_t max_bytes = std::numeric_limits<std::size_t>::max()) {
     if (max_items == 0) return 0;
     std::unique_lock lock(mutex_);
     auto ready = [this] { return items_.size() >= wake_items_ || urgent_ || left_behind_; };
@@ -120,12 +141,16 @@ class BoundedQueue {
     }
     urgent_ = false;
     std::size_t moved = 0;
-    while (moved < max_items && !items_.empty()) {
+    std::size_t moved_bytes = 0;
+    while (moved < max_items && moved_bytes < max_bytes && !items_.empty()) {
+      const std::size_t weight = Weigh()(items_.front());
+      bytes_ -= weight;
+      moved_bytes += weight;
       out.push_back(std::move(items_.front()));
       items_.pop_front();
       ++moved;
     }
-    left_behind_ = !items_.empty();  // only max_items stops the loop short
+    left_behind_ = !items_.empty();  // only max_items or max_bytes stops the loop short
     return moved;
   }
 
@@ -135,9 +160,21 @@ class BoundedQueue {
     return items_.size();
   }
 
+  // The weights of the items waiting now (a snapshot, as size()). Any thread.
+  std::size_t bytes() const {
+    std::lock_guard lock(mutex_);
+    return bytes_;
+  }
+
   std::size_t capacity() const { return capacity_; }
+  std::size_t max_bytes() const { return max_bytes_; }
 
  private:
+  // With mutex_ held: whether an item of `weight` does not fit now.
+  bool full_for(std::size_t weight) const noexcept {
+    return items_.size() >= capacity_ || (!items_.empty() && weight > max_bytes_ - std::min(bytes_, max_bytes_));
+  }
+
   // Called with mutex_ held before an item goes in: an item entering an empty
   // queue starts the linger (one clock reading per idle-to-busy change).
   void note_first_arrival() {
@@ -159,9 +196,11 @@ class BoundedQueue {
 
   const std::size_t capacity_;
   const std::size_t wake_items_;
+  const std::size_t max_bytes_;
   mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<T> items_;            // guarded by mutex_
+  std::size_t bytes_ = 0;          // Weigh of items_; guarded by mutex_
   bool consumer_waiting_ = false;  // lingering for wake_items; guarded by mutex_
   bool consumer_idle_ = false;     // asleep until the first item; guarded by mutex_
   bool urgent_ = false;            // an urgent item arrived since the last pop; guarded by mutex_

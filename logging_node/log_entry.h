@@ -2,8 +2,10 @@
 // to the writer thread, the ring buffer and the dashboard stream.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "cantina/bus/level.h"
 #include "cantina/bus/records.h"
@@ -24,6 +26,70 @@ struct LogEntry {
   std::string host;
   std::string logger;
   std::uint64_t sequence = 0;  // position in the session (1, 2, 3...), set by the receive thread
+};
+
+// Heap bytes a string holds (0 while its text fits in the string itself).
+inline std::size_t heap_bytes(const std::string& text) noexcept {
+  return text.capacity() > std::string().capacity() ? text.capacity() + 1 : 0;
+}
+
+// Heap bytes an entry holds: its strings' buffers.
+inline std::size_t heap_bytes(const LogEntry& entry) noexcept {
+  return heap_bytes(entry.service) + heap_bytes(entry.service_id) + heap_bytes(entry.message) + heap_bytes(entry.host) +
+         heap_bytes(entry.logger);
+}
+
+// Memory an entry takes in all: itself and its heap bytes.
+inline std::size_t entry_bytes(const LogEntry& entry) noexcept {
+  return sizeof(LogEntry) + heap_bytes(entry);
+}
+
+// Strings whose buffer is larger than this are given back rather than reused for a
+// much shorter text (kept_text), and given back when an entry is pooled
+// (trim_for_reuse): a buffer sized once for a large record must not stay large.
+inline constexpr std::size_t kKeptTextBytes = 4096;
+
+// Copies `text` into `out`, reusing its buffer unless that buffer is over
+// kKeptTextBytes and more than twice the text (then it is given back).
+inline void assign_text(std::string& out, std::string_view text) {
+  if (out.capacity() > kKeptTextBytes && out.capacity() > 2 * text.size()) {
+    std::string(text).swap(out);
+  } else {
+    out.assign(text);
+  }
+}
+
+// Copies every field of `from` into `to` with assign_text.
+inline void assign_entry(LogEntry& to, const LogEntry& from) {
+  to.timestamp_ns = from.timestamp_ns;
+  to.level = from.level;
+  assign_text(to.service, from.service);
+  assign_text(to.service_id, from.service_id);
+  assign_text(to.message, from.message);
+  to.kind = from.kind;
+  to.repeat_count = from.repeat_count;
+  assign_text(to.host, from.host);
+  assign_text(to.logger, from.logger);
+  to.sequence = from.sequence;
+}
+
+// Gives back the buffers of `entry` that are over kKeptTextBytes, before it is
+// kept for reuse.
+inline void trim_for_reuse(LogEntry& entry) {
+  for (std::string* text : {&entry.service, &entry.service_id, &entry.message, &entry.host, &entry.logger}) {
+    if (text->capacity() > kKeptTextBytes) std::string().swap(*text);
+  }
+}
+
+// How the ring buffer of entries weighs and fills its slots (RingBuffer traits).
+struct EntryRingTraits {
+  static std::size_t heap_bytes(const LogEntry& entry) noexcept { return logging::heap_bytes(entry); }
+  static void assign(LogEntry& slot, const LogEntry& value) { assign_entry(slot, value); }
+  // Not `slot = LogEntry()`: a std::string moved from a short one keeps its buffer.
+  static void release(LogEntry& slot) {
+    LogEntry empty{};
+    std::swap(slot, empty);
+  }
 };
 
 }  // namespace cantina::logging

@@ -24,8 +24,8 @@
 #include "cantina/bus/unreported.h"
 #include "dashboard_stream.h"
 #include "dedup_filter.h"
-#include "history_filter.h"
-#include "ring_buffer.h"
+#include "history_server.h"
+#include "record_caps.h"
 #include "sequence_tracker.h"
 #include "service_names.h"
 #include "session_file.h"
@@ -49,9 +49,24 @@ constexpr std::size_t kWriterMargin = 2048;
 constexpr auto kWriterBackoff = std::chrono::milliseconds(2);
 // Longest the shutdown spends taking messages ZeroMQ has already delivered.
 constexpr auto kDrainLimit = std::chrono::milliseconds(2000);
-// Written entries kept for reuse, at most.
+// Entries of one bus message handed to the writer at most at once (a batch of
+// tiny records must not gather tens of MB of entries before they are bounded).
+constexpr std::size_t kFlushEntries = 1024;
+// Written entries kept for reuse, at most, and their memory at most (the writer
+// gives back texts over kKeptTextBytes before it pools an entry).
 constexpr std::size_t kSpareEntries = 1024;
-constexpr std::size_t kMaxHistoryEntries = 100000;
+constexpr std::size_t kSpareBytes = std::size_t{4} << 20;
+// Messages ZeroMQ may hold for the node's SUB socket (its receive high-water mark)
+// while the node does not read: at most 4 MiB each (a Logger's are at most
+// 128 KiB), so 64 MiB at worst. A backlog beyond waits in the bus (its own
+// high_water_mark), whose drops the sequence numbers report. Fewer would cost
+// more CPU per message: ZeroMQ's I/O thread is woken to refill the pipe every
+// half of it (a flood of one-record messages took 40 % more CPU per message with
+// 16 than with 100,000, twice as much with 4).
+constexpr int kReceiveQueueMessages = 16;
+// Bytes free in the writer queue below which no more bus messages are read (at
+// most half the queue).
+constexpr std::size_t kWriterMarginBytes = std::size_t{4} << 20;
 constexpr const char* kStopMessage = "stop";
 // Services with a pending loss report at most; the rest share one report line.
 constexpr std::size_t kMaxReportedServices = 1000;
@@ -110,25 +125,6 @@ std::string hex(std::uint64_t value) {
   return text;
 }
 
-// The streamed and queried form of an entry.
-bus::DashboardLog to_dashboard(const LogEntry& entry, const std::string& session_id) {
-  bus::DashboardLog out;
-  out.timestamp = bus::iso8601(entry.timestamp_ns);
-  out.timestamp_ns = entry.timestamp_ns;
-  out.level = entry.level;
-  out.service = entry.service;
-  out.service_id = entry.service_id;
-  out.message = entry.message;
-  out.session_id = session_id;
-  out.entry_id = session_id + "-" + std::to_string(entry.sequence);
-  out.repeat_count = entry.repeat_count;
-  out.kind = entry.kind;
-  out.host = entry.host;
-  out.logger = entry.logger;
-  out.sequence = entry.sequence;
-  return out;
-}
-
 }  // namespace
 
 struct LoggingNode::State {
@@ -136,8 +132,8 @@ struct LoggingNode::State {
       : context(context_in),
         config(config_in),
         session(config.logging.session_file_path, bus::now_ns(), config.logging.max_file_bytes),
-        writer_queue(config.logging.max_queue_size, config.logging.batch_size),
-        spares(kSpareEntries),
+        writer_queue(config.logging.max_queue_size, config.logging.batch_size, config.logging.max_queue_bytes),
+        spares(kSpareEntries, 1, kSpareBytes),
         writer(session, writer_queue, counters,
                WriterOptions{config.logging.batch_size, std::chrono::seconds(config.logging.file_flush_interval),
                              &spares}),
@@ -145,7 +141,8 @@ struct LoggingNode::State {
         dedup(DedupFilter::Options{std::chrono::seconds(config.logging.deduplication_window),
                                    std::chrono::milliseconds(config.logging.dedup_summary_interval_ms),
                                    kUrgentSummaryInterval, kMaxDedupKeys, DedupFilter::kDefaultMaxBytes, nullptr}),
-        ring(config.logging.max_memory_logs),
+        ring(config.logging.max_memory_logs, config.logging.max_memory_bytes),
+        caps(RecordCaps::Limits{.message = config.bus.max_record_bytes}),
         threshold(config.logging.log_level),
         stop_server(context, zmq::socket_type::pair),
         dashboard(
@@ -154,27 +151,9 @@ struct LoggingNode::State {
             config.logging.dashboard_max_rate),
         stop_client(context, zmq::socket_type::pair) {
     if (!config.logging.query_endpoint.empty()) {
-      query = std::make_unique<zmq::socket_t>(context, zmq::socket_type::rep);
-      query->set(zmq::sockopt::linger, 0);
-      query->set(zmq::sockopt::maxmsgsize, std::int64_t{64} * 1024);
-      if (config.bus.curve.enabled) {
-        // LAN mode: the query endpoint admits the same client keys as the bus.
-        guard = std::make_unique<bus::CurveGuard>(
-            context, config.bus.curve, std::vector<zmq::socket_t*>{query.get()},
-            [](const bus::CurveRefusals& refusals, std::uint64_t new_refusals) {
-              std::fprintf(stderr,
-                           "cantina-logd: query endpoint: %llu connection attempt(s) refused without an authorized "
-                           "CURVE key (%llu since start)\n",
-                           static_cast<unsigned long long>(new_refusals),
-                           static_cast<unsigned long long>(refusals.total));
-            });
-        bus::secure_server_socket(*query, config.bus.curve);
-      }
-      try {
-        query->bind(config.logging.query_endpoint);
-      } catch (const zmq::error_t& error) {
-        throw std::runtime_error("cannot bind query endpoint " + config.logging.query_endpoint + ": " + error.what());
-      }
+      history =
+          std::make_unique<HistoryServer>(context, config.logging.query_endpoint, config.bus.curve, ring, ring_mutex,
+                                          session.session_id(), HistoryLimits{config.logging.max_memory_logs});
     }
     folder_warning = loose_folder_warning(session.directory());
     if (!folder_warning.empty()) std::fprintf(stderr, "cantina-logd: WARNING: %s\n", folder_warning.c_str());
@@ -192,8 +171,6 @@ struct LoggingNode::State {
   void note_sequence(std::string_view service, std::uint64_t publisher_id,
                      const SequenceTracker::Observation& observation);
   void handle_set_level(const bus::SetLogLevel& request);
-  // Answers one history query if one is waiting; false if none was.
-  bool handle_query();
   void accept(std::unique_ptr<LogEntry> entry);
   void accept(LogEntry&& entry);
   void accept_summaries();  // the dedup filter's `summaries`
@@ -211,20 +188,21 @@ struct LoggingNode::State {
   bus::Config config;
   NodeCounters counters;
   SessionFile session;
-  BoundedQueue<WriterItem> writer_queue;
-  BoundedQueue<std::unique_ptr<LogEntry>> spares;  // written entries coming back from the writer for reuse
+  WriterQueue writer_queue;
+  EntryPool spares;  // written entries coming back from the writer for reuse
   SessionWriter writer;
 
   // Owned by the receive thread from start() on.
   ServiceNames names;
   DedupFilter dedup;
-  RingBuffer<LogEntry> ring;
+  std::mutex ring_mutex;                   // the receive thread pushes, the history thread reads
+  EntryRing ring;                          // guarded by ring_mutex
+  std::unique_ptr<HistoryServer> history;  // the query endpoint's thread; null without one
   SequenceTracker sequences;
+  RecordCaps caps;  // what one record and one bus message may fill into entries
   Level threshold;
   std::unique_ptr<bus::Subscriber> subscriber;
   std::unique_ptr<bus::Publisher> publisher;
-  std::unique_ptr<zmq::socket_t> query;
-  std::unique_ptr<bus::CurveGuard> guard;  // LAN mode: authenticates query clients; outlives nothing it watches
   zmq::socket_t stop_server;
   std::uint64_t entry_sequence = 0;
   std::map<std::string, PendingLoss, std::less<>> pending_losses;  // at most kMaxReportedServices + 1
@@ -299,7 +277,6 @@ void LoggingNode::State::accept(std::unique_ptr<LogEntry> entry) {
   newest_timestamp_ns = std::max(newest_timestamp_ns, entry->timestamp_ns);
   if (entry->kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
   if (streaming) dashboard.add(*entry);
-  ring.push(*entry);
   const bool own_report = entry->kind == EntryKind::loss && entry->service_id == bus::topics::kLoggingServiceId;
   to_writer.push_back(WriterItem{std::move(entry), false, own_report});  // loss reports always get through
 }
@@ -320,11 +297,17 @@ void LoggingNode::State::accept_summaries() {
 
 bool LoggingNode::State::writer_has_room() const {
   const std::size_t capacity = writer_queue.capacity();
-  return writer_queue.size() + std::min(capacity / 2, kWriterMargin) < capacity;
+  const std::size_t max_bytes = writer_queue.max_bytes();
+  return writer_queue.size() + std::min(capacity / 2, kWriterMargin) < capacity &&
+         writer_queue.bytes() + std::min(max_bytes / 2, kWriterMarginBytes) < max_bytes;
 }
 
 void LoggingNode::State::flush_to_writer() {
   if (to_writer.empty()) return;
+  {
+    std::lock_guard lock(ring_mutex);
+    for (const WriterItem& item : to_writer) ring.push(*item.entry);
+  }
   const std::size_t refused = writer_queue.push_batch(
       to_writer, [](const WriterItem& item) { return item.keep; },
       [](const WriterItem& item) { return item.stop || item.entry->level >= Level::error; });
@@ -454,6 +437,8 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
     const std::string& service_name = names.friendly(topic->service);  // valid until the next lookup
     const std::int64_t now = bus::monotonic_ns();
     bus::LogBatchInfo info;  // one record: its own publisher, no last sequence
+    caps.start_message();
+    bool refused = false;  // the rest of the message would fill in too much: a sequence gap
     const std::string error = bus::visit_log_records(
         message.bytes(), topic->batch, info,
         [&](const bus::LogRecordView& record) {
@@ -461,7 +446,14 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
             ++mismatched;
             return;
           }
-          handle_record(record, service_name, now);
+          bus::LogRecordView capped = record;
+          if (!caps.apply(capped, service_name.size())) {
+            if (!refused) ++mismatched;  // the message, once
+            refused = true;
+            return;
+          }
+          handle_record(capped, service_name, now);
+          if (to_writer.size() >= kFlushEntries) flush_to_writer();
         },
         bus::ViewFields::without_source);
     if (error.empty() && info.last_sequence != 0) {
@@ -485,31 +477,6 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
   // Anything else under /log/ (bad service id) or a bad control message.
   counters.malformed.fetch_add(1, std::memory_order_relaxed);
   ++pending_loss("(invalid topic)").malformed;
-}
-
-bool LoggingNode::State::handle_query() {
-  zmq::message_t request;
-  if (!query->recv(request, zmq::recv_flags::dontwait)) return false;
-  while (request.more()) {  // a REP socket must answer once per request; ignore extra frames
-    zmq::message_t extra;
-    (void)query->recv(extra, zmq::recv_flags::none);
-    request.swap(extra);
-  }
-  bus::HistoryReply reply;
-  reply.session_id = session.session_id();
-  auto decoded = bus::decode_history_query({static_cast<const std::byte*>(request.data()), request.size()});
-  if (!decoded) {
-    reply.error = "bad history query: " + decoded.error;
-  } else {
-    const bus::HistoryQuery& q = *decoded.value;
-    std::size_t limit = q.limit == 0 ? kMaxHistoryEntries : std::min<std::size_t>(q.limit, kMaxHistoryEntries);
-    for (const LogEntry& entry : ring.newest(limit, [&q](const LogEntry& e) { return matches(e, q); })) {
-      reply.entries.push_back(to_dashboard(entry, session.session_id()));
-    }
-  }
-  std::string payload = bus::encode(reply);
-  query->send(zmq::buffer(payload), zmq::send_flags::dontwait);
-  return true;
 }
 
 PendingLoss& LoggingNode::State::pending_loss(std::string_view service) {
@@ -598,7 +565,8 @@ void LoggingNode::State::report_losses() {
   if (const std::uint64_t refused = writer_dropped.take()) {
     node_entry(Level::warning, EntryKind::loss,
                "dropped " + std::to_string(refused) + " entries: writer queue full (max_queue_size " +
-                   std::to_string(config.logging.max_queue_size) + ")");
+                   std::to_string(config.logging.max_queue_size) + ", max_queue_bytes " +
+                   std::to_string(config.logging.max_queue_bytes) + ")");
   }
 }
 
@@ -670,7 +638,7 @@ void LoggingNode::State::receive_loop() {
       context, config.bus.subscribe_endpoint,
       std::vector<std::string>{std::string(bus::topics::kLogPrefix),
                                bus::topics::set_log_level_topic(bus::topics::kLoggingServiceId)},
-      config.bus.high_water_mark, config.bus.curve);
+      std::min(config.bus.high_water_mark, kReceiveQueueMessages), config.bus.curve);
   update_streaming();
   publish_status(bus::ServiceState::starting, "opening session " + session.session_id());
   node_entry(Level::info, EntryKind::node,
@@ -686,10 +654,10 @@ void LoggingNode::State::receive_loop() {
   // A descriptor only says that the socket has commands to process, and any
   // operation on the socket may process them, so each socket is read until it has
   // nothing (or its "may hold more" is remembered) after it was used.
-  enum : std::size_t { kBus, kStop, kDashboard, kQuery };
-  std::array<zmq::socket_t*, 4> sockets = {&subscriber->socket(), &stop_server, &publisher->socket(), query.get()};
-  const std::size_t watched = query ? 4 : 3;
-  std::array<pollfd, 4> fds{};
+  enum : std::size_t { kBus, kStop, kDashboard };
+  std::array<zmq::socket_t*, 3> sockets = {&subscriber->socket(), &stop_server, &publisher->socket()};
+  const std::size_t watched = sockets.size();
+  std::array<pollfd, 3> fds{};
   for (std::size_t i = 0; i < watched; ++i) fds[i] = {sockets[i]->get(zmq::sockopt::fd), POLLIN, 0};
   bool bus_may_hold_more = true;
   for (;;) {
@@ -715,10 +683,6 @@ void LoggingNode::State::receive_loop() {
         }
         handle_bus_message(*message);
         flush_to_writer();
-      }
-    }
-    if (query && (fds[kQuery].revents & POLLIN) != 0) {
-      while (handle_query()) {
       }
     }
     on_tick(bus::monotonic_ns());
@@ -783,6 +747,7 @@ void LoggingNode::start() {
     pthread_setname_np(pthread_self(), "logd-receive");
     state_->receive_loop();
   });
+  if (state_->history) state_->history->start();
 }
 
 void LoggingNode::stop() {
@@ -790,6 +755,7 @@ void LoggingNode::stop() {
   state_->stopped = true;
   state_->stop_client.send(zmq::buffer(std::string_view(kStopMessage)), zmq::send_flags::none);
   state_->receive_thread.join();
+  if (state_->history) state_->history->stop();
 }
 
 const std::string& LoggingNode::session_id() const noexcept {

@@ -2,12 +2,12 @@
 //
 // DESIGN
 // Threads
-// - receive thread (owns every socket): a SUB socket on `/log/` and
+// - receive thread (owns every bus socket): a SUB socket on `/log/` and
 //   `/control/log_level/logging_service`, an XPUB socket for
 //   `/dashboard/log/batch`, `/logging/stats`, `/service/status/logging_service`
 //   and level-change replies (XPUB so that it knows whether anyone subscribes to
-//   the dashboard entries: they are built only then), a REP socket on [logging]
-//   query_endpoint for history, and an inproc PAIR socket on which stop() sends
+//   the dashboard entries: they are built only then), and an inproc PAIR socket
+//   on which stop() sends
 //   the shutdown message. Per wake-up it takes up to 4096 bus messages (single
 //   records on `/log/<service>` or batches on `/log/<service>/batch`), decodes
 //   them in place, checks per-publisher sequence numbers (and each batch's stated
@@ -19,15 +19,36 @@
 //   once), not one message per entry.
 // - writer thread (owns the SessionFile): woken when batch_size entries wait, an
 //   ERROR or CRITICAL entry arrives, or after at most 100 ms; formats up to
-//   batch_size entries into one buffer and writes it with one write(2); fdatasync
+//   batch_size entries (and at most 1 MiB of them) into one buffer and writes it
+//   with one write(2) (large records: one per MiB of lines); fdatasync
 //   at least every file_flush_interval seconds and at once after a batch holding
 //   an ERROR or CRITICAL entry.
-// Queue: the writer queue holds at most max_queue_size entries. While fewer than
-//   2048 (or half of it) are free, the receive thread reads nothing from the bus,
-//   so a backlog waits in ZeroMQ's queues (high_water_mark messages; beyond that
-//   the bus drops and the sequence numbers report it). When it is full anyway the
-//   entry is dropped and counted; once a second the node writes one WARNING line
-//   with the count (pushed past the bound, so the report itself is never lost).
+// - history thread (`logd-history`, HistoryServer in history_server.h): answers
+//   HistoryQuery on [logging] query_endpoint from the ring buffer, which it shares
+//   with the receive thread under a mutex held for at most 256 entries at a time,
+//   so no query stalls the bus. Replies are capped in bytes and entries, and
+//   what clients that do not read can make it hold is capped (see there).
+// Queue: the writer queue holds at most max_queue_size entries and max_queue_bytes
+//   of them (32 MiB; an entry weighs its struct and its texts' buffers). While
+//   fewer than 2048 places or 4 MiB (or half of either) are free, the receive
+//   thread reads nothing from the bus, so a backlog waits in ZeroMQ's queues (the
+//   node's SUB socket holds at most 16 messages; the bus high_water_mark; beyond
+//   that the bus drops and the sequence numbers report it). When it is full anyway
+//   the entry is dropped and counted; once a second the node writes one WARNING
+//   line with the count (pushed past the bound, so the report itself is never lost).
+// Memory: every structure is bounded in bytes, not only in entries. The ring
+//   buffer (history) holds at most max_memory_logs entries and max_memory_bytes
+//   (16 MiB, its slots included), dropping the oldest first; written entries are
+//   pooled for reuse (1024 entries, 4 MiB) after the writer gives back any text
+//   buffer over 4 KiB, and a ring slot does not keep a buffer over 4 KiB for a
+//   much shorter text: a large record never leaves its memory behind. Large blocks
+//   come from mmap (M_MMAP_THRESHOLD 128 KiB in main), so freed ones go back to
+//   the system at once.
+// Record caps (RecordCaps, bus/limits.h): each text of a record is cut at its cap
+//   and marked as the node takes it (message 256 KiB, names 1 KiB, fields 16 KiB
+//   together); what one bus message fills into entries (a batch's shared host and
+//   logger once per record) is capped at 8 MiB, the rest of the message refused:
+//   counted as one malformed message, its records as lost (a sequence gap).
 // Loss reports: once a second, one WARNING line per service and kind: records
 //   lost in sequence gaps, malformed messages dropped, and records a publisher sent
 //   before its first one seen here (the node started or restarted while it was

@@ -1,6 +1,8 @@
 // cantina-logd: the logging node. See logging_node.h for the design (threads,
 // queues, overflow and shutdown). main() parses the command line and the config,
 // builds the node, runs it until SIGINT/SIGTERM/SIGHUP, then stops it cleanly.
+#include <malloc.h>
+
 #include <iostream>
 #include <string>
 
@@ -20,6 +22,10 @@ constexpr const char* kUsage =
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Large blocks (ZeroMQ's buffers of large messages, a history reply) come from
+  // mmap and go back at once: glibc's default threshold grows with every large
+  // block freed, after which freed large blocks stay in the heap for good.
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   cantina::bus::NodeArgs args("cantina-logd", kUsage, cantina::bus::NodeArgs::MissingValue::unknown_argument);
   if (const auto exit_status = args.parse(argc, argv)) return *exit_status;
 

@@ -7,8 +7,7 @@
 
 namespace cantina::logging {
 
-SessionWriter::SessionWriter(SessionFile& file, BoundedQueue<WriterItem>& queue, NodeCounters& counters,
-                             WriterOptions options)
+SessionWriter::SessionWriter(SessionFile& file, WriterQueue& queue, NodeCounters& counters, WriterOptions options)
     : file_(file), queue_(queue), counters_(counters), options_(options), last_sync_(std::chrono::steady_clock::now()) {
   std::lock_guard lock(health_mutex_);
   health_.path = file_.path().string();
@@ -84,8 +83,8 @@ void SessionWriter::run() {
     // What a full batch left behind goes at once (the queue sees to it).
     const auto sync_due = dirty_ ? last_sync_ + options_.flush_interval : std::chrono::steady_clock::time_point::max();
     batch.clear();
-    queue_.pop_batch(batch, options_.batch_size, kWriterLinger, BoundedQueue<WriterItem>::Idle::wait_for_first,
-                     sync_due);
+    queue_.pop_batch(batch, options_.batch_size, kWriterLinger, WriterQueue::Idle::wait_for_first, sync_due,
+                     kWriterBatchBytes);
     buffer_.clear();
     std::size_t lines = 0;
     bool urgent = false;
@@ -97,12 +96,20 @@ void SessionWriter::run() {
       append_line(buffer_, *item.entry);
       ++lines;
       urgent = urgent || item.entry->level >= Level::error;
+      if (buffer_.size() >= kWriterBatchBytes) {  // large records: write what is there
+        write_buffer(lines);
+        buffer_.clear();
+        lines = 0;
+      }
     }
     write_buffer(lines);
+    if (buffer_.capacity() > 4 * kWriterBatchBytes) std::string().swap(buffer_);
     if (options_.spares != nullptr && !batch.empty()) {
       spent_.clear();
       for (WriterItem& item : batch) {
-        if (!item.stop) spent_.push_back(std::move(item.entry));
+        if (item.stop) continue;
+        trim_for_reuse(*item.entry);
+        spent_.push_back(std::move(item.entry));
       }
       options_.spares->push_batch(
           spent_, [](const std::unique_ptr<LogEntry>&) { return false; },

@@ -25,22 +25,41 @@ struct WriterItem {
   bool keep = false;  // pushed even when the queue is full (the node's own loss reports, stop)
 };
 
+// What an item of the writer queue weighs: its entry's memory.
+struct WriterItemWeight {
+  std::size_t operator()(const WriterItem& item) const noexcept { return item.entry ? entry_bytes(*item.entry) : 0; }
+};
+using WriterQueue = BoundedQueue<WriterItem, WriterItemWeight>;
+
+// The pool of written entries for reuse, weighed by their memory.
+struct EntryWeight {
+  std::size_t operator()(const std::unique_ptr<LogEntry>& entry) const noexcept {
+    return entry ? entry_bytes(*entry) : 0;
+  }
+};
+using EntryPool = BoundedQueue<std::unique_ptr<LogEntry>, EntryWeight>;
+
 // Longest the writer lets entries wait for a batch of batch_size to fill.
 inline constexpr std::chrono::milliseconds kWriterLinger{100};
+
+// Most bytes of entries the writer takes from the queue at once, and of lines it
+// formats before it writes them (a batch of large records is written in parts).
+inline constexpr std::size_t kWriterBatchBytes = std::size_t{1} << 20;
 
 struct WriterOptions {
   std::size_t batch_size = 100;
   std::chrono::seconds flush_interval{5};  // 0 = fdatasync after every batch
   // Where written entries go back for the producer to refill (their strings keep
-  // their capacity, so a warm node allocates nothing per entry); null or full =
-  // they are freed. Must outlive run().
-  BoundedQueue<std::unique_ptr<LogEntry>>* spares = nullptr;
+  // their capacity up to kKeptTextBytes, so a warm node allocates nothing per
+  // entry; larger buffers are given back first); null or full = they are freed.
+  // Must outlive run().
+  EntryPool* spares = nullptr;
 };
 
 class SessionWriter {
  public:
   // Keeps references; all must outlive run().
-  SessionWriter(SessionFile& file, BoundedQueue<WriterItem>& queue, NodeCounters& counters, WriterOptions options);
+  SessionWriter(SessionFile& file, WriterQueue& queue, NodeCounters& counters, WriterOptions options);
 
   // Runs until it takes the stop message; then writes what is left, fsyncs and
   // returns. Call from the writer thread only.
@@ -63,7 +82,7 @@ class SessionWriter {
   void sync();
 
   SessionFile& file_;
-  BoundedQueue<WriterItem>& queue_;
+  WriterQueue& queue_;
   NodeCounters& counters_;
   WriterOptions options_;
   std::string buffer_;

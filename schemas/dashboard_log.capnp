@@ -86,11 +86,16 @@ struct DashboardLogBatch {
   # this count and no entries.
 }
 
-# Request to the logging node's query endpoint ([logging] query_endpoint, REQ/REP):
-# the newest entries of the ring buffer that match every given filter.
+# Request to the logging node's query endpoint ([logging] query_endpoint, from a
+# REQ socket): the newest entries of the ring buffer that match every filter.
 struct HistoryQuery {
+  # A query over 256 KiB is refused by the socket (ZeroMQ closes the connection:
+  # no reply); one the node cannot answer (malformed, more than 256 services, a
+  # text or service name over 1 KiB) gets a reply with `error` at once.
+
   limit @0 :UInt32;
-  # At most this many entries (the newest ones); 0 means all that match.
+  # At most this many entries (the newest ones); 0 or more than the node's
+  # [logging] max_memory_logs means max_memory_logs.
 
   minLevel @1 :Level;
   # Level threshold: entries below it are skipped.
@@ -111,4 +116,8 @@ struct HistoryReply {
 
   sessionId @2 :Text;
   # The answering node's session id.
+
+  truncated @3 :Bool;
+  # True if older entries matched but were left out: a reply holds at most 4 MiB
+  # of entries (the newest that fit).
 }

@@ -17,8 +17,8 @@
 
 #include "cantina/bus/clock.h"
 #include "cantina/bus/config.h"
-#include "cantina/bus/line_reader.h"
 #include "cantina/bus/limits.h"
+#include "cantina/bus/line_reader.h"
 #include "cantina/bus/logger.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"

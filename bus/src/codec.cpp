@@ -537,6 +537,7 @@ std::string encode(const HistoryReply& reply) {
   for (unsigned i = 0; i < entries.size(); ++i) fill(entries[i], reply.entries[i]);
   out.setError(text(reply.error));
   out.setSessionId(text(reply.session_id));
+  out.setTruncated(reply.truncated);
   return flatten(message);
 }
 
@@ -550,6 +551,7 @@ Decoded<HistoryReply> decode_history_reply(Bytes payload) noexcept {
         for (auto entry : entries) reply.entries.push_back(to_owned(read_dashboard_view(entry)));
         reply.error = to_std(in.getError());
         reply.session_id = to_std(in.getSessionId());
+        reply.truncated = in.getTruncated();
         return reply;
       },
       kHistoryReplyTraversalLimitWords);

@@ -49,6 +49,10 @@ Environment no_environment() {
 namespace {
 
 constexpr std::int64_t kMaxCount = 10'000'000;
+// A memory budget in bytes: at least 1 MiB (more than the largest entry, see
+// limits.h), at most 1 TiB.
+constexpr std::int64_t kMinBudgetBytes = std::int64_t{1} << 20;
+constexpr std::int64_t kMaxBudgetBytes = std::int64_t{1} << 40;
 
 std::string single_quoted(std::string_view value) {
   std::string out = "'";
@@ -338,12 +342,13 @@ void read_bus(const Reader& r, const toml::table& t, BusConfig& bus, const std::
 
 void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging) {
   r.only_keys(t, "logging",
-              {"log_level", "max_memory_logs", "session_file_path", "enable_dashboard_streaming", "dashboard_max_rate",
-               "file_flush_interval", "deduplication_window", "dedup_summary_interval_ms", "max_queue_size",
-               "batch_size", "max_file_bytes",
-               "query_endpoint", "service_names"});
+              {"log_level", "max_memory_logs", "max_memory_bytes", "session_file_path", "enable_dashboard_streaming",
+               "dashboard_max_rate", "file_flush_interval", "deduplication_window", "dedup_summary_interval_ms",
+               "max_queue_size", "max_queue_bytes", "batch_size", "max_file_bytes", "query_endpoint", "service_names"});
   r.level(t, "log_level", "logging.log_level", logging.log_level);
   r.integer(t, "max_memory_logs", "logging.max_memory_logs", logging.max_memory_logs, 1, kMaxCount);
+  r.integer(t, "max_memory_bytes", "logging.max_memory_bytes", logging.max_memory_bytes, kMinBudgetBytes,
+            kMaxBudgetBytes);
   r.string(t, "session_file_path", "logging.session_file_path", logging.session_file_path);
   r.boolean(t, "enable_dashboard_streaming", "logging.enable_dashboard_streaming", logging.enable_dashboard_streaming);
   r.integer(t, "dashboard_max_rate", "logging.dashboard_max_rate", logging.dashboard_max_rate, 0, 10'000'000,
@@ -359,6 +364,7 @@ void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging)
   r.integer(t, "dedup_summary_interval_ms", "logging.dedup_summary_interval_ms", logging.dedup_summary_interval_ms, 10,
             3'600'000, " ms");
   r.integer(t, "max_queue_size", "logging.max_queue_size", logging.max_queue_size, 1, kMaxCount);
+  r.integer(t, "max_queue_bytes", "logging.max_queue_bytes", logging.max_queue_bytes, kMinBudgetBytes, kMaxBudgetBytes);
   r.integer(t, "batch_size", "logging.batch_size", logging.batch_size, 1, 100000);
   r.integer(t, "max_file_bytes", "logging.max_file_bytes", logging.max_file_bytes, 0, std::int64_t{1} << 50,
             "; 0 = no rotation");

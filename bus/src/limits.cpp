@@ -75,4 +75,15 @@ bool cap_fields(std::vector<std::pair<std::string, std::string>>& fields) {
   return true;
 }
 
+std::string_view truncate_utf8(std::string_view text, std::size_t cap, std::string& out) {
+  if (text.size() <= cap) return text;
+  std::size_t keep = cap;
+  // Back off over continuation bytes (at most 3): the character they belong to
+  // would not fit whole.
+  for (int step = 0; step < 3 && keep > 0 && is_continuation(text[keep]); ++step) --keep;
+  out.assign(text.data(), keep);
+  out += truncation_marker(text.size() - keep);
+  return out;
+}
+
 }  // namespace cantina::bus

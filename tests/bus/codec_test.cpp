@@ -515,6 +515,10 @@ BOOST_AUTO_TEST_CASE(history_query_and_reply_round_trip) {
   auto decoded_reply = decode_history_reply(as_bytes(encode(reply)));
   BOOST_REQUIRE(decoded_reply);
   BOOST_TEST((*decoded_reply.value == reply));
+  reply.truncated = true;
+  decoded_reply = decode_history_reply(as_bytes(encode(reply)));
+  BOOST_REQUIRE(decoded_reply);
+  BOOST_TEST(decoded_reply.value->truncated);
 }
 
 BOOST_AUTO_TEST_CASE(service_status_round_trips_every_state) {

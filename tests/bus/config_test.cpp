@@ -46,6 +46,8 @@ BOOST_AUTO_TEST_CASE(defaults_are_the_seeds) {
   BOOST_TEST(config.logging.file_flush_interval == 5u);
   BOOST_TEST(config.logging.deduplication_window == 30u);
   BOOST_TEST(config.logging.max_queue_size == 10000u);
+  BOOST_TEST(config.logging.max_memory_bytes == 16u * 1024 * 1024);
+  BOOST_TEST(config.logging.max_queue_bytes == 32u * 1024 * 1024);
   BOOST_TEST(config.logging.batch_size == 100u);
   BOOST_TEST(config.logging.service_names.at("deepgram_direct_mic") == "Voice Input");
   BOOST_TEST(config.logging.service_names.at("logging_service") == "Logging Service");
@@ -60,6 +62,8 @@ BOOST_AUTO_TEST_CASE(the_shipped_config_is_valid_and_matches_the_defaults) {
   BOOST_TEST(config.logging.max_memory_logs == defaults.logging.max_memory_logs);
   BOOST_TEST(config.logging.batch_size == defaults.logging.batch_size);
   BOOST_TEST(config.logging.dedup_summary_interval_ms == defaults.logging.dedup_summary_interval_ms);
+  BOOST_TEST(config.logging.max_memory_bytes == defaults.logging.max_memory_bytes);
+  BOOST_TEST(config.logging.max_queue_bytes == defaults.logging.max_queue_bytes);
   BOOST_TEST(config.logging.query_endpoint == defaults.logging.query_endpoint);
   BOOST_TEST(config.bus.max_record_bytes == defaults.bus.max_record_bytes);
   BOOST_TEST(config.bus.max_queue_bytes == defaults.bus.max_queue_bytes);
@@ -87,6 +91,8 @@ subscribe_endpoint = "ipc:///tmp/sub"
 log_level = "debug"
 batch_size = 7
 max_file_bytes = 8192
+max_memory_bytes = 2097152
+max_queue_bytes = 0x400000
 [logging.service_names]
 r2_unit = "Astromech"
 [webbridge]
@@ -106,6 +112,8 @@ environment = { PYTHONUNBUFFERED = "1" }
   BOOST_TEST((config.logging.log_level == Level::debug));
   BOOST_TEST(config.logging.batch_size == 7u);
   BOOST_TEST(config.logging.max_file_bytes == 8192u);
+  BOOST_TEST(config.logging.max_memory_bytes == 2097152u);
+  BOOST_TEST(config.logging.max_queue_bytes == 4194304u);
   BOOST_TEST(config.logging.service_names.at("r2_unit") == "Astromech");
   BOOST_TEST(config.logging.service_names.at("music_controller") == "Music Controller");
   BOOST_TEST(config.webbridge.listen == "0.0.0.0:9000");
@@ -120,8 +128,9 @@ environment = { PYTHONUNBUFFERED = "1" }
 BOOST_AUTO_TEST_CASE(an_unknown_key_names_file_line_and_key) {
   BOOST_TEST(error_of("[logging]\nlog_level = \"INFO\"\nbatch_sise = 10\n") ==
              "test.toml:3:1: logging.batch_sise: unknown key (allowed here: log_level max_memory_logs "
-             "session_file_path enable_dashboard_streaming dashboard_max_rate file_flush_interval "
-             "deduplication_window dedup_summary_interval_ms max_queue_size batch_size max_file_bytes query_endpoint "
+             "max_memory_bytes session_file_path enable_dashboard_streaming dashboard_max_rate file_flush_interval "
+             "deduplication_window dedup_summary_interval_ms max_queue_size max_queue_bytes batch_size max_file_bytes "
+             "query_endpoint "
              "service_names)");
   BOOST_TEST(error_of("[loging]\n").starts_with("test.toml:1:2: loging: unknown key"));
 }
@@ -136,6 +145,10 @@ BOOST_AUTO_TEST_CASE(a_wrong_type_names_file_line_and_key) {
 BOOST_AUTO_TEST_CASE(a_bad_value_names_file_line_and_key) {
   BOOST_TEST(error_of("[logging]\nbatch_size = 0\n") ==
              "test.toml:2:14: logging.batch_size: must be from 1 to 100000 (got 0)");
+  BOOST_TEST(error_of("[logging]\nmax_memory_bytes = 1000\n") ==
+             "test.toml:2:20: logging.max_memory_bytes: must be from 1048576 to 1099511627776 (got 1000)");
+  BOOST_TEST(error_of("[logging]\nmax_queue_bytes = -1\n") ==
+             "test.toml:2:19: logging.max_queue_bytes: must be from 1048576 to 1099511627776 (got -1)");
   BOOST_TEST(error_of("[logging]\nlog_level = \"LOUD\"\n") ==
              "test.toml:2:13: logging.log_level: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got 'LOUD')");
   BOOST_TEST(error_of("[bus]\npublish_endpoint = \"127.0.0.1:5555\"\n")

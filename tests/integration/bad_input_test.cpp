@@ -20,6 +20,7 @@
 
 #include "cantina/bus/codec.h"
 #include "cantina/bus/json.h"
+#include "cantina/bus/limits.h"
 #include "cantina/bus/socket.h"
 #include "integration/bus_client.h"
 #include "integration/process.h"
@@ -178,14 +179,14 @@ BOOST_AUTO_TEST_CASE(a_record_of_odd_bytes_as_big_as_allowed_is_one_line_in_the_
   RawPublisher publisher(context, bus.publish_endpoint);
   // NUL, an ANSI colour, BEL, backspace, CR LF, DEL, a C1 control, U+2028, bytes that
   // are not UTF-8 (a lone byte, an overlong NUL, a surrogate, a cut sequence), and
-  // valid multibyte text; repeated up to the record size cap (a hand-made
-  // publisher sends it whole: no Logger cuts it).
+  // valid multibyte text; repeated to half as much again as the record size cap (a
+  // hand-made publisher sends it whole: no Logger cuts it, the node does).
   const std::string piece =
       std::string("NUL[\0] ", 7) +
       "ESC[\x1b[31mred\x1b[0m] BEL[\a] BS[\b] CRLF[\r\n] DEL[\x7f] C1[\xc2\x85] "
       "LS[\xe2\x80\xa8] bad[\xff\xc0\x80\xed\xa0\x80] cut[\xe2\x82] ok[\xc3\xa9\xe2\x9c\x93\xf0\x9f\x98\x80] ";
   std::string message = "odd-megabyte ";
-  while (message.size() + piece.size() <= bus::kDefaultMaxRecordBytes) message += piece;
+  while (message.size() + piece.size() <= bus::kDefaultMaxRecordBytes * 3 / 2) message += piece;
   publisher.send_record(make_record("odd_bytes", 3, 1, message));
   publisher.send_record(make_record("odd_bytes", 3, 2, "the next record"));
   std::this_thread::sleep_for(1500ms);
@@ -198,7 +199,10 @@ BOOST_AUTO_TEST_CASE(a_record_of_odd_bytes_as_big_as_allowed_is_one_line_in_the_
   BOOST_REQUIRE_EQUAL(entries.size(), 2u);
   const std::string shown(entries[0].at("message").as_string());
   BOOST_TEST(shown.starts_with("odd-megabyte NUL["));
-  BOOST_TEST(shown.size() >= message.size());  // nothing cut; invalid bytes became U+FFFD
+  // Cut at the record cap, and marked (invalid bytes became U+FFFD).
+  BOOST_TEST(shown.size() >= bus::kDefaultMaxRecordBytes - 64);
+  BOOST_TEST(shown.find("\xe2\x80\xa6 [truncated ") != std::string::npos);
+  BOOST_TEST(shown.ends_with(" bytes]"));
   BOOST_TEST(valid_utf8(shown));
   BOOST_TEST(shown.find("\xef\xbf\xbd") != std::string::npos);
   BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
@@ -213,7 +217,8 @@ BOOST_AUTO_TEST_CASE(a_record_of_odd_bytes_as_big_as_allowed_is_one_line_in_the_
   BOOST_REQUIRE_EQUAL(count_containing(lines, "odd-megabyte"), 1u);
   const std::string& line =
       *std::find_if(lines.begin(), lines.end(), [](const std::string& l) { return l.find("odd-megabyte") != l.npos; });
-  BOOST_TEST(line.size() > message.size());
+  BOOST_TEST(line.size() > bus::kDefaultMaxRecordBytes);
+  BOOST_TEST(line.find("\xe2\x80\xa6 [truncated ") != std::string::npos);
   BOOST_TEST(line.find(R"(NUL[\x00] ESC[\x1b[31mred\x1b[0m] BEL[\x07] BS[\x08] CRLF[\r\n] DEL[\x7f] C1[\u0085] )"
                        R"(LS[\u2028] bad[\xff\xc0\x80\xed\xa0\x80] cut[\xe2\x82] ok[)"
                        "\xc3\xa9\xe2\x9c\x93\xf0\x9f\x98\x80] ") != std::string::npos);

@@ -53,6 +53,34 @@ BOOST_AUTO_TEST_CASE(rejects_items_when_full_and_leaves_them_untouched) {
   // NOLINTEND(bugprone-use-after-move)
 }
 
+// Strings that weigh their length.
+struct Length {
+  std::size_t operator()(const std::string& text) const noexcept { return text.size(); }
+};
+
+BOOST_AUTO_TEST_CASE(refuses_items_past_its_bytes_and_pops_at_most_a_byte_budget) {
+  BoundedQueue<std::string, Length> queue(100, 1, 10);
+  BOOST_TEST(queue.max_bytes() == 10u);
+  BOOST_TEST(queue.try_push(std::string(6, 'a')));
+  BOOST_TEST(!queue.try_push(std::string(5, 'b')));  // 11 bytes
+  BOOST_TEST(queue.try_push(std::string(4, 'c')));   // 10: full
+  BOOST_TEST(queue.bytes() == 10u);
+  std::vector<std::string> batch = {"d", "", "ee"};
+  BOOST_TEST(queue.push_batch(
+                 batch, [](const std::string& text) { return text == "ee"; },
+                 [](const std::string&) { return false; }) == 1u);  // "d" refused, "" fits, "ee" kept regardless
+  BOOST_TEST(queue.bytes() == 12u);
+  std::vector<std::string> out;
+  // At most 7 bytes: the first item alone is 6, the second takes it past.
+  BOOST_TEST(queue.pop_batch(out, 100, 0ms, decltype(queue)::Idle::linger, Clock::time_point::max(), 7) == 2u);
+  BOOST_TEST(queue.bytes() == 2u);
+  BOOST_TEST(queue.pop_batch(out, 100, 0ms) == 2u);
+  BOOST_TEST(queue.bytes() == 0u);
+  // Alone, an item larger than the budget goes in (else it never could).
+  BOOST_TEST(queue.try_push(std::string(50, 'x')));
+  BOOST_TEST(!queue.try_push(std::string(1, 'y')));
+}
+
 BOOST_AUTO_TEST_CASE(push_unbounded_ignores_the_capacity) {
   BoundedQueue<int> queue(1);
   BOOST_TEST(queue.try_push(1));

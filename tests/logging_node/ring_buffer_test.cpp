@@ -2,6 +2,7 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include <cctype>
 #include <memory>
 #include <string>
 #include <vector>
@@ -110,6 +111,82 @@ BOOST_AUTO_TEST_CASE(releases_overwritten_items) {
   BOOST_REQUIRE(items.size() == 2u);
   BOOST_TEST(*items[0] == 2);
   BOOST_TEST(*items[1] == 3);
+}
+
+// Items that weigh their string's length (besides their slot).
+struct StringWeight {
+  static std::size_t heap_bytes(const std::string& text) noexcept { return text.size(); }
+  static void assign(std::string& slot, const std::string& value) { slot = value; }
+  static void release(std::string& slot) { slot = std::string(); }
+};
+
+BOOST_AUTO_TEST_CASE(drops_the_oldest_items_to_stay_within_its_bytes) {
+  constexpr std::size_t kSlots = 16 * sizeof(std::string);  // the first 16 slots
+  RingBuffer<std::string, StringWeight> buffer(1000, kSlots + 100);
+  for (int i = 0; i < 5; ++i) buffer.push(std::string(30, char('a' + i)));  // 150 bytes: the first two go
+  BOOST_TEST(buffer.size() == 3u);
+  BOOST_TEST(buffer.at(0) == std::string(30, 'c'));
+  BOOST_TEST(buffer.at(2) == std::string(30, 'e'));
+  BOOST_TEST(buffer.bytes() <= buffer.max_bytes());
+  BOOST_TEST(buffer.dropped() == 2u);
+  // One item over the budget alone is still kept, as the only one.
+  buffer.push(std::string(500, 'z'));
+  BOOST_TEST(buffer.size() == 1u);
+  BOOST_TEST(buffer.at(0).size() == 500u);
+  buffer.push("small");
+  BOOST_TEST(buffer.size() == 1u);
+  BOOST_TEST(buffer.at(0) == "small");
+  BOOST_TEST(buffer.bytes() <= buffer.max_bytes());
+}
+
+// The slots count too: with tiny items the budget bounds how many slots exist.
+BOOST_AUTO_TEST_CASE(its_slots_never_grow_past_its_bytes) {
+  const std::size_t budget = 100 * sizeof(std::string);
+  RingBuffer<std::string, StringWeight> buffer(1'000'000, budget);
+  for (int i = 0; i < 10'000; ++i) buffer.push(std::to_string(i));
+  BOOST_TEST(buffer.bytes() <= budget);
+  BOOST_TEST(buffer.size() >= 40u);  // the slots doubled to 64, the items' bytes take a few
+  BOOST_TEST(buffer.size() < 100u);
+  // Still oldest first, consecutive, newest last.
+  for (std::size_t i = 0; i + 1 < buffer.size(); ++i) {
+    BOOST_TEST(std::stoi(buffer.at(i)) + 1 == std::stoi(buffer.at(i + 1)));
+  }
+  BOOST_TEST(buffer.at(buffer.size() - 1) == "9999");
+}
+
+// Growing after a wrap-around keeps the order (the new slots go between the
+// newest and the oldest).
+BOOST_AUTO_TEST_CASE(keeps_the_order_when_it_grows_after_dropping) {
+  RingBuffer<std::string, StringWeight> buffer(1000, 32 * sizeof(std::string) + 60);
+  int next = 0;
+  for (; next < 20; ++next) buffer.push(std::string(2, char('a' + next % 26)));
+  buffer.push(std::string(50, '#'));  // drops the oldest, wraps
+  ++next;
+  for (; next < 200; ++next) {
+    buffer.push(std::to_string(next));
+    for (std::size_t i = 1; i + 1 < buffer.size(); ++i) {
+      if (buffer.at(i).size() < 50 && buffer.at(i + 1).size() < 50 && std::isdigit(buffer.at(i)[0]) &&
+          std::isdigit(buffer.at(i + 1)[0])) {
+        BOOST_TEST_REQUIRE(std::stoi(buffer.at(i)) + 1 == std::stoi(buffer.at(i + 1)));
+      }
+    }
+    BOOST_TEST_REQUIRE(buffer.at(buffer.size() - 1) == std::to_string(next));
+    BOOST_TEST_REQUIRE(buffer.bytes() <= buffer.max_bytes());
+  }
+}
+
+// A slot that held a large text does not keep its buffer for a small one, and an
+// entry dropped for bytes gives its memory back.
+BOOST_AUTO_TEST_CASE(entry_slots_give_back_oversize_buffers) {
+  RingBuffer<LogEntry, cantina::logging::EntryRingTraits> buffer(2, 1 << 20);
+  buffer.push(entry(Level::info, "S", "s", std::string(200'000, 'x')));
+  buffer.push(entry(Level::info, "S", "s", "b"));
+  const std::size_t big = buffer.bytes();
+  BOOST_TEST(big > 200'000u);
+  buffer.push(entry(Level::info, "S", "s", "c"));  // overwrites the large one in place
+  BOOST_TEST(buffer.bytes() < 64 * 1024u);
+  BOOST_TEST(buffer.at(0).message == "b");
+  BOOST_TEST(buffer.at(1).message == "c");
 }
 
 BOOST_AUTO_TEST_CASE(history_filter_checks_the_minimum_level) {

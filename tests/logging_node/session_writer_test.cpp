@@ -69,7 +69,7 @@ struct Running {
     return true;
   }
   NodeCounters counters;
-  BoundedQueue<WriterItem> queue;
+  WriterQueue queue;
   SessionWriter writer;
   std::thread thread;
 };

@@ -42,6 +42,7 @@ struct BusConfig {
 struct LoggingConfig {
   Level log_level = Level::info;
   std::uint32_t max_memory_logs = 1000;
+  std::uint64_t max_memory_bytes = std::uint64_t{16} << 20;  // the history in memory, in bytes
   std::string session_file_path = "./logs";
   bool enable_dashboard_streaming = true;
   std::uint32_t dashboard_max_rate = 10000;  // entries/s streamed live; 0 = no limit
@@ -49,6 +50,7 @@ struct LoggingConfig {
   std::uint32_t deduplication_window = 30;   // seconds, 0 = off
   std::uint32_t dedup_summary_interval_ms = 2000;  // longest a counted repeat waits for its summary
   std::uint32_t max_queue_size = 10000;
+  std::uint64_t max_queue_bytes = std::uint64_t{32} << 20;  // entries waiting for the writer, in bytes
   std::uint32_t batch_size = 100;
   std::uint64_t max_file_bytes = 0;  // 0 = no rotation
   std::string query_endpoint = "tcp://127.0.0.1:5557";

@@ -72,4 +72,20 @@ std::string capped_text(std::string_view text, std::size_t max_bytes);
 // if anything was cut.
 bool cap_fields(std::vector<std::pair<std::string, std::string>>& fields);
 
+// The text one bus message may fill into the records a reader keeps of it, at
+// most: every record's message, names, fields and service, a batch's shared values
+// counted once per record they are filled into (twice the largest bus message).
+inline constexpr std::size_t kMaxFilledBytes = std::size_t{8} * 1024 * 1024;
+
+// Longest marker a cut appends ("… [truncated N bytes]" with a 20-digit N).
+inline constexpr std::size_t kMaxTruncationMarkerBytes = 48;
+
+// A reader's cut (the logging node's, of a record a producer did not cap):
+// `text` itself if it is at most `cap` bytes; else its first at most `cap`
+// bytes, backed off to a UTF-8 character boundary, followed by the marker,
+// written into `out` and returned as a view of it: at most
+// cap + kMaxTruncationMarkerBytes bytes. Unlike the producers' cut, the marker
+// comes on top of the cap, so a text a producer already cut is never cut again.
+std::string_view truncate_utf8(std::string_view text, std::size_t cap, std::string& out);
+
 }  // namespace cantina::bus

@@ -72,7 +72,7 @@ struct DashboardLogBatch {
 
 // Request to the logging node's history endpoint.
 struct HistoryQuery {
-  std::uint32_t limit = 0;  // 0 = all that match
+  std::uint32_t limit = 0;  // 0 = as many as the node keeps (max_memory_logs)
   Level min_level = Level::debug;
   std::vector<std::string> services;  // empty = all
   std::string text;                   // substring; empty = all
@@ -84,6 +84,7 @@ struct HistoryReply {
   std::vector<DashboardLog> entries;  // oldest first
   std::string error;                  // empty on success
   std::string session_id;
+  bool truncated = false;  // older entries matched but did not fit in the reply
 
   friend bool operator==(const HistoryReply&, const HistoryReply&) = default;
 };

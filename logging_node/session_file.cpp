@@ -1,6 +1,7 @@
 #include "session_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -112,6 +113,11 @@ SessionFile::SessionFile(std::filesystem::path directory, std::int64_t start_ns,
       session_id_ = std::move(id);
       path_ = std::move(candidate);
       base_ = directory_ / ("cantina-session-" + session_id_);
+      lock_fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (lock_fd_ >= 0 && ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+        ::close(lock_fd_);
+        lock_fd_ = -1;  // readers then take the session as finished: only a missing "live" mark
+      }
       return;
     }
     const int error = errno;
@@ -123,6 +129,7 @@ SessionFile::SessionFile(std::filesystem::path directory, std::int64_t start_ns,
 
 SessionFile::~SessionFile() {
   close_part();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 void SessionFile::close_part() noexcept {

@@ -153,7 +153,10 @@ void LogNode::start() {
 
 std::vector<std::filesystem::path> LogNode::session_files() const {
   std::vector<std::filesystem::path> files;
-  for (const auto& entry : std::filesystem::directory_iterator(logs)) files.push_back(entry.path());
+  // The session files (not their .idx indexes).
+  for (const auto& entry : std::filesystem::directory_iterator(logs)) {
+    if (entry.path().extension() == ".log") files.push_back(entry.path());
+  }
   std::sort(files.begin(), files.end());
   return files;
 }

@@ -53,6 +53,9 @@ int create_exclusive(const std::filesystem::path& path) {
     fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return -1;
+  // The part being written is locked, so that readers can tell it is live (a
+  // failure only leaves readers taking it for finished).
+  (void)::flock(fd, LOCK_EX | LOCK_NB);
   if (::fchmod(fd, kFileMode) != 0) {
     const int saved = errno;
     ::close(fd);
@@ -113,11 +116,6 @@ SessionFile::SessionFile(std::filesystem::path directory, std::int64_t start_ns,
       session_id_ = std::move(id);
       path_ = std::move(candidate);
       base_ = directory_ / ("cantina-session-" + session_id_);
-      lock_fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-      if (lock_fd_ >= 0 && ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-        ::close(lock_fd_);
-        lock_fd_ = -1;  // readers then take the session as finished: only a missing "live" mark
-      }
       return;
     }
     const int error = errno;
@@ -129,7 +127,6 @@ SessionFile::SessionFile(std::filesystem::path directory, std::int64_t start_ns,
 
 SessionFile::~SessionFile() {
   close_part();
-  if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
 void SessionFile::close_part() noexcept {
@@ -144,6 +141,7 @@ std::error_code SessionFile::reopen() {
   } while (fd < 0 && errno == EINTR);
   if (fd < 0 && errno == ENOENT) fd = create_exclusive(path_);  // removed meanwhile
   if (fd < 0) return last_error();
+  (void)::flock(fd, LOCK_EX | LOCK_NB);
 
   struct stat info {};
   if (::fstat(fd, &info) != 0) {

@@ -19,8 +19,8 @@ class SessionFile {
   // created with O_EXCL and mode 0640 (set with fchmod, so the umask cannot change
   // it). If that name exists (a restart within the same second), uses
   // cantina-session-YYYYMMDD-HHMMSS-2.log, -3, ... max_file_bytes 0 = no rotation.
-  // Holds an exclusive flock(2) on the first part for as long as it lives, so
-  // that readers can tell a session being written (store::SessionDir::is_live).
+  // Holds an exclusive flock(2) on the part it writes, so that readers can tell
+  // a session being written (store::SessionDir::is_live).
   // Throws std::runtime_error, with a one-line message naming the path and the
   // strerror text, if the directory cannot be created or the file opened.
   SessionFile(std::filesystem::path directory, std::int64_t start_ns, std::uint64_t max_file_bytes);
@@ -80,8 +80,7 @@ class SessionFile {
   std::filesystem::path path_;  // current part
   std::string session_id_;
   std::uint64_t max_file_bytes_;
-  int fd_ = -1;       // -1 after a failure that needs a reopen
-  int lock_fd_ = -1;  // the first part, read-only, flock(LOCK_EX) held
+  int fd_ = -1;  // -1 after a failure that needs a reopen
   std::uint32_t part_ = 1;
   std::uint64_t part_bytes_ = 0;  // complete lines in the current part
   std::uint64_t bytes_written_ = 0;

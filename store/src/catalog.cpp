@@ -215,8 +215,8 @@ Fd SessionDir::open_file(const std::string& name) const {
 }
 
 bool SessionDir::is_live(const SessionFiles& session) const {
-  if (session.parts.empty() || session.parts.front().number != 1) return false;
-  Fd file = open_file(part_file_name(session.id, 1, false));
+  if (session.parts.empty() || session.parts.back().compressed) return false;
+  Fd file = open_file(session.parts.back().name);
   if (!file) return false;
   if (::flock(file.get(), LOCK_SH | LOCK_NB) != 0) return errno == EWOULDBLOCK;
   ::flock(file.get(), LOCK_UN);

@@ -25,11 +25,10 @@ BOOST_AUTO_TEST_CASE(file_names_and_ids) {
   BOOST_TEST(part->part == 12u);
   BOOST_TEST(part->compressed);
   BOOST_TEST(part->index);
-  for (const char* bad :
-       {"cantina-session-20261126-174500.log.tmp", "cantina-session-20261126-174500.part1.log",
-        "cantina-session-20261126-174500.part02.log", "cantina-session-2026112-174500.log",
-        "cantina-session-20261126-174500-1.log", "cantina-session-20261126-174500-02.log", "x.log",
-        "cantina-session-20261126-174500.log.gz", "cantina-session-../20261126-174500.log"}) {
+  for (const char* bad : {"cantina-session-20261126-174500.log.tmp", "cantina-session-20261126-174500.part1.log",
+                          "cantina-session-20261126-174500.part02.log", "cantina-session-2026112-174500.log",
+                          "cantina-session-20261126-174500-1.log", "cantina-session-20261126-174500-02.log", "x.log",
+                          "cantina-session-20261126-174500.log.gz", "cantina-session-../20261126-174500.log"}) {
     BOOST_TEST(!parse_file_name(bad), bad);
   }
   BOOST_TEST(part_file_name("20261126-174500", 3, true) == "cantina-session-20261126-174500.part3.log.zst");
@@ -46,12 +45,11 @@ BOOST_AUTO_TEST_CASE(file_names_and_ids) {
 
 BOOST_AUTO_TEST_CASE(sessions_and_their_parts_oldest_first) {
   TempFolder folder;
-  for (const char* name :
-       {"cantina-session-20261126-174500-10.log", "cantina-session-20261126-174500-2.log",
-        "cantina-session-20261126-174500.log.zst", "cantina-session-20261126-174500.log.zst.idx",
-        "cantina-session-20261126-174500.part2.log", "cantina-session-20261126-174500.part2.log.zst",
-        "cantina-session-20261125-080000.log", "cantina-session-20261125-080000.log.idx", "notes.txt",
-        "cantina-session-20261125-080000.part3.log.zst.tmp"}) {
+  for (const char* name : {"cantina-session-20261126-174500-10.log", "cantina-session-20261126-174500-2.log",
+                           "cantina-session-20261126-174500.log.zst", "cantina-session-20261126-174500.log.zst.idx",
+                           "cantina-session-20261126-174500.part2.log", "cantina-session-20261126-174500.part2.log.zst",
+                           "cantina-session-20261125-080000.log", "cantina-session-20261125-080000.log.idx",
+                           "notes.txt", "cantina-session-20261125-080000.part3.log.zst.tmp"}) {
     write_all(folder.path / name, "12345");
   }
   const SessionDir dir(folder.path);
@@ -97,7 +95,8 @@ BOOST_AUTO_TEST_CASE(nothing_outside_the_folder_is_read) {
 
 BOOST_AUTO_TEST_CASE(a_session_being_written_is_live) {
   TempFolder folder;
-  const fs::path first = folder.path / "cantina-session-20261126-174500.log";
+  write_all(folder.path / "cantina-session-20261126-174500.log", "");
+  const fs::path first = folder.path / "cantina-session-20261126-174500.part2.log";  // the one being written
   write_all(first, "");
   const SessionDir dir(folder.path);
   const auto session = *dir.find("20261126-174500");

@@ -88,7 +88,8 @@ class SessionDir {
   // regular file. Invalid Fd (errno set) otherwise.
   Fd open_file(const std::string& name) const;
 
-  // True while a logging node writes `session` (it holds a lock on its first part).
+  // True while a logging node writes `session` (it holds a lock on the part it
+  // writes, the last one).
   bool is_live(const SessionFiles& session) const;
 
  private:

@@ -23,6 +23,7 @@
 #include "dashboard_stream.h"
 #include "dedup_filter.h"
 #include "history_filter.h"
+#include "retention.h"
 #include "ring_buffer.h"
 #include "sequence_tracker.h"
 #include "service_names.h"
@@ -54,6 +55,21 @@ constexpr const char* kStopMessage = "stop";
 constexpr std::size_t kMaxReportedServices = 1000;
 constexpr std::string_view kOtherServices = "(other services)";
 constexpr std::size_t kMaxDedupKeys = 10000;
+
+RetentionOptions retention_options(const bus::LoggingConfig& logging, const SessionFile& session,
+                                   const NodeCounters& counters) {
+  RetentionOptions options;
+  options.directory = session.directory();
+  options.current_session = session.session_id();
+  options.max_total_bytes = logging.max_total_bytes;
+  options.max_sessions = logging.max_sessions;
+  options.max_age_days = logging.max_age_days;
+  options.min_free_bytes = logging.min_free_bytes;
+  options.compress_after = std::chrono::seconds(logging.compress_after);
+  options.compress_level = static_cast<int>(logging.compress_level);
+  options.bytes_written = &counters.bytes_written;
+  return options;
+}
 
 std::string stop_endpoint(const void* owner) {
   return "inproc://logging-node-stop-" + std::to_string(reinterpret_cast<std::uintptr_t>(owner));
@@ -108,7 +124,8 @@ struct LoggingNode::State {
         spares(kSpareEntries),
         writer(session, writer_queue, counters,
                WriterOptions{config.logging.batch_size, std::chrono::seconds(config.logging.file_flush_interval),
-                             &spares}),
+                             &spares, [this] { retention.wake(); }}),
+        retention(retention_options(config.logging, session, counters)),
         names(config.logging.service_names),
         dedup(std::chrono::seconds(config.logging.deduplication_window), kMaxDedupKeys),
         ring(config.logging.max_memory_logs),
@@ -175,6 +192,7 @@ struct LoggingNode::State {
   BoundedQueue<WriterItem> writer_queue;
   BoundedQueue<std::unique_ptr<LogEntry>> spares;  // written entries coming back from the writer for reuse
   SessionWriter writer;
+  Retention retention;  // its own thread; never the current session
 
   // Owned by the receive thread from start() on.
   ServiceNames names;
@@ -249,6 +267,7 @@ void LoggingNode::State::publish_stats() {
   stats.publishers = sequences.publishers();
   stats.uptime_ns = stats.timestamp_ns - started_ns;
   stats.not_streamed = dashboard.not_streamed();
+  stats.bytes_kept = retention.bytes_kept();
   publisher->publish(bus::topics::kLoggingStats, stats);
 }
 
@@ -513,6 +532,7 @@ void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
   for (LogEntry& summary : summaries) accept(std::move(summary));
   if (now_monotonic < next_stats_ns) return;
   next_stats_ns = now_monotonic + kStatsPeriodNs;
+  for (Retention::Note& note : retention.take_notes()) node_entry(note.level, EntryKind::node, std::move(note.text));
   const std::uint64_t frame_malformed = subscriber->malformed();
   if (frame_malformed > frame_malformed_seen) {
     counters.malformed.fetch_add(frame_malformed - frame_malformed_seen, std::memory_order_relaxed);
@@ -630,6 +650,7 @@ void LoggingNode::State::receive_loop() {
 
 void LoggingNode::State::shut_down() {
   publish_status(bus::ServiceState::stopping, "draining session " + session.session_id());
+  retention.stop();  // a compression under way is abandoned (its temporary files removed)
   // What ZeroMQ has already delivered to this process was accepted by the bus: take
   // it, for at most kDrainLimit (publishers still sending must not keep us here).
   const std::int64_t drain_until = bus::monotonic_ns() + kDrainLimit.count() * 1'000'000;
@@ -676,6 +697,7 @@ void LoggingNode::start() {
     pthread_setname_np(pthread_self(), "logd-receive");
     state_->receive_loop();
   });
+  state_->retention.start();
 }
 
 void LoggingNode::stop() {

@@ -21,7 +21,14 @@
 //   ERROR or CRITICAL entry arrives, or after at most 100 ms; formats up to
 //   batch_size entries into one buffer and writes it with one write(2); fdatasync
 //   at least every file_flush_interval seconds and at once after a batch holding
-//   an ERROR or CRITICAL entry.
+//   an ERROR or CRITICAL entry. Beside each part it appends the part's sidecar
+//   index (store::IndexWriter), and it wakes the retention thread when a part is
+//   finished.
+// - retention thread (logd-retention, SCHED_IDLE, nice 19, idle I/O; design in
+//   retention.h): compresses finished parts and deletes the oldest sessions to
+//   keep [logging] max_total_bytes, max_sessions, max_age_days and min_free_bytes,
+//   never the current session; its INFO/WARNING lines go through the receive
+//   thread (taken once a second) into the session like the node's own.
 // Queue: the writer queue holds at most max_queue_size entries. While fewer than
 //   2048 (or half of it) are free, the receive thread reads nothing from the bus,
 //   so a backlog waits in ZeroMQ's queues (high_water_mark messages; beyond that

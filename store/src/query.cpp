@@ -315,18 +315,65 @@ SessionSummary SessionScan::summary() {
 }
 
 bool SessionScan::refresh() {
+  // The listing first: a part the writer has left is complete once the next one exists.
+  const auto latest = dir_.find(session_.id);
   bool grew = false;
-  if (auto latest = dir_.find(session_.id); latest && latest->parts.size() > session_.parts.size()) {
-    // A new part: the one before is finished; it is read whole from now on.
+  for (auto& reader : readers_) {
+    if (reader) grew = reader->refresh() || grew;
+  }
+  if (latest && latest->parts.size() > session_.parts.size() &&
+      std::equal(session_.parts.begin(), session_.parts.end(), latest->parts.begin(),
+                 [](const PartFile& a, const PartFile& b) { return a.number == b.number; })) {
     session_.parts = latest->parts;
     readers_.resize(session_.parts.size());
     grew = true;
   }
-  if (!session_.parts.empty()) {
-    const std::size_t last = session_.parts.size() - 1;
-    if (readers_[last]) grew = readers_[last]->refresh() || grew;
-  }
   return grew;
+}
+
+Position SessionScan::end_position() {
+  if (session_.parts.empty()) return Position{};
+  const std::uint32_t last = session_.parts.back().number;
+  return Position{last, part(last).size()};
+}
+
+std::optional<bus::DashboardLog> to_entry(const Match& match, const std::string& session_id,
+                                          const ServiceMatcher& services) {
+  if (!match.parsed) return std::nullopt;
+  bus::DashboardLog entry;
+  entry.timestamp_ns = match.parsed->timestamp_ns;
+  entry.timestamp = std::string(match.line.substr(kTimestampOffset, kTimestampLength));
+  entry.level = match.parsed->level;
+  entry.service = unescape(match.parsed->service);
+  entry.service_id = services.id_for(entry.service);
+  entry.message = unescape(match.parsed->message);
+  entry.session_id = session_id;
+  entry.sequence = match.sequence;
+  if (match.sequence != 0) entry.entry_id = session_id + "-" + std::to_string(match.sequence);
+  entry.kind = bus::EntryKind::record;
+  // "<message> (repeated N times between <first> and <last>)"
+  const std::string_view message = entry.message;
+  if (const auto at = message.rfind(" (repeated "); at != std::string_view::npos && message.ends_with(")")) {
+    std::uint32_t count = 0;
+    const char* begin = message.data() + at + 11;
+    const auto parsed = std::from_chars(begin, message.data() + message.size(), count);
+    const auto rest = static_cast<std::size_t>(message.data() + message.size() - parsed.ptr);
+    if (parsed.ec == std::errc{} && rest >= 15 && std::string_view(parsed.ptr, 15) == " times between " &&
+        message.find(" and ", at) != std::string_view::npos) {
+      entry.kind = bus::EntryKind::repeat_summary;
+      entry.repeat_count = count;
+    }
+  }
+  if (entry.service == "Logging Service" && entry.kind == bus::EntryKind::record) {
+    // The node's own lines; its loss reports have these forms (logging_node.cpp).
+    const bool loss =
+        entry.level == bus::Level::warning &&
+        (message.starts_with("lost ") || message.starts_with("dropped ") ||
+         message.find(" earlier records from ") != std::string_view::npos || message.starts_with("forgot ") ||
+         message.find(" lines could not be stored in the session file") != std::string_view::npos);
+    entry.kind = loss ? bus::EntryKind::loss : bus::EntryKind::node;
+  }
+  return entry;
 }
 
 }  // namespace cantina::store

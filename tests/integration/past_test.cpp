@@ -1,6 +1,7 @@
 // The past, with the real processes: cantina-logd keeping its session folder
 // (indexes, compression of finished parts, a crash-torn index repaired at the
-// next start).
+// next start), and `cantina-cli logs` reading what it wrote: sessions, parts,
+// compressed and not, filters, the last N, JSON, following a live session.
 #define BOOST_TEST_MODULE past
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
@@ -9,7 +10,10 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <set>
 #include <thread>
+
+#include <boost/json/parse.hpp>
 
 #include "cantina/store/catalog.h"
 #include "cantina/store/index.h"
@@ -22,6 +26,7 @@ using namespace std::chrono_literals;
 namespace bus = cantina::bus;
 namespace store = cantina::store;
 namespace fs = std::filesystem;
+namespace json = boost::json;
 
 namespace {
 
@@ -165,6 +170,208 @@ BOOST_AUTO_TEST_CASE(a_crash_torn_index_is_rebuilt_and_the_session_compressed_at
   BOOST_REQUIRE(eventually([&] { return compressed_parts(node.logs) == 2; }, 20s));
   BOOST_TEST(zstdcat(first.string() + ".zst") == original);
   BOOST_TEST(!fs::exists(first));
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+}
+
+namespace {
+
+struct Run {
+  int status;
+  std::string output;  // stdout and stderr
+  std::vector<std::string> lines;
+};
+
+// Runs `cantina-cli logs --config CONFIG ARGS...` to its end.
+Run logs(const LogNode& node, const std::vector<std::string>& args, const std::string& name = "logs") {
+  std::vector<std::string> argv{bin("cantina-cli"), "logs", "--config", node.config.string()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const fs::path out = node.dir / (name + ".out");
+  fs::remove(out);
+  Process process(argv, out);
+  Run run{process.wait(60s), "", {}};
+  run.output = process.output();
+  std::size_t start = 0;
+  while (start < run.output.size()) {
+    const auto end = run.output.find('\n', start);
+    run.lines.push_back(run.output.substr(start, end - start));
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return run;
+}
+
+std::vector<json::object> objects(const Run& run) {
+  std::vector<json::object> out;
+  for (const auto& line : run.lines) {
+    if (line.starts_with("{")) out.push_back(json::parse(line).as_object());
+  }
+  return out;
+}
+
+// A record of `service` at `level` with its own time.
+bus::LogRecord record_at(const std::string& service, std::uint64_t sequence, const std::string& message,
+                         bus::Level level, std::int64_t timestamp_ns) {
+  bus::LogRecord record = make_record(service, 11, sequence, message, level);
+  record.timestamp_ns = timestamp_ns;
+  return record;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(logs_reads_every_session_plain_and_compressed) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  LogNode node(dir.path(), bus, "max_file_bytes = 4096\ncompress_after = 0\ndeduplication_window = 0\n");
+  zmq::context_t context;
+  // Session 1: 400 records a millisecond apart from a fixed time, every 10th an
+  // ERROR, every 4th from the eye lights.
+  const std::int64_t t0 = 1'795'715'100'000'000'000;  // 2026-11-26T17:45:00Z
+  {
+    RawPublisher publisher(context, bus.publish_endpoint);
+    for (std::uint64_t i = 1; i <= 400; ++i) {
+      publisher.send_record(record_at(i % 4 == 0 ? "eye_light_controller" : "music_controller", i,
+                                      "first " + std::to_string(i) + " Volume " + std::string(40, 'v'),
+                                      i % 10 == 0 ? bus::Level::error : bus::Level::info,
+                                      t0 + static_cast<std::int64_t>(i) * 1'000'000));
+    }
+    BOOST_REQUIRE(stats.wait_until([](const bus::LoggingStats& s) { return s.written >= 401; }, 20s));
+  }
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  node.start();
+  {
+    RawPublisher publisher(context, bus.publish_endpoint);
+    for (std::uint64_t i = 1; i <= 50; ++i) {
+      publisher.send_record(make_record("voice_input", 9, i, "second " + std::to_string(i), bus::Level::warning));
+    }
+    BOOST_REQUIRE(stats.wait_until([](const bus::LoggingStats& s) { return s.written >= 51; }, 20s));
+  }
+  // The first session's parts get compressed by the new node.
+  BOOST_REQUIRE(eventually(
+      [&] {
+        const auto sessions = store::SessionDir(node.logs).list();
+        return sessions.size() == 2 && sessions[0].parts.back().compressed;
+      },
+      20s));
+
+  // The list: two sessions, the second one live.
+  const Run list = logs(node, {"--list-sessions", "--json"});
+  BOOST_TEST(list.status == 0, list.output);
+  const auto sessions = objects(list);
+  BOOST_REQUIRE_EQUAL(sessions.size(), 2u);
+  BOOST_TEST(sessions[0].at("offset").as_int64() == -1);
+  BOOST_TEST(sessions[1].at("offset").as_int64() == 0);
+  BOOST_TEST(!sessions[0].at("live").as_bool());
+  BOOST_TEST(sessions[1].at("live").as_bool());
+  BOOST_TEST(sessions[0].at("compressed_parts").as_int64() == sessions[0].at("parts").as_int64());
+  BOOST_TEST(sessions[0].at("levels").at("ERROR").as_int64() == 40);
+  const Run table = logs(node, {"--list-sessions"});
+  BOOST_TEST(table.lines.at(0).starts_with("OFFSET"), table.output);
+  BOOST_TEST(table.lines.at(2).ends_with("live"), table.output);
+
+  // The previous session whole, in order, once each, with the keys of tail --json.
+  const Run previous = logs(node, {"--session", "-1", "--json"});
+  BOOST_TEST(previous.status == 0);
+  const auto entries = objects(previous);
+  std::vector<int> seen;
+  for (const auto& entry : entries) {
+    const std::string message(entry.at("message").as_string());
+    if (message.starts_with("first ")) seen.push_back(std::stoi(message.substr(6)));
+  }
+  BOOST_REQUIRE_EQUAL(seen.size(), 400u);
+  for (int i = 0; i < 400; ++i) BOOST_TEST(seen[static_cast<std::size_t>(i)] == i + 1);
+  std::set<std::string> keys;
+  for (const auto& [key, value] : entries.front()) keys.insert(std::string(key));
+  BOOST_TEST((keys == std::set<std::string>{"timestamp", "timestamp_ns", "level", "service", "service_id", "message",
+                                            "session_id", "entry_id", "kind", "repeat_count", "host", "logger",
+                                            "sequence", "topic"}));
+  const auto& tenth = entries.at(10);  // the node's own first line, then first 1 ... first 10
+  BOOST_TEST(tenth.at("message").as_string().starts_with("first 10 "));
+  BOOST_TEST(tenth.at("level").as_string() == "ERROR");
+  BOOST_TEST(tenth.at("service").as_string() == "Music Controller");
+  BOOST_TEST(tenth.at("service_id").as_string() == "music_controller");
+  BOOST_TEST(tenth.at("sequence").as_int64() == 11);  // the node's entry sequence
+  BOOST_TEST(std::string(tenth.at("entry_id").as_string()) == std::string(sessions[0].at("id").as_string()) + "-11");
+  BOOST_TEST(tenth.at("timestamp").as_string() == "2026-11-26T17:45:00.010000Z");
+
+  // Filters, across plain and compressed parts.
+  const Run errors = logs(node, {"--session", "-1", "--level", "error", "--service", "eye_light_controller", "--utc"});
+  BOOST_TEST(errors.status == 0);
+  BOOST_REQUIRE_EQUAL(errors.lines.size(), 20u);
+  BOOST_TEST(errors.lines[0] ==
+             "[2026-11-26T17:45:00.020000Z] ERROR    Eye Lights           first 20 Volume " + std::string(40, 'v'));
+  const Run window =
+      logs(node, {"--since", "2026-11-26T17:45:00.100Z", "--until", "2026-11-26T17:45:00.104Z", "--utc"});
+  BOOST_TEST(window.lines.size() == 5u, window.output);
+  const Run grep = logs(node, {"--grep", "FIRST 3[0-9]{2} volume", "-i"});
+  BOOST_TEST(grep.lines.size() == 100u);
+  const Run last = logs(node, {"-n", "3", "--service", "Voice Input"});
+  BOOST_REQUIRE_EQUAL(last.lines.size(), 3u);
+  BOOST_TEST(last.lines[2].ends_with("second 50"));
+  const Run reverse = logs(node, {"--reverse", "-n", "2", "--grep", "^.{30}WARNING +Voice"});
+  BOOST_REQUIRE_EQUAL(reverse.lines.size(), 2u);
+  BOOST_TEST(reverse.lines[0].ends_with("second 50"));
+  BOOST_TEST(reverse.lines[1].ends_with("second 49"));
+  // Local time unless --utc, colours only when asked (not a terminal).
+  const Run local = logs(node, {"--session", "1", "-n", "1"});
+  BOOST_TEST(local.lines.at(0).find("\x1b[") == std::string::npos);
+  const Run colour = logs(node, {"--session", "-1", "--level", "ERROR", "-n", "1", "--colour"});
+  BOOST_TEST(colour.lines.at(0).starts_with("\x1b[31m["), colour.output);
+
+  // What cannot be done is said, with a non-zero status.
+  const Run bad_time = logs(node, {"--since", "teatime"});
+  BOOST_TEST(bad_time.status == 2);
+  BOOST_TEST(bad_time.output.find("--since 'teatime' is not a time") != std::string::npos);
+  const Run no_session = logs(node, {"--session", "-5"});
+  BOOST_TEST(no_session.status == 2);
+  BOOST_TEST(no_session.output.find("no session -5: there are 2 sessions") != std::string::npos);
+  const Run unknown = logs(node, {"--session", "20200101-000000"});
+  BOOST_TEST(unknown.status == 2);
+  const Run no_folder = logs(node, {"--dir", (dir.path() / "nowhere").string()});
+  BOOST_TEST(no_folder.status == 1);
+  BOOST_TEST(no_folder.output.find("cannot open session folder") != std::string::npos);
+  const Run help = logs(node, {"--help"});
+  BOOST_TEST(help.status == 0);
+  for (const char* option : {"--list-sessions", "--session", "--since", "--until", "--utc", "--level", "--service",
+                             "--grep", "--ignore-case", "-n N", "--reverse", "--json", "--follow", "--colour"}) {
+    BOOST_TEST(help.output.find(option) != std::string::npos, option);
+  }
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(logs_follows_a_live_session_and_the_next_one) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  LogNode node(dir.path(), bus, "deduplication_window = 0\n");
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  for (std::uint64_t i = 1; i <= 30; ++i)
+    publisher.send_record(make_record("music_controller", 1, i, "past " + std::to_string(i)));
+  BOOST_REQUIRE(stats.wait_until([](const bus::LoggingStats& s) { return s.written >= 31; }, 20s));
+  std::this_thread::sleep_for(300ms);
+  Process follower(
+      {bin("cantina-cli"), "logs", "--config", node.config.string(), "-f", "--service", "music_controller"},
+      dir.path() / "follow.out");
+  // The past: the last 10.
+  BOOST_REQUIRE(follower.wait_for_output("past 30", 10s));
+  BOOST_TEST(follower.output().find("past 20\n") == std::string::npos);
+  BOOST_TEST(follower.output().find("past 21\n") != std::string::npos);
+  for (std::uint64_t i = 31; i <= 40; ++i)
+    publisher.send_record(make_record("music_controller", 1, i, "live " + std::to_string(i)));
+  BOOST_TEST(follower.wait_for_output("live 40", 10s), follower.output());
+  // A new session (the node restarted): followed too.
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  node.start();
+  RawPublisher again(context, bus.publish_endpoint);
+  for (std::uint64_t i = 1; i <= 5; ++i)
+    again.send_record(make_record("music_controller", 2, i, "next " + std::to_string(i)));
+  BOOST_TEST(follower.wait_for_output("next 5", 15s), follower.output());
+  BOOST_TEST(follower.stop(SIGINT) == 0);
+  const std::string output = follower.output();
+  for (int i = 21; i <= 40; ++i) {
+    BOOST_TEST(count_of(output, (i <= 30 ? "past " : "live ") + std::to_string(i) + "\n") == 1u, i);
+  }
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
 }
 

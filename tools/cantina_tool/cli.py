@@ -13,7 +13,7 @@ from .constants import DEFAULT_CONFIG
 from .errors import CantinaError
 from .messages import error_text, say
 
-PASSTHROUGH_COMMANDS = ("tail", "level", "log", "keygen")  # handed to cantina-cli
+PASSTHROUGH_COMMANDS = ("tail", "logs", "level", "log", "keygen")  # handed to cantina-cli
 RAW_ARGUMENT_COMMANDS = (*PASSTHROUGH_COMMANDS, "bench")  # take their arguments verbatim
 
 

@@ -1,4 +1,4 @@
-"""The pass-through commands (tail, level, log, keygen): the process becomes
+"""The pass-through commands (tail, logs, level, log, keygen): the process becomes
 `cantina-cli <command> --config FILE ARGS...`."""
 
 import os

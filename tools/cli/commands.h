@@ -12,6 +12,7 @@ namespace cantina::cli {
 using Arguments = std::vector<std::string>;
 
 int tail_command(const Arguments& args);
+int logs_command(const Arguments& args);
 int level_command(const Arguments& args);
 int log_command(const Arguments& args);
 int wait_status_command(const Arguments& args);

@@ -1,4 +1,4 @@
-// cantina-cli: the command-line tools behind tools/cantina (tail, level, log,
+// cantina-cli: the command-line tools behind tools/cantina (tail, logs, level, log,
 // wait-status, check-config, show-config, keygen). Each subcommand is one function in
 // commands.h; main() only dispatches and turns errors into exit statuses.
 #include <iostream>
@@ -17,6 +17,9 @@ void usage(std::ostream& out) {
          "  tail [--json] [--service S]... [--level L] [-n N] [--no-follow] [--grep RE] [--topic PREFIX]...\n"
          "       [--bus ENDPOINT] [--query ENDPOINT] [--colour|--no-colour]\n"
          "                          print live log records (and history with -n)\n"
+         "  logs [--list-sessions] [--session ID|N] [--since T] [--until T] [--utc] [--level L] [--service S]...\n"
+         "       [--grep RE [-i]] [-n N] [--reverse] [--json] [-f] [--dir DIR]\n"
+         "                          read the session files (logs --help says more)\n"
          "  level SERVICE LEVEL     change a service's log level at run time\n"
          "  log --service S [--level L] MESSAGE... | --pipe\n"
          "                          publish log records\n"
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
   const cantina::cli::Arguments args(argv + 2, argv + argc);
   static const std::map<std::string, int (*)(const cantina::cli::Arguments&)> commands = {
       {"tail", cantina::cli::tail_command},
+      {"logs", cantina::cli::logs_command},
       {"level", cantina::cli::level_command},
       {"log", cantina::cli::log_command},
       {"wait-status", cantina::cli::wait_status_command},

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cantina/bus/level.h"
+#include "cantina/bus/records.h"
 #include "cantina/store/catalog.h"
 #include "cantina/store/line.h"
 #include "cantina/store/part.h"
@@ -97,8 +98,11 @@ class SessionScan {
   // ends before each match in its block).
   void want_sequences(bool want) { want_sequences_ = want; }
 
-  // Follows a live session: takes in what its last part gained; true if it grew.
+  // Follows a live session: takes in what its last part gained, and new parts;
+  // true if it grew.
   bool refresh();
+  // Where the session ends now (after its last whole line).
+  Position end_position();
   // The part reader of `part` (opened if needed).
   PartReader& part(std::uint32_t number);
 
@@ -131,5 +135,14 @@ class SessionScan {
   std::vector<std::unique_ptr<PartReader>> readers_;  // by index in session_.parts, opened on demand
   std::uint64_t budget_stop_ = 0;
 };
+
+// A matched line as the entry the logging node streamed for it (the keys of
+// `tail --json` for /dashboard/log). What the file does not hold is derived or
+// left empty: service_id from the name (ServiceMatcher::id_for), sequence and
+// entry_id from the index (0 and "" when unknown), kind from the text (a repeat
+// summary's "(repeated N times between A and B)", the node's loss reports),
+// host and logger empty. nullopt for a line not in the session layout.
+std::optional<bus::DashboardLog> to_entry(const Match& match, const std::string& session_id,
+                                          const ServiceMatcher& services);
 
 }  // namespace cantina::store

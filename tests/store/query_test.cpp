@@ -199,6 +199,19 @@ BOOST_AUTO_TEST_CASE(a_rare_level_reads_a_small_part_of_the_session) {
   BOOST_TEST(budget.scanned < total / 10);
 }
 
+BOOST_AUTO_TEST_CASE(a_regex_that_backtracks_without_end_is_stopped_not_silent) {
+  const Regex hostile("^(a+)+$", false);
+  BOOST_CHECK_THROW(hostile.matches(std::string(40, 'a') + "!"), RegexLimitError);
+  // Over a buffer, a limit reached by the whole is retried line by line.
+  const Regex fine("x[0-9]+y", false);
+  std::string lines;
+  for (int i = 0; i < 200000; ++i) lines += "x123 no match here\n";
+  lines += "x42y\n";
+  const auto [start, end] = fine.find_line(lines, 0);
+  BOOST_TEST(lines.substr(start, end - start) == "x42y");
+  BOOST_CHECK_THROW(Regex("(unclosed", false), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(positions_parse_only_in_their_exact_form) {
   BOOST_TEST(to_string(Position{3, 1234}) == "3:1234");
   BOOST_TEST((parse_position("3:1234") == Position{3, 1234}));

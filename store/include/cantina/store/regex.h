@@ -4,11 +4,20 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace cantina::store {
+
+// A match that PCRE2 gave up on (its match limit: a pattern that backtracks
+// without end on some line).
+class RegexLimitError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 class Regex {
  public:
@@ -21,18 +30,27 @@ class Regex {
 
   const std::string& pattern() const { return pattern_; }
 
-  // True if `line` (one line, no '\n') has a match.
+  // True if `line` (one line, no '\n') has a match. Throws RegexLimitError if
+  // PCRE2 gives up on the line (at most 10,000,000 backtracking steps).
   bool matches(std::string_view line) const;
 
   // The start and end (exclusive) of the first line of `data` at or after `from`
   // (a line start) that matches, or {npos, npos}. `data` holds whole lines.
+  // (A search of the whole buffer that reaches PCRE2's limit goes on line by line.)
   std::pair<std::size_t, std::size_t> find_line(std::string_view data, std::size_t from) const;
 
   // A Regex is used by one thread at a time (it holds its match state).
+  static constexpr std::uint32_t kMatchLimit = 10'000'000;
+
  private:
+  // pcre2 (JIT) match of `subject` from `from`: its result code.
+  int run(std::string_view subject, std::size_t from) const;
+
   std::string pattern_;
   void* code_ = nullptr;        // pcre2_code*
   void* match_data_ = nullptr;  // pcre2_match_data*
+  void* context_ = nullptr;     // pcre2_match_context*: the limits
+  void* jit_stack_ = nullptr;   // pcre2_jit_stack*
   bool jit_ = false;
 };
 

@@ -151,7 +151,13 @@ bool SessionScan::scan_blocks(PartReader& reader, std::size_t first, std::size_t
       // A run of whole blocks in one piece.
       std::size_t j = i + 1;
       const std::size_t limit = reader.run_end(i, last);
-      while (j < limit && mask_of(blocks[j]) == kAll && blocks[j].offset < to_offset) ++j;
+      // No further than the budget allows (at least one block).
+      const std::uint64_t allowed = budget.max_bytes - std::min(budget.max_bytes, budget.scanned);
+      std::uint64_t run_bytes = blocks[i].length;
+      while (j < limit && mask_of(blocks[j]) == kAll && blocks[j].offset < to_offset &&
+             run_bytes + blocks[j].length <= allowed) {
+        run_bytes += blocks[j++].length;
+      }
       const std::string_view data = reader.bytes(i, j);
       const std::uint64_t base = blocks[i].offset;
       budget.scanned += data.size();

@@ -300,6 +300,20 @@ std::string_view PartReader::bytes(std::size_t first, std::size_t last) {
   return buffer_;
 }
 
+bool PartReader::line_starts_at(std::uint64_t offset) {
+  if (offset == 0 || offset == size()) return true;
+  if (offset > size()) return false;
+  // The block holding the byte before it.
+  const auto holder =
+      std::upper_bound(blocks_.begin(), blocks_.end(), offset - 1,
+                       [](std::uint64_t value, const BlockSummary& block) { return value < block.end(); });
+  if (holder == blocks_.end()) return false;
+  if (holder->offset == offset) return true;
+  const auto index = static_cast<std::size_t>(holder - blocks_.begin());
+  const std::string_view data = bytes(index, index + 1);
+  return data[static_cast<std::size_t>(offset - 1 - holder->offset)] == '\n';
+}
+
 std::string write_index_file(const SessionDir& dir, const std::string& part_name, const std::string& contents) {
   const std::string name = part_name + std::string(kIndexSuffix);
   const std::string temporary = name + ".tmp";

@@ -54,6 +54,9 @@ class PartReader {
   // std::runtime_error if the part cannot be read.
   std::string_view bytes(std::size_t first, std::size_t last);
 
+  // True if a line starts at `offset` (0, the end, or just after a '\n').
+  bool line_starts_at(std::uint64_t offset);
+
   // Plain parts: takes in lines written since (for following a live part).
   // Returns true if the part grew.
   bool refresh();

@@ -54,6 +54,7 @@
 #include "cantina/bus/config.h"
 #include "cantina/bus/shutdown.h"
 #include "history_client.h"
+#include "sessions_api.h"
 #include "web_server.h"
 
 namespace {
@@ -115,6 +116,8 @@ int main(int argc, char** argv) {
        kMaxQueueBytes, config.webbridge.history_limit, config.webbridge.token, config.webbridge.allowed_origins},
       inbox, counters, history, note);
   inbox.on_arrival([&io, &hub] { net::post(io, [&hub] { hub.on_inbox(); }); });
+  hub.set_sessions(std::make_shared<cantina::webbridge::SessionsApi>(
+      cantina::webbridge::SessionsApiOptions{config.logging.session_file_path, config.logging.service_names}));
   std::shared_ptr<cantina::webbridge::Listener> listener;
   try {
     boost::system::error_code error;

@@ -1,7 +1,8 @@
 // The past, with the real processes: cantina-logd keeping its session folder
 // (indexes, compression of finished parts, a crash-torn index repaired at the
-// next start), and `cantina-cli logs` reading what it wrote: sessions, parts,
-// compressed and not, filters, the last N, JSON, following a live session.
+// next start), and `cantina-cli logs` and the web bridge's sessions API reading
+// what it wrote: sessions, parts, compressed and not, filters, the last N,
+// pages, JSON, following a live session, and nothing read outside the folder.
 #define BOOST_TEST_MODULE past
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
@@ -20,6 +21,7 @@
 #include "cantina/store/part.h"
 #include "integration/bus_client.h"
 #include "integration/process.h"
+#include "integration/web_client.h"
 
 using namespace cantina::testing;
 using namespace std::chrono_literals;
@@ -371,6 +373,161 @@ BOOST_AUTO_TEST_CASE(logs_follows_a_live_session_and_the_next_one) {
   const std::string output = follower.output();
   for (int i = 21; i <= 40; ++i) {
     BOOST_TEST(count_of(output, (i <= 30 ? "past " : "live ") + std::to_string(i) + "\n") == 1u, i);
+  }
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+}
+
+namespace {
+
+json::object get_json(const WebBridge& bridge, const std::string& target, unsigned expected = 200) {
+  const HttpResult result = http_request(bridge.port, target);
+  BOOST_TEST(result.status == expected, target << ": " << result.body);
+  return json::parse(result.body).as_object();
+}
+
+// Every entry of a session (or search) through pages of `limit`, following "next".
+std::vector<json::object> all_pages(const WebBridge& bridge, const std::string& base, std::size_t limit,
+                                    bool search = false) {
+  std::vector<json::object> out;
+  std::string cursor;
+  for (int page = 0; page < 1000; ++page) {
+    const auto body =
+        get_json(bridge, base + "&limit=" + std::to_string(limit) + (cursor.empty() ? "" : "&cursor=" + cursor));
+    for (const auto& entry : body.at("entries").as_array()) out.push_back(entry.as_object());
+    if (body.at("stopped").is_null() || (!search && body.at("entries").as_array().empty())) break;
+    cursor = std::string(body.at("next").as_string());
+  }
+  return out;
+}
+
+std::vector<std::string> messages(const std::vector<json::object>& entries, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (const auto& entry : entries) {
+    if (!entry.contains("message")) continue;
+    const std::string message(entry.at("message").as_string());
+    if (message.starts_with(prefix)) out.push_back(message.substr(0, message.find(' ', prefix.size())));
+  }
+  return out;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_sessions_api_lists_pages_filters_and_searches) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  LogNode node(dir.path(), bus, "max_file_bytes = 4096\ncompress_after = 0\ndeduplication_window = 0\n");
+  zmq::context_t context;
+  const std::int64_t t0 = 1'795'715'100'000'000'000;  // 2026-11-26T17:45:00Z
+  {
+    RawPublisher publisher(context, bus.publish_endpoint);
+    for (std::uint64_t i = 1; i <= 400; ++i) {
+      publisher.send_record(record_at(i % 4 == 0 ? "eye_light_controller" : "music_controller", i,
+                                      "first " + std::to_string(i) + " Volume " + std::string(40, 'v'),
+                                      i % 10 == 0 ? bus::Level::error : bus::Level::info,
+                                      t0 + static_cast<std::int64_t>(i) * 1'000'000));
+    }
+    BOOST_REQUIRE(stats.wait_until([](const bus::LoggingStats& s) { return s.written >= 401; }, 20s));
+  }
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  node.start();
+  {
+    RawPublisher publisher(context, bus.publish_endpoint);
+    for (std::uint64_t i = 1; i <= 50; ++i) {
+      publisher.send_record(make_record("voice_input", 9, i, "second " + std::to_string(i), bus::Level::warning));
+    }
+    BOOST_REQUIRE(stats.wait_until([](const bus::LoggingStats& s) { return s.written >= 51; }, 20s));
+  }
+  BOOST_REQUIRE(eventually(
+      [&] {
+        const auto sessions = store::SessionDir(node.logs).list();
+        return sessions.size() == 2 && sessions[0].parts.back().compressed;
+      },
+      20s));
+  WebBridge bridge(node);
+
+  // Newest first, with what the index says.
+  const auto list = get_json(bridge, "/api/sessions");
+  const auto& sessions = list.at("sessions").as_array();
+  BOOST_REQUIRE_EQUAL(sessions.size(), 2u);
+  const std::string older(sessions[1].at("id").as_string());
+  const std::string newer(sessions[0].at("id").as_string());
+  BOOST_TEST(sessions[0].at("live").as_bool());
+  BOOST_TEST(sessions[1].at("offset").as_int64() == -1);
+  BOOST_TEST(sessions[1].at("levels").at("ERROR").as_int64() == 40);
+  BOOST_TEST(sessions[1].at("compressed_parts").as_int64() == sessions[1].at("parts").as_int64());
+  const auto first_page = get_json(bridge, "/api/sessions?limit=1");
+  BOOST_TEST(first_page.at("sessions").as_array().size() == 1u);
+  BOOST_TEST(first_page.at("next").as_string() == newer);
+  const auto second_page = get_json(bridge, "/api/sessions?limit=1&before=" + newer);
+  BOOST_TEST(second_page.at("sessions").as_array().at(0).at("id").as_string() == older);
+
+  // A session page by page, forward and backward: every entry once, in order.
+  const std::string entries = "/api/sessions/" + older + "/entries?x=1";
+  const auto forward = messages(all_pages(bridge, entries, 37), "first ");
+  BOOST_REQUIRE_EQUAL(forward.size(), 400u);
+  for (int i = 0; i < 400; ++i) BOOST_TEST(forward[static_cast<std::size_t>(i)] == "first " + std::to_string(i + 1));
+  auto backward = messages(all_pages(bridge, entries + "&order=desc", 23), "first ");
+  std::reverse(backward.begin(), backward.end());
+  BOOST_TEST(backward == forward);
+
+  // Filters on the server, across compressed parts; the entries keep their place.
+  const auto errors = get_json(bridge, entries + "&level=ERROR&service=eye_light_controller,Music%20Controller");
+  BOOST_TEST(errors.at("entries").as_array().size() == 40u);
+  const auto twentieth = errors.at("entries").as_array().at(1).as_object();
+  BOOST_TEST(twentieth.at("message").as_string().starts_with("first 20 "));
+  BOOST_TEST(twentieth.at("service").as_string() == "Eye Lights");
+  BOOST_TEST(twentieth.at("sequence").as_int64() == 21);
+  // Jump to a time (the node's own lines are of today: bounded by until), then back from there.
+  const auto jump = get_json(bridge, entries + "&since=2026-11-26T17:45:00.200Z&until=2026-11-26T18:00:00&limit=2");
+  BOOST_TEST(jump.at("entries").as_array().at(0).at("message").as_string().starts_with("first 200 "));
+  const std::string before(jump.at("prev").as_string());
+  const auto back = get_json(bridge, entries + "&order=desc&limit=2&cursor=" + before);
+  BOOST_TEST(back.at("entries").as_array().at(0).at("message").as_string().starts_with("first 199 "));
+  const auto window =
+      get_json(bridge, entries + "&since=" + std::to_string(t0 + 100'000'000) + "&until=2026-11-26T17:45:00.104Z");
+  BOOST_TEST(window.at("entries").as_array().size() == 5u);
+  const auto regex = get_json(bridge, entries + "&q=FIRST%203%5B0-9%5D%7B2%7D%20volume&icase=1&limit=1000");
+  BOOST_TEST(regex.at("entries").as_array().size() == 100u);
+  // A live session: paging forward ends at its end, and goes on from there later.
+  const auto live = get_json(bridge, "/api/sessions/" + newer + "/entries?level=WARNING");
+  BOOST_TEST(live.at("entries").as_array().size() == 50u);
+  BOOST_TEST(live.at("stopped").is_null());
+  const std::string end(live.at("next").as_string());
+  {
+    RawPublisher publisher(context, bus.publish_endpoint);
+    publisher.send_record(make_record("voice_input", 9, 51, "second 51", bus::Level::warning));
+    BOOST_REQUIRE(stats.wait_until([](const bus::LoggingStats& s) { return s.written >= 52; }, 20s));
+  }
+  BOOST_TEST(eventually(
+      [&] {
+        const auto more = get_json(bridge, "/api/sessions/" + newer + "/entries?level=WARNING&cursor=" + end);
+        return more.at("entries").as_array().size() == 1u;
+      },
+      10s));
+
+  // Search across sessions, newest first, paged: the links lead into each session.
+  const auto found = all_pages(bridge, "/api/search?q=%5E.%7B30%7D(ERROR%7CWARNING)", 17, true);
+  BOOST_REQUIRE_EQUAL(found.size(), 91u);
+  BOOST_TEST(found.front().at("message").as_string() == "second 51");
+  BOOST_TEST(found.front().at("session_id").as_string() == newer);
+  BOOST_TEST(found.back().at("message").as_string().starts_with("first 10 "));
+  BOOST_TEST(found.back().at("session_id").as_string() == older);
+  const auto link = get_json(bridge, "/api/sessions/" + older + "/entries?limit=1&cursor=" +
+                                         std::string(found.back().at("cursor").as_string()));
+  BOOST_TEST(link.at("entries").as_array().at(0).at("message") == found.back().at("message"));
+
+  // Hostile or wrong requests: said, and nothing outside the folder.
+  for (const char* target : {"/api/sessions/..%2F..%2Fetc%2Fpasswd/entries", "/api/sessions/20260101-000000/entries",
+                             "/api/sessions/20261126-17450/entries", "/api/sessions/x/../../entries",
+                             "/api/sessions/%2Fetc%2Fpasswd/entries"}) {
+    BOOST_TEST(http_request(bridge.port, target).status == 404u, target);
+  }
+  for (const std::string& target :
+       {entries + "&level=LOUD", entries + "&since=teatime", entries + "&q=(unclosed", entries + "&limit=0",
+        entries + "&order=sideways", entries + "&cursor=1:5", entries + "&cursor=99:0", entries + "&cursor=x",
+        std::string("/api/search?cursor=20200101-000000:1:0"), std::string("/api/sessions?before=..")}) {
+    BOOST_TEST(http_request(bridge.port, target).status == 400u, target);
   }
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
 }

@@ -48,7 +48,9 @@ std::vector<std::string> paged(const SessionsApi& api, const std::string& target
   std::vector<std::string> out;
   std::string cursor;
   for (pages = 1; pages < 100000; ++pages) {
-    const auto body = get(api, target + (cursor.empty() ? "" : "&cursor=" + cursor));
+    std::string page = target;
+    if (!cursor.empty()) page.append("&cursor=").append(cursor);
+    const auto body = get(api, page);
     for (const auto& entry : body.at("entries").as_array()) out.emplace_back(entry.at("message").as_string());
     if (body.at("stopped").is_null()) break;
     cursor = std::string(body.at("next").as_string());
@@ -83,7 +85,7 @@ BOOST_AUTO_TEST_CASE(a_request_stops_at_its_budget_and_the_next_pages_go_on) {
   BOOST_TEST(pages == 1);
   BOOST_REQUIRE(all.size() > 10u);
   SessionsApiOptions small = options();
-  small.max_scan_bytes = 64 * 1024;
+  small.max_scan_bytes = std::uint64_t{64} << 10;
   const SessionsApi bounded(small);
   const auto first = get(bounded, query);
   BOOST_TEST(first.at("stopped").as_string() == "budget");
@@ -178,7 +180,7 @@ BOOST_AUTO_TEST_CASE(requests_beyond_the_cap_are_refused_at_once) {
   for (int i = 0; i < kRequests; ++i) {
     // A regex that matches nothing: each request reads the whole session.
     api.serve(parse_target("/api/search?q=no%20such%20text" + std::to_string(i)), io,
-              [&](SessionsApi::Reply reply) { ++statuses[reply.status]; });
+              [&](const SessionsApi::Reply& reply) { ++statuses[reply.status]; });
   }
   while (statuses[200] + statuses[503] < kRequests) io.run_one();
   BOOST_TEST(statuses[200] >= 2);

@@ -26,6 +26,8 @@
 #include "dedup_filter.h"
 #include "history_server.h"
 #include "record_caps.h"
+#include "retention.h"
+#include "ring_buffer.h"
 #include "sequence_tracker.h"
 #include "service_names.h"
 #include "session_file.h"
@@ -75,6 +77,21 @@ constexpr std::size_t kMaxDedupKeys = 10000;
 // Longest a counted ERROR or CRITICAL repeat waits for its summary (at most
 // [logging] dedup_summary_interval_ms).
 constexpr std::chrono::milliseconds kUrgentSummaryInterval{1000};
+
+RetentionOptions retention_options(const bus::LoggingConfig& logging, const SessionFile& session,
+                                   const NodeCounters& counters) {
+  RetentionOptions options;
+  options.directory = session.directory();
+  options.current_session = session.session_id();
+  options.max_total_bytes = logging.max_total_bytes;
+  options.max_sessions = logging.max_sessions;
+  options.max_age_days = logging.max_age_days;
+  options.min_free_bytes = logging.min_free_bytes;
+  options.compress_after = std::chrono::seconds(logging.compress_after);
+  options.compress_level = static_cast<int>(logging.compress_level);
+  options.bytes_written = &counters.bytes_written;
+  return options;
+}
 
 std::string stop_endpoint(const void* owner) {
   return "inproc://logging-node-stop-" + std::to_string(reinterpret_cast<std::uintptr_t>(owner));
@@ -136,7 +153,8 @@ struct LoggingNode::State {
         spares(kSpareEntries, 1, kSpareBytes),
         writer(session, writer_queue, counters,
                WriterOptions{config.logging.batch_size, std::chrono::seconds(config.logging.file_flush_interval),
-                             &spares}),
+                             &spares, [this] { retention.wake(); }}),
+        retention(retention_options(config.logging, session, counters)),
         names(config.logging.service_names),
         dedup(DedupFilter::Options{std::chrono::seconds(config.logging.deduplication_window),
                                    std::chrono::milliseconds(config.logging.dedup_summary_interval_ms),
@@ -191,6 +209,7 @@ struct LoggingNode::State {
   WriterQueue writer_queue;
   EntryPool spares;  // written entries coming back from the writer for reuse
   SessionWriter writer;
+  Retention retention;  // its own thread; never the current session
 
   // Owned by the receive thread from start() on.
   ServiceNames names;
@@ -269,6 +288,7 @@ void LoggingNode::State::publish_stats() {
   stats.publishers = sequences.publishers();
   stats.uptime_ns = stats.timestamp_ns - started_ns;
   stats.not_streamed = dashboard.not_streamed();
+  stats.bytes_kept = retention.bytes_kept();
   publisher->publish(bus::topics::kLoggingStats, stats);
 }
 
@@ -585,6 +605,7 @@ void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
   accept_summaries();
   if (now_monotonic < next_stats_ns) return;
   next_stats_ns = now_monotonic + kStatsPeriodNs;
+  for (Retention::Note& note : retention.take_notes()) node_entry(note.level, EntryKind::node, std::move(note.text));
   if (const std::uint64_t frames = frame_malformed.take(subscriber->malformed())) {
     counters.malformed.fetch_add(frames, std::memory_order_relaxed);
     pending_loss("(wrong number of frames)").malformed += frames;
@@ -701,6 +722,7 @@ void LoggingNode::State::receive_loop() {
 
 void LoggingNode::State::shut_down() {
   publish_status(bus::ServiceState::stopping, "draining session " + session.session_id());
+  retention.stop();  // a compression under way is abandoned (its temporary files removed)
   // What ZeroMQ has already delivered to this process was accepted by the bus: take
   // it, for at most kDrainLimit (publishers still sending must not keep us here).
   const std::int64_t drain_until = bus::monotonic_ns() + kDrainLimit.count() * 1'000'000;
@@ -748,6 +770,7 @@ void LoggingNode::start() {
     state_->receive_loop();
   });
   if (state_->history) state_->history->start();
+  state_->retention.start();
 }
 
 void LoggingNode::stop() {

@@ -22,7 +22,14 @@
 //   batch_size entries (and at most 1 MiB of them) into one buffer and writes it
 //   with one write(2) (large records: one per MiB of lines); fdatasync
 //   at least every file_flush_interval seconds and at once after a batch holding
-//   an ERROR or CRITICAL entry.
+//   an ERROR or CRITICAL entry. Beside each part it appends the part's sidecar
+//   index (store::IndexWriter), and it wakes the retention thread when a part is
+//   finished.
+// - retention thread (logd-retention, SCHED_IDLE, nice 19, idle I/O; design in
+//   retention.h): compresses finished parts and deletes the oldest sessions to
+//   keep [logging] max_total_bytes, max_sessions, max_age_days and min_free_bytes,
+//   never the current session; its INFO/WARNING lines go through the receive
+//   thread (taken once a second) into the session like the node's own.
 // - history thread (`logd-history`, HistoryServer in history_server.h): answers
 //   HistoryQuery on [logging] query_endpoint from the ring buffer, which it shares
 //   with the receive thread under a mutex held for at most 256 entries at a time,
@@ -45,7 +52,7 @@
 //   come from mmap (M_MMAP_THRESHOLD 128 KiB in main), so freed ones go back to
 //   the system at once.
 // Record caps (RecordCaps, bus/limits.h): each text of a record is cut at its cap
-//   and marked as the node takes it (message 256 KiB, names 1 KiB, fields 16 KiB
+//   and marked as the node takes it (message [bus] max_record_bytes, names 1 KiB, fields 64 KiB
 //   together); what one bus message fills into entries (a batch's shared host and
 //   logger once per record) is capped at 8 MiB, the rest of the message refused:
 //   counted as one malformed message, its records as lost (a sequence gap).

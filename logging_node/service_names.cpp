@@ -2,39 +2,12 @@
 
 #include <utility>
 
+#include "cantina/store/line.h"
+
 namespace cantina::logging {
 
-namespace {
-
-constexpr bool is_separator(char c) {
-  return c == '_' || c == '-' || c == '.';
-}
-
-constexpr char ascii_upper(char c) {
-  return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
-}
-
-}  // namespace
-
 std::string title_case(std::string_view service_id) {
-  std::string result;
-  result.reserve(service_id.size());
-  bool at_word_start = true;
-  for (char c : service_id) {
-    if (is_separator(c)) {
-      at_word_start = true;
-      continue;
-    }
-    if (at_word_start) {
-      if (!result.empty()) result += ' ';
-      result += ascii_upper(c);
-      at_word_start = false;
-    } else {
-      result += c;
-    }
-  }
-  if (result.empty()) result = service_id;
-  return result;
+  return store::title_case(service_id);
 }
 
 ServiceNames::ServiceNames(std::map<std::string, std::string> names) {

@@ -1,6 +1,7 @@
 #include "session_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -52,6 +53,9 @@ int create_exclusive(const std::filesystem::path& path) {
     fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, kFileMode);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return -1;
+  // The part being written is locked, so that readers can tell it is live (a
+  // failure only leaves readers taking it for finished).
+  (void)::flock(fd, LOCK_EX | LOCK_NB);
   if (::fchmod(fd, kFileMode) != 0) {
     const int saved = errno;
     ::close(fd);
@@ -137,6 +141,7 @@ std::error_code SessionFile::reopen() {
   } while (fd < 0 && errno == EINTR);
   if (fd < 0 && errno == ENOENT) fd = create_exclusive(path_);  // removed meanwhile
   if (fd < 0) return last_error();
+  (void)::flock(fd, LOCK_EX | LOCK_NB);
 
   struct stat info {};
   if (::fstat(fd, &info) != 0) {

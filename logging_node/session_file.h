@@ -19,6 +19,8 @@ class SessionFile {
   // created with O_EXCL and mode 0640 (set with fchmod, so the umask cannot change
   // it). If that name exists (a restart within the same second), uses
   // cantina-session-YYYYMMDD-HHMMSS-2.log, -3, ... max_file_bytes 0 = no rotation.
+  // Holds an exclusive flock(2) on the part it writes, so that readers can tell
+  // a session being written (store::SessionDir::is_live).
   // Throws std::runtime_error, with a one-line message naming the path and the
   // strerror text, if the directory cannot be created or the file opened.
   SessionFile(std::filesystem::path directory, std::int64_t start_ns, std::uint64_t max_file_bytes);
@@ -61,6 +63,8 @@ class SessionFile {
 
   // The current part's number: 1, 2, ...
   std::uint32_t part() const { return part_; }
+  // Bytes of whole lines in the current part.
+  std::uint64_t part_bytes() const { return part_bytes_; }
 
  private:
   // Opens the current part again after a failure closed it, cutting off anything

@@ -1,5 +1,6 @@
 #include "session_writer.h"
 
+#include <utility>
 #include <vector>
 
 #include "cantina/bus/clock.h"
@@ -8,7 +9,11 @@
 namespace cantina::logging {
 
 SessionWriter::SessionWriter(SessionFile& file, WriterQueue& queue, NodeCounters& counters, WriterOptions options)
-    : file_(file), queue_(queue), counters_(counters), options_(options), last_sync_(std::chrono::steady_clock::now()) {
+    : file_(file),
+      queue_(queue),
+      counters_(counters),
+      options_(std::move(options)),
+      last_sync_(std::chrono::steady_clock::now()) {
   std::lock_guard lock(health_mutex_);
   health_.path = file_.path().string();
 }
@@ -40,10 +45,12 @@ void SessionWriter::write_buffer(std::size_t lines) {
     std::string line;
     append_line(line, report);
     buffer_.insert(0, line);
+    sequences_.insert(sequences_.begin(), 0);
     ++lines;
   }
   const std::error_code error = file_.write(buffer_);
   if (!error) {
+    index_written();
     counters_.written.fetch_add(lines, std::memory_order_relaxed);
     counters_.bytes_written.fetch_add(buffer_.size(), std::memory_order_relaxed);
     dirty_ = true;
@@ -70,6 +77,18 @@ void SessionWriter::write_buffer(std::size_t lines) {
   health_.error = "cannot write " + file_.path().string() + ": " + error.message();
 }
 
+void SessionWriter::index_written() {
+  if (file_.part() != index_part_) {
+    if (index_part_ != 0) {
+      (void)index_.close();
+      if (options_.part_finished) options_.part_finished();
+    }
+    index_part_ = file_.part();
+    (void)index_.open(file_.path());  // a failure only costs readers a rebuild
+  }
+  index_.add(file_.part_bytes() - buffer_.size(), buffer_, sequences_);
+}
+
 void SessionWriter::run() {
   std::vector<WriterItem> batch;
   batch.reserve(options_.batch_size);
@@ -86,6 +105,7 @@ void SessionWriter::run() {
     queue_.pop_batch(batch, options_.batch_size, kWriterLinger, WriterQueue::Idle::wait_for_first, sync_due,
                      kWriterBatchBytes);
     buffer_.clear();
+    sequences_.clear();
     std::size_t lines = 0;
     bool urgent = false;
     for (const WriterItem& item : batch) {
@@ -94,6 +114,7 @@ void SessionWriter::run() {
         continue;
       }
       append_line(buffer_, *item.entry);
+      sequences_.push_back(item.entry->sequence);
       ++lines;
       urgent = urgent || item.entry->level >= Level::error;
       if (buffer_.size() >= kWriterBatchBytes) {  // large records: write what is there
@@ -117,6 +138,8 @@ void SessionWriter::run() {
     }
     if (urgent || stopping || std::chrono::steady_clock::now() - last_sync_ >= options_.flush_interval) sync();
   }
+  (void)index_.close();
+  if (options_.part_finished) options_.part_finished();
 }
 
 }  // namespace cantina::logging

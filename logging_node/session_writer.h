@@ -1,16 +1,21 @@
 // SessionWriter: the body of the logging node's writer thread. Takes entries from
 // the writer queue in batches, writes each batch with one write(2) and decides
 // when to fdatasync. The only code that touches the session file after start-up.
+// It also keeps each part's sidecar index (store::IndexWriter: one more write(2)
+// of a 256-byte record about every 64 KiB of lines; never synced, as readers
+// rebuild what a crash left out).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "bounded_queue.h"
+#include "cantina/store/index.h"
 #include "log_entry.h"
 #include "logging_node.h"
 #include "session_file.h"
@@ -54,6 +59,9 @@ struct WriterOptions {
   // entry; larger buffers are given back first); null or full = they are freed.
   // Must outlive run().
   EntryPool* spares = nullptr;
+  // Called on the writer thread when the session moves on to a new part (the
+  // previous one is finished), and once at the end: wakes the retention thread.
+  std::function<void()> part_finished = {};
 };
 
 class SessionWriter {
@@ -79,6 +87,8 @@ class SessionWriter {
  private:
   // Writes `buffer_` holding `lines` lines; on failure counts them as unwritten.
   void write_buffer(std::size_t lines);
+  // Adds what write_buffer just wrote to the part's index.
+  void index_written();
   void sync();
 
   SessionFile& file_;
@@ -86,6 +96,9 @@ class SessionWriter {
   NodeCounters& counters_;
   WriterOptions options_;
   std::string buffer_;
+  std::vector<std::uint64_t> sequences_;  // of buffer_'s lines, for the index
+  store::IndexWriter index_;
+  std::uint32_t index_part_ = 0;                  // the part index_ is for (0: none yet)
   std::vector<std::unique_ptr<LogEntry>> spent_;  // written entries on their way to options_.spares
   bool dirty_ = false;                            // written since the last fdatasync
   std::chrono::steady_clock::time_point last_sync_;

@@ -61,4 +61,10 @@ struct LoggingStats {
   # live-view limit ([logging] dashboard_max_rate); each batch message says how
   # many it follows (DashboardLogBatch.notStreamed). Not a loss: they are in the
   # session file and in the history.
+
+  bytesKept @17 :UInt64;
+  # Bytes of session files and their indexes in the session folder, on disk,
+  # as retention keeps them ([logging] max_total_bytes and the other limits):
+  # counted at the last retention pass (every 10 s, and after a part or a
+  # compression ends) plus what was written since.
 }

@@ -57,6 +57,7 @@
 #include "cantina/bus/node_args.h"
 #include "cantina/bus/shutdown.h"
 #include "history_client.h"
+#include "sessions_api.h"
 #include "web_server.h"
 
 namespace {
@@ -111,6 +112,8 @@ int main(int argc, char** argv) {
                                config.webbridge.token, config.webbridge.allowed_origins, service_names_json(config)},
                               inbox, counters, history, note);
   inbox.on_arrival([&io, &hub] { net::post(io, [&hub] { hub.on_inbox(); }); });
+  hub.set_sessions(std::make_shared<cantina::webbridge::SessionsApi>(
+      cantina::webbridge::SessionsApiOptions{config.logging.session_file_path, config.logging.service_names}));
   std::shared_ptr<cantina::webbridge::Listener> listener;
   try {
     boost::system::error_code error;

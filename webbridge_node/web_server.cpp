@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "cantina/bus/clock.h"
 #include "cantina/bus/unreported.h"
+#include "sessions_api.h"
 #include "static_files.h"
 #include "url.h"
 
@@ -296,6 +297,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       send(json_response(request, stats_json()));
     } else if (target.path == "/api/logs") {
       history(std::move(request), target);
+    } else if (SessionsApi* api = hub_.sessions_api(); api != nullptr && SessionsApi::handles(target.path)) {
+      auto shared = std::make_shared<http::request<http::string_body>>(std::move(request));
+      api->serve(target, hub_.io(), [self = shared_from_this(), shared](SessionsApi::Reply reply) {
+        self->send(json_response(*shared, std::move(reply.body), static_cast<http::status>(reply.status)));
+      });
     } else if (auto file = static_file(hub_.options().static_dir, target.path)) {
       auto body = read_whole_file(*file);
       if (!body) {

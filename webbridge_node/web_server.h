@@ -23,6 +23,7 @@
 namespace cantina::webbridge {
 
 class WsSession;
+class SessionsApi;
 
 struct ServerOptions {
   std::filesystem::path static_dir;  // index.html, main.js and its modules, ...
@@ -67,6 +68,10 @@ class Hub {
   // A line about the bridge itself (connections, errors): to its own log.
   void note(const std::string& text) { note_(text); }
 
+  // The sessions API (/api/sessions, /api/search; sessions_api.h), if served.
+  void set_sessions(std::shared_ptr<SessionsApi> api) { sessions_api_ = std::move(api); }
+  SessionsApi* sessions_api() const { return sessions_api_.get(); }
+
  private:
   // Takes what waits in the Inbox and hands it to every client.
   void send_batch();
@@ -84,6 +89,7 @@ class Hub {
   std::set<std::shared_ptr<WsSession>> sessions_;
   Inbox::Batch batch_;
   bool closing_ = false;
+  std::shared_ptr<SessionsApi> sessions_api_;
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {

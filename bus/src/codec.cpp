@@ -604,6 +604,7 @@ std::string encode(const LoggingStats& stats) {
   out.setPublishers(stats.publishers);
   out.setUptimeNs(stats.uptime_ns);
   out.setNotStreamed(stats.not_streamed);
+  out.setBytesKept(stats.bytes_kept);
   return flatten(message);
 }
 
@@ -627,6 +628,7 @@ Decoded<LoggingStats> decode_logging_stats(Bytes payload) noexcept {
     stats.publishers = in.getPublishers();
     stats.uptime_ns = in.getUptimeNs();
     stats.not_streamed = in.getNotStreamed();
+    stats.bytes_kept = in.getBytesKept();
     return stats;
   });
 }

@@ -344,7 +344,8 @@ void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging)
   r.only_keys(t, "logging",
               {"log_level", "max_memory_logs", "max_memory_bytes", "session_file_path", "enable_dashboard_streaming",
                "dashboard_max_rate", "file_flush_interval", "deduplication_window", "dedup_summary_interval_ms",
-               "max_queue_size", "max_queue_bytes", "batch_size", "max_file_bytes", "query_endpoint", "service_names"});
+               "max_queue_size", "max_queue_bytes", "batch_size", "max_file_bytes", "max_total_bytes", "max_sessions",
+               "max_age_days", "min_free_bytes", "compress_after", "compress_level", "query_endpoint", "service_names"});
   r.level(t, "log_level", "logging.log_level", logging.log_level);
   r.integer(t, "max_memory_logs", "logging.max_memory_logs", logging.max_memory_logs, 1, kMaxCount);
   r.integer(t, "max_memory_bytes", "logging.max_memory_bytes", logging.max_memory_bytes, kMinBudgetBytes,
@@ -372,6 +373,19 @@ void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging)
     r.fail(t.get("max_file_bytes")->source(), "logging.max_file_bytes",
            "must be 0 (no rotation) or at least 4096 (got " + std::to_string(logging.max_file_bytes) + ")");
   }
+  r.integer(t, "max_total_bytes", "logging.max_total_bytes", logging.max_total_bytes, 0, std::int64_t{1} << 50,
+            "; 0 = no limit");
+  if (logging.max_total_bytes != 0 && logging.max_total_bytes < (std::uint64_t{1} << 20)) {
+    r.fail(t.get("max_total_bytes")->source(), "logging.max_total_bytes",
+           "must be 0 (no limit) or at least 1048576 (got " + std::to_string(logging.max_total_bytes) + ")");
+  }
+  r.integer(t, "max_sessions", "logging.max_sessions", logging.max_sessions, 0, 1'000'000, "; 0 = no limit");
+  r.integer(t, "max_age_days", "logging.max_age_days", logging.max_age_days, 0, 36500, " days; 0 = no limit");
+  r.integer(t, "min_free_bytes", "logging.min_free_bytes", logging.min_free_bytes, 0, std::int64_t{1} << 50,
+            "; 0 = no limit");
+  r.integer(t, "compress_after", "logging.compress_after", logging.compress_after, 0, 31'536'000,
+            " seconds; 0 = at once");
+  r.integer(t, "compress_level", "logging.compress_level", logging.compress_level, 0, 19, "; 0 = never compress");
   r.endpoint(t, "query_endpoint", "logging.query_endpoint", logging.query_endpoint, true);
   if (const toml::table* names = r.table(t, "service_names", "logging.service_names")) {
     for (auto&& [key, node] : *names) {

@@ -140,6 +140,7 @@ json::object to_json(const LoggingStats& stats) {
   out["publishers"] = stats.publishers;
   out["uptime_s"] = static_cast<double>(stats.uptime_ns) / 1e9;
   out["not_streamed"] = stats.not_streamed;
+  out["bytes_kept"] = stats.bytes_kept;
   return out;
 }
 

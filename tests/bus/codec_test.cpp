@@ -533,6 +533,8 @@ BOOST_AUTO_TEST_CASE(service_status_round_trips_every_state) {
 
 BOOST_AUTO_TEST_CASE(logging_stats_round_trip_every_counter) {
   LoggingStats stats{1, "s", "/tmp/f.log", 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
+  stats.not_streamed = 15;
+  stats.bytes_kept = 16;
   auto decoded = decode_logging_stats(as_bytes(encode(stats)));
   BOOST_REQUIRE(decoded);
   BOOST_TEST((*decoded.value == stats));

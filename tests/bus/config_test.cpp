@@ -130,7 +130,7 @@ BOOST_AUTO_TEST_CASE(an_unknown_key_names_file_line_and_key) {
              "test.toml:3:1: logging.batch_sise: unknown key (allowed here: log_level max_memory_logs "
              "max_memory_bytes session_file_path enable_dashboard_streaming dashboard_max_rate file_flush_interval "
              "deduplication_window dedup_summary_interval_ms max_queue_size max_queue_bytes batch_size max_file_bytes "
-             "query_endpoint "
+             "max_total_bytes max_sessions max_age_days min_free_bytes compress_after compress_level query_endpoint "
              "service_names)");
   BOOST_TEST(error_of("[loging]\n").starts_with("test.toml:1:2: loging: unknown key"));
 }
@@ -159,6 +159,38 @@ BOOST_AUTO_TEST_CASE(a_bad_value_names_file_line_and_key) {
                  .starts_with("test.toml:4:11: service.x.restart: must be \"always\", \"on-failure\" or \"never\""));
   BOOST_TEST(error_of("[[service]]\nname = \"x\"\ncommand = [\"a\"]\n[[service]]\nname = \"x\"\ncommand = [\"b\"]\n")
                  .starts_with("test.toml:5:8: service[1].name: duplicate service name 'x'"));
+}
+
+BOOST_AUTO_TEST_CASE(retention_keys_are_read_and_checked) {
+  const Config defaults = parse_config("", "empty.toml", no_environment());
+  BOOST_TEST(defaults.logging.max_total_bytes == std::uint64_t{1} << 30);
+  BOOST_TEST(defaults.logging.max_sessions == 100u);
+  BOOST_TEST(defaults.logging.max_age_days == 0u);
+  BOOST_TEST(defaults.logging.min_free_bytes == std::uint64_t{100} << 20);
+  BOOST_TEST(defaults.logging.compress_after == 60u);
+  BOOST_TEST(defaults.logging.compress_level == 3u);
+  const Config config = parse_config(
+      "[logging]\nmax_total_bytes = 0\nmax_sessions = 5\nmax_age_days = 30\nmin_free_bytes = 1000\n"
+      "compress_after = 0\ncompress_level = 19\n",
+      "retention.toml", no_environment());
+  BOOST_TEST(config.logging.max_total_bytes == 0u);
+  BOOST_TEST(config.logging.max_sessions == 5u);
+  BOOST_TEST(config.logging.max_age_days == 30u);
+  BOOST_TEST(config.logging.min_free_bytes == 1000u);
+  BOOST_TEST(config.logging.compress_after == 0u);
+  BOOST_TEST(config.logging.compress_level == 19u);
+  BOOST_TEST(error_of("[logging]\nmax_total_bytes = 4096\n") ==
+             "test.toml:2:19: logging.max_total_bytes: must be 0 (no limit) or at least 1048576 (got 4096)");
+  BOOST_TEST(error_of("[logging]\nmax_total_bytes = -1\n") ==
+             "test.toml:2:19: logging.max_total_bytes: must be from 0 to 1125899906842624; 0 = no limit (got -1)");
+  BOOST_TEST(error_of("\n[logging]\nmax_age_days = 40000\n") ==
+             "test.toml:3:16: logging.max_age_days: must be from 0 to 36500 days; 0 = no limit (got 40000)");
+  BOOST_TEST(error_of("[logging]\ncompress_level = 20\n") ==
+             "test.toml:2:18: logging.compress_level: must be from 0 to 19; 0 = never compress (got 20)");
+  BOOST_TEST(error_of("[logging]\nmax_sessions = \"ten\"\n") ==
+             "test.toml:2:16: logging.max_sessions: must be an integer, not a string");
+  BOOST_TEST(error_of("[logging]\nmin_free_bytes = 1.5\n") ==
+             "test.toml:2:18: logging.min_free_bytes: must be an integer, not a float");
 }
 
 BOOST_AUTO_TEST_CASE(a_service_says_what_it_waits_for_and_whether_its_output_is_captured) {

@@ -153,8 +153,10 @@ void LogNode::start() {
 
 std::vector<std::filesystem::path> LogNode::session_files() const {
   std::vector<std::filesystem::path> files;
+  // The session files (not their .idx indexes).
   for (const auto& entry : std::filesystem::directory_iterator(logs)) {
-    if (entry.path().filename().string().starts_with("cantina-session-")) files.push_back(entry.path());
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("cantina-session-") && entry.path().extension() == ".log") files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
   return files;

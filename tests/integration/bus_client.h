@@ -91,7 +91,8 @@ struct LogNode {
   LogNode(const std::filesystem::path& dir, const Bus& bus, const std::string& extra = "",
           const std::optional<std::filesystem::path>& logs = std::nullopt);
 
-  // The only session file (fails the test if there is not exactly one).
+  // The only session file (fails the test if there is not exactly one); the
+  // session files are the .log files (not their .idx indexes), sorted.
   std::filesystem::path session_file() const;
   std::vector<std::filesystem::path> session_files() const;
   void start();

@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -175,6 +176,32 @@ BOOST_AUTO_TEST_CASE(appends_lines_and_counts_bytes) {
   BOOST_TEST(!file.sync());
   BOOST_TEST(read_file(file.path()) == "first line\nsecond line\nthird line\n");
   BOOST_TEST(file.bytes_written() == 34u);
+}
+
+// Whether someone holds a lock on `path` (as store::SessionDir::is_live asks).
+bool locked(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  BOOST_REQUIRE(fd >= 0);
+  const bool held = ::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);
+  return held;
+}
+
+BOOST_AUTO_TEST_CASE(the_part_being_written_is_locked) {
+  TempDir temp;
+  fs::path first_part;
+  {
+    SessionFile file(temp.path, kStartNs, 100);
+    first_part = file.path();
+    BOOST_TEST(locked(first_part));
+    BOOST_TEST(!file.write(line('a', 90)));
+    BOOST_TEST(!file.write(line('b', 90)));
+    BOOST_TEST(file.part() == 2u);
+    BOOST_TEST(!locked(first_part));
+    BOOST_TEST(locked(file.path()));
+    first_part = file.path();
+  }
+  BOOST_TEST(!locked(first_part));
 }
 
 BOOST_AUTO_TEST_CASE(continues_in_a_new_part_when_the_size_limit_would_be_exceeded) {

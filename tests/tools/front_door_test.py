@@ -485,6 +485,9 @@ session_file_path = "{self.logs}"
         result = subprocess.run([str(TOOL), "log", "--config", str(self.config), "hello --config"], env=self.env,
                                 capture_output=True, text=True, cwd=self.dir)
         self.assertEqual(json.loads(result.stdout), ["log", "--config", str(self.config), "hello --config"])
+        result = self.cantina("logs", "--session", "-1", "--since", "10 min ago", "--help")
+        self.assertEqual(json.loads(result.stdout), ["logs", "--config", str(self.config), "--session", "-1",
+                                                     "--since", "10 min ago", "--help"])
 
 
 class HelpersTest(unittest.TestCase):

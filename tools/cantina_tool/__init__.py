@@ -45,7 +45,7 @@ modules listed above it (tools/cantina, the entry script, calls cli.main):
     detach           `up --detach`: the supervisor in its own session, waited for until ready
     cmd_supervise    up, down, status, restart
     cmd_build        setup, build, test, check
-    cmd_passthrough  tail, level, log, keygen (become cantina-cli)
+    cmd_passthrough  tail, logs, level, log, keygen (become cantina-cli)
     cmd_bench        bench (tools/bench/bench.py)
     cli              the argument parser and main()
 """

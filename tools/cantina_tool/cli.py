@@ -15,6 +15,7 @@ from .messages import error_text, say
 
 PASSTHROUGH_HELP = {   # handed to cantina-cli, which answers their --help
     "tail": "print log records live (and the newest first with -n N)",
+    "logs": "read the session files back, like journalctl: logs --since 14:03 --level WARNING",
     "level": "change a running service's log level: level SERVICE LEVEL",
     "log": "publish log records: log --service S MESSAGE, or --pipe",
     "keygen": "make a CURVE key pair for LAN mode: keygen NAME",

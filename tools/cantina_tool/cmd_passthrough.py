@@ -1,4 +1,4 @@
-"""The pass-through commands (tail, level, log, keygen): the process becomes
+"""The pass-through commands (tail, logs, level, log, keygen): the process becomes
 `cantina-cli <command> --config FILE ARGS...`, FILE being the --config given, else the running
 supervisor's, else the default; cantina-cli names itself as the user typed the tool (its
 argv[0]), so its help and errors read `tools/cantina tail ...`."""

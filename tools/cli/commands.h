@@ -21,6 +21,7 @@ struct CommandHelp {
 };
 
 extern const CommandHelp kTailHelp;
+extern const CommandHelp kLogsHelp;
 extern const CommandHelp kLevelHelp;
 extern const CommandHelp kLogHelp;
 extern const CommandHelp kWaitStatusHelp;
@@ -29,6 +30,7 @@ extern const CommandHelp kShowConfigHelp;
 extern const CommandHelp kKeygenHelp;
 
 int tail_command(const Arguments& args);
+int logs_command(const Arguments& args);
 int level_command(const Arguments& args);
 int log_command(const Arguments& args);
 int wait_status_command(const Arguments& args);

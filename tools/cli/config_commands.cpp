@@ -71,6 +71,12 @@ int show_config_command(const Arguments& args) {
                                 {"max_queue_size", l.max_queue_size},
                                 {"batch_size", l.batch_size},
                                 {"max_file_bytes", l.max_file_bytes},
+                                {"max_total_bytes", l.max_total_bytes},
+                                {"max_sessions", l.max_sessions},
+                                {"max_age_days", l.max_age_days},
+                                {"min_free_bytes", l.min_free_bytes},
+                                {"compress_after", l.compress_after},
+                                {"compress_level", l.compress_level},
                                 {"query_endpoint", l.query_endpoint},
                                 {"service_names", std::move(names)}};
   out["webbridge"] = json::object{{"listen", config.webbridge.listen}};

@@ -1,4 +1,4 @@
-// cantina-cli: the command-line tools behind tools/cantina (tail, level, log,
+// cantina-cli: the command-line tools behind tools/cantina (tail, logs, level, log,
 // wait-status, check-config, show-config, keygen). Each subcommand is one function in
 // commands.h with its help text; main() only dispatches, answers --help, and turns
 // errors into exit statuses.
@@ -20,8 +20,9 @@ struct Command {
   const cantina::cli::CommandHelp& help;
 };
 
-const std::array<Command, 7> kCommands = {{
+const std::array<Command, 8> kCommands = {{
     {"tail", cantina::cli::tail_command, cantina::cli::kTailHelp},
+    {"logs", cantina::cli::logs_command, cantina::cli::kLogsHelp},
     {"level", cantina::cli::level_command, cantina::cli::kLevelHelp},
     {"log", cantina::cli::log_command, cantina::cli::kLogHelp},
     {"wait-status", cantina::cli::wait_status_command, cantina::cli::kWaitStatusHelp},

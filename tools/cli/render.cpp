@@ -73,6 +73,10 @@ std::string duration(std::int64_t ns) {
 
 }  // namespace
 
+const char* level_colour(bus::Level level) {
+  return colour_of(level);
+}
+
 std::string to_line(std::int64_t timestamp_ns, bus::Level level, std::string_view service, std::string_view message,
                     bool colour) {
   std::string out;

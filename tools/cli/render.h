@@ -15,6 +15,9 @@ struct RenderOptions {
   bool colour = false;  // ANSI colours by level (terminals only)
 };
 
+// The ANSI colour that starts a line of `level` ("" for none).
+const char* level_colour(bus::Level level);
+
 // "[<time>] <LEVEL:8> <service:20> <message>" with control characters escaped.
 std::string to_line(std::int64_t timestamp_ns, bus::Level level, std::string_view service, std::string_view message,
                     bool colour);

@@ -250,6 +250,11 @@ subscribe_endpoint = "ipc://{self.dir}/subscribe"
 [logging]
 session_file_path = "{self.dir}/logs"
 query_endpoint = "ipc://{self.dir}/query"
+# The soak reads every session file back as plain text: retention keeps them all, uncompressed.
+compress_level = 0
+max_total_bytes = 0
+max_sessions = 0
+min_free_bytes = 0
 [webbridge]
 listen = "127.0.0.1:0"
 {services}""")

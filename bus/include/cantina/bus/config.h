@@ -53,6 +53,13 @@ struct LoggingConfig {
   std::uint64_t max_queue_bytes = std::uint64_t{32} << 20;  // entries waiting for the writer, in bytes
   std::uint32_t batch_size = 100;
   std::uint64_t max_file_bytes = 0;  // 0 = no rotation
+  // Retention of the session folder (finished sessions only; 0 = no limit).
+  std::uint64_t max_total_bytes = std::uint64_t{1} << 30;  // session and index files, on disk
+  std::uint32_t max_sessions = 100;
+  std::uint32_t max_age_days = 0;
+  std::uint64_t min_free_bytes = std::uint64_t{100} << 20;  // free space kept on the folder's file system
+  std::uint32_t compress_after = 60;                         // seconds after a finished part's last write
+  std::uint32_t compress_level = 3;                          // zstd level; 0 = never compress
   std::string query_endpoint = "tcp://127.0.0.1:5557";
   std::map<std::string, std::string> service_names;  // service id -> friendly name
 };

@@ -125,6 +125,7 @@ struct LoggingStats {
   std::uint64_t publishers = 0;
   std::int64_t uptime_ns = 0;
   std::uint64_t not_streamed = 0;  // entries left out of the live stream (dashboard_max_rate)
+  std::uint64_t bytes_kept = 0;    // session folder bytes on disk, as retention keeps them
 
   friend bool operator==(const LoggingStats&, const LoggingStats&) = default;
 };

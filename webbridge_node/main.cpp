@@ -126,7 +126,20 @@ int main(int argc, char** argv) {
   cantina::webbridge::BusFeed feed(context, config, inbox, counters, url);
   std::thread bus_thread([&feed] { feed.run(); });
   listener->run();
-  std::thread io_thread([&io] { io.run(); });
+  std::thread io_thread([&io] {
+    // Every handler contains its own errors; should one still escape, the bridge
+    // notes it and goes on serving (run() resumes where it was).
+    for (;;) {
+      try {
+        io.run();
+        return;
+      } catch (const std::exception& error) {
+        note(std::string("error on the io thread, going on: ") + error.what());
+      } catch (...) {
+        note("unknown error on the io thread, going on");
+      }
+    }
+  });
   std::cout << "cantina-webbridge: listening on " << url << std::endl;
 
   const int signal_number = signals.wait();

@@ -55,6 +55,22 @@ Response error_response(const http::request<http::string_body>& request, http::s
   return json_response(request, "{\"error\":\"" + message + "\"}", status);
 }
 
+// A completion handler that runs `member` on the session `self` and lets no
+// exception out: one that escapes ends that connection (Session::fail), never
+// the bridge.
+template <class Session, class... Args>
+auto guarded(std::shared_ptr<Session> self, void (Session::*member)(Args...)) {
+  return [self = std::move(self), member](Args... args) {
+    try {
+      (self.get()->*member)(args...);
+    } catch (const std::exception& error) {
+      self->fail(error.what());
+    } catch (...) {
+      self->fail("unknown exception");
+    }
+  };
+}
+
 std::optional<std::string> read_whole_file(const std::filesystem::path& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) return std::nullopt;
@@ -71,7 +87,8 @@ std::optional<std::string> read_whole_file(const std::filesystem::path& path) {
 // fits an empty queue: a browser that keeps up gets every batch, however large.
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(tcp::socket socket, Hub& hub) : ws_(std::move(socket)), hub_(hub) {}
+  WsSession(tcp::socket socket, Hub& hub, std::string peer)
+      : ws_(std::move(socket)), hub_(hub), peer_(std::move(peer)) {}
 
   void run(const http::request<http::string_body>& request) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -81,8 +98,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     // One frame per message, one write for it (Beast would cut it into 4 KB frames).
     ws_.auto_fragment(false);
     ws_.text(true);
-    peer_ = beast::get_lowest_layer(ws_).socket().remote_endpoint().address().to_string();
-    ws_.async_accept(request, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+    ws_.async_accept(request, guarded(shared_from_this(), &WsSession::on_accept));
   }
 
   // Queues `text` (holding `entries` log entries; 0 for status/stats/hello),
@@ -154,7 +170,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     read_next();
   }
 
-  void read_next() { ws_.async_read(read_buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this())); }
+  void read_next() { ws_.async_read(read_buffer_, guarded(shared_from_this(), &WsSession::on_read)); }
 
   void on_read(beast::error_code error, std::size_t bytes) {
     if (error) {
@@ -173,8 +189,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   void write_next() {
     writing_ = true;
-    ws_.async_write(net::buffer(*queue_.front().text),
-                    beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
+    ws_.async_write(net::buffer(*queue_.front().text), guarded(shared_from_this(), &WsSession::on_write));
   }
 
   void on_write(beast::error_code error, std::size_t) {
@@ -200,6 +215,19 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     hub_.leave(shared_from_this());
   }
 
+ public:
+  // Ends this connection after an error in one of its handlers.
+  void fail(const char* what) noexcept {
+    try {
+      hub_.report_error("WebSocket of " + peer_ + ": " + what);
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws_).socket().close(ignored);
+      finish();
+    } catch (...) {
+    }
+  }
+
+ private:
   websocket::stream<beast::tcp_stream> ws_;
   Hub& hub_;
   beast::flat_buffer read_buffer_;
@@ -217,7 +245,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 // to a WsSession on an upgrade to /ws.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(tcp::socket socket, Hub& hub) : stream_(std::move(socket)), hub_(hub) {}
+  HttpSession(tcp::socket socket, Hub& hub, std::string peer)
+      : stream_(std::move(socket)), hub_(hub), peer_(std::move(peer)) {}
 
   void run() { read_next(); }
 
@@ -227,7 +256,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     parser_->body_limit(std::uint64_t{64} * 1024);
     parser_->header_limit(16 * 1024);
     stream_.expires_after(std::chrono::seconds(60));
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+    http::async_read(stream_, buffer_, *parser_, guarded(shared_from_this(), &HttpSession::on_read));
   }
 
   void on_read(beast::error_code error, std::size_t) {
@@ -256,7 +285,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         return;
       }
       stream_.expires_never();
-      std::make_shared<WsSession>(stream_.release_socket(), hub_)->run(request);
+      std::make_shared<WsSession>(stream_.release_socket(), hub_, peer_)->run(request);
       return;
     }
     route(std::move(request), target);
@@ -317,7 +346,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                       ",\"skipped\":" + std::to_string(c.skipped.load()) +
                       ",\"not_streamed\":" + std::to_string(c.not_streamed.load()) +
                       ",\"inbox_dropped\":" + std::to_string(c.inbox_dropped.load()) +
-                      ",\"malformed\":" + std::to_string(c.malformed.load()) + "},\"services\":[";
+                      ",\"malformed\":" + std::to_string(c.malformed.load()) +
+                      ",\"session_errors\":" + std::to_string(c.session_errors.load()) + "},\"services\":[";
     bool first = true;
     for (const auto& status : hub_.inbox().status_jsons()) {
       out += first ? "" : ",";
@@ -360,7 +390,11 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     query.text = target.get("text").value_or("");
     auto shared_request = std::make_shared<http::request<http::string_body>>(std::move(request));
     hub_.query_history(std::move(query), [self = shared_from_this(), shared_request](std::string json) {
-      self->send(json_response(*shared_request, std::move(json)));
+      try {
+        self->send(json_response(*shared_request, std::move(json)));
+      } catch (const std::exception& error) {
+        self->fail(error.what());
+      }
     });
   }
 
@@ -369,20 +403,38 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       // Remember the token for the page's own requests and its WebSocket.
       response.set(http::field::set_cookie, token_cookie(hub_.options().token));
     }
-    auto shared = std::make_shared<Response>(std::move(response));
-    http::async_write(stream_, *shared, [self = shared_from_this(), shared](beast::error_code error, std::size_t) {
-      if (error) return;
-      if (shared->need_eof()) {
-        beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return;
-      }
-      self->read_next();
-    });
+    response_ = std::make_shared<Response>(std::move(response));
+    http::async_write(stream_, *response_, guarded(shared_from_this(), &HttpSession::on_write));
   }
 
+  void on_write(beast::error_code error, std::size_t) {
+    const bool eof = response_->need_eof();
+    response_.reset();
+    if (error) return;
+    if (eof) {
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      return;
+    }
+    read_next();
+  }
+
+ public:
+  // Ends this connection after an error in one of its handlers.
+  void fail(const char* what) noexcept {
+    try {
+      hub_.report_error("HTTP connection of " + peer_ + ": " + what);
+      beast::error_code ignored;
+      stream_.socket().close(ignored);
+    } catch (...) {
+    }
+  }
+
+ private:
   beast::tcp_stream stream_;
   Hub& hub_;
+  std::string peer_;                    // the client's address, taken when accepted
+  std::shared_ptr<Response> response_;  // the response being written
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   bool token_from_query_ = false;  // the current request brought the token in its URL
@@ -459,6 +511,20 @@ void Hub::leave(const std::shared_ptr<WsSession>& session) {
   note("dashboard client " + session->peer() + " disconnected (" + std::to_string(sessions_.size()) + " connected)");
 }
 
+void Hub::report_error(const std::string& text) {
+  counters_.session_errors.fetch_add(1, std::memory_order_relaxed);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_error_note_ < std::chrono::seconds(1)) {
+    ++errors_not_noted_;
+    return;
+  }
+  last_error_note_ = now;
+  std::string line = "error, connection closed: " + text;
+  if (errors_not_noted_ > 0) line += " (and " + std::to_string(errors_not_noted_) + " more in the last second)";
+  errors_not_noted_ = 0;
+  note(line);
+}
+
 void Hub::query_history(bus::HistoryQuery query, std::function<void(std::string)> done) {
   net::post(history_thread_, [this, query = std::move(query), done = std::move(done)]() mutable {
     std::string json = history_.query_json(query, std::chrono::milliseconds(3000));
@@ -485,9 +551,15 @@ void Listener::close() {
 void Listener::accept_next() {
   acceptor_.async_accept([self = shared_from_this()](beast::error_code error, tcp::socket socket) {
     if (!error) {
-      beast::error_code ignored;
-      socket.set_option(tcp::no_delay(true), ignored);  // a batch goes out now, not after the last one's ACK
-      std::make_shared<HttpSession>(std::move(socket), self->hub_)->run();
+      try {
+        beast::error_code ignored;
+        socket.set_option(tcp::no_delay(true), ignored);  // a batch goes out now, not after the last one's ACK
+        // Taken now, with an error code: the peer may already have reset the connection.
+        const auto peer = socket.remote_endpoint(ignored);
+        std::make_shared<HttpSession>(std::move(socket), self->hub_, ignored ? "?" : peer.address().to_string())->run();
+      } catch (const std::exception& failure) {
+        self->hub_.report_error(std::string("accepting a connection: ") + failure.what());
+      }
     }
     if (self->acceptor_.is_open()) self->accept_next();
   });

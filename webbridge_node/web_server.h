@@ -64,6 +64,10 @@ class Hub {
   // A line about the bridge itself (connections, errors): to its own log.
   void note(const std::string& text) { note_(text); }
 
+  // A connection ended by an error (an exception in its handler): counted, and
+  // noted at most once a second (with how many were not).
+  void report_error(const std::string& text);
+
  private:
   // Takes what waits in the Inbox and hands it to every client.
   void send_batch();
@@ -81,6 +85,8 @@ class Hub {
   std::set<std::shared_ptr<WsSession>> sessions_;
   Inbox::Batch batch_;
   bool closing_ = false;
+  std::chrono::steady_clock::time_point last_error_note_{};
+  std::uint64_t errors_not_noted_ = 0;
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {

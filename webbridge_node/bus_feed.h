@@ -30,6 +30,7 @@ struct BridgeCounters {
   std::atomic<std::uint64_t> not_streamed{0};    // entries the logging node's live-view limit left out, announced
   std::atomic<std::uint64_t> inbox_dropped{0};   // entries dropped before any client (io thread behind)
   std::atomic<std::uint64_t> session_errors{0};  // connections ended by an error in their handling
+  std::atomic<std::uint64_t> refused{0};         // requests refused for their Host or a WebSocket's Origin
 };
 
 // Bounded hand-over from the bus thread to the io thread. Thread-safe. Entries

@@ -32,8 +32,11 @@
 //   for that browser only, counted, and announced to it as
 //   {"type":"skipped","count":N}. No browser can slow the bus, the logging node
 //   or another browser.
-// Access: the page loads only its own files (Content-Security-Policy); a
-//   WebSocket must come from the page's own origin (or webbridge.allowed_origins),
+// Access: every request must name the bridge in its Host header (its listen
+//   address, localhost, 127.0.0.1, [::1] with its port, or webbridge.allowed_hosts;
+//   else 421), so a page on a DNS-rebinding domain gets nothing; the page loads
+//   only its own files (Content-Security-Policy); a WebSocket must come from a
+//   page of those names (or webbridge.allowed_origins: its Origin is required),
 //   so other sites in the same browser cannot read the logs; off loopback the
 //   bridge refuses to start without webbridge.token, which every request must
 //   then carry (?token=, the cookie set from it, or Authorization: Bearer).
@@ -99,7 +102,8 @@ int main(int argc, char** argv) {
   cantina::webbridge::Hub hub(
       io,
       {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms), config.webbridge.max_client_queue,
-       kMaxQueueBytes, config.webbridge.history_limit, config.webbridge.token, config.webbridge.allowed_origins},
+       kMaxQueueBytes, config.webbridge.history_limit, config.webbridge.token, config.webbridge.allowed_origins,
+       config.webbridge.allowed_hosts},
       inbox, counters, history, note);
   inbox.on_arrival([&io, &hub] { net::post(io, [&hub] { hub.on_inbox(); }); });
   std::shared_ptr<cantina::webbridge::Listener> listener;
@@ -119,6 +123,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto bound = listener->local_endpoint();
+  hub.listening_on(bound);
   const std::string url =
       "http://" + (bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string()) +
       ":" + std::to_string(bound.port());

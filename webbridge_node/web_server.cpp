@@ -55,6 +55,17 @@ Response error_response(const http::request<http::string_body>& request, http::s
   return json_response(request, "{\"error\":\"" + message + "\"}", status);
 }
 
+// `text` (a header a stranger sent) fit for the bridge's own log: at most 100
+// characters, anything but printable ASCII as '?'.
+std::string printable(std::string_view text) {
+  std::string out(text.substr(0, 100));
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  if (text.size() > out.size()) out += "...";
+  return out;
+}
+
 // A completion handler that runs `member` on the session `self` and lets no
 // exception out: one that escapes ends that connection (Session::fail), never
 // the bridge.
@@ -269,15 +280,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     http::request<http::string_body> request = parser_->release();
     const Target target = parse_target(request.target());
     token_from_query_ = false;
+    // Before anything else: a page of another site whose name resolves to this
+    // machine (DNS rebinding) names its own domain here.
+    if (!hub_.host_allowed(request[http::field::host])) {
+      hub_.report_refused("a request for Host '" + printable(request[http::field::host]) + "' from " + peer_);
+      send(error_response(request, http::status::misdirected_request,
+                          "this dashboard does not answer to that Host name: add it to [webbridge] allowed_hosts"));
+      return;
+    }
     if (target.path != "/healthz" && !authorized(request, target)) {
       send(error_response(request, http::status::unauthorized,
                           "this dashboard needs its token: open /?token=<webbridge.token>"));
       return;
     }
     if (websocket::is_upgrade(request)) {
-      if (!origin_allowed(request)) {
-        hub_.note("refused a WebSocket from origin " + std::string(request[http::field::origin]));
-        send(error_response(request, http::status::forbidden, "WebSocket from another origin"));
+      if (!hub_.origin_allowed(request[http::field::origin])) {
+        hub_.report_refused("a WebSocket from Origin '" + printable(request[http::field::origin]) + "' from " + peer_);
+        send(error_response(request, http::status::forbidden,
+                            "WebSocket from another origin (or none): add it to [webbridge] allowed_origins"));
         return;
       }
       if (target.path != "/ws") {
@@ -298,19 +318,6 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                                          request[http::field::authorization]);
     token_from_query_ = check == TokenCheck::query;
     return check != TokenCheck::refused;
-  }
-
-  // A browser's WebSocket must come from this dashboard's own page (or an origin
-  // the config allows): other sites open in the same browser must not read the logs.
-  bool origin_allowed(const http::request<http::string_body>& request) const {
-    const std::string_view origin = request[http::field::origin];
-    if (origin.empty()) return true;  // not a browser
-    const std::string_view host = request[http::field::host];
-    if (origin == "http://" + std::string(host) || origin == "https://" + std::string(host)) return true;
-    for (const auto& allowed : hub_.options().allowed_origins) {
-      if (origin == allowed) return true;
-    }
-    return false;
   }
 
   void route(http::request<http::string_body> request, const Target& target) {
@@ -347,7 +354,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
                       ",\"not_streamed\":" + std::to_string(c.not_streamed.load()) +
                       ",\"inbox_dropped\":" + std::to_string(c.inbox_dropped.load()) +
                       ",\"malformed\":" + std::to_string(c.malformed.load()) +
-                      ",\"session_errors\":" + std::to_string(c.session_errors.load()) + "},\"services\":[";
+                      ",\"session_errors\":" + std::to_string(c.session_errors.load()) +
+                      ",\"refused\":" + std::to_string(c.refused.load()) + "},\"services\":[";
     bool first = true;
     for (const auto& status : hub_.inbox().status_jsons()) {
       out += first ? "" : ",";
@@ -511,18 +519,39 @@ void Hub::leave(const std::shared_ptr<WsSession>& session) {
   note("dashboard client " + session->peer() + " disconnected (" + std::to_string(sessions_.size()) + " connected)");
 }
 
-void Hub::report_error(const std::string& text) {
-  counters_.session_errors.fetch_add(1, std::memory_order_relaxed);
+void Hub::note_limited(LimitedNote& limit, const std::string& text) {
   const auto now = std::chrono::steady_clock::now();
-  if (now - last_error_note_ < std::chrono::seconds(1)) {
-    ++errors_not_noted_;
+  if (limit.last != std::chrono::steady_clock::time_point{} && now - limit.last < std::chrono::seconds(1)) {
+    ++limit.not_noted;
     return;
   }
-  last_error_note_ = now;
-  std::string line = "error, connection closed: " + text;
-  if (errors_not_noted_ > 0) line += " (and " + std::to_string(errors_not_noted_) + " more in the last second)";
-  errors_not_noted_ = 0;
+  limit.last = now;
+  std::string line = text;
+  if (limit.not_noted > 0) line += " (and " + std::to_string(limit.not_noted) + " more since the last such line)";
+  limit.not_noted = 0;
   note(line);
+}
+
+void Hub::report_error(const std::string& text) {
+  counters_.session_errors.fetch_add(1, std::memory_order_relaxed);
+  note_limited(error_notes_, "error, connection closed: " + text);
+}
+
+void Hub::report_refused(const std::string& text) {
+  counters_.refused.fetch_add(1, std::memory_order_relaxed);
+  note_limited(refused_notes_, "refused " + text);
+}
+
+void Hub::listening_on(const tcp::endpoint& endpoint) {
+  host_check_.emplace(endpoint.address(), endpoint.port(), options_.allowed_hosts);
+}
+
+bool Hub::host_allowed(std::string_view host) const {
+  return host_check_ && host_check_->allows(host);
+}
+
+bool Hub::origin_allowed(std::string_view origin) const {
+  return host_check_ && host_check_->allows_origin(origin, options_.allowed_origins);
 }
 
 void Hub::query_history(bus::HistoryQuery query, std::function<void(std::string)> done) {

@@ -8,8 +8,10 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -17,6 +19,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "auth.h"
 #include "bus_feed.h"
 #include "history_client.h"
 
@@ -34,7 +37,8 @@ struct ServerOptions {
   std::size_t max_client_queue_bytes = std::size_t{8} * 1024 * 1024;  // bytes of messages waiting per client
   std::uint32_t history_limit = 1000;
   std::string token;                         // empty = no token needed
-  std::vector<std::string> allowed_origins;  // besides http(s)://<Host>
+  std::vector<std::string> allowed_origins;  // WebSocket Origins besides http(s)://<an allowed Host>
+  std::vector<std::string> allowed_hosts;    // Host names besides the bridge's own (HostCheck)
 };
 
 // Everything the io thread needs; owned by main, used only on the io thread
@@ -67,6 +71,14 @@ class Hub {
   // A connection ended by an error (an exception in its handler): counted, and
   // noted at most once a second (with how many were not).
   void report_error(const std::string& text);
+  // A request refused for its Host or Origin: counted and noted likewise.
+  void report_refused(const std::string& text);
+
+  // The address the Listener bound: the Host names the bridge answers to follow from it.
+  void listening_on(const boost::asio::ip::tcp::endpoint& endpoint);
+  // A request's Host header, a WebSocket's Origin header (HostCheck); false before listening_on.
+  bool host_allowed(std::string_view host) const;
+  bool origin_allowed(std::string_view origin) const;
 
  private:
   // Takes what waits in the Inbox and hands it to every client.
@@ -85,8 +97,14 @@ class Hub {
   std::set<std::shared_ptr<WsSession>> sessions_;
   Inbox::Batch batch_;
   bool closing_ = false;
-  std::chrono::steady_clock::time_point last_error_note_{};
-  std::uint64_t errors_not_noted_ = 0;
+  std::optional<HostCheck> host_check_;
+  struct LimitedNote {
+    std::chrono::steady_clock::time_point last{};
+    std::uint64_t not_noted = 0;
+  };
+  void note_limited(LimitedNote& limit, const std::string& text);
+  LimitedNote error_notes_;
+  LimitedNote refused_notes_;
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {

@@ -121,4 +121,47 @@ BOOST_AUTO_TEST_CASE(upgrades_reset_at_once_do_not_kill_the_bridge) {
   BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
 }
 
+// The status line's code of an HTTP response ("HTTP/1.1 421 ..." -> 421), 0 if none.
+unsigned status_of(const std::string& response) {
+  if (!response.starts_with("HTTP/1.1 ") || response.size() < 12) return 0;
+  return static_cast<unsigned>(std::stoi(response.substr(9, 3)));
+}
+
+// DNS rebinding: a page of evil.example whose name resolves to 127.0.0.1 sends its
+// own name as Host and Origin; the bridge answered it with every log.
+BOOST_AUTO_TEST_CASE(a_forged_host_or_origin_is_refused) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  WebBridge bridge(node, "allowed_hosts = [\"droid.local\"]\n");
+  const std::string evil = "evil.example:" + bridge.port;
+  for (const char* target : {"/", "/api/logs", "/api/stats", "/healthz", "/static/main.js"}) {
+    const HttpResult result = http_request(bridge.port, target, {{boost::beast::http::field::host, evil}});
+    BOOST_TEST(result.status == 421u, target);
+    BOOST_TEST(result.body.find("allowed_hosts") != std::string::npos, target);
+  }
+  // The bridge's own names, and the allowed one.
+  for (const std::string& own : {"127.0.0.1:" + bridge.port, "localhost:" + bridge.port, "[::1]:" + bridge.port,
+                                 "droid.local:" + bridge.port, std::string("droid.local")}) {
+    BOOST_TEST(http_request(bridge.port, "/api/stats", {{boost::beast::http::field::host, own}}).status == 200u, own);
+  }
+  // WebSockets: a forged Host, a forged Origin, no Origin at all; then the own page.
+  const auto upgrade_status = [&](const std::string& host, const std::string& origin) {
+    RawConnection connection(bridge.port);
+    connection.send(upgrade_request(bridge.port, host, origin));
+    return status_of(connection.receive());
+  };
+  BOOST_TEST(upgrade_status(evil, "default") == 421u);
+  BOOST_TEST(upgrade_status("", "http://" + evil) == 403u);
+  BOOST_TEST(upgrade_status("", "null") == 403u);
+  BOOST_TEST(upgrade_status("", "") == 403u);
+  BOOST_TEST(upgrade_status("", "default") == 101u);
+  BOOST_TEST(upgrade_status("droid.local:" + bridge.port, "default") == 101u);
+  BOOST_TEST(upgrade_status("localhost:" + bridge.port, "http://127.0.0.1:" + bridge.port) == 101u);
+  const auto stats = json::parse(bridge.get("/api/stats")).as_object();
+  BOOST_TEST(stats.at("webbridge").at("refused").to_number<int>() == 5 + 1 + 3);
+  BOOST_TEST(bridge.process.output().find("refused a request for Host 'evil.example:") != std::string::npos);
+  BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -49,8 +49,10 @@ class WsClient {
     timeval timeout{5, 0};
     setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
     ws_.read_message_max(std::size_t{64} * 1024 * 1024);
-    ws_.set_option(websocket::stream_base::decorator([origin, cookie](websocket::request_type& request) {
-      if (!origin.empty()) request.set(http::field::origin, origin);
+    // The dashboard's own page unless told otherwise: the bridge refuses a WebSocket without an allowed Origin.
+    const std::string from = origin.empty() ? "http://127.0.0.1:" + port : origin;
+    ws_.set_option(websocket::stream_base::decorator([from, cookie](websocket::request_type& request) {
+      request.set(http::field::origin, from);
       if (!cookie.empty()) request.set(http::field::cookie, cookie);
     }));
     ws_.handshake("127.0.0.1:" + port, "/ws");

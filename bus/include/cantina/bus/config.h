@@ -57,6 +57,7 @@ struct WebBridgeConfig {
   std::string static_dir;                    // the page's files; empty = the built-in folder
   std::string token;                         // required from browsers when set (and off loopback)
   std::vector<std::string> allowed_origins;  // WebSocket Origins accepted besides the bridge's own
+  std::vector<std::string> allowed_hosts;    // Host headers accepted besides the bridge's own ("name[:port]")
 };
 
 enum class RestartPolicy { always, on_failure, never };

@@ -40,6 +40,13 @@
 //   so other sites in the same browser cannot read the logs; off loopback the
 //   bridge refuses to start without webbridge.token, which every request must
 //   then carry (?token=, the cookie set from it, or Authorization: Bearer).
+// Connections (Ledger): at most webbridge.max_connections, half of them at most
+//   per phase (waiting for a request, answering one, WebSocket). A request must
+//   arrive within 5 s, a response be taken within 10 s; the oldest connection
+//   waiting for a request is closed to make room for a new one; beyond the caps
+//   the answer is 503. Out of file descriptors, accepting backs off (50 ms,
+//   doubling to 500 ms) instead of spinning, counted (accept_failures) and noted
+//   once a second. No exception leaves a connection's handler or the io thread.
 // Feedback: the bridge's own lines (connections, errors) go to stdout, never to the
 //   bus, so nothing it streams can make it log more.
 // Shutdown: SIGINT/SIGTERM/SIGHUP in main -> the io thread closes the listener and
@@ -99,12 +106,19 @@ int main(int argc, char** argv) {
   cantina::webbridge::Inbox inbox(std::max<std::size_t>(50'000, 4 * std::size_t{config.webbridge.max_client_queue}),
                                   kMaxQueueBytes);
   cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint, config.bus.curve);
-  cantina::webbridge::Hub hub(
-      io,
-      {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms), config.webbridge.max_client_queue,
-       kMaxQueueBytes, config.webbridge.history_limit, config.webbridge.token, config.webbridge.allowed_origins,
-       config.webbridge.allowed_hosts},
-      inbox, counters, history, note);
+  cantina::webbridge::ServerOptions options;
+  options.static_dir = static_dir;
+  options.batch_interval = std::chrono::milliseconds(config.webbridge.batch_interval_ms);
+  options.max_client_queue = config.webbridge.max_client_queue;
+  options.max_client_queue_bytes = kMaxQueueBytes;
+  options.history_limit = config.webbridge.history_limit;
+  options.token = config.webbridge.token;
+  options.allowed_origins = config.webbridge.allowed_origins;
+  options.allowed_hosts = config.webbridge.allowed_hosts;
+  // Half of max_connections at most in each phase.
+  options.caps.connections = config.webbridge.max_connections;
+  options.caps.reading = options.caps.answering = options.caps.websockets = config.webbridge.max_connections / 2;
+  cantina::webbridge::Hub hub(io, std::move(options), inbox, counters, history, note);
   inbox.on_arrival([&io, &hub] { net::post(io, [&hub] { hub.on_inbox(); }); });
   std::shared_ptr<cantina::webbridge::Listener> listener;
   try {

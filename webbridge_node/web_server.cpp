@@ -1,5 +1,8 @@
 #include "web_server.h"
 
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <deque>
 #include <fstream>
 #include <sstream>
@@ -98,8 +101,8 @@ std::optional<std::string> read_whole_file(const std::filesystem::path& path) {
 // fits an empty queue: a browser that keeps up gets every batch, however large.
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(tcp::socket socket, Hub& hub, std::string peer)
-      : ws_(std::move(socket)), hub_(hub), peer_(std::move(peer)) {}
+  WsSession(tcp::socket socket, Hub& hub, std::string peer, std::unique_ptr<Ledger::Slot> slot)
+      : ws_(std::move(socket)), hub_(hub), peer_(std::move(peer)), slot_(std::move(slot)) {}
 
   void run(const http::request<http::string_body>& request) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -250,6 +253,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool writing_ = false;
   bool closed_ = false;
   std::string peer_;
+  std::unique_ptr<Ledger::Slot> slot_;  // in the websocket phase
 };
 
 // One HTTP connection: reads requests, answers them in order, hands the socket
@@ -259,14 +263,29 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   HttpSession(tcp::socket socket, Hub& hub, std::string peer)
       : stream_(std::move(socket)), hub_(hub), peer_(std::move(peer)) {}
 
-  void run() { read_next(); }
+  // Takes a place in the Ledger (closing the oldest idle connection if there
+  // is no room) and reads the first request; false if there is no place.
+  bool run() {
+    slot_ = hub_.ledger().admit([weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        beast::error_code ignored;
+        self->stream_.socket().close(ignored);  // its read ends with an error, and so does the session
+      }
+    });
+    if (!slot_) return false;
+    read_next();
+    return true;
+  }
 
  private:
   void read_next() {
+    slot_->enter(Ledger::Phase::reading);
+    if (slot_->evicted()) return;
     parser_.emplace();
     parser_->body_limit(std::uint64_t{64} * 1024);
     parser_->header_limit(16 * 1024);
-    stream_.expires_after(std::chrono::seconds(60));
+    // The whole request (headers and body) within this time, the first as the next.
+    stream_.expires_after(hub_.options().request_timeout);
     http::async_read(stream_, buffer_, *parser_, guarded(shared_from_this(), &HttpSession::on_read));
   }
 
@@ -276,8 +295,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
       return;
     }
-    if (error) return;
+    if (error) return;  // timed out, evicted, reset, or not HTTP
     http::request<http::string_body> request = parser_->release();
+    if (!hub_.ledger().has_room(Ledger::Phase::answering)) {
+      busy(request, "too many requests at once");
+      return;
+    }
+    slot_->enter(Ledger::Phase::answering);
     const Target target = parse_target(request.target());
     token_from_query_ = false;
     // Before anything else: a page of another site whose name resolves to this
@@ -304,8 +328,13 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         send(error_response(request, http::status::not_found, "WebSocket endpoint is /ws"));
         return;
       }
+      if (!hub_.ledger().has_room(Ledger::Phase::websocket)) {
+        busy(request, "too many live connections");
+        return;
+      }
       stream_.expires_never();
-      std::make_shared<WsSession>(stream_.release_socket(), hub_, peer_)->run(request);
+      slot_->enter(Ledger::Phase::websocket);
+      std::make_shared<WsSession>(stream_.release_socket(), hub_, peer_, std::move(slot_))->run(request);
       return;
     }
     route(std::move(request), target);
@@ -346,16 +375,19 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
 
   std::string stats_json() const {
     const BridgeCounters& c = hub_.counters();
-    std::string out = "{\"logging\":" + hub_.inbox().stats_json() +
-                      ",\"webbridge\":{\"clients\":" + std::to_string(c.clients.load()) +
-                      ",\"received\":" + std::to_string(c.received.load()) +
-                      ",\"forwarded\":" + std::to_string(c.forwarded.load()) +
-                      ",\"skipped\":" + std::to_string(c.skipped.load()) +
-                      ",\"not_streamed\":" + std::to_string(c.not_streamed.load()) +
-                      ",\"inbox_dropped\":" + std::to_string(c.inbox_dropped.load()) +
-                      ",\"malformed\":" + std::to_string(c.malformed.load()) +
-                      ",\"session_errors\":" + std::to_string(c.session_errors.load()) +
-                      ",\"refused\":" + std::to_string(c.refused.load()) + "},\"services\":[";
+    std::string out =
+        "{\"logging\":" + hub_.inbox().stats_json() +
+        ",\"webbridge\":{\"clients\":" + std::to_string(c.clients.load()) +
+        ",\"received\":" + std::to_string(c.received.load()) + ",\"forwarded\":" + std::to_string(c.forwarded.load()) +
+        ",\"skipped\":" + std::to_string(c.skipped.load()) +
+        ",\"not_streamed\":" + std::to_string(c.not_streamed.load()) +
+        ",\"inbox_dropped\":" + std::to_string(c.inbox_dropped.load()) +
+        ",\"malformed\":" + std::to_string(c.malformed.load()) +
+        ",\"session_errors\":" + std::to_string(c.session_errors.load()) +
+        ",\"refused\":" + std::to_string(c.refused.load()) +
+        ",\"connections\":" + std::to_string(hub_.ledger().connections()) +
+        ",\"busy\":" + std::to_string(c.busy.load()) + ",\"idle_closed\":" + std::to_string(hub_.ledger().evicted()) +
+        ",\"accept_failures\":" + std::to_string(c.accept_failures.load()) + "},\"services\":[";
     bool first = true;
     for (const auto& status : hub_.inbox().status_jsons()) {
       out += first ? "" : ",";
@@ -406,12 +438,24 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
     });
   }
 
+  // 503 and the connection closed: no room for what `request` asks.
+  void busy(const http::request<http::string_body>& request, const std::string& why) {
+    hub_.counters().busy.fetch_add(1, std::memory_order_relaxed);
+    Response response =
+        error_response(request, http::status::service_unavailable, "the dashboard is busy (" + why + "): try again");
+    response.set(http::field::retry_after, "1");
+    response.keep_alive(false);
+    send(std::move(response));
+  }
+
   void send(Response response) {
     if (token_from_query_) {
       // Remember the token for the page's own requests and its WebSocket.
       response.set(http::field::set_cookie, token_cookie(hub_.options().token));
     }
     response_ = std::make_shared<Response>(std::move(response));
+    // A client that does not take its response is dropped after this long.
+    stream_.expires_after(hub_.options().response_timeout);
     http::async_write(stream_, *response_, guarded(shared_from_this(), &HttpSession::on_write));
   }
 
@@ -443,6 +487,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   Hub& hub_;
   std::string peer_;                    // the client's address, taken when accepted
   std::shared_ptr<Response> response_;  // the response being written
+  std::unique_ptr<Ledger::Slot> slot_;  // until a WebSocket takes it
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   bool token_from_query_ = false;  // the current request brought the token in its URL
@@ -452,6 +497,7 @@ Hub::Hub(net::io_context& io, ServerOptions options, Inbox& inbox, BridgeCounter
          std::function<void(const std::string&)> note)
     : io_(io),
       options_(std::move(options)),
+      ledger_(Ledger::make(options_.caps)),
       inbox_(inbox),
       counters_(counters),
       history_(history),
@@ -537,6 +583,10 @@ void Hub::report_error(const std::string& text) {
   note_limited(error_notes_, "error, connection closed: " + text);
 }
 
+void Hub::report_accept_failure(const std::string& text) {
+  note_limited(accept_notes_, text);
+}
+
 void Hub::report_refused(const std::string& text) {
   counters_.refused.fetch_add(1, std::memory_order_relaxed);
   note_limited(refused_notes_, "refused " + text);
@@ -561,7 +611,8 @@ void Hub::query_history(bus::HistoryQuery query, std::function<void(std::string)
   });
 }
 
-Listener::Listener(net::io_context& io, const tcp::endpoint& endpoint, Hub& hub) : acceptor_(io), hub_(hub) {
+Listener::Listener(net::io_context& io, const tcp::endpoint& endpoint, Hub& hub)
+    : acceptor_(io), timer_(io), hub_(hub) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -575,22 +626,56 @@ void Listener::run() {
 void Listener::close() {
   beast::error_code ignored;
   acceptor_.close(ignored);
+  timer_.cancel();
 }
 
 void Listener::accept_next() {
   acceptor_.async_accept([self = shared_from_this()](beast::error_code error, tcp::socket socket) {
-    if (!error) {
-      try {
-        beast::error_code ignored;
-        socket.set_option(tcp::no_delay(true), ignored);  // a batch goes out now, not after the last one's ACK
-        // Taken now, with an error code: the peer may already have reset the connection.
-        const auto peer = socket.remote_endpoint(ignored);
-        std::make_shared<HttpSession>(std::move(socket), self->hub_, ignored ? "?" : peer.address().to_string())->run();
-      } catch (const std::exception& failure) {
-        self->hub_.report_error(std::string("accepting a connection: ") + failure.what());
-      }
+    if (!self->acceptor_.is_open()) return;
+    if (error) {
+      self->back_off(error);
+      return;
     }
-    if (self->acceptor_.is_open()) self->accept_next();
+    self->delay_ = std::chrono::milliseconds(0);
+    try {
+      self->serve(std::move(socket));
+    } catch (const std::exception& failure) {
+      self->hub_.report_error(std::string("accepting a connection: ") + failure.what());
+    }
+    self->accept_next();
+  });
+}
+
+void Listener::serve(tcp::socket socket) {
+  beast::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);  // a batch goes out now, not after the last one's ACK
+  // Taken now, with an error code: the peer may already have reset the connection.
+  const auto peer = socket.remote_endpoint(ignored);
+  const std::string address = ignored ? "?" : peer.address().to_string();
+  const int fd = socket.native_handle();
+  auto session = std::make_shared<HttpSession>(std::move(socket), hub_, address);
+  if (session->run()) return;
+  // No room even after closing the oldest idle connection: said in one write
+  // that cannot block, and closed (with the session).
+  hub_.counters().busy.fetch_add(1, std::memory_order_relaxed);
+  static constexpr std::string_view kBusy =
+      "HTTP/1.1 503 Service Unavailable\r\nServer: cantina-webbridge\r\nRetry-After: 1\r\n"
+      "Content-Type: application/json\r\nContent-Length: 56\r\nConnection: close\r\n\r\n"
+      "{\"error\":\"the dashboard is busy (too many connections)\"}";
+  (void)::send(fd, kBusy.data(), kBusy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+// Accepting failed: out of file descriptors (EMFILE, ENFILE), of memory, or the
+// connection was gone. Retrying at once would spin (the pending connection stays
+// ready), so the next try waits 50 ms, doubling up to 500 ms while it fails.
+void Listener::back_off(const beast::error_code& error) {
+  hub_.counters().accept_failures.fetch_add(1, std::memory_order_relaxed);
+  delay_ = std::clamp(delay_ * 2, std::chrono::milliseconds(50), std::chrono::milliseconds(500));
+  hub_.report_accept_failure("cannot accept connections (" + error.message() + "), retrying every " +
+                             std::to_string(delay_.count()) + " ms");
+  timer_.expires_after(delay_);
+  timer_.async_wait([self = shared_from_this()](beast::error_code wait_error) {
+    if (!wait_error && self->acceptor_.is_open()) self->accept_next();
   });
 }
 

@@ -22,6 +22,7 @@
 #include "auth.h"
 #include "bus_feed.h"
 #include "history_client.h"
+#include "ledger.h"
 
 namespace cantina::webbridge {
 
@@ -39,6 +40,11 @@ struct ServerOptions {
   std::string token;                         // empty = no token needed
   std::vector<std::string> allowed_origins;  // WebSocket Origins besides http(s)://<an allowed Host>
   std::vector<std::string> allowed_hosts;    // Host names besides the bridge's own (HostCheck)
+  Ledger::Caps caps;                         // connections and bytes held for clients
+  // A request (headers and body) must arrive within this time of the connection
+  // or of the previous response; a response must be taken within response_timeout.
+  std::chrono::milliseconds request_timeout{5000};
+  std::chrono::milliseconds response_timeout{10000};
 };
 
 // Everything the io thread needs; owned by main, used only on the io thread
@@ -73,6 +79,10 @@ class Hub {
   void report_error(const std::string& text);
   // A request refused for its Host or Origin: counted and noted likewise.
   void report_refused(const std::string& text);
+  // Accepting connections failed (noted once a second; the Listener counts).
+  void report_accept_failure(const std::string& text);
+
+  Ledger& ledger() { return *ledger_; }
 
   // The address the Listener bound: the Host names the bridge answers to follow from it.
   void listening_on(const boost::asio::ip::tcp::endpoint& endpoint);
@@ -86,6 +96,7 @@ class Hub {
 
   boost::asio::io_context& io_;
   ServerOptions options_;
+  std::shared_ptr<Ledger> ledger_;
   Inbox& inbox_;
   BridgeCounters& counters_;
   HistoryClient& history_;
@@ -105,6 +116,7 @@ class Hub {
   void note_limited(LimitedNote& limit, const std::string& text);
   LimitedNote error_notes_;
   LimitedNote refused_notes_;
+  LimitedNote accept_notes_;
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {
@@ -118,8 +130,12 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void accept_next();
+  void serve(boost::asio::ip::tcp::socket socket);
+  void back_off(const boost::system::error_code& error);
 
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer timer_;     // the wait before the next accept after a failure
+  std::chrono::milliseconds delay_{0};  // that wait: 0 after a success, then 50 ms doubling to 500 ms
   Hub& hub_;
 };
 

@@ -181,6 +181,16 @@ BOOST_AUTO_TEST_CASE(web_bridge_allowed_hosts_are_checked) {
   BOOST_TEST(parse_config("", "test.toml", no_environment()).webbridge.allowed_hosts.empty());
 }
 
+BOOST_AUTO_TEST_CASE(web_bridge_connection_cap_is_checked) {
+  BOOST_TEST(parse_config("", "test.toml", no_environment()).webbridge.max_connections == 128u);
+  BOOST_TEST(
+      parse_config("[webbridge]\nmax_connections = 16\n", "test.toml", no_environment()).webbridge.max_connections ==
+      16u);
+  BOOST_TEST(error_of("[webbridge]\nmax_connections = 3\n").starts_with("test.toml:2:19: webbridge.max_connections:"));
+  BOOST_TEST(
+      error_of("[webbridge]\nmax_connections = 10001\n").starts_with("test.toml:2:19: webbridge.max_connections:"));
+}
+
 BOOST_AUTO_TEST_CASE(bad_toml_names_file_and_line) {
   const std::string message = error_of("[logging]\nlog_level = \"INFO\n");
   BOOST_TEST(message.starts_with("test.toml:2:"));

@@ -16,7 +16,10 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
+#include <sstream>
 #include <thread>
+#include <vector>
 
 #include <boost/json/parse.hpp>
 
@@ -87,6 +90,28 @@ std::string upgrade_request(const std::string& port, const std::string& host = "
          "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
          (origin.empty() ? "" : "Origin: " + (origin == "default" ? "http://" + h : origin) + "\r\n") + "\r\n";
+}
+
+// CPU time (user + system) the process `pid` has used so far, in seconds.
+double cpu_seconds(pid_t pid) {
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  stat = stat.substr(stat.rfind(')') + 2);  // after "pid (name) "
+  std::istringstream fields(stat);
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The share of a core `pid` uses over `span`.
+double cpu_share(pid_t pid, std::chrono::milliseconds span) {
+  const double before = cpu_seconds(pid);
+  const auto start = std::chrono::steady_clock::now();
+  std::this_thread::sleep_for(span);
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return (cpu_seconds(pid) - before) / elapsed;
 }
 
 bool healthy(const std::string& port) {
@@ -161,6 +186,61 @@ BOOST_AUTO_TEST_CASE(a_forged_host_or_origin_is_refused) {
   const auto stats = json::parse(bridge.get("/api/stats")).as_object();
   BOOST_TEST(stats.at("webbridge").at("refused").to_number<int>() == 5 + 1 + 3);
   BOOST_TEST(bridge.process.output().find("refused a request for Host 'evil.example:") != std::string::npos);
+  BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
+}
+
+// Connections that never send a request were held 60 s each, and without a cap:
+// now at most max_connections / 2 wait for a request, the oldest is closed to
+// make room, and none waits longer than the request timeout (5 s).
+BOOST_AUTO_TEST_CASE(idle_connections_are_capped_and_closed_within_seconds) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  WebBridge bridge(node);  // max_connections = 128: at most 64 waiting for a request
+  std::vector<std::unique_ptr<RawConnection>> idle;
+  for (int i = 0; i < 150; ++i) idle.push_back(std::make_unique<RawConnection>(bridge.port));
+  std::this_thread::sleep_for(200ms);
+  BOOST_TEST(healthy(bridge.port));  // room made by closing the oldest idle ones
+  const auto stats = json::parse(bridge.get("/api/stats")).as_object().at("webbridge").as_object();
+  BOOST_TEST(stats.at("connections").to_number<int>() <= 64);
+  BOOST_TEST(stats.at("idle_closed").to_number<int>() >= 150 - 64);
+  // The newest ones are still open; within the request timeout they are closed too.
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t closed = 0;
+  for (auto& connection : idle) {
+    const std::string got = connection->receive();  // EOF (empty) when closed; a 5 s timeout otherwise
+    closed += got.empty() && std::chrono::steady_clock::now() - start < 7s;
+  }
+  BOOST_TEST(closed == idle.size());
+  BOOST_TEST((std::chrono::steady_clock::now() - start < 7s));
+  BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
+}
+
+// Out of file descriptors, the accept loop retried at once: a core at 100 % and
+// /healthz timing out. Now it backs off (50 to 500 ms), counts and notes it.
+BOOST_AUTO_TEST_CASE(out_of_file_descriptors_the_bridge_backs_off_and_recovers) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  WebBridge bridge(node, "", {"/usr/bin/prlimit", "--nofile=40:40", "--"});
+  BOOST_REQUIRE(healthy(bridge.port));
+  std::vector<std::unique_ptr<RawConnection>> flood;
+  for (int i = 0; i < 200; ++i) flood.push_back(std::make_unique<RawConnection>(bridge.port));  // held, idle
+  std::this_thread::sleep_for(500ms);
+  const double share = cpu_share(bridge.process.pid(), 2s);
+  BOOST_TEST_MESSAGE("the bridge used " << share * 100 << " % of a core while out of file descriptors");
+  BOOST_TEST(share < 0.1, "the bridge used " << share * 100 << " % of a core while out of file descriptors");
+  BOOST_TEST(bridge.process.output().find("cannot accept connections (Too many open files)") != std::string::npos);
+  flood.clear();  // the flood ends
+  bool answered = false;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!answered && std::chrono::steady_clock::now() < deadline) {
+    answered = healthy(bridge.port);
+    if (!answered) std::this_thread::sleep_for(100ms);
+  }
+  BOOST_TEST(answered);
+  const auto stats = json::parse(bridge.get("/api/stats")).as_object().at("webbridge").as_object();
+  BOOST_TEST(stats.at("accept_failures").to_number<int>() > 0);
   BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
 }
 

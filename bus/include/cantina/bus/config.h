@@ -58,6 +58,7 @@ struct WebBridgeConfig {
   std::string token;                         // required from browsers when set (and off loopback)
   std::vector<std::string> allowed_origins;  // WebSocket Origins accepted besides the bridge's own
   std::vector<std::string> allowed_hosts;    // Host headers accepted besides the bridge's own ("name[:port]")
+  std::uint32_t max_connections = 128;       // open connections; half of them at most per phase
 };
 
 enum class RestartPolicy { always, on_failure, never };

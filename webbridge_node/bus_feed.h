@@ -33,6 +33,7 @@ struct BridgeCounters {
   std::atomic<std::uint64_t> refused{0};          // requests refused for their Host or a WebSocket's Origin
   std::atomic<std::uint64_t> busy{0};             // connections and requests refused for want of room (503)
   std::atomic<std::uint64_t> accept_failures{0};  // accepting a connection failed (out of file descriptors, ...)
+  std::atomic<std::uint64_t> stalled_dropped{0};  // WebSockets dropped for taking nothing
 };
 
 // Bounded hand-over from the bus thread to the io thread. Thread-safe. Entries

@@ -22,16 +22,22 @@
 //   is one WebSocket frame, so nothing waits for the previous message's ACK.
 // - history thread (in Hub): asks the logging node's query endpoint for /api/logs,
 //   so a slow or absent logging node never stalls the io thread.
-// Queues and overflow (bounded in entries and in bytes)
-// - Inbox: at most max(50,000, 4 x max_client_queue) entries and 8 MB of their
+// Queues and overflow (bounded in entries and in bytes; webbridge.memory_budget_bytes,
+// B, split below)
+// - Inbox: at most max(50,000, 4 x max_client_queue) entries and B/8 of their
 //   JSON wait for the io thread; beyond that entries are dropped, counted
 //   (inbox_dropped in /api/stats and on the page) and announced to every browser
 //   as skipped.
-// - each browser: at most max_client_queue entries and 8 MB wait to be written
-//   (a batch always fits an empty queue); a batch that does not fit is skipped
-//   for that browser only, counted, and announced to it as
-//   {"type":"skipped","count":N}. No browser can slow the bus, the logging node
-//   or another browser.
+// - each browser: at most max_client_queue entries and B/8 wait to be written,
+//   and all browsers' queues together hold at most B/2 (Ledger; a message
+//   shared by several counts once). A batch always fits an empty queue; one that
+//   does not fit is skipped for that browser only, counted, and announced to it
+//   as {"type":"skipped","count":N}. A browser that takes nothing of a message
+//   for 5 s is dropped (its queue freed, a close frame with the reason, the
+//   socket closed 2 s later), counted (stalled_dropped) and noted. No browser
+//   can slow the bus, the logging node or another browser.
+// - HTTP responses being written: B/4 together (else 503, counted as busy);
+//   a history reply from the logging node: B/16 (a longer one is refused).
 // Access: every request must name the bridge in its Host header (its listen
 //   address, localhost, 127.0.0.1, [::1] with its port, or webbridge.allowed_hosts;
 //   else 421), so a page on a DNS-rebinding domain gets nothing; the page loads
@@ -102,15 +108,21 @@ int main(int argc, char** argv) {
   zmq::context_t context(1);
   net::io_context io(1);
   cantina::webbridge::BridgeCounters counters;
-  constexpr std::size_t kMaxQueueBytes = std::size_t{8} * 1024 * 1024;  // the Inbox's and each browser's
+  // The memory budget, split: an eighth for the Inbox, an eighth for each
+  // browser's queue, half for all browsers' queues together (a message shared
+  // by several counts once), a quarter for HTTP responses being written, a
+  // sixteenth for a history reply from the logging node.
+  const std::size_t budget = config.webbridge.memory_budget_bytes;
   cantina::webbridge::Inbox inbox(std::max<std::size_t>(50'000, 4 * std::size_t{config.webbridge.max_client_queue}),
-                                  kMaxQueueBytes);
-  cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint, config.bus.curve);
+                                  budget / 8);
+  cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint, config.bus.curve, budget / 16);
   cantina::webbridge::ServerOptions options;
   options.static_dir = static_dir;
   options.batch_interval = std::chrono::milliseconds(config.webbridge.batch_interval_ms);
   options.max_client_queue = config.webbridge.max_client_queue;
-  options.max_client_queue_bytes = kMaxQueueBytes;
+  options.max_client_queue_bytes = budget / 8;
+  options.caps.client_bytes = budget / 2;
+  options.caps.response_bytes = budget / 4;
   options.history_limit = config.webbridge.history_limit;
   options.token = config.webbridge.token;
   options.allowed_origins = config.webbridge.allowed_origins;

@@ -96,13 +96,21 @@ std::optional<std::string> read_whole_file(const std::filesystem::path& path) {
 }  // namespace
 
 // One browser's WebSocket. Messages wait in a queue bounded by the entries and
-// the bytes they hold; when a batch would not fit, its entries are skipped and
-// the browser is told how many before the next message that fits. A batch always
-// fits an empty queue: a browser that keeps up gets every batch, however large.
+// the bytes they hold, and by what all browsers' queues hold together (the
+// Ledger); when a batch would not fit, its entries are skipped and the browser
+// is told how many before the next message that fits. A batch always fits an
+// empty queue: a browser that keeps up gets every batch, however large. A
+// browser that takes nothing for stall_timeout while a message is being written
+// is dropped: its queue is freed at once, the message being written may finish
+// and a close frame follow within close_grace, then the connection is closed.
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
   WsSession(tcp::socket socket, Hub& hub, std::string peer, std::unique_ptr<Ledger::Slot> slot)
-      : ws_(std::move(socket)), hub_(hub), peer_(std::move(peer)), slot_(std::move(slot)) {}
+      : ws_(std::move(socket)),
+        hub_(hub),
+        peer_(std::move(peer)),
+        slot_(std::move(slot)),
+        grace_timer_(ws_.get_executor()) {}
 
   void run(const http::request<http::string_body>& request) {
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
@@ -117,17 +125,18 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   // Queues `text` (holding `entries` log entries; 0 for status/stats/hello),
   // shared with the other clients, and writes it at once if nothing is being written.
-  void deliver(const std::shared_ptr<const std::string>& text, std::size_t entries) {
+  void deliver(const std::shared_ptr<const Ledger::Message>& text, std::size_t entries) {
     if (closed_) return;
     const ServerOptions& options = hub_.options();
-    if (entries > 0 && !queue_.empty() &&
-        (queued_entries_ + entries > options.max_client_queue ||
-         queued_bytes_ + text->size() > options.max_client_queue_bytes)) {
+    const bool full = !queue_.empty() && (queued_entries_ + entries > options.max_client_queue ||
+                                          queued_bytes_ + text->text.size() > options.max_client_queue_bytes ||
+                                          hub_.ledger().clients_over_budget());
+    if (entries > 0 && full) {
       skipped_.add(entries);
       hub_.counters().skipped.fetch_add(entries, std::memory_order_relaxed);
       return;
     }
-    if (entries == 0 && stalled()) return;  // status and stats are refreshed anyway
+    if (entries == 0 && (full || stalled())) return;  // status and stats are refreshed anyway
     push_notices();
     push(text, entries);
     if (entries > 0) hub_.counters().forwarded.fetch_add(entries, std::memory_order_relaxed);
@@ -154,11 +163,39 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     ws_.async_close(websocket::close_code::going_away, [self = shared_from_this()](beast::error_code) {});
   }
 
+  // How long the message being written has been waiting for this browser to
+  // take it (zero if none is being written).
+  std::chrono::steady_clock::duration stalled_for(std::chrono::steady_clock::time_point now) const {
+    return writing_ && !closed_ ? now - write_started_ : std::chrono::steady_clock::duration::zero();
+  }
+
+  // Drops a browser that takes nothing: frees its queue (but the message being
+  // written), leaves the Hub, queues a close frame with `reason` behind that
+  // message, and closes the connection after close_grace whatever happened.
+  void drop(const std::string& reason) {
+    if (closed_) return;
+    closed_ = true;
+    while (queue_.size() > 1) {
+      queued_entries_ -= queue_.back().entries;
+      queued_bytes_ -= queue_.back().text->text.size();
+      queue_.pop_back();
+    }
+    hub_.leave(shared_from_this());
+    ws_.async_close(websocket::close_reason(websocket::close_code::policy_error, reason),
+                    [self = shared_from_this()](beast::error_code) {});
+    grace_timer_.expires_after(hub_.options().close_grace);
+    grace_timer_.async_wait([self = shared_from_this()](beast::error_code error) {
+      if (error) return;
+      beast::error_code ignored;
+      beast::get_lowest_layer(self->ws_).socket().close(ignored);
+    });
+  }
+
   const std::string& peer() const { return peer_; }
 
  private:
   struct Outgoing {
-    std::shared_ptr<const std::string> text;
+    std::shared_ptr<const Ledger::Message> text;
     std::size_t entries;
   };
 
@@ -173,9 +210,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void push_count(std::string_view type, bus::Unreported& count) {
     const std::uint64_t n = count.take();
     if (n == 0) return;
-    push(std::make_shared<const std::string>("{\"type\":\"" + std::string(type) + "\",\"count\":" + std::to_string(n) +
-                                             "}"),
-         0);
+    push(hub_.ledger().message("{\"type\":\"" + std::string(type) + "\",\"count\":" + std::to_string(n) + "}"), 0);
   }
 
   void on_accept(beast::error_code error) {
@@ -195,15 +230,16 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     read_next();
   }
 
-  void push(std::shared_ptr<const std::string> text, std::size_t entries) {
+  void push(std::shared_ptr<const Ledger::Message> text, std::size_t entries) {
     queued_entries_ += entries;
-    queued_bytes_ += text->size();
+    queued_bytes_ += text->text.size();
     queue_.push_back({std::move(text), entries});
   }
 
   void write_next() {
     writing_ = true;
-    ws_.async_write(net::buffer(*queue_.front().text), guarded(shared_from_this(), &WsSession::on_write));
+    write_started_ = std::chrono::steady_clock::now();
+    ws_.async_write(net::buffer(queue_.front().text->text), guarded(shared_from_this(), &WsSession::on_write));
   }
 
   void on_write(beast::error_code error, std::size_t) {
@@ -212,7 +248,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       return;
     }
     queued_entries_ -= queue_.front().entries;
-    queued_bytes_ -= queue_.front().text->size();
+    queued_bytes_ -= queue_.front().text->text.size();
     queue_.pop_front();
     if (queue_.empty() || closed_) {
       writing_ = false;
@@ -223,6 +259,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   void finish() {
     closed_ = true;
+    grace_timer_.cancel();
     queue_.clear();
     queued_entries_ = 0;
     queued_bytes_ = 0;
@@ -254,6 +291,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool closed_ = false;
   std::string peer_;
   std::unique_ptr<Ledger::Slot> slot_;  // in the websocket phase
+  std::chrono::steady_clock::time_point write_started_{};
+  net::steady_timer grace_timer_;  // after drop(): the close frame's last chance
 };
 
 // One HTTP connection: reads requests, answers them in order, hands the socket
@@ -261,7 +300,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(tcp::socket socket, Hub& hub, std::string peer)
-      : stream_(std::move(socket)), hub_(hub), peer_(std::move(peer)) {}
+      : stream_(std::move(socket)), hub_(hub), ledger_(hub.ledger().shared_from_this()), peer_(std::move(peer)) {}
+  ~HttpSession() { ledger_->release_response(held_); }
+  HttpSession(const HttpSession&) = delete;
+  HttpSession& operator=(const HttpSession&) = delete;
 
   // Takes a place in the Ledger (closing the oldest idle connection if there
   // is no room) and reads the first request; false if there is no place.
@@ -387,7 +429,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
         ",\"refused\":" + std::to_string(c.refused.load()) +
         ",\"connections\":" + std::to_string(hub_.ledger().connections()) +
         ",\"busy\":" + std::to_string(c.busy.load()) + ",\"idle_closed\":" + std::to_string(hub_.ledger().evicted()) +
-        ",\"accept_failures\":" + std::to_string(c.accept_failures.load()) + "},\"services\":[";
+        ",\"accept_failures\":" + std::to_string(c.accept_failures.load()) +
+        ",\"stalled_dropped\":" + std::to_string(c.stalled_dropped.load()) +
+        ",\"held_bytes\":" + std::to_string(hub_.ledger().client_bytes() + hub_.ledger().response_bytes()) +
+        "},\"services\":[";
     bool first = true;
     for (const auto& status : hub_.inbox().status_jsons()) {
       out += first ? "" : ",";
@@ -453,6 +498,18 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
       // Remember the token for the page's own requests and its WebSocket.
       response.set(http::field::set_cookie, token_cookie(hub_.options().token));
     }
+    // Every response being written counts against the bridge's budget for them.
+    if (!hub_.ledger().hold_response(response.body().size())) {
+      hub_.counters().busy.fetch_add(1, std::memory_order_relaxed);
+      const bool keep_alive = response.keep_alive();
+      response = error_response(http::request<http::string_body>{http::verb::get, "/", response.version()},
+                                http::status::service_unavailable,
+                                "the dashboard is busy (too many responses waiting to be taken): try again");
+      response.set(http::field::retry_after, "1");
+      response.keep_alive(keep_alive);
+    } else {
+      held_ = response.body().size();
+    }
     response_ = std::make_shared<Response>(std::move(response));
     // A client that does not take its response is dropped after this long.
     stream_.expires_after(hub_.options().response_timeout);
@@ -460,6 +517,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   }
 
   void on_write(beast::error_code error, std::size_t) {
+    ledger_->release_response(std::exchange(held_, 0));
     const bool eof = response_->need_eof();
     response_.reset();
     if (error) return;
@@ -485,8 +543,10 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
  private:
   beast::tcp_stream stream_;
   Hub& hub_;
+  std::shared_ptr<Ledger> ledger_;      // outlives the Hub if need be
   std::string peer_;                    // the client's address, taken when accepted
   std::shared_ptr<Response> response_;  // the response being written
+  std::size_t held_ = 0;                // its bytes counted in the Ledger
   std::unique_ptr<Ledger::Slot> slot_;  // until a WebSocket takes it
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -502,7 +562,8 @@ Hub::Hub(net::io_context& io, ServerOptions options, Inbox& inbox, BridgeCounter
       counters_(counters),
       history_(history),
       note_(std::move(note)),
-      timer_(io) {}
+      timer_(io),
+      sweep_timer_(io) {}
 
 void Hub::on_inbox() {
   if (closing_ || timer_armed_) return;
@@ -535,11 +596,12 @@ void Hub::send_batch() {
     for (const auto& session : sessions_) session->add_limited(batch_.not_streamed);
   }
   if (batch_.entries > 0 && !sessions_.empty()) {
-    auto shared = std::make_shared<const std::string>(std::move(batch_.entries_message));
+    auto shared = ledger_->message(std::move(batch_.entries_message));
     for (const auto& session : sessions_) session->deliver(shared, batch_.entries);
   }
   for (auto& event : batch_.events) {
-    auto shared = std::make_shared<const std::string>(std::move(event));
+    if (sessions_.empty()) break;
+    auto shared = ledger_->message(std::move(event));
     for (const auto& session : sessions_) session->deliver(shared, 0);
   }
 }
@@ -547,15 +609,15 @@ void Hub::send_batch() {
 void Hub::close_all() {
   closing_ = true;
   timer_.cancel();
+  sweep_timer_.cancel();
   for (const auto& session : sessions_) session->close();
 }
 
 void Hub::join(const std::shared_ptr<WsSession>& session) {
   sessions_.insert(session);
   counters_.clients.store(sessions_.size(), std::memory_order_relaxed);
-  session->deliver(std::make_shared<const std::string>("{\"type\":\"hello\",\"server_time\":\"" +
-                                                       bus::iso8601(bus::now_ns()) + "\"}"),
-                   0);
+  session->deliver(ledger_->message("{\"type\":\"hello\",\"server_time\":\"" + bus::iso8601(bus::now_ns()) + "\"}"), 0);
+  arm_sweep();
   note("dashboard client connected from " + session->peer() + " (" + std::to_string(sessions_.size()) + " connected)");
 }
 
@@ -563,6 +625,33 @@ void Hub::leave(const std::shared_ptr<WsSession>& session) {
   if (sessions_.erase(session) == 0) return;
   counters_.clients.store(sessions_.size(), std::memory_order_relaxed);
   note("dashboard client " + session->peer() + " disconnected (" + std::to_string(sessions_.size()) + " connected)");
+}
+
+void Hub::arm_sweep() {
+  if (sweep_armed_ || closing_) return;
+  sweep_armed_ = true;
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep_timer_.async_wait([this](beast::error_code error) {
+    sweep_armed_ = false;
+    if (error || closing_) return;
+    sweep();
+    if (!sessions_.empty()) arm_sweep();
+  });
+}
+
+void Hub::sweep() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<WsSession>> stalled;
+  for (const auto& session : sessions_) {
+    if (session->stalled_for(now) >= options_.stall_timeout) stalled.push_back(session);
+  }
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(options_.stall_timeout).count();
+  for (const auto& session : stalled) {
+    counters_.stalled_dropped.fetch_add(1, std::memory_order_relaxed);
+    note_limited(stall_notes_, "dropped dashboard client " + session->peer() + ": it took nothing for " +
+                                   std::to_string(seconds) + " s");
+    session->drop("too slow: took nothing for " + std::to_string(seconds) + " s");
+  }
 }
 
 void Hub::note_limited(LimitedNote& limit, const std::string& text) {

@@ -45,6 +45,11 @@ struct ServerOptions {
   // or of the previous response; a response must be taken within response_timeout.
   std::chrono::milliseconds request_timeout{5000};
   std::chrono::milliseconds response_timeout{10000};
+  // A WebSocket whose message has waited this long for the browser to take any
+  // of it is dropped; its close frame then gets close_grace before the
+  // connection is closed.
+  std::chrono::milliseconds stall_timeout{5000};
+  std::chrono::milliseconds close_grace{2000};
 };
 
 // Everything the io thread needs; owned by main, used only on the io thread
@@ -93,6 +98,9 @@ class Hub {
  private:
   // Takes what waits in the Inbox and hands it to every client.
   void send_batch();
+  // Once a second while browsers are connected: drops those that take nothing.
+  void arm_sweep();
+  void sweep();
 
   boost::asio::io_context& io_;
   ServerOptions options_;
@@ -117,6 +125,9 @@ class Hub {
   LimitedNote error_notes_;
   LimitedNote refused_notes_;
   LimitedNote accept_notes_;
+  LimitedNote stall_notes_;
+  boost::asio::steady_timer sweep_timer_;
+  bool sweep_armed_ = false;
 };
 
 class Listener : public std::enable_shared_from_this<Listener> {

@@ -358,12 +358,14 @@ bool valid_host_name(std::string_view host) {
 void read_webbridge(const Reader& r, const toml::table& t, WebBridgeConfig& webbridge) {
   r.only_keys(t, "webbridge",
               {"listen", "batch_interval_ms", "max_client_queue", "history_limit", "static_dir", "token",
-               "allowed_origins", "allowed_hosts", "max_connections"});
+               "allowed_origins", "allowed_hosts", "max_connections", "memory_budget_bytes"});
   r.string(t, "listen", "webbridge.listen", webbridge.listen);
   r.integer(t, "batch_interval_ms", "webbridge.batch_interval_ms", webbridge.batch_interval_ms, 5, 1000);
   r.integer(t, "max_client_queue", "webbridge.max_client_queue", webbridge.max_client_queue, 100, kMaxCount);
   r.integer(t, "history_limit", "webbridge.history_limit", webbridge.history_limit, 1, 100000);
   r.integer(t, "max_connections", "webbridge.max_connections", webbridge.max_connections, 4, 10000);
+  r.integer(t, "memory_budget_bytes", "webbridge.memory_budget_bytes", webbridge.memory_budget_bytes,
+            std::int64_t{4} << 20, std::int64_t{16} << 30);
   r.string(t, "static_dir", "webbridge.static_dir", webbridge.static_dir, true);
   r.string(t, "token", "webbridge.token", webbridge.token, true);
   if (!webbridge.token.empty() && webbridge.token.size() < 16) {

@@ -181,6 +181,14 @@ BOOST_AUTO_TEST_CASE(web_bridge_allowed_hosts_are_checked) {
   BOOST_TEST(parse_config("", "test.toml", no_environment()).webbridge.allowed_hosts.empty());
 }
 
+BOOST_AUTO_TEST_CASE(web_bridge_memory_budget_is_checked) {
+  BOOST_TEST(parse_config("", "test.toml", no_environment()).webbridge.memory_budget_bytes == 64u << 20);
+  BOOST_TEST(parse_config("[webbridge]\nmemory_budget_bytes = 16777216\n", "test.toml", no_environment())
+                 .webbridge.memory_budget_bytes == 16u << 20);
+  BOOST_TEST(error_of("[webbridge]\nmemory_budget_bytes = 1000\n")
+                 .starts_with("test.toml:2:23: webbridge.memory_budget_bytes:"));
+}
+
 BOOST_AUTO_TEST_CASE(web_bridge_connection_cap_is_checked) {
   BOOST_TEST(parse_config("", "test.toml", no_environment()).webbridge.max_connections == 128u);
   BOOST_TEST(

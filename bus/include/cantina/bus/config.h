@@ -59,6 +59,7 @@ struct WebBridgeConfig {
   std::vector<std::string> allowed_origins;  // WebSocket Origins accepted besides the bridge's own
   std::vector<std::string> allowed_hosts;    // Host headers accepted besides the bridge's own ("name[:port]")
   std::uint32_t max_connections = 128;       // open connections; half of them at most per phase
+  std::uint64_t memory_budget_bytes = std::uint64_t{64} << 20;  // all it holds for clients (split in main.cpp)
 };
 
 enum class RestartPolicy { always, on_failure, never };

@@ -15,7 +15,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -65,6 +69,19 @@ class RawConnection {
     return buffer;
   }
 
+  // Reads and discards until the peer closes (true), or nothing comes for 5 s,
+  // or 10 s pass (false).
+  bool drain() {
+    char buffer[65536];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+      if (n > 0) continue;
+      return n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+    }
+    return false;
+  }
+
   // Closes with a TCP reset instead of a FIN (SO_LINGER with a zero timeout).
   void reset() {
     linger hard{1, 0};
@@ -112,6 +129,14 @@ double cpu_share(pid_t pid, std::chrono::milliseconds span) {
   std::this_thread::sleep_for(span);
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return (cpu_seconds(pid) - before) / elapsed;
+}
+
+// RssAnon of a process in KiB, from /proc (0 once it is gone).
+std::uint64_t rss_anon_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.starts_with("RssAnon:")) return std::stoull(line.substr(8));
+  return 0;
 }
 
 bool healthy(const std::string& port) {
@@ -241,6 +266,77 @@ BOOST_AUTO_TEST_CASE(out_of_file_descriptors_the_bridge_backs_off_and_recovers) 
   BOOST_TEST(answered);
   const auto stats = json::parse(bridge.get("/api/stats")).as_object().at("webbridge").as_object();
   BOOST_TEST(stats.at("accept_failures").to_number<int>() > 0);
+  BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
+}
+
+// A WebSocket that stops reading was held ~300 s, and each held up to 8 MB of
+// messages (20 of them took the bridge to 149 MB). Now what the browsers' queues
+// hold together is capped by memory_budget_bytes, and one that takes nothing for
+// 5 s is dropped (counted as stalled_dropped) while the others go on.
+BOOST_AUTO_TEST_CASE(websockets_that_stop_reading_are_dropped_and_memory_stays_bounded) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "deduplication_window = 0\ndashboard_max_rate = 0\n");
+  // 16 MiB: at most 8 MiB in the browsers' queues, 2 MiB each; a hard limit on
+  // the address space so that a regression fails here, not the machine.
+  WebBridge bridge(node, "memory_budget_bytes = 16777216\nmax_client_queue = 1000000\n",
+                   {"/usr/bin/prlimit", "--as=1073741824", "--"});
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  std::atomic<bool> flooding{true};
+  std::thread flood([&] {  // about 5 MB/s of entries' JSON
+    const std::string padding(1000, '.');
+    for (std::uint64_t i = 1; flooding; ++i) {
+      publisher.send_record(make_record("flood", 1234, i, "flood " + std::to_string(i) + padding));
+      if (i % 50 == 0) std::this_thread::sleep_for(10ms);
+    }
+  });
+  const auto stop_flood = [&] {
+    flooding = false;
+    if (flood.joinable()) flood.join();
+  };
+  struct Finally {
+    std::function<void()> run;
+    ~Finally() { run(); }
+  } finally{stop_flood};
+  const pid_t pid = bridge.process.pid();
+  const std::uint64_t before_kib = rss_anon_kib(pid);
+  // Ten browsers that open the stream, one every 400 ms, then never read.
+  constexpr int kStalled = 10;
+  std::vector<std::unique_ptr<RawConnection>> stalled;
+  std::uint64_t peak_kib = 0;
+  for (int i = 0; i < kStalled; ++i) {
+    stalled.push_back(std::make_unique<RawConnection>(bridge.port, 4096));
+    BOOST_REQUIRE(stalled.back()->send(upgrade_request(bridge.port)));
+    BOOST_REQUIRE(status_of(stalled.back()->receive(12)) == 101u);
+    std::this_thread::sleep_for(400ms);
+    peak_kib = std::max(peak_kib, rss_anon_kib(pid));
+  }
+  // All dropped within seconds of taking nothing; the bridge's memory stays
+  // within its budget meanwhile (it grew by 10 MiB here; by 31 MiB with only
+  // the 8 MB per browser and no drop).
+  std::uint64_t dropped = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (dropped < kStalled && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(200ms);
+    peak_kib = std::max(peak_kib, rss_anon_kib(pid));
+    const auto stats = json::parse(bridge.get("/api/stats")).as_object().at("webbridge").as_object();
+    if (const auto* count = stats.if_contains("stalled_dropped")) dropped = count->to_number<std::uint64_t>();
+  }
+  BOOST_TEST_MESSAGE("cantina-webbridge RssAnon " << before_kib / 1024 << " MiB before, " << peak_kib / 1024
+                                                  << " MiB at most with " << kStalled << " stalled browsers");
+  BOOST_TEST(dropped == std::uint64_t{kStalled});
+  BOOST_TEST(peak_kib < before_kib + std::uint64_t{16} * 1024,
+             "RssAnon grew by " << (peak_kib - before_kib) / 1024 << " MiB");
+  stop_flood();
+  // Each connection was closed by the bridge: what it had sent, then EOF.
+  for (auto& connection : stalled) BOOST_TEST(connection->drain());
+  const auto stats = json::parse(bridge.get("/api/stats")).as_object().at("webbridge").as_object();
+  BOOST_TEST(stats.at("clients").to_number<int>() == 0);
+  BOOST_TEST(stats.contains("held_bytes"));
+  if (const auto* held = stats.if_contains("held_bytes")) BOOST_TEST(held->to_number<std::uint64_t>() <= 8u << 20);
+  BOOST_TEST(bridge.process.output().find("took nothing for 5 s") != std::string::npos);
+  BOOST_TEST(healthy(bridge.port));
   BOOST_TEST(bridge.process.stop(SIGTERM) == 0);
 }
 

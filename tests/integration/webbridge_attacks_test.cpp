@@ -223,6 +223,7 @@ BOOST_AUTO_TEST_CASE(idle_connections_are_capped_and_closed_within_seconds) {
   LogNode node(dir.path(), bus);
   WebBridge bridge(node);  // max_connections = 128: at most 64 waiting for a request
   std::vector<std::unique_ptr<RawConnection>> idle;
+  idle.reserve(150);
   for (int i = 0; i < 150; ++i) idle.push_back(std::make_unique<RawConnection>(bridge.port));
   std::this_thread::sleep_for(200ms);
   BOOST_TEST(healthy(bridge.port));  // room made by closing the oldest idle ones
@@ -250,6 +251,7 @@ BOOST_AUTO_TEST_CASE(out_of_file_descriptors_the_bridge_backs_off_and_recovers) 
   WebBridge bridge(node, "", {"/usr/bin/prlimit", "--nofile=40:40", "--"});
   BOOST_REQUIRE(healthy(bridge.port));
   std::vector<std::unique_ptr<RawConnection>> flood;
+  flood.reserve(200);
   for (int i = 0; i < 200; ++i) flood.push_back(std::make_unique<RawConnection>(bridge.port));  // held, idle
   std::this_thread::sleep_for(500ms);
   const double share = cpu_share(bridge.process.pid(), 2s);

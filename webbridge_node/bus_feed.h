@@ -22,13 +22,18 @@ namespace cantina::webbridge {
 
 // Counters shown on /api/stats and /healthz (relaxed atomics, any thread).
 struct BridgeCounters {
-  std::atomic<std::uint64_t> received{0};       // well-formed entries, status and stats messages from the bus
-  std::atomic<std::uint64_t> malformed{0};      // undecodable payloads, dropped
-  std::atomic<std::uint64_t> clients{0};        // WebSocket clients connected now
-  std::atomic<std::uint64_t> forwarded{0};      // entries handed to clients' queues
-  std::atomic<std::uint64_t> skipped{0};        // entries a client missed (per client), all announced to it
-  std::atomic<std::uint64_t> not_streamed{0};   // entries the logging node's live-view limit left out, announced
-  std::atomic<std::uint64_t> inbox_dropped{0};  // entries dropped before any client (io thread behind)
+  std::atomic<std::uint64_t> received{0};         // well-formed entries, status and stats messages from the bus
+  std::atomic<std::uint64_t> malformed{0};        // undecodable payloads, dropped
+  std::atomic<std::uint64_t> clients{0};          // WebSocket clients connected now
+  std::atomic<std::uint64_t> forwarded{0};        // entries handed to clients' queues
+  std::atomic<std::uint64_t> skipped{0};          // entries a client missed (per client), all announced to it
+  std::atomic<std::uint64_t> not_streamed{0};     // entries the logging node's live-view limit left out, announced
+  std::atomic<std::uint64_t> inbox_dropped{0};    // entries dropped before any client (io thread behind)
+  std::atomic<std::uint64_t> session_errors{0};   // connections ended by an error in their handling
+  std::atomic<std::uint64_t> refused{0};          // requests refused for their Host or a WebSocket's Origin
+  std::atomic<std::uint64_t> busy{0};             // connections and requests refused for want of room (503)
+  std::atomic<std::uint64_t> accept_failures{0};  // accepting a connection failed (out of file descriptors, ...)
+  std::atomic<std::uint64_t> stalled_dropped{0};  // WebSockets dropped for taking nothing
 };
 
 // Bounded hand-over from the bus thread to the io thread. Thread-safe. Entries

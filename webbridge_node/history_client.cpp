@@ -21,7 +21,7 @@ std::string HistoryClient::query_json(const bus::HistoryQuery& query, std::chron
       throw std::runtime_error("the logging node has no query endpoint ([logging] query_endpoint)");
     zmq::socket_t request(context_, zmq::socket_type::req);
     request.set(zmq::sockopt::linger, 0);
-    request.set(zmq::sockopt::maxmsgsize, std::int64_t{256} * 1024 * 1024);
+    request.set(zmq::sockopt::maxmsgsize, static_cast<std::int64_t>(max_reply_bytes_));
     bus::secure_client_socket(request, curve_);
     request.connect(endpoint_);
     const std::string payload = bus::encode(query);
@@ -29,7 +29,10 @@ std::string HistoryClient::query_json(const bus::HistoryQuery& query, std::chron
       throw std::runtime_error("cannot reach the logging node at " + endpoint_);
     }
     zmq::pollitem_t items[] = {{request.handle(), 0, ZMQ_POLLIN, 0}};
-    if (zmq::poll(items, 1, timeout) <= 0) throw std::runtime_error("the logging node did not answer in time");
+    if (zmq::poll(items, 1, timeout) <= 0) {
+      throw std::runtime_error("the logging node did not answer in time (or its reply was over " +
+                               std::to_string(max_reply_bytes_) + " bytes: ask for fewer entries)");
+    }
     zmq::message_t reply;
     (void)request.recv(reply, zmq::recv_flags::none);
     auto decoded = bus::decode_history_reply({static_cast<const std::byte*>(reply.data()), reply.size()});

@@ -16,8 +16,11 @@ namespace cantina::webbridge {
 
 class HistoryClient {
  public:
-  HistoryClient(zmq::context_t& context, std::string endpoint, const bus::CurveConfig& curve = bus::kNoCurve)
-      : context_(context), endpoint_(std::move(endpoint)), curve_(curve) {}
+  // A reply longer than `max_reply_bytes` is refused (ZeroMQ drops it): the
+  // request then times out.
+  HistoryClient(zmq::context_t& context, std::string endpoint, const bus::CurveConfig& curve = bus::kNoCurve,
+                std::size_t max_reply_bytes = std::size_t{4} << 20)
+      : context_(context), endpoint_(std::move(endpoint)), curve_(curve), max_reply_bytes_(max_reply_bytes) {}
 
   // The reply as JSON text {"entries":[...],"session_id":"...","error":"..."};
   // on failure, entries is empty and error says why. Never throws.
@@ -27,6 +30,7 @@ class HistoryClient {
   zmq::context_t& context_;
   std::string endpoint_;
   bus::CurveConfig curve_;
+  std::size_t max_reply_bytes_;
 };
 
 }  // namespace cantina::webbridge

@@ -22,21 +22,37 @@
 //   is one WebSocket frame, so nothing waits for the previous message's ACK.
 // - history thread (in Hub): asks the logging node's query endpoint for /api/logs,
 //   so a slow or absent logging node never stalls the io thread.
-// Queues and overflow (bounded in entries and in bytes)
-// - Inbox: at most max(50,000, 4 x max_client_queue) entries and 8 MB of their
+// Queues and overflow (bounded in entries and in bytes; webbridge.memory_budget_bytes,
+// B, split below)
+// - Inbox: at most max(50,000, 4 x max_client_queue) entries and B/8 of their
 //   JSON wait for the io thread; beyond that entries are dropped, counted
 //   (inbox_dropped in /api/stats and on the page) and announced to every browser
 //   as skipped.
-// - each browser: at most max_client_queue entries and 8 MB wait to be written
-//   (a batch always fits an empty queue); a batch that does not fit is skipped
-//   for that browser only, counted, and announced to it as
-//   {"type":"skipped","count":N}. No browser can slow the bus, the logging node
-//   or another browser.
-// Access: the page loads only its own files (Content-Security-Policy); a
-//   WebSocket must come from the page's own origin (or webbridge.allowed_origins),
+// - each browser: at most max_client_queue entries and B/8 wait to be written,
+//   and all browsers' queues together hold at most B/2 (Ledger; a message
+//   shared by several counts once). A batch always fits an empty queue; one that
+//   does not fit is skipped for that browser only, counted, and announced to it
+//   as {"type":"skipped","count":N}. A browser that takes nothing of a message
+//   for 5 s is dropped (its queue freed, a close frame with the reason, the
+//   socket closed 2 s later), counted (stalled_dropped) and noted. No browser
+//   can slow the bus, the logging node or another browser.
+// - HTTP responses being written: B/4 together (else 503, counted as busy);
+//   a history reply from the logging node: B/16 (a longer one is refused).
+// Access: every request must name the bridge in its Host header (its listen
+//   address, localhost, 127.0.0.1, [::1] with its port, or webbridge.allowed_hosts;
+//   else 421), so a page on a DNS-rebinding domain gets nothing; the page loads
+//   only its own files (Content-Security-Policy); a WebSocket must come from a
+//   page of those names (or webbridge.allowed_origins: its Origin is required),
 //   so other sites in the same browser cannot read the logs; off loopback the
 //   bridge refuses to start without webbridge.token, which every request must
 //   then carry (?token=, the cookie set from it, or Authorization: Bearer).
+// Connections (Ledger): at most webbridge.max_connections, half of them at most
+//   per phase (waiting for a request, answering one, WebSocket). A request must
+//   arrive within 5 s, a response be taken within 10 s; the oldest connection
+//   waiting for a request is closed to make room for a new one; beyond the caps
+//   the answer is 503. Out of file descriptors, accepting backs off (50 ms,
+//   doubling to 500 ms) instead of spinning, counted (accept_failures) and noted
+//   once a second. No exception leaves a connection's handler or the io thread.
 // Feedback: the bridge's own lines (connections, errors) go to stdout, never to the
 //   bus, so nothing it streams can make it log more.
 // Shutdown: SIGINT/SIGTERM/SIGHUP in main -> the io thread closes the listener and
@@ -102,15 +118,30 @@ int main(int argc, char** argv) {
   zmq::context_t context(1);
   net::io_context io(1);
   cantina::webbridge::BridgeCounters counters;
-  constexpr std::size_t kMaxQueueBytes = std::size_t{8} * 1024 * 1024;  // the Inbox's and each browser's
+  // The memory budget, split: an eighth for the Inbox, an eighth for each
+  // browser's queue, half for all browsers' queues together (a message shared
+  // by several counts once), a quarter for HTTP responses being written, a
+  // sixteenth for a history reply from the logging node.
+  const std::size_t budget = config.webbridge.memory_budget_bytes;
   cantina::webbridge::Inbox inbox(std::max<std::size_t>(50'000, 4 * std::size_t{config.webbridge.max_client_queue}),
-                                  kMaxQueueBytes);
-  cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint, config.bus.curve);
-  cantina::webbridge::Hub hub(io,
-                              {static_dir, std::chrono::milliseconds(config.webbridge.batch_interval_ms),
-                               config.webbridge.max_client_queue, kMaxQueueBytes, config.webbridge.history_limit,
-                               config.webbridge.token, config.webbridge.allowed_origins, service_names_json(config)},
-                              inbox, counters, history, note);
+                                  budget / 8);
+  cantina::webbridge::HistoryClient history(context, config.logging.query_endpoint, config.bus.curve, budget / 16);
+  cantina::webbridge::ServerOptions options;
+  options.static_dir = static_dir;
+  options.batch_interval = std::chrono::milliseconds(config.webbridge.batch_interval_ms);
+  options.max_client_queue = config.webbridge.max_client_queue;
+  options.max_client_queue_bytes = budget / 8;
+  options.caps.client_bytes = budget / 2;
+  options.caps.response_bytes = budget / 4;
+  options.history_limit = config.webbridge.history_limit;
+  options.token = config.webbridge.token;
+  options.allowed_origins = config.webbridge.allowed_origins;
+  options.allowed_hosts = config.webbridge.allowed_hosts;
+  options.service_names_json = service_names_json(config);
+  // Half of max_connections at most in each phase.
+  options.caps.connections = config.webbridge.max_connections;
+  options.caps.reading = options.caps.answering = options.caps.websockets = config.webbridge.max_connections / 2;
+  cantina::webbridge::Hub hub(io, std::move(options), inbox, counters, history, note);
   inbox.on_arrival([&io, &hub] { net::post(io, [&hub] { hub.on_inbox(); }); });
   hub.set_sessions(std::make_shared<cantina::webbridge::SessionsApi>(
       cantina::webbridge::SessionsApiOptions{config.logging.session_file_path, config.logging.service_names}));
@@ -131,6 +162,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const auto bound = listener->local_endpoint();
+  hub.listening_on(bound);
   const std::string url =
       "http://" + (bound.address().is_v6() ? "[" + bound.address().to_string() + "]" : bound.address().to_string()) +
       ":" + std::to_string(bound.port());
@@ -138,7 +170,20 @@ int main(int argc, char** argv) {
   cantina::webbridge::BusFeed feed(context, config, inbox, counters, url);
   std::thread bus_thread([&feed] { feed.run(); });
   listener->run();
-  std::thread io_thread([&io] { io.run(); });
+  std::thread io_thread([&io] {
+    // Every handler contains its own errors; should one still escape, the bridge
+    // notes it and goes on serving (run() resumes where it was).
+    for (;;) {
+      try {
+        io.run();
+        return;
+      } catch (const std::exception& error) {
+        note(std::string("error on the io thread, going on: ") + error.what());
+      } catch (...) {
+        note("unknown error on the io thread, going on");
+      }
+    }
+  });
   std::cout << "cantina-webbridge: listening on " << url << std::endl;
 
   const int signal_number = signals.wait();

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -342,10 +343,27 @@ void read_bus(const Reader& r, const toml::table& t, BusConfig& bus, const std::
 
 void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging) {
   r.only_keys(t, "logging",
-              {"log_level", "max_memory_logs", "max_memory_bytes", "session_file_path", "enable_dashboard_streaming",
-               "dashboard_max_rate", "file_flush_interval", "deduplication_window", "dedup_summary_interval_ms",
-               "max_queue_size", "max_queue_bytes", "batch_size", "max_file_bytes", "max_total_bytes", "max_sessions",
-               "max_age_days", "min_free_bytes", "compress_after", "compress_level", "query_endpoint", "service_names"});
+              {"log_level",
+               "max_memory_logs",
+               "max_memory_bytes",
+               "session_file_path",
+               "enable_dashboard_streaming",
+               "dashboard_max_rate",
+               "file_flush_interval",
+               "deduplication_window",
+               "dedup_summary_interval_ms",
+               "max_queue_size",
+               "max_queue_bytes",
+               "batch_size",
+               "max_file_bytes",
+               "max_total_bytes",
+               "max_sessions",
+               "max_age_days",
+               "min_free_bytes",
+               "compress_after",
+               "compress_level",
+               "query_endpoint",
+               "service_names"});
   r.level(t, "log_level", "logging.log_level", logging.log_level);
   r.integer(t, "max_memory_logs", "logging.max_memory_logs", logging.max_memory_logs, 1, kMaxCount);
   r.integer(t, "max_memory_bytes", "logging.max_memory_bytes", logging.max_memory_bytes, kMinBudgetBytes,
@@ -402,14 +420,52 @@ void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging)
   }
 }
 
+// "name", "name:port", "[v6]" or "[v6]:port", as a Host header names the dashboard.
+bool valid_host_name(std::string_view host) {
+  std::string_view name = host;
+  std::string_view port;
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos || close < 3) return false;
+    for (const char c : host.substr(1, close - 1)) {
+      if (!std::isxdigit(static_cast<unsigned char>(c)) && c != ':' && c != '.') return false;
+    }
+    name = {};
+    const std::string_view rest = host.substr(close + 1);
+    if (!rest.empty() && (rest.front() != ':' || rest.size() == 1)) return false;
+    if (!rest.empty()) port = rest.substr(1);
+  } else {
+    const auto colon = host.find(':');
+    name = host.substr(0, colon);
+    if (name.empty() || name.size() > 253) return false;
+    if (colon != std::string_view::npos) {
+      port = host.substr(colon + 1);
+      if (port.empty()) return false;
+    }
+    for (const char c : name) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.' && c != '_') return false;
+    }
+  }
+  if (port.size() > 5) return false;
+  std::uint32_t number = 0;
+  for (const char c : port) {
+    if (c < '0' || c > '9') return false;
+    number = number * 10 + static_cast<std::uint32_t>(c - '0');
+  }
+  return port.empty() || (number >= 1 && number <= 65535);
+}
+
 void read_webbridge(const Reader& r, const toml::table& t, WebBridgeConfig& webbridge) {
-  r.only_keys(
-      t, "webbridge",
-      {"listen", "batch_interval_ms", "max_client_queue", "history_limit", "static_dir", "token", "allowed_origins"});
+  r.only_keys(t, "webbridge",
+              {"listen", "batch_interval_ms", "max_client_queue", "history_limit", "static_dir", "token",
+               "allowed_origins", "allowed_hosts", "max_connections", "memory_budget_bytes"});
   r.string(t, "listen", "webbridge.listen", webbridge.listen);
   r.integer(t, "batch_interval_ms", "webbridge.batch_interval_ms", webbridge.batch_interval_ms, 5, 1000);
   r.integer(t, "max_client_queue", "webbridge.max_client_queue", webbridge.max_client_queue, 100, kMaxCount);
   r.integer(t, "history_limit", "webbridge.history_limit", webbridge.history_limit, 1, 100000);
+  r.integer(t, "max_connections", "webbridge.max_connections", webbridge.max_connections, 4, 10000);
+  r.integer(t, "memory_budget_bytes", "webbridge.memory_budget_bytes", webbridge.memory_budget_bytes,
+            std::int64_t{4} << 20, std::int64_t{16} << 30);
   r.string(t, "static_dir", "webbridge.static_dir", webbridge.static_dir, true);
   r.string(t, "token", "webbridge.token", webbridge.token, true);
   if (!webbridge.token.empty() && webbridge.token.size() < 16) {
@@ -428,6 +484,17 @@ void read_webbridge(const Reader& r, const toml::table& t, WebBridgeConfig& webb
         r.fail(origin.source(), "webbridge.allowed_origins", "each must be an origin like \"http://droid.local:8080\"");
       }
       webbridge.allowed_origins.push_back(origin.as_string()->get());
+    }
+  }
+  if (const toml::node* hosts = t.get("allowed_hosts")) {
+    if (!hosts->is_array()) r.fail(hosts->source(), "webbridge.allowed_hosts", "must be a list of strings");
+    for (const toml::node& host : *hosts->as_array()) {
+      if (!host.is_string() || !valid_host_name(host.as_string()->get())) {
+        r.fail(host.source(), "webbridge.allowed_hosts",
+               "each must be a host name or address, optionally with :PORT, like \"droid.local\" or "
+               "\"192.168.1.10:8080\"");
+      }
+      webbridge.allowed_hosts.push_back(host.as_string()->get());
     }
   }
   auto colon = webbridge.listen.rfind(':');

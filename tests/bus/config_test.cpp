@@ -244,6 +244,41 @@ BOOST_AUTO_TEST_CASE(the_web_bridge_address_is_checked_as_start_up_checks_it) {
   BOOST_TEST(error_of("[webbridge]\nlisten = \"[::1]:8080\"\n") == "");
 }
 
+BOOST_AUTO_TEST_CASE(web_bridge_allowed_hosts_are_checked) {
+  for (const char* bad : {"http://droid.local", "droid.local/", "droid.local:", "droid.local:0", "droid.local:65536",
+                          "droid local", "", "[::1", "[zz]:80", "a:b"}) {
+    BOOST_TEST(error_of("[webbridge]\nallowed_hosts = [\"" + std::string(bad) + "\"]\n")
+                   .starts_with("test.toml:2:18: webbridge.allowed_hosts: each must be a host name or address"),
+               bad);
+  }
+  BOOST_TEST(error_of("[webbridge]\nallowed_hosts = \"droid.local\"\n") ==
+             "test.toml:2:17: webbridge.allowed_hosts: must be a list of strings");
+  const Config config = parse_config(
+      "[webbridge]\nallowed_hosts = [\"droid.local\", \"droid.local:8443\", \"192.168.1.10:8080\", \"[fe80::1]:80\"]\n",
+      "test.toml", no_environment());
+  BOOST_TEST((config.webbridge.allowed_hosts ==
+              std::vector<std::string>{"droid.local", "droid.local:8443", "192.168.1.10:8080", "[fe80::1]:80"}));
+  BOOST_TEST(parse_config("", "test.toml", no_environment()).webbridge.allowed_hosts.empty());
+}
+
+BOOST_AUTO_TEST_CASE(web_bridge_memory_budget_is_checked) {
+  BOOST_TEST(parse_config("", "test.toml", no_environment()).webbridge.memory_budget_bytes == 64u << 20);
+  BOOST_TEST(parse_config("[webbridge]\nmemory_budget_bytes = 16777216\n", "test.toml", no_environment())
+                 .webbridge.memory_budget_bytes == 16u << 20);
+  BOOST_TEST(error_of("[webbridge]\nmemory_budget_bytes = 1000\n")
+                 .starts_with("test.toml:2:23: webbridge.memory_budget_bytes:"));
+}
+
+BOOST_AUTO_TEST_CASE(web_bridge_connection_cap_is_checked) {
+  BOOST_TEST(parse_config("", "test.toml", no_environment()).webbridge.max_connections == 128u);
+  BOOST_TEST(
+      parse_config("[webbridge]\nmax_connections = 16\n", "test.toml", no_environment()).webbridge.max_connections ==
+      16u);
+  BOOST_TEST(error_of("[webbridge]\nmax_connections = 3\n").starts_with("test.toml:2:19: webbridge.max_connections:"));
+  BOOST_TEST(
+      error_of("[webbridge]\nmax_connections = 10001\n").starts_with("test.toml:2:19: webbridge.max_connections:"));
+}
+
 BOOST_AUTO_TEST_CASE(bad_toml_names_file_and_line) {
   const std::string message = error_of("[logging]\nlog_level = \"INFO\n");
   BOOST_TEST(message.starts_with("test.toml:2:"));

@@ -13,12 +13,15 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using namespace std::chrono_literals;
 
-WebBridge::WebBridge(const LogNode& node, const std::string& extra)
+WebBridge::WebBridge(const LogNode& node, const std::string& extra, const std::vector<std::string>& prefix)
     : process(
           [&] {
             const auto config = node.dir / "webbridge.toml";
             write_file(config, read_file(node.config) + "[webbridge]\nlisten = \"127.0.0.1:0\"\n" + extra);
-            return std::vector<std::string>{bin("cantina-webbridge"), "--config", config.string()};
+            std::vector<std::string> argv = prefix;
+            for (const std::string& arg : {bin("cantina-webbridge"), std::string("--config"), config.string()})
+              argv.push_back(arg);
+            return argv;
           }(),
           node.dir / "webbridge.out") {
   if (!process.wait_for_output("listening on http://", 10s)) throw std::runtime_error(process.output());

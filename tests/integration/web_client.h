@@ -13,10 +13,10 @@
 namespace cantina::testing {
 
 // cantina-webbridge on a free loopback port, next to a LogNode; `extra` is added
-// to the [webbridge] table of the node's config. The constructor returns once it
-// listens.
+// to the [webbridge] table of the node's config; `prefix` runs it (e.g.
+// {"/usr/bin/prlimit", "--as=...", "--"}). The constructor returns once it listens.
 struct WebBridge {
-  explicit WebBridge(const LogNode& node, const std::string& extra = "");
+  explicit WebBridge(const LogNode& node, const std::string& extra = "", const std::vector<std::string>& prefix = {});
 
   // The body of GET `target`.
   std::string get(const std::string& target) const;

@@ -8,6 +8,9 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <vector>
+
+#include <boost/asio/ip/address.hpp>
 
 #include "auth.h"
 
@@ -124,6 +127,68 @@ BOOST_AUTO_TEST_CASE(same_secret_compares_every_byte) {
 
 BOOST_AUTO_TEST_CASE(the_cookie_set_after_a_url_token_keeps_it_for_this_site_only) {
   BOOST_TEST(token_cookie(kToken) == "cantina_token=" + kToken + "; Path=/; HttpOnly; SameSite=Strict");
+}
+
+// DNS rebinding: a page of evil.example whose name resolves to 127.0.0.1 sends
+// "Host: evil.example:8080" and "Origin: http://evil.example:8080".
+BOOST_AUTO_TEST_CASE(host_check_knows_only_the_bridge_s_own_names_and_the_allowed_ones) {
+  const auto loopback = boost::asio::ip::make_address("127.0.0.1");
+  const HostCheck check(loopback, 8080, {"Droid.local", "proxy.example:8443", "[fe80::1]:9000"});
+  for (const char* own :
+       {"127.0.0.1:8080", "localhost:8080", "LOCALHOST:8080", "[::1]:8080", "[0:0:0:0:0:0:0:1]:8080", "droid.local",
+        "droid.local:8080", "DROID.LOCAL:8080", "proxy.example:8443", "[fe80::1]:9000"}) {
+    BOOST_TEST(check.allows(own), own);
+  }
+  for (const char* other : {"evil.example:8080",
+                            "evil.example",
+                            "",
+                            "127.0.0.1",
+                            "127.0.0.1:80",
+                            "localhost",
+                            "localhost:8081",
+                            "127.0.0.2:8080",
+                            "192.168.1.10:8080",
+                            "droid.local:8081",
+                            "proxy.example",
+                            "proxy.example:8080",
+                            "localhost.:8080",
+                            "localhost:8080:8080",
+                            "localhost:08080x",
+                            "[::1]",
+                            "[::1:8080",
+                            "127.0.0.1:8080/",
+                            "user@127.0.0.1:8080",
+                            "127.0.0.1 :8080",
+                            "[fe80::1]:8080",
+                            "localhost.evil.example:8080"}) {
+    BOOST_TEST(!check.allows(other), other);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(host_check_on_a_wildcard_address_knows_every_address_of_the_machine_but_no_name) {
+  const HostCheck any(boost::asio::ip::make_address("0.0.0.0"), 8080, {});
+  BOOST_TEST(any.allows("192.168.1.10:8080"));
+  BOOST_TEST(any.allows("[fe80::1]:8080"));
+  BOOST_TEST(!any.allows("192.168.1.10:8081"));
+  BOOST_TEST(!any.allows("droid.local:8080"));  // a name must be listed: it could be a rebinding domain
+  const HostCheck lan(boost::asio::ip::make_address("192.168.1.10"), 8080, {});
+  BOOST_TEST(lan.allows("192.168.1.10:8080"));
+  BOOST_TEST(!lan.allows("192.168.1.11:8080"));
+}
+
+BOOST_AUTO_TEST_CASE(a_websocket_origin_must_be_a_page_of_an_allowed_host) {
+  const HostCheck check(boost::asio::ip::make_address("127.0.0.1"), 8080, {"droid.local"});
+  const std::vector<std::string> origins{"http://dashboard.example:3000"};
+  for (const char* good :
+       {"http://127.0.0.1:8080", "https://127.0.0.1:8080", "http://localhost:8080", "HTTP://LOCALHOST:8080",
+        "http://droid.local", "https://droid.local:8080", "http://dashboard.example:3000"}) {
+    BOOST_TEST(check.allows_origin(good, origins), good);
+  }
+  for (const char* bad : {"", "null", "http://evil.example:8080", "http://127.0.0.1:8081", "ws://127.0.0.1:8080",
+                          "127.0.0.1:8080", "http://", "http://127.0.0.1:8080/", "http://dashboard.example:3001",
+                          "file://", "http://localhost:8080.evil.example"}) {
+    BOOST_TEST(!check.allows_origin(bad, origins), bad);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -86,6 +86,10 @@ class Client : public std::enable_shared_from_this<Client> {
     if (error) return fail("connect", error);
     beast::get_lowest_layer(ws_).expires_never();
     ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::client));
+    // As the dashboard's own page would: the bridge takes WebSockets only from its own origins.
+    ws_.set_option(websocket::stream_base::decorator([origin = "http://" + host_](websocket::request_type& request) {
+      request.set(beast::http::field::origin, origin);
+    }));
     ws_.read_message_max(std::size_t{256} * 1024 * 1024);
     ws_.async_handshake(host_, "/ws", beast::bind_front_handler(&Client::on_handshake, shared_from_this()));
   }

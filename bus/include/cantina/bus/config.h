@@ -72,6 +72,9 @@ struct WebBridgeConfig {
   std::string static_dir;                    // the page's files; empty = the built-in folder
   std::string token;                         // required from browsers when set (and off loopback)
   std::vector<std::string> allowed_origins;  // WebSocket Origins accepted besides the bridge's own
+  std::vector<std::string> allowed_hosts;    // Host headers accepted besides the bridge's own ("name[:port]")
+  std::uint32_t max_connections = 128;       // open connections; half of them at most per phase
+  std::uint64_t memory_budget_bytes = std::uint64_t{64} << 20;  // all it holds for clients (split in main.cpp)
 };
 
 // [supervisor]: `tools/cantina up` itself.

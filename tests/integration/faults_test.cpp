@@ -312,6 +312,7 @@ BOOST_AUTO_TEST_CASE(a_subscriber_that_stops_reading_costs_the_bus_at_most_its_b
   TempDir dir;
   Bus bus(dir.path(), "[bus]\nmax_queue_bytes = " + std::to_string(kBudget) + "\n",
           {"/usr/bin/prlimit", "--as=" + std::to_string(std::uint64_t{1} << 30), "--"});
+  StatsWatcher stats(bus.subscribe_endpoint);
   LogNode node(dir.path(), bus, "deduplication_window = 0\nmax_memory_logs = 10\nenable_dashboard_streaming = false\n");
   Process tail({bin("cantina-cli"), "tail", "--config", node.config.string()}, dir.path() / "tail.out");
   std::this_thread::sleep_for(1s);  // its subscription reaches busd
@@ -341,6 +342,10 @@ BOOST_AUTO_TEST_CASE(a_subscriber_that_stops_reading_costs_the_bus_at_most_its_b
     }
     BOOST_TEST(logger.flush(10s));
   }
+  // The node has taken (or found missing) every record: on a busy machine it may
+  // lag the flood by seconds.
+  BOOST_TEST(
+      stats.wait_until([&](const bus::LoggingStats& s) { return s.received + s.lost >= calls; }, 60s).has_value());
   std::this_thread::sleep_for(2s);
   sending = false;
   sampler.join();

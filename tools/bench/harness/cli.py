@@ -1,6 +1,6 @@
 # cli: the command line of tools/bench/bench.py. The docstring below is its --help (the first
 # line the description, all of it the epilog): keep it in step with the options.
-"""bench.py: the benchmark scenarios of Cantina bus (issues 6 and 16, docs/PERFORMANCE.md).
+"""bench.py: the benchmark scenarios of Cantina bus (issues 6, 15 and 16, docs/PERFORMANCE.md).
 
     tools/bench/bench.py SCENARIO|all [--quick] [--json FILE] [--bin-dir DIR] [--runs N] [options]
     (also `tools/cantina bench SCENARIO ...`)
@@ -33,6 +33,11 @@ Scenarios
               --watched-seconds (10) with a /dashboard/log subscriber: publish -> dashboard
               latency. Last, --idle-services (50) services that log nothing: the logging
               node's CPU and wake-ups beside the node alone (--idle-seconds each).
+  search      one session file of --search-mib MiB (1,024), indexed by cantina-logd: a regex
+              search over it with `cantina logs --grep` beside ripgrep and `grep -E` (the
+              same matches), seeking to a minute (`logs --since T --until T+59s`, --seeks
+              random minutes) and level- and service-filtered queries matching 1 % of it;
+              medians of --search-rounds (5) runs of each command, page cache warm.
   soak        (not part of `all`) --minutes M of steady load (--publishers 3 at --rate 3,000
               records/s in all) under the supervisor (tools/cantina up), with a fault every
               --interval s: busd, logd, the web bridge and a publisher in turn, SIGKILL or
@@ -73,6 +78,9 @@ SCENARIO_OPTIONS = {
     "idle_services": {"services"},
     "watched_seconds": {"services"},
     "rounds": {"python"},
+    "search_mib": {"search"},
+    "search_rounds": {"search"},
+    "seeks": {"search"},
 }
 
 
@@ -101,12 +109,15 @@ def apply_defaults(args):
         "services": "1,20,50",
         "idle_services": 50,
         "watched_seconds": 10.0,
+        "search_mib": 1024,
+        "search_rounds": 5,
+        "seeks": 10,
     }
     if quick:
         defaults.update({"rate": 1000 if args.scenario != "dashboard" else 2000, "seconds": 1.0, "clients": 2,
                          "warmup": 0.5, "idle_seconds": 0.5, "calls": 2000 if args.scenario == "python" else 20_000,
                          "rounds": 3, "services": "1,3", "idle_services": 3,
-                         "watched_seconds": 1.0})
+                         "watched_seconds": 1.0, "search_mib": 8, "search_rounds": 1, "seeks": 2})
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -177,6 +188,9 @@ def main(argv=None):
     parser.add_argument("--idle-services", type=int, help="services: services that log nothing (default 50; 0: none)")
     parser.add_argument("--watched-seconds", type=float,
                         help="services: length of the phase with a dashboard subscriber (default 10)")
+    parser.add_argument("--search-mib", type=int, help="search: size of the session file, MiB (default 1,024)")
+    parser.add_argument("--search-rounds", type=int, help="search: timings of each command (default 5)")
+    parser.add_argument("--seeks", type=int, help="search: random minutes to seek to (default 10)")
     parser.add_argument("--latency-rate", type=float, help="dashboard: records/s of the latency phase (1,000)")
     parser.add_argument("--seconds", type=float,
                         help="length of the steady and services (30), latency, dashboard and python (10) phases")

@@ -6,6 +6,7 @@ from .dashboard import scenario_dashboard
 from .dedup import scenario_dedup
 from .latency import scenario_latency
 from .python import scenario_python
+from .search import scenario_search
 from .services import scenario_services
 from .steady import scenario_steady
 from .throughput import scenario_throughput
@@ -18,4 +19,5 @@ SCENARIOS = {
     "dedup": scenario_dedup,
     "python": scenario_python,
     "services": scenario_services,
+    "search": scenario_search,
 }

@@ -59,17 +59,6 @@ bool has_control_bytes(std::string_view text, bool del = true) {
   return false;
 }
 
-// Sum of the numbers after "<prefix>" in the lines that contain `suffix` after it.
-std::uint64_t sum_reported(const std::vector<std::string>& lines, const std::string& prefix,
-                           const std::string& suffix) {
-  std::uint64_t total = 0;
-  for (const auto& line : lines) {
-    const auto at = line.find(prefix);
-    if (at == std::string::npos || line.find(suffix, at) == std::string::npos) continue;
-    total += std::stoull(line.substr(at + prefix.size()));
-  }
-  return total;
-}
 
 }  // namespace
 

@@ -144,6 +144,17 @@ std::size_t count_containing(const std::vector<std::string>& lines, const std::s
   return n;
 }
 
+std::uint64_t sum_reported(const std::vector<std::string>& lines, const std::string& prefix,
+                           const std::string& suffix) {
+  std::uint64_t total = 0;
+  for (const auto& line : lines) {
+    const auto at = line.find(prefix);
+    if (at == std::string::npos || line.find(suffix, at) == std::string::npos) continue;
+    total += std::stoull(line.substr(at + prefix.size()));
+  }
+  return total;
+}
+
 std::uint64_t rss_anon_kib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(status, line);)

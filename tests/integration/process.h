@@ -66,6 +66,11 @@ void write_file(const std::filesystem::path& path, const std::string& text);
 // How many of `lines` contain `text`.
 std::size_t count_containing(const std::vector<std::string>& lines, const std::string& text);
 
+// Sum of the numbers right after `prefix` in the lines that contain `suffix` after
+// it (the node may report one count over several seconds' lines).
+std::uint64_t sum_reported(const std::vector<std::string>& lines, const std::string& prefix,
+                           const std::string& suffix);
+
 // RssAnon of a running process in KiB, from /proc.
 std::uint64_t rss_anon_kib(pid_t pid);
 

@@ -172,6 +172,14 @@ describeDashboard('dashboard past', () => {
         });
         assert.equal(await page.textContent('#past-title'), `session ${first}`);
         const link = page.url();
+        // t: local time, the same page shown again without asking the server
+        const before = asked.length;
+        await page.keyboard.press('t');
+        await eventually(async () => assert.equal(await page.textContent('#past-zone'), 'local'));
+        assert.equal(asked.length, before, 'the page in memory, not fetched again');
+        assert.ok((await pastRows(page)).some((r) => r.linked), 'still at the linked entry');
+        await page.keyboard.press('t');
+        await eventually(async () => assert.equal(await page.textContent('#past-zone'), 'UTC'));
         assert.match(link, new RegExp(`session=${first}.*at=`));
 
         // the link, shared: a new page opens the session at that entry
@@ -218,6 +226,7 @@ describeDashboard('dashboard past', () => {
         assert.equal(await page.getAttribute('#live-tab', 'aria-pressed'), 'true');
         await shoot(page, 'past-narrow-back-to-live');
       } finally {
+        await page.evaluate(() => localStorage.removeItem('cantina.dashboard.prefs'));
         await page.setViewportSize({ width: 1280, height: 800 });
         await closePage(t, page, check);
       }

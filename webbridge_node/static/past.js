@@ -497,6 +497,11 @@ export function startPast() {
   });
   document.addEventListener('keydown', onKey);
   window.addEventListener('hashchange', render);
-  onPrefChange((name) => { if (name === 'timeZone' && shown) render(); });
+  onPrefChange((name) => {
+    if (name !== 'timeZone' || !shown) return;
+    byId('past-zone').textContent = prefs.timeZone === 'local' ? 'local' : 'UTC';
+    if (view.dataset.mode === 'list') loadSessions(false);
+    else if (page && entriesPane.dataset.state === 'ready') showPage(view.dataset.mode);   // the page in memory
+  });
   render();
 }

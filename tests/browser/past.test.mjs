@@ -210,6 +210,19 @@ describeDashboard('dashboard past', () => {
         await page.click('#past-back');
         await page.waitForSelector(`.past-session[data-session="${first}"]`);
         await shoot(page, 'past-narrow-list');
+        await page.fill('#past-search', `${uid} \\w+ needle`);
+        await page.click('#past-search-go');
+        await eventually(async () => assert.deepEqual(await pastMessages(page, uid), [beta.needle, alpha.needle]));
+        const narrow = await page.$$eval('#past-rows .row', (rows) => rows.map((r) => {
+          const cell = r.querySelector('.c-session');
+          return { session: cell.textContent, visible: cell.getBoundingClientRect().width > 100 };
+        }));
+        assert.deepEqual(narrow, [{ session: second, visible: true }, { session: first, visible: true }],
+          'each result says its session at phone width too');
+        assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 400), 'nothing wider than the screen');
+        await shoot(page, 'past-narrow-search');
+        await page.click('#past-back');
+        await page.waitForSelector(`.past-session[data-session="${first}"]`);
 
         // every request for the past asked for a bounded page
         assert.ok(asked.length >= 10, `${asked.length} requests`);

@@ -180,6 +180,12 @@ describeDashboard('dashboard past', () => {
         assert.ok((await pastRows(page)).some((r) => r.linked), 'still at the linked entry');
         await page.keyboard.press('t');
         await eventually(async () => assert.equal(await page.textContent('#past-zone'), 'UTC'));
+        // Back: the search again; Forward: the result's session
+        await page.goBack();
+        await eventually(async () => assert.deepEqual(await pastMessages(page, uid), [beta.needle, alpha.needle]));
+        assert.match(await page.textContent('#past-title'), /^search: /);
+        await page.goForward();
+        await eventually(async () => assert.equal(await page.textContent('#past-title'), `session ${first}`));
         assert.match(link, new RegExp(`session=${first}.*at=`));
 
         // the link, shared: a new page opens the session at that entry

@@ -243,6 +243,10 @@ describeDashboard('dashboard every day', () => {
     await missing.page.waitForSelector('#link-note:not([hidden])');
     assert.match(await missing.page.textContent('#link-note'), /no longer in the logging node's memory/);
     assert.ok(await missing.page.isHidden('#entry-detail'));
+    // it offers the past view of that session
+    await missing.page.click('#link-note a');
+    await missing.page.waitForSelector(
+      `#past-view:not([hidden]) #past-title:text-is("session ${link.searchParams.get('session')}")`);
     await closePage(null, missing.page, missing.check);
 
     if (backend.publishRecord) {

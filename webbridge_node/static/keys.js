@@ -5,6 +5,7 @@ import { closeServiceMenu, focusTextFilter, serviceMenuOpen } from './filters.js
 import { detailShown, hideDetail } from './detail.js';
 import { jumpToLatest, scrollToOldest, selectNextEntry, togglePause } from './table.js';
 import { cyclePref } from './prefs.js';
+import { togglePast } from './past.js';
 
 const overlay = byId('shortcuts');
 const list = byId('shortcut-list');
@@ -17,6 +18,7 @@ const SHORTCUTS = [
   ['Home', 'the oldest entry in memory', ['Home'], scrollToOldest],
   ['j', 'open the next entry', ['j'], () => selectNextEntry(1)],
   ['k', 'open the previous entry', ['k'], () => selectNextEntry(-1)],
+  ['p', 'the past: sessions and search, or back to live', ['p'], togglePast],
   ['t', 'times in UTC or in local time', ['t'], () => cyclePref('timeZone')],
   ['w', 'wrap long lines, or not', ['w'], () => cyclePref('wrap')],
   ['?', 'this list', ['?'], toggleShortcuts],

@@ -15,6 +15,7 @@
 //   services.js    which service cards the services panel shows, and their state
 //   prefs.js       the reader's view preferences (time zone, wrap, theme), kept in this browser
 //   format.js      small shared helpers
+//   past.js        the past: the sessions, one session a page at a time, search across them
 //
 // Rules the modules keep:
 //   * log data only ever reaches the DOM through textContent / title / attributes,
@@ -37,6 +38,7 @@ import {
   pollStats, renderServicesPanel, renderStatsAge, shownConnectionState, startPanelsButton, startThemeButton,
 } from './panels.js';
 import { byId } from './format.js';
+import { startPast } from './past.js';
 
 const STATS_POLL_MS = 2000;
 
@@ -46,6 +48,7 @@ startDetail();
 byId('reconnect-now').addEventListener('click', reconnectNow);
 startPanelsButton();
 startThemeButton();
+startPast();
 startShortcuts();
 
 // once a second: countdowns and ages

@@ -64,8 +64,12 @@ export async function revealLink() {
   }
   pending = null;
   if (!item) {
-    say(`entry ${link.entry} is no longer in the logging node's memory: see the session file of session ` +
-      `${link.session || link.entry.replace(/-\d+$/, '')}`);
+    const session = link.session || link.entry.replace(/-\d+$/, '');
+    say(`entry ${link.entry} is no longer in the logging node's memory: see session ${session} in `);
+    const past = document.createElement('a');
+    past.href = '#' + new URLSearchParams({ view: 'past', session }).toString();
+    past.textContent = 'the past';
+    linkNote.appendChild(past);
     writeUrl();
     return;
   }

@@ -26,14 +26,13 @@ int main(int argc, char** argv) {
   // mmap and go back at once: glibc's default threshold grows with every large
   // block freed, after which freed large blocks stay in the heap for good.
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-  cantina::bus::NodeArgs args("cantina-logd", kUsage, cantina::bus::NodeArgs::MissingValue::unknown_argument);
-  if (const auto exit_status = args.parse(argc, argv)) return *exit_status;
-
-  const cantina::bus::Config config = args.load_config();
-
-  cantina::bus::ShutdownSignals signals;
-  zmq::context_t context(1);
   try {
+    cantina::bus::NodeArgs args("cantina-logd", kUsage, cantina::bus::NodeArgs::MissingValue::unknown_argument);
+    if (const auto exit_status = args.parse(argc, argv)) return *exit_status;
+    const cantina::bus::Config config = args.load_config();
+
+    cantina::bus::ShutdownSignals signals;
+    zmq::context_t context(1);
     cantina::logging::LoggingNode node(context, config);
     std::cout << "cantina-logd: session file " << node.session_path().string() << std::endl;
     node.start();
@@ -44,6 +43,9 @@ int main(int argc, char** argv) {
               << node.session_path().string() << std::endl;
   } catch (const std::exception& error) {
     std::cerr << "cantina-logd: " << error.what() << "\n";
+    return 1;
+  } catch (...) {
+    std::cerr << "cantina-logd: unknown error\n";
     return 1;
   }
   return 0;

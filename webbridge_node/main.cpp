@@ -96,9 +96,7 @@ void note(const std::string& text) {
   std::cout << "[" << cantina::bus::iso8601(cantina::bus::now_ns()) << "] " << text << std::endl;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_bridge(int argc, char** argv) {
   std::string static_dir;
   cantina::bus::NodeArgs args("cantina-webbridge", kUsage, cantina::bus::NodeArgs::MissingValue::unknown_argument);
   args.option("--static", &static_dir);
@@ -199,4 +197,17 @@ int main(int argc, char** argv) {
   bus_thread.join();
   std::cout << "cantina-webbridge: stopped" << std::endl;
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_bridge(argc, argv);
+  } catch (const std::exception& error) {
+    std::cerr << "cantina-webbridge: " << error.what() << "\n";
+  } catch (...) {
+    std::cerr << "cantina-webbridge: unknown error\n";
+  }
+  return 1;
 }

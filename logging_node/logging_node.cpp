@@ -29,6 +29,7 @@
 #include "retention.h"
 #include "ring_buffer.h"
 #include "sequence_tracker.h"
+#include "service_levels.h"
 #include "service_names.h"
 #include "session_file.h"
 #include "session_writer.h"
@@ -161,7 +162,7 @@ struct LoggingNode::State {
                                    kUrgentSummaryInterval, kMaxDedupKeys, DedupFilter::kDefaultMaxBytes, nullptr}),
         ring(config.logging.max_memory_logs, config.logging.max_memory_bytes),
         caps(RecordCaps::Limits{.message = config.bus.max_record_bytes}),
-        threshold(config.logging.log_level),
+        levels(config.logging.log_level),
         stop_server(context, zmq::socket_type::pair),
         dashboard(
             session.session_id(),
@@ -184,11 +185,13 @@ struct LoggingNode::State {
   std::chrono::milliseconds sleep_limit(std::int64_t now_monotonic) const;
   void update_streaming();
   void handle_bus_message(bus::Received& message);
-  void handle_record(const bus::LogRecordView& record, const std::string& service_name, std::int64_t now_monotonic);
+  void handle_record(const bus::LogRecordView& record, const std::string& service_name, Level threshold,
+                     std::int64_t now_monotonic);
   // Counts what the sequence tracker saw of `publisher` of `service`.
   void note_sequence(std::string_view service, std::uint64_t publisher_id,
                      const SequenceTracker::Observation& observation);
-  void handle_set_level(const bus::SetLogLevel& request);
+  // A SetLogLevel for `service` (the node's own id: its own threshold).
+  void handle_set_level(std::string_view service, const bus::SetLogLevel& request);
   void accept(std::unique_ptr<LogEntry> entry);
   void accept(LogEntry&& entry);
   void accept_summaries();  // the dedup filter's `summaries`
@@ -196,7 +199,7 @@ struct LoggingNode::State {
   bool writer_has_room() const;
   void node_entry(Level level, EntryKind kind, std::string message);
   void on_tick(std::int64_t now_monotonic);
-  void report_losses();
+  void report_losses(std::int64_t now_monotonic);
   PendingLoss& pending_loss(std::string_view service);
   void publish_status(bus::ServiceState state, std::string message);
   void publish_stats();
@@ -218,8 +221,11 @@ struct LoggingNode::State {
   EntryRing ring;                          // guarded by ring_mutex
   std::unique_ptr<HistoryServer> history;  // the query endpoint's thread; null without one
   SequenceTracker sequences;
-  RecordCaps caps;  // what one record and one bus message may fill into entries
-  Level threshold;
+  RecordCaps caps;                // what one record and one bus message may fill into entries
+  ServiceLevels levels;           // the node's threshold, and per service
+  FilteredCounts filtered;        // records they hid, written at most once a minute
+  QuietCount quiet_closed_early;  // closed_early, written at most once a minute
+  bool final_tick = false;        // shutting down: the counts above are written now
   std::unique_ptr<bus::Subscriber> subscriber;
   std::unique_ptr<bus::Publisher> publisher;
   zmq::socket_t stop_server;
@@ -289,6 +295,8 @@ void LoggingNode::State::publish_stats() {
   stats.uptime_ns = stats.timestamp_ns - started_ns;
   stats.not_streamed = dashboard.not_streamed();
   stats.bytes_kept = retention.bytes_kept();
+  stats.log_level = levels.own();
+  stats.service_levels = levels.table();
   publisher->publish(bus::topics::kLoggingStats, stats);
 }
 
@@ -397,12 +405,13 @@ void LoggingNode::State::note_sequence(std::string_view service, std::uint64_t p
 // `service_name` is the friendly name of record.service and `now_monotonic` the
 // time the bus message was taken: both are looked up once per message.
 void LoggingNode::State::handle_record(const bus::LogRecordView& record, const std::string& service_name,
-                                       std::int64_t now_monotonic) {
+                                       Level threshold, std::int64_t now_monotonic) {
   counters.received.fetch_add(1, std::memory_order_relaxed);
   note_sequence(record.service, record.publisher_id,
                 sequences.observe(record.service, record.publisher_id, record.sequence, now_monotonic));
   if (record.level < threshold) {
     counters.filtered.fetch_add(1, std::memory_order_relaxed);
+    filtered.add(record.service, record.level, threshold, now_monotonic);
     return;
   }
   const std::uint64_t hash = DedupFilter::key_hash(record.service, record.level, record.message);
@@ -436,17 +445,55 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record, const s
   }
 }
 
-void LoggingNode::State::handle_set_level(const bus::SetLogLevel& request) {
+namespace {
+
+// The requester in words, as its request states it (not verified: any local
+// process may publish; RELIABILITY.md), each part cut at kMaxRequesterText bytes.
+std::string requester_words(const bus::SetLogLevel& request) {
+  constexpr std::size_t kMaxRequesterText = 64;
+  std::string words = request.tool.empty() ? "an unnamed requester" : request.tool.substr(0, kMaxRequesterText);
+  std::string where;
+  if (request.pid != 0) where = "pid " + std::to_string(request.pid);
+  if (!request.host.empty())
+    where += (where.empty() ? "host " : " on host ") + request.host.substr(0, kMaxRequesterText);
+  if (where.empty()) where = "request " + hex(request.request_id);
+  return words + " (" + where + ")";
+}
+
+}  // namespace
+
+void LoggingNode::State::handle_set_level(std::string_view service, const bus::SetLogLevel& request) {
   if (request.request_id != 0 && request.request_id == last_request_id) return;  // a resend of the same request
   last_request_id = request.request_id;
-  const Level previous = threshold;
-  threshold = request.level;
-  bus::LogLevelChanged change{std::string(bus::topics::kLoggingServiceId), threshold, previous, request.request_id,
-                              static_cast<std::uint32_t>(getpid())};
-  publisher->publish(bus::topics::log_level_changed_topic(bus::topics::kLoggingServiceId), change);
-  node_entry(Level::info, EntryKind::node,
-             "log level changed from " + std::string(bus::to_string(previous)) + " to " +
-                 std::string(bus::to_string(threshold)) + " (request " + std::to_string(request.request_id) + ")");
+  const bool own = service == bus::topics::kLoggingServiceId;
+  const Level previous = own ? levels.own() : levels.threshold(service);
+  const std::string by = requester_words(request);
+  bool changed = true;
+  if (own) {
+    levels.set_own(request.level);
+  } else {
+    changed = levels.set(service, request.level);
+  }
+  const Level now = own ? levels.own() : levels.threshold(service);
+  // The node's own threshold answers as the service logging_service; a service's
+  // threshold in the node answers beside that service's Logger, marked as the node's.
+  bus::LogLevelChanged change{
+      std::string(service), now, previous, request.request_id, static_cast<std::uint32_t>(getpid()), !own};
+  publisher->publish(bus::topics::log_level_changed_topic(service), change);
+  // Never silent: whoever changes what the node writes is named (WARNING).
+  const std::string from_to =
+      "from " + std::string(bus::to_string(previous)) + " to " + std::string(bus::to_string(now)) + " by " + by;
+  if (!changed) {
+    node_entry(Level::warning, EntryKind::node,
+               "refused log level " + std::string(bus::to_string(request.level)) + " for " + std::string(service) +
+                   " requested by " + by + ": levels are kept for at most " +
+                   std::to_string(ServiceLevels::kMaxServices) + " services (" + std::to_string(levels.size()) +
+                   " now); its records are written from " + std::string(bus::to_string(now)));
+  } else if (own) {
+    node_entry(Level::warning, EntryKind::node, "log level changed " + from_to);
+  } else {
+    node_entry(Level::warning, EntryKind::node, "log level for " + std::string(service) + " changed " + from_to);
+  }
 }
 
 void LoggingNode::State::handle_bus_message(bus::Received& message) {
@@ -456,6 +503,7 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
     std::uint64_t mismatched = 0;
     const std::string& service_name = names.friendly(topic->service);  // valid until the next lookup
     const std::int64_t now = bus::monotonic_ns();
+    const Level threshold = levels.threshold(topic->service);
     bus::LogBatchInfo info;  // one record: its own publisher, no last sequence
     caps.start_message();
     bool refused = false;  // the rest of the message would fill in too much: a sequence gap
@@ -472,7 +520,7 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
             refused = true;
             return;
           }
-          handle_record(capped, service_name, now);
+          handle_record(capped, service_name, threshold, now);
           if (to_writer.size() >= kFlushEntries) flush_to_writer();
         },
         bus::ViewFields::without_source);
@@ -487,10 +535,11 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
     }
     return;
   }
-  if (message.topic == bus::topics::set_log_level_topic(bus::topics::kLoggingServiceId)) {
+  if (std::string_view(message.topic).starts_with(bus::topics::kSetLogLevelPrefix)) {
+    const std::string_view service = std::string_view(message.topic).substr(bus::topics::kSetLogLevelPrefix.size());
     auto request = bus::decode_set_log_level(message.bytes());
-    if (request && request.value->service == bus::topics::kLoggingServiceId) {
-      handle_set_level(*request.value);
+    if (bus::topics::is_valid_service_id(service) && request && request.value->service == service) {
+      handle_set_level(service, *request.value);
       return;
     }
   }
@@ -506,7 +555,7 @@ PendingLoss& LoggingNode::State::pending_loss(std::string_view service) {
   return pending_losses.try_emplace(std::string(service)).first->second;
 }
 
-void LoggingNode::State::report_losses() {
+void LoggingNode::State::report_losses(std::int64_t now_monotonic) {
   const bool forgetting = sequences.forgotten() > 0;
   for (auto& [service, loss] : pending_losses) {
     if (loss.lost > 0) {
@@ -576,11 +625,17 @@ void LoggingNode::State::report_losses() {
                    std::to_string(sequences.max_publishers()) +
                    " at once): a gap across the forgetting goes undetected");
   }
-  if (const std::uint64_t closed = closed_early.take(dedup.closed_early())) {
+  // Informational: summed, at most one line a minute.
+  quiet_closed_early.add(closed_early.take(dedup.closed_early()), now_monotonic);
+  std::string span;
+  if (const std::uint64_t closed = quiet_closed_early.take_due(now_monotonic, final_tick, span)) {
     node_entry(Level::info, EntryKind::node,
-               "closed " + std::to_string(closed) + " deduplication windows early: more than " +
+               "closed " + std::to_string(closed) + " deduplication windows early " + span + ": more than " +
                    std::to_string(kMaxDedupKeys) +
                    " distinct messages within deduplication_window (their repeats are summarised sooner)");
+  }
+  for (FilteredCounts::Line& line : filtered.take_due(now_monotonic, final_tick)) {
+    node_entry(line.level, EntryKind::node, std::move(line.text));
   }
   if (const std::uint64_t refused = writer_dropped.take()) {
     node_entry(Level::warning, EntryKind::loss,
@@ -610,7 +665,7 @@ void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
     counters.malformed.fetch_add(frames, std::memory_order_relaxed);
     pending_loss("(wrong number of frames)").malformed += frames;
   }
-  report_losses();
+  report_losses(now_monotonic);
   const SessionWriter::Health health = writer.health();
   // A write that failed since the last tick is reported even if a later one worked
   // (ERROR for one tick, then "writing ... again"): no failure goes unseen.
@@ -657,14 +712,13 @@ void LoggingNode::State::receive_loop() {
   update_streaming();
   subscriber = std::make_unique<bus::Subscriber>(
       context, config.bus.subscribe_endpoint,
-      std::vector<std::string>{std::string(bus::topics::kLogPrefix),
-                               bus::topics::set_log_level_topic(bus::topics::kLoggingServiceId)},
+      std::vector<std::string>{std::string(bus::topics::kLogPrefix), std::string(bus::topics::kSetLogLevelPrefix)},
       std::min(config.bus.high_water_mark, kReceiveQueueMessages), config.bus.curve);
   update_streaming();
   publish_status(bus::ServiceState::starting, "opening session " + session.session_id());
   node_entry(Level::info, EntryKind::node,
              "session " + session.session_id() + " started: " + session.path().string() + " (log level " +
-                 std::string(bus::to_string(threshold)) + ")");
+                 std::string(bus::to_string(levels.own())) + ")");
   if (!folder_warning.empty()) node_entry(Level::warning, EntryKind::node, folder_warning);
   dashboard.flush();
 
@@ -733,6 +787,7 @@ void LoggingNode::State::shut_down() {
     flush_to_writer();
   }
   next_stats_ns = 0;
+  final_tick = true;
   on_tick(bus::monotonic_ns());
   summaries.clear();
   dedup.flush_all(summaries);

@@ -3,7 +3,7 @@
 // DESIGN
 // Threads
 // - receive thread (owns every bus socket): a SUB socket on `/log/` and
-//   `/control/log_level/logging_service`, an XPUB socket for
+//   `/control/log_level/` (its own threshold, and one per service), an XPUB socket for
 //   `/dashboard/log/batch`, `/logging/stats`, `/service/status/logging_service`
 //   and level-change replies (XPUB so that it knows whether anyone subscribes to
 //   the dashboard entries: they are built only then), and an inproc PAIR socket
@@ -12,6 +12,10 @@
 //   records on `/log/<service>` or batches on `/log/<service>/batch`), decodes
 //   them in place, checks per-publisher sequence numbers (and each batch's stated
 //   last sequence, for losses at the end of a burst), applies the level threshold
+//   (its own, or the service's: ServiceLevels, service_levels.h, at most 256
+//   services and 16 KiB of their ids; a change is a WARNING line naming the
+//   requester as its request states it, and the records a threshold hides are
+//   counted per service in a line at most once a minute)
 //   and the dedup window, keeps the ring buffer, and hands what it accepted to the
 //   writer under one lock. It never touches the disk. The entries it accepts in a
 //   wake-up are streamed as one DashboardLogBatch message at its end

@@ -19,6 +19,17 @@ struct SetLogLevel {
 
   requestId @2 :UInt64;
   # Chosen by the sender; echoed in the LogLevelChanged reply.
+
+  # Who asks, as the sender states it (written by the logging node in its
+  # "log level changed" line; empty or 0 when not given):
+  host @3 :Text;
+  # The sender's host name.
+
+  pid @4 :UInt32;
+  # The sender's process id.
+
+  tool @5 :Text;
+  # What sends it, e.g. "cantina-cli level".
 }
 
 # Topic `/control/log_level_changed/<service>`: published by a service once a
@@ -38,4 +49,8 @@ struct LogLevelChanged {
 
   pid @4 :UInt32;
   # Process that applied it (a service may run as several processes).
+
+  loggingNode @5 :Bool;
+  # True when this is the logging node's threshold for `service` (what it
+  # writes of that service's records), not the service's own Logger.
 }

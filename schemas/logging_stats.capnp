@@ -7,6 +7,8 @@
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("cantina::schema");
 
+using import "log_record.capnp".Level;
+
 struct LoggingStats {
   timestampNs @0 :Int64;
   # When these figures were taken, nanoseconds since the Unix epoch, UTC.
@@ -67,4 +69,17 @@ struct LoggingStats {
   # as retention keeps them ([logging] max_total_bytes and the other limits):
   # counted at the last retention pass (every 10 s, and after a part or a
   # compression ends) plus what was written since.
+
+  logLevel @18 :Level;
+  # The node's own threshold: records of services not in serviceLevels below it
+  # are not written (counted in filtered).
+
+  serviceLevels @19 :List(ServiceLevel);
+  # Thresholds set per service (`tools/cantina level SERVICE LEVEL`), sorted by
+  # service; at most 256 services.
+}
+
+struct ServiceLevel {
+  service @0 :Text;
+  level @1 :Level;
 }

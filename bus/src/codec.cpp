@@ -605,6 +605,12 @@ std::string encode(const LoggingStats& stats) {
   out.setUptimeNs(stats.uptime_ns);
   out.setNotStreamed(stats.not_streamed);
   out.setBytesKept(stats.bytes_kept);
+  out.setLogLevel(from_level(stats.log_level));
+  auto levels = out.initServiceLevels(static_cast<unsigned>(stats.service_levels.size()));
+  for (unsigned i = 0; i < levels.size(); ++i) {
+    levels[i].setService(text(stats.service_levels[i].first));
+    levels[i].setLevel(from_level(stats.service_levels[i].second));
+  }
   return flatten(message);
 }
 
@@ -629,6 +635,10 @@ Decoded<LoggingStats> decode_logging_stats(Bytes payload) noexcept {
     stats.uptime_ns = in.getUptimeNs();
     stats.not_streamed = in.getNotStreamed();
     stats.bytes_kept = in.getBytesKept();
+    stats.log_level = to_level(in.getLogLevel());
+    for (auto level : in.getServiceLevels()) {
+      stats.service_levels.emplace_back(to_std(level.getService()), to_level(level.getLevel()));
+    }
     return stats;
   });
 }
@@ -639,6 +649,9 @@ std::string encode(const SetLogLevel& request) {
   out.setService(text(request.service));
   out.setLevel(from_level(request.level));
   out.setRequestId(request.request_id);
+  out.setHost(text(request.host));
+  out.setPid(request.pid);
+  out.setTool(text(request.tool));
   return flatten(message);
 }
 
@@ -648,6 +661,9 @@ Decoded<SetLogLevel> decode_set_log_level(Bytes payload) noexcept {
     request.service = to_std(in.getService());
     request.level = to_level(in.getLevel());
     request.request_id = in.getRequestId();
+    request.host = to_std(in.getHost());
+    request.pid = in.getPid();
+    request.tool = to_std(in.getTool());
     return request;
   });
 }
@@ -660,6 +676,7 @@ std::string encode(const LogLevelChanged& change) {
   out.setPrevious(from_level(change.previous));
   out.setRequestId(change.request_id);
   out.setPid(change.pid);
+  out.setLoggingNode(change.logging_node);
   return flatten(message);
 }
 
@@ -671,6 +688,7 @@ Decoded<LogLevelChanged> decode_log_level_changed(Bytes payload) noexcept {
     change.previous = to_level(in.getPrevious());
     change.request_id = in.getRequestId();
     change.pid = in.getPid();
+    change.logging_node = in.getLoggingNode();
     return change;
   });
 }

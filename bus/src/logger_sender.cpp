@@ -72,15 +72,21 @@ void Logger::Sender::apply_control() {
     last_request_id_ = request.value->request_id;
     const Level previous = logger_.level();
     logger_.set_level(request.value->level);
-    LogLevelChanged change{service, request.value->level, previous, request.value->request_id,
-                           static_cast<std::uint32_t>(getpid())};
+    LogLevelChanged change{
+        service, request.value->level, previous, request.value->request_id, static_cast<std::uint32_t>(getpid()),
+        false};
     std::string topic = topics::log_level_changed_topic(service);
     std::string payload = encode(change);
     publisher_.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     publisher_.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    // The requester as it states itself (cantina-cli level fills these in).
+    const SetLogLevel& asked = *request.value;
+    std::string by = asked.tool.empty() ? std::string("an unnamed requester") : asked.tool.substr(0, 64);
+    if (asked.pid != 0) by += " (pid " + std::to_string(asked.pid);
+    if (!asked.host.empty()) by += (asked.pid != 0 ? " on host " : " (host ") + asked.host.substr(0, 64);
+    if (asked.pid != 0 || !asked.host.empty()) by += ')';
     logger_.log(Level::info, "log level changed from " + std::string(to_string(previous)) + " to " +
-                                 std::string(to_string(request.value->level)) + " by request " +
-                                 std::to_string(request.value->request_id));
+                                 std::string(to_string(asked.level)) + " by " + by);
   }
 }
 

@@ -210,7 +210,7 @@ BOOST_AUTO_TEST_CASE(the_threshold_filters_and_follows_level_requests_from_the_b
   // What `tools/cantina level levelled DEBUG` sends.
   zmq::context_t context(1);
   bus::Publisher control(context, bus.publish_endpoint);
-  const bus::SetLogLevel request{"levelled", bus::Level::debug, 77};
+  const bus::SetLogLevel request{"levelled", bus::Level::debug, 77, "", 0, ""};
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (cantina_logger_level(logger) != CANTINA_LEVEL_DEBUG && std::chrono::steady_clock::now() < deadline) {
     control.publish(bus::topics::set_log_level_topic("levelled"), request);

@@ -535,17 +535,19 @@ BOOST_AUTO_TEST_CASE(logging_stats_round_trip_every_counter) {
   LoggingStats stats{1, "s", "/tmp/f.log", 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
   stats.not_streamed = 15;
   stats.bytes_kept = 16;
+  stats.log_level = Level::warning;
+  stats.service_levels = {{"demo", Level::debug}, {"music_controller", Level::error}};
   auto decoded = decode_logging_stats(as_bytes(encode(stats)));
   BOOST_REQUIRE(decoded);
   BOOST_TEST((*decoded.value == stats));
 }
 
 BOOST_AUTO_TEST_CASE(control_messages_round_trip) {
-  SetLogLevel request{"music_controller", Level::debug, 77};
+  SetLogLevel request{"music_controller", Level::debug, 77, "droid", 4321, "cantina-cli level"};
   auto decoded_request = decode_set_log_level(as_bytes(encode(request)));
   BOOST_REQUIRE(decoded_request);
   BOOST_TEST((*decoded_request.value == request));
-  LogLevelChanged change{"music_controller", Level::debug, Level::info, 77, 1234};
+  LogLevelChanged change{"music_controller", Level::debug, Level::info, 77, 1234, true};
   auto decoded_change = decode_log_level_changed(as_bytes(encode(change)));
   BOOST_REQUIRE(decoded_change);
   BOOST_TEST((*decoded_change.value == change));

@@ -16,7 +16,7 @@ from .messages import error_text, say
 PASSTHROUGH_HELP = {   # handed to cantina-cli, which answers their --help
     "tail": "print log records live (and the newest first with -n N)",
     "logs": "read the session files back, like journalctl: logs --since 14:03 --level WARNING",
-    "level": "change a running service's log level: level SERVICE LEVEL",
+    "level": "change a service's log level (level SERVICE LEVEL) or show the logging node's (level)",
     "log": "publish log records: log --service S MESSAGE, or --pipe",
     "keygen": "make a CURVE key pair for LAN mode: keygen NAME",
 }

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <system_error>
 
@@ -79,12 +80,19 @@ void read_stream(int fd, bus::LineReader& reader) {
 }  // namespace
 
 const CommandHelp kLevelHelp = {
-    "level SERVICE LEVEL [--timeout SECS] [--config FILE]", "change a running service's log level",
-    "Asks SERVICE's Logger (\"logging\" is short for the logging node, logging_service) to\n"
-    "log from LEVEL up (DEBUG, INFO, WARNING, ERROR or CRITICAL) and prints the change it\n"
-    "reports; exits 1 if it does not answer.\n"
+    "level SERVICE LEVEL [--timeout SECS] [--config FILE]\n"
+    "       level [SERVICE] [--timeout SECS] [--config FILE]",
+    "change a running service's log level, or show the logging node's",
+    "With LEVEL (DEBUG, INFO, WARNING, ERROR or CRITICAL): asks SERVICE's Logger to publish\n"
+    "from LEVEL up and the logging node to write SERVICE's records from LEVEL up, and prints\n"
+    "both changes; exits 1 if either does not answer. \"logging\" is short for the logging\n"
+    "node (logging_service): LEVEL is then its own threshold, for every service without one\n"
+    "of its own. A service set to the node's own level follows it again. The logging node\n"
+    "writes a WARNING line naming who asked (this host, pid and tool).\n"
+    "Without LEVEL: prints the logging node's thresholds (its own and those set per\n"
+    "service), or SERVICE's, from its stats; exits 1 if none come.\n"
     "options:\n"
-    "  --timeout SECS  how long to wait for the answer (default 5)\n"
+    "  --timeout SECS  how long to wait for the answers (default 5)\n"
     "  --config FILE   the config file (default: $CANTINA_CONFIG, else conf/cantina.toml;\n"
     "                  tools/cantina passes the running supervisor's)\n"};
 
@@ -117,30 +125,94 @@ const CommandHelp kWaitStatusHelp = {
     "  --timeout SECS  default 10\n"
     "  --config FILE   the config file (default: $CANTINA_CONFIG, else conf/cantina.toml)\n"};
 
+namespace {
+
+// `level [SERVICE]`: the logging node's thresholds, from its next stats message.
+int show_levels(const bus::Config& config, const std::string& service, std::chrono::milliseconds timeout) {
+  zmq::context_t context(1);
+  bus::Subscriber stats_topic(context, config.bus.subscribe_endpoint, {std::string(bus::topics::kLoggingStats)},
+                              bus::kDefaultHighWaterMark, config.bus.curve);
+  const auto deadline = Clock::now() + timeout;
+  while (Clock::now() < deadline) {
+    auto message = stats_topic.receive(std::chrono::milliseconds(100));
+    if (!message || message->topic != bus::topics::kLoggingStats) continue;
+    auto stats = bus::decode_logging_stats(message->bytes());
+    if (!stats) continue;
+    const auto& table = stats.value->service_levels;
+    const std::string own(bus::to_string(stats.value->log_level));
+    if (!service.empty() && service != bus::topics::kLoggingServiceId) {
+      auto found = std::find_if(table.begin(), table.end(), [&](const auto& row) { return row.first == service; });
+      if (found != table.end()) {
+        std::cout << service << ": the logging node writes its records from " << bus::to_string(found->second)
+                  << " (set for " << service << ")\n";
+      } else {
+        std::cout << service << ": the logging node writes its records from " << own << " (its own level)\n";
+      }
+      return 0;
+    }
+    std::cout << "the logging node writes records from " << own << " (its own level)";
+    if (table.empty() || !service.empty()) {
+      std::cout << (table.empty() ? ", for every service\n" : "\n");
+      return 0;
+    }
+    std::cout << ", and of these services from:\n";
+    std::size_t width = 0;
+    for (const auto& row : table) width = std::max(width, row.first.size());
+    for (const auto& [name, level] : table) {
+      std::cout << "  " << name << std::string(width - name.size() + 2, ' ') << bus::to_string(level) << "\n";
+    }
+    return 0;
+  }
+  std::cerr << "cantina-cli level: no stats from the logging node within "
+            << std::chrono::duration<double>(timeout).count() << " s: is it running and connected to the bus at "
+            << config.bus.subscribe_endpoint << "?\n";
+  return 1;
+}
+
+}  // namespace
+
 int level_command(const Arguments& args) {
   Args parsed(args, {"--config", "--timeout"}, {});
-  if (parsed.positional().size() != 2) throw UsageError("usage: level SERVICE LEVEL");
-  // "logging" is short for the logging node's id.
-  const std::string service =
-      parsed.positional()[0] == "logging" ? std::string(bus::topics::kLoggingServiceId) : parsed.positional()[0];
-  check_service(service);
-  const bus::Level level = parse_level_or_throw("LEVEL", parsed.positional()[1]);
+  const auto& positional = parsed.positional();
+  if (positional.size() > 2) throw UsageError("usage: level SERVICE LEVEL, or level [SERVICE]");
+  std::string service;
+  if (!positional.empty()) {
+    // "logging" is short for the logging node's id.
+    service = positional[0] == "logging" ? std::string(bus::topics::kLoggingServiceId) : positional[0];
+    check_service(service);
+  }
+  std::optional<bus::Level> level;
+  if (positional.size() == 2) level = parse_level_or_throw("LEVEL", positional[1]);
   const auto timeout = parse_seconds("--timeout", parsed.value("--timeout").value_or("5"));
   const bus::Config config = load(config_path(parsed));
+  if (!level) return show_levels(config, service, timeout);
 
   zmq::context_t context(1);
   bus::Subscriber replies(context, config.bus.subscribe_endpoint, {bus::topics::log_level_changed_topic(service)},
                           bus::kDefaultHighWaterMark, config.bus.curve);
   bus::Publisher requests(context, config.bus.publish_endpoint, bus::kDefaultHighWaterMark, config.bus.curve);
   std::random_device random;
-  const bus::SetLogLevel request{service, level, (static_cast<std::uint64_t>(random()) << 32) | random()};
+  const bus::SetLogLevel request{service,
+                                 *level,
+                                 (static_cast<std::uint64_t>(random()) << 32) | random(),
+                                 bus::host_name(),
+                                 static_cast<std::uint32_t>(getpid()),
+                                 "cantina-cli level"};
   const std::string topic = bus::topics::set_log_level_topic(service);
+  // The service's Logger answers, and the logging node for what it writes of the
+  // service (the node itself answers once, as the service logging_service).
+  const bool own = service == bus::topics::kLoggingServiceId;
+  bool service_answered = false;
+  bool node_answered = own;
+  bool refused = false;
+  std::string service_line;  // printed in this order once both answered (or the time is up)
+  std::string node_line;
 
-  // Publish until a reply comes: the first sends may reach nobody while the
+  // Publish until the replies come: the first sends may reach nobody while the
   // connections are being made.
   const auto deadline = Clock::now() + timeout;
   auto next_send = Clock::now();
-  while (Clock::now() < deadline) {
+  while (Clock::now() < deadline && !(service_answered && node_answered)) {
     if (Clock::now() >= next_send) {
       requests.publish(topic, request);
       next_send = Clock::now() + std::chrono::milliseconds(200);
@@ -148,15 +220,49 @@ int level_command(const Arguments& args) {
     auto message = replies.receive(std::chrono::milliseconds(50));
     if (!message) continue;
     auto change = bus::decode_log_level_changed(message->bytes());
-    if (!change || change.value->request_id != request.request_id) continue;
-    std::cout << service << ": log level " << bus::to_string(change.value->previous) << " -> "
-              << bus::to_string(change.value->level) << " (pid " << change.value->pid << ")\n";
-    return 0;
+    if (!change || change.value->request_id != request.request_id || change.value->service != service) continue;
+    if (change.value->logging_node && !node_answered) {
+      node_answered = true;
+      const std::string now(bus::to_string(change.value->level));
+      refused = change.value->level != *level;
+      node_line = "logging node: ";
+      if (refused) {
+        node_line += "refused ";
+        node_line += bus::to_string(*level);
+        node_line += " for ";
+        node_line += service;
+        node_line +=
+            " (it keeps levels for a limited number of services; see its WARNING line); writes its records "
+            "from ";
+        node_line += now;
+      } else {
+        node_line += "writes ";
+        node_line += service;
+        node_line += "'s records from ";
+        node_line += now;
+        node_line += " (was ";
+        node_line += bus::to_string(change.value->previous);
+        node_line += ')';
+      }
+      node_line += '\n';
+    } else if (!change.value->logging_node && !service_answered) {
+      service_answered = true;
+      service_line = service + ": log level " + std::string(bus::to_string(change.value->previous)) + " -> " +
+                     std::string(bus::to_string(change.value->level)) + " (pid " + std::to_string(change.value->pid) +
+                     ")\n";
+    }
   }
-  std::cerr << "cantina-cli level: no answer from " << service << " within "
-            << std::chrono::duration<double>(timeout).count() << " s: is it running and connected to the bus at "
-            << config.bus.publish_endpoint << "?\n";
-  return 1;
+  std::cout << service_line << node_line << std::flush;
+  const double seconds = std::chrono::duration<double>(timeout).count();
+  if (!service_answered) {
+    std::cerr << "cantina-cli level: no answer from " << service << " within " << seconds
+              << " s: is it running and connected to the bus at " << config.bus.publish_endpoint << "?\n";
+  }
+  if (!node_answered) {
+    std::cerr << "cantina-cli level: no answer from the logging node within " << seconds
+              << " s: it may still leave out " << service << "'s records below its own level\n";
+  }
+  return service_answered && node_answered && !refused ? 0 : 1;
 }
 
 int log_command(const Arguments& args) {

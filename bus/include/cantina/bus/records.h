@@ -126,6 +126,9 @@ struct LoggingStats {
   std::int64_t uptime_ns = 0;
   std::uint64_t not_streamed = 0;  // entries left out of the live stream (dashboard_max_rate)
   std::uint64_t bytes_kept = 0;    // session folder bytes on disk, as retention keeps them
+  Level log_level = Level::info;   // the node's own threshold
+  // Thresholds set per service, sorted by service.
+  std::vector<std::pair<std::string, Level>> service_levels{};
 
   friend bool operator==(const LoggingStats&, const LoggingStats&) = default;
 };
@@ -135,6 +138,10 @@ struct SetLogLevel {
   std::string service;
   Level level = Level::info;
   std::uint64_t request_id = 0;
+  // The requester as it states itself (empty, 0: not given).
+  std::string host{};
+  std::uint32_t pid = 0;
+  std::string tool{};
 
   friend bool operator==(const SetLogLevel&, const SetLogLevel&) = default;
 };
@@ -146,6 +153,7 @@ struct LogLevelChanged {
   Level previous = Level::info;
   std::uint64_t request_id = 0;
   std::uint32_t pid = 0;
+  bool logging_node = false;  // the logging node's threshold for `service`, not its Logger
 
   friend bool operator==(const LogLevelChanged&, const LogLevelChanged&) = default;
 };

@@ -28,6 +28,7 @@
 #include "record_caps.h"
 #include "retention.h"
 #include "ring_buffer.h"
+#include "sequence_state.h"
 #include "sequence_tracker.h"
 #include "service_levels.h"
 #include "service_names.h"
@@ -150,11 +151,13 @@ struct LoggingNode::State {
       : context(context_in),
         config(config_in),
         session(config.logging.session_file_path, bus::now_ns(), config.logging.max_file_bytes),
+        loaded_sequences(SequenceState::load(session.directory() / kSequenceStateName, bus::now_ns())),
         writer_queue(config.logging.max_queue_size, config.logging.batch_size, config.logging.max_queue_bytes),
         spares(kSpareEntries, 1, kSpareBytes),
+        sequence_state(session.directory() / kSequenceStateName, loaded_sequences.marks),
         writer(session, writer_queue, counters,
                WriterOptions{config.logging.batch_size, std::chrono::seconds(config.logging.file_flush_interval),
-                             &spares, [this] { retention.wake(); }}),
+                             &spares, [this] { retention.wake(); }, &sequence_state}),
         retention(retention_options(config.logging, session, counters)),
         names(config.logging.service_names),
         dedup(DedupFilter::Options{std::chrono::seconds(config.logging.deduplication_window),
@@ -173,6 +176,17 @@ struct LoggingNode::State {
       history =
           std::make_unique<HistoryServer>(context, config.logging.query_endpoint, config.bus.curve, ring, ring_mutex,
                                           session.session_id(), HistoryLimits{config.logging.max_memory_logs});
+    }
+    // Where a previous node left each publisher: a gap from there is what was lost
+    // while no node ran.
+    const std::int64_t now = bus::monotonic_ns();
+    for (const SequenceMark& mark : loaded_sequences.marks) {
+      sequences.restore(mark.service, mark.publisher, mark.last, now, loaded_sequences.age_ns);
+    }
+    std::vector<SequenceMark>().swap(loaded_sequences.marks);
+    if (!sequence_state.error().empty()) {
+      loaded_sequences.warning += (loaded_sequences.warning.empty() ? "" : "; ") + sequence_state.error() +
+                                  " (losses while no node runs will be reported as not in the session)";
     }
     folder_warning = loose_folder_warning(session.directory());
     if (!folder_warning.empty()) std::fprintf(stderr, "cantina-logd: WARNING: %s\n", folder_warning.c_str());
@@ -196,6 +210,8 @@ struct LoggingNode::State {
   void accept(LogEntry&& entry);
   void accept_summaries();  // the dedup filter's `summaries`
   void flush_to_writer();
+  // Queues the sequence tracker's changes behind the entries accepted so far.
+  void queue_sequence_marks();
   bool writer_has_room() const;
   void node_entry(Level level, EntryKind kind, std::string message);
   void on_tick(std::int64_t now_monotonic);
@@ -209,8 +225,10 @@ struct LoggingNode::State {
   bus::Config config;
   NodeCounters counters;
   SessionFile session;
+  LoadedSequences loaded_sequences;  // the state a previous node left (its marks restored, then freed)
   WriterQueue writer_queue;
-  EntryPool spares;  // written entries coming back from the writer for reuse
+  EntryPool spares;              // written entries coming back from the writer for reuse
+  SequenceState sequence_state;  // the writer thread's from start() on
   SessionWriter writer;
   Retention retention;  // its own thread; never the current session
 
@@ -334,16 +352,27 @@ void LoggingNode::State::flush_to_writer() {
   if (to_writer.empty()) return;
   {
     std::lock_guard lock(ring_mutex);
-    for (const WriterItem& item : to_writer) ring.push(*item.entry);
+    for (const WriterItem& item : to_writer) {
+      if (item.entry) ring.push(*item.entry);
+    }
   }
   const std::size_t refused = writer_queue.push_batch(
       to_writer, [](const WriterItem& item) { return item.keep; },
-      [](const WriterItem& item) { return item.stop || item.entry->level >= Level::error; });
+      [](const WriterItem& item) { return item.stop || (item.entry && item.entry->level >= Level::error); });
   to_writer.clear();
   if (refused > 0) {
     counters.dropped.fetch_add(refused, std::memory_order_relaxed);
     writer_dropped.add(refused);
   }
+}
+
+void LoggingNode::State::queue_sequence_marks() {
+  if (!sequences.has_changes()) return;
+  auto marks = std::make_unique<std::vector<SequenceMark>>();
+  sequences.take_changes([&](std::string_view service, std::uint64_t publisher_id, std::uint64_t last) {
+    marks->push_back(SequenceMark{std::string(service), publisher_id, last});
+  });
+  to_writer.push_back(WriterItem{nullptr, false, true, std::move(marks)});
 }
 
 void LoggingNode::State::node_entry(Level level, EntryKind kind, std::string message) {
@@ -720,6 +749,10 @@ void LoggingNode::State::receive_loop() {
              "session " + session.session_id() + " started: " + session.path().string() + " (log level " +
                  std::string(bus::to_string(levels.own())) + ")");
   if (!folder_warning.empty()) node_entry(Level::warning, EntryKind::node, folder_warning);
+  if (!loaded_sequences.warning.empty()) {
+    node_entry(Level::warning, EntryKind::node, std::move(loaded_sequences.warning));
+    loaded_sequences.warning.clear();
+  }
   dashboard.flush();
 
   // The loop sleeps in poll(2) on the sockets' ZMQ_FDs and touches only a socket
@@ -761,6 +794,7 @@ void LoggingNode::State::receive_loop() {
       }
     }
     on_tick(bus::monotonic_ns());
+    queue_sequence_marks();
     flush_to_writer();
     dashboard.flush();  // everything this wake-up accepted, as one message (or a few, if large)
     if ((fds[kDashboard].revents & POLLIN) != 0 || publisher->subscriptions_unread()) update_streaming();
@@ -793,6 +827,7 @@ void LoggingNode::State::shut_down() {
   dedup.flush_all(summaries);
   accept_summaries();
   node_entry(Level::info, EntryKind::node, "session " + session.session_id() + " stopping");
+  queue_sequence_marks();
   flush_to_writer();
   dashboard.flush(/*final=*/true);
   writer_queue.push_unbounded(WriterItem{nullptr, true, true});  // wakes the writer at once

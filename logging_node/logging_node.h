@@ -63,7 +63,11 @@
 // Loss reports: once a second, one WARNING line per service and kind: records
 //   lost in sequence gaps, malformed messages dropped, and records a publisher sent
 //   before its first one seen here (the node started or restarted while it was
-//   logging: "N earlier records from S are not in this session"). At most 1000
+//   logging: "N earlier records from S are not in this session"), unless the
+//   previous node's sequence state (SequenceState, `.cantina-sequences` beside the
+//   sessions, kept by the writer) says where it left that publisher: then the gap
+//   is exact, "lost N records from S while the logging node was not running
+//   (sequences A–B)", and counted as lost. At most 1000
 //   services are named per second, the rest share one "(other services)" line.
 //   The sequence tracker follows each (service, publisher) pair apart, at most
 //   100,000 (least recently seen forgotten, counted and reported; keys hashed

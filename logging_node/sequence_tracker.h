@@ -90,6 +90,8 @@ class SequenceTracker {
   // changed (or that was restored) since the last call: what to keep for the next
   // logging node.
   void take_changes(const std::function<void(std::string_view, std::uint64_t, std::uint64_t)>& f);
+  // Whether take_changes would call f.
+  bool has_changes() const { return !changed_.empty(); }
 
   // Publishers tracked now, and at most.
   std::size_t publishers() const { return index_.size(); }

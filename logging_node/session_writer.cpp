@@ -26,6 +26,7 @@ SessionWriter::Health SessionWriter::health() const {
 void SessionWriter::sync() {
   if (!dirty_) return;
   if (!file_.sync()) dirty_ = false;
+  if (options_.sequences != nullptr) options_.sequences->sync();
   last_sync_ = std::chrono::steady_clock::now();
 }
 
@@ -108,9 +109,14 @@ void SessionWriter::run() {
     sequences_.clear();
     std::size_t lines = 0;
     bool urgent = false;
+    bool marked = false;  // the batch holds sequence marks
     for (const WriterItem& item : batch) {
       if (item.stop) {
         stopping = true;
+        continue;
+      }
+      if (!item.entry) {
+        marked = marked || item.marks != nullptr;
         continue;
       }
       append_line(buffer_, *item.entry);
@@ -124,11 +130,18 @@ void SessionWriter::run() {
       }
     }
     write_buffer(lines);
+    if (marked && options_.sequences != nullptr) {
+      // The entries before each batch of marks are written (or counted unwritten).
+      for (const WriterItem& item : batch) {
+        if (item.marks) options_.sequences->note(*item.marks);
+      }
+    }
+    if (options_.sequences != nullptr) options_.sequences->rewrite(stopping);
     if (buffer_.capacity() > 4 * kWriterBatchBytes) std::string().swap(buffer_);
     if (options_.spares != nullptr && !batch.empty()) {
       spent_.clear();
       for (WriterItem& item : batch) {
-        if (item.stop) continue;
+        if (!item.entry) continue;
         trim_for_reuse(*item.entry);
         spent_.push_back(std::move(item.entry));
       }

@@ -18,21 +18,31 @@
 #include "cantina/store/index.h"
 #include "log_entry.h"
 #include "logging_node.h"
+#include "sequence_state.h"
 #include "session_file.h"
 
 namespace cantina::logging {
 
-// What travels on the writer queue: an entry, or the shutdown message (entry null).
-// Entries travel by pointer: handing one on moves a pointer, not its strings.
+// What travels on the writer queue: an entry, the sequence tracker's changes up
+// to here (`marks`: kept in the SequenceState once the entries before them are
+// written), or the shutdown message (all null). Entries travel by pointer:
+// handing one on moves a pointer, not its strings.
 struct WriterItem {
   std::unique_ptr<LogEntry> entry;
   bool stop = false;
-  bool keep = false;  // pushed even when the queue is full (the node's own loss reports, stop)
+  bool keep = false;  // pushed even when the queue is full (the node's own loss reports, marks, stop)
+  std::unique_ptr<std::vector<SequenceMark>> marks = {};
 };
 
-// What an item of the writer queue weighs: its entry's memory.
+// What an item of the writer queue weighs: its entry's memory, or its marks'.
 struct WriterItemWeight {
-  std::size_t operator()(const WriterItem& item) const noexcept { return item.entry ? entry_bytes(*item.entry) : 0; }
+  std::size_t operator()(const WriterItem& item) const noexcept {
+    if (item.entry) return entry_bytes(*item.entry);
+    if (!item.marks) return 0;
+    std::size_t bytes = item.marks->capacity() * sizeof(SequenceMark);
+    for (const SequenceMark& mark : *item.marks) bytes += heap_bytes(mark.service);
+    return bytes;
+  }
 };
 using WriterQueue = BoundedQueue<WriterItem, WriterItemWeight>;
 
@@ -62,6 +72,9 @@ struct WriterOptions {
   // Called on the writer thread when the session moves on to a new part (the
   // previous one is finished), and once at the end: wakes the retention thread.
   std::function<void()> part_finished = {};
+  // Where the marks go once their entries are written; null = dropped. Must
+  // outlive run().
+  SequenceState* sequences = nullptr;
 };
 
 class SessionWriter {

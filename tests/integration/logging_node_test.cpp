@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <regex>
@@ -583,6 +584,125 @@ BOOST_AUTO_TEST_CASE(a_session_folder_others_may_read_or_change_is_warned_about)
           node.process->output());
     }
   }
+}
+
+namespace {
+
+// The session files, oldest first (two made within a second may not sort by name).
+std::vector<std::filesystem::path> by_age(std::vector<std::filesystem::path> files) {
+  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) {
+    return std::filesystem::last_write_time(a) < std::filesystem::last_write_time(b);
+  });
+  return files;
+}
+
+// Sends records `first`..`last` of publisher 77 of restart_svc.
+void send_range(RawPublisher& publisher, std::uint64_t first, std::uint64_t last) {
+  for (std::uint64_t sequence = first; sequence <= last; ++sequence) {
+    publisher.send_record(make_record("restart_svc", 77, sequence, "record " + std::to_string(sequence)));
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(records_sent_while_the_node_was_down_are_reported_exactly) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  LogNode node(dir.path(), bus);
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  send_range(publisher, 1, 20);
+  std::this_thread::sleep_for(500ms);
+  BOOST_TEST(node.process->stop(SIGKILL) == 128 + SIGKILL);
+  // 21..30 are what the publisher sent while no node ran (not sent here: a bus that
+  // has not yet seen the node go might still hand them to the next one).
+  node.start();
+  std::this_thread::sleep_for(1s);  // the new node's subscription reaches the publisher
+  send_range(publisher, 31, 40);
+  const auto counted =
+      stats.wait_until([](const bus::LoggingStats& seen) { return seen.received >= 10 && seen.lost == 10; }, 5s);
+  BOOST_TEST(counted.has_value());
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto files = by_age(node.session_files());
+  BOOST_REQUIRE_EQUAL(files.size(), 2u);
+  const auto old_lines = read_lines(files[0]);
+  const auto new_lines = read_lines(files[1]);
+  BOOST_TEST(count_containing(old_lines, "Restart Svc          record ") == 20u);
+  BOOST_TEST(count_containing(new_lines, "Restart Svc          record ") == 10u);
+  BOOST_TEST(count_containing(new_lines,
+                              "WARNING  Logging Service      lost 10 records from restart_svc while the "
+                              "logging node was not running (sequences 21\u201330)") == 1u);
+  BOOST_TEST(count_containing(new_lines, " lost ") == 1u);
+  BOOST_TEST(count_containing(new_lines, "earlier records") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_restart_that_missed_nothing_reports_no_loss) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  send_range(publisher, 1, 20);
+  std::this_thread::sleep_for(500ms);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  BOOST_TEST(std::filesystem::exists(node.logs / ".cantina-sequences"));
+  node.start();
+  std::this_thread::sleep_for(1s);
+  send_range(publisher, 21, 40);
+  std::this_thread::sleep_for(1500ms);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto files = by_age(node.session_files());
+  BOOST_REQUIRE_EQUAL(files.size(), 2u);
+  const auto new_lines = read_lines(files[1]);
+  BOOST_TEST(count_containing(new_lines, "Restart Svc          record ") == 20u);
+  BOOST_TEST(count_containing(new_lines, "WARNING") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_or_forged_sequence_state_never_crashes_nor_forges_a_loss) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  const auto logs = dir.path() / "logs";
+  std::filesystem::create_directory(logs);
+  std::filesystem::permissions(logs, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+                                         std::filesystem::perms::group_exec);
+  zmq::context_t context;
+  const std::vector<std::string> hostile = {
+      std::string("\0\xff\xfe garbage\n", 12),
+      "cantina-sequences 1\n000000000000004d 12 restart_svc\n000000000000004d 99999999999999999999999 restart_svc\n",
+      "cantina-sequences 1\n000000000000004d 12 bad/service\n",
+      "cantina-sequences 1\n000000000000004d 12 restart_svc",  // torn: no newline at the end
+      "cantina-sequences 9\n",
+  };
+  for (const std::string& text : hostile) {
+    write_file(logs / ".cantina-sequences", text);
+    LogNode node(dir.path(), bus);
+    RawPublisher publisher(context, bus.publish_endpoint);
+    send_range(publisher, 5, 6);
+    std::this_thread::sleep_for(1500ms);
+    BOOST_TEST(node.process->stop(SIGTERM) == 0);
+    const auto lines = read_lines(by_age(node.session_files()).back());
+    BOOST_TEST(count_containing(
+                   lines, "WARNING  Logging Service      ignored " + (logs / ".cantina-sequences").string()) == 1u);
+    BOOST_TEST(count_containing(lines, "4 earlier records from restart_svc are not in this session") == 1u);
+    BOOST_TEST(count_containing(lines, "Logging Service      lost ") == 0u);
+  }
+  // Well-formed but forged: a publisher "left at 1" that now sends 10^12 has jumped
+  // beyond what it could have sent; not a loss.
+  write_file(logs / ".cantina-sequences", "cantina-sequences 1\n000000000000004d 1 restart_svc\n");
+  LogNode node(dir.path(), bus);
+  RawPublisher publisher(context, bus.publish_endpoint);
+  send_range(publisher, 1'000'000'000'000, 1'000'000'000'000);
+  std::this_thread::sleep_for(1500ms);
+  auto seen = stats.latest();
+  BOOST_REQUIRE(seen);
+  BOOST_TEST(seen->lost == 0u);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(by_age(node.session_files()).back());
+  BOOST_TEST(count_containing(lines, " lost ") == 0u);
+  BOOST_TEST(count_containing(lines, "jumped from 1 to 1000000000000: not counted as loss") == 1u);
+  BOOST_TEST(count_containing(lines, "ignored ") == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(an_unusable_session_directory_is_a_clear_error) {

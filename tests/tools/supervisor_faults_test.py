@@ -7,12 +7,13 @@ supervisor restarts it and a new session file opens. Then, for every publisher:
   every load record has exactly the message it was sent with (the old file ends with a
   whole line, though its writer died mid-stream);
 - no record is in both files, nor twice in one;
-- the new node reports the records it could not have: "N earlier records from <service> are
-  not in this session: publisher <id> first seen at sequence F", with F the sequence of the
-  first record of that publisher in the new file and N = F - 1 exactly;
-- so the old file, the new file and that report account for every record: everything the
-  old node did not write (what it still held when killed, and what was sent while no node
-  ran) lies before F; after F the new file has every record but those it reports lost.
+- the new node, which read where the old one left each publisher (the sequence state file
+  beside the sessions), reports exactly what is in neither file: "lost N records from
+  <service> while the logging node was not running (sequences A–B)", with A the record
+  after the last one of that publisher in the old file and B the one before its first in
+  the new file (what the killed node still held, and what was sent while no node ran);
+- so the old file, the new file and that report account for every record, each once:
+  after B the new file has every record but those it reports lost.
 
 Run by ctest as supervisor_faults_test (CANTINA_BIN_DIR and CANTINA_LIB point at the build).
 """
@@ -40,6 +41,7 @@ RECORD = re.compile(rf"bench {TAG} p(\d+) (?:s(\d+) (x*)|ready)$")
 EARLIER = re.compile(r"^(\d+) earlier records from (\S+) are not in this session: publisher ([0-9a-f]{16}) "
                      r"first seen at sequence (\d+)$")
 LOST = re.compile(r"^lost (\d+) records from (\S+) \(")
+DOWN = re.compile(r"^lost (\d+) records from (\S+) while the logging node was not running \(sequences (\d+)\u2013(\d+)\)$")
 
 
 def service(k: int) -> str:
@@ -66,6 +68,7 @@ class SessionFile:
         self.ready = {k: 0 for k in range(PUBLISHERS)}
         self.earlier = {}                                  # service -> (count, first sequence)
         self.lost = {}                                     # service -> records reported lost
+        self.down = {}                                     # service -> (count, first, last) lost while down
         for line in self.data.decode("utf-8").split("\n")[:-1]:
             match = LINE.match(line)
             if not match:
@@ -75,6 +78,8 @@ class SessionFile:
             if name == "Logging Service":
                 if earlier := EARLIER.match(text):
                     self.earlier[earlier.group(2)] = (int(earlier.group(1)), int(earlier.group(4)))
+                elif down := DOWN.match(text):
+                    self.down[down.group(2)] = (int(down.group(1)), int(down.group(3)), int(down.group(4)))
                 elif lost := LOST.match(text):
                     self.lost[lost.group(2)] = self.lost.get(lost.group(2), 0) + int(lost.group(1))
                 continue
@@ -139,27 +144,29 @@ class LoggingNodeKilledTest(unittest.TestCase):
                 self.assertEqual(set(before) & set(after), set(), "a record in both files")
                 self.assertEqual((old.ready[k], new.ready[k]), (1, 0))
                 self.assertTrue(before and after, "the kill came mid-load: both files hold records")
-                # The new node's report: the records it could not have. The publisher's record
-                # "s<n>" has Logger sequence n + 1 (its "ready" record was sequence 1).
-                self.assertIn(name, new.earlier, f"no report of the records before the restart for {name}")
-                reported, first_sequence = new.earlier[name]
+                # The new node's report: exactly the records in neither file. The publisher's
+                # record "s<n>" has Logger sequence n + 1 (its "ready" record was sequence 1).
+                self.assertNotIn(name, new.earlier, "the new node knew where the old one left the publisher")
                 first_here = after[0]
-                self.assertEqual(first_sequence, first_here + 1, "the report names the first record in the file")
-                self.assertEqual(reported, first_sequence - 1)
-                # Everything the old node wrote lies before it; after it, the new file has
-                # every record but those it reports lost.
                 self.assertLess(max(before), first_here)
+                gap = first_here - max(before) - 1
+                self.assertGreater(gap, 0, "the kill came mid-load: records were lost")
+                self.assertIn(name, new.down, f"no report of the records lost while no node ran for {name}")
+                self.assertEqual(new.down[name], (gap, max(before) + 2, first_here),
+                                 "the report names exactly the records in neither file")
                 missing_before = set(range(1, max(before) + 1)) - set(before)
                 self.assertEqual(len(missing_before), old.lost.get(name, 0), "losses while the old node ran")
                 missing_after = set(range(first_here, COUNT + 1)) - set(after)
                 self.assertEqual(len(missing_after), new.lost.get(name, 0), "losses after the restart")
-                gap = first_here - max(before) - 1
-                accounted = set(before) | set(after) | set(range(1, first_here))
+                reported = set(range(max(before) + 1, first_here))
+                self.assertEqual(set(before) & reported, set())
+                self.assertEqual(set(after) & reported, set())
+                accounted = set(before) | set(after) | reported | missing_before
                 self.assertEqual(set(range(1, COUNT + 1)) - accounted, missing_after)
                 print(f"{name}: old file s1..s{max(before)} ({len(before)} records, "
                       f"{len(missing_before)} reported lost), not in either file s{max(before) + 1}..s{first_here - 1} "
-                      f"({gap} records: held by the killed node or sent while none ran; within the new node's "
-                      f"report of {reported} earlier records), new file s{first_here}..s{COUNT} "
+                      f"({gap} records: held by the killed node or sent while none ran; the new node's "
+                      f"report), new file s{first_here}..s{COUNT} "
                       f"({len(after)} records, {len(missing_after)} reported lost)")
 
 

@@ -52,6 +52,7 @@ SOAK_LINE = re.compile(rb"^\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\] (?:DEBUG  
 SOAK_RECORD = re.compile(rb"^bench (i\d+) p(\d+) (?:s(\d+) x*|ready)$")
 SOAK_REPORTS = [  # the logging node's loss reports, as (kind, pattern)
     ("lost", re.compile(rb"^lost (\d+) records from (\S+) \(")),
+    ("lost", re.compile(rb"^lost (\d+) records from (\S+) while the logging node was not running \(")),
     ("earlier", re.compile(rb"^(\d+) earlier records from (\S+) are not in this session: publisher [0-9a-f]{16} "
                            rb"first seen at sequence (\d+)$")),
     ("dropped", re.compile(rb"^dropped (\d+) entries: writer queue full")),
@@ -89,8 +90,10 @@ class SoakLedger:
 
     - A record the node lost in a sequence gap is in a "lost N records from <service>"
       report of that service.
-    - A record before the first one a (restarted) node saw of a publisher is in that
-      node's "N earlier records from <service> are not in this session: publisher P first
+    - A record before the first one a restarted node saw of a publisher the previous node
+      knew is in that node's "lost N records from <service> while the logging node was not
+      running (sequences A-B)" report (counted as lost); of a publisher it knew nothing of,
+      in its "N earlier records from <service> are not in this session: publisher P first
       seen at sequence F" report (F names the record; the check matches it exactly).
     - Entries the writer could not take or store are in "dropped N entries" and "N lines
       could not be stored" reports (not per service: they may explain any hole).

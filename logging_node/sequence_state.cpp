@@ -1,0 +1,239 @@
+#include "sequence_state.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <string_view>
+#include <system_error>
+
+#include "cantina/bus/clock.h"
+#include "cantina/bus/topics.h"
+#include "siphash.h"
+
+namespace cantina::logging {
+
+namespace {
+
+constexpr std::string_view kHeader = "cantina-sequences 1\n";
+constexpr std::int64_t kRewriteIntervalNs = 1'000'000'000;
+// Appended bytes beyond which the file is rewritten even within the second.
+constexpr std::size_t kMaxAppendedBytes = std::size_t{1} << 20;
+
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t written = ::write(fd, bytes.data(), bytes.size());
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return true;
+}
+
+std::string key_of(std::string_view service, std::uint64_t publisher) {
+  char hex[17];
+  constexpr char kDigits[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i) {
+    hex[i] = kDigits[publisher & 0xf];
+    publisher >>= 4;
+  }
+  hex[16] = ' ';
+  std::string key(hex, 17);
+  key += service;
+  return key;
+}
+
+// Parses one line (without its newline); false if it is not exactly as written.
+bool parse_line(std::string_view line, SequenceMark& mark) {
+  if (line.size() < 16 + 1 + 1 + 1 + 1 || line[16] != ' ') return false;
+  for (std::size_t i = 0; i < 16; ++i) {
+    const char c = line[i];
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  const auto [end_id, id_error] = std::from_chars(line.data(), line.data() + 16, mark.publisher, 16);
+  if (id_error != std::errc() || end_id != line.data() + 16) return false;
+  const std::string_view rest = line.substr(17);
+  const std::size_t space = rest.find(' ');
+  if (space == std::string_view::npos || space == 0 || space > 20 || rest[0] == '0') return false;
+  for (std::size_t i = 0; i < space; ++i) {
+    if (rest[i] < '0' || rest[i] > '9') return false;
+  }
+  const auto [end_last, last_error] = std::from_chars(rest.data(), rest.data() + space, mark.last);
+  if (last_error != std::errc() || end_last != rest.data() + space || mark.last == 0) return false;
+  const std::string_view service = rest.substr(space + 1);
+  if (!bus::topics::is_valid_service_id(service)) return false;
+  mark.service.assign(service);
+  return true;
+}
+
+}  // namespace
+
+std::size_t SequenceState::KeyHash::operator()(const std::string& key) const noexcept {
+  // Keyed, as the sequence tracker's: the keys come from anyone on the bus.
+  const ProcessHashKey& secret = process_hash_key();
+  SipHasher13 hasher(secret.k0, secret.k1);
+  hasher.update(key);
+  return static_cast<std::size_t>(hasher.finish());
+}
+
+LoadedSequences SequenceState::load(const std::filesystem::path& path, std::int64_t now_ns) {
+  LoadedSequences loaded;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) {
+    if (errno != ENOENT) loaded.warning = "ignored " + path.string() + ": " + std::strerror(errno);
+    return loaded;
+  }
+  auto ignore = [&](const std::string& why) {
+    loaded.marks.clear();
+    loaded.warning = "ignored " + path.string() + ": " + why +
+                     " (records lost while no logging node ran are reported as not in this session)";
+    return loaded;
+  };
+  struct stat info {};
+  std::string text;
+  bool readable = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_size >= 0 &&
+                  static_cast<std::uint64_t>(info.st_size) <= kMaxFileBytes;
+  if (readable) {
+    text.resize(static_cast<std::size_t>(info.st_size));
+    std::size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t got = ::read(fd, text.data() + done, text.size() - done);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) break;
+      done += static_cast<std::size_t>(got);
+    }
+    readable = done == text.size();
+  }
+  ::close(fd);
+  if (!readable) return ignore("not a regular file of at most " + std::to_string(kMaxFileBytes) + " bytes");
+  if (!text.starts_with(kHeader)) return ignore("not a sequence state file");
+  if (!text.ends_with('\n')) return ignore("its last line is incomplete");
+  const std::int64_t written_ns = static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
+  loaded.age_ns = std::clamp<std::int64_t>(now_ns - written_ns, 0, kMaxAgeNs);
+  std::unordered_map<std::string, std::size_t> index;
+  std::string_view rest = std::string_view(text).substr(kHeader.size());
+  std::size_t line_number = 1;
+  SequenceMark mark;
+  while (!rest.empty()) {
+    ++line_number;
+    const std::size_t newline = rest.find('\n');
+    const std::string_view line = rest.substr(0, newline);
+    rest.remove_prefix(newline + 1);
+    if (!parse_line(line, mark)) return ignore("line " + std::to_string(line_number) + " is malformed");
+    std::string key = key_of(mark.service, mark.publisher);
+    if (const auto found = index.find(key); found != index.end()) {
+      loaded.marks[found->second].last = mark.last;
+      continue;
+    }
+    if (index.size() >= 2 * kMaxPublishers)
+      return ignore("more than " + std::to_string(2 * kMaxPublishers) + " publishers");
+    index.emplace(std::move(key), loaded.marks.size());
+    loaded.marks.push_back(mark);
+  }
+  return loaded;
+}
+
+SequenceState::SequenceState(std::filesystem::path path, const std::vector<SequenceMark>& initial)
+    : path_(std::move(path)) {
+  for (const SequenceMark& mark : initial) keys_[key_of(mark.service, mark.publisher)] = Value{mark.last, 0};
+  rewrite(true);
+}
+
+SequenceState::~SequenceState() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void SequenceState::append_line(std::string& out, const std::string& key, std::uint64_t last) {
+  out.append(key, 0, 17);
+  char number[24];
+  const auto [end, error] = std::to_chars(number, number + sizeof number, last);
+  (void)error;
+  out.append(number, end);
+  out += ' ';
+  out.append(key, 17);
+  out += '\n';
+}
+
+void SequenceState::note(const std::vector<SequenceMark>& marks) {
+  if (marks.empty()) return;
+  ++tick_;
+  line_.clear();
+  for (const SequenceMark& mark : marks) {
+    std::string key = key_of(mark.service, mark.publisher);
+    Value& value = keys_[key];
+    value = Value{mark.last, tick_};
+    append_line(line_, key, mark.last);
+  }
+  if (fd_ < 0) {  // the file could not be written: try again whole, once a second
+    behind_ = true;
+    rewrite(false);
+    return;
+  }
+  if (keys_.size() > 2 * kMaxPublishers || appended_ + line_.size() > kMaxAppendedBytes) {
+    rewrite(true);  // also writes what was just noted
+    return;
+  }
+  if (!write_all(fd_, line_)) {
+    error_ = "cannot write " + path_.string() + ": " + std::strerror(errno);
+    ::close(fd_);
+    fd_ = -1;
+    behind_ = true;
+    return;
+  }
+  appended_ += line_.size();
+  unsynced_ = true;
+}
+
+void SequenceState::rewrite(bool force) {
+  const std::int64_t now = bus::monotonic_ns();
+  if (!force && ((appended_ == 0 && !behind_) || now - last_rewrite_ns_ < kRewriteIntervalNs)) return;
+  last_rewrite_ns_ = now;
+  if (keys_.size() > kMaxPublishers) {
+    // Keep the most recently changed.
+    std::vector<std::pair<std::uint64_t, const std::string*>> order;
+    order.reserve(keys_.size());
+    for (const auto& [key, value] : keys_) order.emplace_back(value.tick, &key);
+    std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(kMaxPublishers), order.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::vector<std::string> dropped;
+    for (auto it = order.begin() + static_cast<std::ptrdiff_t>(kMaxPublishers); it != order.end(); ++it) {
+      dropped.push_back(*it->second);
+    }
+    for (const std::string& key : dropped) keys_.erase(key);
+  }
+  line_.assign(kHeader);
+  for (const auto& [key, value] : keys_) append_line(line_, key, value.last);
+  std::filesystem::path temporary = path_;
+  temporary += ".tmp";
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+  bool done = fd >= 0 && write_all(fd, line_) && ::fsync(fd) == 0;
+  const int saved_errno = errno;
+  if (fd >= 0) ::close(fd);
+  done = done && ::rename(temporary.c_str(), path_.c_str()) == 0;
+  if (!done) {
+    error_ = "cannot write " + path_.string() + ": " + std::strerror(saved_errno != 0 ? saved_errno : errno);
+    (void)::unlink(temporary.c_str());
+    return;
+  }
+  error_.clear();
+  behind_ = false;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+  appended_ = 0;
+  unsynced_ = false;
+}
+
+void SequenceState::sync() {
+  if (!unsynced_ || fd_ < 0) return;
+  (void)::fdatasync(fd_);
+  unsynced_ = false;
+}
+
+}  // namespace cantina::logging

@@ -1,0 +1,101 @@
+// SequenceState: where the logging node left each publisher, kept beside the
+// session files (`<session folder>/.cantina-sequences`), so that a node started
+// after it can say exactly what was lost while no node ran.
+//
+// The file is text: a header line "cantina-sequences 1", then one line per
+// (service, publisher): "<publisher, 16 hex digits> <last sequence> <service id>".
+// A later line for the same key overrides an earlier one.
+//
+// Written by the writer thread only, so that it says what reached the session
+// file: the receive thread queues the sequence tracker's changes behind the
+// entries they belong to (SequenceMark batches on the writer queue), and after the
+// writer has written those entries it appends the changed lines to the file with
+// one write(2) (a few bytes per publisher that logged, never synced by itself).
+// At most once a second, and at stop, it rewrites the whole file (temporary file,
+// fsync, rename): the file stays small, and a crash leaves the old or the new one.
+// It is fsynced with the session file. Bounded: at most kMaxPublishers keys (the
+// least recently changed are dropped first) and kMaxFileBytes.
+//
+// Read once at start (load_sequence_state): anything not exactly as written
+// (a torn last line, a bad number, a bad service id, too large) makes the whole
+// file ignored, with a warning; the node then knows nothing of the publishers'
+// past, as if there were no file.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace cantina::logging {
+
+struct SequenceMark {
+  std::string service;
+  std::uint64_t publisher = 0;
+  std::uint64_t last = 0;
+};
+
+inline constexpr std::string_view kSequenceStateName = ".cantina-sequences";
+
+struct LoadedSequences {
+  std::vector<SequenceMark> marks;  // one per key, the last line's number
+  std::int64_t age_ns = 0;          // how long ago the file was last written (at most kMaxAge)
+  std::string warning;              // why the file was ignored; empty if it was not
+};
+
+class SequenceState {
+ public:
+  static constexpr std::size_t kMaxPublishers = 10000;
+  // What a reader accepts: journal lines may add up to as many keys again
+  // between two rewrites.
+  static constexpr std::size_t kMaxFileBytes = std::size_t{8} << 20;
+  static constexpr std::int64_t kMaxAgeNs = std::int64_t{7} * 24 * 3600 * 1'000'000'000;
+
+  // Reads `path` (a missing file is no state and no warning). `now_ns`: the
+  // wall clock.
+  static LoadedSequences load(const std::filesystem::path& path, std::int64_t now_ns);
+
+  // Keeps `path` from `initial` on (what load() read, so that publishers not seen
+  // again are kept for the next node); rewrites it at once.
+  SequenceState(std::filesystem::path path, const std::vector<SequenceMark>& initial);
+  ~SequenceState();
+  SequenceState(const SequenceState&) = delete;
+  SequenceState& operator=(const SequenceState&) = delete;
+
+  // Records marks whose entries are written: appends them to the file.
+  void note(const std::vector<SequenceMark>& marks);
+  // Rewrites the file if lines were appended and a second has passed since the
+  // last rewrite (or at once if `force`). Errors are kept for error().
+  void rewrite(bool force);
+  // fsyncs what was appended since the last rewrite.
+  void sync();
+
+  // The last error writing the file, or empty.
+  const std::string& error() const { return error_; }
+
+ private:
+  struct Value {
+    std::uint64_t last = 0;
+    std::uint64_t tick = 0;  // when it last changed (note() calls)
+  };
+  // Appends the line of `key` ("<publisher hex> <service>") at `last`.
+  static void append_line(std::string& out, const std::string& key, std::uint64_t last);
+
+  std::filesystem::path path_;
+  struct KeyHash {
+    std::size_t operator()(const std::string& key) const noexcept;
+  };
+  std::unordered_map<std::string, Value, KeyHash> keys_;  // "<publisher hex> <service>" -> last (bounded at rewrites)
+  std::uint64_t tick_ = 0;
+  int fd_ = -1;               // the file, for appending
+  std::size_t appended_ = 0;  // bytes appended since the last rewrite
+  bool unsynced_ = false;
+  bool behind_ = false;               // the file lacks what was noted (a write failed)
+  std::int64_t last_rewrite_ns_ = 0;  // monotonic
+  std::string line_;
+  std::string error_;
+};
+
+}  // namespace cantina::logging

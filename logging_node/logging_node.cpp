@@ -68,6 +68,18 @@ constexpr std::size_t kSpareBytes = std::size_t{4} << 20;
 // half of it (a flood of one-record messages took 40 % more CPU per message with
 // 16 than with 100,000, twice as much with 4).
 constexpr int kReceiveQueueMessages = 16;
+// While no one watches live, a wake-up that read fewer bus messages than this
+// (little work: a Logger's message or a few) is followed by kGatherNs (50 ms) in
+// which the bus is not read, so that the messages of many services, which their
+// Loggers send on a shared grid (kLingerGrid in bus/src/logger_sender.cpp), are
+// taken in one wake-up rather than one each. A record waits at most that much
+// more; a Logger's topics::kUrgent message (right after an ERROR or CRITICAL
+// record) ends the wait at once. Timers (repeat summaries, stats) keep their time.
+constexpr std::size_t kLittleWork = kReceiveQueueMessages / 2;
+constexpr std::int64_t kGatherNs = 50'000'000;
+// A wait that gathered nothing cost a wake-up of its own (one service's messages
+// come alone): the next this many chances to wait are let pass.
+constexpr int kSkipAfterEmptyGather = 4;
 // Bytes free in the writer queue below which no more bus messages are read (at
 // most half the queue).
 constexpr std::size_t kWriterMarginBytes = std::size_t{4} << 20;
@@ -245,6 +257,7 @@ struct LoggingNode::State {
   QuietCount quiet_closed_early;  // closed_early, written at most once a minute
   bool final_tick = false;        // shutting down: the counts above are written now
   std::unique_ptr<bus::Subscriber> subscriber;
+  std::unique_ptr<bus::Subscriber> urgent;  // topics::kUrgent only: ends a gathering wait
   std::unique_ptr<bus::Publisher> publisher;
   zmq::socket_t stop_server;
   std::uint64_t entry_sequence = 0;
@@ -743,6 +756,9 @@ void LoggingNode::State::receive_loop() {
       context, config.bus.subscribe_endpoint,
       std::vector<std::string>{std::string(bus::topics::kLogPrefix), std::string(bus::topics::kSetLogLevelPrefix)},
       std::min(config.bus.high_water_mark, kReceiveQueueMessages), config.bus.curve);
+  urgent = std::make_unique<bus::Subscriber>(context, config.bus.subscribe_endpoint,
+                                             std::vector<std::string>{std::string(bus::topics::kUrgent)},
+                                             kReceiveQueueMessages, config.bus.curve);
   update_streaming();
   publish_status(bus::ServiceState::starting, "opening session " + session.session_id());
   node_entry(Level::info, EntryKind::node,
@@ -762,28 +778,50 @@ void LoggingNode::State::receive_loop() {
   // A descriptor only says that the socket has commands to process, and any
   // operation on the socket may process them, so each socket is read until it has
   // nothing (or its "may hold more" is remembered) after it was used.
-  enum : std::size_t { kBus, kStop, kDashboard };
-  std::array<zmq::socket_t*, 3> sockets = {&subscriber->socket(), &stop_server, &publisher->socket()};
+  enum : std::size_t { kBus, kStop, kDashboard, kUrgentBus };
+  std::array<zmq::socket_t*, 4> sockets = {&subscriber->socket(), &stop_server, &publisher->socket(),
+                                           &urgent->socket()};
   const std::size_t watched = sockets.size();
-  std::array<pollfd, 3> fds{};
+  std::array<pollfd, 4> fds{};
   for (std::size_t i = 0; i < watched; ++i) fds[i] = {sockets[i]->get(zmq::sockopt::fd), POLLIN, 0};
   bool bus_may_hold_more = true;
+  std::int64_t gather_until = 0;  // monotonic; the bus is not read before (0: no wait)
+  int skip_gathers = 0;
   for (;;) {
     // Backpressure: while the writer queue is nearly full, leave records in
     // ZeroMQ's queues (bounded by high_water_mark; beyond it the bus drops and the
     // sequence numbers tell) instead of taking them only to drop them here.
     const bool room = writer_has_room();
-    fds[kBus].events = room ? POLLIN : 0;
-    const auto sleep = !room               ? kWriterBackoff
-                       : bus_may_hold_more ? std::chrono::milliseconds(0)
-                                           : sleep_limit(bus::monotonic_ns());
+    const std::int64_t before = bus::monotonic_ns();
+    bool gathered = false;  // this wake-up ends a wait
+    if (gather_until != 0 && (streaming || before >= gather_until)) {
+      gather_until = 0;
+      gathered = !streaming;
+      bus_may_hold_more = true;  // what arrived meanwhile
+    }
+    const bool gathering = gather_until != 0;
+    fds[kBus].events = room && !gathering ? POLLIN : 0;
+    auto sleep = !room                             ? kWriterBackoff
+                 : bus_may_hold_more && !gathering ? std::chrono::milliseconds(0)
+                                                   : sleep_limit(before);
+    if (gathering) sleep = std::min(sleep, std::chrono::milliseconds((gather_until - before) / 1'000'000 + 1));
     if (::poll(fds.data(), watched, static_cast<int>(sleep.count())) < 0 && errno != EINTR) {
       throw std::system_error(errno, std::generic_category(), "cantina-logd: poll");
     }
+    if ((fds[kUrgentBus].revents & POLLIN) != 0) {
+      // An ERROR or CRITICAL on its way: read the bus now (and until it is empty).
+      bool woke = false;
+      while (urgent->receive(std::chrono::milliseconds(0))) woke = true;
+      if (woke && gathering) {
+        gather_until = 0;
+        bus_may_hold_more = true;
+      }
+    }
     if (streaming) dashboard.refill(bus::monotonic_ns());
-    if (room && (bus_may_hold_more || (fds[kBus].revents & POLLIN) != 0)) {
+    if (room && gather_until == 0 && (bus_may_hold_more || (fds[kBus].revents & POLLIN) != 0)) {
       bus_may_hold_more = true;  // until a receive finds nothing
-      for (std::size_t n = 0; n < kMaxMessagesPerWakeup && writer_has_room(); ++n) {
+      std::size_t n = 0;
+      for (; n < kMaxMessagesPerWakeup && writer_has_room(); ++n) {
         auto message = subscriber->receive(std::chrono::milliseconds(0));
         if (!message) {
           bus_may_hold_more = false;
@@ -791,6 +829,15 @@ void LoggingNode::State::receive_loop() {
         }
         handle_bus_message(*message);
         flush_to_writer();
+      }
+      if (gathered && n == 0) {
+        skip_gathers = kSkipAfterEmptyGather;
+      } else if (!streaming && n > 0 && n < kLittleWork) {
+        if (skip_gathers > 0) {
+          --skip_gathers;
+        } else {
+          gather_until = bus::monotonic_ns() + kGatherNs;
+        }
       }
     }
     on_tick(bus::monotonic_ns());

@@ -19,6 +19,9 @@ namespace {
 // requests and subscription changes wake it at once).
 constexpr std::chrono::milliseconds kIdleWakeup{1000};
 
+// The step of the grid a linger ends on (at most the linger itself).
+constexpr std::chrono::milliseconds kLingerGrid{200};
+
 // How often a Logger holding records looks for a subscriber.
 constexpr std::chrono::milliseconds kHoldPoll{10};
 
@@ -134,14 +137,23 @@ void Logger::Sender::wait_idle(int timeout_ms) {
 
 void Logger::Sender::linger(std::unique_lock<std::mutex>& lock, std::int64_t linger_ns) {
   logger_.sleeping_ = true;
-  logger_.wake_.wait_for(lock, std::chrono::nanoseconds(linger_ns),
-                         [this] { return logger_.queued_ >= kWakeRecords || logger_.urgent_ || logger_.stopping_; });
+  // The linger ends on a grid of CLOCK_MONOTONIC (steady_clock), the same for every
+  // process of the host: the services' messages reach the bus and the logging node
+  // together, in one wake-up of theirs per grid step, not one per service. A record
+  // waits at most linger_ns, and at least linger_ns minus the step.
+  const std::int64_t step = std::min(linger_ns, to_ns(kLingerGrid));
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  const std::int64_t until = (now + linger_ns) / step * step;
+  logger_.wake_.wait_until(lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(until)),
+                           [this] { return logger_.queued_ >= kWakeRecords || logger_.urgent_ || logger_.stopping_; });
   logger_.sleeping_ = false;
 }
 
 void Logger::Sender::take_batch() {
   batch_.swap(logger_.queue_);
   batch_size_ = logger_.queued_;
+  batch_urgent_ = logger_.urgent_ && batch_size_ > 0;
   batch_last_sequence_ = last_used_sequence_;
   logger_.queued_ = 0;
   logger_.urgent_ = false;
@@ -171,6 +183,12 @@ void Logger::Sender::publish_batch() {
       estimated_bytes = 0;
     }
   }
+  if (batch_urgent_ && subscribed_) {
+    // Tells the logging node not to wait (topics::kUrgent); it follows the records.
+    (void)(publisher_.send(zmq::buffer(topics::kUrgent), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+           publisher_.send(zmq::const_buffer(), zmq::send_flags::dontwait));
+  }
+  batch_urgent_ = false;
   for (std::size_t i = 0; i < batch_size_; ++i) {
     batch_[i].details.reset();
     // A slot that held a huge message gives the memory back rather than keep it.

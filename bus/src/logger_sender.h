@@ -100,6 +100,7 @@ class Logger::Sender {
 
   std::vector<Pending> batch_;             // swapped with Logger::queue_
   std::size_t batch_size_ = 0;             // slots of batch_ taken, to publish
+  bool batch_urgent_ = false;              // the batch holds an ERROR/CRITICAL record or answers flush()
   std::uint64_t batch_last_sequence_ = 0;  // highest sequence used when the batch was taken
   std::vector<LogRecordView> views_;       // the records of the message being built
   LogBatchEncoder encoder_;

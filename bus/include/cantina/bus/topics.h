@@ -20,6 +20,10 @@ inline constexpr std::string_view kLoggingStats = "/logging/stats";
 // while /dashboard/log has subscribers). Loggers see the subscription and then
 // send sooner (LoggerOptions::batch_linger rather than batch_linger_unwatched).
 inline constexpr std::string_view kWatching = "/watching";
+// An empty message a Logger publishes right after a message that holds an ERROR or
+// CRITICAL record (or answers a flush()): the logging node, which gathers its
+// wake-ups while no one watches live, reads the bus at once when it sees one.
+inline constexpr std::string_view kUrgent = "/urgent";
 inline constexpr std::string_view kControlPrefix = "/control/";
 inline constexpr std::string_view kSetLogLevelPrefix = "/control/log_level/";              // + service
 inline constexpr std::string_view kLogLevelChangedPrefix = "/control/log_level_changed/";  // + service

@@ -113,7 +113,7 @@ void SessionWriter::run() {
         stopping = true;
         continue;
       }
-      append_line(buffer_, *item.entry);
+      append_line(buffer_, *item.entry, options_.fields);
       sequences_.push_back(item.entry->sequence);
       ++lines;
       urgent = urgent || item.entry->level >= Level::error;

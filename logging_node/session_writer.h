@@ -62,6 +62,8 @@ struct WriterOptions {
   // Called on the writer thread when the session moves on to a new part (the
   // previous one is finished), and once at the end: wakes the retention thread.
   std::function<void()> part_finished = {};
+  // Lines end with the entry's key-value fields ([logging] session_fields).
+  bool fields = false;
 };
 
 class SessionWriter {

@@ -90,8 +90,8 @@ class LogBatchEncoder {
 
 // Which fields visit_log_records reads. A field that is not read is left empty
 // and not validated either (Cap'n Proto checks a pointer when it is read):
-// `without_source` skips file, function, thread and the key-value fields, which
-// the logging node never uses.
+// `without_source` skips file, function, thread and the key-value fields, for a
+// reader that has no use for them.
 enum class ViewFields { all, without_source };
 
 // What a message on a log topic says besides its records: a LogRecordBatch's

@@ -19,8 +19,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cantina/bus/codec.h"
@@ -77,10 +79,16 @@ class DashboardStream {
     EntryKind kind = EntryKind::record;
     std::uint32_t repeat_count = 0;
     std::uint64_t sequence = 0;
+    std::uint32_t line = 0;
+    std::uint32_t pid = 0;
     std::size_t text_begin = 0;
-    // timestamp, service, service_id, message, entry_id, host, logger; one after
-    // another in text_ from text_begin.
-    std::size_t lengths[7] = {};
+    // timestamp, service, service_id, message, entry_id, host, logger, file,
+    // function, thread; one after another in text_ from text_begin, then the
+    // fields' keys and values, whose lengths are field_lengths_[fields_begin...].
+    static constexpr std::size_t kTexts = 10;
+    std::size_t lengths[kTexts] = {};
+    std::size_t fields_begin = 0;
+    std::size_t fields = 0;
   };
 
   const std::string session_id_;
@@ -94,9 +102,11 @@ class DashboardStream {
   bus::Unreported not_streamed_;    // left out; reported: in a message
   std::vector<Pending> pending_;
   std::size_t pending_bytes_ = 0;
-  std::string text_;                          // the waiting entries' texts
-  std::string timestamp_, entry_id_;          // of the entry being added
-  std::vector<bus::DashboardLogView> views_;  // built by flush() over text_
+  std::string text_;                                                        // the waiting entries' texts
+  std::vector<std::pair<std::size_t, std::size_t>> field_lengths_;          // their fields' key and value lengths
+  std::string timestamp_, entry_id_;                                        // of the entry being added
+  std::vector<std::pair<std::string_view, std::string_view>> field_views_;  // over the entry's, or text_
+  std::vector<bus::DashboardLogView> views_;                                // built by flush() over text_
   bus::DashboardBatchEncoder encoder_;
   std::string payload_;
 };

@@ -49,9 +49,7 @@ std::string oversize(const bus::HistoryQuery& query) {
 
 // The bytes `entry` adds to the encoded reply.
 std::size_t encoded_size(const bus::DashboardLog& entry) {
-  return bus::dashboard_entry_size(bus::DashboardLogView{
-      entry.timestamp, entry.timestamp_ns, entry.level, entry.service, entry.service_id, entry.message,
-      entry.session_id, entry.entry_id, entry.repeat_count, entry.kind, entry.host, entry.logger, entry.sequence});
+  return bus::dashboard_entry_size(entry);
 }
 
 }  // namespace
@@ -71,6 +69,12 @@ bus::DashboardLog to_dashboard(const LogEntry& entry, const std::string& session
   out.host = entry.host;
   out.logger = entry.logger;
   out.sequence = entry.sequence;
+  out.file = entry.file;
+  out.line = entry.line;
+  out.function = entry.function;
+  out.thread = entry.thread;
+  out.pid = entry.pid;
+  out.fields = entry.fields;
   return out;
 }
 

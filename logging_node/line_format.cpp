@@ -177,7 +177,7 @@ void append_escaped(std::string& out, std::string_view message) {
   }
 }
 
-void append_line(std::string& out, const LogEntry& entry) {
+void append_line(std::string& out, const LogEntry& entry, bool fields) {
   out += '[';
   bus::append_iso8601(out, entry.timestamp_ns);
   out += "] ";
@@ -194,6 +194,14 @@ void append_line(std::string& out, const LogEntry& entry) {
   out += ' ';
 
   append_escaped(out, entry.message);
+  if (fields) {
+    for (const auto& [key, value] : entry.fields) {
+      out += ' ';
+      append_escaped(out, key);
+      out += '=';
+      append_escaped(out, value);
+    }
+  }
   out += '\n';
 }
 

@@ -24,8 +24,10 @@ void append_escaped(std::string& out, std::string_view message);
 //   f"[{ts}] {level:8} {service:20} {message}\n"
 // with ts the ISO-8601 UTC timestamp (bus::append_iso8601), level the level name,
 // and service and message escaped by append_escaped. Level and service are padded
-// with spaces to 8 and 20 code points (never truncated). Allocates only by growing
-// `out`. Any thread may call.
-void append_line(std::string& out, const LogEntry& entry);
+// with spaces to 8 and 20 code points (never truncated). With `fields`, the
+// entry's key-value fields follow the message, " key=value" each in their order,
+// key and value escaped by append_escaped ([logging] session_fields). Allocates
+// only by growing `out`. Any thread may call.
+void append_line(std::string& out, const LogEntry& entry, bool fields = false);
 
 }  // namespace cantina::logging

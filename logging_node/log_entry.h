@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "cantina/bus/level.h"
 #include "cantina/bus/records.h"
@@ -26,6 +28,14 @@ struct LogEntry {
   std::string host;
   std::string logger;
   std::uint64_t sequence = 0;  // position in the session (1, 2, 3...), set by the receive thread
+  // A service's record's source and context, as capped (RecordCaps); empty for the
+  // node's own entries and repeat summaries.
+  std::string file;
+  std::uint32_t line = 0;
+  std::string function;
+  std::string thread;
+  std::uint32_t pid = 0;
+  std::vector<std::pair<std::string, std::string>> fields;
 };
 
 // Heap bytes a string holds (0 while its text fits in the string itself).
@@ -33,10 +43,18 @@ inline std::size_t heap_bytes(const std::string& text) noexcept {
   return text.capacity() > std::string().capacity() ? text.capacity() + 1 : 0;
 }
 
-// Heap bytes an entry holds: its strings' buffers.
+// Heap bytes an entry's fields hold: the vector's buffer and its strings'.
+inline std::size_t heap_bytes(const std::vector<std::pair<std::string, std::string>>& fields) noexcept {
+  std::size_t bytes = fields.capacity() * sizeof(fields[0]);
+  for (const auto& [key, value] : fields) bytes += heap_bytes(key) + heap_bytes(value);
+  return bytes;
+}
+
+// Heap bytes an entry holds: its strings' buffers and its fields'.
 inline std::size_t heap_bytes(const LogEntry& entry) noexcept {
   return heap_bytes(entry.service) + heap_bytes(entry.service_id) + heap_bytes(entry.message) + heap_bytes(entry.host) +
-         heap_bytes(entry.logger);
+         heap_bytes(entry.logger) + heap_bytes(entry.file) + heap_bytes(entry.function) + heap_bytes(entry.thread) +
+         heap_bytes(entry.fields);
 }
 
 // Memory an entry takes in all: itself and its heap bytes.
@@ -59,6 +77,20 @@ inline void assign_text(std::string& out, std::string_view text) {
   }
 }
 
+// Copies key-value `pairs` into `out`, reusing its strings (assign_text); a vector
+// whose buffer is over kKeptTextBytes and more than twice what is needed is given back.
+template <class Pairs>
+void assign_fields(std::vector<std::pair<std::string, std::string>>& out, const Pairs& pairs) {
+  if (out.capacity() * sizeof(out[0]) > kKeptTextBytes && out.capacity() > 2 * pairs.size()) {
+    std::vector<std::pair<std::string, std::string>>().swap(out);
+  }
+  out.resize(pairs.size());
+  for (std::size_t i = 0; i < pairs.size(); ++i) {
+    assign_text(out[i].first, pairs[i].first);
+    assign_text(out[i].second, pairs[i].second);
+  }
+}
+
 // Copies every field of `from` into `to` with assign_text.
 inline void assign_entry(LogEntry& to, const LogEntry& from) {
   to.timestamp_ns = from.timestamp_ns;
@@ -71,14 +103,22 @@ inline void assign_entry(LogEntry& to, const LogEntry& from) {
   assign_text(to.host, from.host);
   assign_text(to.logger, from.logger);
   to.sequence = from.sequence;
+  assign_text(to.file, from.file);
+  to.line = from.line;
+  assign_text(to.function, from.function);
+  assign_text(to.thread, from.thread);
+  to.pid = from.pid;
+  assign_fields(to.fields, from.fields);
 }
 
 // Gives back the buffers of `entry` that are over kKeptTextBytes, before it is
 // kept for reuse.
 inline void trim_for_reuse(LogEntry& entry) {
-  for (std::string* text : {&entry.service, &entry.service_id, &entry.message, &entry.host, &entry.logger}) {
+  for (std::string* text : {&entry.service, &entry.service_id, &entry.message, &entry.host, &entry.logger, &entry.file,
+                            &entry.function, &entry.thread}) {
     if (text->capacity() > kKeptTextBytes) std::string().swap(*text);
   }
+  if (heap_bytes(entry.fields) > kKeptTextBytes) std::vector<std::pair<std::string, std::string>>().swap(entry.fields);
 }
 
 // How the ring buffer of entries weighs and fills its slots (RingBuffer traits).

@@ -169,7 +169,7 @@ struct LoggingNode::State {
         sequence_state(session.directory() / kSequenceStateName, loaded_sequences.marks),
         writer(session, writer_queue, counters,
                WriterOptions{config.logging.batch_size, std::chrono::seconds(config.logging.file_flush_interval),
-                             &spares, [this] { retention.wake(); }, &sequence_state}),
+                             &spares, [this] { retention.wake(); }, &sequence_state, config.logging.session_fields}),
         retention(retention_options(config.logging, session, counters)),
         names(config.logging.service_names),
         dedup(DedupFilter::Options{std::chrono::seconds(config.logging.deduplication_window),
@@ -469,6 +469,12 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record, const s
   entry.repeat_count = 0;
   entry.host.assign(record.host);
   entry.logger.assign(record.logger);
+  entry.file.assign(record.file);
+  entry.line = record.line;
+  entry.function.assign(record.function);
+  entry.thread.assign(record.thread);
+  entry.pid = record.pid;
+  assign_fields(entry.fields, record.fields);
   summaries.clear();
   const bool admitted = dedup.admit(entry, hash, now_monotonic, summaries);
   accept_summaries();
@@ -565,7 +571,7 @@ void LoggingNode::State::handle_bus_message(bus::Received& message) {
           handle_record(capped, service_name, threshold, now);
           if (to_writer.size() >= kFlushEntries) flush_to_writer();
         },
-        bus::ViewFields::without_source);
+        bus::ViewFields::all);
     if (error.empty() && info.last_sequence != 0) {
       note_sequence(topic->service, info.publisher_id,
                     sequences.observe_last(topic->service, info.publisher_id, info.last_sequence, now));

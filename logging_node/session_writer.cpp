@@ -119,7 +119,7 @@ void SessionWriter::run() {
         marked = marked || item.marks != nullptr;
         continue;
       }
-      append_line(buffer_, *item.entry);
+      append_line(buffer_, *item.entry, options_.fields);
       sequences_.push_back(item.entry->sequence);
       ++lines;
       urgent = urgent || item.entry->level >= Level::error;

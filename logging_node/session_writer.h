@@ -75,6 +75,8 @@ struct WriterOptions {
   // Where the marks go once their entries are written; null = dropped. Must
   // outlive run().
   SequenceState* sequences = nullptr;
+  // Lines end with the entry's key-value fields ([logging] session_fields).
+  bool fields = false;
 };
 
 class SessionWriter {

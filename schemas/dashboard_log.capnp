@@ -13,6 +13,7 @@ using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("cantina::schema");
 
 using import "log_record.capnp".Level;
+using import "log_record.capnp".Field;
 
 # What produced an entry.
 enum EntryKind {
@@ -63,6 +64,28 @@ struct DashboardLog {
   sequence @12 :UInt64;
   # Position of this entry in the session's stream: 1, 2, 3... A viewer that sees
   # a jump knows it missed entries.
+
+  # What a service's record says besides its message, kept as the record had it
+  # (within the caps of bus/limits.h); empty or 0 for the node's own entries, loss
+  # reports and repeat summaries (their repeats may have had other values).
+
+  file @13 :Text;
+  # Source file of the log call, if known.
+
+  line @14 :UInt32;
+  # Source line of the log call, if known; 0 otherwise.
+
+  function @15 :Text;
+  # Function that made the log call, if known.
+
+  thread @16 :Text;
+  # Name or id of the thread that made the log call.
+
+  pid @17 :UInt32;
+  # Process id of the publishing process; 0 if not known.
+
+  fields @18 :List(Field);
+  # The record's structured key-value context, in its order (may be empty).
 }
 
 struct DashboardLogBatch {

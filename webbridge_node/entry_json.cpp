@@ -4,8 +4,12 @@
 // to bus::to_json's and the rejections to bus::decode_dashboard_logs'.
 #include "entry_json.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
+#include <span>
+#include <vector>
 
 #include "cantina/bus/json.h"
 #include "cantina/bus/level.h"
@@ -91,6 +95,62 @@ void append_integer(std::string& out, std::string_view key, Integer value) {
   out.append(digits, end);
 }
 
+// True if `text` is valid UTF-8 (append_string keeps it as it is).
+bool is_valid_utf8(std::string_view text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t length = bus::utf8_sequence_length(text, i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
+// Appends `,"fields":{...}` as bus::to_json builds it in a json::object: a key
+// given twice (after invalid UTF-8 became U+FFFD) has its last value, at its
+// first place. Only an entry with two fields or more pays for finding repeats.
+void append_fields(std::string& out, std::span<const std::pair<std::string_view, std::string_view>> fields) {
+  out += ",\"fields\":{";
+  if (fields.size() == 1) {
+    append_string(out, fields[0].first);
+    out += ':';
+    append_string(out, fields[0].second);
+    out += '}';
+    return;
+  }
+  std::vector<std::string> cleaned;  // keys with invalid UTF-8, as written
+  cleaned.reserve(fields.size());
+  std::vector<std::string_view> keys;
+  keys.reserve(fields.size());
+  for (const auto& field : fields) {
+    if (is_valid_utf8(field.first)) {
+      keys.push_back(field.first);
+    } else {
+      keys.emplace_back(cleaned.emplace_back(bus::valid_utf8(field.first)));
+    }
+  }
+  std::vector<std::uint32_t> order(fields.size());
+  for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) { return keys[a] < keys[b]; });
+  constexpr std::uint32_t kSkip = UINT32_MAX;
+  std::vector<std::uint32_t> value_of(fields.size(), kSkip);  // at a key's first place: its last value
+  for (std::size_t run = 0; run < order.size();) {
+    std::size_t end = run + 1;
+    while (end < order.size() && keys[order[end]] == keys[order[run]]) ++end;
+    value_of[order[run]] = order[end - 1];
+    run = end;
+  }
+  bool first = true;
+  for (std::size_t i = 0; i < fields.size(); ++i) {
+    if (value_of[i] == kSkip) continue;
+    if (!first) out += ',';
+    first = false;
+    append_string(out, keys[i]);
+    out += ':';
+    append_string(out, fields[value_of[i]].second);
+  }
+  out += '}';
+}
+
 }  // namespace
 
 void append_entry_json(const bus::DashboardLogView& entry, std::string& out) {
@@ -111,6 +171,13 @@ void append_entry_json(const bus::DashboardLogView& entry, std::string& out) {
   append_text(out, ",\"host\":", entry.host);
   append_text(out, ",\"logger\":", entry.logger);
   append_integer(out, ",\"sequence\":", entry.sequence);
+  // A record's source and context, each only when it has one (as bus::to_json).
+  if (!entry.file.empty()) append_text(out, ",\"file\":", entry.file);
+  if (entry.line != 0) append_integer(out, ",\"line\":", entry.line);
+  if (!entry.function.empty()) append_text(out, ",\"function\":", entry.function);
+  if (!entry.thread.empty()) append_text(out, ",\"thread\":", entry.thread);
+  if (entry.pid != 0) append_integer(out, ",\"pid\":", entry.pid);
+  if (!entry.fields.empty()) append_fields(out, entry.fields);
   out += '}';
 }
 

@@ -14,8 +14,9 @@
 
 namespace cantina::webbridge {
 
-// Appends `entry`'s JSON object text to `out`. Throws only std::bad_alloc. Any
-// thread; no state.
+// Appends `entry`'s JSON object text to `out`: its "file", "line", "function",
+// "thread", "pid" and "fields" (an object) only when not empty, as bus::to_json.
+// Throws only std::bad_alloc. Any thread; no state.
 void append_entry_json(const bus::DashboardLogView& entry, std::string& out);
 
 // Appends the JSON object texts of the entries in `payload` to `out`, separated by

@@ -141,6 +141,18 @@ Decoded<T> decode(Bytes payload, Read read, std::uint64_t traversal_limit = kTra
   return result;
 }
 
+// Sets an entry's key-value fields (left unset when there are none).
+template <class Pairs>
+void fill_fields(s::DashboardLog::Builder out, const Pairs& pairs) {
+  if (pairs.empty()) return;
+  auto list = out.initFields(static_cast<unsigned>(pairs.size()));
+  for (unsigned i = 0; i < list.size(); ++i) {
+    auto field = list[i];
+    set_text(field, &s::Field::Builder::setKey, pairs[i].first);
+    set_text(field, &s::Field::Builder::setValue, pairs[i].second);
+  }
+}
+
 void fill(s::DashboardLog::Builder out, const DashboardLogView& entry) {
   set_text(out, &s::DashboardLog::Builder::setTimestamp, entry.timestamp);
   out.setTimestampNs(entry.timestamp_ns);
@@ -155,12 +167,36 @@ void fill(s::DashboardLog::Builder out, const DashboardLogView& entry) {
   set_text(out, &s::DashboardLog::Builder::setHost, entry.host);
   set_text(out, &s::DashboardLog::Builder::setLogger, entry.logger);
   out.setSequence(entry.sequence);
+  set_text(out, &s::DashboardLog::Builder::setFile, entry.file);
+  out.setLine(entry.line);
+  set_text(out, &s::DashboardLog::Builder::setFunction, entry.function);
+  set_text(out, &s::DashboardLog::Builder::setThread, entry.thread);
+  out.setPid(entry.pid);
+  fill_fields(out, entry.fields);
 }
 
 void fill(s::DashboardLog::Builder out, const DashboardLog& entry) {
-  fill(out, DashboardLogView{entry.timestamp, entry.timestamp_ns, entry.level, entry.service, entry.service_id,
-                             entry.message, entry.session_id, entry.entry_id, entry.repeat_count, entry.kind,
-                             entry.host, entry.logger, entry.sequence});
+  DashboardLogView view{entry.timestamp,
+                        entry.timestamp_ns,
+                        entry.level,
+                        entry.service,
+                        entry.service_id,
+                        entry.message,
+                        entry.session_id,
+                        entry.entry_id,
+                        entry.repeat_count,
+                        entry.kind,
+                        entry.host,
+                        entry.logger,
+                        entry.sequence,
+                        entry.file,
+                        entry.line,
+                        entry.function,
+                        entry.thread,
+                        entry.pid,
+                        {}};
+  fill(out, view);  // without the fields
+  fill_fields(out, entry.fields);
 }
 
 // The one reader of a DashboardLog.
@@ -170,7 +206,11 @@ void check_text(std::string_view text, std::size_t most, const char* what) {
   if (text.size() > most) KJ_FAIL_REQUIRE("text longer than its cap", what, text.size(), most);
 }
 
-DashboardLogView read_dashboard_view(s::DashboardLog::Reader in) {
+using FieldViews = std::vector<std::pair<std::string_view, std::string_view>>;
+
+// The one reader of a DashboardLog; its fields are viewed through `field_views`,
+// which the view then points to.
+DashboardLogView read_dashboard_view(s::DashboardLog::Reader in, FieldViews& field_views) {
   DashboardLogView view;
   view.timestamp = view_of(in.getTimestamp());
   view.timestamp_ns = in.getTimestampNs();
@@ -185,10 +225,29 @@ DashboardLogView read_dashboard_view(s::DashboardLog::Reader in) {
   view.host = view_of(in.getHost());
   view.logger = view_of(in.getLogger());
   view.sequence = in.getSequence();
+  view.file = view_of(in.getFile());
+  view.line = in.getLine();
+  view.function = view_of(in.getFunction());
+  view.thread = view_of(in.getThread());
+  view.pid = in.getPid();
+  field_views.clear();
+  if (in.hasFields()) {
+    auto list = in.getFields();  // once: every get counts against the traversal limit
+    // The logging node may add one field saying how many it left out.
+    check_size(list, kMaxFields + 1, "fields");
+    std::size_t bytes = 0;
+    for (auto field : list) {
+      const auto& [key, value] = field_views.emplace_back(view_of(field.getKey()), view_of(field.getValue()));
+      check_text(key, kMaxNameBytes, "field key");
+      bytes += key.size() + value.size();
+    }
+    KJ_REQUIRE(bytes <= kMaxFieldsBytes + kMaxNameBytes, "fields longer than their cap", bytes, kMaxFieldsBytes);
+  }
+  view.fields = field_views;
   // The logging node adds at most a line's worth to a record's message (a repeat count).
   check_text(view.message, kMaxRecordBytesSetting + kMaxNameBytes, "message");
-  for (std::string_view text :
-       {view.timestamp, view.service, view.service_id, view.session_id, view.entry_id, view.host, view.logger})
+  for (std::string_view text : {view.timestamp, view.service, view.service_id, view.session_id, view.entry_id,
+                                view.host, view.logger, view.file, view.function, view.thread})
     check_text(text, kMaxNameBytes, "name");
   return view;
 }
@@ -348,15 +407,39 @@ LogBatchEncoder::~LogBatchEncoder() {
   std::free(segment_);
 }
 
-std::size_t dashboard_entry_size(const DashboardLogView& entry) noexcept {
-  // A DashboardLog is 3 data words and 8 pointers inline in the list.
-  constexpr std::size_t kStructBytes = 11 * sizeof(capnp::word);
+namespace {
+
+// Bytes of a non-empty text: its bytes and NUL, padded to a word.
+constexpr std::size_t text_bytes(std::size_t size) noexcept {
+  return size == 0 ? 0 : (size + sizeof(capnp::word)) / sizeof(capnp::word) * sizeof(capnp::word);
+}
+
+template <class Entry>
+std::size_t entry_size(const Entry& entry) noexcept {
+  // A DashboardLog is 4 data words and 12 pointers inline in the list.
+  constexpr std::size_t kStructBytes = 16 * sizeof(capnp::word);
   std::size_t bytes = kStructBytes;
-  for (std::string_view text : {entry.timestamp, entry.service, entry.service_id, entry.message, entry.session_id,
-                                entry.entry_id, entry.host, entry.logger}) {
-    if (!text.empty()) bytes += (text.size() + sizeof(capnp::word)) / sizeof(capnp::word) * sizeof(capnp::word);
+  for (std::string_view text :
+       {std::string_view(entry.timestamp), std::string_view(entry.service), std::string_view(entry.service_id),
+        std::string_view(entry.message), std::string_view(entry.session_id), std::string_view(entry.entry_id),
+        std::string_view(entry.host), std::string_view(entry.logger), std::string_view(entry.file),
+        std::string_view(entry.function), std::string_view(entry.thread)}) {
+    bytes += text_bytes(text.size());
   }
+  // A list of Field structs (no data, two pointers): a tag word, then each.
+  if (!entry.fields.empty()) bytes += sizeof(capnp::word) * (1 + 2 * entry.fields.size());
+  for (const auto& [key, value] : entry.fields) bytes += text_bytes(key.size()) + text_bytes(value.size());
   return bytes;
+}
+
+}  // namespace
+
+std::size_t dashboard_entry_size(const DashboardLogView& entry) noexcept {
+  return entry_size(entry);
+}
+
+std::size_t dashboard_entry_size(const DashboardLog& entry) noexcept {
+  return entry_size(entry);
 }
 
 DashboardBatchEncoder::DashboardBatchEncoder()
@@ -469,14 +552,16 @@ std::string encode(const DashboardLogBatch& batch) {
 std::string visit_dashboard_entries(Bytes payload, bool batch, FunctionRef<void(const DashboardLogView&)> use,
                                     std::uint64_t* not_streamed) noexcept {
   if (not_streamed != nullptr) *not_streamed = 0;
+  FieldViews field_views;
   if (!batch) {
-    return read_message<s::DashboardLog>(payload, [&](s::DashboardLog::Reader in) { use(read_dashboard_view(in)); });
+    return read_message<s::DashboardLog>(
+        payload, [&](s::DashboardLog::Reader in) { use(read_dashboard_view(in, field_views)); });
   }
   return read_message<s::DashboardLogBatch>(payload, [&](s::DashboardLogBatch::Reader in) {
     if (not_streamed != nullptr) *not_streamed = in.getNotStreamed();
     auto entries = in.getEntries();  // once: every get counts against the traversal limit
     check_size(entries, static_cast<unsigned>(kMaxDashboardBatchEntries), "entries");
-    for (auto entry : entries) use(read_dashboard_view(entry));
+    for (auto entry : entries) use(read_dashboard_view(entry, field_views));
   });
 }
 
@@ -493,7 +578,13 @@ DashboardLog to_owned(const DashboardLogView& entry) {
                       entry.kind,
                       std::string(entry.host),
                       std::string(entry.logger),
-                      entry.sequence};
+                      entry.sequence,
+                      std::string(entry.file),
+                      entry.line,
+                      std::string(entry.function),
+                      std::string(entry.thread),
+                      entry.pid,
+                      {entry.fields.begin(), entry.fields.end()}};
 }
 
 Decoded<DashboardLogBatch> decode_dashboard_logs(Bytes payload, bool batch) noexcept {
@@ -548,7 +639,8 @@ Decoded<HistoryReply> decode_history_reply(Bytes payload) noexcept {
         HistoryReply reply;
         auto entries = in.getEntries();
         check_size(entries, kMaxHistoryEntries, "entries");
-        for (auto entry : entries) reply.entries.push_back(to_owned(read_dashboard_view(entry)));
+        FieldViews field_views;
+        for (auto entry : entries) reply.entries.push_back(to_owned(read_dashboard_view(entry, field_views)));
         reply.error = to_std(in.getError());
         reply.session_id = to_std(in.getSessionId());
         reply.truncated = in.getTruncated();

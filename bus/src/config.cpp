@@ -347,6 +347,7 @@ void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging)
                "max_memory_logs",
                "max_memory_bytes",
                "session_file_path",
+               "session_fields",
                "enable_dashboard_streaming",
                "dashboard_max_rate",
                "file_flush_interval",
@@ -369,6 +370,7 @@ void read_logging(const Reader& r, const toml::table& t, LoggingConfig& logging)
   r.integer(t, "max_memory_bytes", "logging.max_memory_bytes", logging.max_memory_bytes, kMinBudgetBytes,
             kMaxBudgetBytes);
   r.string(t, "session_file_path", "logging.session_file_path", logging.session_file_path);
+  r.boolean(t, "session_fields", "logging.session_fields", logging.session_fields);
   r.boolean(t, "enable_dashboard_streaming", "logging.enable_dashboard_streaming", logging.enable_dashboard_streaming);
   r.integer(t, "dashboard_max_rate", "logging.dashboard_max_rate", logging.dashboard_max_rate, 0, 10'000'000,
             " entries/s; 0 = no limit");

@@ -106,6 +106,17 @@ json::object to_json(const DashboardLog& entry) {
   out["host"] = valid_utf8(entry.host);
   out["logger"] = valid_utf8(entry.logger);
   out["sequence"] = entry.sequence;
+  // A record's source and context, each only when it has one.
+  if (!entry.file.empty()) out["file"] = valid_utf8(entry.file);
+  if (entry.line != 0) out["line"] = entry.line;
+  if (!entry.function.empty()) out["function"] = valid_utf8(entry.function);
+  if (!entry.thread.empty()) out["thread"] = valid_utf8(entry.thread);
+  if (entry.pid != 0) out["pid"] = entry.pid;
+  if (!entry.fields.empty()) {
+    json::object fields;
+    for (const auto& [key, value] : entry.fields) fields[valid_utf8(key)] = valid_utf8(value);
+    out["fields"] = std::move(fields);
+  }
   return out;
 }
 

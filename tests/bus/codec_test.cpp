@@ -36,24 +36,41 @@ LogRecord sample_record() {
 }
 
 DashboardLog sample_entry(std::uint64_t sequence) {
-  return DashboardLog{"2026-11-26T17:45:00.123456Z",
-                      1'795'000'000'123'456'000 + static_cast<std::int64_t>(sequence),
-                      sequence % 2 == 0 ? Level::error : Level::info,
-                      "Eye Lights",
-                      "eye_light_controller",
-                      "entry " + std::to_string(sequence) + " <script>\n\xe2\x9c\x93",
-                      "20261126-174500",
-                      "20261126-174500-" + std::to_string(sequence),
-                      sequence % 3 == 0 ? 4u : 0u,
-                      sequence % 3 == 0 ? EntryKind::repeat_summary : EntryKind::record,
-                      sequence % 5 == 0 ? "" : "droid",
-                      "cantina_os.eyes",
-                      sequence};
+  DashboardLog entry{"2026-11-26T17:45:00.123456Z",
+                     1'795'000'000'123'456'000 + static_cast<std::int64_t>(sequence),
+                     sequence % 2 == 0 ? Level::error : Level::info,
+                     "Eye Lights",
+                     "eye_light_controller",
+                     "entry " + std::to_string(sequence) + " <script>\n\xe2\x9c\x93",
+                     "20261126-174500",
+                     "20261126-174500-" + std::to_string(sequence),
+                     sequence % 3 == 0 ? 4u : 0u,
+                     sequence % 3 == 0 ? EntryKind::repeat_summary : EntryKind::record,
+                     sequence % 5 == 0 ? "" : "droid",
+                     "cantina_os.eyes",
+                     sequence};
+  // Every other record has its source and context, of various sizes.
+  if (entry.kind == EntryKind::record && sequence % 2 == 1) {
+    entry.file = "eyes/pattern.py";
+    entry.line = static_cast<std::uint32_t>(40 + sequence);
+    entry.function = sequence % 4 == 1 ? "set_pattern" : "";
+    entry.thread = "MainThread";
+    entry.pid = 4242;
+    for (std::uint64_t i = 0; i < sequence; ++i) {
+      entry.fields.emplace_back("key" + std::to_string(i), std::string(i * 3, 'v'));
+    }
+  }
+  return entry;
 }
 
+// Views of each entry's fields, kept for the views that point to them.
+std::vector<std::vector<std::pair<std::string_view, std::string_view>>> g_field_views;
+
 DashboardLogView view_of(const DashboardLog& e) {
-  return DashboardLogView{e.timestamp, e.timestamp_ns, e.level, e.service, e.service_id, e.message, e.session_id,
-                          e.entry_id,  e.repeat_count, e.kind,  e.host,    e.logger,     e.sequence};
+  auto& fields = g_field_views.emplace_back(e.fields.begin(), e.fields.end());
+  return DashboardLogView{e.timestamp, e.timestamp_ns, e.level,  e.service, e.service_id, e.message,  e.session_id,
+                          e.entry_id,  e.repeat_count, e.kind,   e.host,    e.logger,     e.sequence, e.file,
+                          e.line,      e.function,     e.thread, e.pid,     fields};
 }
 
 // The record of a message on a single-record log topic, copied out.
@@ -362,10 +379,46 @@ BOOST_AUTO_TEST_CASE(dashboard_log_round_trips_every_field) {
                      EntryKind::repeat_summary,
                      "droid",
                      "cantina_os.eyes",
-                     7};
+                     7,
+                     "eyes.py",
+                     42,
+                     "set_pattern",
+                     "MainThread",
+                     4242,
+                     {{"pattern", "LISTENING"}, {"brightness", "40"}, {"", ""}, {"note", "a \"quoted\"\nvalue"}}};
   auto decoded = decode_dashboard_logs(as_bytes(encode(entry)), false);
   BOOST_REQUIRE(decoded);
   BOOST_TEST((decoded.value->entries == std::vector<DashboardLog>{entry}));
+}
+
+BOOST_AUTO_TEST_CASE(an_entry_without_source_or_fields_costs_no_more_than_its_struct) {
+  // Unset texts and no field list: the entry is its struct and its set texts only.
+  DashboardLog entry;
+  entry.message = "1234567";
+  const std::string bytes = encode(entry);
+  // Segment table, root pointer, the struct (16 words), the message (one word).
+  BOOST_TEST(bytes.size() == (2 + 16 + 1) * 8u);
+  auto decoded = decode_dashboard_logs(as_bytes(bytes), false);
+  BOOST_REQUIRE_MESSAGE(decoded, decoded.error);
+  BOOST_TEST((decoded.value->entries.at(0) == entry));
+}
+
+BOOST_AUTO_TEST_CASE(dashboard_fields_over_their_caps_are_refused) {
+  DashboardLog entry = sample_entry(1);
+  entry.fields = {{std::string(kMaxNameBytes + 1, 'k'), "v"}};
+  BOOST_TEST(!static_cast<bool>(decode_dashboard_logs(as_bytes(encode(entry)), false)));
+  entry.fields = {{"k", std::string(kMaxFieldsBytes + kMaxNameBytes, 'v')}};
+  BOOST_TEST(!static_cast<bool>(decode_dashboard_logs(as_bytes(encode(entry)), false)));
+  entry.fields.assign(kMaxRecordFields + 2, {"k", "v"});
+  BOOST_TEST(!static_cast<bool>(decode_dashboard_logs(as_bytes(encode(entry)), false)));
+  // The node's own "left out" field on top of the caps is accepted.
+  entry.fields.assign(kMaxRecordFields + 1, {"k", "v"});
+  BOOST_TEST(static_cast<bool>(decode_dashboard_logs(as_bytes(encode(entry)), false)));
+  entry.fields = {{"k", std::string(kMaxFieldsBytes, 'v')}, {"(truncated)", "3 fields left out"}};
+  BOOST_TEST(static_cast<bool>(decode_dashboard_logs(as_bytes(encode(entry)), false)));
+  entry.fields.clear();
+  entry.thread = std::string(kMaxNameBytes + 1, 't');
+  BOOST_TEST(!static_cast<bool>(decode_dashboard_logs(as_bytes(encode(entry)), false)));
 }
 
 BOOST_AUTO_TEST_CASE(a_dashboard_batch_round_trips_and_the_encoder_matches_it) {
@@ -512,6 +565,7 @@ BOOST_AUTO_TEST_CASE(history_query_and_reply_round_trip) {
       DashboardLog{"t", 1, Level::info, "A", "a", "m1", "s", "s-1", 0, EntryKind::record, "h", "l", 1});
   reply.entries.push_back(
       DashboardLog{"t", 2, Level::error, "B", "b", "m2", "s", "s-2", 0, EntryKind::loss, "h", "l", 2});
+  reply.entries.push_back(sample_entry(5));  // with source and fields
   auto decoded_reply = decode_history_reply(as_bytes(encode(reply)));
   BOOST_REQUIRE(decoded_reply);
   BOOST_TEST((*decoded_reply.value == reply));

@@ -42,6 +42,8 @@ BOOST_AUTO_TEST_CASE(defaults_are_the_seeds) {
   BOOST_TEST((config.logging.log_level == Level::info));
   BOOST_TEST(config.logging.max_memory_logs == 1000u);
   BOOST_TEST(config.logging.session_file_path == "./logs");
+  BOOST_TEST(!config.logging.session_fields);
+  BOOST_TEST(parse_config("[logging]\nsession_fields = true\n", "t.toml", no_environment()).logging.session_fields);
   BOOST_TEST(config.logging.enable_dashboard_streaming);
   BOOST_TEST(config.logging.file_flush_interval == 5u);
   BOOST_TEST(config.logging.deduplication_window == 30u);
@@ -128,7 +130,8 @@ environment = { PYTHONUNBUFFERED = "1" }
 BOOST_AUTO_TEST_CASE(an_unknown_key_names_file_line_and_key) {
   BOOST_TEST(error_of("[logging]\nlog_level = \"INFO\"\nbatch_sise = 10\n") ==
              "test.toml:3:1: logging.batch_sise: unknown key (allowed here: log_level max_memory_logs "
-             "max_memory_bytes session_file_path enable_dashboard_streaming dashboard_max_rate file_flush_interval "
+             "max_memory_bytes session_file_path session_fields enable_dashboard_streaming dashboard_max_rate "
+             "file_flush_interval "
              "deduplication_window dedup_summary_interval_ms max_queue_size max_queue_bytes batch_size max_file_bytes "
              "max_total_bytes max_sessions max_age_days min_free_bytes compress_after compress_level query_endpoint "
              "service_names)");
@@ -140,6 +143,8 @@ BOOST_AUTO_TEST_CASE(a_wrong_type_names_file_line_and_key) {
              "test.toml:3:19: logging.max_memory_logs: must be an integer, not a string");
   BOOST_TEST(error_of("[logging]\nenable_dashboard_streaming = 1\n") ==
              "test.toml:2:30: logging.enable_dashboard_streaming: must be true or false, not an integer");
+  BOOST_TEST(error_of("[logging]\nsession_fields = \"yes\"\n") ==
+             "test.toml:2:18: logging.session_fields: must be true or false, not a string");
 }
 
 BOOST_AUTO_TEST_CASE(a_bad_value_names_file_line_and_key) {

@@ -18,8 +18,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include "cantina/bus/clock.h"
+#include "cantina/bus/logger.h"
 #include "integration/bus_client.h"
 #include "integration/process.h"
 #include "integration/web_client.h"
@@ -386,6 +388,110 @@ BOOST_AUTO_TEST_CASE(refuses_to_listen_beyond_loopback_without_a_token) {
   Process bridge({bin("cantina-webbridge"), "--config", config.string()}, dir.path() / "webbridge.out");
   BOOST_TEST(bridge.wait(10s) == 1);
   BOOST_TEST(bridge.output().find("set [webbridge] token") != std::string::npos, bridge.output());
+}
+
+// A record's file:line, function, logger, thread, pid, host and fields, as a
+// Logger publishes them, in every view: /api/logs, the dashboard's live entries,
+// `tail -n --json` (the same as live `tail --json`), and the session file with
+// [logging] session_fields = true.
+BOOST_AUTO_TEST_CASE(a_record_s_source_and_fields_reach_every_view) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "session_fields = true\ndeduplication_window = 0\n");
+  WebBridge bridge(node);
+  WsClient client(bridge.port);
+  Process live({bin("cantina-cli"), "tail", "--config", node.config.string(), "--json"}, dir.path() / "live.out");
+  std::this_thread::sleep_for(500ms);  // let the tail and the bridge subscribe
+
+  zmq::context_t context;
+  bus::LoggerOptions options;
+  options.service = "music_controller";
+  options.publish_endpoint = bus.publish_endpoint;
+  options.logger_name = "cantina_os.music";
+  {
+    bus::Logger logger(context, options);
+    bus::RecordDetails details;
+    details.file = "music.py";
+    details.line = 42;
+    details.function = "play";
+    details.thread = "audio";
+    details.fields = {{"track", "Cantina Band"}, {"note", "two words\nand a line"}};
+    BOOST_TEST(logger.log(bus::Level::warning, "Track started", details));
+    BOOST_TEST(logger.log(bus::Level::info, "Plain record", bus::RecordDetails{}));
+  }
+
+  const auto check = [&](const json::object& entry, const std::string& where) {
+    BOOST_TEST_CONTEXT(where << ": " << json::serialize(entry)) {
+      BOOST_TEST(entry.at("file").as_string() == "music.py");
+      BOOST_TEST(entry.at("line").to_number<int>() == 42);
+      BOOST_TEST(entry.at("function").as_string() == "play");
+      BOOST_TEST(entry.at("logger").as_string() == "cantina_os.music");
+      BOOST_TEST(entry.at("thread").as_string() == "audio");
+      BOOST_TEST(entry.at("pid").to_number<int>() == getpid());
+      BOOST_TEST(!entry.at("host").as_string().empty());
+      BOOST_TEST((entry.at("fields").as_object() ==
+                  json::object{{"track", "Cantina Band"}, {"note", "two words\nand a line"}}));
+    }
+  };
+
+  // The dashboard's live entries.
+  std::optional<json::object> streamed;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       !streamed && std::chrono::steady_clock::now() < deadline;) {
+    auto message = client.next();
+    if (!message || message->at("type").as_string() != "entries") continue;
+    for (const auto& entry : message->at("entries").as_array()) {
+      if (entry.at("message").as_string() == "Track started") streamed = entry.as_object();
+    }
+  }
+  BOOST_REQUIRE(streamed);
+  check(*streamed, "live dashboard entry");
+
+  // The history: /api/logs, and `tail -n 5 --no-follow --json`.
+  const auto history = json::parse(bridge.get("/api/logs?limit=5&service=music_controller")).as_object();
+  const auto& entries = history.at("entries").as_array();
+  BOOST_REQUIRE_EQUAL(entries.size(), 2u);
+  check(entries[0].as_object(), "/api/logs");
+  const auto& plain = entries[1].as_object();
+  BOOST_TEST(plain.at("message").as_string() == "Plain record");
+  BOOST_TEST(!plain.contains("fields"));
+  BOOST_TEST(!plain.contains("file"));
+
+  Process tail({bin("cantina-cli"), "tail", "--config", node.config.string(), "-n", "5", "--no-follow", "--json"},
+               dir.path() / "tail.out");
+  BOOST_REQUIRE_EQUAL(tail.wait(10s), 0);
+  BOOST_REQUIRE(live.wait_for_output("Plain record", 10s));
+  BOOST_TEST(live.stop(SIGINT) == 0);
+  const auto line_of = [](const std::filesystem::path& path, const std::string& message) {
+    for (const auto& line : read_lines(path)) {
+      auto object = json::parse(line).as_object();
+      if (object.at("message").as_string() == message) return object;
+    }
+    BOOST_FAIL("no line with " + message + " in " + path.string());
+    return json::object();
+  };
+  const json::object told = line_of(dir.path() / "tail.out", "Track started");
+  const json::object seen = line_of(dir.path() / "live.out", "Track started");
+  check(told, "tail -n");
+  check(seen, "live tail");
+  // The same keys with the same values, in history and live, also for a record without them.
+  const json::object told_plain = line_of(dir.path() / "tail.out", "Plain record");
+  const json::object seen_plain = line_of(dir.path() / "live.out", "Plain record");
+  for (const char* key : {"file", "line", "function", "logger", "thread", "pid", "host", "fields", "service",
+                          "service_name", "level", "message", "timestamp"}) {
+    BOOST_TEST(told.at(key) == seen.at(key), key);
+    BOOST_TEST(told_plain.at(key) == seen_plain.at(key), key);
+  }
+
+  // The session file: the fields after the message, escaped like it; none after a plain one.
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  BOOST_TEST(count_containing(lines,
+                              "WARNING  Music Controller     Track started track=Cantina Band "
+                              "note=two words\\nand a line") == 1u);
+  bool plain_line = false;
+  for (const auto& line : lines) plain_line = plain_line || line.ends_with("Music Controller     Plain record");
+  BOOST_TEST(plain_line);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

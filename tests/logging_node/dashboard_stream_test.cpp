@@ -31,6 +31,14 @@ LogEntry make_entry(std::uint64_t sequence, std::string message = {}) {
   entry.host = "droid";
   entry.logger = "cantina_os.music";
   entry.sequence = sequence;
+  if (entry.kind == EntryKind::record && sequence % 2 == 1) {  // a record's source and context
+    entry.file = "music.py";
+    entry.line = static_cast<std::uint32_t>(sequence);
+    entry.function = "play";
+    entry.thread = "MainThread";
+    entry.pid = 4242;
+    for (std::uint64_t i = 0; i < sequence % 5; ++i) entry.fields.emplace_back("k" + std::to_string(i), "value");
+  }
   return entry;
 }
 
@@ -48,7 +56,13 @@ DashboardLog expected(const LogEntry& entry) {
                       entry.kind,
                       entry.host,
                       entry.logger,
-                      entry.sequence};
+                      entry.sequence,
+                      entry.file,
+                      entry.line,
+                      entry.function,
+                      entry.thread,
+                      entry.pid,
+                      entry.fields};
 }
 
 // The stream under test, and every message it sent, decoded.

@@ -157,6 +157,24 @@ std::string line_of(const LogEntry& entry) {
 
 BOOST_AUTO_TEST_SUITE(line_format)
 
+BOOST_AUTO_TEST_CASE(fields_follow_the_message_only_when_asked) {
+  LogEntry entry = entry_with(Level::info, "Music Controller", "Track started");
+  entry.fields.emplace_back("track", "cantina band.mp3");
+  entry.fields.emplace_back("volume", "80");
+  entry.fields.emplace_back("note", "a\nb\\c");
+  const std::string plain = "[2026-11-26T17:45:00.123456Z] INFO     Music Controller     Track started\n";
+  BOOST_TEST(line_of(entry) == plain);
+  std::string out;
+  append_line(out, entry, true);
+  BOOST_TEST(out ==
+             "[2026-11-26T17:45:00.123456Z] INFO     Music Controller     Track started"
+             " track=cantina band.mp3 volume=80 note=a\\nb\\\\c\n");
+  entry.fields.clear();
+  out.clear();
+  append_line(out, entry, true);
+  BOOST_TEST(out == plain);
+}
+
 BOOST_AUTO_TEST_CASE(keeps_printable_ascii_unchanged) {
   const std::string text = "Track 7 started: \"Cantina Band\" {ok} ~ 100% [x]";
   BOOST_TEST(escaped(text) == text);

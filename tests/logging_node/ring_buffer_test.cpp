@@ -189,6 +189,29 @@ BOOST_AUTO_TEST_CASE(entry_slots_give_back_oversize_buffers) {
   BOOST_TEST(buffer.at(1).message == "c");
 }
 
+BOOST_AUTO_TEST_CASE(entry_source_and_fields_count_in_the_bytes) {
+  RingBuffer<LogEntry, cantina::logging::EntryRingTraits> buffer(2, 1 << 20);
+  LogEntry large = entry(Level::info, "S", "s", "m");
+  large.file = std::string(1000, 'f');
+  large.function = std::string(1000, 'g');
+  large.thread = std::string(1000, 't');
+  for (int i = 0; i < 60; ++i) large.fields.emplace_back("key " + std::to_string(i), std::string(16 * 1024, 'v'));
+  buffer.push(entry(Level::info, "S", "s", "small"));
+  const std::size_t small = buffer.bytes();
+  buffer.push(large);
+  BOOST_TEST(buffer.bytes() > small + 60 * 16 * 1024 + 3000);
+  // Over its 1 MiB: the older entries go, the newest is kept whole.
+  buffer.push(large);
+  BOOST_TEST(buffer.size() == 1u);
+  BOOST_TEST(buffer.at(0).fields.size() == 60u);
+  BOOST_TEST(buffer.at(0).thread.size() == 1000u);
+  // Overwritten in place by a small entry, its buffers are given back.
+  buffer.push(entry(Level::info, "S", "s", "c"));
+  buffer.push(entry(Level::info, "S", "s", "d"));
+  BOOST_TEST(buffer.at(0).message == "c");
+  BOOST_TEST(buffer.bytes() < 64 * 1024u);
+}
+
 BOOST_AUTO_TEST_CASE(history_filter_checks_the_minimum_level) {
   HistoryQuery query;
   query.min_level = Level::warning;

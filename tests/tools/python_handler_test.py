@@ -150,6 +150,14 @@ class PythonHandlerTest(unittest.TestCase):
         self.assertEqual(records["lookup failed"]["level"], "ERROR")
         self.assertIn("KeyError: 'missing'", records["lookup failed"]["message"])
         self.assertEqual(records["between INFO and WARNING"]["level"], "INFO")
+        # The logging node's history has the same details: `tail -n` prints what live tail printed.
+        history = subprocess.run([str(BIN_DIR / "cantina-cli"), "tail", "--config", str(self.sandbox.config),
+                                  "-n", "20", "--no-follow", "--json", "--service", "py_handler_test"],
+                                 capture_output=True, text=True, timeout=30, env=self.sandbox.env)
+        self.assertEqual(history.returncode, 0, history.stderr)
+        kept = {entry["message"]: entry for entry in map(json.loads, history.stdout.splitlines())}
+        for key in ("file", "line", "function", "logger", "thread", "pid", "host", "fields"):
+            self.assertEqual(kept["Now playing Cantina Band"][key], playing[key], key)
 
     def test_setup_in_one_call_makes_info_arrive_with_the_config_from_the_environment_or_an_argument(self):
         script = self.sandbox.dir / "setup_service.py"

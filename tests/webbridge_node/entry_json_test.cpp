@@ -73,6 +73,18 @@ DashboardLog random_entry(std::mt19937& random) {
   entry.host = random_text(random);
   entry.logger = random_text(random);
   entry.sequence = (std::uint64_t{random()} << 32) | random();
+  if (random() % 2 == 0) {  // a record's source and context, some parts empty
+    entry.file = random_text(random);
+    entry.line = random() % 3 == 0 ? 0 : static_cast<std::uint32_t>(random());
+    entry.function = random_text(random);
+    entry.thread = random_text(random);
+    entry.pid = random() % 3 == 0 ? 0 : static_cast<std::uint32_t>(random());
+    // Few distinct keys: repeats, also of keys that differ only in invalid UTF-8.
+    static const std::vector<std::string> keys = {"a", "b", "", "\xff", "\xfe", "\xc3", "track", "\""};
+    const std::size_t count = random() % 7;
+    for (std::size_t i = 0; i < count; ++i)
+      entry.fields.emplace_back(keys[random() % keys.size()], random_text(random));
+  }
   return entry;
 }
 
@@ -98,6 +110,31 @@ BOOST_AUTO_TEST_CASE(writes_what_to_json_writes_for_every_kind_of_text) {
   }
   const DashboardLog empty;
   BOOST_TEST(entry_json(cantina::bus::encode(empty)) == reference_json(empty));
+}
+
+BOOST_AUTO_TEST_CASE(a_record_s_source_and_fields_are_there_only_when_it_has_them) {
+  DashboardLog entry;
+  entry.message = "Track started";
+  entry.host = "droid";
+  entry.logger = "cantina_os.music";
+  const std::string bare = entry_json(cantina::bus::encode(entry));
+  for (const char* key : {"\"file\"", "\"line\"", "\"function\"", "\"thread\"", "\"pid\"", "\"fields\""}) {
+    BOOST_TEST(bare.find(key) == std::string::npos, key);
+  }
+  BOOST_TEST(bare.find("\"host\":\"droid\",\"logger\":\"cantina_os.music\"") != std::string::npos);
+  entry.file = "music.py";
+  entry.line = 42;
+  entry.function = "play";
+  entry.thread = "MainThread";
+  entry.pid = 4242;
+  entry.fields.emplace_back("track", "Cantina Band");
+  entry.fields.emplace_back("volume", "80");
+  entry.fields.emplace_back("track", "Binary Sunset");  // given twice: the last value, at the first place
+  const std::string full = entry_json(cantina::bus::encode(entry));
+  BOOST_TEST(full.ends_with(",\"file\":\"music.py\",\"line\":42,\"function\":\"play\",\"thread\":\"MainThread\","
+                            "\"pid\":4242,\"fields\":{\"track\":\"Binary Sunset\",\"volume\":\"80\"}}"),
+             full);
+  BOOST_TEST(full == reference_json(entry));
 }
 
 BOOST_AUTO_TEST_CASE(escapes_a_special_byte_wherever_it_is_in_a_long_text) {

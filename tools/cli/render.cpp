@@ -113,6 +113,14 @@ std::string render_entry(const bus::DashboardLog& entry, const RenderOptions& op
   object["service_name"] = object["service"];
   object["service"] = object["service_id"];
   object.erase("service_id");
+  // A record's source and context with the same keys as a live record's, also when empty.
+  for (const char* key : {"file", "function", "thread"}) {
+    if (!object.contains(key)) object[key] = "";
+  }
+  for (const char* key : {"line", "pid"}) {
+    if (!object.contains(key)) object[key] = 0;
+  }
+  if (!object.contains("fields")) object["fields"] = json::object();
   object["topic"] = std::string(bus::topics::kDashboardLog);
   return json::serialize(object);
 }

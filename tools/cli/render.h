@@ -34,7 +34,9 @@ std::string stats_line(const bus::LoggingStats& stats);
 
 // One line (without the newline) for a dashboard entry, however it came (alone,
 // in a batch, or from history): text with the display name, or JSON with
-// "service" (the id), "service_name" (the display name) and "topic":"/dashboard/log".
+// "service" (the id), "service_name" (the display name), "topic":"/dashboard/log",
+// and, like a live record's, "file", "line", "function", "logger", "thread", "pid",
+// "host" and "fields" (empty or 0 when the entry has none).
 std::string render_entry(const bus::DashboardLog& entry, const RenderOptions& options);
 
 // One line (without the newline) for `record`, received on `topic`: text with

@@ -5,7 +5,8 @@
 // has one decoder. Each validates all it reads (size limits, pointers, enum
 // ranges; UTF-8 is not required). A record's texts must be within the caps of
 // limits.h (message kMaxRecordBytesSetting, names and a batch's shared texts
-// kMaxNameBytes, fields kMaxFieldsBytes), a dashboard entry's likewise: what no
+// kMaxNameBytes, fields kMaxFieldsBytes), a dashboard entry's likewise (its
+// fields may have the one more that says how many the node left out): what no
 // producer sends is refused, so one record or entry decodes to a bounded size.
 #pragma once
 
@@ -89,8 +90,8 @@ class LogBatchEncoder {
 
 // Which fields visit_log_records reads. A field that is not read is left empty
 // and not validated either (Cap'n Proto checks a pointer when it is read):
-// `without_source` skips file, function, thread and the key-value fields, which
-// the logging node never uses.
+// `without_source` skips file, function, thread and the key-value fields, for a
+// reader that has no use for them.
 enum class ViewFields { all, without_source };
 
 // What a message on a log topic says besides its records: a LogRecordBatch's
@@ -136,6 +137,11 @@ struct DashboardLogView {
   EntryKind kind = EntryKind::record;
   std::string_view host, logger;
   std::uint64_t sequence = 0;
+  std::string_view file{};
+  std::uint32_t line = 0;
+  std::string_view function{}, thread{};
+  std::uint32_t pid = 0;
+  std::span<const std::pair<std::string_view, std::string_view>> fields{};  // key-value context; may be empty
 };
 
 // Most entries a decoder accepts in one DashboardLogBatch (the logging node sends
@@ -147,10 +153,12 @@ inline constexpr std::size_t kMaxDashboardBatchEntries = 4096;
 inline constexpr std::size_t kDashboardBatchEntries = 1024;
 inline constexpr std::size_t kDashboardBatchBytes = std::size_t{128} * 1024;
 
-// The bytes `entry` adds to a DashboardLogBatch message: its struct (11 words) and
-// its non-empty texts, each NUL-terminated and padded to a word. Exact for the
+// The bytes `entry` adds to a DashboardLogBatch message: its struct (16 words),
+// its non-empty texts, each NUL-terminated and padded to a word, and its fields (a
+// list tag word, two pointers each and their non-empty texts). Exact for the
 // encoders below.
 std::size_t dashboard_entry_size(const DashboardLogView& entry) noexcept;
+std::size_t dashboard_entry_size(const DashboardLog& entry) noexcept;
 
 // Encodes DashboardLogBatch messages into a first segment it keeps and reuses
 // (256 KiB: a batch within kDashboardBatchBytes fits), so a warm encoder allocates

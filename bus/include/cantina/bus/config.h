@@ -44,6 +44,7 @@ struct LoggingConfig {
   std::uint32_t max_memory_logs = 1000;
   std::uint64_t max_memory_bytes = std::uint64_t{16} << 20;  // the history in memory, in bytes
   std::string session_file_path = "./logs";
+  bool session_fields = false;  // session file lines end with the record's fields, " key=value" each
   bool enable_dashboard_streaming = true;
   std::uint32_t dashboard_max_rate = 10000;  // entries/s streamed live; 0 = no limit
   std::uint32_t file_flush_interval = 5;     // seconds

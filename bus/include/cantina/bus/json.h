@@ -23,6 +23,9 @@ std::size_t utf8_sequence_length(std::string_view text, std::size_t at) noexcept
 const char* to_string(EntryKind kind) noexcept;  // "record", "repeat_summary", "loss", "node"
 
 boost::json::object to_json(const LogRecord& record);
+// An entry's "file", "line", "function", "thread", "pid" and "fields" (an object;
+// a key given twice has its last value, at its first place) are there only when
+// not empty (0); "host" and "logger" always are.
 boost::json::object to_json(const DashboardLog& entry);
 boost::json::object to_json(const ServiceStatus& status);
 boost::json::object to_json(const LoggingStats& stats);

@@ -57,6 +57,13 @@ struct DashboardLog {
   std::string host;
   std::string logger;
   std::uint64_t sequence = 0;
+  // A service's record's source and context (empty or 0 for other entries).
+  std::string file{};
+  std::uint32_t line = 0;
+  std::string function{};
+  std::string thread{};
+  std::uint32_t pid = 0;
+  std::vector<std::pair<std::string, std::string>> fields{};
 
   friend bool operator==(const DashboardLog&, const DashboardLog&) = default;
 };

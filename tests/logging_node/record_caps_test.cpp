@@ -35,7 +35,7 @@ BOOST_AUTO_TEST_CASE(truncate_utf8_cuts_at_a_sequence_boundary_and_says_how_much
   for (std::size_t cap : {3u, 4u, 5u}) {
     BOOST_TEST(bus::truncate_utf8(emoji, cap, out) == "ab\xe2\x80\xa6 [truncated 4 bytes]");
   }
-  const std::string huge(10'000'000, 'x');
+  const std::string huge(1'000'000, 'x');
   BOOST_TEST(bus::truncate_utf8(huge, 100, out).size() <= 100 + bus::kMaxTruncationMarkerBytes);
 }
 

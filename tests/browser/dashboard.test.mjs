@@ -140,6 +140,17 @@ describeDashboard('dashboard in headless chromium', () => {
     assert.match(await page.textContent('#filter-error'), /invalid/i);
     await expectDomMessages(page, uid, all);
 
+    // a regex that can backtrack without end (a quantified group holding a
+    // quantifier) is refused, not run: a shared link cannot freeze the page
+    for (const bad of ['(a+)+$', '(x*)*y', '(?:ab|a+)*c', '([a-z]+\\d*){2,}!']) {
+      await page.fill('#filter-text', bad);
+      await page.waitForSelector('#filter-text[aria-invalid="true"]');
+      assert.match(await page.textContent('#filter-error'), /backtrack/, bad);
+      await expectDomMessages(page, uid, all);
+    }
+    await page.fill('#filter-text', `^${uid} (al|be)+ta?`);
+    await page.waitForSelector('#filter-text:not([aria-invalid="true"])');
+
     // and a regex restored from the URL is applied
     await page.goto(new URL(`?regex=1&text=${encodeURIComponent(`${uid} beta.*`)}`, backend.url).href);
     await page.waitForSelector('#connection-state[data-state="live"]');

@@ -25,6 +25,38 @@ let serviceOptionsStale = true;   // the service list of the dropdown needs draw
 let serviceOptionsTimer = 0;
 let textQueued = false;           // a typing burst waits for the next frame
 
+// True if `source` has a group that repeats (*, + or {n,}) and holds a repeat
+// itself, like (a+)+ or (x*)*: on a line that almost matches, such a pattern
+// backtracks for seconds per line in JavaScript's engine, so a filter (or a shared
+// link) with one is refused instead of freezing the page.
+export function backtracksWithoutEnd(source) {
+  const groups = [{ repeats: false }];   // per open group: holds an unbounded repeat
+  let lastGroup = null;                  // the group that just closed, if the next token may quantify it
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    let closed = null;
+    if (c === '\\') {
+      i++;
+    } else if (c === '[') {
+      for (i++; i < source.length && source[i] !== ']'; i++) if (source[i] === '\\') i++;
+    } else if (c === '(') {
+      groups.push({ repeats: false });
+    } else if (c === ')' && groups.length > 1) {
+      closed = groups.pop();
+    } else if (c === '*' || c === '+' || (c === '{' && /^\{\d*,\d*\}/.test(source.slice(i)))) {
+      const unbounded = c !== '{' || /^\{\d*,\}/.test(source.slice(i));
+      if (unbounded) {
+        if (lastGroup && lastGroup.repeats) return true;
+        groups[groups.length - 1].repeats = true;
+      }
+      if (c === '{') i = source.indexOf('}', i);
+    }
+    if (closed && closed.repeats) groups[groups.length - 1].repeats = true;
+    lastGroup = closed;
+  }
+  return false;
+}
+
 function compileFilter() {
   filter.matcher = null;
   filter.invalid = '';
@@ -32,6 +64,11 @@ function compileFilter() {
   const text = filter.text;
   if (!text) return;
   if (filter.regex) {
+    if (backtracksWithoutEnd(text)) {
+      filter.invalid = 'a repeated group that repeats inside can backtrack for seconds per line; ' +
+        'write it without the inner repeat';
+      return;                                            // shown as invalid, not applied
+    }
     let pattern;
     try {
       pattern = new RegExp(text, 'i');

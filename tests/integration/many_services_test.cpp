@@ -63,6 +63,7 @@ BOOST_AUTO_TEST_SUITE(many_services)
 BOOST_AUTO_TEST_CASE(fifty_services_land_exactly_once_and_wake_the_node_as_one_does) {
   TempDir dir;
   Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
   LogNode node(dir.path(), bus, "deduplication_window = 0\n");
   zmq::context_t context;
   constexpr int kServices = 50;
@@ -96,6 +97,10 @@ BOOST_AUTO_TEST_CASE(fifty_services_land_exactly_once_and_wake_the_node_as_one_d
   for (auto& log : services.loggers) BOOST_REQUIRE(log->flush(10s));
   for (auto& log : services.loggers) BOOST_TEST(log->counters().dropped == 0u);
   services.loggers.clear();
+  // The node has taken every record (ready lines included) before it is stopped: a
+  // flushed Logger has handed its records to the bus, not yet to the node.
+  BOOST_TEST(stats.wait_until([](const bus::LoggingStats& s) { return s.received >= kServices * (kRounds + 1); }, 30s)
+                 .has_value());
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   std::map<std::pair<int, int>, int> seen;  // (service, record) -> lines
   for (const auto& line : read_lines(node.session_file())) {

@@ -24,10 +24,15 @@ std::string stop_endpoint(const void* owner) {
 struct ReplyBuffer {
   std::string bytes;
   std::shared_ptr<std::atomic<std::size_t>> in_flight;
+  // Stored (release) once the buffer is complete, loaded (acquire) when ZeroMQ
+  // frees it, perhaps on its I/O thread: the handoff goes through libzmq, which
+  // ThreadSanitizer does not see, so the buffer carries its own.
+  std::atomic<bool> handed{false};
 };
 
 void free_reply(void* /*data*/, void* hint) {
   auto* reply = static_cast<ReplyBuffer*>(hint);
+  (void)reply->handed.load(std::memory_order_acquire);
   reply->in_flight->fetch_sub(reply->bytes.size(), std::memory_order_relaxed);
   delete reply;  // NOLINT(cppcoreguidelines-owning-memory): ZeroMQ's free callback takes a raw pointer
 }
@@ -263,8 +268,11 @@ bool HistoryServer::serve_one() {
   }
   auto* buffer = new ReplyBuffer{bus::encode(reply), in_flight_};  // NOLINT(cppcoreguidelines-owning-memory)
   reply = {};
-  in_flight_->fetch_add(buffer->bytes.size(), std::memory_order_relaxed);
-  zmq::message_t message(buffer->bytes.data(), buffer->bytes.size(), free_reply, buffer);
+  char* const bytes = buffer->bytes.data();
+  const std::size_t size = buffer->bytes.size();
+  in_flight_->fetch_add(size, std::memory_order_relaxed);
+  buffer->handed.store(true, std::memory_order_release);  // this thread's last touch of *buffer
+  zmq::message_t message(bytes, size, free_reply, buffer);
   try {
     // With ZMQ_ROUTER_MANDATORY the first frame fails (EAGAIN) if the client's
     // queue is full, and (EHOSTUNREACH) if it has gone: nothing is queued then.

@@ -908,12 +908,13 @@ void LoggingNode::start() {
     pthread_setname_np(pthread_self(), "logd-writer");  // as top -H and /proc show it
     state_->writer.run();
   });
+  // The receive thread stops the others when it shuts down: they are started first.
+  if (state_->history) state_->history->start();
+  state_->retention.start();
   state_->receive_thread = std::thread([this] {
     pthread_setname_np(pthread_self(), "logd-receive");
     state_->receive_loop();
   });
-  if (state_->history) state_->history->start();
-  state_->retention.start();
 }
 
 void LoggingNode::stop() {

@@ -34,26 +34,11 @@ bool well_formed(const std::string& line) {
   return std::regex_match(line, format);
 }
 
-// Skips a load test in a ThreadSanitizer build (tests/CMakeLists.txt sets
-// CANTINA_SANITIZE there): every read of message memory that Debian's
-// uninstrumented libzmq wrote goes through TSan's costly race handling, and the
-// instrumented node cannot drain a batched load of records before the test's stop
-// timeout. These cases run in the Release and ASan/UBSan builds.
-boost::test_tools::assertion_result not_under_thread_sanitizer(boost::unit_test::test_unit_id) {
-  const char* sanitize = std::getenv("CANTINA_SANITIZE");
-  boost::test_tools::assertion_result result(sanitize == nullptr ||
-                                             std::string_view(sanitize).find("thread") == std::string_view::npos);
-  result.message() << "skipped under ThreadSanitizer: the instrumented node cannot drain this load in time "
-                      "(docs/RELIABILITY.md, Sanitizers)";
-  return result;
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(logging_node)
 
-BOOST_AUTO_TEST_CASE(records_from_four_publishers_land_exactly_once_in_order,
-                     *boost::unit_test::precondition(not_under_thread_sanitizer)) {
+BOOST_AUTO_TEST_CASE(records_from_four_publishers_land_exactly_once_in_order) {
   TempDir dir;
   Bus bus(dir.path());
   StatsWatcher stats(bus.subscribe_endpoint);
@@ -114,8 +99,7 @@ BOOST_AUTO_TEST_CASE(a_restart_opens_a_new_session_file) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(sigterm_under_load_loses_nothing_accepted,
-                     *boost::unit_test::precondition(not_under_thread_sanitizer)) {
+BOOST_AUTO_TEST_CASE(sigterm_under_load_loses_nothing_accepted) {
   TempDir dir;
   Bus bus(dir.path());
   StatsWatcher stats(bus.subscribe_endpoint);

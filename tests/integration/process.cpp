@@ -162,6 +162,11 @@ std::uint64_t rss_anon_kib(pid_t pid) {
   throw std::runtime_error("no RssAnon for pid " + std::to_string(pid));
 }
 
+std::vector<std::string> address_space_cap(std::uint64_t bytes) {
+  if (!kMemoryMeasurable) return {};
+  return {"/usr/bin/prlimit", "--as=" + std::to_string(bytes), "--"};
+}
+
 std::string bin(const std::string& name) {
   return std::string(CANTINA_BIN_DIR) + "/" + name;
 }

@@ -68,11 +68,24 @@ std::size_t count_containing(const std::vector<std::string>& lines, const std::s
 
 // Sum of the numbers right after `prefix` in the lines that contain `suffix` after
 // it (the node may report one count over several seconds' lines).
-std::uint64_t sum_reported(const std::vector<std::string>& lines, const std::string& prefix,
-                           const std::string& suffix);
+std::uint64_t sum_reported(const std::vector<std::string>& lines, const std::string& prefix, const std::string& suffix);
 
 // RssAnon of a running process in KiB, from /proc.
 std::uint64_t rss_anon_kib(pid_t pid);
+
+// Whether the memory of the processes a test starts can be bounded and measured:
+// sanitizers reserve terabytes of address space and keep anonymous shadow memory,
+// so neither an address-space cap nor RssAnon means anything under them.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kMemoryMeasurable = false;
+#else
+inline constexpr bool kMemoryMeasurable = true;
+#endif
+
+// A command prefix that caps a process's address space at `bytes` (`prlimit
+// --as`), so a regression fails the test instead of taking the machine's memory;
+// empty where memory cannot be measured.
+std::vector<std::string> address_space_cap(std::uint64_t bytes);
 
 // Path of an executable of this build (CANTINA_BIN_DIR/name).
 std::string bin(const std::string& name);

@@ -182,8 +182,8 @@ BOOST_AUTO_TEST_CASE(requests_beyond_the_cap_are_refused_at_once) {
   SessionsApiOptions few = options();
   few.threads = 1;
   few.max_requests = 2;
+  boost::asio::io_context io;  // outlives the API, whose threads post to it
   SessionsApi api(few);
-  boost::asio::io_context io;
   const auto busy = boost::asio::make_work_guard(io);  // run_one() waits for the replies
   std::map<unsigned, int> statuses;
   constexpr int kRequests = 20;

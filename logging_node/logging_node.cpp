@@ -474,6 +474,8 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record, const s
   entry.function.assign(record.function);
   entry.thread.assign(record.thread);
   entry.pid = record.pid;
+  entry.publisher_id = record.publisher_id;
+  entry.publisher_sequence = record.sequence;
   assign_fields(entry.fields, record.fields);
   summaries.clear();
   const bool admitted = dedup.admit(entry, hash, now_monotonic, summaries);

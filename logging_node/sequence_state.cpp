@@ -20,7 +20,8 @@ namespace cantina::logging {
 
 namespace {
 
-constexpr std::string_view kHeader = "cantina-sequences 1\n";
+constexpr std::string_view kHeader = "cantina-sequences 2\n";
+constexpr std::string_view kHeaderV1 = "cantina-sequences 1\n";  // no conditions
 constexpr std::int64_t kRewriteIntervalNs = 1'000'000'000;
 // Appended bytes beyond which the file is rewritten even within the second.
 constexpr std::size_t kMaxAppendedBytes = std::size_t{1} << 20;
@@ -73,6 +74,23 @@ bool parse_line(std::string_view line, SequenceMark& mark) {
   return true;
 }
 
+// Parses a condition line "@ <end> <file name>" (without its newline); false if
+// it is not exactly as written.
+bool parse_condition(std::string_view line, std::uint64_t& end, std::string_view& name) {
+  if (!line.starts_with("@ ")) return false;
+  line.remove_prefix(2);
+  const std::size_t space = line.find(' ');
+  if (space == std::string_view::npos || space == 0 || space > 20 || (line[0] == '0' && space > 1)) return false;
+  for (std::size_t i = 0; i < space; ++i) {
+    if (line[i] < '0' || line[i] > '9') return false;
+  }
+  const auto [stop, error] = std::from_chars(line.data(), line.data() + space, end);
+  if (error != std::errc() || stop != line.data() + space) return false;
+  name = line.substr(space + 1);
+  return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+         name.find_first_of(std::string_view("/\0", 2)) == std::string_view::npos;
+}
+
 }  // namespace
 
 std::size_t SequenceState::KeyHash::operator()(const std::string& key) const noexcept {
@@ -113,11 +131,14 @@ LoadedSequences SequenceState::load(const std::filesystem::path& path, std::int6
   }
   ::close(fd);
   if (!readable) return ignore("not a regular file of at most " + std::to_string(kMaxFileBytes) + " bytes");
-  if (!text.starts_with(kHeader)) return ignore("not a sequence state file");
+  const bool conditions = text.starts_with(kHeader);
+  if (!conditions && !text.starts_with(kHeaderV1)) return ignore("not a sequence state file");
   if (!text.ends_with('\n')) return ignore("its last line is incomplete");
   const std::int64_t written_ns = static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
   loaded.age_ns = std::clamp<std::int64_t>(now_ns - written_ns, 0, kMaxAgeNs);
   std::unordered_map<std::string, std::size_t> index;
+  std::unordered_map<std::string, std::uint64_t> sizes;  // of the session files conditions name (max: gone)
+  bool believed = true;                                  // the last condition holds
   std::string_view rest = std::string_view(text).substr(kHeader.size());
   std::size_t line_number = 1;
   SequenceMark mark;
@@ -126,14 +147,28 @@ LoadedSequences SequenceState::load(const std::filesystem::path& path, std::int6
     const std::size_t newline = rest.find('\n');
     const std::string_view line = rest.substr(0, newline);
     rest.remove_prefix(newline + 1);
+    if (conditions && line.starts_with('@')) {
+      std::uint64_t end = 0;
+      std::string_view name;
+      if (!parse_condition(line, end, name)) return ignore("line " + std::to_string(line_number) + " is malformed");
+      auto size = sizes.find(std::string(name));
+      if (size == sizes.end()) {
+        if (sizes.size() >= kMaxPublishers) return ignore("too many session files named");
+        struct stat session {};
+        const bool there = ::stat((path.parent_path() / name).c_str(), &session) == 0;
+        size = sizes.emplace(std::string(name), there ? static_cast<std::uint64_t>(session.st_size) : UINT64_MAX).first;
+      }
+      believed = size->second >= end;
+      continue;
+    }
     if (!parse_line(line, mark)) return ignore("line " + std::to_string(line_number) + " is malformed");
+    if (!believed) continue;  // noted before a write the session file did not get
     std::string key = key_of(mark.service, mark.publisher);
     if (const auto found = index.find(key); found != index.end()) {
       loaded.marks[found->second].last = mark.last;
       continue;
     }
-    if (index.size() >= 2 * kMaxPublishers)
-      return ignore("more than " + std::to_string(2 * kMaxPublishers) + " publishers");
+    if (index.size() >= kMaxKeysRead) return ignore("more than " + std::to_string(kMaxKeysRead) + " publishers");
     index.emplace(std::move(key), loaded.marks.size());
     loaded.marks.push_back(mark);
   }
@@ -161,23 +196,33 @@ void SequenceState::append_line(std::string& out, const std::string& key, std::u
   out += '\n';
 }
 
-void SequenceState::note(const std::vector<SequenceMark>& marks) {
+void SequenceState::note(std::span<const SequenceMark> marks, std::string_view file_name, std::uint64_t end) {
   if (marks.empty()) return;
   ++tick_;
   line_.clear();
+  if (!file_name.empty()) {
+    line_ += "@ ";
+    char number[24];
+    const auto [stop, error] = std::to_chars(number, number + sizeof number, end);
+    (void)error;
+    line_.append(number, stop);
+    line_ += ' ';
+    line_ += file_name;
+    line_ += '\n';
+  }
+  const std::size_t condition = line_.size();
   for (const SequenceMark& mark : marks) {
     std::string key = key_of(mark.service, mark.publisher);
     Value& value = keys_[key];
+    if (mark.last <= value.last) continue;
     value = Value{mark.last, tick_};
     append_line(line_, key, mark.last);
   }
-  if (fd_ < 0) {  // the file could not be written: try again whole, once a second
+  if (line_.size() == condition) return;  // nothing new
+  // Never rewritten from here: a rewrite states its marks unconditionally, and
+  // these may precede their write. rewrite(), after the write, catches up.
+  if (fd_ < 0) {  // the file could not be written: rewritten whole, once a second
     behind_ = true;
-    rewrite(false);
-    return;
-  }
-  if (keys_.size() > 2 * kMaxPublishers || appended_ + line_.size() > kMaxAppendedBytes) {
-    rewrite(true);  // also writes what was just noted
     return;
   }
   if (!write_all(fd_, line_)) {
@@ -193,7 +238,8 @@ void SequenceState::note(const std::vector<SequenceMark>& marks) {
 
 void SequenceState::rewrite(bool force) {
   const std::int64_t now = bus::monotonic_ns();
-  if (!force && ((appended_ == 0 && !behind_) || now - last_rewrite_ns_ < kRewriteIntervalNs)) return;
+  const bool overfull = keys_.size() > 2 * kMaxPublishers || appended_ > kMaxAppendedBytes;
+  if (!force && !overfull && ((appended_ == 0 && !behind_) || now - last_rewrite_ns_ < kRewriteIntervalNs)) return;
   last_rewrite_ns_ = now;
   if (keys_.size() > kMaxPublishers) {
     // Keep the most recently changed.

@@ -2,17 +2,26 @@
 // session files (`<session folder>/.cantina-sequences`), so that a node started
 // after it can say exactly what was lost while no node ran.
 //
-// The file is text: a header line "cantina-sequences 1", then one line per
+// The file is text: a header line "cantina-sequences 2", then one line per
 // (service, publisher): "<publisher, 16 hex digits> <last sequence> <service id>".
-// A later line for the same key overrides an earlier one.
+// A later line for the same key overrides an earlier one. A condition line
+// "@ <bytes> <session file name>" makes the lines after it (up to the next
+// condition) count only if that session file (in the same folder) holds at
+// least <bytes> bytes, or is gone. Version 1 files (no conditions) are read too.
 //
 // Written by the writer thread only, so that it says what reached the session
 // file: the receive thread queues the sequence tracker's changes behind the
-// entries they belong to (SequenceMark batches on the writer queue), and after the
-// writer has written those entries it appends the changed lines to the file with
-// one write(2) (a few bytes per publisher that logged, never synced by itself).
-// At most once a second, and at stop, it rewrites the whole file (temporary file,
-// fsync, rename): the file stays small, and a crash leaves the old or the new one.
+// entries they belong to (SequenceMark batches on the writer queue), and each
+// entry carries its record's publisher and number (which may be written a
+// batch before the marks come). Just before the writer writes entries it
+// appends the changed lines (from the entries and the marks taken), under a
+// condition naming the session file's part and its size once they are in, with
+// one write(2) (a few bytes per publisher that logged, never synced by itself):
+// a node killed between the two writes leaves lines the next node does not
+// believe, and one killed after them leaves both. After the write, at most
+// once a second, and at stop, it rewrites the whole file without conditions
+// (temporary file, fsync, rename): the file stays small, and a crash leaves the
+// old or the new one.
 // It is fsynced with the session file. Bounded: at most kMaxPublishers keys (the
 // least recently changed are dropped first) and kMaxFileBytes.
 //
@@ -25,7 +34,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -48,8 +59,9 @@ struct LoadedSequences {
 class SequenceState {
  public:
   static constexpr std::size_t kMaxPublishers = 10000;
-  // What a reader accepts: journal lines may add up to as many keys again
-  // between two rewrites.
+  // What a reader accepts: appended lines may add up to as many keys again, and
+  // one writer batch's, between two rewrites.
+  static constexpr std::size_t kMaxKeysRead = 3 * kMaxPublishers;
   static constexpr std::size_t kMaxFileBytes = std::size_t{8} << 20;
   static constexpr std::int64_t kMaxAgeNs = std::int64_t{7} * 24 * 3600 * 1'000'000'000;
 
@@ -64,10 +76,18 @@ class SequenceState {
   SequenceState(const SequenceState&) = delete;
   SequenceState& operator=(const SequenceState&) = delete;
 
-  // Records marks whose entries are written: appends them to the file.
-  void note(const std::vector<SequenceMark>& marks);
+  // Records marks whose entries are about to be written: appends them to the
+  // file, under the condition that session file `file_name` (in this file's
+  // folder) then holds at least `end` bytes; empty `file_name`: no condition.
+  // A number at or below the one kept for its key is left out: numbers only grow.
+  void note(std::span<const SequenceMark> marks, std::string_view file_name = {}, std::uint64_t end = 0);
+  void note(const std::vector<SequenceMark>& marks, std::string_view file_name = {}, std::uint64_t end = 0) {
+    note(std::span<const SequenceMark>(marks), file_name, end);
+  }
   // Rewrites the file if lines were appended and a second has passed since the
-  // last rewrite (or at once if `force`). Errors are kept for error().
+  // last rewrite, or the file holds too much (or at once if `force`). Call it
+  // only after the write of the entries whose marks were noted. Errors are kept
+  // for error().
   void rewrite(bool force);
   // fsyncs what was appended since the last rewrite.
   void sync();

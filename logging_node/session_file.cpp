@@ -184,7 +184,7 @@ std::error_code SessionFile::open_next_part() {
   return std::make_error_code(std::errc::file_exists);
 }
 
-std::error_code SessionFile::write(std::string_view data) {
+std::error_code SessionFile::write(std::string_view data, const BeforeWrite& before) {
   if (data.empty()) return {};
   if (fd_ < 0) {
     if (auto error = reopen()) return error;
@@ -192,6 +192,7 @@ std::error_code SessionFile::write(std::string_view data) {
   if (max_file_bytes_ != 0 && part_bytes_ != 0 && part_bytes_ + data.size() > max_file_bytes_) {
     if (auto error = open_next_part()) return error;
   }
+  if (before) before(path_, part_bytes_ + data.size());
   const auto error = write_all(fd_, data);
   if (!error) {
     part_bytes_ += data.size();

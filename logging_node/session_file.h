@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -49,7 +50,10 @@ class SessionFile {
   // EFBIG, EIO, or the file became unwritable) the part is truncated back to its
   // size before this call, so no partial line remains, and the error is returned;
   // a later call tries again, reopening the part if needed. Returns {} on success.
-  std::error_code write(std::string_view data);
+  // `before`, if given, is called just before the bytes go to the file, with the
+  // part they go to and its size once they are in (not if opening the part failed).
+  using BeforeWrite = std::function<void(const std::filesystem::path& part, std::uint64_t end)>;
+  std::error_code write(std::string_view data, const BeforeWrite& before = {});
 
   // fdatasync of the current part (reopening it first if a failure closed it).
   // Returns {} on success.

@@ -1,5 +1,7 @@
 #include "session_writer.h"
 
+#include <algorithm>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -49,7 +51,10 @@ void SessionWriter::write_buffer(std::size_t lines) {
     sequences_.insert(sequences_.begin(), 0);
     ++lines;
   }
-  const std::error_code error = file_.write(buffer_);
+  const std::error_code error = marks_.empty() && entry_marks_used_ == 0
+                                    ? file_.write(buffer_)
+                                    : file_.write(buffer_, [this](const std::filesystem::path& part,
+                                                                  std::uint64_t end) { note_marks(part, end); });
   if (!error) {
     index_written();
     counters_.written.fetch_add(lines, std::memory_order_relaxed);
@@ -76,6 +81,31 @@ void SessionWriter::write_buffer(std::size_t lines) {
   health_.failing = true;
   ++health_.failures;
   health_.error = "cannot write " + file_.path().string() + ": " + error.message();
+}
+
+void SessionWriter::mark_entry(const LogEntry& entry) {
+  for (std::size_t i = 0; i < entry_marks_used_; ++i) {
+    SequenceMark& mark = entry_marks_[i];
+    if (mark.publisher == entry.publisher_id && mark.service == entry.service_id) {
+      mark.last = std::max(mark.last, entry.publisher_sequence);
+      return;
+    }
+  }
+  if (entry_marks_used_ == entry_marks_.size()) entry_marks_.emplace_back();
+  SequenceMark& mark = entry_marks_[entry_marks_used_++];
+  mark.service.assign(entry.service_id);
+  mark.publisher = entry.publisher_id;
+  mark.last = entry.publisher_sequence;
+}
+
+void SessionWriter::note_marks(const std::filesystem::path& part, std::uint64_t end) {
+  const std::string name = part.empty() ? std::string() : part.filename().string();
+  if (entry_marks_used_ > 0) {
+    options_.sequences->note(std::span<const SequenceMark>(entry_marks_.data(), entry_marks_used_), name, end);
+    entry_marks_used_ = 0;
+  }
+  for (const auto* marks : marks_) options_.sequences->note(*marks, name, end);
+  marks_.clear();
 }
 
 void SessionWriter::index_written() {
@@ -109,18 +139,20 @@ void SessionWriter::run() {
     sequences_.clear();
     std::size_t lines = 0;
     bool urgent = false;
-    bool marked = false;  // the batch holds sequence marks
+    marks_.clear();
     for (const WriterItem& item : batch) {
       if (item.stop) {
         stopping = true;
         continue;
       }
       if (!item.entry) {
-        marked = marked || item.marks != nullptr;
+        // Marks follow the entries they are for: noted with the next write.
+        if (item.marks && options_.sequences != nullptr) marks_.push_back(item.marks.get());
         continue;
       }
       append_line(buffer_, *item.entry, options_.fields);
       sequences_.push_back(item.entry->sequence);
+      if (item.entry->publisher_sequence != 0 && options_.sequences != nullptr) mark_entry(*item.entry);
       ++lines;
       urgent = urgent || item.entry->level >= Level::error;
       if (buffer_.size() >= kWriterBatchBytes) {  // large records: write what is there
@@ -130,12 +162,9 @@ void SessionWriter::run() {
       }
     }
     write_buffer(lines);
-    if (marked && options_.sequences != nullptr) {
-      // The entries before each batch of marks are written (or counted unwritten).
-      for (const WriterItem& item : batch) {
-        if (item.marks) options_.sequences->note(*item.marks);
-      }
-    }
+    // Marks left: of entries written in an earlier batch (or counted unwritten, or
+    // none to write: the part could not be opened).
+    if (!marks_.empty() || entry_marks_used_ > 0) note_marks({}, 0);
     if (options_.sequences != nullptr) options_.sequences->rewrite(stopping);
     if (buffer_.capacity() > 4 * kWriterBatchBytes) std::string().swap(buffer_);
     if (options_.spares != nullptr && !batch.empty()) {

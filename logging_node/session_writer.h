@@ -72,7 +72,8 @@ struct WriterOptions {
   // Called on the writer thread when the session moves on to a new part (the
   // previous one is finished), and once at the end: wakes the retention thread.
   std::function<void()> part_finished = {};
-  // Where the marks go once their entries are written; null = dropped. Must
+  // Where the marks go as their entries are written (noted just before the
+  // write, under the condition that it reaches the file); null = dropped. Must
   // outlive run().
   SequenceState* sequences = nullptr;
   // Lines end with the entry's key-value fields ([logging] session_fields).
@@ -101,7 +102,14 @@ class SessionWriter {
 
  private:
   // Writes `buffer_` holding `lines` lines; on failure counts them as unwritten.
+  // Notes entry_marks_ and marks_ (of these lines or earlier ones) just before
+  // the write.
   void write_buffer(std::size_t lines);
+  // Takes the publisher's number of `entry`, about to be in buffer_, into entry_marks_.
+  void mark_entry(const LogEntry& entry);
+  // Notes entry_marks_ and marks_ in options_.sequences, under the condition
+  // that `part` holds `end` bytes (none if `part` is empty), and empties them.
+  void note_marks(const std::filesystem::path& part, std::uint64_t end);
   // Adds what write_buffer just wrote to the part's index.
   void index_written();
   void sync();
@@ -111,7 +119,12 @@ class SessionWriter {
   NodeCounters& counters_;
   WriterOptions options_;
   std::string buffer_;
-  std::vector<std::uint64_t> sequences_;  // of buffer_'s lines, for the index
+  std::vector<std::uint64_t> sequences_;                 // of buffer_'s lines, for the index
+  std::vector<const std::vector<SequenceMark>*> marks_;  // taken since the last write, not yet noted
+  // The highest number of each publisher among the entries in buffer_ (the
+  // first entry_marks_used_ are in use; the rest keep their strings' capacity).
+  std::vector<SequenceMark> entry_marks_;
+  std::size_t entry_marks_used_ = 0;
   store::IndexWriter index_;
   std::uint32_t index_part_ = 0;                  // the part index_ is for (0: none yet)
   std::vector<std::unique_ptr<LogEntry>> spent_;  // written entries on their way to options_.spares

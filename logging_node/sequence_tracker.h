@@ -75,7 +75,8 @@ class SequenceTracker {
   // the last one seen is a gap (lost at the end of a burst; last_missing =
   // last_sequence) or, beyond plausibility, a jump; tracking moves on to
   // `last_sequence`, so each is reported once. Less is nothing. An unknown
-  // publisher starts being tracked at `last_sequence`, no gap.
+  // publisher starts being tracked at `last_sequence`: first_seen with `to`
+  // last_sequence + 1 (its numbers so far are not in this session), no gap.
   Observation observe_last(std::string_view service, std::uint64_t publisher, std::uint64_t last_sequence,
                            std::int64_t now_ns);
 

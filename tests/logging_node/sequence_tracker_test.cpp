@@ -102,7 +102,8 @@ BOOST_AUTO_TEST_CASE(an_implausible_jump_is_reported_as_such_never_as_a_loss) {
   BOOST_TEST(jump.to == 1'000'000'000'000'000u);
   BOOST_TEST(jump.missing == 0u);
   const auto stated = tracker.observe_last("svc", 8, 5, 0);  // unknown: starts being tracked
-  BOOST_TEST((stated.event == Event::none));
+  BOOST_TEST((stated.event == Event::first_seen));
+  BOOST_TEST(stated.to == 6u);  // 1..5 are not in this session
   const auto last_jump = tracker.observe_last("svc", 8, 1'000'000'000'000'000, 0);
   BOOST_TEST((last_jump.event == Event::jump));
   BOOST_TEST(last_jump.from == 5u);
@@ -165,6 +166,23 @@ BOOST_AUTO_TEST_CASE(publishers_are_tracked_independently) {
   BOOST_TEST(other.first_missing == 51u);
 }
 
+BOOST_AUTO_TEST_CASE(runs_of_one_publisher_and_their_neighbours_are_counted_apart) {
+  // The publisher seen last is found without a lookup: a run of its records, then
+  // one of the same id on a service that extends its name, then one of another id
+  // on the same service, each keeps its own numbers.
+  SequenceTracker tracker;
+  for (std::uint64_t sequence = 1; sequence <= 5; ++sequence) see(tracker, 7, sequence, 0, "svc");
+  BOOST_TEST((see(tracker, 7, 1, 0, "svc_b").event == Event::first_seen));
+  BOOST_TEST((see(tracker, 8, 1, 0, "svc").event == Event::first_seen));
+  const auto gap = see(tracker, 7, 9, 0, "svc");  // 6..8 lost
+  BOOST_TEST((gap.event == Event::gap));
+  BOOST_TEST(gap.missing == 3u);
+  BOOST_TEST((see(tracker, 7, 10, 0, "svc").event == Event::none));
+  BOOST_TEST((see(tracker, 7, 2, 0, "svc_b").event == Event::none));
+  BOOST_TEST((see(tracker, 8, 1, 0, "svc").event == Event::back));
+  BOOST_TEST(tracker.publishers() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(forgets_the_least_recently_seen_publisher_beyond_the_limit) {
   SequenceTracker tracker(2);
   see(tracker, 1, 1);
@@ -208,7 +226,10 @@ BOOST_AUTO_TEST_CASE(reports_records_lost_at_the_end_of_a_burst_once) {
 
 BOOST_AUTO_TEST_CASE(starts_tracking_an_unknown_publisher_at_its_stated_last_sequence) {
   SequenceTracker tracker;
-  BOOST_TEST((tracker.observe_last("svc", 9, 40, 0).event == Event::none));  // sent before: not lost
+  // Sent before this node saw it: not lost, but not in this session either.
+  const auto first = tracker.observe_last("svc", 9, 40, 0);
+  BOOST_TEST((first.event == Event::first_seen));
+  BOOST_TEST(first.to == 41u);
   BOOST_TEST(tracker.publishers() == 1u);
   const auto next = see(tracker, 9, 43);
   BOOST_TEST((next.event == Event::gap));

@@ -8,8 +8,11 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <sstream>
+
+#include "cantina/bus/topics.h"
 
 namespace cantina::busd {
 
@@ -31,6 +34,19 @@ constexpr std::size_t kMaxFrames = 8;
 constexpr int kBurst = 1024;
 // Peers named in one report at most.
 constexpr std::size_t kNamedPeers = 5;
+// Restating (see the header): publishers remembered at most, how long after a
+// loss a round starts (the disconnected reconnect meanwhile), and how recently
+// a publisher must have been seen to be restated.
+constexpr std::size_t kMaxPublishers = 10000;
+constexpr std::chrono::milliseconds kRestateDelay{1000};
+constexpr std::chrono::seconds kRestateWindow{60};
+// After a subscriber connects within the window: rounds this long after, for
+// it to have subscribed by one of them however slow it is.
+constexpr std::array<std::chrono::milliseconds, 3> kAfterConnect{
+    std::chrono::milliseconds{200}, std::chrono::milliseconds{1000}, std::chrono::milliseconds{4000}};
+// Rounds due closer than this are one; at most kMaxRounds are due.
+constexpr std::chrono::milliseconds kRoundSpacing{300};
+constexpr std::size_t kMaxRounds = 8;
 
 HeldBytes held;  // static storage: ZeroMQ may free messages until the context ends
 
@@ -39,12 +55,15 @@ HeldBytes held;  // static storage: ZeroMQ may free messages until the context e
 // bytes of the whole message.
 struct Held {
   zmq::message_t frame;
-  std::size_t cost = 0;
+  // Stored (release) once the message is ready, loaded (acquire) when ZeroMQ
+  // frees it, perhaps on its I/O thread: the handoff goes through libzmq, which
+  // ThreadSanitizer does not see, so the message carries its own.
+  std::atomic<std::size_t> cost{0};
 };
 
 void release(void* /*data*/, void* hint) {
   auto* message = static_cast<Held*>(hint);
-  held.release(message->cost);
+  held.release(message->cost.load(std::memory_order_acquire));
   delete message;
 }
 
@@ -117,6 +136,7 @@ void Forwarder::run(zmq::socket_t& control) {
     }
     const auto now = Clock::now();
     if (now - last_look_ >= kSampleInterval) look_at_peers();
+    if ((!rounds_.empty() && now >= rounds_.front()) || owed_next_ < owed_.size()) restate();
     report_if_due();
   }
 }
@@ -153,6 +173,9 @@ void Forwarder::forward_message() {
       }
     }
   }
+  if (frames_.size() == 2) {
+    if (const auto log = bus::topics::parse_log_topic(topic)) note_reached(log->service, log->batch);
+  }
   std::size_t cost = 0;
   for (const auto& frame : frames_) cost += frame.size() + kFrameOverheadBytes;
   if (held.now() + cost > options_.max_queue_bytes) {
@@ -161,17 +184,102 @@ void Forwarder::forward_message() {
       over_budget_.add(1);
       over_budget_bytes_.add(cost);
       frames_.clear();
+      lost_some();
       return;
     }
   }
+  send_held(cost);
+}
+
+void Forwarder::send_held(std::size_t cost) {
   for (std::size_t i = 0; i + 1 < frames_.size(); ++i) (void)backend_.send(frames_[i], zmq::send_flags::sndmore);
-  auto* last = new Held{std::move(frames_.back()), cost};
+  auto* last = new Held{std::move(frames_.back())};
+  void* const bytes = last->frame.data();
+  const std::size_t size = last->frame.size();
   held.add(cost);
+  last->cost.store(cost, std::memory_order_release);  // this thread's last touch of *last
   // From here ZeroMQ owns `last`: release() runs when it frees the message (also
   // at once if no subscriber wants it).
-  zmq::message_t out(last->frame.data(), last->frame.size(), release, last);
+  zmq::message_t out(bytes, size, release, last);
   (void)backend_.send(out, zmq::send_flags::none);
   frames_.clear();
+}
+
+void Forwarder::note_reached(std::string_view service, bool batch) {
+  const auto& payload = frames_[1];
+  const auto peek =
+      bus::peek_log_sequence(bus::Bytes(static_cast<const std::byte*>(payload.data()), payload.size()), batch);
+  if (!peek || peek->highest == 0) return;
+  key_.assign(service);
+  key_ += '\0';
+  key_.append(reinterpret_cast<const char*>(&peek->publisher_id), sizeof peek->publisher_id);
+  const auto now = Clock::now();
+  auto found = reached_.find(key_);
+  if (found == reached_.end()) {
+    if (reached_.size() >= kMaxPublishers) {
+      // Forget those not seen within the window; if that is not enough, the
+      // least recently seen half (amortized: a flood of new publishers costs
+      // O(1) each).
+      std::erase_if(reached_, [&](const auto& entry) { return now - entry.second.seen > kRestateWindow; });
+      if (reached_.size() >= kMaxPublishers) {
+        std::vector<Clock::time_point> seen;
+        seen.reserve(reached_.size());
+        for (const auto& entry : reached_) seen.push_back(entry.second.seen);
+        auto middle = seen.begin() + static_cast<std::ptrdiff_t>(seen.size() / 2);
+        std::nth_element(seen.begin(), middle, seen.end());
+        const Clock::time_point cut = *middle;
+        std::erase_if(reached_, [&](const auto& entry) { return entry.second.seen <= cut; });
+      }
+    }
+    found = reached_.emplace(key_, Reached{}).first;
+  }
+  found->second.highest = std::max(found->second.highest, peek->highest);
+  found->second.seen = now;
+}
+
+void Forwarder::lost_some() {
+  last_loss_ = Clock::now();
+  if (rounds_.empty()) schedule_round(last_loss_ + kRestateDelay);
+}
+
+void Forwarder::schedule_round(Clock::time_point when) {
+  for (const auto due : rounds_) {
+    if (due - when < kRoundSpacing && when - due < kRoundSpacing) return;
+  }
+  if (rounds_.size() >= kMaxRounds) return;
+  rounds_.insert(std::upper_bound(rounds_.begin(), rounds_.end(), when), when);
+}
+
+void Forwarder::restate() {
+  const auto now = Clock::now();
+  if (owed_next_ >= owed_.size()) {
+    if (rounds_.empty() || now < rounds_.front()) return;
+    // A new round: every publisher seen within the window, at its highest now.
+    rounds_.erase(rounds_.begin(), std::upper_bound(rounds_.begin(), rounds_.end(), now));
+    owed_.clear();
+    owed_next_ = 0;
+    for (const auto& [key, reached] : reached_) {
+      if (now - reached.seen <= kRestateWindow) owed_.emplace_back(key, reached.highest);
+    }
+  }
+  while (owed_next_ < owed_.size()) {
+    const auto& [key, highest] = owed_[owed_next_];
+    const std::size_t zero = key.find('\0');
+    const std::string_view service(key.data(), zero);
+    std::uint64_t publisher = 0;
+    std::memcpy(&publisher, key.data() + zero + 1, sizeof publisher);
+    encoder_.encode({}, publisher, highest, statement_, bus::LogBatchShared{service, {}, {}, 0});
+    const std::string topic = bus::topics::log_batch_topic(service);
+    const std::size_t cost = topic.size() + statement_.size() + 2 * kFrameOverheadBytes;
+    if (held.now() + cost > options_.max_queue_bytes) return;  // later, as the budget allows
+    frames_.clear();
+    frames_.emplace_back(topic.data(), topic.size());
+    frames_.emplace_back(statement_.data(), statement_.size());
+    send_held(cost);
+    ++owed_next_;
+  }
+  owed_.clear();
+  owed_next_ = 0;
 }
 
 void Forwarder::forward_subscriptions() {
@@ -197,6 +305,12 @@ void Forwarder::read_monitor() {
     const int fd = static_cast<int>(value);
     if (id == ZMQ_EVENT_ACCEPTED) {
       peers_[fd] = Peer{peer_address(fd)};
+      // A subscriber (re)connecting soon after a loss may be one that missed
+      // records: a round once it has had time to subscribe.
+      const auto now = Clock::now();
+      if (last_loss_ != Clock::time_point{} && now - last_loss_ <= kRestateWindow) {
+        for (const auto delay : kAfterConnect) schedule_round(now + delay);
+      }
     } else if (id == ZMQ_EVENT_DISCONNECTED) {
       peers_.erase(fd);
     } else if (on_refused_handshake_) {
@@ -239,6 +353,7 @@ void Forwarder::relieve() {
     // the subscriber reconnects by itself.
     ::shutdown(peer->first, SHUT_RDWR);
     disconnected_.add(1);
+    lost_some();
     if (disconnected_peers_.size() < kNamedPeers) disconnected_peers_.push_back(peer->second.address);
     peer = peers_.erase(peer);
   }

@@ -15,6 +15,18 @@
 //     sees the loss as a sequence gap.
 // Connections are looked at every kSampleInterval and when the budget is full.
 //
+// Restating: a gap shows only when something later from the same publisher
+// arrives. For the last records of a publisher that stops (or the statement of
+// its last sequence number) lost here, or with a disconnected subscriber,
+// nothing would. So the loop remembers, per (service, publisher) of the last
+// kMaxPublishers it forwarded log messages of, the highest sequence number seen
+// (read without the records' text); kRestateDelay after a drop or a disconnect,
+// and 0.2, 1 and 4 s after a subscriber connects within kRestateWindow of one
+// (it may take that long to subscribe), it
+// sends every publisher seen within kRestateWindow a statement of it (an empty
+// LogRecordBatch stating that number) as the budget allows. A node that has
+// everything ignores them; one that missed records reports them lost.
+//
 // Publish rights (LAN mode): each message carries its sender's CURVE key as the
 // "User-Id" property (CurveGuard); a key may publish only what its
 // PublishRights allow. Anything else is dropped and counted per key. Messages
@@ -31,10 +43,12 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <zmq.hpp>
 
+#include "cantina/bus/codec.h"
 #include "cantina/bus/curve.h"
 #include "cantina/bus/unreported.h"
 
@@ -84,7 +98,23 @@ class Forwarder {
     bool stalled = false;      // queued and nothing taken since the look before
   };
 
+  // How far a publisher got: the highest sequence number of its log messages.
+  struct Reached {
+    std::uint64_t highest = 0;
+    std::chrono::steady_clock::time_point seen{};
+  };
+
   void forward_message();
+  // Sends `frames_` to the subscribers, counting its bytes as held.
+  void send_held(std::size_t cost);
+  // Remembers how far the publisher of log message `frames_` got.
+  void note_reached(std::string_view service, bool batch);
+  // A drop or a disconnect happened now: subscribers may have missed last records.
+  void lost_some();
+  // A round of restating is due at `when` (unless one is within kRoundSpacing).
+  void schedule_round(std::chrono::steady_clock::time_point when);
+  // Sends what is owed of the restating round, as the budget allows.
+  void restate();
   void forward_subscriptions();
   void read_monitor();
   void look_at_peers();
@@ -99,7 +129,17 @@ class Forwarder {
   std::function<void()> on_refused_handshake_;
 
   std::vector<zmq::message_t> frames_;  // of the message being forwarded
-  std::map<int, Peer> peers_;           // by socket descriptor
+
+  // Restating (see above). Keys: service id, '\0', the publisher id's 8 bytes.
+  std::unordered_map<std::string, Reached> reached_;
+  std::string key_;                                            // reused for lookups
+  std::chrono::steady_clock::time_point last_loss_{};          // of the latest drop or disconnect
+  std::vector<std::chrono::steady_clock::time_point> rounds_;  // due, in order
+  std::vector<std::pair<std::string, std::uint64_t>> owed_;    // of the round being sent
+  std::size_t owed_next_ = 0;
+  bus::LogBatchEncoder encoder_;
+  std::string statement_;
+  std::map<int, Peer> peers_;  // by socket descriptor
   std::chrono::steady_clock::time_point last_look_{};
   std::chrono::steady_clock::time_point last_report_{};
 

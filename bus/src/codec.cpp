@@ -7,6 +7,7 @@
 #include <kj/exception.h>
 #include <kj/io.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -497,6 +498,26 @@ std::string encode(const LogRecordBatch& batch) {
 std::string visit_log_records(Bytes payload, bool batch, LogBatchInfo& info,
                               FunctionRef<void(const LogRecordView&)> use, ViewFields fields) noexcept {
   return read_log_records<false>(payload, batch, info, use, fields);
+}
+
+std::optional<LogSequencePeek> peek_log_sequence(Bytes payload, bool batch) noexcept {
+  LogSequencePeek peek;
+  const std::string error =
+      batch ? read_message<s::LogRecordBatch>(payload,
+                                              [&](s::LogRecordBatch::Reader in) {
+                                                auto records = in.getRecords();
+                                                check_size(records, static_cast<unsigned>(kMaxBatchRecords), "records");
+                                                peek.publisher_id = in.getPublisherId();
+                                                peek.highest = in.getLastSequence();
+                                                for (auto record : records)
+                                                  peek.highest = std::max(peek.highest, record.getSequence());
+                                              })
+            : read_message<s::LogRecord>(payload, [&](s::LogRecord::Reader in) {
+                peek.publisher_id = in.getPublisherId();
+                peek.highest = in.getSequence();
+              });
+  if (!error.empty()) return std::nullopt;
+  return peek;
 }
 
 LogRecord to_owned(const LogRecordView& record) {

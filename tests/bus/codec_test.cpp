@@ -170,6 +170,36 @@ BOOST_AUTO_TEST_CASE(the_view_decoders_can_skip_the_source_fields) {
   BOOST_TEST(calls == 3);
 }
 
+// What cantina-busd reads of every log message to restate how far a publisher got.
+BOOST_AUTO_TEST_CASE(a_peek_finds_the_publisher_and_its_highest_number) {
+  LogRecordBatch batch;
+  batch.publisher_id = 99;
+  batch.last_sequence = 0;  // not stated: the records' numbers count
+  for (std::uint64_t sequence : {10, 14, 11}) {
+    LogRecord record = sample_record();
+    record.publisher_id = 99;
+    record.sequence = sequence;
+    batch.records.push_back(record);
+  }
+  auto peek = peek_log_sequence(as_bytes(encode(batch)), true);
+  BOOST_REQUIRE(peek.has_value());
+  BOOST_TEST(peek->publisher_id == 99u);
+  BOOST_TEST(peek->highest == 14u);
+  batch.last_sequence = 20;  // stated: records refused by the Logger count too
+  BOOST_TEST(peek_log_sequence(as_bytes(encode(batch)), true)->highest == 20u);
+  batch.records.clear();  // a statement alone
+  BOOST_TEST(peek_log_sequence(as_bytes(encode(batch)), true)->highest == 20u);
+  LogRecord one = sample_record();
+  one.publisher_id = 5;
+  one.sequence = 7;
+  peek = peek_log_sequence(as_bytes(encode(one)), false);
+  BOOST_REQUIRE(peek.has_value());
+  BOOST_TEST(peek->publisher_id == 5u);
+  BOOST_TEST(peek->highest == 7u);
+  BOOST_TEST(!peek_log_sequence(as_bytes("not a capnp message, 32 bytes!!"), true).has_value());
+  BOOST_TEST(!peek_log_sequence(as_bytes(""), false).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_round_trips_and_the_encoder_matches_it) {
   LogRecordBatch batch;
   batch.publisher_id = 99;

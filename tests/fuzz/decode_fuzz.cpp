@@ -57,6 +57,10 @@ void check_log_records(const Bytes& bytes, bool batch) {
                         lean_info.publisher_id != info.publisher_id || lean_info.last_sequence != info.last_sequence))
     std::abort();
   if (error.empty() && info.records != records) std::abort();
+  // busd's peek never crashes, and agrees with the visitor on what it accepts.
+  const auto peek = peek_log_sequence(bytes, batch);
+  if (error.empty() && (!peek || peek->publisher_id != info.publisher_id || peek->highest < info.last_sequence))
+    std::abort();
   if (!batch && error.empty() && (records != 1 || info.last_sequence != 0)) std::abort();
   if (copied && !error.empty()) std::abort();
   if (!copied && error.empty() && copied.error.find("exceed the limit") == std::string::npos) std::abort();

@@ -119,6 +119,30 @@ class StatusLog {
   std::thread thread_;
 };
 
+// The options of the "flood" service's Logger on `bus`: a queue large enough
+// for a round of big and small records between two flushes.
+bus::LoggerOptions flood_options(const Bus& bus) {
+  bus::LoggerOptions options = bus::logger_options(bus::parse_config(bus_section(bus), "test.toml").bus, "flood");
+  options.queue_capacity = 4096;
+  return options;
+}
+
+// What a session file says of the "flood" service's records: lines written,
+// and records the node reported lost.
+struct FloodAccount {
+  std::uint64_t written = 0;
+  std::uint64_t lost = 0;
+};
+FloodAccount flood_account(const std::vector<std::string>& lines) {
+  FloodAccount account;
+  account.written =
+      count_containing(lines, "Flood                big ") + count_containing(lines, "Flood                small ");
+  static const std::regex lost_line(R"(lost (\d+) records from flood )");
+  for (const auto& line : lines)
+    if (std::smatch m; std::regex_search(line, m, lost_line)) account.lost += std::stoull(m[1]);
+  return account;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(faults)
@@ -316,7 +340,7 @@ BOOST_AUTO_TEST_CASE(a_subscriber_that_stops_reading_costs_the_bus_at_most_its_b
   constexpr std::uint64_t kOverhead = std::uint64_t{24} << 20;  // libzmq, threads, malloc's slack
   TempDir dir;
   Bus bus(dir.path(), "[bus]\nmax_queue_bytes = " + std::to_string(kBudget) + "\n",
-          {"/usr/bin/prlimit", "--as=" + std::to_string(std::uint64_t{1} << 30), "--"});
+          address_space_cap(std::uint64_t{1} << 30));
   StatsWatcher stats(bus.subscribe_endpoint);
   LogNode node(dir.path(), bus, "deduplication_window = 0\nmax_memory_logs = 10\nenable_dashboard_streaming = false\n");
   Process tail({bin("cantina-cli"), "tail", "--config", node.config.string()}, dir.path() / "tail.out");
@@ -335,9 +359,7 @@ BOOST_AUTO_TEST_CASE(a_subscriber_that_stops_reading_costs_the_bus_at_most_its_b
   std::uint64_t calls = 0;
   {
     zmq::context_t context;
-    bus::LoggerOptions options = bus::logger_options(bus::parse_config(bus_section(bus), "test.toml").bus, "flood");
-    options.queue_capacity = 4096;
-    bus::Logger logger(context, options);
+    bus::Logger logger(context, flood_options(bus));
     const std::string big(200 * 1024, 'b');
     for (int round = 0; round < 500; ++round) {
       logger.log(bus::Level::info, "big " + std::to_string(round) + " " + big);
@@ -359,17 +381,12 @@ BOOST_AUTO_TEST_CASE(a_subscriber_that_stops_reading_costs_the_bus_at_most_its_b
                                                    << after_kib / 1024 << " MiB (budget " << (kBudget >> 20)
                                                    << " MiB)");
   BOOST_TEST(bus.process.running());
-  BOOST_TEST(peak_kib * 1024 <= kBudget + kOverhead);
+  if (kMemoryMeasurable) BOOST_TEST(peak_kib * 1024 <= kBudget + kOverhead);
 
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   kill(tail.pid(), SIGCONT);
   const auto lines = read_lines(node.session_file());
-  const std::uint64_t written =
-      count_containing(lines, "Flood                big ") + count_containing(lines, "Flood                small ");
-  std::uint64_t lost = 0;
-  static const std::regex lost_line(R"(lost (\d+) records from flood )");
-  for (const auto& line : lines)
-    if (std::smatch m; std::regex_search(line, m, lost_line)) lost += std::stoull(m[1]);
+  const auto [written, lost] = flood_account(lines);
   BOOST_TEST_MESSAGE(calls << " records logged, " << written << " written, " << lost << " reported lost");
   BOOST_TEST(written + lost == calls);
   for (const auto& line : lines)
@@ -377,6 +394,58 @@ BOOST_AUTO_TEST_CASE(a_subscriber_that_stops_reading_costs_the_bus_at_most_its_b
   BOOST_TEST(count_containing(lines, "Cantina Busd         disconnected 1 subscriber(s) that stopped reading") +
                  count_containing(lines, "; disconnected 1 subscriber(s) that stopped reading") >=
              1u);
+}
+
+// The logging node frozen (SIGSTOP) while a service floods and then exits: busd
+// finds the node stopped reading, disconnects it, and the service's last records
+// and its final statement of its last sequence number go to the other
+// subscriber only. Nothing later from that service would tell the node what it
+// missed; busd restates how far each recent publisher got once the node
+// reconnects, so every record is in the session file or reported lost.
+BOOST_AUTO_TEST_CASE(a_node_that_missed_a_publishers_last_records_reports_them_when_it_returns) {
+  TempDir dir;
+  Bus bus(dir.path(), "[bus]\nmax_queue_bytes = " + std::to_string(std::uint64_t{4} << 20) + "\n");
+  LogNode node(dir.path(), bus, "deduplication_window = 0\nmax_memory_logs = 10\nenable_dashboard_streaming = false\n");
+  // Another subscriber that keeps reading: the service goes on publishing.
+  Process tail({bin("cantina-cli"), "tail", "--config", node.config.string()}, dir.path() / "tail.out");
+  StatsWatcher stats(bus.subscribe_endpoint);
+  BOOST_TEST_REQUIRE(stats.wait_until([](const bus::LoggingStats&) { return true; }, 10s).has_value());
+  kill(node.process->pid(), SIGSTOP);
+
+  std::uint64_t calls = 0;
+  {
+    zmq::context_t context;
+    bus::Logger logger(context, flood_options(bus));
+    const std::string big(64 * 1024, 'b');
+    for (int round = 0; round < 200; ++round) {
+      logger.log(bus::Level::info, "big " + std::to_string(round) + " " + big);
+      for (int i = 0; i < 10; ++i) logger.log(bus::Level::info, "small " + std::to_string(round * 10 + i));
+      calls += 11;
+      if (round % 8 == 7) BOOST_TEST(logger.flush(5s));
+    }
+    BOOST_TEST(logger.flush(10s));
+  }                                 // the final statement, while the node is away
+  std::this_thread::sleep_for(2s);  // past busd's first restating round, which the node misses too
+  kill(node.process->pid(), SIGCONT);
+
+  BOOST_TEST(
+      stats.wait_until([&](const bus::LoggingStats& s) { return s.received + s.lost >= calls; }, 30s).has_value());
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  const auto [written, lost] = flood_account(lines);
+  BOOST_TEST_MESSAGE(calls << " records logged, " << written << " written, " << lost << " reported lost");
+  BOOST_TEST(written + lost == calls);
+  BOOST_TEST(lost > 0u);  // the node did miss the last ones
+  // The scenario happened: busd dropped records meant for the stopped node, or
+  // disconnected it (and perhaps the tail): it says so on stderr.
+  const std::string said = bus.process.output();
+  BOOST_TEST((said.find(" subscriber(s) that stopped reading") != std::string::npos ||
+              said.find("for every subscriber") != std::string::npos),
+             said);
+  tail.stop(SIGTERM);
+  for (const auto& line : lines)
+    if (line.find("Cantina Busd") != std::string::npos || line.find("cantina_busd") != std::string::npos)
+      BOOST_TEST_MESSAGE(line);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -117,6 +117,16 @@ std::string visit_log_records(Bytes payload, bool batch, LogBatchInfo& info,
                               FunctionRef<void(const LogRecordView&)> use,
                               ViewFields fields = ViewFields::all) noexcept;
 
+// The publisher of a message on a log topic and the highest sequence number it
+// states or numbers a record with, read without the records' text (for
+// cantina-busd, which remembers how far each publisher got). nullopt if the
+// payload is not a LogRecordBatch (`batch`) or LogRecord.
+struct LogSequencePeek {
+  std::uint64_t publisher_id = 0;
+  std::uint64_t highest = 0;  // 0: none numbered
+};
+std::optional<LogSequencePeek> peek_log_sequence(Bytes payload, bool batch) noexcept;
+
 // A record read by visit_log_records, copied out.
 LogRecord to_owned(const LogRecordView& record);
 

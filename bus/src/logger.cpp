@@ -106,13 +106,15 @@ void Logger::poke_idle() noexcept {
   [[maybe_unused]] const ssize_t written = ::write(idle_fd_, &one, sizeof one);
 }
 
-std::string& Logger::format_buffer() {
-  thread_local std::string buffer;
+fmt::memory_buffer& Logger::format_buffer() {
+  thread_local fmt::memory_buffer buffer;
   return buffer;
 }
 
-std::int64_t Logger::now_ns_() {
-  return now_ns();
+void Logger::enqueue_formatted(Level level, fmt::memory_buffer& message, const std::source_location& where) {
+  enqueue(now_ns(), level, std::string_view(message.data(), message.size()), where.file_name(), where.line(),
+          where.function_name(), nullptr);
+  if (message.capacity() > kFormatBufferKeepBytes) message = fmt::memory_buffer();  // one huge message: give it back
 }
 
 void Logger::log(Level level, std::string message, std::source_location where) {

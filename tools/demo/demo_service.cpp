@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
     // Warnings and errors are rarer than the rest.
     const Line* line = &lines[random() % lines.size()];
     if (line->level >= Level::warning && random() % 4 != 0) line = &lines[0];
-    loggers[which]->log_format(line->level, cantina::bus::FormatString(line->text), random() % 100);
+    loggers[which]->log_format(line->level, fmt::runtime(line->text), random() % 100);
   }
   one_by_one("stopping");
   return 0;

@@ -141,8 +141,9 @@ int main(int argc, char** argv) {
     }
     if (angle + step > 90 || angle + step < -90) step = -step;
     angle += step;
-    // fmt style: each {} takes the next argument. Below the threshold (INFO by
-    // default) a debug call costs one atomic load and formats nothing.
+    // {fmt} format strings, checked at compile time: each {} takes the next
+    // argument; specs such as {:.1f}, {:>8} or {:x} work too. Below the threshold
+    // (INFO by default) a debug call costs one atomic load and formats nothing.
     log.debug("tick {}: PWM duty {} us for {} degrees", tick, 1500 + angle * 10, angle);
     if (tick % 5 == 0) log.info("Head turned to {} degrees", angle);
     if (tick % 20 == 0) {

@@ -4,12 +4,14 @@
 //   cantina::bus::Logger log(context, {.service = "music_controller",
 //                                      .publish_endpoint = config.bus.publish_endpoint,
 //                                      .subscribe_endpoint = config.bus.subscribe_endpoint});
-//   log.info("Playing {} at volume {}", track, volume);
+//   log.info("Playing {} at volume {}, gain {:+.1f} dB", track, volume, gain);
 //   log.stream(cantina::bus::Level::warning) << "buffer underrun #" << count;
 //
 // Records from elsewhere (another language through the C ABI in c_api.h, lines
 // captured from a program's output) carry their own logger name, source
 // location, thread, time and fields: log(level, message, RecordDetails{...}).
+//
+// Formats: {fmt} format strings, checked at compile time (format.h).
 //
 // Threads: any thread may call the logging functions. A call formats the message
 // in the caller's thread, assigns the next sequence number and appends the record
@@ -114,17 +116,6 @@ struct RecordDetails {
   std::vector<Field> fields;      // key-value context, in order
 };
 
-// A format string that remembers where the log call was made.
-struct FormatString {
-  std::string_view text;
-  std::source_location location;
-
-  template <class S>
-  requires std::is_convertible_v<const S&, std::string_view> FormatString(
-      const S& format, std::source_location where = std::source_location::current())  // NOLINT
-      : text(format), location(where) {}
-};
-
 class Logger {
  public:
   // Connects to the bus; throws zmq::error_t if an endpoint is malformed and
@@ -146,36 +137,37 @@ class Logger {
   // the threshold or the queue was full (then counted in `dropped`).
   bool log(Level level, std::string message, RecordDetails details);
 
-  // Logs a "{}"-formatted message (see format.h) if `level` passes the threshold.
+  // Logs a {fmt}-formatted message (format.h: specs such as "{:.1f}", "{:>8}",
+  // "{:x}"; the format string is checked at compile time) if `level` passes the
+  // threshold: below it, nothing is formatted. Thread-safe, never blocks on the
+  // network; formats into a buffer of the calling thread (no allocation once warm).
   template <class... Args>
-  void log_format(Level level, FormatString format, const Args&... args) {
+  void log_format(Level level, FormatString<Args...> format, const Args&... args) {
     if (!enabled(level)) return;
-    std::string& message = format_buffer();  // this thread's, reused: no allocation once warm
+    fmt::memory_buffer& message = format_buffer();  // this thread's, reused: no allocation once warm
     message.clear();
-    detail::format_into(message, format.text, args...);
-    enqueue(now_ns_(), level, message, format.location.file_name(), format.location.line(),
-            format.location.function_name(), nullptr);
-    if (message.capacity() > kFormatBufferKeepBytes) std::string().swap(message);  // one huge message: give it back
+    detail::format_into(message, format, args...);
+    enqueue_formatted(level, message, format.location);
   }
 
   template <class... Args>
-  void debug(FormatString format, const Args&... args) {
+  void debug(FormatString<Args...> format, const Args&... args) {
     log_format(Level::debug, format, args...);
   }
   template <class... Args>
-  void info(FormatString format, const Args&... args) {
+  void info(FormatString<Args...> format, const Args&... args) {
     log_format(Level::info, format, args...);
   }
   template <class... Args>
-  void warning(FormatString format, const Args&... args) {
+  void warning(FormatString<Args...> format, const Args&... args) {
     log_format(Level::warning, format, args...);
   }
   template <class... Args>
-  void error(FormatString format, const Args&... args) {
+  void error(FormatString<Args...> format, const Args&... args) {
     log_format(Level::error, format, args...);
   }
   template <class... Args>
-  void critical(FormatString format, const Args&... args) {
+  void critical(FormatString<Args...> format, const Args&... args) {
     log_format(Level::critical, format, args...);
   }
 
@@ -242,8 +234,10 @@ class Logger {
   // A thread's format buffer or a slot's message keeps at most this much capacity
   // from one record to the next.
   static constexpr std::size_t kFormatBufferKeepBytes = std::size_t{64} * 1024;
-  static std::string& format_buffer();
-  static std::int64_t now_ns_();
+  static fmt::memory_buffer& format_buffer();
+  // Enqueues log_format's message, made now at `where`; gives the buffer's
+  // memory back if it grew past kFormatBufferKeepBytes.
+  void enqueue_formatted(Level level, fmt::memory_buffer& message, const std::source_location& where);
   // Wakes the background thread from its idle poll(2) (async-signal-safe; any thread).
   void poke_idle() noexcept;
 

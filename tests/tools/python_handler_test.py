@@ -70,6 +70,98 @@ handlers = [h for h in logging.getLogger().handlers if isinstance(h, cantina_log
 assert len(handlers) == 1, handlers
 """
 
+# Run once with the native module and once through ctypes ($CANTINA_PYTHON_NATIVE=0): every
+# behaviour of the handler, the same on both paths. argv: tag, "native" or "ctypes", the
+# config of a bus that is gone (no busd at its endpoints).
+PATHS_SCRIPT = """
+import logging, os, sys
+import cantina_logging
+from cantina_logging import CantinaHandler
+tag, path, gone_config = sys.argv[1], sys.argv[2], sys.argv[3]
+handler = CantinaHandler("py_paths_test")
+assert handler.native is (path == "native"), (handler.native, cantina_logging.NATIVE)
+root = logging.getLogger()
+root.addHandler(handler)
+root.setLevel(logging.DEBUG)
+log = logging.getLogger("cantina_os.paths")
+
+class Exploding:
+    def __str__(self):
+        raise AssertionError("formatted although below the bus threshold")
+
+class Refusing:
+    def __str__(self):
+        raise ValueError("cannot be a string")
+
+log.debug("%s", Exploding())                       # below the bus threshold: not even formatted
+log.info("%s: unformattable %s", tag, Refusing())  # a failure: counted and reported, never raised
+log.info("%s: bad format %d", tag, "not a number")  # the same
+log.info("%s: fields", tag, extra={"track": "Cantina Band", "volume": 45, "_private": "no"})
+log.info("%s: a field that cannot be a string", tag, extra={"bad": Refusing()})
+try:
+    {}["missing"]
+except KeyError:
+    log.exception("%s: exception", tag)
+log.info("%s: stack", tag, stack_info=True)
+handler.addFilter(lambda record: "filtered out" not in record.msg)   # the handler's own filters apply
+log.info("%s: filtered out", tag)
+handler.setFormatter(logging.Formatter("formatted %(levelname)s %(message)s"))   # and its formatter
+log.info("%s: with a formatter", tag)
+handler.setFormatter(None)
+log.warning("%s: before fork", tag)
+if os.environ.get("CANTINA_TEST_NO_FORK") != "1":
+    child = os.fork()
+    if child == 0:   # the child logs through a Logger of its own
+        log.warning("%s: child %d", tag, os.getpid(), extra={"who": "child"})
+        logging.shutdown()
+        os._exit(0)
+    os.waitpid(child, 0)
+log.warning("%s: parent after fork", tag)
+
+# A bus that is gone: records are held, then dropped and counted; nothing raises, close() returns.
+gone = CantinaHandler("py_gone_test", gone_config, hold_seconds=0.2)
+assert gone.connected and gone.native is (path == "native")
+gone_log = logging.getLogger("gone")
+gone_log.propagate = False
+gone_log.addHandler(gone)
+for n in range(3):
+    gone_log.error("%s: nobody listens %d", tag, n)
+gone.close()
+gone_log.error("%s: after close", tag)   # counted as a failure, not raised
+
+for n in range(500):
+    log.info("%s: queued %d", tag, n)
+print("failures", handler.failures, gone.failures, handler.counters()["dropped"], flush=True)
+"""   # and it exits at once: logging.shutdown() must publish the 500 queued records
+
+
+# Daemon threads log without pause while the main thread exits: logging.shutdown() closes
+# the handler under them, and their later records must be counted, never use the freed
+# Logger (a crash) or raise.
+EXIT_SCRIPT = """
+import logging, sys, threading, time
+from cantina_logging import CantinaHandler
+tag = sys.argv[1]
+handler = CantinaHandler("py_exit_test")
+logging.getLogger().addHandler(handler)
+logging.getLogger().setLevel(logging.INFO)
+log = logging.getLogger("cantina_os.exit")
+started = threading.Event()
+
+def chatter():
+    n = 0
+    while True:
+        log.info("%s: chatter %d", tag, n, extra={"n": n})
+        n += 1
+        started.set()
+
+for _ in range(3):
+    threading.Thread(target=chatter, daemon=True).start()
+started.wait()
+time.sleep(0.05)
+log.warning("%s: main done", tag)
+"""
+
 
 class PythonHandlerTest(unittest.TestCase):
 
@@ -284,6 +376,93 @@ class PythonHandlerTest(unittest.TestCase):
         self.assertFalse(missing.connected)
         self.assertEqual(missing.failures, 7)   # the set-up and six records
         self.assertEqual(broken.failures, 7)
+
+    def test_the_native_module_is_found_beside_the_library_and_used(self):
+        self.assertIsNotNone(cantina_logging.NATIVE, f"_cantina_logging.abi3.so not loaded from beside {LIB} (not "
+                             "built, or $CANTINA_PYTHON_NATIVE=0)")
+        self.assertEqual(Path(cantina_logging.NATIVE.__file__).parent, LIB.resolve().parent)
+        handler = CantinaHandler("native_test", self.sandbox.config, library=LIB)
+        try:
+            self.assertTrue(handler.native)
+        finally:
+            handler.close()
+
+    def test_native_and_ctypes_paths_behave_the_same(self):
+        """Threshold before formatting, failures counted never raised, fields, exception and stack
+        text, a fork's child logging through its own Logger, a bus that is gone, and records
+        still queued at exit: the same through the native module and through ctypes."""
+        script = self.sandbox.dir / "paths.py"
+        script.write_text(PATHS_SCRIPT)
+        gone_config = self.sandbox.dir / "gone.toml"
+        gone_config.write_text(f'[bus]\npublish_endpoint = "ipc://{self.sandbox.dir}/gone-publish"\n'
+                               f'subscribe_endpoint = "ipc://{self.sandbox.dir}/gone-subscribe"\n')
+        for path in ("native", "ctypes"):
+            with self.subTest(path=path):
+                tag = f"paths-{path}"
+                env = dict(self.sandbox.env, PYTHONPATH=str(SOURCE_DIR / "tools" / "python"),
+                           CANTINA_PYTHON_NATIVE="1" if path == "native" else "0")
+                # ThreadSanitizer does not support a thread started in the child of a
+                # multi-threaded process (the child's own Logger): no fork there.
+                forks = "thread" not in os.environ.get("CANTINA_SANITIZE", "")
+                if not forks:
+                    env["CANTINA_TEST_NO_FORK"] = "1"
+                run = subprocess.run([sys.executable, str(script), tag, path, str(gone_config)], env=env,
+                                     capture_output=True, text=True, timeout=60)
+                self.assertEqual(run.returncode, 0, run.stderr)
+                # Three failures (two messages, one field that cannot be formatted), reported once;
+                # the bus that is gone: one record after close(); nothing dropped on the live bus.
+                self.assertEqual(run.stdout.split(), ["failures", "3", "1", "0"], run.stderr)
+                self.assertEqual(len(run.stderr.splitlines()), 1, run.stderr)
+                self.assertIn("cannot be a string", run.stderr)
+                queued = rf"Py Paths Test +{tag}: queued \d+$"
+                self.assertTrue(wait_for(lambda: len(self.sandbox.lines_matching(queued)) == 500, 15),
+                                f"{len(self.sandbox.lines_matching(queued))} of 500 queued records arrived")
+                history = subprocess.run([str(BIN_DIR / "cantina-cli"), "tail", "--config", str(self.sandbox.config),
+                                          "-n", "1000", "--no-follow", "--json", "--service", "py_paths_test"],
+                                         capture_output=True, text=True, timeout=30, env=self.sandbox.env)
+                self.assertEqual(history.returncode, 0, history.stderr)
+                records = [json.loads(line) for line in history.stdout.splitlines()]
+                self.assertTrue(records, history.stderr[-500:])
+                mine = {record["message"].partition("\n")[0]: record for record in records
+                        if record["message"].startswith(tag) and ": queued " not in record["message"]}
+                self.assertIn(f"{tag}: fields", mine, f"{len(records)} records: {sorted(mine)} {records[:2]}")
+                self.assertEqual(mine[f"{tag}: fields"]["fields"], {"track": "Cantina Band", "volume": "45"})
+                self.assertEqual(mine[f"{tag}: fields"]["logger"], "cantina_os.paths")
+                self.assertEqual(mine[f"{tag}: fields"]["file"], str(script))
+                self.assertEqual(mine[f"{tag}: fields"]["function"], "<module>")
+                self.assertIn("\nTraceback (most recent call last):\n", mine[f"{tag}: exception"]["message"])
+                self.assertTrue(mine[f"{tag}: exception"]["message"].endswith("KeyError: 'missing'"))
+                self.assertIn("\nStack (most recent call last):\n", mine[f"{tag}: stack"]["message"])
+                children = [record for text, record in mine.items() if text.startswith(f"{tag}: child ")]
+                self.assertEqual(len(children), 1 if forks else 0, sorted(mine))
+                expected = ["fields", "exception", "stack", "before fork", "parent after fork"]
+                if forks:
+                    child_pid = int(next(text for text in mine if text.startswith(f"{tag}: child ")).split()[-1])
+                    self.assertEqual(children[0]["pid"], child_pid)
+                    self.assertEqual(children[0]["fields"], {"who": "child"})
+                    self.assertNotEqual(mine[f"{tag}: parent after fork"]["pid"], child_pid)
+                    expected.append(f"child {child_pid}")
+                self.assertEqual(sorted(mine), sorted(f"{tag}: {text}" for text in expected))
+                self.assertEqual(self.sandbox.lines_matching(f"{tag}: (nobody listens|after close|unformattable|"
+                                                             "filtered out)"), [])
+                self.assertTrue(wait_for(lambda: self.sandbox.lines_matching(
+                    f"Py Paths Test +formatted INFO {tag}: with a formatter$"), 10))
+
+    def test_exit_while_another_thread_logs(self):
+        script = self.sandbox.dir / "exit.py"
+        script.write_text(EXIT_SCRIPT)
+        for path in ("native", "ctypes"):
+            with self.subTest(path=path):
+                tag = f"exit-{path}"
+                env = dict(self.sandbox.env, PYTHONPATH=str(SOURCE_DIR / "tools" / "python"),
+                           CANTINA_PYTHON_NATIVE="1" if path == "native" else "0")
+                for attempt in range(3):
+                    run = subprocess.run([sys.executable, str(script), f"{tag}-{attempt}"], env=env,
+                                         capture_output=True, text=True, timeout=60)
+                    self.assertEqual(run.returncode, 0, run.stderr)
+                    self.assertEqual(run.stderr, "")
+                    self.assertTrue(wait_for(lambda: self.sandbox.lines_matching(
+                        rf"Py Exit Test +{tag}-{attempt}: main done$"), 10))
 
     def test_python_levels_map_to_bus_levels(self):
         mapping = {logging.NOTSET: "DEBUG", 5: "DEBUG", logging.DEBUG: "DEBUG", 15: "DEBUG", logging.INFO: "INFO",

@@ -21,9 +21,10 @@ from support import BIN_DIR, TOOL, Sandbox, wait_for  # noqa: E402
 PYTHON_SERVICE = """
 import logging, time
 from cantina_logging import CantinaHandler      # found through the supervisor's PYTHONPATH
-logging.getLogger().addHandler(CantinaHandler())  # service id from $CANTINA_SERVICE
+handler = CantinaHandler()                        # service id from $CANTINA_SERVICE
+logging.getLogger().addHandler(handler)
 logging.getLogger().setLevel(logging.INFO)
-logging.getLogger("cantina_os.py").info("python service up")
+logging.getLogger("cantina_os.py").info("python service up (native handler: %s)", handler.native)
 try:
     1 / 0
 except ZeroDivisionError:
@@ -132,7 +133,8 @@ class SupervisorTest(unittest.TestCase):
         self.assertLess(changed, first_debug)
 
     def test_3_a_supervised_python_service_logs_through_the_handler(self):
-        self.wait_for_line(r"\] INFO     Py Service +python service up$")
+        # the native module is found beside the library, as cantina_logging.py through PYTHONPATH
+        self.wait_for_line(r"\] INFO     Py Service +python service up \(native handler: True\)$")
         line = self.wait_for_line(r"\] ERROR    Py Service +could not divide\\nTraceback")
         self.assertIn("ZeroDivisionError: division by zero", line)
 

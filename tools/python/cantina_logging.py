@@ -16,10 +16,21 @@ debug records on and off at run time. Outside `tools/cantina up`, name the confi
 config= or $CANTINA_CONFIG (up sets it for every service).
 
 Plain Python 3, no pip packages: the records are encoded by the bus library itself
-(libcantina_bus_c.so, through ctypes), so schemas/*.capnp stays the single source of truth.
+(libcantina_bus_c.so), so schemas/*.capnp stays the single source of truth. A record goes
+from CantinaHandler to the library's Logger through the native module _cantina_logging
+(tools/python/cantina_logging_native.cpp, built by CMake beside the library, in build/lib/):
+it filters, applies the bus threshold, formats and queues the record in C, with no ctypes
+call per record. Everything else (loading the library, opening, flushing and closing the
+Logger, BusLogger, LineReader, StatusPublisher) goes through ctypes: those calls are rare,
+and tools/cantina uses them where no native module was built. Where the native module is
+missing (not built) or does not load, CantinaHandler logs through ctypes, with the same
+behaviour, only slower; `NATIVE` says which (None: ctypes), and $CANTINA_PYTHON_NATIVE=0
+forces ctypes (to compare the two).
 
 Where things are found:
 - the library: `library=` argument, else $CANTINA_LIB, else <project>/build/lib/libcantina_bus_c.so;
+- the native module: _cantina_logging.abi3.so in the directory of that library (without
+  `library=`), else `import _cantina_logging` from sys.path;
 - the config (for the bus endpoints): `config=` argument, else $CANTINA_CONFIG, else
   <project>/conf/cantina.toml;
 - the service id: `service` argument, else $CANTINA_SERVICE (set by `tools/cantina up`),
@@ -37,6 +48,7 @@ tools/cantina uses them to publish the output of the programs it supervises and 
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import logging
 import os
 import re
@@ -45,10 +57,12 @@ import threading
 from pathlib import Path
 
 __all__ = ["setup", "CantinaHandler", "BusLibrary", "BusLogger", "LineReader", "StatusPublisher", "BusError", "find_library",
-           "find_config", "bus_level", "load_endpoints", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+           "find_config", "bus_level", "load_endpoints", "NATIVE", "DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 LIBRARY_NAME = "libcantina_bus_c.so"
+NATIVE_NAME = "_cantina_logging"
+NATIVE_FILE = NATIVE_NAME + ".abi3.so"
 API_VERSION = 3  # CANTINA_C_API_VERSION this module was written for
 
 # Bus levels (CANTINA_LEVEL_*) and states (CANTINA_STATE_*), as in bus/include/cantina/bus/c_api.h.
@@ -73,6 +87,29 @@ def find_library(explicit: str | os.PathLike | None = None) -> Path:
 def find_config(explicit: str | os.PathLike | None = None) -> Path:
     """The config file to read: `explicit`, else $CANTINA_CONFIG, else <project>/conf/cantina.toml."""
     return Path(explicit or os.environ.get("CANTINA_CONFIG") or PROJECT_ROOT / "conf" / "cantina.toml")
+
+
+def _load_native():
+    """The native module _cantina_logging: beside find_library(), else from sys.path; None if
+    $CANTINA_PYTHON_NATIVE is 0, or if it is missing or does not load (then ctypes carries the
+    records: the same behaviour, only slower)."""
+    if os.environ.get("CANTINA_PYTHON_NATIVE", "1") == "0":
+        return None
+    try:
+        path = find_library().parent / NATIVE_FILE
+        if path.is_file():
+            spec = importlib.util.spec_from_file_location(NATIVE_NAME, path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(NATIVE_NAME)
+        if module.C_API_VERSION != API_VERSION:
+            return None
+        module.configure(_STANDARD_ATTRIBUTES, len(logging.makeLogRecord({}).__dict__), logging.LogRecord,
+                         logging.LogRecord.getMessage, logging.Handler.handle, sys.version_info >= (3, 12))
+        return module
+    except Exception:  # noqa: BLE001 - ImportError, OSError of a broken file: ctypes does the work
+        return None
 
 
 def bus_level(python_level: int) -> int:
@@ -333,6 +370,9 @@ class StatusPublisher:
 # Attributes every LogRecord has; anything else on a record came from `extra=` and becomes a field.
 _STANDARD_ATTRIBUTES = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
+NATIVE = _load_native()   # the module _cantina_logging, or None: records go through ctypes
+_HANDLER_BASES = (NATIVE.Core, logging.Handler) if NATIVE else (logging.Handler,)
+
 
 def _default_service() -> str:
     """$CANTINA_SERVICE, else the running script's name made into a service id."""
@@ -342,7 +382,7 @@ def _default_service() -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", script)[:128] or "python"
 
 
-class CantinaHandler(logging.Handler):
+class CantinaHandler(*_HANDLER_BASES):
     """A logging.Handler that publishes records on the Cantina bus as LogRecords of `service`.
 
     service       the service id (letters, digits, '_', '-', '.'); default $CANTINA_SERVICE or the script name
@@ -355,6 +395,10 @@ class CantinaHandler(logging.Handler):
 
     The bus threshold follows `tools/cantina level SERVICE LEVEL`.
     Nothing here raises into the caller: see `failures`.
+
+    With the native module (see NATIVE), handle() and emit() are its Core's, in C; the
+    methods below whose names start with "_" are what they call back (rarely: a fork, a
+    failure); without it, _emit_python is emit().
     """
 
     def __init__(self, service: str | None = None, config: str | os.PathLike | None = None, *,
@@ -376,6 +420,11 @@ class CantinaHandler(logging.Handler):
             library = BusLibrary.load(self._library)
             self._bus = BusLogger(library, self.service, None, None, self._bus_threshold, self._hold_seconds,
                                   config=find_config(self._config))
+            if NATIVE:
+                try:
+                    self._native_attach(str(library.path), self._bus._handle, True)
+                except Exception:  # noqa: BLE001 - a library it cannot resolve: records go through ctypes
+                    self._native_attach(str(library.path), self._bus._handle, False)
         except Exception as error:  # noqa: BLE001 - the handler must never take the service down
             self._bus = None
             self._fail(error)
@@ -392,6 +441,14 @@ class CantinaHandler(logging.Handler):
             sys.stderr.flush()
         except Exception:  # noqa: BLE001 - stderr may be closed
             pass
+
+    def _no_bus(self) -> None:
+        """A record that found no bus logger (not connected, or closed): counted."""
+        self.failures += 1
+
+    def _log_failed(self, result: int) -> None:
+        """The bus logger refused a record with `result` (not a full queue, which it counts)."""
+        self._fail(BusError(RESULT_NAMES.get(result, f"error {result}")))
 
     @property
     def connected(self) -> bool:
@@ -411,12 +468,15 @@ class CantinaHandler(logging.Handler):
         """The bus logger, reopened in a child after fork() (the parent's cannot be used there)."""
         if os.getpid() != self._pid:
             self._pid = os.getpid()
+            if NATIVE:
+                self._native_detach()
             if self._bus:
                 self._bus.abandon()
             self._open()
         return self._bus
 
-    def emit(self, record: logging.LogRecord) -> None:
+    def _emit_python(self, record: logging.LogRecord) -> None:
+        """emit() through ctypes (the native emit() does the same in C)."""
         try:
             bus = self._bus_for_this_process()
             if bus is None:
@@ -438,6 +498,10 @@ class CantinaHandler(logging.Handler):
         except Exception as error:  # noqa: BLE001 - logging must never raise into the caller
             self._fail(error)
 
+    if not NATIVE:
+        emit = _emit_python
+        native = False   # else Core.native: True once records go to the bus through the native module
+
     def flush(self) -> None:
         """Waits (at most hold_seconds) until every record so far was handed to the bus."""
         try:
@@ -450,6 +514,8 @@ class CantinaHandler(logging.Handler):
         """Publishes what is queued (at most hold_seconds) and disconnects; logging.shutdown calls it at exit."""
         try:
             with self.lock:  # not while another thread is in emit()
+                if NATIVE:
+                    self._native_detach()   # under the GIL: no native emit() uses the handle after this
                 bus, self._bus = self._bus, None
             if bus:
                 if os.getpid() == self._pid:

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -24,22 +25,30 @@ namespace cantina::logging {
 // it counts happened, so the entries come out in time order. Not thread-safe: the
 // receive thread owns it. Every operation is O(1) amortised per entry.
 //
-// Keys: a record is counted as a repeat only if its service id, level and text
-// are all equal to those of the record that opened the window (compared in
-// full); the 64-bit hash that finds the window is SipHash-1-3 with a key drawn
-// from getrandom(2) when the process starts, so nobody can craft two keys that
-// collide (1-3 rather than 2-4: half the cost, which the node pays per record;
-// the comparison, not the hash, decides what is folded). Two different keys that collide anyway (odds ~1e-11 with
-// 10,000 keys open) are both written: the second is not tracked, never folded.
+// Keys: a window is found by the 64-bit half of a 128-bit SipHash-1-3 of the
+// key (service id, level, text) with a key drawn from getrandom(2) when the
+// process starts, so nobody can craft two keys that collide; the other half and
+// the level must match too before a record counts as a repeat. From its first
+// repeat on, a window keeps the key's text and later repeats are compared with
+// it in full. (1-3 rather than 2-4: half the cost, which the node pays per
+// record.) Two different keys whose 64-bit halves collide anyway (odds ~1e-11
+// with 10,000 keys open) are both written: the second is not tracked, never
+// folded.
 //
-// Memory: a window keeps the key's hash, times and counts (~80 bytes; the index
-// is allocated once for max_keys), and copies of the key and of what a summary
-// names (service id, text, friendly name, host, logger) in one circular byte
-// buffer: windows close in the order they opened, so the oldest bytes are always
-// the next to go. Both grow (doubling) up to max_keys windows and max_bytes bytes
-// and are then reused: once warm, opening and closing windows allocates nothing.
+// Memory: a window keeps the hashes and its opening time (32 bytes; the index
+// is allocated once for max_keys). Most records are never repeated, so a
+// window's text (the key and what a summary names: service id, text, friendly
+// name, host, logger) and counts are kept only from its first repeat on. The
+// texts go one after the other into one circular byte buffer, in the order of
+// the first repeats; a text is dead once its window closes, and the buffer's
+// oldest bytes are reclaimed once dead. Windows grow up to max_keys, the buffer
+// (doubling) up to max_bytes bytes, and then both are reused: once warm,
+// nothing is allocated (one string per key would leave the allocator's heap
+// fragmented to about twice the bound under a flood of repeated keys).
 // Reaching either bound closes the oldest window early (its summary emitted,
-// counted in closed_early()); a key larger than max_bytes is not tracked.
+// counted in closed_early()); a key larger than max_bytes is not tracked, and a
+// first repeat that finds no room without closing its own window is written,
+// not folded.
 class DedupFilter {
  public:
   static constexpr std::size_t kDefaultMaxBytes = std::size_t{16} * 1024 * 1024;
@@ -52,8 +61,8 @@ class DedupFilter {
     // records (the shorter of the two applies to them).
     std::chrono::milliseconds summary_interval{2000};
     std::chrono::milliseconds urgent_interval{1000};
-    // Keys tracked at most (at least 1; 0 is treated as 1), and bytes kept for
-    // them (at least 4096; rounded down to a power of two).
+    // Keys tracked at most (at least 1; 0 is treated as 1), and bytes of the
+    // repeated keys' texts kept (at least 4096; rounded down to a power of two).
     std::size_t max_keys = 10000;
     std::size_t max_bytes = kDefaultMaxBytes;
     // The time a summary is stamped with (ns since the epoch); null = the system clock.
@@ -68,9 +77,15 @@ class DedupFilter {
   DedupFilter(const DedupFilter&) = delete;
   DedupFilter& operator=(const DedupFilter&) = delete;
 
-  // The hash of an entry's key (SipHash-1-3 keyed once per process); pass it to
-  // admit() to hash only once.
-  static std::uint64_t key_hash(std::string_view service_id, Level level, std::string_view message) noexcept;
+  // The hash of an entry's key (128-bit SipHash-1-3 keyed once per process):
+  // `slot` finds its window, `check` confirms it. Pass it to admit() to hash
+  // only once.
+  struct KeyHash {
+    std::uint64_t slot = 0;
+    std::uint64_t check = 0;
+    bool operator==(const KeyHash&) const = default;
+  };
+  static KeyHash key_hash(std::string_view service_id, Level level, std::string_view message) noexcept;
 
   // Returns true if `entry` should be written (first occurrence in its window) and
   // false if it is a repeat (counted, to be summarised). `now_ns` is a monotonic
@@ -81,8 +96,8 @@ class DedupFilter {
     return admit(entry, key_hash(entry.service_id, entry.level, entry.message), now_ns, summaries);
   }
   // The same with the key's hash computed by the caller (key_hash(); a test may
-  // pass any value: keys are still compared in full).
-  bool admit(const LogEntry& entry, std::uint64_t hash, std::int64_t now_ns, std::vector<LogEntry>& summaries);
+  // give another `slot` to make keys collide).
+  bool admit(const LogEntry& entry, const KeyHash& hash, std::int64_t now_ns, std::vector<LogEntry>& summaries);
 
   // Appends the summaries due by `now_ns` (in the order they fell due), then
   // closes every window opened at or before now_ns - window, appending a summary
@@ -101,11 +116,10 @@ class DedupFilter {
   // When the next summary falls due (monotonic ns), if one is pending.
   std::optional<std::int64_t> next_due_ns() const;
 
-  // Keys tracked now (open windows), and the bytes kept for them.
+  // Keys tracked now (open windows), and the bytes of the texts kept for those
+  // with repeats.
   std::size_t size() const { return keys_; }
-  std::size_t bytes() const {
-    return keys_ != 0 ? static_cast<std::size_t>(text_head_ - windows_[first_window_].offset) : 0;
-  }
+  std::size_t bytes() const { return static_cast<std::size_t>(text_head_ - text_tail_); }
 
   // Total repeats counted (suppressed) since construction.
   std::uint64_t suppressed() const { return suppressed_; }
@@ -116,17 +130,21 @@ class DedupFilter {
 
  private:
   struct Window {
-    std::uint64_t hash = 0;
-    std::int64_t opened_ns = 0;        // monotonic
+    std::uint64_t hash = 0;      // KeyHash::slot
+    std::uint64_t check = 0;     // KeyHash::check
+    std::int64_t opened_ns = 0;  // monotonic
+    std::uint32_t repeated = 0;  // its Repeated in repeated_ + 1; 0 = no repeat yet
+    Level level = Level::info;
+  };
+  // What a window keeps from its first repeat on.
+  struct Repeated {
     std::uint64_t repeats = 0;         // counted and not yet summarised
     std::int64_t first_repeat_ns = 0;  // timestamp_ns of the first of them
     std::int64_t last_repeat_ns = 0;   // timestamp_ns of the last of them
-    // The key and what a summary names, at text_ in this order: service_id,
-    // message, service, host, logger.
-    std::uint64_t offset = 0;  // in text_, counted from its start without wrapping (see make_room)
+    // service_id, message, service, host, logger, one after the other in text_
+    // from `offset` (counted from its start without wrapping; see keep_text).
+    std::uint64_t offset = 0;
     std::uint32_t lengths[5] = {};
-    Level level = Level::info;
-    std::size_t bytes() const { return std::size_t{lengths[0]} + lengths[1] + lengths[2] + lengths[3] + lengths[4]; }
   };
   // The index: open addressing with linear probing, sized once for max_keys at a
   // load of at most 2/3, so admitting and closing never allocate.
@@ -141,21 +159,24 @@ class DedupFilter {
     if (at >= windows_.size()) at -= windows_.size();
     return windows_[at];
   }
-  // The window's copy of field `i` (0 service_id, 1 message, 2 service, 3 host, 4 logger).
-  std::string_view field(const Window& window, int i) const noexcept;
-  // True if `entry` has the window's key.
-  bool same_key(const Window& window, const LogEntry& entry) const noexcept;
+  // The repeated key's field `i` (0 service_id, 1 message, 2 service, 3 host, 4 logger).
+  std::string_view field(const Repeated& repeated, int i) const noexcept;
+  // True if `entry`, whose key hashes to `hash`, has the window's key.
+  bool same_key(const Window& window, const LogEntry& entry, const KeyHash& hash) const noexcept;
+  // Keeps the text of window `number` at its first repeat, `entry`, closing
+  // older windows for room; false if there is none without closing this one.
+  bool keep_text(std::uint64_t number, const LogEntry& entry, std::vector<LogEntry>& summaries);
+  // Drops the texts of closed windows from the front of text_.
+  void reclaim_text() noexcept;
+  // Grows text_ to hold at least `needed` bytes, laying the live texts out again from 0.
+  void grow_text(std::size_t needed);
   // Appends a window (the caller keeps open windows below max_keys).
   void push_window(const Window& window);
-  // Where `size` bytes can be stored after the newest window's, growing the
-  // buffer or closing the oldest windows early as needed; false if `size` can
-  // never fit.
-  bool make_room(std::size_t size, std::uint64_t& offset, std::vector<LogEntry>& summaries);
 
   // Removes the oldest window, appending its summary if it had repeats.
   void close_oldest(std::vector<LogEntry>& summaries);
   // Appends the summary of the window's counted repeats and resets their count.
-  void summarise(Window& window, std::vector<LogEntry>& summaries);
+  void summarise(const Window& window, std::vector<LogEntry>& summaries);
 
   // Windows whose repeats wait for a summary, in the order they fall due: one queue
   // per interval (normal, urgent), so each is in order of arrival. An entry whose
@@ -196,15 +217,27 @@ class DedupFilter {
   std::vector<Slot> slots_;       // hash -> window number; size a power of two
   std::size_t mask_;
   std::size_t keys_ = 0;
-  // The windows' bytes, circular like windows_. Offsets count on without
-  // wrapping; a window's bytes are at offset % capacity, never split across the
-  // end (a window that would be starts at the next multiple of the capacity).
+  std::vector<Repeated> repeated_;            // one per window with repeats, reused
+  std::vector<std::uint32_t> free_repeated_;  // indexes in repeated_ not in use
+  // The kept texts: text_ holds them from text_tail_ to text_head_ (offsets count
+  // on without wrapping; a text is at offset % capacity, never split across the
+  // end: one that would be starts at the next multiple of the capacity).
+  // texts_ lists them in that order (circular, from texts_first_): whose (window
+  // number, Repeated) and where; a closed window's entry waits there until the
+  // ones before it go (at most about 2 * max_keys entries).
+  struct Text {
+    std::uint64_t window = 0;
+    std::uint32_t repeated = 0;
+    std::uint32_t size = 0;
+    std::uint64_t offset = 0;
+  };
   std::unique_ptr<char[]> text_;
   std::size_t text_capacity_ = 0;  // 0 or a power of two <= max_bytes_
-  std::uint64_t text_head_ = 0;    // just past the newest window's bytes
-  // Grows text_ to hold at least `needed` bytes, keeping the windows' bytes.
-  void grow_text(std::size_t needed);
-  std::uint64_t text_tail() noexcept { return keys_ != 0 ? window_at(0).offset : text_head_; }
+  std::uint64_t text_head_ = 0;
+  std::uint64_t text_tail_ = 0;
+  std::vector<Text> texts_;
+  std::size_t texts_first_ = 0;
+  std::size_t texts_count_ = 0;
   DueQueue normal_;
   DueQueue urgent_;
   std::size_t windows_with_repeats_ = 0;

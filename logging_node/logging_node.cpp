@@ -456,7 +456,7 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record, const s
     filtered.add(record.service, record.level, threshold, now_monotonic);
     return;
   }
-  const std::uint64_t hash = DedupFilter::key_hash(record.service, record.level, record.message);
+  const DedupFilter::KeyHash hash = DedupFilter::key_hash(record.service, record.level, record.message);
   // Filled in place: its strings keep their capacity while records are repeats, and
   // once it is handed on, an entry the writer has written takes its place.
   LogEntry& entry = *next_entry;

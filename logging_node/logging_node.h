@@ -74,9 +74,10 @@
 //   with a per-process SipHash key); a jump forward beyond what a publisher can
 //   send, or backward, is reported as such, never counted as lost. The
 //   friendly-name cache is bounded.
-// Dedup (DedupFilter): the first of identical records (service id, level and text
-//   compared in full) is written at once; its repeats within deduplication_window
-//   are counted, and a summary "(repeated N times between A and B)" follows at most
+// Dedup (DedupFilter): the first of identical records (service id, level and text:
+//   a 128-bit keyed hash, then the text in full once a key repeats) is written at
+//   once; its repeats within deduplication_window are counted, and a summary
+//   "(repeated N times between A and B)" follows at most
 //   dedup_summary_interval_ms after the first of them (ERROR and CRITICAL: at most
 //   1 s, written and synced like them), again for later repeats. The receive loop
 //   sleeps until the next summary is due. A summary is stamped with the time it is

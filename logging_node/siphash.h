@@ -1,4 +1,4 @@
-// SipHash (Aumasson and Bernstein, 2012): a keyed 64-bit hash. Without the
+// SipHash (Aumasson and Bernstein, 2012): a keyed 64- or 128-bit hash. Without the
 // key, nobody can make two inputs collide on purpose, which a fixed, published
 // hash function allows (an attacker could then fold one service's records into
 // another's, or flood a hash table).
@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string_view>
+#include <utility>
 
 namespace cantina::logging {
 
@@ -18,9 +19,11 @@ namespace cantina::logging {
 template <int CompressionRounds, int FinalRounds>
 class BasicSipHasher {
  public:
-  BasicSipHasher(std::uint64_t key0, std::uint64_t key1) noexcept
+  // `wide`: for finish128(), the reference's 128-bit output (its own
+  // initial state, so its first half differs from finish()'s value).
+  BasicSipHasher(std::uint64_t key0, std::uint64_t key1, bool wide = false) noexcept
       : v0_(key0 ^ 0x736f6d6570736575ULL),
-        v1_(key1 ^ 0x646f72616e646f6dULL),
+        v1_(key1 ^ 0x646f72616e646f6dULL ^ (wide ? 0xee : 0)),
         v2_(key0 ^ 0x6c7967656e657261ULL),
         v3_(key1 ^ 0x7465646279746573ULL) {}
 
@@ -55,6 +58,18 @@ class BasicSipHasher {
     v2_ ^= 0xff;
     for (int i = 0; i < FinalRounds; ++i) round();
     return v0_ ^ v1_ ^ v2_ ^ v3_;
+  }
+
+  // The 128-bit hash of everything appended (made `wide`), as two words: the
+  // reference's output bytes 0-7 and 8-15, little-endian. Call once.
+  std::pair<std::uint64_t, std::uint64_t> finish128() noexcept {
+    compress(tail_ | (length_ << 56));
+    v2_ ^= 0xee;
+    for (int i = 0; i < FinalRounds; ++i) round();
+    const std::uint64_t low = v0_ ^ v1_ ^ v2_ ^ v3_;
+    v1_ ^= 0xdd;
+    for (int i = 0; i < FinalRounds; ++i) round();
+    return {low, v0_ ^ v1_ ^ v2_ ^ v3_};
   }
 
  private:

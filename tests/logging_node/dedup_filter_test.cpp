@@ -6,8 +6,10 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <fstream>
 #include <random>
 #include <string>
+#include <tuple>
 #include <unordered_set>
 #include <utility>
 #include <vector>
@@ -55,6 +57,25 @@ LogEntry record(std::string service_id, Level level, std::string message, std::i
   entry.host = "host-a";
   entry.logger = "main";
   return entry;
+}
+
+// The key hash of `entry` with its slot half replaced by `slot`: keys that
+// collide where the filter looks first.
+DedupFilter::KeyHash with_slot(const LogEntry& entry, std::uint64_t slot) {
+  DedupFilter::KeyHash hash = DedupFilter::key_hash(entry.service_id, entry.level, entry.message);
+  hash.slot = slot;
+  return hash;
+}
+
+// The process's resident anonymous memory (RssAnon of /proc/self/status), in kB
+// (unused under sanitizers: the test that reads it is left out there).
+[[maybe_unused]] std::size_t rss_anon_kb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("RssAnon:", 0) == 0) return std::stoul(line.substr(8));
+  }
+  return 0;
 }
 
 }  // namespace
@@ -357,16 +378,21 @@ BOOST_AUTO_TEST_CASE(a_million_distinct_messages_keep_the_table_bounded_and_coun
 BOOST_AUTO_TEST_CASE(never_folds_a_different_key_with_the_same_hash) {
   DedupFilter filter(60s);
   std::vector<LogEntry> summaries;
-  constexpr std::uint64_t kSameHash = 42;
-  BOOST_TEST(filter.admit(record("svc", Level::info, "one"), kSameHash, 0, summaries));
-  // Another text, service or level with the same hash: written, even as the
-  // first record after the window opened, and again and again.
-  BOOST_TEST(filter.admit(record("svc", Level::info, "two"), kSameHash, 1, summaries));
-  BOOST_TEST(filter.admit(record("svc", Level::info, "two"), kSameHash, 2, summaries));
-  BOOST_TEST(filter.admit(record("other", Level::info, "one"), kSameHash, 3, summaries));
-  BOOST_TEST(filter.admit(record("svc", Level::critical, "one"), kSameHash, 4, summaries));
-  BOOST_TEST(!filter.admit(record("svc", Level::info, "one"), kSameHash, 5, summaries));
-  BOOST_TEST(!filter.admit(record("svc", Level::info, "one"), kSameHash, 6, summaries));
+  // Every key in the same slot; the other half of the hash still tells them apart.
+  auto admit = [&](const LogEntry& entry, std::int64_t now) {
+    return filter.admit(entry, with_slot(entry, 42), now, summaries);
+  };
+  BOOST_TEST(admit(record("svc", Level::info, "one"), 0));
+  // Another text, service or level in the same slot: written, even as the
+  // first record after the window opened (no text kept yet), and again.
+  BOOST_TEST(admit(record("svc", Level::info, "two"), 1));
+  BOOST_TEST(admit(record("svc", Level::info, "two"), 2));
+  BOOST_TEST(admit(record("other", Level::info, "one"), 3));
+  BOOST_TEST(admit(record("svc", Level::critical, "one"), 4));
+  BOOST_TEST(!admit(record("svc", Level::info, "one"), 5));
+  BOOST_TEST(!admit(record("svc", Level::info, "one"), 6));
+  // And once the window keeps its text.
+  BOOST_TEST(admit(record("svc", Level::info, "two"), 7));
   BOOST_TEST(filter.suppressed() == 2u);
   filter.flush_all(summaries);
   BOOST_REQUIRE(summaries.size() == 1u);
@@ -389,9 +415,9 @@ BOOST_AUTO_TEST_CASE(a_crafted_collision_of_a_published_hash_folds_nothing) {
   BOOST_TEST(filter.admit(record("victim_svc", Level::error, text), 2, summaries));
   BOOST_TEST(filter.suppressed() == 0u);
   // Keys that differ only in their service or level hash apart.
-  BOOST_TEST(DedupFilter::key_hash("attacker", Level::info, text) !=
-             DedupFilter::key_hash("victim_svc", Level::critical, text));
-  BOOST_TEST(DedupFilter::key_hash("svc", Level::info, text) != DedupFilter::key_hash("svc", Level::error, text));
+  BOOST_TEST((DedupFilter::key_hash("attacker", Level::info, text) !=
+              DedupFilter::key_hash("victim_svc", Level::critical, text)));
+  BOOST_TEST((DedupFilter::key_hash("svc", Level::info, text) != DedupFilter::key_hash("svc", Level::error, text)));
 }
 
 // Feeds `message` to a fresh Hasher in one piece and byte by byte; both must give `expected`.
@@ -423,6 +449,19 @@ BOOST_AUTO_TEST_CASE(siphash_gives_the_reference_values) {
   check_vector<cantina::logging::SipHasher13>(8, 0x369095118d299a8eULL);
   check_vector<cantina::logging::SipHasher13>(15, 0xd320d86d2a519956ULL);
   check_vector<cantina::logging::SipHasher13>(63, 0x9d199062b7bbb3a8ULL);
+  // SipHash-2-4 with 128-bit output: the reference's vectors_sip128 (lengths 0, 1, 2).
+  for (const auto& [length, low, high] : {std::tuple{0, 0xe6a825ba047f81a3ULL, 0x930255c71472f66dULL},
+                                          std::tuple{1, 0x44af996bd8c187daULL, 0x45fc229b11597634ULL},
+                                          std::tuple{2, 0xc75da4a48d227781ULL, 0xe4ff0af6de8ba3fcULL}}) {
+    cantina::logging::SipHasher wide(0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL, /*wide=*/true);
+    for (int i = 0; i < length; ++i) {
+      const char byte = static_cast<char>(i);
+      wide.update(&byte, 1);
+    }
+    const auto [got_low, got_high] = wide.finish128();
+    BOOST_TEST(got_low == low, "length " << length);
+    BOOST_TEST(got_high == high, "length " << length);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(keys_and_names_of_any_size_stay_within_the_byte_bound) {
@@ -454,6 +493,71 @@ BOOST_AUTO_TEST_CASE(keys_and_names_of_any_size_stay_within_the_byte_bound) {
   BOOST_TEST(summaries.size() == 10u);
 }
 
+BOOST_AUTO_TEST_CASE(a_window_keeps_its_key_text_only_from_its_first_repeat) {
+  // 10,000 distinct 1,000-byte keys (the node's max_keys) open 10,000 windows
+  // that keep the keys' hashes, not their 10 MB of text: most records are never
+  // repeated. A key's text (what its summary names) is kept from its first
+  // repeat on, within max_bytes, and let go when its window closes.
+  DedupFilter filter(60s, 10000, std::size_t{16} << 20);
+  std::vector<LogEntry> summaries;
+  LogEntry entry = record("svc", Level::info, "");
+  const std::string body(1000, 'k');
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)  // their shadow memory is anonymous too
+  const std::size_t before_kb = rss_anon_kb();
+#endif
+  for (int i = 0; i < 10000; ++i) {
+    entry.message = body + std::to_string(i);
+    BOOST_TEST_REQUIRE(filter.admit(entry, i, summaries));
+  }
+  BOOST_TEST(filter.size() == 10000u);
+  BOOST_TEST(filter.bytes() == 0u);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  const std::size_t grown_kb = rss_anon_kb() - before_kb;
+  BOOST_TEST(grown_kb < 1024u, "RssAnon grew by " << grown_kb << " kB for 10,000 windows");
+#endif
+  // The first 100 keys repeat: their text is kept, once each.
+  std::size_t kept = 0;
+  for (int i = 0; i < 100; ++i) {
+    entry.message = body + std::to_string(i);
+    BOOST_TEST_REQUIRE(!filter.admit(entry, 10000 + i, summaries));
+    BOOST_TEST_REQUIRE(!filter.admit(entry, 10000 + i, summaries));
+    kept +=
+        entry.service_id.size() + entry.message.size() + entry.service.size() + entry.host.size() + entry.logger.size();
+  }
+  BOOST_TEST(filter.bytes() == kept);
+  filter.flush_all(summaries);
+  BOOST_TEST(filter.bytes() == 0u);
+  BOOST_REQUIRE(summaries.size() == 100u);
+  BOOST_TEST(summaries[0].message.starts_with(body + "0 (repeated 2 times"));
+  BOOST_TEST(summaries[0].service == "Friendly svc");
+  BOOST_TEST(summaries[0].host == "host-a");
+  BOOST_TEST(summaries[0].logger == "main");
+}
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)  // their shadow memory is anonymous too
+BOOST_AUTO_TEST_CASE(a_flood_of_keys_each_repeated_once_stays_within_the_byte_bound_in_memory) {
+  // 40,000 keys of 4 KB, each repeated at once (160 MB of kept texts asked for):
+  // the texts kept stay within max_bytes (16 MiB), and so does the memory they
+  // take. One string per kept text left the heap at about twice the bound.
+  DedupFilter filter(60s, 10000, std::size_t{16} << 20);
+  std::vector<LogEntry> summaries;
+  LogEntry entry = record("attacker", Level::info, "");
+  const std::string body(4000, 'x');
+  const std::size_t before_kb = rss_anon_kb();
+  std::size_t grown_kb = 0;
+  for (int i = 0; i < 40000; ++i) {
+    entry.message = "attack " + std::to_string(i) + " " + body;
+    filter.admit(entry, i, summaries);
+    filter.admit(entry, i, summaries);
+    summaries.clear();
+    if (i % 1000 == 0) grown_kb = std::max(grown_kb, rss_anon_kb() - before_kb);
+  }
+  BOOST_TEST(filter.bytes() <= (std::size_t{16} << 20));
+  grown_kb = std::max(grown_kb, rss_anon_kb() - before_kb);
+  BOOST_TEST(grown_kb < 20u * 1024, "RssAnon grew by " << grown_kb << " kB for a 16 MiB bound");
+}
+#endif
+
 BOOST_AUTO_TEST_CASE(similar_keys_hash_apart_in_every_bit) {
   // Messages that differ in one digit, services and levels that differ: no two
   // keys share a hash, and the low bits (the table's index) spread evenly.
@@ -464,14 +568,14 @@ BOOST_AUTO_TEST_CASE(similar_keys_hash_apart_in_every_bit) {
     const std::string message =
         "bench t p0 s" + std::to_string(i) + " " + std::string(static_cast<std::size_t>(i % 40), 'x');
     for (const Level level : {Level::info, Level::error}) {
-      const std::uint64_t hash = DedupFilter::key_hash(i % 2 == 0 ? "svc_a" : "svc_b", level, message);
+      const std::uint64_t hash = DedupFilter::key_hash(i % 2 == 0 ? "svc_a" : "svc_b", level, message).slot;
       BOOST_REQUIRE(seen.insert(hash).second);
       ++buckets[hash & 1023];
       ++keys;
     }
   }
-  BOOST_TEST(DedupFilter::key_hash("", Level::info, "") != DedupFilter::key_hash("", Level::debug, ""));
-  BOOST_TEST(DedupFilter::key_hash("ab", Level::info, "c") != DedupFilter::key_hash("a", Level::info, "bc"));
+  BOOST_TEST((DedupFilter::key_hash("", Level::info, "") != DedupFilter::key_hash("", Level::debug, "")));
+  BOOST_TEST((DedupFilter::key_hash("ab", Level::info, "c") != DedupFilter::key_hash("a", Level::info, "bc")));
   const auto [fewest, most] = std::minmax_element(buckets.begin(), buckets.end());
   BOOST_TEST(*fewest > keys / 1024 / 2);
   BOOST_TEST(*most < keys / 1024 * 2);

@@ -60,11 +60,14 @@ BOOST_AUTO_TEST_CASE(lines_read_back_as_written) {
 
   // Escapes come back as the raw text; long names end at their first space past 20 code points.
   const std::string odd = "tab\there \\ new\nline \x01 \xff caf\xc3\xa9 \xe2\x80\xa8";
-  const auto parsed_odd = parse_line(line_of("A Service Name Longer_Than_Twenty", odd, bus::Level::critical));
+  // parse_line's views point into the line: keep it alive while they are read.
+  const std::string odd_line = line_of("A Service Name Longer_Than_Twenty", odd, bus::Level::critical);
+  const auto parsed_odd = parse_line(odd_line);
   BOOST_REQUIRE(parsed_odd);
   BOOST_TEST(parsed_odd->service == "A Service Name Longer_Than_Twenty");
   BOOST_TEST(unescape(parsed_odd->message) == odd);
-  const auto accented = parse_line(line_of("Œil Lumière", " leading space and  two"));
+  const std::string accented_line = line_of("Œil Lumière", " leading space and  two");
+  const auto accented = parse_line(accented_line);
   BOOST_REQUIRE(accented);
   BOOST_TEST(accented->service == "Œil Lumière");
   BOOST_TEST(accented->message == " leading space and  two");
@@ -141,6 +144,32 @@ BOOST_AUTO_TEST_CASE(records_carry_a_checksum) {
   BOOST_TEST(decode_header(bytes, header));
   bytes[9] ^= 4;
   BOOST_TEST(!decode_header(bytes, header));
+}
+
+BOOST_AUTO_TEST_CASE(the_checksum_is_zlibs_crc32_at_any_length_and_alignment) {
+  // Indexes written by any version read back: the checksum stays CRC-32 (IEEE),
+  // whatever the length, the alignment and how the bytes are split.
+  BOOST_TEST(crc32("123456789") == 0xcbf43926U);
+  BOOST_TEST(crc32("") == 0U);
+  BOOST_TEST(crc32("The quick brown fox jumps over the lazy dog") == 0x414fa339U);
+  std::string bytes;
+  for (int i = 0; i < 1000; ++i) bytes += static_cast<char>((i * 7919) % 251);
+  // The plain bitwise definition.
+  auto bitwise = [](std::string_view data) {
+    std::uint32_t crc = ~0U;
+    for (char c : data) {
+      crc ^= static_cast<unsigned char>(c);
+      for (int k = 0; k < 8; ++k) crc = (crc & 1) != 0 ? 0xedb88320U ^ (crc >> 1) : crc >> 1;
+    }
+    return ~crc;
+  };
+  for (std::size_t start : {0, 1, 3, 5, 8}) {
+    for (std::size_t length : {0, 1, 7, 8, 9, 15, 16, 17, 252, 991}) {
+      const std::string_view piece = std::string_view(bytes).substr(start, length);
+      BOOST_TEST(crc32(piece) == bitwise(piece), start << "+" << length);
+      BOOST_TEST(crc32(piece.substr(length / 3), crc32(piece.substr(0, length / 3))) == bitwise(piece));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_rebuilt_index_equals_the_written_one_whatever_happened_to_it) {

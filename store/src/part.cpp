@@ -300,6 +300,18 @@ std::string_view PartReader::bytes(std::size_t first, std::size_t last) {
   return buffer_;
 }
 
+std::string_view PartReader::bytes_in(std::size_t block, std::size_t from, std::size_t to) {
+  if (block >= blocks_.size()) return {};
+  const std::size_t length = blocks_[block].length;
+  to = std::min(to, length);
+  if (from >= to) return {};
+  if (part_.compressed || mode_ == ReadMode::mmap) return bytes(block, block + 1).substr(from, to - from);
+  buffer_.resize(to - from);
+  if (read_at(fd_.get(), buffer_.data(), to - from, blocks_[block].offset + from) != to - from)
+    throw std::runtime_error("'" + part_.name + "' is shorter than its index");
+  return buffer_;
+}
+
 bool PartReader::line_starts_at(std::uint64_t offset) {
   if (offset == 0 || offset == size()) return true;
   if (offset > size()) return false;

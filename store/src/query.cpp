@@ -1,15 +1,20 @@
 #include "cantina/store/query.h"
 
+#include <string.h>  // memrchr
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <limits>
+
+#include "cantina/store/literal.h"
 
 namespace cantina::store {
 
 namespace {
 
 constexpr std::uint64_t kAll = ~std::uint64_t{0};
+constexpr std::size_t kSubBlockBytes = std::size_t{1} << kSubBlockShift;
 
 // The first line start at or after `at` in `data` (which starts with a line).
 std::size_t line_start_at_or_after(std::string_view data, std::size_t at) {
@@ -18,6 +23,31 @@ std::size_t line_start_at_or_after(std::string_view data, std::size_t at) {
   const void* newline = std::memchr(data.data() + at, '\n', data.size() - at);
   return newline == nullptr ? data.size()
                             : static_cast<std::size_t>(static_cast<const char*>(newline) - data.data()) + 1;
+}
+
+// Byte strings one of which every line that passes `filter`'s level or service
+// test holds (verified by parsing the line), or none when that would not pay: a
+// service field padded as written (" <field> ": the field follows the level's
+// space and is followed by padding or its separating space), else the level
+// field with its brackets ("] ERROR    ") for WARNING and above.
+std::vector<std::string> field_tokens(const Filter& filter) {
+  std::vector<std::string> tokens;
+  if (!filter.services.empty()) {
+    for (const std::string& service : filter.services) {
+      if (service.empty() || service.find('\n') != std::string::npos) return {};
+      tokens.push_back(" " + service + " ");
+    }
+    return tokens;
+  }
+  if (filter.min_level < bus::Level::warning) return {};
+  for (auto level = static_cast<int>(filter.min_level); level < static_cast<int>(kLevels); ++level) {
+    std::string token = "] ";
+    token += bus::to_string(static_cast<bus::Level>(level));
+    token.resize(10, ' ');
+    token += ' ';
+    tokens.push_back(std::move(token));
+  }
+  return tokens;
 }
 
 }  // namespace
@@ -93,7 +123,7 @@ std::uint64_t SessionScan::Candidate::sequence(const BlockSummary& summary) cons
 }
 
 bool SessionScan::scan_blocks(PartReader& reader, std::size_t first, std::size_t last, std::uint64_t from_offset,
-                              std::uint64_t to_offset, const Filter& filter, Budget& budget,
+                              std::uint64_t to_offset, const Filter& filter, Budget& budget, bool whole_blocks,
                               const std::function<bool(Candidate&)>& on_line) {
   const std::vector<BlockSummary>& blocks = reader.blocks();
   std::vector<std::uint64_t> hashes;
@@ -109,6 +139,45 @@ bool SessionScan::scan_blocks(PartReader& reader, std::size_t first, std::size_t
     if (!block.has_times()) mask = 0;
     return mask;
   };
+  // Without a regex, a level or service filter looks for the bytes such a line
+  // must hold (see field_tokens) and reads only the lines holding them.
+  std::vector<LiteralFinder> tokens;
+  if (filter.grep == nullptr) {
+    for (std::string& token : field_tokens(filter)) tokens.emplace_back(std::move(token), false);
+  }
+  // The line [start, stop) of `data` (at part offset `base`): false if it is
+  // accepted and on_line says stop.
+  auto take = [&](std::string_view data, std::uint64_t base, std::size_t start, std::size_t stop,
+                  std::size_t block) -> bool {
+    Candidate candidate{data.substr(start, stop - start), base + start, block, data, base, std::nullopt};
+    return !accept(filter, candidate.line, candidate.parsed) || on_line(candidate);
+  };
+  auto token_lines = [&](std::string_view data, std::uint64_t base, std::size_t begin, std::size_t end,
+                         std::size_t block) -> bool {
+    const std::string_view region = data.substr(0, line_start_at_or_after(data, end));
+    // The next place of each token at or after `at` (npos: none left).
+    std::vector<std::size_t> next(tokens.size(), 0);
+    std::size_t at = begin;
+    auto find = [&](std::size_t k) { next[k] = tokens[k].find(region, at); };
+    for (std::size_t k = 0; k < tokens.size(); ++k) find(k);
+    while (at < region.size()) {
+      const std::size_t hit = *std::min_element(next.begin(), next.end());
+      if (hit == std::string_view::npos) break;
+      const void* before = hit > at ? ::memrchr(region.data() + at, '\n', hit - at) : nullptr;
+      const std::size_t start =
+          before == nullptr ? at : static_cast<std::size_t>(static_cast<const char*>(before) - region.data()) + 1;
+      if (start >= end) break;
+      const void* newline = std::memchr(region.data() + hit, '\n', region.size() - hit);
+      if (newline == nullptr) break;
+      const auto stop = static_cast<std::size_t>(static_cast<const char*>(newline) - region.data());
+      if (!take(data, base, start, stop, block)) return false;
+      at = stop + 1;
+      for (std::size_t k = 0; k < tokens.size(); ++k) {
+        if (next[k] != std::string_view::npos && next[k] < at) find(k);
+      }
+    }
+    return true;
+  };
   // Lines of `data` (starting at part offset `base`) between `begin` and `end`
   // (offsets in data; `begin` a line start): each accepted one goes to on_line.
   auto lines = [&](std::string_view data, std::uint64_t base, std::size_t begin, std::size_t end,
@@ -118,19 +187,18 @@ bool SessionScan::scan_blocks(PartReader& reader, std::size_t first, std::size_t
       for (std::size_t at = begin; at < region.size();) {
         const auto [start, stop] = filter.grep->find_line(region, at);
         if (start == std::string_view::npos) break;
-        Candidate candidate{region.substr(start, stop - start), base + start, block, data, base, std::nullopt};
-        if (accept(filter, candidate.line, candidate.parsed) && !on_line(candidate)) return false;
+        if (!take(data, base, start, stop, block)) return false;
         at = stop + 1;
       }
       return true;
     }
+    if (!tokens.empty()) return token_lines(data, base, begin, end, block);
     std::size_t at = begin;
     while (at < end) {
       const void* newline = std::memchr(data.data() + at, '\n', data.size() - at);
       if (newline == nullptr) break;
       const auto stop = static_cast<std::size_t>(static_cast<const char*>(newline) - data.data());
-      Candidate candidate{data.substr(at, stop - at), base + at, block, data, base, std::nullopt};
-      if (accept(filter, candidate.line, candidate.parsed) && !on_line(candidate)) return false;
+      if (!take(data, base, at, stop, block)) return false;
       at = stop + 1;
     }
     return true;
@@ -167,9 +235,13 @@ bool SessionScan::scan_blocks(PartReader& reader, std::size_t first, std::size_t
       i = j;
       continue;
     }
-    // Only the sub-blocks that may hold a match.
+    // Only the sub-blocks that may hold a match; unless the whole block is
+    // wanted, only their bytes are read (and the rest of the last line
+    // starting in them).
+    // Many runs are read at once: a read costs more than copying a few KiB.
     const BlockSummary& block = blocks[i];
-    const std::string_view data = reader.bytes(i, i + 1);
+    const bool whole = whole_blocks || __builtin_popcountll(mask & ~(mask << 1)) > 4;
+    const std::string_view data = whole ? reader.bytes(i, i + 1) : std::string_view();
     std::uint64_t rest = mask;
     while (rest != 0) {
       const int low = __builtin_ctzll(rest);
@@ -177,15 +249,28 @@ bool SessionScan::scan_blocks(PartReader& reader, std::size_t first, std::size_t
       while (high < 64 && ((rest >> high) & 1) != 0) ++high;
       rest = high >= 64 ? 0 : rest & (kAll << high);
       std::size_t begin = static_cast<std::size_t>(low) << kSubBlockShift;
-      std::size_t end = high >= 64 ? data.size() : static_cast<std::size_t>(high) << kSubBlockShift;
-      if (begin >= data.size()) break;
-      end = std::min(end, data.size());
+      std::size_t end = high >= 64 ? block.length : static_cast<std::size_t>(high) << kSubBlockShift;
+      if (begin >= block.length) break;
+      end = std::min<std::size_t>(end, block.length);
       if (from_offset > block.offset) begin = std::max<std::size_t>(begin, from_offset - block.offset);
       if (to_offset < block.end()) end = std::min<std::size_t>(end, to_offset - block.offset);
       if (begin >= end) continue;
-      begin = line_start_at_or_after(data, begin);
-      budget.scanned += end - begin;
-      if (!lines(data, block.offset, begin, end, i)) return false;
+      if (whole) {
+        begin = line_start_at_or_after(data, begin);
+        budget.scanned += end - begin;
+        if (!lines(data, block.offset, begin, end, i)) return false;
+        continue;
+      }
+      // From the byte before `begin` (to tell whether a line starts there) to
+      // past `end`, as far as the last line starting before `end` goes.
+      const std::size_t first_byte = begin == 0 ? 0 : begin - 1;
+      std::string_view piece = reader.bytes_in(i, first_byte, end + kSubBlockBytes);
+      if (std::memchr(piece.data() + (end - 1 - first_byte), '\n', piece.size() - (end - 1 - first_byte)) == nullptr) {
+        piece = reader.bytes_in(i, first_byte, block.length);  // a long line: to the block's end
+      }
+      const std::size_t start = line_start_at_or_after(piece, begin - first_byte);
+      budget.scanned += end - first_byte - std::min(start, end - first_byte);
+      if (!lines(piece, block.offset + first_byte, start, end - first_byte, i)) return false;
     }
     ++i;
   }
@@ -228,17 +313,19 @@ std::optional<Position> SessionScan::forward(const Filter& filter, std::optional
                                    running.begin());
     }
     std::optional<Position> stopped;
-    const bool completed =
-        scan_blocks(reader, first, last, from_offset, ~std::uint64_t{0}, filter, budget, [&](Candidate& candidate) {
-          Match match;
-          match.line = candidate.line;
-          match.position = {number, candidate.offset};
-          if (want_sequences_) match.sequence = candidate.sequence(blocks[candidate.block]);
-          match.parsed = candidate.parsed ? candidate.parsed : parse_line(candidate.line);
-          if (emit(match)) return true;
-          stopped = Position{number, candidate.offset + candidate.line.size() + 1};
-          return false;
-        });
+    const bool completed = scan_blocks(reader, first, last, from_offset, ~std::uint64_t{0}, filter, budget,
+                                       want_sequences_, [&](Candidate& candidate) {
+                                         Match match;
+                                         match.line = candidate.line;
+                                         match.position = {number, candidate.offset};
+                                         if (want_sequences_)
+                                           match.sequence = candidate.sequence(blocks[candidate.block]);
+                                         match.parsed =
+                                             candidate.parsed ? candidate.parsed : parse_line(candidate.line);
+                                         if (emit(match)) return true;
+                                         stopped = Position{number, candidate.offset + candidate.line.size() + 1};
+                                         return false;
+                                       });
     if (!completed) {
       if (stopped) return stopped;
       return Position{number, budget_stop_};
@@ -279,7 +366,7 @@ std::optional<Position> SessionScan::backward(const Filter& filter, std::optiona
       if (budget.exhausted()) return Position{number, std::min(limit, blocks[b].end())};
       found.clear();
       Budget block_budget;  // a block is read whole once started
-      scan_blocks(reader, b, b + 1, 0, limit, filter, block_budget, [&](Candidate& candidate) {
+      scan_blocks(reader, b, b + 1, 0, limit, filter, block_budget, true, [&](Candidate& candidate) {
         Match match;
         match.line = candidate.line;
         match.position = {number, candidate.offset};

@@ -212,6 +212,173 @@ BOOST_AUTO_TEST_CASE(a_regex_that_backtracks_without_end_is_stopped_not_silent) 
   BOOST_CHECK_THROW(Regex("(unclosed", false), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(a_literal_prefilter_never_drops_a_matching_line) {
+  // Lines a wrong literal extraction would miss: optional letters, alternation,
+  // escapes, classes, repeats, case folding beyond ASCII (KELVIN SIGN is a k, LONG S
+  // an s), multi-byte UTF-8, and option settings inside the pattern.
+  const std::vector<std::string> lines = {
+      "timeout after 123 ms on channel 75",
+      "timeout after 12 ms on channel 75",
+      "TIMEOUT AFTER 456 MS ON CHANNEL 71",
+      "color and colour",
+      "a.b a+b a*b a?b",
+      "abc{2} abcc",
+      "tea for two",
+      "coffee",
+      "\u00e9t\u00e9 caf\u00e9",
+      "caf\u00e9 CAF\u00c9",
+      "\u212aelvin",
+      "ma\u017fk",
+      "x[y]z x]z",
+      "tab\there",
+      "back\\slash",
+      "foo(bar) foobar",
+      "ccc",
+      "line with \x01 control",
+      "12ab",
+      "ab",
+  };
+  std::string buffer;
+  for (const auto& line : lines) buffer += line + "\n";
+  const std::vector<std::pair<std::string, bool>> patterns = {
+      {"timeout after [0-9]{3} ms on channel 7[0-9]", false},
+      {"timeout after [0-9]{3} ms on channel 7[0-9]", true},
+      {"colou?r and", false},
+      {"colou*r", false},
+      {"colo(u)?r", false},
+      {"tea|coffee", false},
+      {"te(a|x) for", false},
+      {"a\\.b", false},
+      {"a\\+b", false},
+      {"a\\*b a\\?b", false},
+      {"abc{2}", false},
+      {"abc{1,2} ab", false},
+      {"abc\\{2\\}", false},
+      {"x\\[y\\]z", false},
+      {"[xy]\\]z", false},
+      {"KELVIN", true},
+      {"kelvin", true},
+      {"MASK", true},
+      {"CAF\u00c9", true},
+      {"caf\u00e9", false},
+      {"\u00e9t\u00e9", false},
+      {"(?i)TEA FOR", false},
+      {"(?i:TEA) for", false},
+      {"\\x41?b", false},
+      {"\\x{63}cc", false},
+      {"\\cA control", false},
+      {"\\Qa.b\\E", false},
+      {"tab\\there", false},
+      {"back\\\\slash", false},
+      {"foo\\(bar\\)", false},
+      {"foo(?=bar)bar", false},
+      {"\\bfoobar\\b", false},
+      {"12ab|^ab$", false},
+      {"on channel 7[0-9]$", false},
+  };
+  for (const auto& [pattern_text, caseless] : patterns) {
+    const std::string& pattern = pattern_text;
+    BOOST_TEST_CONTEXT("pattern " << pattern << (caseless ? " (caseless)" : "")) {
+      const Regex regex(pattern, caseless);
+      std::vector<std::string> expected, found;
+      for (const auto& line : lines) {
+        if (regex.matches(line)) expected.push_back(line);
+      }
+      for (std::size_t at = 0;;) {
+        const auto [start, end] = regex.find_line(buffer, at);
+        if (start == std::string::npos) break;
+        found.push_back(buffer.substr(start, end - start));
+        at = end + 1;
+      }
+      BOOST_TEST(found == expected);
+    }
+  }
+  // The fast path exists: the search pattern's literal is found, an alternation's is not.
+  BOOST_TEST(Regex("timeout after [0-9]{3} ms", false).required_literal() == "timeout after ");
+  BOOST_TEST(Regex("TIMEOUT after", true).required_literal() == "timeout after");
+  BOOST_TEST(Regex("colou?r and", false).required_literal() == "r and");
+  BOOST_TEST(Regex("tea|coffee", false).required_literal().empty());
+  BOOST_TEST(Regex("(?i)tea for", false).required_literal().empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_service_or_level_named_in_a_message_is_not_the_lines_own) {
+  // Messages that name a service or a level (as the file shows them, padding
+  // included) must not make their line match, and lines of a service whose name
+  // is 20 code points or more, or is a prefix of another's, must; lines longer
+  // than a 1 KiB sub-block are read whole.
+  TempFolder other;
+  const std::string id = "20261126-180000";
+  const auto path = other.path / part_file_name(id, 1, false);
+  const std::vector<std::pair<bus::Level, std::string>> kinds = {
+      {bus::Level::info, "Mode Manager"},      {bus::Level::critical, "Mode"},
+      {bus::Level::info, "Eye Lights"},        {bus::Level::warning, "Service_With_A_Long_Name"},
+      {bus::Level::info, "Caf\u00e9 Service"},
+  };
+  const std::vector<std::string> messages = {
+      "plain",
+      "from Mode Manager to Eye Lights",
+      "] CRITICAL Mode Manager        x",
+      " Mode Manager ",
+      "WARNING  Service_With_A_Long_Name says Service_With_A_Long ",
+      "Caf\u00e9 Service ",
+      std::string(2500, 'x') + " a line longer than a sub-block",
+  };
+  std::string text;
+  std::vector<std::string> lines;
+  std::vector<std::pair<bus::Level, std::string>> fields;
+  for (std::size_t i = 0; i < 3000; ++i) {
+    cantina::logging::LogEntry entry;
+    entry.timestamp_ns = kStart + static_cast<std::int64_t>(i) * kStep;
+    // One line in 60 of a rare service (every other one long), so that its
+    // query reads single sub-blocks.
+    const bool rare = i % 60 == 7;
+    const auto& kind = rare ? std::pair<bus::Level, std::string>{bus::Level::info, "Rare"} : kinds[i % kinds.size()];
+    entry.level = kind.first;
+    entry.service = unescape(kind.second);
+    entry.message = rare && i % 120 == 7 ? messages.back() : unescape(messages[i % messages.size()]);
+    std::string line;
+    cantina::logging::append_line(line, entry);
+    text += line;
+    lines.push_back(line.substr(0, line.size() - 1));
+    fields.emplace_back(entry.level, kind.second);
+  }
+  write_all(path, text);
+  IndexWriter index;
+  index.open(path);
+  index.add(0, text, {});
+  index.close();
+  const SessionDir dir(other.path);
+  for (const char* name : {"Rare", "Mode Manager", "Mode", "Eye Lights", "Service_With_A_Long_Name",
+                           "Service_With_A_Long", "Caf\\u00e9 Service", "Nobody"}) {
+    const std::string service = name;
+    for (const bus::Level level : {bus::Level::debug, bus::Level::warning, bus::Level::critical}) {
+      for (const bool by_service : {true, false}) {
+        BOOST_TEST_CONTEXT(service << " " << static_cast<int>(level) << " " << by_service) {
+          Filter filter;
+          filter.min_level = level;
+          if (by_service) filter.services = {unescape(service)};
+          std::vector<std::string> expected, found;
+          for (std::size_t i = 0; i < lines.size(); ++i) {
+            if (fields[i].first < level) continue;
+            if (by_service && unescape(fields[i].second) != unescape(service)) continue;
+            expected.push_back(lines[i]);
+          }
+          for (const ReadMode mode : {ReadMode::mmap, ReadMode::pread}) {
+            SessionScan scan(dir, *dir.find(id), mode);
+            found.clear();
+            Budget budget;
+            scan.forward(filter, std::nullopt, budget, [&](const Match& match) {
+              found.emplace_back(match.line);
+              return true;
+            });
+            BOOST_TEST(found == expected);
+          }
+        }
+      }
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(positions_parse_only_in_their_exact_form) {
   BOOST_TEST(to_string(Position{3, 1234}) == "3:1234");
   BOOST_TEST((parse_position("3:1234") == Position{3, 1234}));

@@ -15,9 +15,10 @@
 
 namespace cantina::store {
 
-// How plain parts are read: mapped (fastest; for parts no one writes or cuts
-// back), or with pread(2) into a bounded buffer (the part being written, and
-// every read of the web bridge).
+// How plain parts are read: mapped (no copy, but a page-table walk and fault
+// per page touched; for parts no one writes or cuts back), or with pread(2)
+// into a bounded buffer (the part being written, `cantina-cli logs`, and every
+// read of the web bridge).
 enum class ReadMode { mmap, pread };
 
 // A compressed part's zstd frames hold about this much each, so that reading
@@ -26,7 +27,7 @@ inline constexpr std::size_t kFrameBytes = std::size_t{1} << 20;
 // The largest frame (or run of one block) a reader takes: bigger ones are an error.
 inline constexpr std::size_t kMaxFrameBytes = std::size_t{64} << 20;
 // pread mode reads at most this much at a time (more only for one huge line).
-inline constexpr std::size_t kReadChunkBytes = std::size_t{4} << 20;
+inline constexpr std::size_t kReadChunkBytes = std::size_t{256} << 10;
 
 class PartReader {
  public:
@@ -53,6 +54,9 @@ class PartReader {
   // The bytes of blocks [first, last): valid until the next call. Throws
   // std::runtime_error if the part cannot be read.
   std::string_view bytes(std::size_t first, std::size_t last);
+  // Bytes [from, to) of block `block` (offsets in the block, clamped to it): a
+  // plain part in pread mode reads only these. Valid until the next call.
+  std::string_view bytes_in(std::size_t block, std::size_t from, std::size_t to);
 
   // True if a line starts at `offset` (0, the end, or just after a '\n').
   bool line_starts_at(std::uint64_t offset);

@@ -3,7 +3,7 @@
 // no later block can match; a level or service filter reads only the 1 KiB
 // sub-blocks that hold such a line; a regex runs over whole runs of blocks at once.
 // Memory: one part's block summaries (about 0.4 % of its size) and one run of
-// bytes (mapped, or at most about 4 MiB read) at a time.
+// bytes (mapped, or at most about 256 KiB read) at a time.
 #pragma once
 
 #include <chrono>
@@ -122,8 +122,11 @@ class SessionScan {
   // Calls `on_line` for the accepted lines of blocks [first, last) of `reader`
   // that start in [from_offset, to_offset); stops when it returns false. Returns
   // false if stopped (by on_line, or by the budget: then budget_stop_ says where).
+  // `whole_blocks`: a candidate's bytes start at its block's start (to count
+  // sequences) and stay valid for the whole block (to keep its lines); else a
+  // block the index cuts into sub-blocks is read sub-block run by run.
   bool scan_blocks(PartReader& reader, std::size_t first, std::size_t last, std::uint64_t from_offset,
-                   std::uint64_t to_offset, const Filter& filter, Budget& budget,
+                   std::uint64_t to_offset, const Filter& filter, Budget& budget, bool whole_blocks,
                    const std::function<bool(Candidate&)>& on_line);
   bool accept(const Filter& filter, std::string_view line, std::optional<ParsedLine>& parsed) const;
 

@@ -6,9 +6,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "cantina/store/literal.h"
 
 namespace cantina::store {
 
@@ -30,6 +33,13 @@ class Regex {
 
   const std::string& pattern() const { return pattern_; }
 
+  // A run of bytes that every line with a match contains (ASCII lower-cased
+  // when caseless; there it holds no letter with a non-ASCII case variant),
+  // taken from the pattern's top level; empty when none of 3 or more bytes can
+  // be found safely (alternation, option settings, \Q...\E, verbs). find_line()
+  // looks for it (LiteralFinder) and hands PCRE2 only the lines holding it.
+  const std::string& required_literal() const { return literal_; }
+
   // True if `line` (one line, no '\n') has a match. Throws RegexLimitError if
   // PCRE2 gives up on the line (at most 10,000,000 backtracking steps).
   bool matches(std::string_view line) const;
@@ -45,12 +55,16 @@ class Regex {
  private:
   // pcre2 (JIT) match of `subject` from `from`: its result code.
   int run(std::string_view subject, std::size_t from) const;
+  // find_line() by PCRE2 over the whole buffer.
+  std::pair<std::size_t, std::size_t> find_line_scan(std::string_view data, std::size_t from) const;
 
   std::string pattern_;
-  void* code_ = nullptr;        // pcre2_code*
-  void* match_data_ = nullptr;  // pcre2_match_data*
-  void* context_ = nullptr;     // pcre2_match_context*: the limits
-  void* jit_stack_ = nullptr;   // pcre2_jit_stack*
+  std::string literal_;
+  std::optional<LiteralFinder> finder_;  // of literal_, if any
+  void* code_ = nullptr;                 // pcre2_code*
+  void* match_data_ = nullptr;           // pcre2_match_data*
+  void* context_ = nullptr;              // pcre2_match_context*: the limits
+  void* jit_stack_ = nullptr;            // pcre2_jit_stack*
   bool jit_ = false;
 };
 

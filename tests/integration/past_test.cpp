@@ -7,11 +7,17 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <boost/json/parse.hpp>
@@ -218,17 +224,16 @@ bus::LogRecord record_at(const std::string& service, std::uint64_t sequence, con
   return record;
 }
 
-}  // namespace
+// The first session starts here (2026-11-26T17:45:00Z).
+constexpr std::int64_t t0 = 1'795'715'100'000'000'000;
 
-BOOST_AUTO_TEST_CASE(logs_reads_every_session_plain_and_compressed) {
-  TempDir dir;
-  Bus bus(dir.path());
-  StatsWatcher stats(bus.subscribe_endpoint);
-  LogNode node(dir.path(), bus, "max_file_bytes = 4096\ncompress_after = 0\ndeduplication_window = 0\n");
+// Writes two sessions through `node`: the first of 400 records a millisecond
+// apart from t0, every 10th an ERROR, every 4th from the eye lights (each
+// service numbers its own records), in 4 KiB parts; then, after a restart, a
+// live one of 50 WARNINGs from the voice input. Returns once the new node has
+// compressed the first session's parts.
+void write_two_sessions(Bus& bus, StatsWatcher& stats, LogNode& node) {
   zmq::context_t context;
-  // Session 1: 400 records a millisecond apart from a fixed time, every 10th an
-  // ERROR, every 4th from the eye lights (each service numbers its own records).
-  const std::int64_t t0 = 1'795'715'100'000'000'000;  // 2026-11-26T17:45:00Z
   {
     RawPublisher publisher(context, bus.publish_endpoint);
     for (std::uint64_t i = 1; i <= 400; ++i) {
@@ -255,6 +260,16 @@ BOOST_AUTO_TEST_CASE(logs_reads_every_session_plain_and_compressed) {
         return sessions.size() == 2 && sessions[0].parts.back().compressed;
       },
       20s));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(logs_reads_every_session_plain_and_compressed) {
+  TempDir dir;
+  Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
+  LogNode node(dir.path(), bus, "max_file_bytes = 4096\ncompress_after = 0\ndeduplication_window = 0\n");
+  write_two_sessions(bus, stats, node);
 
   // The list: two sessions, the second one live.
   const Run list = logs(node, {"--list-sessions", "--json"});
@@ -341,6 +356,85 @@ BOOST_AUTO_TEST_CASE(logs_reads_every_session_plain_and_compressed) {
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
 }
 
+BOOST_AUTO_TEST_CASE(logs_utc_prints_a_time_as_it_reads_back_not_as_written) {
+  // A folder written by hand: a time whose text is not how it reads back (a 60th
+  // second, a 30th of February) is printed as read; the others as in the file,
+  // also in the same second as one that was not.
+  TempDir dir;
+  const fs::path folder = dir.path() / "logs";
+  fs::create_directories(folder);
+  const std::vector<std::pair<std::string, std::string>> times = {
+      // {in the file, printed}
+      {"2026-11-26T17:45:59.500000Z", "2026-11-26T17:45:59.500000Z"},
+      {"2026-11-26T17:45:60.000001Z", "2026-11-26T17:46:00.000001Z"},
+      {"2026-11-26T17:46:00.000002Z", "2026-11-26T17:46:00.000002Z"},
+      {"2026-02-30T00:00:00.100000Z", "2026-03-02T00:00:00.100000Z"},
+      {"2026-03-02T00:00:00.200000Z", "2026-03-02T00:00:00.200000Z"},
+      {"2026-02-30T00:00:00.300000Z", "2026-03-02T00:00:00.300000Z"},
+  };
+  std::string text;
+  std::vector<std::string> expected;
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    const std::string rest = "] INFO     Music Controller     message " + std::to_string(i);
+    text += "[" + times[i].first + rest + "\n";
+    expected.push_back("[" + times[i].second + rest);
+  }
+  {
+    std::ofstream file(folder / store::part_file_name("20261126-174500", 1, false), std::ios::binary);
+    file << text;
+  }
+  const fs::path out = dir.path() / "logs.out";
+  Process process({bin("cantina-cli"), "logs", "--config", std::string(CANTINA_SOURCE_DIR) + "/conf/cantina.toml",
+                   "--dir", folder.string(), "--utc"},
+                  out);
+  BOOST_TEST(process.wait(60s) == 0);
+  std::vector<std::string> printed;
+  std::istringstream lines(process.output());
+  for (std::string line; std::getline(lines, line);) printed.push_back(line);
+  BOOST_TEST(printed == expected, process.output());
+}
+
+BOOST_AUTO_TEST_CASE(logs_says_so_when_a_finished_session_file_is_cut_short_while_read) {
+  // 20 MB of a finished session, its output into a pipe nobody reads yet: the
+  // reader fills the pipe and waits; then something cuts the file to 1 MiB.
+  // The reader must stop with a message and status 1 (a part read through a
+  // mapping would otherwise end it by SIGBUS, without a word).
+  TempDir dir;
+  const fs::path folder = dir.path() / "logs";
+  fs::create_directories(folder);
+  const fs::path part = folder / store::part_file_name("20261126-174500", 1, false);
+  {
+    std::ofstream file(part, std::ios::binary);
+    const std::string rest = "] INFO     Music Controller     volume " + std::string(100, 'v') + "\n";
+    for (int i = 0; i < 150'000; ++i) {
+      char stamp[32];
+      std::snprintf(stamp, sizeof stamp, "[2026-11-26T17:45:%02d.%06dZ", i / 10'000, i % 10'000 * 100);
+      file << stamp << rest;
+    }
+  }
+  BOOST_REQUIRE(fs::file_size(part) > (std::size_t{19} << 20));
+  const fs::path pipe = dir.path() / "out.pipe";
+  BOOST_REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
+  const int reader = ::open(pipe.c_str(), O_RDONLY | O_NONBLOCK);
+  BOOST_REQUIRE(reader >= 0);
+  Process process({bin("cantina-cli"), "logs", "--config", std::string(CANTINA_SOURCE_DIR) + "/conf/cantina.toml",
+                   "--dir", folder.string(), "--utc", "--no-colour"},
+                  pipe);
+  pollfd ready{reader, POLLIN, 0};
+  BOOST_REQUIRE(::poll(&ready, 1, 60'000) == 1);  // it has read its first 256 KiB of lines
+  std::this_thread::sleep_for(200ms);             // and waits on the full pipe
+  fs::resize_file(part, std::size_t{1} << 20);
+  BOOST_REQUIRE(::fcntl(reader, F_SETFL, 0) == 0);
+  std::string output;
+  char buffer[65536];
+  for (ssize_t got; (got = ::read(reader, buffer, sizeof buffer)) > 0;)
+    output.append(buffer, static_cast<std::size_t>(got));
+  ::close(reader);
+  BOOST_TEST(process.wait(60s) == 1);
+  const std::string said = output.substr(output.size() > 300 ? output.size() - 300 : 0);
+  BOOST_TEST(said.find("shorter") != std::string::npos, said);
+}
+
 BOOST_AUTO_TEST_CASE(logs_follows_a_live_session_and_the_next_one) {
   TempDir dir;
   Bus bus(dir.path());
@@ -418,32 +512,7 @@ BOOST_AUTO_TEST_CASE(the_sessions_api_lists_pages_filters_and_searches) {
   StatsWatcher stats(bus.subscribe_endpoint);
   LogNode node(dir.path(), bus, "max_file_bytes = 4096\ncompress_after = 0\ndeduplication_window = 0\n");
   zmq::context_t context;
-  const std::int64_t t0 = 1'795'715'100'000'000'000;  // 2026-11-26T17:45:00Z
-  {
-    RawPublisher publisher(context, bus.publish_endpoint);
-    for (std::uint64_t i = 1; i <= 400; ++i) {
-      publisher.send_record(
-          record_at(i % 4 == 0 ? "eye_light_controller" : "music_controller", i % 4 == 0 ? i / 4 : i - i / 4,
-                    "first " + std::to_string(i) + " Volume " + std::string(40, 'v'),
-                    i % 10 == 0 ? bus::Level::error : bus::Level::info, t0 + static_cast<std::int64_t>(i) * 1'000'000));
-    }
-    BOOST_REQUIRE(stats.wait_until([](const bus::LoggingStats& s) { return s.written >= 401; }, 20s));
-  }
-  BOOST_TEST(node.process->stop(SIGTERM) == 0);
-  node.start();
-  {
-    RawPublisher publisher(context, bus.publish_endpoint);
-    for (std::uint64_t i = 1; i <= 50; ++i) {
-      publisher.send_record(make_record("voice_input", 9, i, "second " + std::to_string(i), bus::Level::warning));
-    }
-    BOOST_REQUIRE(stats.wait_until([](const bus::LoggingStats& s) { return s.written >= 51; }, 20s));
-  }
-  BOOST_REQUIRE(eventually(
-      [&] {
-        const auto sessions = store::SessionDir(node.logs).list();
-        return sessions.size() == 2 && sessions[0].parts.back().compressed;
-      },
-      20s));
+  write_two_sessions(bus, stats, node);
   WebBridge bridge(node);
 
   // Newest first, with what the index says.

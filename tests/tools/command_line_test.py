@@ -84,6 +84,17 @@ class HelpTest(unittest.TestCase):
         self.assertIn(f"{TOOL} tail: unknown option --bogus (see {TOOL} tail --help)", wrong.stderr)
 
 
+class BenchTest(unittest.TestCase):
+
+    def test_bench_runs_the_binaries_of_the_bin_dir_it_is_given(self):
+        # `--bin-dir` was appended after the user's own, so the build/ binaries ran instead
+        missing = Path("/nonexistent-cantina-bin")
+        result = subprocess.run([str(TOOL), "bench", "throughput", "--runs", "1", "--bin-dir", str(missing)],
+                                capture_output=True, text=True, timeout=120)
+        self.assertIn(f"{missing}/cantina-busd is missing", result.stdout + result.stderr)
+        self.assertNotIn("building build/", result.stdout + result.stderr)
+
+
 class NothingRunningTest(unittest.TestCase):
 
     def setUp(self):

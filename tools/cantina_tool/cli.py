@@ -75,9 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name, what in PASSTHROUGH_HELP.items():
         commands.add_parser(name, help=f"{what} (`{name} --help`: its options)",
                             add_help=False).set_defaults(run=cmd_passthrough)
-    commands.add_parser("bench", help="benchmarks: bench throughput|latency|steady|dashboard|dedup|all "
-                                      "[--quick] [--json FILE]; bench soak --minutes M (faults under the "
-                                      "supervisor) (tools/bench/bench.py --help)",
+    commands.add_parser("bench", help="benchmarks: bench SCENARIO|all [--quick] [--json FILE] [--bin-dir DIR] "
+                                      "(throughput, latency, steady, dashboard, dedup, search, python, "
+                                      "services; soak --minutes M: faults under the supervisor); builds "
+                                      "build/ unless --bin-dir is given (`bench --help`: every option)",
                         add_help=False).set_defaults(run=cmd_bench)
     return parser
 

@@ -100,6 +100,7 @@ def apply_defaults(args):
         "call_rate": 100_000,
         "rate": {"latency": 1000, "steady": 1000, "dashboard": 100_000}.get(args.scenario, 1000),
         "latency_rate": 1000,
+        "compress_mib": 0,
         "seconds": {"latency": 10, "steady": 30, "dashboard": 10, "services": 30}.get(args.scenario, 10),
         "clients": 10,
         "warmup": 2.0,
@@ -203,6 +204,9 @@ def main(argv=None):
                         help="the logging node's dashboard_max_rate, entries/s streamed live (default: not set, "
                              "the built-in 10,000; 0 = no limit)")
     parser.add_argument("--no-throughput", action="store_true", help="dashboard: skip the with/without search")
+    parser.add_argument("--compress-mib", type=int,
+                        help="dashboard: run the latency phase again while the logging node compresses a finished "
+                             "session of this many MiB (default 0: not run)")
     parser.add_argument("--warmup", type=float, help="steady: seconds after logd starts before measuring")
     parser.add_argument("--idle-seconds", type=float,
                         help="steady: seconds of idle CPU measured first (5); services: each idle window (10)")

@@ -86,6 +86,10 @@ class Process:
         self._file.close()
 
 
+# [logging] settings that turn retention's limits off.
+RETENTION_OFF = "max_total_bytes = 0\nmax_sessions = 0\nmax_age_days = 0\nmin_free_bytes = 0\n"
+
+
 class Stack:
     """cantina-busd for the whole scenario; cantina-logd and cantina-webbridge on demand;
     all in one temporary directory, all stopped by close()."""
@@ -133,8 +137,19 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def start_logd(self):
-        self.logd = self.spawn("logd", ["cantina-logd", "--config", self.config])
+    def config_variant(self, name, logging_lines, session_dir=None):
+        """A copy of the config, `name` in the work dir, with `logging_lines` first in its
+        [logging] table and, given `session_dir`, that session folder. Returns its path."""
+        text = self.config.read_text()
+        if session_dir is not None:
+            text = re.sub(r'session_file_path = "[^"]*"', f'session_file_path = "{session_dir}"', text)
+        path = self.dir / name
+        path.write_text(text.replace("[logging]\n", "[logging]\n" + logging_lines, 1))
+        return path
+
+    def start_logd(self, config=None):
+        """A cantina-logd with the stack's config (or `config`); returns its session file."""
+        self.logd = self.spawn("logd", ["cantina-logd", "--config", config or self.config])
         session = Path(self.logd.wait_for(r"session file (\S+)").group(1))
         return session
 

@@ -6,7 +6,8 @@ warm, timed with the node stopped:
 - a regex search over the whole file: `cantina-cli logs --grep RE` beside ripgrep
   (`rg RE`) and `grep -E RE` on the same file, each printing its matches to a pipe;
   the three must find the same number of lines (a self-check);
-- seeking to a minute: `logs --since T --until T+60s` at --seeks random minutes;
+- seeking to a minute: `logs --since T --until T+59s` at --seeks random minutes, each
+  timed --search-rounds times (the slowest minute's median is the figure of the goal);
 - filtered queries: `logs --level CRITICAL` and `logs --service rare_service`, each
   matching about 1 % of the lines, which the index lets the reader skip to.
 
@@ -15,7 +16,6 @@ included), interleaved tool by tool so that the machine's load falls on all alik
 
 import os
 import random
-import re
 import shutil
 import statistics
 import subprocess
@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from ..common import BenchError
+from ..stack import RETENTION_OFF
 
 SESSION_ID = "20261201-120000"
 START_NS = 1_796_126_400_000_000_000        # 2026-12-01T12:00:00Z
@@ -69,12 +70,7 @@ def index_with_logd(stack, folder, session_path, limit):
     part's index is written whole (or `limit` seconds: the node's retention thread runs at
     idle priority, and a busy machine may starve it), then stops it. Returns the index's
     size (0: none yet; the reader then rebuilds it as it reads)."""
-    text = stack.config.read_text()
-    text = re.sub(r'session_file_path = "[^"]*"', f'session_file_path = "{folder}"', text)
-    text = text.replace("[logging]\n", "[logging]\nmax_total_bytes = 0\nmax_sessions = 0\nmin_free_bytes = 0\n"
-                                       "compress_level = 0\n", 1)
-    config = stack.dir / "search.toml"
-    config.write_text(text)
+    config = stack.config_variant("search.toml", RETENTION_OFF + "compress_level = 0\n", session_dir=folder)
     logd = stack.spawn("logd-indexer", ["cantina-logd", "--config", config])
     index = Path(str(session_path) + ".idx")
     deadline = time.monotonic() + limit
@@ -152,25 +148,30 @@ def scenario_search(stack, args, run, previous):
     # Seeking to a minute, and the filtered queries.
     rng = random.Random(run)
     minutes = (lines * STEP_NS) // 60_000_000_000
-    seeks = []
-    for _ in range(args.seeks):
-        minute = rng.randrange(max(1, minutes - 1))
-        since = START_NS + minute * 60_000_000_000
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since // 1_000_000_000))
-        until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since // 1_000_000_000 + 59))
-        seconds, count = timed(cli + ["--since", stamp, "--until", until])
-        seeks.append(seconds)
-        if count != 59_001:     # a line a millisecond, from :00.000 to :59.000 included
-            failures.append(f"logs --since {stamp} --until {until}: {count:,} lines, not 59,001")
-    figures["seek_minute_ms"] = statistics.median(seeks) * 1000
-    figures["seek_minute_max_ms"] = max(seeks) * 1000
+    chosen = [rng.randrange(max(1, minutes - 1)) for _ in range(args.seeks)]
+    per_minute = {minute: [] for minute in chosen}
+    for _ in range(args.search_rounds):      # each minute timed once a round: load falls on all alike
+        for minute in chosen:
+            since = START_NS + minute * 60_000_000_000
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since // 1_000_000_000))
+            until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since // 1_000_000_000 + 59))
+            seconds, count = timed(cli + ["--since", stamp, "--until", until])
+            per_minute[minute].append(seconds)
+            if count != 59_001:     # a line a millisecond, from :00.000 to :59.000 included
+                failures.append(f"logs --since {stamp} --until {until}: {count:,} lines, not 59,001")
+    # Each minute's median, then the median and the slowest of those: "any minute" is the
+    # slowest minute, not the slowest single timing (a timing catches the machine's noise).
+    medians = [statistics.median(times) for times in per_minute.values()]
+    figures["seek_minute_ms"] = statistics.median(medians) * 1000
+    figures["seek_minute_max_ms"] = max(medians) * 1000
     for name, extra, expected in (("level", ["--level", "CRITICAL"], lines // 100),
                                   ("service", ["--service", RARE], lines // 100)):
         runs = [timed(cli + extra) for _ in range(args.search_rounds)]
         figures[f"{name}_query_s"] = statistics.median(r[0] for r in runs)
         if abs(runs[0][1] - expected) > 1:
             failures.append(f"logs {' '.join(extra)}: {runs[0][1]:,} lines, not {expected:,}")
-    print(f"  seek to a minute: median {figures['seek_minute_ms']:.0f} ms, max {figures['seek_minute_max_ms']:.0f} ms; "
+    print(f"  seek to a minute: median {figures['seek_minute_ms']:.0f} ms, slowest minute "
+          f"{figures['seek_minute_max_ms']:.0f} ms (each minute's median); "
           f"--level CRITICAL {figures['level_query_s']:.3f} s, --service {RARE!r} {figures['service_query_s']:.3f} s",
           flush=True)
     return figures, failures

@@ -283,6 +283,29 @@ describeDashboard('dashboard in an incident', () => {
     await closePage(null, page, check);
   });
 
+  test('the page reads every long timestamp_ns as its exact digits, whatever else the message holds', async () => {
+    // The page's fast path (parse the message as it is, then give each entry its digits)
+    // must read what quoting the digits before parsing reads, and fall back where it can't.
+    const texts = [
+      '{"entries":[{"timestamp_ns":1796553362928334218,"message":"a"},{"timestamp_ns":-1796553362928334219,"message":"b"}]}',
+      '{"entries":[{"message":"\\"timestamp_ns\\":1796553362928334218","timestamp_ns":1796553362928334220}]}',
+      '{"entries":[{"timestamp_ns":1796553362928334221,"fields":{"timestamp_ns":"x"}}]}',
+      '{"entries":[{"timestamp_ns":1796553362928334222,"message":"caf\\u00e9"}]}',
+      '{"stats":{"timestamp_ns":1796553362928334223},"entries":[]}',
+      '{"entries":[{"timestamp_ns":12,"message":"short"}]}',
+    ];
+    const { page, check } = await openDashboard();
+    const read = await page.evaluate(async (list) => {
+      const { parseKeepingNanoseconds } = await import('./static/connection.js');
+      return list.map((text) => JSON.stringify(parseKeepingNanoseconds(text)));
+    }, texts);
+    const quoted = texts.map((text) => JSON.stringify(JSON.parse(text.replace(/"timestamp_ns":(-?\d{16,})/g, '"timestamp_ns":"$1"'))));
+    assert.deepEqual(read, quoted);
+    assert.equal(JSON.parse(read[0]).entries[1].timestamp_ns, '-1796553362928334219');
+    assert.equal(JSON.parse(read[5]).entries[0].timestamp_ns, 12);
+    await closePage(null, page, check);
+  });
+
   test('one card per service: each node once by its name, a supervised process folded into its services', async () => {
     const { page, check } = await openDashboard();
     const cards = () => page.$$eval('#services-panel .svc', (list) => list.map((card) => ({

@@ -46,11 +46,28 @@ const pad2 = (n) => String(n).padStart(2, '0');
 // NaN if it has no usable time.
 const ISO_UTC = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/;
 
+// Under a flood most entries share their second with the one before: entryMs, formatTime
+// and formatDateTime keep what they worked out for the last second (one per kind of
+// output) and add only the milliseconds.
+let isoSecond = '';               // "2026-11-26T17:45:00" of the last timestamp read
+let isoSecondMs = NaN;            // and its ms since the epoch
+
 export function entryMs(entry) {
   const match = typeof entry.timestamp === 'string' ? ISO_UTC.exec(entry.timestamp) : null;
   if (match) {
-    const ms = Date.parse(`${match[1]}.${(match[2] || '').slice(0, 3).padEnd(3, '0')}Z`);
-    if (Number.isFinite(ms)) return ms;
+    const fraction = (match[2] || '').slice(0, 3).padEnd(3, '0');
+    // (24:00:00 is a valid time only with no fraction: that one is parsed whole)
+    if (match[1].slice(11, 13) !== '24') {
+      if (match[1] !== isoSecond) {
+        isoSecond = match[1];
+        isoSecondMs = Date.parse(`${isoSecond}.000Z`);
+      }
+      const ms = isoSecondMs + Number(fraction);
+      if (Math.abs(ms) <= 8.64e15) return ms;            // (NaN is not)
+    } else {
+      const ms = Date.parse(`${match[1]}.${fraction}Z`);
+      if (Number.isFinite(ms)) return ms;
+    }
   }
   const ms = Number(entry.timestamp_ns) / 1e6;
   return Number.isFinite(ms) && Math.abs(ms) < 8.64e15 ? Math.floor(ms) : NaN;
@@ -65,7 +82,23 @@ export function dayOf(ms, zone) {
 }
 
 // "17:45:00.123", or "11-26 17:45:00.123" with the date.
+const timeSeconds = [0, 1, 2, 3].map(() => ({ second: NaN, text: '' }));   // by local and withDate
+
 export function formatTime(ms, zone, withDate) {
+  if (!Number.isInteger(ms)) return timeOf(ms, zone, withDate);
+  const second = Math.floor(ms / 1000);
+  const kept = timeSeconds[(zone === 'local' ? 2 : 0) + (withDate ? 1 : 0)];
+  if (kept.second !== second) {
+    const text = timeOf(second * 1000, zone, withDate);
+    if (!text.endsWith('.000')) return timeOf(ms, zone, withDate);   // (years beyond 9999)
+    kept.second = second;
+    kept.text = text.slice(0, -3);
+  }
+  const milli = ms - second * 1000;
+  return kept.text + (milli < 10 ? '00' : milli < 100 ? '0' : '') + milli;
+}
+
+function timeOf(ms, zone, withDate) {
   if (!Number.isFinite(ms)) return '';
   const d = new Date(ms);
   if (zone !== 'local') {
@@ -82,6 +115,15 @@ export function formatClock(ms, zone) {
 }
 
 // "2026-11-26 17:45:00 UTC" or the local equivalent, saying its zone.
+const dateTimeSeconds = [0, 1].map(() => ({ second: NaN, text: '' }));   // by local
+
 export function formatDateTime(ms, zone) {
-  return `${dayOf(ms, zone)} ${formatClock(ms, zone)}`;
+  if (!Number.isInteger(ms)) return `${dayOf(ms, zone)} ${formatClock(ms, zone)}`;
+  const second = Math.floor(ms / 1000);
+  const kept = dateTimeSeconds[zone === 'local' ? 1 : 0];
+  if (kept.second !== second) {
+    kept.text = `${dayOf(ms, zone)} ${formatClock(ms, zone)}`;
+    kept.second = second;
+  }
+  return kept.text;
 }

@@ -89,13 +89,43 @@ export function serviceHue(id) {
   return hue;
 }
 
+// A row is filled again each time it shows another item (under a flood, every row in
+// sight every frame), and each write to the DOM, even of the value already there, makes
+// the browser work out the style and layout of that part again: these write only what
+// differs from what the row shows (kept beside the element, as only fillRow writes them).
+function setText(element, text) {
+  if (element._text === text) return;
+  element._text = text;
+  element.textContent = text;
+}
+
+function setTitle(element, text) {
+  if (element._title === text) return;
+  element._title = text;
+  element.title = text;
+}
+
+// `value` undefined removes the attribute.
+function setData(element, name, value) {
+  const shown = element._data || (element._data = {});
+  if (shown[name] === value) return;
+  shown[name] = value;
+  if (value === undefined) delete element.dataset[name];
+  else element.dataset[name] = value;
+}
+
+function setClass(element, className) {
+  if (element.className !== className) element.className = className;
+}
+
 // `text` into `cell`, the text filter's matches in <mark> elements.
 function setMessage(cell, text) {
   const ranges = matchRanges(text);
   if (!ranges.length) {
-    cell.textContent = text;
+    setText(cell, text);
     return;
   }
+  cell._text = undefined;
   const parts = [];
   let at = 0;
   for (const [start, end] of ranges) {
@@ -115,45 +145,48 @@ export function fillRow(row, item, options) {
   row._version = item.version;               // a note updated in place has a new version
   if (item.entry) {
     const entry = item.entry;
-    row.className = 'row' + (options.selected ? ' selected' : '') + (options.linked ? ' linked' : '');
-    row.dataset.level = entry.level;
-    row.dataset.kind = entry.kind || 'record';
-    row.dataset.service = item.serviceId;
-    row.dataset.entryId = entry.entry_id || '';
-    delete row.dataset.marker;
+    setClass(row, 'row' + (options.selected ? ' selected' : '') + (options.linked ? ' linked' : '') +
+      (options.wrap && item._wrapLines === MAX_WRAP_LINES ? ' clipped' : ''));
+    setData(row, 'level', entry.level);
+    setData(row, 'kind', entry.kind || 'record');
+    setData(row, 'service', item.serviceId);
+    setData(row, 'entryId', entry.entry_id || '');
+    setData(row, 'marker', undefined);
     const ms = entryMs(entry);
-    row._time.textContent = formatTime(ms, prefs.timeZone, options.showDates);
-    row._time.title = Number.isFinite(ms) ? `${entry.timestamp} · ${formatDateTime(ms, 'local')} (${localZone})` : '';
-    row._badge.textContent = entry.level;
-    row._badge.dataset.short = SHORT_LEVEL[entry.level];
+    setText(row._time, formatTime(ms, prefs.timeZone, options.showDates));
+    setTitle(row._time, Number.isFinite(ms) ? `${entry.timestamp} · ${formatDateTime(ms, 'local')} (${localZone})` : '');
+    setText(row._badge, entry.level);
+    setData(row._badge, 'short', SHORT_LEVEL[entry.level]);
     const service = entry.service || item.serviceId;
-    row._service.textContent = service;
-    row._service.title = item.serviceId;
+    setText(row._service, service);
+    setTitle(row._service, item.serviceId);
+    // on the service cell alone: a custom property set on the row would make every cell
+    // of it inherit its own variables, so no cell could share the style computed for the
+    // same cell of another row, and each frame of a flood would compute them all again
     const hue = serviceHue(item.serviceId);
     if (row._hue !== hue) {
       row._hue = hue;
-      row.style.setProperty('--hue', String(hue));
+      row._service.style.setProperty('--hue', String(hue));
     }
     setMessage(row._message, options.wrap ? wrappedText(entry.message) : oneLine(entry.message));
-    row._message.dataset.service = service;                 // shown before the message on narrow screens
-    row._message.title = entry.message.length > MAX_SHOWN_CHARS ? entry.message.slice(0, MAX_SHOWN_CHARS) + ' …'
-      : entry.message;
-    row.classList.toggle('clipped', options.wrap && item._wrapLines === MAX_WRAP_LINES);
+    setData(row._message, 'service', service);                 // shown before the message on narrow screens
+    setTitle(row._message, entry.message.length > MAX_SHOWN_CHARS ? entry.message.slice(0, MAX_SHOWN_CHARS) + ' …'
+      : entry.message);
   } else {
-    row.className = 'row note';
-    delete row.dataset.level;
-    delete row.dataset.service;
-    delete row.dataset.entryId;
-    row.dataset.kind = 'marker';
-    row.dataset.marker = item.marker;
-    row._time.textContent = '';
-    row._time.title = '';
-    row._badge.textContent = '';
-    row._badge.dataset.short = '';
-    row._service.textContent = '';
-    row._service.title = '';
-    row._message.textContent = item.text;
-    row._message.dataset.service = '';
-    row._message.title = item.text;
+    setClass(row, 'row note');
+    setData(row, 'level', undefined);
+    setData(row, 'service', undefined);
+    setData(row, 'entryId', undefined);
+    setData(row, 'kind', 'marker');
+    setData(row, 'marker', item.marker);
+    setText(row._time, '');
+    setTitle(row._time, '');
+    setText(row._badge, '');
+    setData(row._badge, 'short', '');
+    setText(row._service, '');
+    setTitle(row._service, '');
+    setText(row._message, item.text);
+    setData(row._message, 'service', '');
+    setTitle(row._message, item.text);
   }
 }

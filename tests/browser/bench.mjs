@@ -5,7 +5,9 @@
 // given, e.g. an older copy of webbridge_node/static to compare in the same sitting).
 // Besides the wall-clock figures it reports the page's own main-thread time (Chromium's
 // Performance metrics: script, style and layout, all tasks) per second and per entry,
-// which another load on the machine changes much less. Reports frames per second,
+// which another load on the machine changes much less, and the CPU time the page's main
+// thread used per entry (Chromium's ThreadTime: not the time it waited for a core on a
+// busy machine, so the figure to compare when others share it). Reports frames per second,
 // long tasks (> 50 ms), the page's answer time, JS heap, DOM rows and entries shown.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,7 +70,10 @@ try {
   const after = await metrics();
   const entries = (await taken()) - takenBefore;
   const spent = (name) => (after[name] - before[name]) * 1000;   // ms
-  const cpu = { script: spent('ScriptDuration'), layout: spent('LayoutDuration') + spent('RecalcStyleDuration'), task: spent('TaskDuration') };
+  const cpu = {
+    script: spent('ScriptDuration'), layout: spent('LayoutDuration') + spent('RecalcStyleDuration'), task: spent('TaskDuration'),
+    thread: spent('ThreadTime'),
+  };
   answer.sort((a, b) => a - b);
   const q = (p) => answer[Math.min(answer.length - 1, Math.floor(p * answer.length))].toFixed(1);
   console.log(`flood ${opt.rate}/s for ${r.seconds.toFixed(1)} s: ${(r.frames / r.seconds).toFixed(1)} frames/s, ` +
@@ -78,6 +83,8 @@ try {
   console.log(`  page main thread: script ${(cpu.script / r.seconds).toFixed(0)} ms/s, style+layout ` +
     `${(cpu.layout / r.seconds).toFixed(0)} ms/s, all tasks ${(cpu.task / r.seconds).toFixed(0)} ms/s; ` +
     `${entries} entries taken, ${(cpu.task * 1000 / Math.max(1, entries)).toFixed(1)} µs of tasks per entry`);
+  console.log(`  page main thread CPU time: ${(cpu.thread / r.seconds).toFixed(0)} ms/s, ` +
+    `${(cpu.thread * 1000 / Math.max(1, entries)).toFixed(1)} µs per entry`);
 } finally {
   await close();
   if (mock) mock.kill();

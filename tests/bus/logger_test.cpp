@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include <fmt/chrono.h>
 #include <zmq.hpp>
 
 #include "cantina/bus/codec.h"
@@ -46,14 +47,20 @@ struct Published {
 // publisher for level-change requests.
 class TestBus {
  public:
-  // Options for a Logger on this bus; `control`: with a control socket.
+  // Options for a Logger on this bus; `control`: with a control socket. Records
+  // are held up to 10 s until the Logger knows of a subscriber.
   bus::LoggerOptions options(bool control = false) const {
     bus::LoggerOptions options;
     options.service = std::string(kService);
     options.publish_endpoint = bus_.publish_endpoint;
     if (control) options.subscribe_endpoint = bus_.subscribe_endpoint;
+    options.hold_until_subscribed = 10s;
     return options;
   }
+
+  // The context for the test's Loggers (it outlives them: the Logger is
+  // declared after the TestBus).
+  zmq::context_t& context() { return context_; }
 
   // Subscribes to `prefix`: the bus passes the subscription on to the Logger.
   void subscribe(std::string_view prefix) {
@@ -150,11 +157,25 @@ long long logger_thread_wakeups() {
   return -1;
 }
 
-// A Logger of `bus` that has seen its subscriber: a first record went through.
-void wait_until_subscribed(TestBus& bus, bus::Logger& log) {
-  log.info("subscribed");
-  BOOST_REQUIRE(log.flush(10s));
+// Counts how often it is formatted (by its operator<<, which the Logger uses for a
+// type {fmt} cannot format).
+struct Counted {
+  int* formatted;
+};
+std::ostream& operator<<(std::ostream& out, const Counted& counted) {
+  ++*counted.formatted;
+  return out << "counted";
+}
+
+// The usual start: the test subscribes to the log topic, then a Logger of
+// `bus` with `options` sends a first record ("subscribed"), which arrives.
+std::unique_ptr<bus::Logger> subscribed_logger(TestBus& bus, const bus::LoggerOptions& options) {
+  bus.subscribe("/log/");
+  auto log = std::make_unique<bus::Logger>(bus.context(), options);
+  log->info("subscribed");
+  BOOST_REQUIRE(log->flush(10s));
   BOOST_REQUIRE(messages_of(bus.records(1, 10s)) == std::vector<std::string>{"subscribed"});
+  return log;
 }
 
 }  // namespace
@@ -163,10 +184,7 @@ BOOST_AUTO_TEST_SUITE(logger)
 
 BOOST_AUTO_TEST_CASE(records_are_held_until_a_subscriber_is_known) {
   TestBus bus;
-  zmq::context_t context;
-  auto options = bus.options();
-  options.hold_until_subscribed = 10s;
-  bus::Logger log(context, options);
+  bus::Logger log(bus.context(), bus.options());
   log.info("first");
   log.warning("second");
   log.error("third");  // urgent, but held all the same
@@ -191,10 +209,9 @@ BOOST_AUTO_TEST_CASE(records_are_held_until_a_subscriber_is_known) {
 
 BOOST_AUTO_TEST_CASE(records_sent_before_anyone_subscribed_are_dropped_and_stated_to_the_first_subscriber) {
   TestBus bus;
-  zmq::context_t context;
   auto options = bus.options();
   options.hold_until_subscribed = 300ms;
-  bus::Logger log(context, options);
+  bus::Logger log(bus.context(), options);
   log.info("into the void");
   log.info("into the void too");
   // The hold ends: they go out with no subscriber, and count as dropped.
@@ -211,11 +228,9 @@ BOOST_AUTO_TEST_CASE(records_sent_before_anyone_subscribed_are_dropped_and_state
 
 BOOST_AUTO_TEST_CASE(a_full_queue_drops_records_and_the_next_batch_states_the_gap) {
   TestBus bus;
-  zmq::context_t context;
-  auto options = bus.options();
+  auto options = bus.options();  // nothing leaves the queue until the subscription
   options.queue_capacity = 4;
-  options.hold_until_subscribed = 10s;  // nothing leaves the queue until the subscription
-  bus::Logger log(context, options);
+  bus::Logger log(bus.context(), options);
   std::vector<bool> queued;
   for (int i = 1; i <= 10; ++i)
     queued.push_back(log.log(bus::Level::info, "record " + std::to_string(i), bus::RecordDetails{}));
@@ -237,10 +252,7 @@ BOOST_AUTO_TEST_CASE(a_full_queue_drops_records_and_the_next_batch_states_the_ga
 BOOST_AUTO_TEST_CASE(an_empty_batch_states_the_last_sequence_a_second_after_the_last_send) {
   TestBus bus;
   bus.subscribe("/log/");
-  zmq::context_t context;
-  auto options = bus.options();
-  options.hold_until_subscribed = 10s;
-  bus::Logger log(context, options);
+  bus::Logger log(bus.context(), bus.options());
   log.info("one");
   log.info("two");
   BOOST_TEST(log.flush(10s));
@@ -268,23 +280,19 @@ BOOST_AUTO_TEST_CASE(an_empty_batch_states_the_last_sequence_a_second_after_the_
 
 BOOST_AUTO_TEST_CASE(records_linger_unless_urgent_or_512_are_queued) {
   TestBus bus;
-  bus.subscribe("/log/");
-  zmq::context_t context;
   auto options = bus.options();
-  options.hold_until_subscribed = 10s;
   options.batch_linger_unwatched = 20s;  // nobody watches live
-  bus::Logger log(context, options);
-  wait_until_subscribed(bus, log);
+  auto log = subscribed_logger(bus, options);
 
-  log.info("lingers");
+  log->info("lingers");
   BOOST_TEST(!bus.next(1s).has_value());
-  log.error("goes at once");  // and takes the lingering one along
+  log->error("goes at once");  // and takes the lingering one along
   BOOST_TEST(messages_of(bus.records(2, 5s)) == (std::vector<std::string>{"lingers", "goes at once"}),
              boost::test_tools::per_element());
 
-  for (std::size_t i = 1; i < bus::kWakeRecords; ++i) log.info("bulk {}", i);
+  for (std::size_t i = 1; i < bus::kWakeRecords; ++i) log->info("bulk {}", i);
   BOOST_TEST(!bus.next(1s).has_value());
-  log.info("bulk {}", bus::kWakeRecords);  // the 512th
+  log->info("bulk {}", bus::kWakeRecords);  // the 512th
   const auto bulk = bus.records(bus::kWakeRecords, 5s);
   BOOST_REQUIRE_EQUAL(bulk.size(), bus::kWakeRecords);
   BOOST_TEST(bulk.back().message == "bulk 512");
@@ -292,32 +300,23 @@ BOOST_AUTO_TEST_CASE(records_linger_unless_urgent_or_512_are_queued) {
 
 BOOST_AUTO_TEST_CASE(records_linger_less_while_someone_watches_live) {
   TestBus bus;
-  bus.subscribe("/log/");
-  zmq::context_t context;
   auto options = bus.options();
-  options.hold_until_subscribed = 10s;
   options.batch_linger = 50ms;
   options.batch_linger_unwatched = 20s;
-  bus::Logger log(context, options);
-  wait_until_subscribed(bus, log);
+  auto log = subscribed_logger(bus, options);
   bus.subscribe(bus::topics::kWatching);  // as the logging node does while a dashboard streams
   std::this_thread::sleep_for(1s);        // through the bus to the Logger, which wakes for it
-  log.info("watched");
+  log->info("watched");
   BOOST_TEST(messages_of(bus.records(1, 5s)) == std::vector<std::string>{"watched"}, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(the_destructor_sends_what_is_queued_and_states_the_last_sequence) {
   TestBus bus;
-  bus.subscribe("/log/");
-  zmq::context_t context;
-  {
-    auto options = bus.options();
-    options.hold_until_subscribed = 10s;
-    options.batch_linger_unwatched = 20s;
-    bus::Logger log(context, options);
-    wait_until_subscribed(bus, log);
-    log.info("last words");
-  }
+  auto options = bus.options();
+  options.batch_linger_unwatched = 20s;
+  auto log = subscribed_logger(bus, options);
+  log->info("last words");
+  log.reset();
   std::optional<Published> last;
   BOOST_TEST(messages_of(bus.records(1, 5s, &last)) == std::vector<std::string>{"last words"},
              boost::test_tools::per_element());
@@ -332,10 +331,7 @@ BOOST_AUTO_TEST_CASE(the_destructor_sends_what_is_queued_and_states_the_last_seq
 BOOST_AUTO_TEST_CASE(an_idle_logger_sleeps_until_a_record_or_a_level_change) {
   TestBus bus;
   bus.subscribe("/log/");
-  zmq::context_t context;
-  auto options = bus.options(/*control=*/true);
-  options.hold_until_subscribed = 10s;
-  bus::Logger log(context, options);
+  bus::Logger log(bus.context(), bus.options(/*control=*/true));
   log.info("one record");
   BOOST_TEST(log.flush(10s));
   BOOST_TEST(messages_of(bus.records(1, 10s)) == std::vector<std::string>{"one record"},
@@ -364,12 +360,7 @@ BOOST_AUTO_TEST_CASE(an_idle_logger_sleeps_until_a_record_or_a_level_change) {
 
 BOOST_AUTO_TEST_CASE(an_idle_logger_wakes_for_a_record_at_once) {
   TestBus bus;
-  bus.subscribe("/log/");
-  zmq::context_t context;
-  auto options = bus.options();
-  options.hold_until_subscribed = 10s;
-  bus::Logger log(context, options);
-  wait_until_subscribed(bus, log);
+  auto log = subscribed_logger(bus, bus.options());
   BOOST_REQUIRE(bus.next(5s).has_value());  // the sequence heartbeat: idle from now on
   // Asleep in poll(2) with a 1 s safety timeout: an ERROR (no linger) must end the
   // sleep by the eventfd, not by the timeout. Five times, the median judged.
@@ -377,7 +368,7 @@ BOOST_AUTO_TEST_CASE(an_idle_logger_wakes_for_a_record_at_once) {
   for (int i = 0; i < 5; ++i) {
     std::this_thread::sleep_for(300ms);
     const auto logged = Clock::now();
-    log.error("wake up {}", i);
+    log->error("wake up {}", i);
     auto message = bus.next(5s);
     BOOST_REQUIRE(message.has_value());
     BOOST_REQUIRE_EQUAL(message->batch.records.size(), 1u);
@@ -386,6 +377,56 @@ BOOST_AUTO_TEST_CASE(an_idle_logger_wakes_for_a_record_at_once) {
   }
   std::sort(delays_ms.begin(), delays_ms.end());
   BOOST_TEST(delays_ms[2] < 300, "median " << delays_ms[2] << " ms from the log call to the bus");
+}
+
+// The caller's {fmt} format specs reach the record as written; the call site
+// (file, line) is the caller's.
+BOOST_AUTO_TEST_CASE(format_specs_reach_the_record_as_written) {
+  TestBus bus;
+  auto log = subscribed_logger(bus, bus.options());
+  log->info("temperature {:.1f} C", 36.6666);
+  const std::uint32_t line = __LINE__ - 1;
+  log->info("[{:>8}] [{:<6}] [{:^7}]", "right", "left", "mid");
+  log->info("frame {:x} {:#06X} {:b}", 255, 0xbeef, 5);
+  log->warning("battery {:.0f}% after {:%H:%M:%S}", 42.4, std::chrono::seconds(3723));
+  log->info("{{literal}} {} {{{}}}", "braces", 7);
+  log->info("plain {} {} {} {}", 1.5, true, 'x', std::string("text"));
+  BOOST_REQUIRE(log->flush(10s));
+  const auto records = bus.records(6, 10s);
+  BOOST_TEST(messages_of(records) == (std::vector<std::string>{"temperature 36.7 C", "[   right] [left  ] [  mid  ]",
+                                                               "frame ff 0XBEEF 101", "battery 42% after 01:02:03",
+                                                               "{literal} braces {7}", "plain 1.5 true x text"}),
+             boost::test_tools::per_element());
+  BOOST_REQUIRE(!records.empty());
+  BOOST_TEST(records[0].line == line);
+  BOOST_TEST(records[0].file.ends_with("logger_test.cpp"));
+}
+
+// A formatted message over max_record_bytes is cut at a UTF-8 character boundary
+// and says how much was cut; a level below the threshold is not formatted at all.
+BOOST_AUTO_TEST_CASE(a_long_formatted_message_is_cut_and_a_filtered_one_is_not_formatted) {
+  TestBus bus;
+  auto options = bus.options();
+  options.max_record_bytes = bus::kMinRecordBytesSetting;
+  auto log = subscribed_logger(bus, options);
+  // "a" then 4,999 two-byte "é" (9,999 bytes): cut to fit in 4,096 with the marker.
+  log->info("a{:é>{}}", "", 4999);
+  int formatted = 0;
+  log->debug("{}", Counted{&formatted});  // below the threshold (INFO)
+  BOOST_REQUIRE(log->flush(10s));
+  const auto records = bus.records(1, 10s);
+  BOOST_REQUIRE_EQUAL(records.size(), 1u);
+  const std::string& message = records[0].message;
+  const std::size_t kept = message.find("… [truncated ");
+  BOOST_REQUIRE(kept != std::string::npos);
+  BOOST_TEST(message.size() <= bus::kMinRecordBytesSetting);
+  BOOST_TEST(kept > bus::kMinRecordBytesSetting - 64);
+  BOOST_TEST(kept % 2 == 1u, "cut inside a character: " << kept << " bytes kept");
+  BOOST_TEST(message.substr(0, 3) == "aé");
+  BOOST_TEST(message.substr(kept) == bus::truncation_marker(9999 - kept));
+  BOOST_TEST(formatted == 0);
+  log->info("{}", Counted{&formatted});
+  BOOST_TEST(formatted == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -24,6 +24,23 @@ namespace bus = cantina::bus;
 
 namespace {
 
+// A bus, a logging node (with `extra` [logging] lines) watched through its
+// stats, and a raw publisher on the bus: what every case here starts from.
+struct NodeOnBus {
+  explicit NodeOnBus(const std::string& extra = "") : node(dir.path(), bus, extra) {}
+  TempDir dir;
+  Bus bus{dir.path()};
+  LogNode node;
+  StatsWatcher stats{bus.subscribe_endpoint};
+  zmq::context_t context;
+  RawPublisher publisher{context, bus.publish_endpoint};
+};
+
+// No deduplication window closes on time; the file is flushed each second.
+struct NodeWithLongWindows : NodeOnBus {
+  NodeWithLongWindows() : NodeOnBus("deduplication_window = 600\nfile_flush_interval = 1\n") {}
+};
+
 // Runs cantina-cli with `args` (after the command, before --config) to its end.
 struct Cli {
   Cli(const TempDir& dir, const LogNode& node, const std::string& name, std::vector<std::string> args)
@@ -62,19 +79,13 @@ BOOST_AUTO_TEST_SUITE(levels)
 // `level demo DEBUG` sets demo's Logger and the node's threshold for demo: its
 // DEBUG records reach the file and the history, another service's do not (and are
 // counted); the node names who asked in a WARNING line; `level` shows the table.
-BOOST_AUTO_TEST_CASE(a_level_for_one_service_brings_its_debug_records_into_file_and_history) {
-  TempDir dir;
-  Bus bus(dir.path());
-  LogNode node(dir.path(), bus);
-  StatsWatcher stats(bus.subscribe_endpoint);
-  zmq::context_t context;
+BOOST_FIXTURE_TEST_CASE(a_level_for_one_service_brings_its_debug_records_into_file_and_history, NodeOnBus) {
   bus::LoggerOptions options;
   options.service = "demo";
   options.publish_endpoint = bus.publish_endpoint;
   options.subscribe_endpoint = bus.subscribe_endpoint;  // takes level requests
   options.hold_until_subscribed = 10s;
   bus::Logger demo(context, options);
-  RawPublisher publisher(context, bus.publish_endpoint);
 
   demo.debug("demo debug before");
   BOOST_TEST(demo.flush(10s));
@@ -131,13 +142,7 @@ BOOST_AUTO_TEST_CASE(a_level_for_one_service_brings_its_debug_records_into_file_
 
 // A process that sets the node to CRITICAL without naming itself is still named
 // as far as it can be, and the ERROR records it hides are counted in a WARNING.
-BOOST_AUTO_TEST_CASE(silencing_the_node_is_never_silent) {
-  TempDir dir;
-  Bus bus(dir.path());
-  LogNode node(dir.path(), bus);
-  StatsWatcher stats(bus.subscribe_endpoint);
-  zmq::context_t context;
-  RawPublisher publisher(context, bus.publish_endpoint);
+BOOST_FIXTURE_TEST_CASE(silencing_the_node_is_never_silent, NodeOnBus) {
   bus::SetLogLevel silence;
   silence.service = std::string(bus::topics::kLoggingServiceId);
   silence.level = bus::Level::critical;
@@ -162,13 +167,7 @@ BOOST_AUTO_TEST_CASE(silencing_the_node_is_never_silent) {
 
 // Counts of filtered records: the first at once, then at most one line a minute
 // per service, summed; what is pending is written at shutdown.
-BOOST_AUTO_TEST_CASE(filtered_records_are_reported_at_most_once_a_minute_and_summed) {
-  TempDir dir;
-  Bus bus(dir.path());
-  LogNode node(dir.path(), bus);
-  StatsWatcher stats(bus.subscribe_endpoint);
-  zmq::context_t context;
-  RawPublisher publisher(context, bus.publish_endpoint);
+BOOST_FIXTURE_TEST_CASE(filtered_records_are_reported_at_most_once_a_minute_and_summed, NodeOnBus) {
   std::uint64_t sequence = 0;
   auto chatter = [&](int count) {
     for (int i = 0; i < count; ++i) {
@@ -195,13 +194,7 @@ BOOST_AUTO_TEST_CASE(filtered_records_are_reported_at_most_once_a_minute_and_sum
 
 // The node keeps levels for at most 256 services: the rest are refused, each in a
 // WARNING line, and the table it publishes stays within the bound.
-BOOST_AUTO_TEST_CASE(the_per_service_table_is_bounded) {
-  TempDir dir;
-  Bus bus(dir.path());
-  LogNode node(dir.path(), bus);
-  StatsWatcher stats(bus.subscribe_endpoint);
-  zmq::context_t context;
-  RawPublisher publisher(context, bus.publish_endpoint);
+BOOST_FIXTURE_TEST_CASE(the_per_service_table_is_bounded, NodeOnBus) {
   constexpr int kServices = 300;
   for (int i = 0; i < kServices; ++i) {
     char name[16];
@@ -231,14 +224,7 @@ BOOST_AUTO_TEST_CASE(the_per_service_table_is_bounded) {
 
 // The node's informational "closed N deduplication windows early" is summed, at
 // most one line a minute (a flood once wrote one a second).
-BOOST_AUTO_TEST_CASE(closing_dedup_windows_early_is_reported_at_most_once_a_minute) {
-  TempDir dir;
-  Bus bus(dir.path());
-  // No window closes on time here; the file is flushed each second.
-  LogNode node(dir.path(), bus, "deduplication_window = 600\nfile_flush_interval = 1\n");
-  StatsWatcher stats(bus.subscribe_endpoint);
-  zmq::context_t context;
-  RawPublisher publisher(context, bus.publish_endpoint);
+BOOST_FIXTURE_TEST_CASE(closing_dedup_windows_early_is_reported_at_most_once_a_minute, NodeWithLongWindows) {
   std::uint64_t sequence = 0;
   auto flood = [&](int count) {  // distinct messages, in batches of 500
     for (int sent = 0; sent < count;) {

@@ -16,9 +16,9 @@
 namespace cantina::store {
 
 // How plain parts are read: mapped (no copy, but a page-table walk and fault
-// per page touched; for parts no one writes or cuts back), or with pread(2)
-// into a bounded buffer (the part being written, `cantina-cli logs`, and every
-// read of the web bridge).
+// per page touched; for parts no one writes or cuts back: `cantina-cli logs`'s
+// finished parts), or with pread(2) into a bounded buffer (the part being
+// written, and every read of the web bridge).
 enum class ReadMode { mmap, pread };
 
 // A compressed part's zstd frames hold about this much each, so that reading

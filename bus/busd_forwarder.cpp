@@ -11,6 +11,7 @@
 #include <array>
 #include <cstring>
 #include <sstream>
+#include <utility>
 
 #include "cantina/bus/topics.h"
 
@@ -34,6 +35,9 @@ constexpr std::size_t kMaxFrames = 8;
 constexpr int kBurst = 1024;
 // Peers named in one report at most.
 constexpr std::size_t kNamedPeers = 5;
+// What busd's own records may use beyond max_queue_bytes (see the header): a
+// report is a few hundred bytes, at most a few a second.
+constexpr std::size_t kOwnReserveBytes = std::size_t{256} << 10;
 // Restating (see the header): publishers remembered at most, how long after a
 // loss a round starts (the disconnected reconnect meanwhile), and how recently
 // a publisher must have been seen to be restated.
@@ -103,7 +107,7 @@ Forwarder::Forwarder(zmq::context_t& context, zmq::socket_t& frontend, zmq::sock
     : frontend_(frontend),
       backend_(backend),
       monitor_(context, zmq::socket_type::pair),
-      options_(options),
+      options_(std::move(options)),
       report_(std::move(report)),
       on_refused_handshake_(std::move(on_refused_handshake)) {
   const std::string endpoint =
@@ -173,14 +177,18 @@ void Forwarder::forward_message() {
       }
     }
   }
+  std::size_t budget = options_.max_queue_bytes;
   if (frames_.size() == 2) {
-    if (const auto log = bus::topics::parse_log_topic(topic)) note_reached(log->service, log->batch);
+    if (const auto log = bus::topics::parse_log_topic(topic)) {
+      note_reached(log->service, log->batch);
+      if (log->service == options_.own_service) budget += kOwnReserveBytes;
+    }
   }
   std::size_t cost = 0;
   for (const auto& frame : frames_) cost += frame.size() + kFrameOverheadBytes;
   if (held.now() + cost > options_.max_queue_bytes) {
     relieve();
-    if (held.now() + cost > options_.max_queue_bytes) {
+    if (held.now() + cost > budget) {
       over_budget_.add(1);
       over_budget_bytes_.add(cost);
       frames_.clear();

@@ -13,6 +13,10 @@
 //     frees what it held for it, and the subscriber reconnects by itself);
 //   - the message is dropped for every subscriber and counted; the logging node
 //     sees the loss as a sequence gap.
+// busd's own records (service `own_service`: its reports of these drops) may
+// use kOwnReserveBytes beyond the budget, so that the report of a flood's drops
+// is not itself dropped by the flood. Anyone may publish under that name on
+// loopback: the reserve bounds what that takes.
 // Connections are looked at every kSampleInterval and when the budget is full.
 //
 // Restating: a gap shows only when something later from the same publisher
@@ -71,6 +75,8 @@ struct ForwarderOptions {
   // By CURVE public key; null: no CURVE, every message passes.
   const std::map<std::string, bus::PublishRights, std::less<>>* rights = nullptr;
   std::chrono::milliseconds report_interval{1000};
+  // The service id of busd's own records (see the reserve above).
+  std::string own_service = "cantina_busd";
 };
 
 class Forwarder {

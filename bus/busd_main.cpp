@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
   }
   cantina::busd::ForwarderOptions forwarder_options;
   forwarder_options.max_queue_bytes = config.bus.max_queue_bytes;
+  forwarder_options.own_service = log_options.service;
   if (config.bus.curve.enabled) forwarder_options.rights = &config.bus.curve.rights;
   cantina::busd::Forwarder forwarder(context, frontend, backend, forwarder_options, report, [&guard] {
     if (guard) guard->count_refusal();

@@ -448,4 +448,62 @@ BOOST_AUTO_TEST_CASE(a_node_that_missed_a_publishers_last_records_reports_them_w
       BOOST_TEST_MESSAGE(line);
 }
 
+// busd's report of the messages it drops goes through the same byte budget as
+// the flood it reports on. A subscriber that keeps reading, but slower than a
+// service floods (so it is never disconnected as stopped), keeps the budget
+// full for seconds: the report must still reach the logging node, and no
+// record of busd's own be lost.
+BOOST_AUTO_TEST_CASE(busds_report_of_drops_is_not_dropped_by_the_flood_it_reports) {
+  TempDir dir;
+  Bus bus(dir.path(), "[bus]\nmax_queue_bytes = " + std::to_string(std::uint64_t{4} << 20) + "\n");
+  LogNode node(dir.path(), bus, "deduplication_window = 0\nmax_memory_logs = 10\nenable_dashboard_streaming = false\n");
+  StatsWatcher stats(bus.subscribe_endpoint);
+  BOOST_TEST_REQUIRE(stats.wait_until([](const bus::LoggingStats&) { return true; }, 10s).has_value());
+
+  std::atomic<bool> flooding{true};
+  zmq::context_t context;
+  // Takes one message every 20 ms, with the smallest queues ZeroMQ and the kernel
+  // allow, so that what it has not taken stays in busd's budget.
+  std::thread slow_reader([&] {
+    zmq::socket_t sub(context, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::rcvhwm, 1);
+    sub.set(zmq::sockopt::rcvbuf, 4096);
+    sub.set(zmq::sockopt::linger, 0);
+    sub.set(zmq::sockopt::subscribe, "");
+    sub.connect(bus.subscribe_endpoint);
+    while (flooding) {
+      zmq::message_t message;
+      (void)sub.recv(message, zmq::recv_flags::dontwait);
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  std::this_thread::sleep_for(1s);  // its subscription reaches busd
+
+  {
+    bus::Logger logger(context, flood_options(bus));
+    const std::string big(100 * 1024, 'b');
+    const auto until = std::chrono::steady_clock::now() + 5s;
+    for (int round = 0; std::chrono::steady_clock::now() < until; ++round) {
+      logger.log(bus::Level::info, "big " + std::to_string(round) + " " + big);
+      for (int i = 0; i < 10; ++i) logger.log(bus::Level::info, "small " + std::to_string(round * 10 + i));
+      std::this_thread::sleep_for(1ms);
+    }
+    BOOST_TEST(logger.flush(10s));
+  }
+  flooding = false;
+  slow_reader.join();
+  std::this_thread::sleep_for(3s);  // busd's last report and its restating round
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  std::string busd_lines;
+  for (const auto& line : lines)
+    if (line.find("Cantina Busd") != std::string::npos || line.find("cantina_busd") != std::string::npos)
+      busd_lines += line.substr(0, 300) + "\n";
+  const std::string said = bus.process.output();
+  const bool dropped = said.find("for every subscriber") != std::string::npos;
+  BOOST_TEST_REQUIRE(dropped, "busd dropped nothing: the flood did not fill its budget\n" << said);
+  BOOST_TEST(count_containing(lines, "WARNING  Cantina Busd         dropped ") >= 1u, busd_lines);
+  BOOST_TEST(count_containing(lines, "records from cantina_busd") == 0u, busd_lines);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

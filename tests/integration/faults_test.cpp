@@ -389,11 +389,18 @@ BOOST_AUTO_TEST_CASE(a_subscriber_that_stops_reading_costs_the_bus_at_most_its_b
   const auto [written, lost] = flood_account(lines);
   BOOST_TEST_MESSAGE(calls << " records logged, " << written << " written, " << lost << " reported lost");
   BOOST_TEST(written + lost == calls);
-  for (const auto& line : lines)
-    if (line.find("Cantina Busd") != std::string::npos) BOOST_TEST_MESSAGE(line);
-  BOOST_TEST(count_containing(lines, "Cantina Busd         disconnected 1 subscriber(s) that stopped reading") +
-                 count_containing(lines, "; disconnected 1 subscriber(s) that stopped reading") >=
-             1u);
+  // The stopped reader was disconnected, perhaps with the node (on a busy machine
+  // the node too may take nothing between two looks while the budget is full).
+  std::string busd_lines;
+  std::size_t disconnects = 0;
+  static const std::regex disconnected(
+      R"((WARNING  Cantina Busd         |; )disconnected [1-9]\d* subscriber\(s\) that stopped reading)");
+  for (const auto& line : lines) {
+    if (line.find("Cantina Busd") == std::string::npos && line.find("cantina_busd") == std::string::npos) continue;
+    busd_lines += line.substr(0, 300) + "\n";
+    if (std::regex_search(line, disconnected)) ++disconnects;
+  }
+  BOOST_TEST(disconnects >= 1u, busd_lines);
 }
 
 // The logging node frozen (SIGSTOP) while a service floods and then exits: busd

@@ -17,4 +17,5 @@ def cmd_bench(args) -> int:
         if not own_bin_dir:
             build()
     extra = [] if own_bin_dir else ["--bin-dir", str(BIN_DIR)]
+    os.environ["CANTINA_BENCH_PROG"] = "tools/cantina bench"  # its --help names the command used
     os.execv(sys.executable, [sys.executable, str(ROOT / "tools" / "bench" / "bench.py"), *args.rest, *extra])

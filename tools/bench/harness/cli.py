@@ -1,6 +1,6 @@
 # cli: the command line of tools/bench/bench.py. The docstring below is its --help (the first
 # line the description, all of it the epilog): keep it in step with the options.
-"""bench.py: the benchmark scenarios of Cantina bus (issues 6, 15 and 16, docs/PERFORMANCE.md).
+"""The benchmark scenarios of Cantina bus; their goals and latest figures: docs/PERFORMANCE.md.
 
     tools/bench/bench.py SCENARIO|all [--quick] [--json FILE] [--bin-dir DIR] [--runs N] [options]
     (also `tools/cantina bench SCENARIO ...`)
@@ -54,7 +54,7 @@ needed, cantina-webbridge on ephemeral loopback ports and ipc endpoints in a tem
 directory, checks its own output, prints a table (medians of --runs runs) and, with --json,
 writes the same figures. The exit status is 1 if a self-check failed (a record lost at the
 lowest rate tried, a count that does not add up), never because of a time: timings are
-reported, compared with the goals of issues 6 and 16, and not asserted.
+reported, compared with the goals in docs/PERFORMANCE.md, and not asserted.
 
 --quick runs a tiny version of the scenario in seconds, only to show that the harness works
 (the test suite runs it). Standard library only; Linux only (/proc).
@@ -62,6 +62,7 @@ reported, compared with the goals of issues 6 and 16, and not asserted.
 
 import argparse
 import copy
+import os
 import sys
 
 from .common import DEFAULT_BIN_DIR, ROOT
@@ -159,8 +160,11 @@ def run_soak(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="bench.py", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    # `tools/cantina bench` names itself in CANTINA_BENCH_PROG.
+    first, _, rest = __doc__.partition("\n\n")
+    parser = argparse.ArgumentParser(prog=os.environ.get("CANTINA_BENCH_PROG", "tools/bench/bench.py"),
+                                     description=first, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=rest)
     parser.add_argument("scenario", choices=sorted(SCENARIOS) + ["all", "soak"],
                         help="a scenario, or all of them in turn (all but soak)")
     parser.add_argument("--quick", action="store_true", help="a tiny run (seconds) that only shows the harness works")

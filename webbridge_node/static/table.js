@@ -512,11 +512,12 @@ export function startTable() {
 
   tableElements.scroll.addEventListener('scroll', () => {
     const scroller = tableElements.scroll;
-    if (Math.abs(scroller.scrollTop - programmaticTop) >= 1) {
-      // the reader moved: follow again only once back at the bottom
-      following = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - geometry.rowHeight / 2;
-      programmaticTop = -1;
-    }
+    // The scroll render() made (following, or keeping a row in place) is drawn already:
+    // only the reader's own needs a frame (under a flood, one more each time).
+    if (Math.abs(scroller.scrollTop - programmaticTop) < 1) return;
+    // the reader moved: follow again only once back at the bottom
+    following = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - geometry.rowHeight / 2;
+    programmaticTop = -1;
     scheduleRender();
   }, { passive: true });
   tableElements.scroll.addEventListener('wheel', (event) => {

@@ -188,7 +188,8 @@ export function setStat(key, value, formatter = formatCount) {
   const valueCell = stat.lastElementChild;
   const text = formatter(value);
   if (valueCell.textContent !== text) valueCell.textContent = text;
-  stat.dataset.value = typeof value === 'number' ? String(value) : '';
+  const data = typeof value === 'number' ? String(value) : '';
+  if (stat.dataset.value !== data) stat.dataset.value = data;   // (a write of the same value costs a style pass)
   if (stat.hasAttribute('data-alert')) stat.classList.toggle('alert', typeof value === 'number' && value > 0);
 }
 

@@ -310,17 +310,23 @@ function render() {
     }
   }
   tableElements.empty.hidden = total > 0;
-  tableElements.empty.textContent = store.items.length > 0 ? 'no entries match the filters' : 'waiting for log entries…';
+  showText(tableElements.empty, store.items.length > 0 ? 'no entries match the filters' : 'waiting for log entries…');
 
   // jump-to-latest
   const below = total ? total - 1 - indexAt(top + viewport - 1) : 0;
   const showJump = !following && below > 0;
   tableElements.jump.hidden = !showJump;
-  if (showJump) tableElements.jumpCount.textContent = `(${formatCount(below)} below)`;
+  if (showJump) showText(tableElements.jumpCount, `(${formatCount(below)} below)`);
 
   renderLevelCounts();
   renderStatusbar();
   refreshStaleServiceOptions();
+}
+
+// Each frame sets these again: a write of the text already there still makes the
+// browser recompute that part of the page.
+function showText(element, text) {
+  if (element.textContent !== text) element.textContent = text;
 }
 
 function renderLevelCounts() {
@@ -337,22 +343,22 @@ function showNewCount() {
   tableElements.newCount.hidden = !paused;
   const text = `${formatCount(newCount)} new`;
   if (tableElements.newCount.textContent !== text) tableElements.newCount.textContent = text;
-  tableElements.newCount.dataset.count = String(newCount);
+  if (tableElements.newCount.dataset.count !== String(newCount)) tableElements.newCount.dataset.count = String(newCount);
 }
 
 function renderStatusbar() {
   const entriesInMemory = store.items.length;
-  tableElements.viewInfo.textContent = filtersActive()
+  showText(tableElements.viewInfo, filtersActive()
     ? `${formatCount(view.length)} of ${formatCount(entriesInMemory)} shown`
-    : `${formatCount(view.length)} shown`;
+    : `${formatCount(view.length)} shown`);
   tableElements.trimNote.hidden = store.discarded === 0;
   if (store.discarded) {
-    tableElements.trimNote.textContent =
-      `${formatCount(store.discarded)} older entries discarded: the page keeps the newest ${formatCount(CAP)}`;
+    showText(tableElements.trimNote,
+      `${formatCount(store.discarded)} older entries discarded: the page keeps the newest ${formatCount(CAP)}`);
   }
   tableElements.skipNote.hidden = pageCounts.skipped === 0 && pageCounts.limited === 0;
-  tableElements.skipNote.textContent = [pageCounts.skipped ? `${formatCount(pageCounts.skipped)} entries skipped` : '',
-    pageCounts.limited ? `${formatCount(pageCounts.limited)} not streamed (rate limit)` : ''].filter(Boolean).join(', ');
+  showText(tableElements.skipNote, [pageCounts.skipped ? `${formatCount(pageCounts.skipped)} entries skipped` : '',
+    pageCounts.limited ? `${formatCount(pageCounts.limited)} not streamed (rate limit)` : ''].filter(Boolean).join(', '));
   setStat('page-memory', entriesInMemory);
   setStat('page-skipped', pageCounts.skipped);
   setStat('page-limited', pageCounts.limited);

@@ -262,15 +262,19 @@ void write_two_sessions(Bus& bus, StatsWatcher& stats, LogNode& node) {
       20s));
 }
 
+// A bus and a node (4 KiB parts, compressed at once, no deduplication) that have
+// written the two sessions of write_two_sessions: where the cases below start.
+struct TwoSessions {
+  TwoSessions() { write_two_sessions(bus, stats, node); }
+  TempDir dir;
+  Bus bus{dir.path()};
+  StatsWatcher stats{bus.subscribe_endpoint};
+  LogNode node{dir.path(), bus, "max_file_bytes = 4096\ncompress_after = 0\ndeduplication_window = 0\n"};
+};
+
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(logs_reads_every_session_plain_and_compressed) {
-  TempDir dir;
-  Bus bus(dir.path());
-  StatsWatcher stats(bus.subscribe_endpoint);
-  LogNode node(dir.path(), bus, "max_file_bytes = 4096\ncompress_after = 0\ndeduplication_window = 0\n");
-  write_two_sessions(bus, stats, node);
-
+BOOST_FIXTURE_TEST_CASE(logs_reads_every_session_plain_and_compressed, TwoSessions) {
   // The list: two sessions, the second one live.
   const Run list = logs(node, {"--list-sessions", "--json"});
   BOOST_TEST(list.status == 0, list.output);
@@ -506,13 +510,8 @@ std::vector<std::string> messages(const std::vector<json::object>& entries, cons
 
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(the_sessions_api_lists_pages_filters_and_searches) {
-  TempDir dir;
-  Bus bus(dir.path());
-  StatsWatcher stats(bus.subscribe_endpoint);
-  LogNode node(dir.path(), bus, "max_file_bytes = 4096\ncompress_after = 0\ndeduplication_window = 0\n");
+BOOST_FIXTURE_TEST_CASE(the_sessions_api_lists_pages_filters_and_searches, TwoSessions) {
   zmq::context_t context;
-  write_two_sessions(bus, stats, node);
   WebBridge bridge(node);
 
   // Newest first, with what the index says.

@@ -22,8 +22,11 @@ namespace {
 
 constexpr std::string_view kHeader = "cantina-sequences 2\n";
 constexpr std::string_view kHeaderV1 = "cantina-sequences 1\n";  // no conditions
-constexpr std::int64_t kRewriteIntervalNs = 1'000'000'000;
-// Appended bytes beyond which the file is rewritten even within the second.
+// A rewrite costs an fsync and a rename: at most once a minute (the appended
+// lines are synced with the session file meanwhile), or sooner once this much
+// was appended.
+constexpr std::int64_t kRewriteIntervalNs = std::int64_t{60} * 1'000'000'000;
+// Appended bytes beyond which the file is rewritten within the interval.
 constexpr std::size_t kMaxAppendedBytes = std::size_t{1} << 20;
 
 bool write_all(int fd, std::string_view bytes) {

@@ -19,9 +19,9 @@
 // one write(2) (a few bytes per publisher that logged, never synced by itself):
 // a node killed between the two writes leaves lines the next node does not
 // believe, and one killed after them leaves both. After the write, at most
-// once a second, and at stop, it rewrites the whole file without conditions
-// (temporary file, fsync, rename): the file stays small, and a crash leaves the
-// old or the new one.
+// once a minute (sooner once 1 MiB was appended), and at stop, it rewrites the
+// whole file without conditions (temporary file, fsync, rename): the file stays
+// small, and a crash leaves the old or the new one.
 // It is fsynced with the session file. Bounded: at most kMaxPublishers keys (the
 // least recently changed are dropped first) and kMaxFileBytes.
 //
@@ -84,7 +84,7 @@ class SequenceState {
   void note(const std::vector<SequenceMark>& marks, std::string_view file_name = {}, std::uint64_t end = 0) {
     note(std::span<const SequenceMark>(marks), file_name, end);
   }
-  // Rewrites the file if lines were appended and a second has passed since the
+  // Rewrites the file if lines were appended and a minute has passed since the
   // last rewrite, or the file holds too much (or at once if `force`). Call it
   // only after the write of the entries whose marks were noted. Errors are kept
   // for error().

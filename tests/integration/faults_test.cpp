@@ -127,6 +127,14 @@ bus::LoggerOptions flood_options(const Bus& bus) {
   return options;
 }
 
+// One round of a flood: a record "big <round> <big>", then `smalls` records
+// "small <n>" numbered on from the rounds before. Returns the records logged.
+std::uint64_t flood_round(bus::Logger& logger, int round, const std::string& big, int smalls) {
+  logger.log(bus::Level::info, "big " + std::to_string(round) + " " + big);
+  for (int i = 0; i < smalls; ++i) logger.log(bus::Level::info, "small " + std::to_string(round * smalls + i));
+  return static_cast<std::uint64_t>(smalls) + 1;
+}
+
 // What a session file says of the "flood" service's records: lines written,
 // and records the node reported lost.
 struct FloodAccount {
@@ -362,9 +370,7 @@ BOOST_AUTO_TEST_CASE(a_subscriber_that_stops_reading_costs_the_bus_at_most_its_b
     bus::Logger logger(context, flood_options(bus));
     const std::string big(200 * 1024, 'b');
     for (int round = 0; round < 500; ++round) {
-      logger.log(bus::Level::info, "big " + std::to_string(round) + " " + big);
-      for (int i = 0; i < 20; ++i) logger.log(bus::Level::info, "small " + std::to_string(round * 20 + i));
-      calls += 21;
+      calls += flood_round(logger, round, big, 20);
       if (round % 8 == 7) logger.flush(5s);
     }
     BOOST_TEST(logger.flush(10s));
@@ -425,9 +431,7 @@ BOOST_AUTO_TEST_CASE(a_node_that_missed_a_publishers_last_records_reports_them_w
     bus::Logger logger(context, flood_options(bus));
     const std::string big(64 * 1024, 'b');
     for (int round = 0; round < 200; ++round) {
-      logger.log(bus::Level::info, "big " + std::to_string(round) + " " + big);
-      for (int i = 0; i < 10; ++i) logger.log(bus::Level::info, "small " + std::to_string(round * 10 + i));
-      calls += 11;
+      calls += flood_round(logger, round, big, 10);
       if (round % 8 == 7) BOOST_TEST(logger.flush(5s));
     }
     BOOST_TEST(logger.flush(10s));
@@ -491,8 +495,7 @@ BOOST_AUTO_TEST_CASE(busds_report_of_drops_is_not_dropped_by_the_flood_it_report
     const std::string big(100 * 1024, 'b');
     const auto until = std::chrono::steady_clock::now() + 5s;
     for (int round = 0; std::chrono::steady_clock::now() < until; ++round) {
-      logger.log(bus::Level::info, "big " + std::to_string(round) + " " + big);
-      for (int i = 0; i < 10; ++i) logger.log(bus::Level::info, "small " + std::to_string(round * 10 + i));
+      flood_round(logger, round, big, 10);
       std::this_thread::sleep_for(1ms);
     }
     BOOST_TEST(logger.flush(10s));

@@ -181,6 +181,16 @@ class Ref {
   PyObject* object_ = nullptr;
 };
 
+// str(value) as a new reference: `value` itself if it is a str; empty (with a
+// Python exception set) if str() failed.
+Ref str_of(PyObject* value) {
+  if (PyUnicode_CheckExact(value)) {
+    Py_INCREF(value);
+    return Ref(value);
+  }
+  return Ref(PyObject_Str(value));
+}
+
 // The UTF-8 of a value as the ctypes binding sent it: str(value) encoded with
 // "backslashreplace" (lone surrogates escaped); None gives NULL where `none_is_null`.
 class Text {
@@ -192,13 +202,8 @@ class Text {
       size_ = 0;
       return true;
     }
-    if (PyUnicode_CheckExact(value)) {
-      Py_INCREF(value);
-      owner_ = Ref(value);
-    } else {
-      owner_ = Ref(PyObject_Str(value));
-      if (!owner_) return false;
-    }
+    owner_ = str_of(value);
+    if (!owner_) return false;
     data_ = PyUnicode_AsUTF8AndSize(owner_.get(), &size_);
     if (data_ != nullptr) return true;
     if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) return false;
@@ -247,14 +252,8 @@ Ref format_message(PyObject* self, PyObject* record, PyObject* dict) {
   PyObject* msg = item(dict, names.msg);
   PyObject* args = item(dict, names.args);
   if (msg == nullptr) return Ref(PyObject_CallMethodObjArgs(record, names.get_message, nullptr));
-  Ref text;
-  if (PyUnicode_CheckExact(msg)) {
-    Py_INCREF(msg);
-    text = Ref(msg);
-  } else {
-    text = Ref(PyObject_Str(msg));
-    if (!text) return {};
-  }
+  Ref text = str_of(msg);
+  if (!text) return {};
   if (args == nullptr) return text;
   const int has_args = PyObject_IsTrue(args);
   if (has_args < 0) return {};

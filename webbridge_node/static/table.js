@@ -333,7 +333,7 @@ function renderLevelCounts() {
   for (const chip of tableElements.levelCounts.children) {
     const countText = chip.lastElementChild;
     const text = formatCount(levelCounts[chip.dataset.level]);
-    if (countText.textContent !== text) countText.textContent = text;
+    showText(countText, text);
     chip.classList.toggle('zero', levelCounts[chip.dataset.level] === 0);
   }
   showNewCount();
@@ -342,7 +342,7 @@ function renderLevelCounts() {
 function showNewCount() {
   tableElements.newCount.hidden = !paused;
   const text = `${formatCount(newCount)} new`;
-  if (tableElements.newCount.textContent !== text) tableElements.newCount.textContent = text;
+  showText(tableElements.newCount, text);
   if (tableElements.newCount.dataset.count !== String(newCount)) tableElements.newCount.dataset.count = String(newCount);
 }
 

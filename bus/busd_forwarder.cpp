@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <sstream>
 #include <utility>
@@ -39,18 +38,17 @@ constexpr std::size_t kNamedPeers = 5;
 // report is a few hundred bytes, at most a few a second.
 constexpr std::size_t kOwnReserveBytes = std::size_t{256} << 10;
 // Restating (see the header): publishers remembered at most, how long after a
-// loss a round starts (the disconnected reconnect meanwhile), and how recently
-// a publisher must have been seen to be restated.
+// loss a round starts (the disconnected reconnect meanwhile), how recently a
+// publisher must have been seen to be restated, and rounds' least spacing.
 constexpr std::size_t kMaxPublishers = 10000;
 constexpr std::chrono::milliseconds kRestateDelay{1000};
 constexpr std::chrono::seconds kRestateWindow{60};
-// After a subscriber connects within the window: rounds this long after, for
-// it to have subscribed by one of them however slow it is.
-constexpr std::array<std::chrono::milliseconds, 3> kAfterConnect{
-    std::chrono::milliseconds{200}, std::chrono::milliseconds{1000}, std::chrono::milliseconds{4000}};
-// Rounds due closer than this are one; at most kMaxRounds are due.
 constexpr std::chrono::milliseconds kRoundSpacing{300};
-constexpr std::size_t kMaxRounds = 8;
+
+// Whether a subscription to `prefix` takes log messages ("/log/<service>...").
+bool takes_log_messages(std::string_view prefix) {
+  return bus::topics::kLogPrefix.starts_with(prefix) || prefix.starts_with(bus::topics::kLogPrefix);
+}
 
 HeldBytes held;  // static storage: ZeroMQ may free messages until the context ends
 
@@ -117,6 +115,10 @@ Forwarder::Forwarder(zmq::context_t& context, zmq::socket_t& frontend, zmq::sock
   if (zmq_socket_monitor(backend_.handle(), endpoint.c_str(), events) != 0) throw zmq::error_t();
   monitor_.set(zmq::sockopt::linger, 0);
   monitor_.connect(endpoint);
+  // Every subscription, also one that others already hold, and every
+  // unsubscription: restating follows subscriptions, and the publish socket
+  // counts them to tell publishers when no one wants a topic any more.
+  backend_.set(zmq::sockopt::xpub_verboser, 1);
   frames_.reserve(kMaxFrames);
 }
 
@@ -140,7 +142,7 @@ void Forwarder::run(zmq::socket_t& control) {
     }
     const auto now = Clock::now();
     if (now - last_look_ >= kSampleInterval) look_at_peers();
-    if ((!rounds_.empty() && now >= rounds_.front()) || owed_next_ < owed_.size()) restate();
+    if ((next_round_ && now >= *next_round_) || owed_next_ < owed_.size()) restate();
     report_if_due();
   }
 }
@@ -247,23 +249,21 @@ void Forwarder::note_reached(std::string_view service, bool batch) {
 
 void Forwarder::lost_some() {
   last_loss_ = Clock::now();
-  if (rounds_.empty()) schedule_round(last_loss_ + kRestateDelay);
+  request_round(last_loss_ + kRestateDelay);
 }
 
-void Forwarder::schedule_round(Clock::time_point when) {
-  for (const auto due : rounds_) {
-    if (due - when < kRoundSpacing && when - due < kRoundSpacing) return;
-  }
-  if (rounds_.size() >= kMaxRounds) return;
-  rounds_.insert(std::upper_bound(rounds_.begin(), rounds_.end(), when), when);
+void Forwarder::request_round(Clock::time_point when) {
+  // A round due already starts after whatever asks for one now.
+  if (!next_round_) next_round_ = std::max(when, last_round_ + kRoundSpacing);
 }
 
 void Forwarder::restate() {
   const auto now = Clock::now();
   if (owed_next_ >= owed_.size()) {
-    if (rounds_.empty() || now < rounds_.front()) return;
+    if (!next_round_ || now < *next_round_) return;
     // A new round: every publisher seen within the window, at its highest now.
-    rounds_.erase(rounds_.begin(), std::upper_bound(rounds_.begin(), rounds_.end(), now));
+    next_round_.reset();
+    last_round_ = now;
     owed_.clear();
     owed_next_ = 0;
     for (const auto& [key, reached] : reached_) {
@@ -295,6 +295,14 @@ void Forwarder::forward_subscriptions() {
     zmq::message_t message;
     if (!backend_.recv(message, zmq::recv_flags::dontwait)) return;
     const bool more = message.more();
+    // A subscriber (re)subscribing to log messages soon after a loss may be one
+    // that missed records: a round, which reaches it now that it subscribed.
+    const auto* bytes = static_cast<const char*>(message.data());
+    if (message.size() > 0 && bytes[0] == 1 && last_loss_ != Clock::time_point{} &&
+        takes_log_messages(std::string_view(bytes + 1, message.size() - 1))) {
+      const auto now = Clock::now();
+      if (now - last_loss_ <= kRestateWindow) request_round(now);
+    }
     (void)frontend_.send(message, more ? zmq::send_flags::sndmore : zmq::send_flags::none);
   }
 }
@@ -313,12 +321,6 @@ void Forwarder::read_monitor() {
     const int fd = static_cast<int>(value);
     if (id == ZMQ_EVENT_ACCEPTED) {
       peers_[fd] = Peer{peer_address(fd)};
-      // A subscriber (re)connecting soon after a loss may be one that missed
-      // records: a round once it has had time to subscribe.
-      const auto now = Clock::now();
-      if (last_loss_ != Clock::time_point{} && now - last_loss_ <= kRestateWindow) {
-        for (const auto delay : kAfterConnect) schedule_round(now + delay);
-      }
     } else if (id == ZMQ_EVENT_DISCONNECTED) {
       peers_.erase(fd);
     } else if (on_refused_handshake_) {

@@ -24,11 +24,15 @@
 // its last sequence number) lost here, or with a disconnected subscriber,
 // nothing would. So the loop remembers, per (service, publisher) of the last
 // kMaxPublishers it forwarded log messages of, the highest sequence number seen
-// (read without the records' text); kRestateDelay after a drop or a disconnect,
-// and 0.2, 1 and 4 s after a subscriber connects within kRestateWindow of one
-// (it may take that long to subscribe), it
-// sends every publisher seen within kRestateWindow a statement of it (an empty
-// LogRecordBatch stating that number) as the budget allows. A node that has
+// (read without the records' text). kRestateDelay after a drop or a disconnect,
+// and at once when a subscription to log messages arrives within kRestateWindow
+// of one, it sends every publisher seen within kRestateWindow a statement of
+// it (an empty LogRecordBatch stating that number) as the budget allows; rounds
+// start kRoundSpacing apart at least. A subscriber that was disconnected
+// subscribes again only when its own thread next uses its socket, which may be
+// seconds after its connection is back: so rounds follow subscriptions, not
+// connections, and the subscribe socket passes on every subscription, also one
+// that other subscribers already hold (ZMQ_XPUB_VERBOSER). A node that has
 // everything ignores them; one that missed records reports them lost.
 //
 // Publish rights (LAN mode): each message carries its sender's CURVE key as the
@@ -46,6 +50,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -117,8 +122,9 @@ class Forwarder {
   void note_reached(std::string_view service, bool batch);
   // A drop or a disconnect happened now: subscribers may have missed last records.
   void lost_some();
-  // A round of restating is due at `when` (unless one is within kRoundSpacing).
-  void schedule_round(std::chrono::steady_clock::time_point when);
+  // A round of restating is due at `when` at the latest (kRoundSpacing after
+  // the last one at the earliest), unless one is due already.
+  void request_round(std::chrono::steady_clock::time_point when);
   // Sends what is owed of the restating round, as the budget allows.
   void restate();
   void forward_subscriptions();
@@ -138,10 +144,11 @@ class Forwarder {
 
   // Restating (see above). Keys: service id, '\0', the publisher id's 8 bytes.
   std::unordered_map<std::string, Reached> reached_;
-  std::string key_;                                            // reused for lookups
-  std::chrono::steady_clock::time_point last_loss_{};          // of the latest drop or disconnect
-  std::vector<std::chrono::steady_clock::time_point> rounds_;  // due, in order
-  std::vector<std::pair<std::string, std::uint64_t>> owed_;    // of the round being sent
+  std::string key_;                                                  // reused for lookups
+  std::chrono::steady_clock::time_point last_loss_{};                // of the latest drop or disconnect
+  std::optional<std::chrono::steady_clock::time_point> next_round_;  // due then
+  std::chrono::steady_clock::time_point last_round_{};               // started then
+  std::vector<std::pair<std::string, std::uint64_t>> owed_;          // of the round being sent
   std::size_t owed_next_ = 0;
   bus::LogBatchEncoder encoder_;
   std::string statement_;

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -20,6 +21,7 @@
 #include <thread>
 
 #include "cantina/bus/clock.h"
+#include "cantina/bus/codec.h"
 #include "cantina/bus/config.h"
 #include "cantina/bus/logger.h"
 #include "integration/bus_client.h"
@@ -457,6 +459,145 @@ BOOST_AUTO_TEST_CASE(a_node_that_missed_a_publishers_last_records_reports_them_w
   for (const auto& line : lines)
     if (line.find("Cantina Busd") != std::string::npos || line.find("cantina_busd") != std::string::npos)
       BOOST_TEST_MESSAGE(line);
+}
+
+// A subscriber of a bus endpoint "tcp://127.0.0.1:<port>" that speaks ZMTP 3.0
+// (NULL mechanism) by hand, so that the test decides when it subscribes: a
+// ZeroMQ SUB socket sends its subscriptions when its own thread next uses it
+// after connecting, which for a busy or frozen process may be seconds later.
+class HandSubscriber {
+ public:
+  explicit HandSubscriber(const std::string& endpoint) {
+    const auto colon = endpoint.rfind(':');
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(endpoint.substr(colon + 1))));
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0)
+      throw std::runtime_error("cannot connect to " + endpoint);
+    std::string greeting(64, '\0');
+    greeting[0] = '\xff';
+    greeting[9] = '\x7f';
+    greeting[10] = 3;  // version 3.0
+    greeting.replace(12, 4, "NULL");
+    send_all(greeting);
+    std::string ready = "\x05READY";
+    ready += '\x0b';
+    ready += "Socket-Type";
+    ready += std::string("\0\0\0\x03", 4) + "SUB";
+    send_all(std::string(1, '\x04') + static_cast<char>(ready.size()) + ready);
+    if (read_exactly(64, 5s).size() != 64) throw std::runtime_error("no ZMTP greeting from " + endpoint);
+    if (!read_frame(5s)) throw std::runtime_error("no READY from " + endpoint);
+  }
+  ~HandSubscriber() { close(fd_); }
+  HandSubscriber(const HandSubscriber&) = delete;
+  HandSubscriber& operator=(const HandSubscriber&) = delete;
+
+  void subscribe(std::string_view prefix) {
+    send_all(std::string(1, '\0') + static_cast<char>(prefix.size() + 1) + '\x01' + std::string(prefix));
+  }
+
+  // The next message's frames (commands skipped), or nullopt after `timeout`.
+  std::optional<std::vector<std::string>> receive(std::chrono::milliseconds timeout) {
+    std::vector<std::string> frames;
+    for (;;) {
+      auto frame = read_frame(timeout);
+      if (!frame) return std::nullopt;
+      if ((frame->first & 0x04) != 0) continue;  // a command (PING)
+      frames.push_back(std::move(frame->second));
+      if ((frame->first & 0x01) == 0) return frames;
+    }
+  }
+
+ private:
+  void send_all(const std::string& bytes) const {
+    if (write(fd_, bytes.data(), bytes.size()) != static_cast<ssize_t>(bytes.size()))
+      throw std::runtime_error("short write to busd");
+  }
+  std::string read_exactly(std::size_t size, std::chrono::milliseconds timeout) const {
+    std::string bytes;
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (bytes.size() < size) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      pollfd item{fd_, POLLIN, 0};
+      if (left.count() <= 0 || poll(&item, 1, static_cast<int>(left.count())) != 1) break;
+      char chunk[65536];
+      const ssize_t got = read(fd_, chunk, std::min(sizeof chunk, size - bytes.size()));
+      if (got <= 0) break;
+      bytes.append(chunk, static_cast<std::size_t>(got));
+    }
+    return bytes;
+  }
+  // Flags and body of the next frame.
+  std::optional<std::pair<unsigned char, std::string>> read_frame(std::chrono::milliseconds timeout) const {
+    const std::string flags = read_exactly(1, timeout);
+    if (flags.empty()) return std::nullopt;
+    const auto flag = static_cast<unsigned char>(flags[0]);
+    const std::string length = read_exactly((flag & 0x02) != 0 ? 8 : 1, 5s);
+    std::uint64_t size = 0;
+    for (const char byte : length) size = size << 8 | static_cast<unsigned char>(byte);
+    return std::pair{flag, read_exactly(size, 5s)};
+  }
+  int fd_ = -1;
+};
+
+// busd restates how far publishers got after a loss, for subscribers that
+// missed their last records. One that subscribes long after it connects (see
+// HandSubscriber), while another (the logging node) holds the same subscription
+// all along, must be told too: then busd's subscribe socket has nothing new to
+// pass on by default, and rounds at fixed times after the connection are over.
+BOOST_AUTO_TEST_CASE(a_subscriber_that_subscribes_late_after_a_loss_is_told_how_far_publishers_got) {
+  TempDir dir;
+  Bus bus(dir.path(), "[bus]\nmax_queue_bytes = " + std::to_string(std::uint64_t{4} << 20) + "\n");
+  LogNode node(dir.path(), bus, "deduplication_window = 0\nmax_memory_logs = 10\nenable_dashboard_streaming = false\n");
+  StatsWatcher stats(bus.subscribe_endpoint);
+  BOOST_TEST_REQUIRE(stats.wait_until([](const bus::LoggingStats&) { return true; }, 10s).has_value());
+
+  zmq::context_t context;
+  std::uint64_t calls = 0;
+  {
+    // The loss: a subscriber that takes nothing during a flood, until busd
+    // disconnects it.
+    zmq::socket_t stopped(context, zmq::socket_type::sub);
+    stopped.set(zmq::sockopt::rcvhwm, 1);
+    stopped.set(zmq::sockopt::rcvbuf, 4096);
+    stopped.set(zmq::sockopt::linger, 0);
+    stopped.set(zmq::sockopt::subscribe, std::string(bus::topics::kLogPrefix));
+    stopped.connect(bus.subscribe_endpoint);
+    std::this_thread::sleep_for(1s);  // its subscription reaches busd
+
+    bus::Logger logger(context, flood_options(bus));
+    const std::string big(64 * 1024, 'b');
+    const auto disconnected = [&] { return bus.process.output().find("that stopped reading") != std::string::npos; };
+    for (int round = 0; round < 2000 && !disconnected(); ++round) {
+      calls += flood_round(logger, round, big, 10);
+      if (round % 8 != 7) continue;
+      BOOST_TEST(logger.flush(5s));
+      for (int look = 0; look < 20 && !disconnected(); ++look) std::this_thread::sleep_for(100ms);  // busd reports
+    }
+    BOOST_TEST_REQUIRE(disconnected(), bus.process.output());
+    for (int i = 0; i < 10; ++i) logger.log(bus::Level::info, "small after " + std::to_string(i));
+    calls += 10;
+    BOOST_TEST(logger.flush(10s));
+  }  // the service exits: its final statement of its last sequence number
+
+  HandSubscriber late(bus.subscribe_endpoint);
+  std::this_thread::sleep_for(6s);  // connected, not yet subscribed
+  late.subscribe(bus::topics::kLogPrefix);
+  const std::string flood_topic = bus::topics::log_batch_topic("flood");
+  std::uint64_t highest = 0;
+  const auto until = std::chrono::steady_clock::now() + 5s;
+  while (highest < calls && std::chrono::steady_clock::now() < until) {
+    const auto message = late.receive(500ms);
+    if (!message || message->size() != 2 || (*message)[0] != flood_topic) continue;
+    const std::string& payload = (*message)[1];
+    const auto peek =
+        bus::peek_log_sequence(bus::Bytes(reinterpret_cast<const std::byte*>(payload.data()), payload.size()), true);
+    if (peek) highest = std::max(highest, peek->highest);
+  }
+  BOOST_TEST_MESSAGE(calls << " records logged; the late subscriber was told of " << highest);
+  BOOST_TEST(highest == calls);
 }
 
 // busd's report of the messages it drops goes through the same byte budget as

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // How the dashboard holds up under a flood (a measurement, not a test):
 //   node bench.mjs [--rate 10000] [--seconds 10] [--url URL] [--query '?regex=1&text=x+1'] [--static DIR]
+//                  [--answers FILE]
 // Without --url it starts mock_server.mjs --flood RATE (serving the page from --static DIR if
 // given, e.g. an older copy of webbridge_node/static to compare in the same sitting).
 // Besides the wall-clock figures it reports the page's own main-thread time (Chromium's
@@ -9,13 +10,17 @@
 // thread used per entry (Chromium's ThreadTime: not the time it waited for a core on a
 // busy machine, so the figure to compare when others share it). Reports frames per second,
 // long tasks (> 50 ms), the page's answer time, JS heap, DOM rows and entries shown.
+// The answer time is a CDP round trip (evaluate 1) every 100 ms: about 10 a second,
+// so one run's p99 is nearly its slowest answer. --answers FILE appends the run's
+// answer times (ms, one JSON array a line) to pool several runs' before taking a p99.
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { launchBrowser } from './browser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const opt = { rate: 10000, seconds: 10, url: '', query: '', static: '' };
+const opt = { rate: 10000, seconds: 10, url: '', query: '', static: '', answers: '' };
 for (let i = 2; i < process.argv.length; i += 2) opt[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 
 let mock = null;
@@ -74,11 +79,13 @@ try {
     script: spent('ScriptDuration'), layout: spent('LayoutDuration') + spent('RecalcStyleDuration'), task: spent('TaskDuration'),
     thread: spent('ThreadTime'),
   };
+  if (opt.answers) fs.appendFileSync(opt.answers, JSON.stringify(answer.map((a) => Number(a.toFixed(2)))) + '\n');
   answer.sort((a, b) => a - b);
-  const q = (p) => answer[Math.min(answer.length - 1, Math.floor(p * answer.length))].toFixed(1);
+  // Nearest rank: the smallest answer with at least p of them at or below it.
+  const q = (p) => answer[Math.max(0, Math.ceil(p * answer.length) - 1)].toFixed(1);
   console.log(`flood ${opt.rate}/s for ${r.seconds.toFixed(1)} s: ${(r.frames / r.seconds).toFixed(1)} frames/s, ` +
     `${r.long.length} long tasks (max ${r.long.length ? Math.max(...r.long).toFixed(0) : 0} ms), ` +
-    `page answers p50 ${q(0.5)} ms p99 ${q(0.99)} ms, heap ${r.heapMB?.toFixed(1)} MB, ` +
+    `${answer.length} page answers p50 ${q(0.5)} ms p99 ${q(0.99)} ms, heap ${r.heapMB?.toFixed(1)} MB, ` +
     `${r.rows} row elements, ${r.nodes} elements, ${r.shown} shown, ${r.memory} in memory, ${r.skipped} skipped`);
   console.log(`  page main thread: script ${(cpu.script / r.seconds).toFixed(0)} ms/s, style+layout ` +
     `${(cpu.layout / r.seconds).toFixed(0)} ms/s, all tasks ${(cpu.task / r.seconds).toFixed(0)} ms/s; ` +

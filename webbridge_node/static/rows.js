@@ -75,14 +75,15 @@ export function wrappedLines(item, charsPerLine) {
   return lines;
 }
 
-// A stable colour per service: a hue from its id (FNV-1a), the same on every page and day.
+// A stable colour per service: one of 36 hues (10° apart, as style.css's hue-N classes)
+// from its id (FNV-1a), the same on every page and day.
 const hues = new Map();
 export function serviceHue(id) {
   let hue = hues.get(id);
   if (hue === undefined) {
     let hash = 0x811c9dc5;
     for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
-    hue = (hash >>> 0) % 360;
+    hue = ((hash >>> 0) % 36) * 10;
     if (hues.size > 10000) hues.clear();
     hues.set(id, hue);
   }
@@ -160,14 +161,10 @@ export function fillRow(row, item, options) {
     const service = entry.service || item.serviceId;
     setText(row._service, service);
     setTitle(row._service, item.serviceId);
-    // on the service cell alone: a custom property set on the row would make every cell
-    // of it inherit its own variables, so no cell could share the style computed for the
-    // same cell of another row, and each frame of a flood would compute them all again
-    const hue = serviceHue(item.serviceId);
-    if (row._hue !== hue) {
-      row._hue = hue;
-      row._service.style.setProperty('--hue', String(hue));
-    }
+    // a class per hue, not a custom property in the cell's own style: cells of the same
+    // hue then share one computed style, which a flood's frames would otherwise work
+    // out again for every service cell that changed
+    setClass(row._service, 'c-service hue-' + serviceHue(item.serviceId) / 10);
     setMessage(row._message, options.wrap ? wrappedText(entry.message) : oneLine(entry.message));
     setData(row._message, 'service', service);                 // shown before the message on narrow screens
     setTitle(row._message, entry.message.length > MAX_SHOWN_CHARS ? entry.message.slice(0, MAX_SHOWN_CHARS) + ' …'

@@ -19,6 +19,7 @@
 #include "bounded_queue.h"
 #include "cantina/bus/clock.h"
 #include "cantina/bus/codec.h"
+#include "cantina/bus/limits.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
 #include "cantina/bus/unreported.h"
@@ -61,21 +62,29 @@ constexpr std::size_t kFlushEntries = 1024;
 constexpr std::size_t kSpareEntries = 1024;
 constexpr std::size_t kSpareBytes = std::size_t{4} << 20;
 // Messages ZeroMQ may hold for the node's SUB socket (its receive high-water mark)
-// while the node does not read: at most 4 MiB each (a Logger's are at most
-// 128 KiB), so 64 MiB at worst. A backlog beyond waits in the bus (its own
+// while the node does not read: as many of the largest messages busd forwards
+// (max_message_bytes() of [bus] max_record_bytes; busd refuses larger ones) as
+// fit in kReceiveQueueBytes, from kMinReceiveQueue to kMaxReceiveQueue (64 with
+// the default max_record_bytes). A backlog beyond waits in the bus (its own
 // high_water_mark), whose drops the sequence numbers report. Fewer would cost
-// more CPU per message: ZeroMQ's I/O thread is woken to refill the pipe every
-// half of it (a flood of one-record messages took 40 % more CPU per message with
-// 16 than with 100,000, twice as much with 4).
-constexpr int kReceiveQueueMessages = 16;
+// more wake-ups and CPU per message: ZeroMQ's I/O thread is woken each time the
+// node has read half of it (its pipe's flow control), so with many services at
+// once the node woke 87 times a second with 16 (at 1,000 records/s from 50
+// services) and 50 with 64; a flood of one-record messages took 40 % more CPU
+// per message with 16 than with 100,000.
+constexpr std::size_t kReceiveQueueBytes = std::size_t{32} << 20;
+constexpr int kMinReceiveQueue = 16;
+constexpr int kMaxReceiveQueue = 64;
+// The /urgent socket's messages are empty.
+constexpr int kUrgentQueueMessages = 16;
 // While no one watches live, a wake-up that read fewer bus messages than this
-// (little work: a Logger's message or a few) is followed by kGatherNs (50 ms) in
+// (little work: a Logger's message or a few dozen) is followed by kGatherNs (50 ms) in
 // which the bus is not read, so that the messages of many services, which their
 // Loggers send on a shared grid (kLingerGrid in bus/src/logger_sender.cpp), are
 // taken in one wake-up rather than one each. A record waits at most that much
 // more; a Logger's topics::kUrgent message (right after an ERROR or CRITICAL
 // record) ends the wait at once. Timers (repeat summaries, stats) keep their time.
-constexpr std::size_t kLittleWork = kReceiveQueueMessages / 2;
+constexpr std::size_t kLittleWork = 32;
 constexpr std::int64_t kGatherNs = 50'000'000;
 // A wait that gathered nothing cost a wake-up of its own (one service's messages
 // come alone): the next this many chances to wait are let pass.
@@ -91,6 +100,11 @@ constexpr std::size_t kMaxDedupKeys = 10000;
 // Longest a counted ERROR or CRITICAL repeat waits for its summary (at most
 // [logging] dedup_summary_interval_ms).
 constexpr std::chrono::milliseconds kUrgentSummaryInterval{1000};
+
+int receive_queue_messages(std::size_t max_record_bytes) {
+  const std::size_t fit = kReceiveQueueBytes / bus::max_message_bytes(max_record_bytes);
+  return static_cast<int>(std::clamp<std::size_t>(fit, kMinReceiveQueue, kMaxReceiveQueue));
+}
 
 RetentionOptions retention_options(const bus::LoggingConfig& logging, const SessionFile& session,
                                    const NodeCounters& counters) {
@@ -763,10 +777,10 @@ void LoggingNode::State::receive_loop() {
   subscriber = std::make_unique<bus::Subscriber>(
       context, config.bus.subscribe_endpoint,
       std::vector<std::string>{std::string(bus::topics::kLogPrefix), std::string(bus::topics::kSetLogLevelPrefix)},
-      std::min(config.bus.high_water_mark, kReceiveQueueMessages), config.bus.curve);
+      std::min(config.bus.high_water_mark, receive_queue_messages(config.bus.max_record_bytes)), config.bus.curve);
   urgent = std::make_unique<bus::Subscriber>(context, config.bus.subscribe_endpoint,
                                              std::vector<std::string>{std::string(bus::topics::kUrgent)},
-                                             kReceiveQueueMessages, config.bus.curve);
+                                             kUrgentQueueMessages, config.bus.curve);
   update_streaming();
   publish_status(bus::ServiceState::starting, "opening session " + session.session_id());
   node_entry(Level::info, EntryKind::node,

@@ -43,8 +43,9 @@
 //   of them (32 MiB; an entry weighs its struct and its texts' buffers). While
 //   fewer than 2048 places or 4 MiB (or half of either) are free, the receive
 //   thread reads nothing from the bus, so a backlog waits in ZeroMQ's queues (the
-//   node's SUB socket holds at most 16 messages; the bus high_water_mark; beyond
-//   that the bus drops and the sequence numbers report it). When it is full anyway
+//   node's SUB socket holds at most 64 messages and 32 MiB of the largest ones;
+//   the bus high_water_mark; beyond that the bus drops and the sequence numbers
+//   report it). When it is full anyway
 //   the entry is dropped and counted; once a second the node writes one WARNING
 //   line with the count (pushed past the bound, so the report itself is never lost).
 // Memory: every structure is bounded in bytes, not only in entries. The ring

@@ -137,6 +137,18 @@ std::uint64_t flood_round(bus::Logger& logger, int round, const std::string& big
   return static_cast<std::uint64_t>(smalls) + 1;
 }
 
+// A bus with a 4 MiB budget, a logging node that keeps little in memory and
+// streams nothing, and a watcher of its stats; up once the first stats came.
+struct SmallBudget {
+  SmallBudget() {
+    BOOST_TEST_REQUIRE(stats.wait_until([](const bus::LoggingStats&) { return true; }, 10s).has_value());
+  }
+  TempDir dir;
+  Bus bus{dir.path(), "[bus]\nmax_queue_bytes = " + std::to_string(std::uint64_t{4} << 20) + "\n"};
+  LogNode node{dir.path(), bus, "deduplication_window = 0\nmax_memory_logs = 10\nenable_dashboard_streaming = false\n"};
+  StatsWatcher stats{bus.subscribe_endpoint};
+};
+
 // What a session file says of the "flood" service's records: lines written,
 // and records the node reported lost.
 struct FloodAccount {
@@ -417,14 +429,9 @@ BOOST_AUTO_TEST_CASE(a_subscriber_that_stops_reading_costs_the_bus_at_most_its_b
 // subscriber only. Nothing later from that service would tell the node what it
 // missed; busd restates how far each recent publisher got once the node
 // reconnects, so every record is in the session file or reported lost.
-BOOST_AUTO_TEST_CASE(a_node_that_missed_a_publishers_last_records_reports_them_when_it_returns) {
-  TempDir dir;
-  Bus bus(dir.path(), "[bus]\nmax_queue_bytes = " + std::to_string(std::uint64_t{4} << 20) + "\n");
-  LogNode node(dir.path(), bus, "deduplication_window = 0\nmax_memory_logs = 10\nenable_dashboard_streaming = false\n");
+BOOST_FIXTURE_TEST_CASE(a_node_that_missed_a_publishers_last_records_reports_them_when_it_returns, SmallBudget) {
   // Another subscriber that keeps reading: the service goes on publishing.
   Process tail({bin("cantina-cli"), "tail", "--config", node.config.string()}, dir.path() / "tail.out");
-  StatsWatcher stats(bus.subscribe_endpoint);
-  BOOST_TEST_REQUIRE(stats.wait_until([](const bus::LoggingStats&) { return true; }, 10s).has_value());
   kill(node.process->pid(), SIGSTOP);
 
   std::uint64_t calls = 0;
@@ -547,13 +554,7 @@ class HandSubscriber {
 // HandSubscriber), while another (the logging node) holds the same subscription
 // all along, must be told too: then busd's subscribe socket has nothing new to
 // pass on by default, and rounds at fixed times after the connection are over.
-BOOST_AUTO_TEST_CASE(a_subscriber_that_subscribes_late_after_a_loss_is_told_how_far_publishers_got) {
-  TempDir dir;
-  Bus bus(dir.path(), "[bus]\nmax_queue_bytes = " + std::to_string(std::uint64_t{4} << 20) + "\n");
-  LogNode node(dir.path(), bus, "deduplication_window = 0\nmax_memory_logs = 10\nenable_dashboard_streaming = false\n");
-  StatsWatcher stats(bus.subscribe_endpoint);
-  BOOST_TEST_REQUIRE(stats.wait_until([](const bus::LoggingStats&) { return true; }, 10s).has_value());
-
+BOOST_FIXTURE_TEST_CASE(a_subscriber_that_subscribes_late_after_a_loss_is_told_how_far_publishers_got, SmallBudget) {
   zmq::context_t context;
   std::uint64_t calls = 0;
   {
@@ -605,13 +606,7 @@ BOOST_AUTO_TEST_CASE(a_subscriber_that_subscribes_late_after_a_loss_is_told_how_
 // service floods (so it is never disconnected as stopped), keeps the budget
 // full for seconds: the report must still reach the logging node, and no
 // record of busd's own be lost.
-BOOST_AUTO_TEST_CASE(busds_report_of_drops_is_not_dropped_by_the_flood_it_reports) {
-  TempDir dir;
-  Bus bus(dir.path(), "[bus]\nmax_queue_bytes = " + std::to_string(std::uint64_t{4} << 20) + "\n");
-  LogNode node(dir.path(), bus, "deduplication_window = 0\nmax_memory_logs = 10\nenable_dashboard_streaming = false\n");
-  StatsWatcher stats(bus.subscribe_endpoint);
-  BOOST_TEST_REQUIRE(stats.wait_until([](const bus::LoggingStats&) { return true; }, 10s).has_value());
-
+BOOST_FIXTURE_TEST_CASE(busds_report_of_drops_is_not_dropped_by_the_flood_it_reports, SmallBudget) {
   std::atomic<bool> flooding{true};
   zmq::context_t context;
   // Takes one message every 20 ms, with the smallest queues ZeroMQ and the kernel

@@ -401,9 +401,14 @@ class PythonHandlerTest(unittest.TestCase):
                 tag = f"paths-{path}"
                 env = dict(self.sandbox.env, PYTHONPATH=str(SOURCE_DIR / "tools" / "python"),
                            CANTINA_PYTHON_NATIVE="1" if path == "native" else "0")
-                # ThreadSanitizer does not support a thread started in the child of a
-                # multi-threaded process (the child's own Logger): no fork there.
-                forks = "thread" not in os.environ.get("CANTINA_SANITIZE", "")
+                # No fork under the sanitizers of Debian's GCC 12. ThreadSanitizer does not
+                # support a thread started in the child of a multi-threaded process (the
+                # child's own Logger); AddressSanitizer does not take its allocator's locks
+                # around fork, so the child hangs for good when another thread of the parent
+                # held one then (seen 1 run in 8: the child's first allocation waits on the
+                # lock). The plain build forks.
+                sanitize = os.environ.get("CANTINA_SANITIZE", "")
+                forks = "thread" not in sanitize and "address" not in sanitize
                 if not forks:
                     env["CANTINA_TEST_NO_FORK"] = "1"
                 run = subprocess.run([sys.executable, str(script), tag, path, str(gone_config)], env=env,

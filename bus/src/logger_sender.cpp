@@ -57,12 +57,15 @@ void Logger::Sender::run() {
     heartbeat(batch_size_ > 0);
     if (finish_round(stopping)) break;
   }
+  // The last number, which alone shows what was dropped for want of a subscriber.
+  if (sequence_unstated() && !subscribed_) wait_for_late_subscriber();
   if (sequence_unstated() && subscribed_) send_views(last_used_sequence_);
 }
 
 void Logger::Sender::read_subscriptions() {
   subscriptions_.read(publisher_);
   subscribed_ = subscriptions_.covers(topic_);
+  ever_subscribed_ = ever_subscribed_ || subscribed_;
   watched_ = subscriptions_.covers(topics::kWatching);
 }
 
@@ -166,8 +169,9 @@ void Logger::Sender::wait_for_subscription_message(std::chrono::milliseconds tim
 }
 
 void Logger::Sender::wait_for_late_subscriber() {
-  const std::int64_t give_up = monotonic_ns() + to_ns(logger_.options_.shutdown_timeout);
-  while (!subscribed_ && monotonic_ns() < std::min(give_up, hold_deadline_ns_)) {
+  std::int64_t give_up = monotonic_ns() + to_ns(logger_.options_.shutdown_timeout);
+  if (!ever_subscribed_) give_up = std::min(give_up, hold_deadline_ns_);
+  while (!subscribed_ && monotonic_ns() < give_up) {
     wait_for_subscription_message(kHoldPoll);
     read_subscriptions();
   }

@@ -72,6 +72,9 @@ class TestBus {
     }
   }
 
+  // Closes the subscriber: the bus tells the Logger that no one subscribes.
+  void unsubscribe_all() { subscriber_.reset(); }
+
   // The next message on the Logger's log topic, or nullopt after `timeout`.
   std::optional<Published> next(std::chrono::milliseconds timeout) {
     BOOST_REQUIRE(subscriber_ != nullptr);
@@ -224,6 +227,40 @@ BOOST_AUTO_TEST_CASE(records_sent_before_anyone_subscribed_are_dropped_and_state
   BOOST_REQUIRE(statement.has_value());
   BOOST_TEST(statement->batch.records.empty());
   BOOST_TEST(statement->batch.last_sequence == 2u);
+}
+
+// Every subscriber gone a moment (busd disconnects the stalled ones; they come
+// back): what the Logger sends meanwhile is dropped, for want of a subscriber.
+// A service that then exits must still state its last number when one returns
+// (within shutdown_timeout): nothing later would show the gap.
+BOOST_AUTO_TEST_CASE(a_logger_that_lost_its_subscribers_states_its_last_number_to_one_that_returns_at_exit) {
+  TestBus bus;
+  auto options = bus.options();
+  options.hold_until_subscribed = 2s;  // then, with no subscriber, records are dropped
+  options.shutdown_timeout = 5s;
+  bus.subscribe("/log/");
+  std::optional<bus::Logger> log(std::in_place, bus.context(), options);
+  log->info("heard");
+  BOOST_REQUIRE_EQUAL(bus.records(1, 5s).size(), 1u);
+  std::this_thread::sleep_for(2s);  // past the start-up hold
+  bus.unsubscribe_all();
+  std::uint64_t calls = 1;
+  for (int i = 0; i < 200 && log->counters().dropped == 0; ++i) {
+    log->info("unheard");
+    ++calls;
+    std::this_thread::sleep_for(20ms);
+  }
+  BOOST_REQUIRE(log->counters().dropped > 0u);
+
+  std::thread exiting([&] { log.reset(); });
+  std::this_thread::sleep_for(500ms);
+  bus.subscribe("/log/");
+  std::uint64_t stated = 0;
+  for (auto message = bus.next(5s); message; message = bus.next(1s)) {
+    stated = std::max(stated, message->batch.last_sequence);
+  }
+  exiting.join();
+  BOOST_TEST(stated == calls);
 }
 
 BOOST_AUTO_TEST_CASE(a_full_queue_drops_records_and_the_next_batch_states_the_gap) {

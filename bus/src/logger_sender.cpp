@@ -169,8 +169,9 @@ void Logger::Sender::wait_for_subscription_message(std::chrono::milliseconds tim
 }
 
 void Logger::Sender::wait_for_late_subscriber() {
-  std::int64_t give_up = monotonic_ns() + to_ns(logger_.options_.shutdown_timeout);
-  if (!ever_subscribed_) give_up = std::min(give_up, hold_deadline_ns_);
+  // One shutdown_timeout in all: the last batch and the last number share it.
+  if (late_give_up_ns_ == 0) late_give_up_ns_ = monotonic_ns() + to_ns(logger_.options_.shutdown_timeout);
+  const std::int64_t give_up = ever_subscribed_ ? late_give_up_ns_ : std::min(late_give_up_ns_, hold_deadline_ns_);
   while (!subscribed_ && monotonic_ns() < give_up) {
     wait_for_subscription_message(kHoldPoll);
     read_subscriptions();

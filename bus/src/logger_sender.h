@@ -65,7 +65,7 @@ class Logger::Sender {
   // Waits up to `timeout` for a message on the XPUB socket (a subscription change).
   void wait_for_subscription_message(std::chrono::milliseconds timeout);
   // At shutdown with something to send and no subscriber: gives a late one until
-  // the shutdown timeout ends; and, unless there was a subscriber before (every
+  // the shutdown timeout (counted from the first call) ends; and, unless there was a subscriber before (every
   // one gone a moment, as when the bus disconnects stalled ones: they come back),
   // until the start-up hold ends.
   void wait_for_late_subscriber();
@@ -97,9 +97,10 @@ class Logger::Sender {
   const std::int64_t unwatched_linger_ns_;  // options.batch_linger_unwatched
 
   SubscriptionTracker subscriptions_;
-  bool subscribed_ = false;       // a subscriber to topic_ is known to the bus
-  bool ever_subscribed_ = false;  // subscribed_ was true once
-  bool watched_ = false;          // someone shows records live (topics::kWatching): linger less
+  bool subscribed_ = false;           // a subscriber to topic_ is known to the bus
+  bool ever_subscribed_ = false;      // subscribed_ was true once
+  std::int64_t late_give_up_ns_ = 0;  // monotonic; set by the first wait_for_late_subscriber()
+  bool watched_ = false;              // someone shows records live (topics::kWatching): linger less
 
   std::vector<Pending> batch_;             // swapped with Logger::queue_
   std::size_t batch_size_ = 0;             // slots of batch_ taken, to publish

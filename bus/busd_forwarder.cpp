@@ -184,6 +184,8 @@ void Forwarder::forward_message() {
     if (const auto log = bus::topics::parse_log_topic(topic)) {
       note_reached(log->service, log->batch);
       if (log->service == options_.own_service) budget += kOwnReserveBytes;
+    } else if (bus::topics::is_receipt_topic(topic)) {
+      budget += kOwnReserveBytes;  // a closing Logger waits for it, whatever the subscribers hold
     }
   }
   std::size_t cost = 0;

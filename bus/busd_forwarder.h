@@ -13,10 +13,12 @@
 //     frees what it held for it, and the subscriber reconnects by itself);
 //   - the message is dropped for every subscriber and counted; the logging node
 //     sees the loss as a sequence gap.
-// busd's own records (service `own_service`: its reports of these drops) may
-// use kOwnReserveBytes beyond the budget, so that the report of a flood's drops
-// is not itself dropped by the flood. Anyone may publish under that name on
-// loopback: the reserve bounds what that takes.
+// busd's own records (service `own_service`: its reports of these drops) and
+// Loggers' receipts (topics::kReceiptPrefix) may use kOwnReserveBytes beyond the
+// budget, so that the report of a flood's drops is not itself dropped by the
+// flood, and a closing Logger learns that busd has its last records even while
+// a stopped subscriber holds the budget. Anyone may publish those on loopback:
+// the reserve bounds what that takes.
 // Connections are looked at every kSampleInterval and when the budget is full.
 //
 // Restating: a gap shows only when something later from the same publisher

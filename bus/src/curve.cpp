@@ -135,6 +135,9 @@ bool may_publish(const PublishRights& rights, std::string_view topic) noexcept {
   // ends the logging node's wait to gather messages (50 ms at most), no more than a
   // key's own records could make it do.
   if (topic == topics::kUrgent) return true;
+  // A Logger's receipt (topics::kReceiptPrefix) is empty and comes back only to
+  // the one subscriber that knows its token.
+  if (topics::is_receipt_topic(topic)) return true;
   std::optional<std::string_view> service;
   if (const auto log = topics::parse_log_topic(topic))
     service = log->service;

@@ -36,6 +36,19 @@ std::string log_level_changed_topic(std::string_view service) {
   return join(kLogLevelChangedPrefix, service);
 }
 
+std::string receipt_topic(std::uint64_t token) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string topic(kReceiptPrefix);
+  for (int shift = 60; shift >= 0; shift -= 4) topic += kDigits[(token >> shift) & 0xf];
+  return topic;
+}
+
+bool is_receipt_topic(std::string_view topic) noexcept {
+  if (!topic.starts_with(kReceiptPrefix) || topic.size() != kReceiptPrefix.size() + 16) return false;
+  return std::all_of(topic.begin() + static_cast<std::ptrdiff_t>(kReceiptPrefix.size()), topic.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 std::optional<std::string_view> service_of(std::string_view topic, std::string_view prefix) noexcept {
   if (!topic.starts_with(prefix)) return std::nullopt;
   std::string_view service = topic.substr(prefix.size());

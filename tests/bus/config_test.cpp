@@ -404,12 +404,13 @@ BOOST_AUTO_TEST_CASE(says_what_each_authorized_key_may_publish) {
   BOOST_TEST(!droid_rights.admin);
   BOOST_TEST(droid_rights.name == "droid1");
   for (const char* topic : {"/log/head_servo", "/log/head_servo/batch", "/service/status/eye_light_controller",
-                            "/control/log_level_changed/head_servo", "/urgent"})
+                            "/control/log_level_changed/head_servo", "/urgent", "/receipt/0123456789abcdef"})
     BOOST_TEST(may_publish(droid_rights, topic), topic);
   for (const char* topic :
        {"/log/music_controller/batch", "/log/head_servo2", "/log/head_servo/batch/x", "/control/log_level/head_servo",
         "/control/log_level/logging_service", "/dashboard/log/batch", "/logging/stats",
-        "/service/status/logging_service", "/service/status/cantina-busd", "/watching", "", "/log/", "/urgent/x"})
+        "/service/status/logging_service", "/service/status/cantina-busd", "/watching", "", "/log/", "/urgent/x",
+        "/receipt/", "/receipt/0123456789ABCDEF", "/receipt/0123456789abcdef0"})
     BOOST_TEST(!may_publish(droid_rights, topic), topic);
   BOOST_TEST(may_publish(rights.at(keys.client.public_key), "/control/log_level/logging_service"));
 

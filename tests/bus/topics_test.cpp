@@ -15,6 +15,9 @@ BOOST_AUTO_TEST_CASE(builds_topics_from_service_ids) {
   BOOST_TEST(log_level_changed_topic("gpt_service") == "/control/log_level_changed/gpt_service");
   BOOST_TEST(kDashboardLog == "/dashboard/log");
   BOOST_TEST(kLoggingStats == "/logging/stats");
+  BOOST_TEST(receipt_topic(0x0123456789abcdefULL) == "/receipt/0123456789abcdef");
+  BOOST_TEST(receipt_topic(1) == "/receipt/0000000000000001");
+  BOOST_TEST(is_receipt_topic(receipt_topic(0xfedcba9876543210ULL)));
 }
 
 BOOST_AUTO_TEST_CASE(extracts_the_service_from_a_topic) {

@@ -2,6 +2,7 @@
 // subscribers filter by prefix.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,12 @@ inline constexpr std::string_view kWatching = "/watching";
 // CRITICAL record (or answers a flush()): the logging node, which gathers its
 // wake-ups while no one watches live, reads the bus at once when it sees one.
 inline constexpr std::string_view kUrgent = "/urgent";
+// + 16 hex digits of a token only one Logger knows: an empty message that Logger
+// sends before it closes and waits to get back through the bus (subscribed to it
+// on its control socket). Its return shows that the bus has everything sent
+// before it: ZeroMQ may drop what a closed socket still holds (a linger does not
+// cover bytes in the kernel's queue when the connection is reset).
+inline constexpr std::string_view kReceiptPrefix = "/receipt/";
 inline constexpr std::string_view kControlPrefix = "/control/";
 inline constexpr std::string_view kSetLogLevelPrefix = "/control/log_level/";              // + service
 inline constexpr std::string_view kLogLevelChangedPrefix = "/control/log_level_changed/";  // + service
@@ -39,6 +46,9 @@ std::string log_batch_topic(std::string_view service);
 std::string status_topic(std::string_view service);
 std::string set_log_level_topic(std::string_view service);
 std::string log_level_changed_topic(std::string_view service);
+std::string receipt_topic(std::uint64_t token);
+// True if `topic` is kReceiptPrefix and 16 lowercase hex digits.
+bool is_receipt_topic(std::string_view topic) noexcept;
 
 // The service id at the end of `topic` if it starts with `prefix`; nullopt otherwise
 // or if the rest is not a valid service id.

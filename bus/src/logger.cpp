@@ -78,14 +78,17 @@ Logger::Logger(zmq::context_t& context, LoggerOptions options)
   idle_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (idle_fd_ < 0) throw std::system_error(errno, std::generic_category(), "Logger: eventfd");
   std::unique_ptr<Subscriber> control;
+  // Known only to this Logger: what comes back on it is its own receipt.
+  std::string receipt_topic = topics::receipt_topic(random_publisher_id());
   if (!options_.subscribe_endpoint.empty()) {
-    control = std::make_unique<Subscriber>(context_, options_.subscribe_endpoint,
-                                           std::vector<std::string>{topics::set_log_level_topic(options_.service)},
-                                           1000, options_.curve);
+    control = std::make_unique<Subscriber>(
+        context_, options_.subscribe_endpoint,
+        std::vector<std::string>{topics::set_log_level_topic(options_.service), receipt_topic}, 1000, options_.curve);
   }
-  thread_ = std::thread([this, publisher = std::move(publisher), control = std::move(control)]() mutable {
+  thread_ = std::thread([this, publisher = std::move(publisher), control = std::move(control),
+                         receipt_topic = std::move(receipt_topic)]() mutable {
     pthread_setname_np(pthread_self(), "cantina-logger");  // as top -H and /proc show it
-    Sender(*this, std::move(publisher), std::move(control)).run();
+    Sender(*this, std::move(publisher), std::move(control), std::move(receipt_topic)).run();
   });
 }
 

@@ -25,17 +25,22 @@ constexpr std::chrono::milliseconds kLingerGrid{200};
 // How often a Logger holding records looks for a subscriber.
 constexpr std::chrono::milliseconds kHoldPoll{10};
 
+// How often a closing Logger sends its receipt again while it waits for it.
+constexpr std::chrono::milliseconds kReceiptResend{100};
+
 constexpr std::int64_t to_ns(std::chrono::milliseconds duration) {
   return duration.count() * 1'000'000;
 }
 
 }  // namespace
 
-Logger::Sender::Sender(Logger& logger, zmq::socket_t publisher, std::unique_ptr<Subscriber> control)
+Logger::Sender::Sender(Logger& logger, zmq::socket_t publisher, std::unique_ptr<Subscriber> control,
+                       std::string receipt_topic)
     : logger_(logger),
       publisher_(std::move(publisher)),
       control_(std::move(control)),
       topic_(topics::log_batch_topic(logger.options_.service)),
+      receipt_topic_(std::move(receipt_topic)),
       shared_{logger.options_.service, host_name(), logger.options_.logger_name, static_cast<std::uint32_t>(getpid())},
       hold_deadline_ns_(monotonic_ns() + to_ns(logger.options_.hold_until_subscribed)),
       watched_linger_ns_(to_ns(logger.options_.batch_linger)),
@@ -60,6 +65,7 @@ void Logger::Sender::run() {
   // The last number, which alone shows what was dropped for want of a subscriber.
   if (sequence_unstated() && !subscribed_) wait_for_late_subscriber();
   if (sequence_unstated() && subscribed_) send_views(last_used_sequence_);
+  if (sent_ && subscribed_) wait_for_receipt();
 }
 
 void Logger::Sender::read_subscriptions() {
@@ -169,12 +175,34 @@ void Logger::Sender::wait_for_subscription_message(std::chrono::milliseconds tim
 }
 
 void Logger::Sender::wait_for_late_subscriber() {
-  // One shutdown_timeout in all: the last batch and the last number share it.
-  if (late_give_up_ns_ == 0) late_give_up_ns_ = monotonic_ns() + to_ns(logger_.options_.shutdown_timeout);
+  // One shutdown_timeout in all: the last batch, the last number and the receipt share it.
+  start_shutdown_clock();
   const std::int64_t give_up = ever_subscribed_ ? late_give_up_ns_ : std::min(late_give_up_ns_, hold_deadline_ns_);
   while (!subscribed_ && monotonic_ns() < give_up) {
     wait_for_subscription_message(kHoldPoll);
     read_subscriptions();
+  }
+}
+
+void Logger::Sender::start_shutdown_clock() {
+  if (late_give_up_ns_ == 0) late_give_up_ns_ = monotonic_ns() + to_ns(logger_.options_.shutdown_timeout);
+}
+
+void Logger::Sender::wait_for_receipt() {
+  if (control_ == nullptr) return;
+  start_shutdown_clock();
+  std::int64_t next_send_ns = 0;
+  for (std::int64_t now = monotonic_ns(); now < late_give_up_ns_; now = monotonic_ns()) {
+    if (now >= next_send_ns) {
+      // Sent again now and then: the first may reach the bus before the control
+      // socket's subscription does.
+      (void)(publisher_.send(zmq::buffer(receipt_topic_), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+             publisher_.send(zmq::const_buffer(), zmq::send_flags::dontwait));
+      next_send_ns = now + to_ns(kReceiptResend);
+    }
+    const std::int64_t wait_ns = std::min(next_send_ns, late_give_up_ns_) - now;
+    auto message = control_->receive(std::chrono::milliseconds(wait_ns / 1'000'000 + 1));
+    if (message && message->topic == receipt_topic_) return;  // level requests are too late now
   }
 }
 
@@ -235,6 +263,7 @@ void Logger::Sender::send_views(std::uint64_t last_sequence) {
   const bool sent = publisher_.send(zmq::buffer(topic_), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
                     publisher_.send(zmq::buffer(payload_), zmq::send_flags::dontwait);
   if (sent && subscribed_) {
+    sent_ = true;
     logger_.published_.fetch_add(views_.size(), std::memory_order_relaxed);
     if (last_sequence != 0) stated_sequence_ = last_sequence;
   } else {

@@ -11,7 +11,8 @@
 //   3. publish what was taken in messages of at most kMaxBatchBytes (publish_batch);
 //   4. state the last sequence number when due (heartbeat).
 // It ends once the Logger stops and the queue is drained, stating the last
-// sequence number one more time.
+// sequence number one more time and, if it had a subscriber, waiting for its
+// receipt to come back through the bus.
 //
 // What the thread shares with the callers (the queue, the sequence counter, the
 // flags under Logger::mutex_) stays in Logger; everything here is the thread's own.
@@ -35,8 +36,9 @@ namespace cantina::bus {
 class Logger::Sender {
  public:
   // `publisher`: an XPUB socket connected to the bus; `control`: a subscriber to
-  // the Logger's level-change topic, or null. Both belong to this thread from now on.
-  Sender(Logger& logger, zmq::socket_t publisher, std::unique_ptr<Subscriber> control);
+  // the Logger's level-change topic and to `receipt_topic`, or null. Both belong
+  // to this thread from now on.
+  Sender(Logger& logger, zmq::socket_t publisher, std::unique_ptr<Subscriber> control, std::string receipt_topic);
 
   // Runs until the Logger stops and its queue is drained (or the shutdown
   // timeout gives up on a subscriber).
@@ -69,6 +71,12 @@ class Logger::Sender {
   // one gone a moment, as when the bus disconnects stalled ones: they come back),
   // until the start-up hold ends.
   void wait_for_late_subscriber();
+  // At shutdown, after the last message: sends the receipt until it comes back
+  // on the control socket (the bus has everything before it) or the shutdown
+  // timeout ends. Closing before could lose what the kernel still holds.
+  void wait_for_receipt();
+  // Starts the one shutdown_timeout that every wait at shutdown shares, unless started.
+  void start_shutdown_clock();
 
   // Publishes batch_ in messages of at most kMaxBatchBytes, the last stating
   // batch_last_sequence_, and empties its slots' details.
@@ -91,6 +99,7 @@ class Logger::Sender {
   std::unique_ptr<Subscriber> control_;  // null: no runtime control
 
   const std::string topic_;                 // /log/<service>/batch
+  const std::string receipt_topic_;         // topics::kReceiptPrefix + this Logger's token
   const LogBatchShared shared_;             // stated once per message: service, host, logger, pid
   const std::int64_t hold_deadline_ns_;     // monotonic; records are held until then at most
   const std::int64_t watched_linger_ns_;    // options.batch_linger
@@ -99,7 +108,8 @@ class Logger::Sender {
   SubscriptionTracker subscriptions_;
   bool subscribed_ = false;           // a subscriber to topic_ is known to the bus
   bool ever_subscribed_ = false;      // subscribed_ was true once
-  std::int64_t late_give_up_ns_ = 0;  // monotonic; set by the first wait_for_late_subscriber()
+  bool sent_ = false;                 // a log message was handed to ZeroMQ while subscribed
+  std::int64_t late_give_up_ns_ = 0;  // monotonic; shutdown_timeout from the first wait at shutdown
   bool watched_ = false;              // someone shows records live (topics::kWatching): linger less
 
   std::vector<Pending> batch_;             // swapped with Logger::queue_

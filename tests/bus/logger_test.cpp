@@ -8,7 +8,10 @@
 #define BOOST_TEST_DYN_LINK
 #include <boost/test/unit_test.hpp>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -74,6 +77,9 @@ class TestBus {
 
   // Closes the subscriber: the bus tells the Logger that no one subscribes.
   void unsubscribe_all() { subscriber_.reset(); }
+
+  // Stops (SIGSTOP) or continues (SIGCONT) cantina-busd: a bus that reads nothing a while.
+  void freeze(bool frozen) { kill(bus_.process.pid(), frozen ? SIGSTOP : SIGCONT); }
 
   // The next message on the Logger's log topic, or nullopt after `timeout`.
   std::optional<Published> next(std::chrono::milliseconds timeout) {
@@ -363,6 +369,54 @@ BOOST_AUTO_TEST_CASE(the_destructor_sends_what_is_queued_and_states_the_last_seq
   BOOST_REQUIRE(statement.has_value());
   BOOST_TEST(statement->batch.records.empty());
   BOOST_TEST(statement->batch.last_sequence == 2u);
+}
+
+// ZeroMQ closes a connection once it has handed the queue to the kernel, and
+// what the kernel still holds is lost if the connection is then reset (as when
+// the bus sends a subscription change to the closed socket): so a closing
+// Logger waits until its receipt comes back through the bus.
+BOOST_AUTO_TEST_CASE(a_closing_logger_waits_until_the_bus_has_its_last_records) {
+  TestBus bus;
+  auto log = subscribed_logger(bus, bus.options(/*control=*/true));
+  const std::string big(64 * 1024, 'x');
+  constexpr int kRecords = 200;  // 13 MB: more than the kernel's buffers between the Logger and the bus
+  for (int i = 0; i < kRecords; ++i) log->info("{} {}", i, big);
+  BOOST_REQUIRE(log->flush(10s));
+  bus.freeze(true);
+  std::atomic<bool> closed{false};
+  std::thread exiting([&] {
+    log.reset();
+    closed = true;
+  });
+  std::this_thread::sleep_for(500ms);
+  const bool closed_while_frozen = closed;
+  bus.freeze(false);
+  exiting.join();
+  BOOST_TEST(!closed_while_frozen);
+  std::optional<Published> last;
+  const auto records = bus.records(kRecords, 10s, &last);
+  BOOST_TEST(records.size() == static_cast<std::size_t>(kRecords));
+  std::uint64_t stated = last ? last->batch.last_sequence : 0;
+  while (auto statement = bus.next(1s)) stated = std::max(stated, statement->batch.last_sequence);
+  BOOST_TEST(stated == kRecords + 1u);  // "subscribed" and the records
+}
+
+// A Logger that had a subscriber but cannot hear back from the bus (frozen) waits
+// no longer than its shutdown_timeout.
+BOOST_AUTO_TEST_CASE(a_closing_logger_gives_up_on_its_receipt_after_the_shutdown_timeout) {
+  TestBus bus;
+  auto options = bus.options(/*control=*/true);
+  options.shutdown_timeout = 1s;
+  auto log = subscribed_logger(bus, options);
+  log->info("last words");
+  BOOST_REQUIRE(log->flush(10s));
+  bus.freeze(true);
+  const auto start = Clock::now();
+  log.reset();
+  const auto took = Clock::now() - start;
+  bus.freeze(false);
+  BOOST_TEST(took >= 900ms);
+  BOOST_TEST(took < 3s);
 }
 
 BOOST_AUTO_TEST_CASE(an_idle_logger_sleeps_until_a_record_or_a_level_change) {

@@ -41,8 +41,11 @@
 // boundary and ends with "… [truncated N bytes]"; names and fields are capped too
 // (limits.h). The record is never dropped for its size.
 //
-// Shutdown: the destructor publishes what is queued (waiting at most
-// `shutdown_timeout`) and joins the thread.
+// Shutdown: the destructor publishes what is queued and states the last sequence
+// number; a Logger that had a subscriber then waits until its receipt
+// (topics::kReceiptPrefix) comes back through the bus, which shows that the bus
+// has all of it, before it closes its socket. All this takes at most
+// `shutdown_timeout`; then it joins the thread.
 #pragma once
 
 #include <atomic>

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,20 @@ struct Published {
   bus::LogRecordBatch batch;
   Clock::time_point arrived;
 };
+
+// Waits up to 5 s until process `pid` is stopped (state T), or not; returns whether it is as wanted.
+bool eventually_stopped(pid_t pid, bool stopped) {
+  const auto deadline = Clock::now() + 5s;
+  for (;;) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto paren = text.rfind(')');
+    const bool is_stopped = paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'T';
+    if (is_stopped == stopped) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+}
 
 // A real cantina-busd, a subscriber the test creates when it wants one, and a
 // publisher for level-change requests.
@@ -78,8 +93,13 @@ class TestBus {
   // Closes the subscriber: the bus tells the Logger that no one subscribes.
   void unsubscribe_all() { subscriber_.reset(); }
 
-  // Stops (SIGSTOP) or continues (SIGCONT) cantina-busd: a bus that reads nothing a while.
-  void freeze(bool frozen) { kill(bus_.process.pid(), frozen ? SIGSTOP : SIGCONT); }
+  // Stops (SIGSTOP) or continues (SIGCONT) cantina-busd: a bus that reads nothing
+  // a while. Returns once the kernel says it is stopped (or running).
+  void freeze(bool frozen) {
+    const pid_t pid = bus_.process.pid();
+    kill(pid, frozen ? SIGSTOP : SIGCONT);
+    BOOST_REQUIRE(eventually_stopped(pid, frozen));
+  }
 
   // The next message on the Logger's log topic, or nullopt after `timeout`.
   std::optional<Published> next(std::chrono::milliseconds timeout) {

@@ -78,9 +78,9 @@ Logger::Logger(zmq::context_t& context, LoggerOptions options)
   idle_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (idle_fd_ < 0) throw std::system_error(errno, std::generic_category(), "Logger: eventfd");
   std::unique_ptr<Subscriber> control;
-  // Known only to this Logger: what comes back on it is its own receipt.
-  std::string receipt_topic = topics::receipt_topic(random_publisher_id());
+  std::string receipt_topic;  // known only to this Logger: what comes back on it is its own receipt
   if (!options_.subscribe_endpoint.empty()) {
+    receipt_topic = topics::receipt_topic(random_publisher_id());
     control = std::make_unique<Subscriber>(
         context_, options_.subscribe_endpoint,
         std::vector<std::string>{topics::set_log_level_topic(options_.service), receipt_topic}, 1000, options_.curve);

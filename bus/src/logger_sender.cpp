@@ -65,7 +65,8 @@ void Logger::Sender::run() {
   // The last number, which alone shows what was dropped for want of a subscriber.
   if (sequence_unstated() && !subscribed_) wait_for_late_subscriber();
   if (sequence_unstated() && subscribed_) send_views(last_used_sequence_);
-  if (sent_ && subscribed_) wait_for_receipt();
+  const bool sent_any = stated_sequence_ != 0 || logger_.published_.load(std::memory_order_relaxed) != 0;
+  if (sent_any && subscribed_) wait_for_receipt();
 }
 
 void Logger::Sender::read_subscriptions() {
@@ -263,7 +264,6 @@ void Logger::Sender::send_views(std::uint64_t last_sequence) {
   const bool sent = publisher_.send(zmq::buffer(topic_), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
                     publisher_.send(zmq::buffer(payload_), zmq::send_flags::dontwait);
   if (sent && subscribed_) {
-    sent_ = true;
     logger_.published_.fetch_add(views_.size(), std::memory_order_relaxed);
     if (last_sequence != 0) stated_sequence_ = last_sequence;
   } else {

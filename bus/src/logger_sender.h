@@ -108,7 +108,6 @@ class Logger::Sender {
   SubscriptionTracker subscriptions_;
   bool subscribed_ = false;           // a subscriber to topic_ is known to the bus
   bool ever_subscribed_ = false;      // subscribed_ was true once
-  bool sent_ = false;                 // a log message was handed to ZeroMQ while subscribed
   std::int64_t late_give_up_ns_ = 0;  // monotonic; shutdown_timeout from the first wait at shutdown
   bool watched_ = false;              // someone shows records live (topics::kWatching): linger less
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 namespace cantina::bus::topics {
 
 bool is_valid_service_id(std::string_view service) noexcept {
@@ -37,10 +39,7 @@ std::string log_level_changed_topic(std::string_view service) {
 }
 
 std::string receipt_topic(std::uint64_t token) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string topic(kReceiptPrefix);
-  for (int shift = 60; shift >= 0; shift -= 4) topic += kDigits[(token >> shift) & 0xf];
-  return topic;
+  return fmt::format("{}{:016x}", kReceiptPrefix, token);
 }
 
 bool is_receipt_topic(std::string_view topic) noexcept {

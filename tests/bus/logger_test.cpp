@@ -47,18 +47,20 @@ struct Published {
   Clock::time_point arrived;
 };
 
-// Waits up to 5 s until process `pid` is stopped (state T), or not; returns whether it is as wanted.
-bool eventually_stopped(pid_t pid, bool stopped) {
-  const auto deadline = Clock::now() + 5s;
-  for (;;) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const auto paren = text.rfind(')');
-    const bool is_stopped = paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'T';
-    if (is_stopped == stopped) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(1ms);
-  }
+// Whether process `pid` is stopped (state T in /proc/PID/stat).
+bool is_stopped(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  const std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() && text[paren + 2] == 'T';
+}
+
+// Waits until `done()` or `timeout`; returns done().
+template <class Done>
+bool eventually(Done done, std::chrono::milliseconds timeout = 5s) {
+  const auto deadline = Clock::now() + timeout;
+  while (!done() && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  return done();
 }
 
 // A real cantina-busd, a subscriber the test creates when it wants one, and a
@@ -98,7 +100,7 @@ class TestBus {
   void freeze(bool frozen) {
     const pid_t pid = bus_.process.pid();
     kill(pid, frozen ? SIGSTOP : SIGCONT);
-    BOOST_REQUIRE(eventually_stopped(pid, frozen));
+    BOOST_REQUIRE(eventually([&] { return is_stopped(pid) == frozen; }));
   }
 
   // The next message on the Logger's log topic, or nullopt after `timeout`.
@@ -150,14 +152,6 @@ class TestBus {
   zmq::context_t context_;
   std::unique_ptr<bus::Subscriber> subscriber_;
 };
-
-// Waits until `done()` or `timeout`; returns done().
-template <class Done>
-bool eventually(Done done, std::chrono::milliseconds timeout = 5s) {
-  const auto deadline = Clock::now() + timeout;
-  while (!done() && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
-  return done();
-}
 
 std::vector<std::string> messages_of(const std::vector<bus::LogRecord>& records) {
   std::vector<std::string> out;

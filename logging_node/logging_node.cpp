@@ -77,18 +77,22 @@ constexpr int kMinReceiveQueue = 16;
 constexpr int kMaxReceiveQueue = 64;
 // The /urgent socket's messages are empty.
 constexpr int kUrgentQueueMessages = 16;
-// While no one watches live, a wake-up that read fewer bus messages than this
-// (little work: a Logger's message or a few dozen) is followed by kGatherNs (50 ms) in
-// which the bus is not read, so that the messages of many services, which their
-// Loggers send on a shared grid (kLingerGrid in bus/src/logger_sender.cpp), are
-// taken in one wake-up rather than one each. A record waits at most that much
-// more; a Logger's topics::kUrgent message (right after an ERROR or CRITICAL
-// record) ends the wait at once. Timers (repeat summaries, stats) keep their time.
-constexpr std::size_t kLittleWork = 32;
+// While no one watches live, a bus message that arrives when the node has nothing
+// left to read is not read at once: the bus is left alone for kGatherNs (50 ms), so
+// that the messages of many services, which their Loggers send on a shared grid
+// (kLingerGrid in bus/src/logger_sender.cpp), are taken in one wake-up rather than
+// one each. What a read took while no one watches goes to the writer at once
+// (which otherwise lingers kWriterLinger for more), unless it was a flood: a read of
+// kGatherBelow records or more, after which the next arrival is read at once and
+// the writer gathers. A record waits at most kGatherNs in the node this way; a
+// Logger's topics::kUrgent message (right after an ERROR or CRITICAL record) ends
+// the wait at once. A wait that gathered no more than the message that started it
+// (one service's messages come alone) cost a wake-up of its own: the next
+// kSkipAfterLoneGather arrivals are read at once. Timers (repeat summaries, stats)
+// keep their time.
+constexpr std::uint64_t kGatherBelow = 4096;
 constexpr std::int64_t kGatherNs = 50'000'000;
-// A wait that gathered nothing cost a wake-up of its own (one service's messages
-// come alone): the next this many chances to wait are let pass.
-constexpr int kSkipAfterEmptyGather = 4;
+constexpr int kSkipAfterLoneGather = 25;
 // Bytes free in the writer queue below which no more bus messages are read (at
 // most half the queue).
 constexpr std::size_t kWriterMarginBytes = std::size_t{4} << 20;
@@ -235,7 +239,9 @@ struct LoggingNode::State {
   void accept(std::unique_ptr<LogEntry> entry);
   void accept(LogEntry&& entry);
   void accept_summaries();  // the dedup filter's `summaries`
-  void flush_to_writer();
+  // Hands to_writer to the writer; with `wake_writer` it writes them at once, else
+  // after its linger (or sooner for a full batch or an ERROR).
+  void flush_to_writer(bool wake_writer = false);
   // Queues the sequence tracker's changes behind the entries accepted so far.
   void queue_sequence_marks();
   bool writer_has_room() const;
@@ -375,7 +381,7 @@ bool LoggingNode::State::writer_has_room() const {
          writer_queue.bytes() + std::min(max_bytes / 2, kWriterMarginBytes) < max_bytes;
 }
 
-void LoggingNode::State::flush_to_writer() {
+void LoggingNode::State::flush_to_writer(bool wake_writer) {
   if (to_writer.empty()) return;
   {
     std::lock_guard lock(ring_mutex);
@@ -385,7 +391,9 @@ void LoggingNode::State::flush_to_writer() {
   }
   const std::size_t refused = writer_queue.push_batch(
       to_writer, [](const WriterItem& item) { return item.keep; },
-      [](const WriterItem& item) { return item.stop || (item.entry && item.entry->level >= Level::error); });
+      [wake_writer](const WriterItem& item) {
+        return wake_writer || item.stop || (item.entry && item.entry->level >= Level::error);
+      });
   to_writer.clear();
   if (refused > 0) {
     counters.dropped.fetch_add(refused, std::memory_order_relaxed);
@@ -808,6 +816,7 @@ void LoggingNode::State::receive_loop() {
   for (std::size_t i = 0; i < watched; ++i) fds[i] = {sockets[i]->get(zmq::sockopt::fd), POLLIN, 0};
   bool bus_may_hold_more = true;
   std::int64_t gather_until = 0;  // monotonic; the bus is not read before (0: no wait)
+  bool flood = false;             // the last read took kGatherBelow records or more
   int skip_gathers = 0;
   for (;;) {
     // Backpressure: while the writer queue is nearly full, leave records in
@@ -836,35 +845,38 @@ void LoggingNode::State::receive_loop() {
       while (urgent->receive(std::chrono::milliseconds(0))) woke = true;
       if (woke && gathering) {
         gather_until = 0;
+        gathered = !streaming;
         bus_may_hold_more = true;
       }
     }
     if (streaming) dashboard.refill(bus::monotonic_ns());
+    bool wake_writer = false;  // what this wake-up read goes to the file at once
     if (room && gather_until == 0 && (bus_may_hold_more || (fds[kBus].revents & POLLIN) != 0)) {
-      bus_may_hold_more = true;  // until a receive finds nothing
-      std::size_t n = 0;
-      for (; n < kMaxMessagesPerWakeup && writer_has_room(); ++n) {
-        auto message = subscriber->receive(std::chrono::milliseconds(0));
-        if (!message) {
-          bus_may_hold_more = false;
-          break;
+      const bool arrival = !bus_may_hold_more && !streaming && !flood;
+      if (arrival && skip_gathers == 0) {
+        gather_until = bus::monotonic_ns() + kGatherNs;  // wait for the rest of its step
+      } else {
+        if (arrival) --skip_gathers;
+        bus_may_hold_more = true;  // until a receive finds nothing
+        const std::uint64_t received_before = counters.received.load(std::memory_order_relaxed);
+        std::size_t n = 0;
+        for (; n < kMaxMessagesPerWakeup && writer_has_room(); ++n) {
+          auto message = subscriber->receive(std::chrono::milliseconds(0));
+          if (!message) {
+            bus_may_hold_more = false;
+            break;
+          }
+          handle_bus_message(*message);
+          if (streaming) flush_to_writer();  // else all at once, below
         }
-        handle_bus_message(*message);
-        flush_to_writer();
-      }
-      if (gathered && n == 0) {
-        skip_gathers = kSkipAfterEmptyGather;
-      } else if (!streaming && n > 0 && n < kLittleWork) {
-        if (skip_gathers > 0) {
-          --skip_gathers;
-        } else {
-          gather_until = bus::monotonic_ns() + kGatherNs;
-        }
+        flood = counters.received.load(std::memory_order_relaxed) - received_before >= kGatherBelow;
+        if (gathered && n <= 1) skip_gathers = kSkipAfterLoneGather;
+        wake_writer = !streaming && !flood;
       }
     }
     on_tick(bus::monotonic_ns());
     queue_sequence_marks();
-    flush_to_writer();
+    flush_to_writer(wake_writer);
     dashboard.flush();  // everything this wake-up accepted, as one message (or a few, if large)
     if ((fds[kDashboard].revents & POLLIN) != 0 || publisher->subscriptions_unread()) update_streaming();
     if ((fds[kStop].revents & POLLIN) != 0) {

@@ -125,7 +125,8 @@ void SessionWriter::run() {
   batch.reserve(options_.batch_size);
   bool stopping = false;
   while (!stopping) {
-    // The queue wakes us for batch_size entries or an ERROR/CRITICAL one; otherwise
+    // The queue wakes us for batch_size entries, an ERROR/CRITICAL one, or what the
+    // receive thread read while no one watches (it gathered that already); otherwise
     // what is there is written kWriterLinger after the first of it arrived. With
     // the queue empty we sleep until the next entry, or until an fdatasync is due:
     // an idle node's writer never wakes, and at a steady trickle it wakes once per

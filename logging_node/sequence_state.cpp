@@ -41,7 +41,8 @@ bool write_all(int fd, std::string_view bytes) {
   return true;
 }
 
-std::string key_of(std::string_view service, std::uint64_t publisher) {
+// Writes "<publisher, 16 hex digits> <service>" into `key` (its capacity kept).
+void write_key(std::string& key, std::string_view service, std::uint64_t publisher) {
   char hex[17];
   constexpr char kDigits[] = "0123456789abcdef";
   for (int i = 15; i >= 0; --i) {
@@ -49,8 +50,13 @@ std::string key_of(std::string_view service, std::uint64_t publisher) {
     publisher >>= 4;
   }
   hex[16] = ' ';
-  std::string key(hex, 17);
+  key.assign(hex, 17);
   key += service;
+}
+
+std::string key_of(std::string_view service, std::uint64_t publisher) {
+  std::string key;
+  write_key(key, service, publisher);
   return key;
 }
 
@@ -96,7 +102,7 @@ bool parse_condition(std::string_view line, std::uint64_t& end, std::string_view
 
 }  // namespace
 
-std::size_t SequenceState::KeyHash::operator()(const std::string& key) const noexcept {
+std::size_t SequenceState::KeyHash::operator()(std::string_view key) const noexcept {
   // Keyed, as the sequence tracker's: the keys come from anyone on the bus.
   const ProcessHashKey& secret = process_hash_key();
   SipHasher13 hasher(secret.k0, secret.k1);
@@ -215,11 +221,13 @@ void SequenceState::note(std::span<const SequenceMark> marks, std::string_view f
   }
   const std::size_t condition = line_.size();
   for (const SequenceMark& mark : marks) {
-    std::string key = key_of(mark.service, mark.publisher);
-    Value& value = keys_[key];
+    write_key(key_, mark.service, mark.publisher);  // looked up without a string of its own
+    auto found = keys_.find(std::string_view(key_));
+    if (found == keys_.end()) found = keys_.try_emplace(key_).first;
+    Value& value = found->second;
     if (mark.last <= value.last) continue;
     value = Value{mark.last, tick_};
-    append_line(line_, key, mark.last);
+    append_line(line_, found->first, mark.last);
   }
   if (line_.size() == condition) return;  // nothing new
   // Never rewritten from here: a rewrite states its marks unconditionally, and

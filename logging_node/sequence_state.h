@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -105,9 +106,11 @@ class SequenceState {
 
   std::filesystem::path path_;
   struct KeyHash {
-    std::size_t operator()(const std::string& key) const noexcept;
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const noexcept;
   };
-  std::unordered_map<std::string, Value, KeyHash> keys_;  // "<publisher hex> <service>" -> last (bounded at rewrites)
+  // "<publisher hex> <service>" -> last (bounded at rewrites)
+  std::unordered_map<std::string, Value, KeyHash, std::equal_to<>> keys_;
   std::uint64_t tick_ = 0;
   int fd_ = -1;               // the file, for appending
   std::size_t appended_ = 0;  // bytes appended since the last rewrite
@@ -115,6 +118,7 @@ class SequenceState {
   bool behind_ = false;               // the file lacks what was noted (a write failed)
   std::int64_t last_rewrite_ns_ = 0;  // monotonic
   std::string line_;
+  std::string key_;  // note()'s lookup key, reused
   std::string error_;
 };
 

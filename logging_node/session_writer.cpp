@@ -84,14 +84,26 @@ void SessionWriter::write_buffer(std::size_t lines) {
 }
 
 void SessionWriter::mark_entry(const LogEntry& entry) {
+  const auto same = [&entry](const SequenceMark& mark) {
+    return mark.publisher == entry.publisher_id && mark.service == entry.service_id;
+  };
+  // Entries come in runs of one publisher's (a bus message's): its mark is most
+  // often the one used last.
+  if (last_mark_ < entry_marks_used_ && same(entry_marks_[last_mark_])) {
+    SequenceMark& mark = entry_marks_[last_mark_];
+    mark.last = std::max(mark.last, entry.publisher_sequence);
+    return;
+  }
   for (std::size_t i = 0; i < entry_marks_used_; ++i) {
     SequenceMark& mark = entry_marks_[i];
-    if (mark.publisher == entry.publisher_id && mark.service == entry.service_id) {
+    if (same(mark)) {
       mark.last = std::max(mark.last, entry.publisher_sequence);
+      last_mark_ = i;
       return;
     }
   }
   if (entry_marks_used_ == entry_marks_.size()) entry_marks_.emplace_back();
+  last_mark_ = entry_marks_used_;
   SequenceMark& mark = entry_marks_[entry_marks_used_++];
   mark.service.assign(entry.service_id);
   mark.publisher = entry.publisher_id;

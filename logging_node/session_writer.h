@@ -125,6 +125,7 @@ class SessionWriter {
   // first entry_marks_used_ are in use; the rest keep their strings' capacity).
   std::vector<SequenceMark> entry_marks_;
   std::size_t entry_marks_used_ = 0;
+  std::size_t last_mark_ = 0;  // the place mark_entry() used last (a hint: checked before use)
   store::IndexWriter index_;
   std::uint32_t index_part_ = 0;                  // the part index_ is for (0: none yet)
   std::vector<std::unique_ptr<LogEntry>> spent_;  // written entries on their way to options_.spares

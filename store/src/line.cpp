@@ -1,6 +1,7 @@
 #include "cantina/store/line.h"
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 
 #include "cantina/bus/clock.h"
@@ -84,24 +85,36 @@ constexpr char ascii_lower(char c) {
 std::optional<std::int64_t> parse_timestamp(std::string_view text) noexcept {
   // 2026-11-26T17:53:20.584440Z
   // 0123456789012345678901234567
-  if (text.size() != kTimestampLength || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
-      text[16] != ':' || text[19] != '.' || text[26] != 'Z') {
-    return std::nullopt;
-  }
-  const long year = digits(text, 0, 4);
-  const long month = digits(text, 5, 2);
-  const long day = digits(text, 8, 2);
-  const long hour = digits(text, 11, 2);
-  const long minute = digits(text, 14, 2);
-  const long second = digits(text, 17, 2);
+  if (text.size() != kTimestampLength || text[19] != '.' || text[26] != 'Z') return std::nullopt;
   const long micros = digits(text, 20, 6);
-  if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
-      minute > 59 || second < 0 || second > 60 || micros < 0) {
-    return std::nullopt;
+  if (micros < 0) return std::nullopt;
+  // Consecutive lines mostly share their second: the last valid "YYYY-MM-DDTHH:MM:SS"
+  // is kept per thread with its value, and only the microseconds are read again.
+  constexpr std::size_t kSecondLength = 19;
+  struct Second {
+    char text[kSecondLength] = {};
+    std::int64_t seconds = 0;
+    bool valid = false;
+  };
+  thread_local Second last;
+  if (!last.valid || std::memcmp(last.text, text.data(), kSecondLength) != 0) {
+    if (text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' || text[16] != ':') return std::nullopt;
+    const long year = digits(text, 0, 4);
+    const long month = digits(text, 5, 2);
+    const long day = digits(text, 8, 2);
+    const long hour = digits(text, 11, 2);
+    const long minute = digits(text, 14, 2);
+    const long second = digits(text, 17, 2);
+    if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0 ||
+        minute > 59 || second < 0 || second > 60) {
+      return std::nullopt;
+    }
+    std::memcpy(last.text, text.data(), kSecondLength);
+    last.seconds =
+        std::int64_t{days_from_civil(year, month, day)} * 86400 + std::int64_t{hour} * 3600 + minute * 60 + second;
+    last.valid = true;
   }
-  const std::int64_t seconds =
-      std::int64_t{days_from_civil(year, month, day)} * 86400 + std::int64_t{hour} * 3600 + minute * 60 + second;
-  return seconds * 1'000'000'000 + std::int64_t{micros} * 1000;
+  return last.seconds * 1'000'000'000 + std::int64_t{micros} * 1000;
 }
 
 std::optional<bus::Level> parse_level_field(std::string_view field) noexcept {

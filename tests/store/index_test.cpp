@@ -79,6 +79,21 @@ BOOST_AUTO_TEST_CASE(lines_read_back_as_written) {
   BOOST_TEST(*parse_timestamp("1970-01-01T00:00:01.000002Z") == 1'000'002'000);
 }
 
+// Lines of one second share their first 19 characters, which are read once: a line
+// that shares them but not the rest, or follows a bad one, still reads as alone.
+BOOST_AUTO_TEST_CASE(timestamps_of_one_second_read_as_each_alone) {
+  BOOST_TEST(*parse_timestamp("2026-11-26T17:53:20.000001Z") == 1'795'715'600'000'001'000);
+  BOOST_TEST(*parse_timestamp("2026-11-26T17:53:20.999999Z") == 1'795'715'600'999'999'000);
+  BOOST_TEST(!parse_timestamp("2026-11-26T17:53:20.99999xZ"));
+  BOOST_TEST(!parse_timestamp("2026-11-26T17:53:20.999999+"));
+  BOOST_TEST(!parse_timestamp("2026-11-26T17:53:20,999999Z"));
+  BOOST_TEST(!parse_timestamp("2026-11-26T17:53:61.000000Z"));
+  BOOST_TEST(!parse_timestamp("2026-11-26T17:53:61.000000Z"));  // a bad second is not kept as read
+  BOOST_TEST(*parse_timestamp("2026-11-26T17:53:20.000002Z") == 1'795'715'600'000'002'000);
+  BOOST_TEST(*parse_timestamp("2026-11-26T17:53:21.000000Z") == 1'795'715'601'000'000'000);
+  BOOST_TEST(*parse_timestamp("2026-11-26T17:53:20.000000Z") == 1'795'715'600'000'000'000);
+}
+
 BOOST_AUTO_TEST_CASE(services_are_matched_by_id_or_friendly_name) {
   const ServiceMatcher matcher(std::map<std::string, std::string>{{"deepgram_direct_mic", "Voice Input"}});
   BOOST_TEST(matcher.fields_for("deepgram_direct_mic") ==

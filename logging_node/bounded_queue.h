@@ -67,9 +67,11 @@ class BoundedQueue {
   // `keep(item)` is true regardless of capacity, the others while they fit (in
   // count and bytes, as try_push). Returns how many were refused (the caller counts the drops);
   // refused items are left moved-from or untouched. `urgent(item)` true for any
-  // item wakes the consumer at once. Any thread may call.
+  // item wakes the consumer at once. With `Wake::later` nothing else wakes it: the
+  // caller promises a wake() once it is done pushing. Any thread may call.
+  enum class Wake { as_usual, later };
   template <class Keep, class Urgent>
-  std::size_t push_batch(std::vector<T>& items, Keep keep, Urgent urgent) {
+  std::size_t push_batch(std::vector<T>& items, Keep keep, Urgent urgent, Wake when = Wake::as_usual) {
     std::size_t refused = 0;
     bool wake_now = false;
     std::unique_lock lock(mutex_);
@@ -84,8 +86,17 @@ class BoundedQueue {
       bytes_ += weight;
       items_.push_back(std::move(item));
     }
+    if (when == Wake::later && !wake_now) return refused;
     notify_if_waiting(lock, wake_now);
     return refused;
+  }
+
+  // Wakes the consumer if it waits and items are there, as an urgent item would:
+  // it takes them at once. Any thread may call.
+  void wake() {
+    std::unique_lock lock(mutex_);
+    if (items_.empty()) return;
+    notify_if_waiting(lock, true);
   }
 
   // Adds `item` regardless of capacity (for control messages such as shutdown).

@@ -81,10 +81,10 @@ constexpr int kUrgentQueueMessages = 16;
 // left to read is not read at once: the bus is left alone for kGatherNs (50 ms), so
 // that the messages of many services, which their Loggers send on a shared grid
 // (kLingerGrid in bus/src/logger_sender.cpp), are taken in one wake-up rather than
-// one each. What a read took while no one watches goes to the writer at once
-// (which otherwise lingers kWriterLinger for more), unless it was a flood: a read of
-// kGatherBelow records or more, after which the next arrival is read at once and
-// the writer gathers. A record waits at most kGatherNs in the node this way; a
+// one each. What a wake-up read while no one watches goes to the writer at once
+// (which otherwise lingers kWriterLinger for more). A read of kGatherBelow records
+// or more (a flood) is followed by no wait: the next arrival is read at once. A
+// record waits at most kGatherNs in the node this way; a
 // Logger's topics::kUrgent message (right after an ERROR or CRITICAL record) ends
 // the wait at once. A wait that gathered no more than the message that started it
 // (one service's messages come alone) cost a wake-up of its own: the next
@@ -239,9 +239,9 @@ struct LoggingNode::State {
   void accept(std::unique_ptr<LogEntry> entry);
   void accept(LogEntry&& entry);
   void accept_summaries();  // the dedup filter's `summaries`
-  // Hands to_writer to the writer; with `wake_writer` it writes them at once, else
-  // after its linger (or sooner for a full batch or an ERROR).
-  void flush_to_writer(bool wake_writer = false);
+  // Hands to_writer to the writer, which writes them after its linger (or sooner
+  // for a full batch or an ERROR); with Wake::later, only once woken.
+  void flush_to_writer(WriterQueue::Wake when = WriterQueue::Wake::as_usual);
   // Queues the sequence tracker's changes behind the entries accepted so far.
   void queue_sequence_marks();
   bool writer_has_room() const;
@@ -381,7 +381,7 @@ bool LoggingNode::State::writer_has_room() const {
          writer_queue.bytes() + std::min(max_bytes / 2, kWriterMarginBytes) < max_bytes;
 }
 
-void LoggingNode::State::flush_to_writer(bool wake_writer) {
+void LoggingNode::State::flush_to_writer(WriterQueue::Wake when) {
   if (to_writer.empty()) return;
   {
     std::lock_guard lock(ring_mutex);
@@ -391,9 +391,7 @@ void LoggingNode::State::flush_to_writer(bool wake_writer) {
   }
   const std::size_t refused = writer_queue.push_batch(
       to_writer, [](const WriterItem& item) { return item.keep; },
-      [wake_writer](const WriterItem& item) {
-        return wake_writer || item.stop || (item.entry && item.entry->level >= Level::error);
-      });
+      [](const WriterItem& item) { return item.stop || (item.entry && item.entry->level >= Level::error); }, when);
   to_writer.clear();
   if (refused > 0) {
     counters.dropped.fetch_add(refused, std::memory_order_relaxed);
@@ -850,7 +848,7 @@ void LoggingNode::State::receive_loop() {
       }
     }
     if (streaming) dashboard.refill(bus::monotonic_ns());
-    bool wake_writer = false;  // what this wake-up read goes to the file at once
+    bool wake_writer = false;  // what this wake-up read goes to the file at once (once pushed)
     if (room && gather_until == 0 && (bus_may_hold_more || (fds[kBus].revents & POLLIN) != 0)) {
       const bool arrival = !bus_may_hold_more && !streaming && !flood;
       if (arrival && skip_gathers == 0) {
@@ -867,16 +865,20 @@ void LoggingNode::State::receive_loop() {
             break;
           }
           handle_bus_message(*message);
-          if (streaming) flush_to_writer();  // else all at once, below
+          // Into the writer queue message by message, so that its byte bound holds
+          // (and writer_has_room() sees them); while no one watches, the writer
+          // is woken once, below.
+          flush_to_writer(streaming ? WriterQueue::Wake::as_usual : WriterQueue::Wake::later);
         }
         flood = counters.received.load(std::memory_order_relaxed) - received_before >= kGatherBelow;
         if (gathered && n <= 1) skip_gathers = kSkipAfterLoneGather;
-        wake_writer = !streaming && !flood;
+        wake_writer = !streaming && n > 0;
       }
     }
     on_tick(bus::monotonic_ns());
     queue_sequence_marks();
-    flush_to_writer(wake_writer);
+    flush_to_writer(wake_writer ? WriterQueue::Wake::later : WriterQueue::Wake::as_usual);
+    if (wake_writer) writer_queue.wake();
     dashboard.flush();  // everything this wake-up accepted, as one message (or a few, if large)
     if ((fds[kDashboard].revents & POLLIN) != 0 || publisher->subscriptions_unread()) update_streaming();
     if ((fds[kStop].revents & POLLIN) != 0) {

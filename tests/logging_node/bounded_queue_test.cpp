@@ -179,6 +179,47 @@ BOOST_AUTO_TEST_CASE(an_idle_consumer_is_woken_by_an_urgent_item_or_shutdown) {
   BOOST_TEST(out == (std::vector<int>{7}), boost::test_tools::per_element());
 }
 
+BOOST_AUTO_TEST_CASE(items_pushed_for_later_wait_for_wake_unless_urgent) {
+  // The receive thread pushes a wake-up's entries message by message and wakes
+  // the writer once at the end: woken by the first, it would write it alone
+  // after its 50 ms linger, long before the second comes.
+  using Queue = BoundedQueue<int>;
+  Queue queue(1000, 100);
+  const auto never = [](const int&) { return false; };
+  std::vector<int> out;
+  std::thread producer([&] {
+    std::vector<int> first = {1};
+    queue.push_batch(first, never, never, Queue::Wake::later);
+    std::this_thread::sleep_for(300ms);
+    std::vector<int> second = {2};
+    queue.push_batch(second, never, never, Queue::Wake::later);
+    queue.wake();
+  });
+  const auto start = Clock::now();
+  BOOST_TEST(queue.pop_batch(out, 10, 50ms, Queue::Idle::wait_for_first) == 2u);
+  BOOST_TEST((Clock::now() - start >= 300ms));
+  producer.join();
+  BOOST_TEST(out == (std::vector<int>{1, 2}), boost::test_tools::per_element());
+
+  // An urgent item (an ERROR entry) wakes the consumer at once all the same.
+  out.clear();
+  std::thread urgent_producer([&] {
+    std::this_thread::sleep_for(50ms);
+    std::vector<int> items = {3};
+    queue.push_batch(
+        items, never, [](const int&) { return true; }, Queue::Wake::later);
+  });
+  const auto urgent_start = Clock::now();
+  BOOST_TEST(queue.pop_batch(out, 10, 10s, Queue::Idle::wait_for_first) == 1u);
+  BOOST_TEST((Clock::now() - urgent_start < 5s));  // not the 10 s linger
+  urgent_producer.join();
+
+  // wake() with nothing queued leaves an idle consumer asleep until its deadline.
+  out.clear();
+  queue.wake();
+  BOOST_TEST(queue.pop_batch(out, 10, 50ms, Queue::Idle::wait_for_first, Clock::now() + 100ms) == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(delivers_a_million_items_in_order_exactly_once_across_threads) {
   constexpr std::uint64_t kItems = 1'000'000;
   BoundedQueue<std::uint64_t> queue(1024);

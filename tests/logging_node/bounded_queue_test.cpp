@@ -187,7 +187,9 @@ BOOST_AUTO_TEST_CASE(items_pushed_for_later_wait_for_wake_unless_urgent) {
   Queue queue(1000, 100);
   const auto never = [](const int&) { return false; };
   std::vector<int> out;
+  const auto start = Clock::now();
   std::thread producer([&] {
+    std::this_thread::sleep_for(300ms);  // the consumer is asleep on the empty queue by then
     std::vector<int> first = {1};
     queue.push_batch(first, never, never, Queue::Wake::later);
     std::this_thread::sleep_for(300ms);
@@ -195,9 +197,8 @@ BOOST_AUTO_TEST_CASE(items_pushed_for_later_wait_for_wake_unless_urgent) {
     queue.push_batch(second, never, never, Queue::Wake::later);
     queue.wake();
   });
-  const auto start = Clock::now();
   BOOST_TEST(queue.pop_batch(out, 10, 50ms, Queue::Idle::wait_for_first) == 2u);
-  BOOST_TEST((Clock::now() - start >= 300ms));
+  BOOST_TEST((Clock::now() - start >= 600ms));
   producer.join();
   BOOST_TEST(out == (std::vector<int>{1, 2}), boost::test_tools::per_element());
 

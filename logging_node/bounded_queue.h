@@ -28,8 +28,9 @@ struct NoWeight {
 // the bytes waiting past `max_bytes` (an item alone in the queue is never refused
 // for its bytes), and the caller counts the drop; push_unbounded is for the few control messages (e.g. shutdown) that
 // must never be refused. The producer never blocks. Wake-ups are bounded: a waiting consumer is woken only once
-// `wake_items` items wait or an urgent item arrives (otherwise it wakes at its own timeout), or, if it sleeps on an
-// empty queue (Idle::wait_for_first), by the first item.
+// `wake_items` items wait, an urgent item arrives or the producer calls wake() (otherwise it wakes at its own
+// timeout), or, if it sleeps on an empty queue (Idle::wait_for_first), by the first item (unless pushed with
+// Wake::later).
 template <class T, class Weigh = NoWeight>
 class BoundedQueue {
  public:

@@ -149,13 +149,22 @@ std::optional<ParsedLine> parse_line(std::string_view line) noexcept {
   if (!timestamp) return std::nullopt;
   const auto level = parse_level_field(line.substr(kLevelOffset, 8));
   if (!level) return std::nullopt;
-  // Past the field's 20 code points; then to the first space.
+  // Past the field's 20 code points; then to the first space. Most service fields
+  // are ASCII: 20 bytes with no high bit are 20 code points (the size check above
+  // makes them there).
   std::size_t at = kServiceOffset;
-  std::size_t code_points = 0;
-  while (at < line.size() && code_points < kServiceWidth) {
-    ++at;
-    while (at < line.size() && is_continuation(static_cast<unsigned char>(line[at]))) ++at;
-    ++code_points;
+  std::uint64_t words[3] = {};
+  std::memcpy(words, line.data() + kServiceOffset, kServiceWidth);
+  static_assert(kServiceWidth <= sizeof words);
+  if (((words[0] | words[1] | words[2]) & 0x8080808080808080ULL) == 0) {
+    at += kServiceWidth;
+  } else {
+    std::size_t code_points = 0;
+    while (at < line.size() && code_points < kServiceWidth) {
+      ++at;
+      while (at < line.size() && is_continuation(static_cast<unsigned char>(line[at]))) ++at;
+      ++code_points;
+    }
   }
   while (at < line.size() && line[at] != ' ') ++at;
   if (at >= line.size()) return std::nullopt;

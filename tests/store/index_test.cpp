@@ -94,6 +94,44 @@ BOOST_AUTO_TEST_CASE(timestamps_of_one_second_read_as_each_alone) {
   BOOST_TEST(*parse_timestamp("2026-11-26T17:53:20.000000Z") == 1'795'715'600'000'000'000);
 }
 
+// The service field as the rule of line.h reads it, code point by code point: 20 code
+// points from its start, then to the first space, trailing spaces dropped.
+std::string_view service_by_rule(std::string_view line) {
+  std::size_t at = kServiceOffset;
+  for (std::size_t code_points = 0; at < line.size() && code_points < kServiceWidth; ++code_points) {
+    ++at;
+    while (at < line.size() && (static_cast<unsigned char>(line[at]) & 0xc0) == 0x80) ++at;
+  }
+  while (at < line.size() && line[at] != ' ') ++at;
+  std::size_t end = at;
+  while (end > kServiceOffset && line[end - 1] == ' ') --end;
+  return line.substr(kServiceOffset, end - kServiceOffset);
+}
+
+// parse_line takes an ASCII service field 20 bytes at a time: names of every length,
+// with spaces anywhere and multi-byte characters anywhere, read as the rule says.
+BOOST_AUTO_TEST_CASE(service_fields_of_every_shape_read_by_the_rule) {
+  const std::vector<std::string> pieces = {"a", "Z", " ", "_", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x92\xa1", "9"};
+  std::vector<std::string> decoded;
+  for (const std::string& piece : pieces) decoded.push_back(unescape(piece));
+  std::uint64_t state = 0x2545f4914f6cdd1dULL;
+  const auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  for (int round = 0; round < 2000; ++round) {
+    std::string name;
+    const std::size_t length = next() % 30;
+    for (std::size_t i = 0; i < length; ++i) name += decoded[next() % decoded.size()];
+    const std::string line = line_of(name.empty() ? "x" : name, "the message");
+    const auto parsed = parse_line(line);
+    BOOST_REQUIRE_MESSAGE(parsed, line);
+    BOOST_TEST(parsed->service == service_by_rule(line), line);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(services_are_matched_by_id_or_friendly_name) {
   const ServiceMatcher matcher(std::map<std::string, std::string>{{"deepgram_direct_mic", "Voice Input"}});
   BOOST_TEST(matcher.fields_for("deepgram_direct_mic") ==

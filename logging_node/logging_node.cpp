@@ -82,12 +82,12 @@ constexpr int kUrgentQueueMessages = 16;
 // that the messages of many services, which their Loggers send on a shared grid
 // (kLingerGrid in bus/src/logger_sender.cpp), are taken in one wake-up rather than
 // one each. What a wake-up read while no one watches goes to the writer at once
-// (which otherwise lingers kWriterLinger for more). A read of kGatherBelow records
-// or more (a flood) is followed by no wait: the next arrival is read at once. A
-// record waits at most kGatherNs in the node this way; a
-// Logger's topics::kUrgent message (right after an ERROR or CRITICAL record) ends
-// the wait at once. A wait that gathered no more than the message that started it
-// (one service's messages come alone) cost a wake-up of its own: the next
+// (which otherwise lingers kWriterLinger for more). A record waits at most
+// kGatherNs in the node this way; a Logger's topics::kUrgent message (right after
+// an ERROR or CRITICAL record) ends the wait at once. A read of kGatherBelow
+// records or more (a flood) is followed by no wait: the next arrival is read at
+// once. A wait that gathered no more than the message that started it (one
+// service's messages come alone) cost a wake-up of its own: the next
 // kSkipAfterLoneGather arrivals are read at once. Timers (repeat summaries, stats)
 // keep their time.
 constexpr std::uint64_t kGatherBelow = 4096;

@@ -11,7 +11,14 @@
 # counts each byte of `rep movsb`/`rep stosb` as one instruction: memcpy and memset
 # are overstated).
 set -euo pipefail
-MODE=${1:?logd, publisher or services}; BIN=$(cd "${2:?BIN_DIR}" && pwd)
+usage() { sed -n '2,12s/^# \{0,1\}//p' "$0"; }
+case "${1:-}" in
+  -h | --help) usage; exit 0 ;;
+  logd | publisher | services) ;;
+  *) usage >&2; exit 2 ;;
+esac
+if [ $# -lt 2 ] || { [ "$1" = services ] && [ $# -lt 3 ]; }; then usage >&2; exit 2; fi
+MODE=$1; BIN=$(cd "$2" && pwd)
 if [ "$MODE" = services ]; then S=${3:?SERVICES}; N=${4:-10000}; else S=1; N=${3:-100000}; fi
 D=$(mktemp -d /tmp/cantina-callgrind.XXXX)
 cd "$D"

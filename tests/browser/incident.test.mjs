@@ -293,6 +293,10 @@ describeDashboard('dashboard in an incident', () => {
       '{"entries":[{"timestamp_ns":1796553362928334222,"message":"caf\\u00e9"}]}',
       '{"stats":{"timestamp_ns":1796553362928334223},"entries":[]}',
       '{"entries":[{"timestamp_ns":12,"message":"short"}]}',
+      '{"entries":[{"timestamp_ns":1796553362928334224,"fields":{"start_timestamp_ns":"1796553362928334225"}}]}',
+      '{"entries":[{"\\"timestamp_ns":1796553362928334226,"timestamp_ns":1796553362928334227}]}',
+      '{"entries":[{"timestamp_ns":17965533629283342281,"message":"mp_ns\\":1796553362928334229"}]}',
+      '{"entries":[{"timestamp_ns":1796553362928334,"message":"16 digits"},{"timestamp_ns":-179655336292833422}]}',
     ];
     const { page, check } = await openDashboard();
     const read = await page.evaluate(async (list) => {
@@ -303,6 +307,8 @@ describeDashboard('dashboard in an incident', () => {
     assert.deepEqual(read, quoted);
     assert.equal(JSON.parse(read[0]).entries[1].timestamp_ns, '-1796553362928334219');
     assert.equal(JSON.parse(read[5]).entries[0].timestamp_ns, 12);
+    assert.equal(JSON.parse(read[6]).entries[0].timestamp_ns, '1796553362928334224');
+    assert.equal(JSON.parse(read[8]).entries[0].timestamp_ns, '17965533629283342281');
     await closePage(null, page, check);
   });
 

@@ -23,21 +23,29 @@ constexpr std::string_view kEntriesPrefix = "{\"type\":\"entries\",\"entries\":[
 // them (also the granularity of drops when the Inbox is full).
 constexpr std::size_t kChunkBytes = std::size_t{64} * 1024;
 
-void Inbox::add_entries(std::string_view json_text, std::size_t count, std::uint64_t not_streamed) {
+void Inbox::add_entries(std::string_view json_text, std::size_t count, std::uint64_t not_streamed,
+                        std::string_view timestamps) {
   if (count == 0 && not_streamed == 0) return;
   bool wake = false;
   {
     std::lock_guard lock(mutex_);
     not_streamed_ += not_streamed;
-    if (entries_ + count > max_entries_ || entries_message_.size() + json_text.size() > max_bytes_) {
+    if (entries_ + count > max_entries_ ||
+        entries_message_.size() + json_text.size() + timestamps_.size() + timestamps.size() > max_bytes_) {
       dropped_ += count;
     } else if (count > 0) {
-      if (entries_ == 0)
+      if (entries_ == 0) {
         entries_message_.assign(kEntriesPrefix);
-      else
+        timestamps_.clear();
+        timestamps_complete_ = true;
+      } else {
         entries_message_ += ',';
+        if (!timestamps_.empty()) timestamps_ += ',';
+      }
       entries_message_ += json_text;
       entries_ += count;
+      timestamps_ += timestamps;
+      if (timestamps.empty()) timestamps_complete_ = false;
     }
     wake = !wake_outstanding_;
     wake_outstanding_ = true;
@@ -72,6 +80,8 @@ void Inbox::take(Batch& batch) {
   next.reserve(std::min(last_message_size_, max_bytes_) + kEntriesPrefix.size());
   batch.entries_message.clear();
   batch.events.clear();
+  std::string timestamps;
+  bool timestamps_complete = false;
   {
     std::lock_guard lock(mutex_);
     batch.entries = entries_;
@@ -79,6 +89,8 @@ void Inbox::take(Batch& batch) {
       batch.entries_message.swap(entries_message_);
       entries_message_.swap(next);
       entries_ = 0;
+      timestamps.swap(timestamps_);
+      timestamps_complete = timestamps_complete_;
     }
     batch.events.swap(events_);
     batch.dropped = dropped_;
@@ -88,7 +100,13 @@ void Inbox::take(Batch& batch) {
     wake_outstanding_ = false;
   }
   if (batch.entries > 0) {
-    batch.entries_message += "]}";
+    batch.entries_message += ']';
+    if (timestamps_complete) {
+      batch.entries_message += ",\"timestamps_ns\":[";
+      batch.entries_message += timestamps;
+      batch.entries_message += ']';
+    }
+    batch.entries_message += '}';
     last_message_size_ = batch.entries_message.size();
   }
 }
@@ -134,10 +152,17 @@ void BusFeed::handle(const std::string& topic, bus::Bytes payload) {
     // One entry or a batch of them, read in place; a malformed message is dropped
     // whole and counted once.
     const std::size_t size_before = entries_json_.size();
-    if (size_before > 0) entries_json_ += ',';
+    const std::size_t timestamps_before = timestamps_json_.size();
+    if (size_before > 0) {
+      entries_json_ += ',';
+      timestamps_json_ += ',';
+    }
     std::uint64_t not_streamed = 0;
-    const auto count = append_entries_json(payload, dashboard->batch, entries_json_, &not_streamed);
-    if (!count || *count == 0) entries_json_.resize(size_before);
+    const auto count = append_entries_json(payload, dashboard->batch, entries_json_, &not_streamed, &timestamps_json_);
+    if (!count || *count == 0) {
+      entries_json_.resize(size_before);
+      timestamps_json_.resize(timestamps_before);
+    }
     if (!count) {
       counters_.malformed.fetch_add(1, std::memory_order_relaxed);
       return;
@@ -174,8 +199,9 @@ void BusFeed::handle(const std::string& topic, bus::Bytes payload) {
 void BusFeed::flush_entries() {
   if (entries_count_ == 0 && not_streamed_ == 0) return;
   counters_.received.fetch_add(entries_count_, std::memory_order_relaxed);
-  inbox_.add_entries(entries_json_, entries_count_, not_streamed_);
+  inbox_.add_entries(entries_json_, entries_count_, not_streamed_, timestamps_json_);
   entries_json_.clear();
+  timestamps_json_.clear();
   entries_count_ = 0;
   not_streamed_ = 0;
 }

@@ -55,14 +55,21 @@ class Inbox {
   // counted in the next batch. `not_streamed`: entries the logging node left out
   // of the live stream (its live-view limit) since its previous message, among or
   // before these or after them (up to its next message's first entry), to announce.
-  void add_entries(std::string_view json, std::size_t count, std::uint64_t not_streamed = 0);
+  // `timestamps`: each of these entries' timestamp_ns as a JSON string of its
+  // digits, separated by ','; the message then ends with them, in the same order,
+  // as "timestamps_ns":[...] (the page reads them there instead of scanning the
+  // text: a JavaScript number holds only 2^53 exactly). They count against
+  // `max_bytes` with their entries. A message gets the array only if every entry
+  // in it came with its digits.
+  void add_entries(std::string_view json, std::size_t count, std::uint64_t not_streamed = 0,
+                   std::string_view timestamps = {});
   // A complete message for every client ({"type":"status"|"stats",...}).
   void add_event(std::string json);
   void set_stats(std::string stats_json);
   void set_status(const std::string& service, std::string status_json);
 
   struct Batch {
-    std::string entries_message;  // {"type":"entries","entries":[...]}; empty if no entries
+    std::string entries_message;  // {"type":"entries","entries":[...],"timestamps_ns":[...]}; empty if no entries
     std::size_t entries = 0;      // entries in entries_message
     std::vector<std::string> events;
     std::uint64_t dropped = 0;       // entries dropped since the last batch
@@ -82,7 +89,9 @@ class Inbox {
   const std::size_t max_bytes_;
   std::function<void()> wake_;
   mutable std::mutex mutex_;
-  std::string entries_message_;  // the open message: prefix and entries, without "]}"
+  std::string entries_message_;      // the open message: prefix and entries, without "]}"
+  std::string timestamps_;           // the open message's entries' timestamp digits (add_entries)
+  bool timestamps_complete_ = true;  // every entry of the open message came with its digits
   std::size_t entries_ = 0;
   std::size_t last_message_size_ = 0;  // of the last batch taken: the next one's likely size
   std::vector<std::string> events_;
@@ -133,6 +142,7 @@ class BusFeed {
   bus::ServiceState state_ = bus::ServiceState::starting;
   std::unique_ptr<bus::Publisher> publisher_;  // bus thread only
   std::string entries_json_;                   // bus thread only: entries not yet in the Inbox
+  std::string timestamps_json_;                // ... and their timestamp_ns digits (Inbox::add_entries)
   std::size_t entries_count_ = 0;
   std::uint64_t not_streamed_ = 0;  // bus thread only: the node's live-view limit left these out
 };

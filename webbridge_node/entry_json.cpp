@@ -182,8 +182,9 @@ void append_entry_json(const bus::DashboardLogView& entry, std::string& out) {
 }
 
 std::optional<std::size_t> append_entries_json(bus::Bytes payload, bool batch, std::string& out,
-                                               std::uint64_t* not_streamed) noexcept {
+                                               std::uint64_t* not_streamed, std::string* timestamps) noexcept {
   const std::size_t size_before = out.size();
+  const std::size_t timestamps_before = timestamps != nullptr ? timestamps->size() : 0;
   std::size_t count = 0;
   // A bad part undoes the whole message: nothing of a malformed message is shown.
   const std::string error = bus::visit_dashboard_entries(
@@ -191,11 +192,16 @@ std::optional<std::size_t> append_entries_json(bus::Bytes payload, bool batch, s
       [&](const bus::DashboardLogView& entry) {
         if (count > 0) out += ',';
         append_entry_json(entry, out);  // std::bad_alloc: the decoder reports it as an error
+        if (timestamps != nullptr) {
+          append_integer(*timestamps, count > 0 ? ",\"" : "\"", entry.timestamp_ns);
+          *timestamps += '"';
+        }
         ++count;
       },
       not_streamed);
   if (!error.empty()) {
     out.resize(size_before);
+    if (timestamps != nullptr) timestamps->resize(timestamps_before);
     if (not_streamed != nullptr) *not_streamed = 0;
     return std::nullopt;
   }

@@ -26,10 +26,13 @@ void append_entry_json(const bus::DashboardLogView& entry, std::string& out);
 // bus::decode_dashboard_logs rejects), leaves `out` as it was and returns nullopt:
 // no part of a malformed message is shown. Stores the batch's notStreamed count
 // (entries the logging node left out of the live stream) in `*not_streamed` if
-// given (0 for one DashboardLog or a malformed message). Never throws. Any thread;
-// no state.
+// given (0 for one DashboardLog or a malformed message). If `timestamps` is given,
+// appends to it each entry's timestamp_ns as a JSON string of its digits
+// ("1796553362928334218"), separated by ',' (left as it was for a malformed
+// message). Never throws. Any thread; no state.
 std::optional<std::size_t> append_entries_json(bus::Bytes payload, bool batch, std::string& out,
-                                               std::uint64_t* not_streamed = nullptr) noexcept;
+                                               std::uint64_t* not_streamed = nullptr,
+                                               std::string* timestamps = nullptr) noexcept;
 
 // append_entries_json for one DashboardLog: true if it was appended.
 bool append_entry_json(bus::Bytes payload, std::string& out) noexcept;

@@ -184,14 +184,23 @@ BOOST_AUTO_TEST_CASE(writes_every_entry_of_a_batch_in_order_separated_by_commas)
     batch.entries.resize(random() % 6);
     for (auto& entry : batch.entries) entry = random_entry(random);
     std::string want = "[0";
-    for (const auto& entry : batch.entries) want += "," + reference_json(entry);
+    std::string want_digits = "[\"0\"";
+    for (const auto& entry : batch.entries) {
+      want += "," + reference_json(entry);
+      want_digits += ",\"" + std::to_string(entry.timestamp_ns) + "\"";
+    }
     std::string out = "[0";
-    if (!batch.entries.empty()) out += ',';
-    const auto count =
-        cantina::webbridge::append_entries_json(cantina::bus::as_bytes(cantina::bus::encode(batch)), true, out);
+    std::string digits = "[\"0\"";
+    if (!batch.entries.empty()) {
+      out += ',';
+      digits += ',';
+    }
+    const auto count = cantina::webbridge::append_entries_json(cantina::bus::as_bytes(cantina::bus::encode(batch)),
+                                                               true, out, nullptr, &digits);
     BOOST_REQUIRE(count.has_value());
     BOOST_REQUIRE_EQUAL(*count, batch.entries.size());
     BOOST_REQUIRE_EQUAL(out, want);
+    BOOST_REQUIRE_EQUAL(digits, want_digits);  // each entry's timestamp_ns as a string of its digits
   }
   // The single form through the same call.
   const DashboardLog entry = random_entry(random);
@@ -214,16 +223,23 @@ BOOST_AUTO_TEST_CASE(rejects_a_batch_the_decoder_rejects_and_shows_none_of_it) {
     mutate(payload, random);
     const auto decoded = cantina::bus::decode_dashboard_logs(cantina::bus::as_bytes(payload), true);
     std::string out = "kept";
-    const auto count = cantina::webbridge::append_entries_json(cantina::bus::as_bytes(payload), true, out);
+    std::string digits = "kept";
+    const auto count =
+        cantina::webbridge::append_entries_json(cantina::bus::as_bytes(payload), true, out, nullptr, &digits);
     BOOST_REQUIRE_EQUAL(count.has_value(), decoded.value.has_value());
     if (count) {
       std::string want = "kept";
-      for (std::size_t e = 0; e < decoded.value->entries.size(); ++e)
+      std::string want_digits = "kept";
+      for (std::size_t e = 0; e < decoded.value->entries.size(); ++e) {
         want += (e == 0 ? "" : ",") + reference_json(decoded.value->entries[e]);
+        want_digits += (e == 0 ? "\"" : ",\"") + std::to_string(decoded.value->entries[e].timestamp_ns) + "\"";
+      }
       BOOST_REQUIRE_EQUAL(*count, decoded.value->entries.size());
       BOOST_REQUIRE_EQUAL(out, want);
+      BOOST_REQUIRE_EQUAL(digits, want_digits);
     } else {
       BOOST_REQUIRE_EQUAL(out, "kept");
+      BOOST_REQUIRE_EQUAL(digits, "kept");
       ++rejected;
     }
   }

@@ -98,6 +98,27 @@ BOOST_AUTO_TEST_CASE(once_taken_the_inbox_has_room_again) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(each_entry_s_timestamp_digits_follow_the_entries_in_the_same_order) {
+  // JavaScript numbers hold only 2^53 exactly: the page takes each entry's
+  // timestamp_ns from "timestamps_ns", as strings, without scanning the text.
+  Inbox inbox(5, 1 << 20);
+  inbox.add_entries(entries(1, 2), 2, 0, "\"1796553362928334201\",\"1796553362928334202\"");
+  inbox.add_entries(entries(3, 4), 4, 0, "\"3\",\"4\",\"5\",\"6\"");  // 6 > 5: these go, digits too
+  inbox.add_entries(entries(7, 1), 1, 0, "\"-1796553362928334207\"");
+  auto batch = take(inbox);
+  BOOST_TEST(batch.entries == 3u);
+  BOOST_TEST(batch.dropped == 4u);
+  BOOST_TEST(batch.entries_message ==
+             std::string(kPrefix) + entries(1, 2) + "," + entries(7, 1) +
+                 "],\"timestamps_ns\":[\"1796553362928334201\",\"1796553362928334202\",\"-1796553362928334207\"]}");
+  // The digits count against the byte bound with their entries.
+  Inbox small(100, 40);
+  small.add_entries(entries(1, 1), 1, 0, std::string(40, '1'));
+  batch = take(small);
+  BOOST_TEST(batch.entries == 0u);
+  BOOST_TEST(batch.dropped == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(entries_left_out_by_the_logging_node_are_counted_with_or_without_entries) {
   Inbox inbox(2, 1 << 20);
   inbox.add_entries("", 0, 5);
@@ -169,7 +190,9 @@ BOOST_AUTO_TEST_CASE(every_entry_is_delivered_or_counted_across_threads) {
   constexpr int kPerChunk = 7;
   std::atomic<bool> done{false};
   std::thread bus_thread([&] {
-    for (int i = 0; i < kChunks; ++i) inbox.add_entries(entries(i * kPerChunk, kPerChunk), kPerChunk, 1);
+    std::string digits;
+    for (int i = 0; i < kPerChunk; ++i) digits += (i == 0 ? "\"" : ",\"") + std::to_string(i) + "\"";
+    for (int i = 0; i < kChunks; ++i) inbox.add_entries(entries(i * kPerChunk, kPerChunk), kPerChunk, 1, digits);
     done = true;
   });
   std::uint64_t delivered = 0;
@@ -186,10 +209,13 @@ BOOST_AUTO_TEST_CASE(every_entry_is_delivered_or_counted_across_threads) {
     dropped += batch.dropped;
     not_streamed += batch.not_streamed;
     if (batch.entries > 0) {
+      // the entries, then as many timestamps
+      const std::string& text = batch.entries_message;
+      const auto split = text.find("],\"timestamps_ns\":[");
       well_formed =
-          well_formed && batch.entries_message.starts_with(kPrefix) && batch.entries_message.ends_with("}]}") &&
-          static_cast<std::size_t>(std::count(batch.entries_message.begin(), batch.entries_message.end(), '{')) ==
-              batch.entries + 1;
+          well_formed && text.starts_with(kPrefix) && split != std::string::npos && text.ends_with("\"]}") &&
+          static_cast<std::size_t>(std::count(text.begin(), text.begin() + split, '{')) == batch.entries + 1 &&
+          static_cast<std::size_t>(std::count(text.begin() + split, text.end(), ',')) == batch.entries;
     }
     if (last) break;
   }

@@ -309,6 +309,24 @@ describeDashboard('dashboard in an incident', () => {
     assert.equal(JSON.parse(read[5]).entries[0].timestamp_ns, 12);
     assert.equal(JSON.parse(read[6]).entries[0].timestamp_ns, '1796553362928334224');
     assert.equal(JSON.parse(read[8]).entries[0].timestamp_ns, '17965533629283342281');
+
+    // The web bridge's entries messages carry the digits at the end ("timestamps_ns"):
+    // taken from there when they are those of the entries, else read from the text.
+    const withDigits = [
+      '{"type":"entries","entries":[{"timestamp_ns":1796553362928334230,"message":"a"},{"timestamp_ns":12}],' +
+        '"timestamps_ns":["1796553362928334230","12"]}',
+      '{"type":"entries","entries":[{"timestamp_ns":1796553362928334231}],"timestamps_ns":["1796553362928334999"]}',
+      '{"type":"entries","entries":[{"timestamp_ns":1796553362928334232}],"timestamps_ns":[]}',
+      '{"type":"entries","entries":[{"timestamp_ns":1796553362928334233}],"timestamps_ns":[1796553362928334233]}',
+    ];
+    const [taken, other, short, numbers] = await page.evaluate(async (list) => {
+      const { parseKeepingNanoseconds } = await import('./static/connection.js');
+      return list.map((text) => parseKeepingNanoseconds(text));
+    }, withDigits);
+    assert.deepEqual(taken, { type: 'entries', entries: [{ timestamp_ns: '1796553362928334230', message: 'a' }, { timestamp_ns: 12 }] });
+    assert.equal(other.entries[0].timestamp_ns, '1796553362928334231', 'digits of another time: read from the text');
+    assert.equal(short.entries[0].timestamp_ns, '1796553362928334232');
+    assert.equal(numbers.entries[0].timestamp_ns, '1796553362928334233');
     await closePage(null, page, check);
   });
 

@@ -74,6 +74,10 @@ const nowNs = () => BigInt(Date.now()) * 1000000n + BigInt(Math.floor(Math.rando
 const stringify = (obj) => JSON.stringify(obj, (key, value) => (typeof value === 'bigint' ? `\u0001${value}` : value))
   .replace(/"\\u0001(-?\d+)"/g, '$1');
 
+// An entries message as the web bridge sends it: each entry's timestamp_ns again at
+// the end, as a string of its digits.
+const entriesMessage = (entries) => ({ type: 'entries', entries, timestamps_ns: entries.map((e) => String(e.timestamp_ns)) });
+
 // ------------------------------------------------------------- "logging node"
 const startedAt = Date.now();
 let node = loadState() || {
@@ -198,7 +202,7 @@ class Client {
     if (this.limited) { this.send({ type: 'limited', count: this.limited }); this.limited = 0; }
     if (!this.pending.length) return;
     bridge.forwarded += this.pending.length;
-    this.send({ type: 'entries', entries: this.pending });
+    this.send(entriesMessage(this.pending));
     this.pending = [];
   }
   read(data) {                                     // client frames: only close and ping matter
@@ -338,7 +342,7 @@ const server = http.createServer(async (req, res) => {
             for (let i = 0; i < (Number(r.gap) || 0); i++) publish(r.service || 'mock_service', r.level, `${r.message ?? ''} (not sent ${i + 1})`, 'record', false);
             return publish(r.service || 'mock_service', r.level, r.message ?? '', r.kind || 'record', false);
           });
-          broadcast({ type: 'entries', entries });
+          broadcast(entriesMessage(entries));
         }
       }
       saveState(true);

@@ -31,9 +31,47 @@ const TIMESTAMP_KEY = '"timestamp_ns":';
 const KEY_END = 'mp_ns":';
 const KEY_START = '"timesta';
 
+// The web bridge's entries messages end with each entry's timestamp_ns again, as a
+// string of its digits: {"type":"entries","entries":[...],"timestamps_ns":["1796…",…]}.
+const DIGITS_KEY = '],"timestamps_ns":[';
+const DIGIT_TEXT = /^-?\d{1,19}$/;
+
 export function parseKeepingNanoseconds(text) {
   if (!text.includes(TIMESTAMP_KEY)) return JSON.parse(text);
+  if (text.endsWith(']}') && text.lastIndexOf(DIGITS_KEY) > 0) {
+    const message = withTheirDigits(JSON.parse(text));
+    if (message) return message;
+  }
   return entriesKeepingNanoseconds(text) || JSON.parse(text.replace(LONG_TIMESTAMP_NS, '"timestamp_ns":"$1"'));
+}
+
+// The entries of a message that carries their digits take them (and the message loses
+// "timestamps_ns"); null if the digits are not all strings, one per entry, or if the
+// first's and the last's are not those of their entries' timestamp_ns (the web bridge
+// writes both lists from the same entries, in one pass: checking every one would cost
+// more than the search below).
+function withTheirDigits(message) {
+  const entries = message && message.entries;
+  const digits = message && message.timestamps_ns;
+  if (!Array.isArray(entries) || !Array.isArray(digits) || digits.length !== entries.length) return null;
+  const last = entries.length - 1;
+  if (last >= 0 && !(sameTime(entries[0], digits[0]) && sameTime(entries[last], digits[last]))) return null;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i];
+    if (entry === null || typeof entry !== 'object' || typeof entry.timestamp_ns !== 'number' ||
+        typeof digits[i] !== 'string') return null;
+  }
+  for (let i = 0; i < entries.length; i++) {
+    const d = digits[i];
+    if (d.length - (d.charCodeAt(0) === 45 ? 1 : 0) >= 16) entries[i].timestamp_ns = d;   // as the search does
+  }
+  delete message.timestamps_ns;
+  return message;
+}
+
+function sameTime(entry, digits) {
+  return entry !== null && typeof entry === 'object' && typeof digits === 'string' && DIGIT_TEXT.test(digits) &&
+    Number(digits) === entry.timestamp_ns;
 }
 
 // The same, without the copy of the whole message the replacement makes (under a flood

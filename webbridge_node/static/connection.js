@@ -55,23 +55,19 @@ function withTheirDigits(message) {
   const digits = message && message.timestamps_ns;
   if (!Array.isArray(entries) || !Array.isArray(digits) || digits.length !== entries.length) return null;
   const last = entries.length - 1;
-  if (last >= 0 && !(sameTime(entries[0], digits[0]) && sameTime(entries[last], digits[last]))) return null;
-  for (let i = 0; i < entries.length; i++) {
+  for (let i = 0; i <= last; i++) {
     const entry = entries[i];
-    if (entry === null || typeof entry !== 'object' || typeof entry.timestamp_ns !== 'number' ||
-        typeof digits[i] !== 'string') return null;
-  }
-  for (let i = 0; i < entries.length; i++) {
     const d = digits[i];
-    if (d.length - (d.charCodeAt(0) === 45 ? 1 : 0) >= 16) entries[i].timestamp_ns = d;   // as the search does
+    if (entry === null || typeof entry !== 'object' || typeof entry.timestamp_ns !== 'number' ||
+        typeof d !== 'string') return null;
+    if ((i === 0 || i === last) && !(DIGIT_TEXT.test(d) && Number(d) === entry.timestamp_ns)) return null;
+  }
+  for (let i = 0; i <= last; i++) {
+    const d = digits[i];
+    if (d.length - (d.charCodeAt(0) === 45 ? 1 : 0) >= 16) entries[i].timestamp_ns = d;   // as LONG_TIMESTAMP_NS
   }
   delete message.timestamps_ns;
   return message;
-}
-
-function sameTime(entry, digits) {
-  return entry !== null && typeof entry === 'object' && typeof digits === 'string' && DIGIT_TEXT.test(digits) &&
-    Number(digits) === entry.timestamp_ns;
 }
 
 // The same, without the copy of the whole message the replacement makes (under a flood
@@ -116,9 +112,7 @@ function entriesKeepingNanoseconds(text) {
 // text[start, end) as a string of its own: a slice of 13 characters or more would be a
 // view that keeps the whole message alive as long as its entry. Today's timestamps have
 // 19 digits, made without an array.
-function copyOf(text, start, end) {
-  const t = text;
-  const s = start;
+function copyOf(t, s, end) {
   if (end - s === 19) {
     return String.fromCharCode(t.charCodeAt(s), t.charCodeAt(s + 1), t.charCodeAt(s + 2), t.charCodeAt(s + 3),
       t.charCodeAt(s + 4), t.charCodeAt(s + 5), t.charCodeAt(s + 6), t.charCodeAt(s + 7), t.charCodeAt(s + 8),

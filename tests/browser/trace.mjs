@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Where the page's frames go under a flood (a measurement, not a test):
-//   node trace.mjs [--rate 20000] [--seconds 6] [--static DIR]
-// Starts mock_server.mjs --flood RATE (the page from --static DIR if given), lets the page
+//   node trace.mjs [--rate 20000] [--seconds 6] [--static DIR | --url URL]
+// Without --url it starts mock_server.mjs --flood RATE (the page from --static DIR if
+// given; with --url the flood is yours to start, e.g. cantina-bench-load publish), lets the page
 // take the flood for 2 s, then records a DevTools trace for SECONDS and prints, for the
 // page's main thread, the tasks that drew a frame and the time per frame by kind of work
 // (Layout, UpdateLayoutTree = style, FunctionCall = script, Paint, ...), self time in ms.
@@ -12,22 +13,25 @@ import { spawn } from 'node:child_process';
 import { launchBrowser } from './browser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const opt = { rate: '20000', seconds: '6', static: '' };
+const opt = { rate: '20000', seconds: '6', static: '', url: '' };
 for (let i = 2; i < process.argv.length; i += 2) {
   const key = process.argv[i].replace(/^--/, '');
   if (!(key in opt) || process.argv[i + 1] === undefined) {
-    console.error('usage: node trace.mjs [--rate N] [--seconds S] [--static DIR]');
+    console.error('usage: node trace.mjs [--rate N] [--seconds S] [--static DIR | --url URL]');
     process.exit(2);
   }
   opt[key] = process.argv[i + 1];
 }
 const seconds = Number(opt.seconds);
-const mockArgs = [path.join(here, 'mock_server.mjs'), '--flood', opt.rate];
-if (opt.static) mockArgs.push('--static', path.resolve(opt.static));
-const mock = spawn(process.execPath, mockArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+let mock = null;
+if (!opt.url) {
+  const mockArgs = [path.join(here, 'mock_server.mjs'), '--flood', opt.rate];
+  if (opt.static) mockArgs.push('--static', path.resolve(opt.static));
+  mock = spawn(process.execPath, mockArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
+}
 const { context, close } = await launchBrowser();
 try {
-  const url = await new Promise((resolve) => {
+  const url = opt.url || await new Promise((resolve) => {
     let out = '';
     mock.stdout.on('data', (d) => { out += d; const m = out.match(/listening on (\S+)/); if (m) resolve(m[1] + '/'); });
   });
@@ -77,11 +81,11 @@ try {
     }
   }
   const busy = tasks.reduce((sum, t) => sum + t.dur, 0) / 1000 / seconds;
-  console.log(`${opt.static || 'this checkout\'s page'}: ${(frames / seconds).toFixed(1)} frames/s traced, ` +
+  console.log(`${opt.url || opt.static || 'this checkout\'s page'}: ${(frames / seconds).toFixed(1)} frames/s traced, ` +
     `main thread busy ${busy.toFixed(0)} ms/s; ms per frame:`);
   console.log('  ' + Object.entries(self).sort((a, b) => b[1] - a[1]).slice(0, 8)
     .map(([name, us]) => `${name} ${(us / 1000 / Math.max(1, frames)).toFixed(2)}`).join(', '));
 } finally {
   await close();
-  mock.kill();
+  if (mock) mock.kill();
 }

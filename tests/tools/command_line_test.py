@@ -77,6 +77,14 @@ class HelpTest(unittest.TestCase):
                                         timeout=60)
                 self.assertEqual(result.returncode, 0, result.stderr)
                 self.assertIn("usage:", result.stdout)
+        # the benchmark drivers, also after their mode word (where --help used to be an unknown option)
+        for argv in (["cantina-bench-load"], ["cantina-bench-load", "publish"], ["cantina-bench-raw", "pub"],
+                     ["cantina-bench-ws"]):
+            with self.subTest(program=" ".join(argv)):
+                result = subprocess.run([str(BIN_DIR / argv[0]), *argv[1:], "--help"], capture_output=True,
+                                        text=True, timeout=30)
+                self.assertEqual(result.returncode, 0, result.stderr)
+                self.assertRegex(result.stdout, rf"^usage: {argv[0]} ")
         overview = subprocess.run([str(TOOL), "--help"], env=env, capture_output=True, text=True)
         self.assertIn("print log records live", overview.stdout)
         wrong = subprocess.run([str(TOOL), "tail", "--bogus"], env=env, capture_output=True, text=True)

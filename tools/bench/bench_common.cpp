@@ -73,6 +73,14 @@ void Args::finish(std::string_view tool) {
   std::exit(2);
 }
 
+bool wants_help(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view word = argv[i];
+    if (word == "--help" || word == "-h") return true;
+  }
+  return false;
+}
+
 namespace {
 
 std::int64_t read_clock(clockid_t clock) {

@@ -36,6 +36,9 @@ class Args {
   std::vector<std::string> errors_;
 };
 
+// Whether the command line asks for the usage (--help or -h anywhere in it).
+bool wants_help(int argc, char** argv);
+
 // CLOCK_REALTIME and CLOCK_MONOTONIC in nanoseconds.
 std::int64_t realtime_ns();
 std::int64_t monotonic_ns();

@@ -583,6 +583,10 @@ void usage(std::ostream& out) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (bench::wants_help(argc, argv)) {
+    usage(std::cout);
+    return 0;
+  }
   if (argc < 2) {
     usage(std::cerr);
     return 2;
@@ -596,10 +600,6 @@ int main(int argc, char** argv) {
     if (mode == "verify") return run_verify(args);
     if (mode == "wire-size") return run_wire_size(args);
     if (mode == "wait-stats") return run_wait_stats(args);
-    if (mode == "-h" || mode == "--help") {
-      usage(std::cout);
-      return 0;
-    }
   } catch (const std::exception& error) {
     std::cerr << kTool << " " << mode << ": " << error.what() << "\n";
     return 1;

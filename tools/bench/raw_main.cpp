@@ -174,7 +174,13 @@ int run_sub(bench::Args& args) {
 
 }  // namespace
 
+constexpr const char* kUsage = "usage: cantina-bench-raw pub|sub [--option value ...] (see tools/bench/raw_main.cpp)\n";
+
 int main(int argc, char** argv) {
+  if (bench::wants_help(argc, argv)) {
+    std::cout << kUsage;
+    return 0;
+  }
   const std::string mode = argc > 1 ? argv[1] : "";
   bench::Args args(argc, argv, 2);
   try {
@@ -184,6 +190,6 @@ int main(int argc, char** argv) {
     std::cerr << kTool << " " << mode << ": " << error.what() << "\n";
     return 1;
   }
-  std::cerr << "usage: cantina-bench-raw pub|sub [--option value ...] (see tools/bench/raw_main.cpp)\n";
+  std::cerr << kUsage;
   return 2;
 }

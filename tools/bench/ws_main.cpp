@@ -320,6 +320,14 @@ int run(int argc, char** argv) {
 }
 
 int main(int argc, char** argv) {
+  if (bench::wants_help(argc, argv)) {
+    std::cout << "usage: cantina-bench-ws --host 127.0.0.1 --port P --clients K --tag T\n"
+                 "                        [--expect N] [--idle-timeout S] [--max-seconds S] [--quickack]\n"
+                 "                        [--trace FILE]\n"
+                 "K dashboard clients of the web bridge; prints one `result {json}` line.\n"
+                 "Driven by tools/bench/bench.py; see docs/PERFORMANCE.md.\n";
+    return 0;
+  }
   try {
     return run(argc, argv);
   } catch (const std::exception& error) {

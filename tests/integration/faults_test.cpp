@@ -322,6 +322,7 @@ BOOST_AUTO_TEST_CASE(publishers_and_subscribers_reconnect_when_the_bus_restarts)
 BOOST_AUTO_TEST_CASE(a_frozen_web_bridge_costs_the_logging_node_nothing) {
   TempDir dir;
   Bus bus(dir.path());
+  StatsWatcher stats(bus.subscribe_endpoint);
   LogNode node(dir.path(), bus, "deduplication_window = 0\n");
   write_file(dir.path() / "webbridge.toml", read_file(node.config) + "[webbridge]\nlisten = \"127.0.0.1:0\"\n");
   Process bridge({bin("cantina-webbridge"), "--config", (dir.path() / "webbridge.toml").string()},
@@ -339,7 +340,9 @@ BOOST_AUTO_TEST_CASE(a_frozen_web_bridge_costs_the_logging_node_nothing) {
     if (i % 1000 == 0) std::this_thread::sleep_for(200ms);
   }
   std::this_thread::sleep_until(frozen_at + 10s);
-  std::this_thread::sleep_for(1s);
+  // The node has taken every record: on a busy machine it may lag them by seconds.
+  BOOST_TEST(stats.wait_until([&](const bus::LoggingStats& s) { return s.received >= std::uint64_t{kRecords}; }, 60s)
+                 .has_value());
   BOOST_TEST(node.process->stop(SIGTERM) == 0);
   kill(bridge.pid(), SIGCONT);
   BOOST_TEST(bridge.stop(SIGTERM) == 0);

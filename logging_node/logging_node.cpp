@@ -13,7 +13,9 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <system_error>
+#include <thread>
 #include <vector>
 
 #include "bounded_queue.h"
@@ -52,8 +54,11 @@ constexpr std::size_t kMaxMessagesPerWakeup = 4096;
 // message holding more records than this may still overflow it: counted).
 constexpr std::size_t kWriterMargin = 2048;
 constexpr auto kWriterBackoff = std::chrono::milliseconds(2);
-// Longest the shutdown spends taking messages ZeroMQ has already delivered.
+// Longest the shutdown spends taking the messages the bus has forwarded to the node.
 constexpr auto kDrainLimit = std::chrono::milliseconds(2000);
+// Longest it waits for the next of them once the node's socket is empty: what busd
+// queued for a node that lagged behind reaches it over TCP a batch at a time.
+constexpr auto kDrainQuiet = std::chrono::milliseconds(200);
 // Entries of one bus message handed to the writer at most at once (a batch of
 // tiny records must not gather tens of MB of entries before they are bounded).
 constexpr std::size_t kFlushEntries = 1024;
@@ -894,14 +899,29 @@ void LoggingNode::State::receive_loop() {
 void LoggingNode::State::shut_down() {
   publish_status(bus::ServiceState::stopping, "draining session " + session.session_id());
   retention.stop();  // a compression under way is abandoned (its temporary files removed)
-  // What ZeroMQ has already delivered to this process was accepted by the bus: take
-  // it, for at most kDrainLimit (publishers still sending must not keep us here).
+  // What the bus has forwarded to this node it accepted from the services: take it
+  // until none comes for kDrainQuiet, for at most kDrainLimit (publishers still sending
+  // must not keep us here), leaving it in ZeroMQ's queues while the writer is full.
   const std::int64_t drain_until = bus::monotonic_ns() + kDrainLimit.count() * 1'000'000;
-  while (bus::monotonic_ns() < drain_until) {
-    auto message = subscriber->receive(std::chrono::milliseconds(0));
-    if (!message) break;
+  bool drained = false;
+  for (std::int64_t now = bus::monotonic_ns(); now < drain_until; now = bus::monotonic_ns()) {
+    if (!writer_has_room()) {
+      std::this_thread::sleep_for(kWriterBackoff);
+      continue;
+    }
+    const auto wait = std::min(kDrainQuiet, std::chrono::milliseconds((drain_until - now) / 1'000'000 + 1));
+    auto message = subscriber->receive(wait);
+    if (!message) {
+      drained = wait == kDrainQuiet;  // quiet, not cut short by the limit
+      break;
+    }
     handle_bus_message(*message);
     flush_to_writer();
+  }
+  if (!drained) {  // a loss report, so that a full writer queue takes it all the same
+    node_entry(Level::warning, EntryKind::loss,
+               "stopping with records still arriving from the bus after " + std::to_string(kDrainLimit.count()) +
+                   " ms: those not taken are reported lost by the next session when their services log again");
   }
   next_stats_ns = 0;
   final_tick = true;

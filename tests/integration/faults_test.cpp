@@ -657,4 +657,54 @@ BOOST_FIXTURE_TEST_CASE(busds_report_of_drops_is_not_dropped_by_the_flood_it_rep
   BOOST_TEST(count_containing(lines, "records from cantina_busd") == 0u, busd_lines);
 }
 
+// A node stopped while the bus still holds records for it takes them before it closes
+// its session: what busd had accepted and forwarded is not silently left behind.
+BOOST_AUTO_TEST_CASE(a_stopping_node_takes_what_the_bus_already_forwarded) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "deduplication_window = 0\nenable_dashboard_streaming = false\n");
+  zmq::context_t context;
+  RawPublisher publisher(context, bus.publish_endpoint);
+  kill(node.process->pid(), SIGSTOP);  // the node lags: everything waits in busd and in its sockets
+  constexpr int kRecords = 30'000;
+  for (int i = 1; i <= kRecords; ++i) {
+    publisher.send_record(make_record("drain_probe", 78, static_cast<std::uint64_t>(i), "held " + std::to_string(i)));
+  }
+  std::this_thread::sleep_for(1s);
+  kill(node.process->pid(), SIGCONT);
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto lines = read_lines(node.session_file());
+  const std::size_t held = count_containing(lines, "held ");
+  BOOST_TEST_MESSAGE(held << " of " << kRecords << " records in the file");
+  BOOST_TEST(held == std::size_t{kRecords});
+}
+
+// ...but publishers that go on sending do not keep it from stopping, and it says so.
+BOOST_AUTO_TEST_CASE(a_stopping_node_says_it_left_records_still_arriving) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus, "deduplication_window = 0\nenable_dashboard_streaming = false\n");
+  std::atomic<bool> sending{true};
+  std::thread publisher_thread([&] {
+    zmq::context_t context;
+    RawPublisher publisher(context, bus.publish_endpoint);
+    for (std::uint64_t i = 1; sending; ++i) {
+      publisher.send_record(make_record("endless_probe", 79, i, "endless " + std::to_string(i)));
+      if (i % 100 == 0) std::this_thread::sleep_for(10ms);
+    }
+  });
+  std::this_thread::sleep_for(1s);
+  const auto asked = std::chrono::steady_clock::now();
+  BOOST_TEST(node.process->stop(SIGTERM) == 0);
+  const auto took = std::chrono::steady_clock::now() - asked;
+  sending = false;
+  publisher_thread.join();
+  BOOST_TEST_MESSAGE("the node stopped in " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                                            << " ms");
+  BOOST_TEST(took < 8s);
+  const auto lines = read_lines(node.session_file());
+  BOOST_TEST(count_containing(lines, "stopping with records still arriving from the bus after 2000 ms") == 1u);
+  BOOST_TEST(count_containing(lines, "endless ") > 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -172,9 +172,9 @@ int run_sub(bench::Args& args) {
   return 0;
 }
 
-}  // namespace
-
 constexpr const char* kUsage = "usage: cantina-bench-raw pub|sub [--option value ...] (see tools/bench/raw_main.cpp)\n";
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (bench::wants_help(argc, argv)) {

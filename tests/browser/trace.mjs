@@ -4,7 +4,8 @@
 // Without --url it starts mock_server.mjs --flood RATE (the page from --static DIR if
 // given; with --url the flood is yours to start, e.g. cantina-bench-load publish), lets the page
 // take the flood for 2 s, then records a DevTools trace for SECONDS and prints, for the
-// page's main thread, the tasks that drew a frame and the time per frame by kind of work
+// page's main thread, the tasks that drew a frame (those that ran animation frame
+// callbacks, with whatever else they ran) and the time per frame by kind of work
 // (Layout, UpdateLayoutTree = style, FunctionCall = script, Paint, ...), self time in ms.
 // Tracing slows the page; compare pages traced in the same sitting only.
 import path from 'node:path';
@@ -61,7 +62,7 @@ try {
     .sort((a, b) => a.ts - b.ts || b.dur - a.dur);
   const isTask = (e) => e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask';
   const tasks = spans.filter(isTask);
-  // self time by name inside the tasks whose first piece of work is an animation frame
+  // self time by name inside the tasks that ran animation frame callbacks
   const self = {};
   let frames = 0;
   let next = 0;
@@ -70,7 +71,7 @@ try {
     while (next < spans.length && spans[next].ts < task.ts) next++;
     const inside = [];
     for (let i = next; i < spans.length && spans[i].ts < end; i++) if (!isTask(spans[i])) inside.push(spans[i]);
-    if (!inside.length || inside[0].name !== 'FireAnimationFrame') continue;
+    if (!inside.some((e) => e.name === 'FireAnimationFrame')) continue;
     frames++;
     const stack = [];
     for (const e of inside) {

@@ -900,11 +900,15 @@ void LoggingNode::State::shut_down() {
   publish_status(bus::ServiceState::stopping, "draining session " + session.session_id());
   retention.stop();  // a compression under way is abandoned (its temporary files removed)
   // What the bus has forwarded to this node it accepted from the services: take it
-  // until none comes for kDrainQuiet, for at most kDrainLimit (publishers still sending
-  // must not keep us here), leaving it in ZeroMQ's queues while the writer is full.
+  // until none comes for kDrainQuiet or a record comes that was made so long after
+  // the stop that everything made before it must be in (services still logging
+  // send such records at once: their Loggers hold a record at most their linger),
+  // for at most kDrainLimit, leaving it in ZeroMQ's queues while the writer is full.
   const std::int64_t drain_until = bus::monotonic_ns() + kDrainLimit.count() * 1'000'000;
+  const std::int64_t caught_up_after =
+      bus::now_ns() + (std::int64_t{config.bus.logger_linger_unwatched_ms} + kDrainQuiet.count()) * 1'000'000;
   bool drained = false;
-  for (std::int64_t now = bus::monotonic_ns(); now < drain_until; now = bus::monotonic_ns()) {
+  for (std::int64_t now = bus::monotonic_ns(); now < drain_until && !drained; now = bus::monotonic_ns()) {
     if (!writer_has_room()) {
       std::this_thread::sleep_for(kWriterBackoff);
       continue;
@@ -916,6 +920,12 @@ void LoggingNode::State::shut_down() {
       break;
     }
     handle_bus_message(*message);
+    for (const WriterItem& item : to_writer) {
+      if (item.entry && item.entry->service_id != bus::topics::kLoggingServiceId &&
+          item.entry->timestamp_ns > caught_up_after) {
+        drained = true;
+      }
+    }
     flush_to_writer();
   }
   if (!drained) {  // a loss report, so that a full writer queue takes it all the same

@@ -14,26 +14,15 @@
 // so one run's p99 is nearly its slowest answer. --answers FILE appends the run's
 // answer times (ms, one JSON array a line) to pool several runs' before taking a p99.
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
 import { launchBrowser } from './browser.mjs';
+import { startFlood } from './flood.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const opt = { rate: 10000, seconds: 10, url: '', query: '', static: '', answers: '' };
 for (let i = 2; i < process.argv.length; i += 2) opt[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
 
 let mock = null;
 let url = opt.url;
-if (!url) {
-  const mockArgs = [path.join(here, 'mock_server.mjs'), '--flood', String(opt.rate)];
-  if (opt.static) mockArgs.push('--static', path.resolve(opt.static));
-  mock = spawn(process.execPath, mockArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
-  url = await new Promise((resolve) => {
-    let out = '';
-    mock.stdout.on('data', (d) => { out += d; const m = out.match(/listening on (\S+)/); if (m) resolve(m[1] + '/'); });
-  });
-}
+if (!url) ({ url, child: mock } = await startFlood(opt.rate, opt.static));
 const { context, close } = await launchBrowser();
 try {
   const page = await context.newPage();

@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
 import { launchBrowser } from './browser.mjs';
+import { startFlood } from './flood.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -27,14 +27,9 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cantina-stylebench-'));
 fs.cpSync(path.join(here, '..', '..', 'webbridge_node', 'static'), dir, { recursive: true });
 const hrefs = args.map((file, i) => { fs.copyFileSync(file, path.join(dir, `sheet${i}.css`)); return `static/sheet${i}.css`; });
 
-const mock = spawn(process.execPath, [path.join(here, 'mock_server.mjs'), '--flood', '20000', '--static', dir],
-  { stdio: ['ignore', 'pipe', 'inherit'] });
+const { url, child: mock } = await startFlood(20000, dir);
 const { context, close } = await launchBrowser();
 try {
-  const url = await new Promise((resolve) => {
-    let out = '';
-    mock.stdout.on('data', (d) => { out += d; const m = out.match(/listening on (\S+)/); if (m) resolve(m[1] + '/'); });
-  });
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForSelector('#connection-state[data-state="live"]');

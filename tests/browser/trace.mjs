@@ -8,12 +8,9 @@
 // callbacks, with whatever else they ran) and the time per frame by kind of work
 // (Layout, UpdateLayoutTree = style, FunctionCall = script, Paint, ...), self time in ms.
 // Tracing slows the page; compare pages traced in the same sitting only.
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { spawn } from 'node:child_process';
 import { launchBrowser } from './browser.mjs';
+import { startFlood } from './flood.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const opt = { rate: '20000', seconds: '6', static: '', url: '' };
 for (let i = 2; i < process.argv.length; i += 2) {
   const key = process.argv[i].replace(/^--/, '');
@@ -24,18 +21,9 @@ for (let i = 2; i < process.argv.length; i += 2) {
   opt[key] = process.argv[i + 1];
 }
 const seconds = Number(opt.seconds);
-let mock = null;
-if (!opt.url) {
-  const mockArgs = [path.join(here, 'mock_server.mjs'), '--flood', opt.rate];
-  if (opt.static) mockArgs.push('--static', path.resolve(opt.static));
-  mock = spawn(process.execPath, mockArgs, { stdio: ['ignore', 'pipe', 'inherit'] });
-}
+const { url, child: mock } = opt.url ? { url: opt.url, child: null } : await startFlood(opt.rate, opt.static);
 const { context, close } = await launchBrowser();
 try {
-  const url = opt.url || await new Promise((resolve) => {
-    let out = '';
-    mock.stdout.on('data', (d) => { out += d; const m = out.match(/listening on (\S+)/); if (m) resolve(m[1] + '/'); });
-  });
   const page = await context.newPage();
   await page.goto(url);
   await page.waitForSelector('#connection-state[data-state="live"]');

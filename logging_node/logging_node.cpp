@@ -907,6 +907,10 @@ void LoggingNode::State::shut_down() {
   const std::int64_t drain_until = bus::monotonic_ns() + kDrainLimit.count() * 1'000'000;
   const std::int64_t caught_up_after =
       bus::now_ns() + (std::int64_t{config.bus.logger_linger_unwatched_ms} + kDrainQuiet.count()) * 1'000'000;
+  const auto made_after_stop = [&](const WriterItem& item) {
+    return item.entry && item.entry->service_id != bus::topics::kLoggingServiceId &&
+           item.entry->timestamp_ns > caught_up_after;
+  };
   bool drained = false;
   for (std::int64_t now = bus::monotonic_ns(); now < drain_until && !drained; now = bus::monotonic_ns()) {
     if (!writer_has_room()) {
@@ -920,12 +924,7 @@ void LoggingNode::State::shut_down() {
       break;
     }
     handle_bus_message(*message);
-    for (const WriterItem& item : to_writer) {
-      if (item.entry && item.entry->service_id != bus::topics::kLoggingServiceId &&
-          item.entry->timestamp_ns > caught_up_after) {
-        drained = true;
-      }
-    }
+    drained = std::any_of(to_writer.begin(), to_writer.end(), made_after_stop);
     flush_to_writer();
   }
   if (!drained) {  // a loss report, so that a full writer queue takes it all the same

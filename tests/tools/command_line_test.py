@@ -102,6 +102,21 @@ class BenchTest(unittest.TestCase):
         self.assertIn(f"{missing}/cantina-busd is missing", result.stdout + result.stderr)
         self.assertNotIn("building build/", result.stdout + result.stderr)
 
+    def test_the_services_linger_is_checked_where_it_is_given(self):
+        # --linger-unwatched sets what [bus] logger_linger_unwatched_ms accepts, only for `services`
+        for argv, message in ((["services", "--linger-unwatched", "1001"], "--linger-unwatched: 0 to 1000 ms"),
+                              (["steady", "--linger-unwatched", "500"],
+                               "--linger-unwatched is not used by steady (only by services)")):
+            with self.subTest(argv=argv):
+                result = subprocess.run([str(TOOL), "bench", *argv, "--bin-dir", str(BIN_DIR)], capture_output=True,
+                                        text=True, timeout=60)
+                self.assertEqual(result.returncode, 2)
+                self.assertIn(message, result.stderr)
+        load = subprocess.run([str(BIN_DIR / "cantina-bench-load"), "publish", "--publish", "tcp://127.0.0.1:1",
+                               "--linger-unwatched", "-1"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(load.returncode, 1)
+        self.assertIn("--linger-unwatched must be 0 to 1000 ms", load.stderr)
+
 
 class NothingRunningTest(unittest.TestCase):
 

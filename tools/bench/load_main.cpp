@@ -30,6 +30,7 @@
 #include <map>
 #include <optional>
 #include <source_location>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -116,6 +117,10 @@ bus::LoggerOptions logger_options(bench::Args& args, std::uint64_t publisher) {
   options.publish_endpoint = args.text("publish");
   options.queue_capacity = static_cast<std::size_t>(args.integer("queue-capacity", 65536));
   options.shutdown_timeout = std::chrono::milliseconds(10000);
+  // As [bus] logger_linger_unwatched_ms (0 to 1,000): what a longer wait costs and saves.
+  const std::int64_t linger = args.integer("linger-unwatched", options.batch_linger_unwatched.count());
+  if (linger < 0 || linger > 1000) throw std::invalid_argument("--linger-unwatched must be 0 to 1000 ms");
+  options.batch_linger_unwatched = std::chrono::milliseconds(linger);
   return options;
 }
 
@@ -571,7 +576,7 @@ void usage(std::ostream& out) {
   out << "usage: cantina-bench-load MODE [--option value ...]\n"
          "  publish   --publish EP --publisher K --count N [--rate R] [--size B] [--tag T]\n"
          "            [--repeat-per-mille M] [--repeat-keys J] [--start-at NS] [--queue-capacity Q]\n"
-         "            [--idle-seconds S] [--service ID]\n"
+         "            [--idle-seconds S] [--service ID] [--linger-unwatched MS]\n"
          "  call-cost --publish EP --count N [--rate R] [--size B] [--tag T] [--start-at NS]\n"
          "  dash-sub  --subscribe EP --tag T [--expect N] [--idle-timeout S] [--max-seconds S]\n"
          "  verify    --file F --publishers P --count N [--first-publisher K] [--tag T] [--repeat-per-mille M]\n"

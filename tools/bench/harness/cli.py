@@ -33,6 +33,8 @@ Scenarios
               --watched-seconds (10) with a /dashboard/log subscriber: publish -> dashboard
               latency. Last, --idle-services (50) services that log nothing: the logging
               node's CPU and wake-ups beside the node alone (--idle-seconds each).
+              --linger-unwatched MS runs the services' Loggers with that wait while no
+              one watches (200 by default), to weigh CPU against a record's wait.
   search      one session file of --search-mib MiB (1,024), indexed by cantina-logd: a regex
               search over it with `cantina logs --grep` beside ripgrep and `grep -E` (the
               same matches), seeking to a minute (`logs --since T --until T+59s`, --seeks
@@ -78,6 +80,7 @@ SCENARIO_OPTIONS = {
     "services": {"services"},
     "idle_services": {"services"},
     "watched_seconds": {"services"},
+    "linger_unwatched": {"services"},
     "rounds": {"python"},
     "search_mib": {"search"},
     "search_rounds": {"search"},
@@ -147,6 +150,9 @@ def check_services(parser, args):
             counts = []
         if not counts or min(counts) < 1:
             parser.error(f"--services: a list of service counts like 1,20,50, not {args.services!r}")
+    if args.linger_unwatched is not None and not 0 <= args.linger_unwatched <= 1000:
+        parser.error(f"--linger-unwatched: 0 to 1000 ms (as [bus] logger_linger_unwatched_ms), "
+                     f"not {args.linger_unwatched}")
 
 
 def run_soak(args):
@@ -193,6 +199,9 @@ def main(argv=None):
     parser.add_argument("--idle-services", type=int, help="services: services that log nothing (default 50; 0: none)")
     parser.add_argument("--watched-seconds", type=float,
                         help="services: length of the phase with a dashboard subscriber (default 10)")
+    parser.add_argument("--linger-unwatched", type=int, metavar="MS",
+                        help="services: the services' Loggers (and the node) use this [bus] "
+                             "logger_linger_unwatched_ms, 0 to 1000 (default: the Logger's, 200)")
     parser.add_argument("--search-mib", type=int, help="search: size of the session file, MiB (default 1,024)")
     parser.add_argument("--search-rounds", type=int, help="search: timings of each command (default 5)")
     parser.add_argument("--seeks", type=int, help="search: random minutes to seek to (default 10)")

@@ -32,7 +32,8 @@ def run_scenario(args):
     try:
         stack = Stack(args.bin_dir, work, perf,
                       "" if args.batch_interval_ms is None else f"batch_interval_ms = {args.batch_interval_ms}\n",
-                      "" if args.dashboard_max_rate is None else f"dashboard_max_rate = {args.dashboard_max_rate}\n")
+                      "" if args.dashboard_max_rate is None else f"dashboard_max_rate = {args.dashboard_max_rate}\n",
+                      "" if args.linger_unwatched is None else f"logger_linger_unwatched_ms = {args.linger_unwatched}\n")
         for run in range(1, args.runs + 1):
             print(f"run {run} of {args.runs}", flush=True)
             others = OthersWindow(stack).start()

@@ -94,7 +94,7 @@ class Stack:
     """cantina-busd for the whole scenario; cantina-logd and cantina-webbridge on demand;
     all in one temporary directory, all stopped by close()."""
 
-    def __init__(self, bin_dir, work_dir, perf=None, webbridge_settings="", logging_settings=""):
+    def __init__(self, bin_dir, work_dir, perf=None, webbridge_settings="", logging_settings="", bus_settings=""):
         self.bin_dir = Path(bin_dir)
         self.dir = Path(work_dir)
         self.processes = []
@@ -116,7 +116,7 @@ class Stack:
             "# written by tools/bench/bench.py\n"
             "[bus]\n"
             f'publish_endpoint = "{self.publish}"\n'
-            f'subscribe_endpoint = "{self.subscribe}"\n'
+            f'subscribe_endpoint = "{self.subscribe}"\n' + bus_settings +
             "[logging]\n"
             f'session_file_path = "{self.dir / "logs"}"\n'
             f'query_endpoint = "ipc://{self.dir / "query.ipc"}"\n' + logging_settings +

@@ -80,7 +80,8 @@ def start_publishers(stack, args, services, per_service_count, tag, idle_seconds
     rate = args.rate / services
     procs = [stack.tool("publish", "--publish", stack.publish, "--publisher", k, "--count", per_service_count,
                         "--rate", f"{rate:.3f}", "--size", args.size, "--tag", tag, "--start-at", int(start_at * 1e9),
-                        "--idle-seconds", idle_seconds)
+                        "--idle-seconds", idle_seconds,
+                        *([] if args.linger_unwatched is None else ["--linger-unwatched", args.linger_unwatched]))
              for k in range(services)]
     return procs, start_at
 
@@ -181,7 +182,8 @@ def _ms(value):
 
 def scenario_services(stack, args, run, previous):
     failures = []
-    figures = {"rate": args.rate, "services": args.services, "idle_services": args.idle_services}
+    figures = {"rate": args.rate, "services": args.services, "idle_services": args.idle_services,
+               "linger_unwatched_ms": 200 if args.linger_unwatched is None else args.linger_unwatched}
     for services in args.services:
         loaded, f1 = loaded_phase(stack, args, services, f"V{run}n{services}", args.seconds, watched=False)
         watched, f2 = loaded_phase(stack, args, services, f"V{run}w{services}", args.watched_seconds, watched=True)

@@ -117,6 +117,15 @@ class BenchTest(unittest.TestCase):
         self.assertEqual(load.returncode, 1)
         self.assertIn("--linger-unwatched must be 0 to 1000 ms", load.stderr)
 
+    def test_bench_raw_measures_what_a_wake_up_costs(self):
+        result = subprocess.run([str(BIN_DIR / "cantina-bench-raw"), "wakeups", "--rate", "100", "--seconds", "0.2"],
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        figures = json.loads(result.stdout.split("result ", 1)[1])
+        self.assertEqual(figures["wakes"], 20)
+        self.assertGreater(figures["timer_wake_us"], 0)
+        self.assertGreater(figures["event_wake_us"], 0)
+
 
 class NothingRunningTest(unittest.TestCase):
 

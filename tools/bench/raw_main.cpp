@@ -11,10 +11,23 @@
 //   sub --subscribe EP --publishers P --count N [--idle-timeout S]
 //       A SUB socket; counts per publisher what arrives, exactly once or not, and
 //       the receive rate from the first message to the last.
+//   wakeups [--rate R] [--seconds S]
+//       What one wake-up costs this machine, in CPU time of the thread woken: a
+//       thread sleeping in poll(2) woken by its timeout (as a node's timer), and
+//       one woken by an eventfd another thread writes (as ZeroMQ's signals and the
+//       nodes' queues), R times a second each (default 100) for S seconds (5).
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <zmq.hpp>
@@ -172,7 +185,62 @@ int run_sub(bench::Args& args) {
   return 0;
 }
 
-constexpr const char* kUsage = "usage: cantina-bench-raw pub|sub [--option value ...] (see tools/bench/raw_main.cpp)\n";
+std::int64_t thread_cpu_ns() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec;
+}
+
+int run_wakeups(bench::Args& args) {
+  const std::int64_t rate = std::clamp<std::int64_t>(args.integer("rate", 100), 1, 1000);
+  const double seconds = std::max(0.1, args.real("seconds", 5));
+  args.finish(kTool);
+  const auto wakes = static_cast<std::int64_t>(seconds * static_cast<double>(rate));
+  const auto period = std::chrono::nanoseconds(1'000'000'000 / rate);
+
+  // Woken by its own timeout: poll(2) on nothing for one period.
+  const std::int64_t timer_start = thread_cpu_ns();
+  for (std::int64_t i = 0; i < wakes; ++i) ::poll(nullptr, 0, static_cast<int>(1000 / rate));
+  const double timer_us = static_cast<double>(thread_cpu_ns() - timer_start) / 1000.0 / static_cast<double>(wakes);
+
+  // Woken by another thread: an eventfd written once a period.
+  const int event = ::eventfd(0, 0);
+  if (event < 0) throw std::runtime_error("eventfd failed");
+  std::atomic<double> event_us{0};
+  std::atomic<bool> done{false};
+  std::thread waiter([&] {
+    const std::int64_t start = thread_cpu_ns();
+    std::int64_t woken = 0;
+    pollfd item{event, POLLIN, 0};
+    while (!done.load()) {
+      if (::poll(&item, 1, 1000) <= 0) continue;
+      std::uint64_t value = 0;
+      if (::read(event, &value, sizeof value) == sizeof value) ++woken;
+    }
+    event_us = woken > 0 ? static_cast<double>(thread_cpu_ns() - start) / 1000.0 / static_cast<double>(woken) : 0.0;
+  });
+  for (std::int64_t i = 0; i < wakes; ++i) {
+    std::this_thread::sleep_for(period);
+    const std::uint64_t one = 1;
+    (void)!::write(event, &one, sizeof one);
+  }
+  done = true;
+  const std::uint64_t one = 1;
+  (void)!::write(event, &one, sizeof one);
+  waiter.join();
+  ::close(event);
+
+  bench::Result result;
+  result.add("mode", "wakeups")
+      .add("wakes", wakes)
+      .add("timer_wake_us", timer_us)
+      .add("event_wake_us", event_us.load());
+  result.print();
+  return 0;
+}
+
+constexpr const char* kUsage =
+    "usage: cantina-bench-raw pub|sub|wakeups [--option value ...] (see tools/bench/raw_main.cpp)\n";
 
 }  // namespace
 
@@ -186,6 +254,7 @@ int main(int argc, char** argv) {
   try {
     if (mode == "pub") return run_pub(args);
     if (mode == "sub") return run_sub(args);
+    if (mode == "wakeups") return run_wakeups(args);
   } catch (const std::exception& error) {
     std::cerr << kTool << " " << mode << ": " << error.what() << "\n";
     return 1;

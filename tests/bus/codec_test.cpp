@@ -661,6 +661,39 @@ BOOST_AUTO_TEST_CASE(misaligned_payloads_still_decode) {
   BOOST_TEST(decoded->message == sample_record().message);
 }
 
+// Misaligned payloads are copied into a buffer the thread reuses: one read after
+// another of other sizes, and a read inside another's visit, each see their own bytes.
+BOOST_AUTO_TEST_CASE(misaligned_reads_in_turn_and_nested_see_their_own_bytes) {
+  const auto misaligned = [](const LogRecord& record) { return "x" + encode(record); };
+  LogRecord small = sample_record();
+  small.message = "small one";
+  LogRecord large = sample_record();
+  large.message = std::string(70'000, 'L');  // over the 64 KiB the thread keeps
+  LogRecord other = sample_record();
+  other.message = "the outer one, longer than the nested one: a shared buffer would be overwritten";
+  for (const LogRecord* record : {&small, &large, &small, &other, &large}) {
+    const std::string shifted = misaligned(*record);
+    auto decoded = decode_record(as_bytes(std::string_view(shifted).substr(1)));
+    BOOST_REQUIRE(decoded);
+    BOOST_TEST(decoded->message == record->message);
+  }
+  const std::string outer = misaligned(other);
+  const std::string inner = misaligned(small);
+  LogBatchInfo info;
+  std::string seen_inner;
+  std::string seen_outer;
+  const std::string error =
+      visit_log_records(as_bytes(std::string_view(outer).substr(1)), false, info, [&](const LogRecordView& record) {
+        auto nested = decode_record(as_bytes(std::string_view(inner).substr(1)));
+        BOOST_REQUIRE(nested);
+        seen_inner = nested->message;
+        seen_outer = std::string(record.message);  // read after the nested decode
+      });
+  BOOST_TEST(error.empty());
+  BOOST_TEST(seen_inner == small.message);
+  BOOST_TEST(seen_outer == other.message);
+}
+
 BOOST_AUTO_TEST_CASE(unknown_level_numbers_are_rejected) {
   LogRecord record = sample_record();
   std::string bytes = encode(record);

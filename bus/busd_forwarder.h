@@ -61,6 +61,7 @@
 
 #include "cantina/bus/codec.h"
 #include "cantina/bus/curve.h"
+#include "cantina/bus/siphash.h"
 #include "cantina/bus/unreported.h"
 
 namespace cantina::busd {
@@ -145,7 +146,8 @@ class Forwarder {
   std::vector<zmq::message_t> frames_;  // of the message being forwarded
 
   // Restating (see above). Keys: service id, '\0', the publisher id's 8 bytes.
-  std::unordered_map<std::string, Reached> reached_;
+  // Keyed: a publisher may choose its id to share a bucket with thousands of others.
+  std::unordered_map<std::string, Reached, bus::KeyedHash, std::equal_to<>> reached_;
   std::string key_;                                                  // reused for lookups
   std::chrono::steady_clock::time_point last_loss_{};                // of the latest drop or disconnect
   std::optional<std::chrono::steady_clock::time_point> next_round_;  // due then

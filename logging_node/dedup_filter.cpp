@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "cantina/bus/clock.h"
-#include "siphash.h"
+#include "cantina/bus/siphash.h"
 
 namespace cantina::logging {
 
@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::size_t kMinTextBytes = 4096;
 
-using KeyHasher = SipHasher13;  // see dedup_filter.h
+using KeyHasher = bus::SipHasher13;  // see dedup_filter.h
 
 // What a window keeps of its key from the first repeat on, in this order (the
 // order of DedupFilter::field()).
@@ -35,7 +35,7 @@ std::size_t size_of(const std::array<std::string_view, 5>& parts) {
 
 DedupFilter::KeyHash DedupFilter::key_hash(std::string_view service_id, Level level,
                                            std::string_view message) noexcept {
-  const ProcessHashKey& key = process_hash_key();
+  const bus::ProcessHashKey& key = bus::process_hash_key();
   KeyHasher hasher(key.k0, key.k1, /*wide=*/true);
   // The message first (its words aligned), then the service id, then one word
   // with the service id's length and the level: unambiguous, since the total

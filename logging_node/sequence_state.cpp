@@ -13,8 +13,8 @@
 #include <system_error>
 
 #include "cantina/bus/clock.h"
+#include "cantina/bus/siphash.h"
 #include "cantina/bus/topics.h"
-#include "siphash.h"
 
 namespace cantina::logging {
 
@@ -102,14 +102,6 @@ bool parse_condition(std::string_view line, std::uint64_t& end, std::string_view
 
 }  // namespace
 
-std::size_t SequenceState::KeyHash::operator()(std::string_view key) const noexcept {
-  // Keyed, as the sequence tracker's: the keys come from anyone on the bus.
-  const ProcessHashKey& secret = process_hash_key();
-  SipHasher13 hasher(secret.k0, secret.k1);
-  hasher.update(key);
-  return static_cast<std::size_t>(hasher.finish());
-}
-
 LoadedSequences SequenceState::load(const std::filesystem::path& path, std::int64_t now_ns) {
   LoadedSequences loaded;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -145,7 +137,7 @@ LoadedSequences SequenceState::load(const std::filesystem::path& path, std::int6
   if (!text.ends_with('\n')) return ignore("its last line is incomplete");
   const std::int64_t written_ns = static_cast<std::int64_t>(info.st_mtim.tv_sec) * 1'000'000'000 + info.st_mtim.tv_nsec;
   loaded.age_ns = std::clamp<std::int64_t>(now_ns - written_ns, 0, kMaxAgeNs);
-  std::unordered_map<std::string, std::size_t> index;
+  std::unordered_map<std::string, std::size_t, bus::KeyedHash, std::equal_to<>> index;  // keys publishers chose
   std::unordered_map<std::string, std::uint64_t> sizes;  // of the session files conditions name (max: gone)
   bool believed = true;                                  // the last condition holds
   std::string_view rest = std::string_view(text).substr(kHeader.size());

@@ -41,6 +41,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cantina/bus/siphash.h"
+
 namespace cantina::logging {
 
 struct SequenceMark {
@@ -105,12 +107,9 @@ class SequenceState {
   static void append_line(std::string& out, const std::string& key, std::uint64_t last);
 
   std::filesystem::path path_;
-  struct KeyHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view key) const noexcept;
-  };
-  // "<publisher hex> <service>" -> last (bounded at rewrites)
-  std::unordered_map<std::string, Value, KeyHash, std::equal_to<>> keys_;
+  // "<publisher hex> <service>" -> last (bounded at rewrites); keyed: publishers
+  // choose these keys
+  std::unordered_map<std::string, Value, bus::KeyedHash, std::equal_to<>> keys_;
   std::uint64_t tick_ = 0;
   int fd_ = -1;               // the file, for appending
   std::size_t appended_ = 0;  // bytes appended since the last rewrite

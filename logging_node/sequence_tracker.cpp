@@ -3,15 +3,15 @@
 #include <algorithm>
 #include <iterator>
 
-#include "siphash.h"
+#include "cantina/bus/siphash.h"
 
 namespace cantina::logging {
 
 std::size_t SequenceTracker::KeyHash::operator()(const Key& key) const noexcept {
   // Keyed: publisher ids and service names come from anyone on the bus, who must
   // not be able to pile them up in one bucket.
-  const ProcessHashKey& secret = process_hash_key();
-  SipHasher13 hasher(secret.k0, secret.k1);
+  const bus::ProcessHashKey& secret = bus::process_hash_key();
+  bus::SipHasher13 hasher(secret.k0, secret.k1);
   hasher.update_u64(key.id);
   hasher.update(key.service);
   return static_cast<std::size_t>(hasher.finish());

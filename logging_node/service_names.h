@@ -8,6 +8,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "cantina/bus/siphash.h"
+
 namespace cantina::logging {
 
 // Maps service ids to friendly names: the configured name if there is one, else a
@@ -32,13 +34,9 @@ class ServiceNames {
   std::size_t cached() const { return derived_.size(); }
 
  private:
-  struct TransparentHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view text) const noexcept { return std::hash<std::string_view>{}(text); }
-  };
-
   std::map<std::string, std::string, std::less<>> configured_;
-  std::unordered_map<std::string, std::string, TransparentHash, std::equal_to<>> derived_;
+  // Ids come from anyone on the bus: keyed, so that none can be chosen to share a bucket.
+  std::unordered_map<std::string, std::string, bus::KeyedHash, std::equal_to<>> derived_;
 };
 
 // `service_id` title-cased as described for ServiceNames::friendly.

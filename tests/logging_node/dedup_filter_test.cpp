@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "cantina/bus/clock.h"
+#include "cantina/bus/siphash.h"
 #include "dedup_filter.h"
-#include "siphash.h"
 
 namespace {
 
@@ -436,24 +436,24 @@ void check_vector(std::size_t length, std::uint64_t expected) {
 
 BOOST_AUTO_TEST_CASE(siphash_gives_the_reference_values) {
   // SipHash-2-4: the reference implementation's vectors (lengths 0, 1, 7, 8, 15, 63).
-  check_vector<cantina::logging::SipHasher>(0, 0x726fdb47dd0e0e31ULL);
-  check_vector<cantina::logging::SipHasher>(1, 0x74f839c593dc67fdULL);
-  check_vector<cantina::logging::SipHasher>(7, 0xab0200f58b01d137ULL);
-  check_vector<cantina::logging::SipHasher>(8, 0x93f5f5799a932462ULL);
-  check_vector<cantina::logging::SipHasher>(15, 0xa129ca6149be45e5ULL);
-  check_vector<cantina::logging::SipHasher>(63, 0x958a324ceb064572ULL);
+  check_vector<cantina::bus::SipHasher>(0, 0x726fdb47dd0e0e31ULL);
+  check_vector<cantina::bus::SipHasher>(1, 0x74f839c593dc67fdULL);
+  check_vector<cantina::bus::SipHasher>(7, 0xab0200f58b01d137ULL);
+  check_vector<cantina::bus::SipHasher>(8, 0x93f5f5799a932462ULL);
+  check_vector<cantina::bus::SipHasher>(15, 0xa129ca6149be45e5ULL);
+  check_vector<cantina::bus::SipHasher>(63, 0x958a324ceb064572ULL);
   // SipHash-1-3, which the filter uses (the first value is Rust's test vector).
-  check_vector<cantina::logging::SipHasher13>(0, 0xabac0158050fc4dcULL);
-  check_vector<cantina::logging::SipHasher13>(1, 0xc9f49bf37d57ca93ULL);
-  check_vector<cantina::logging::SipHasher13>(7, 0xd3927d989bb11140ULL);
-  check_vector<cantina::logging::SipHasher13>(8, 0x369095118d299a8eULL);
-  check_vector<cantina::logging::SipHasher13>(15, 0xd320d86d2a519956ULL);
-  check_vector<cantina::logging::SipHasher13>(63, 0x9d199062b7bbb3a8ULL);
+  check_vector<cantina::bus::SipHasher13>(0, 0xabac0158050fc4dcULL);
+  check_vector<cantina::bus::SipHasher13>(1, 0xc9f49bf37d57ca93ULL);
+  check_vector<cantina::bus::SipHasher13>(7, 0xd3927d989bb11140ULL);
+  check_vector<cantina::bus::SipHasher13>(8, 0x369095118d299a8eULL);
+  check_vector<cantina::bus::SipHasher13>(15, 0xd320d86d2a519956ULL);
+  check_vector<cantina::bus::SipHasher13>(63, 0x9d199062b7bbb3a8ULL);
   // SipHash-2-4 with 128-bit output: the reference's vectors_sip128 (lengths 0, 1, 2).
   for (const auto& [length, low, high] : {std::tuple{0, 0xe6a825ba047f81a3ULL, 0x930255c71472f66dULL},
                                           std::tuple{1, 0x44af996bd8c187daULL, 0x45fc229b11597634ULL},
                                           std::tuple{2, 0xc75da4a48d227781ULL, 0xe4ff0af6de8ba3fcULL}}) {
-    cantina::logging::SipHasher wide(0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL, /*wide=*/true);
+    cantina::bus::SipHasher wide(0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL, /*wide=*/true);
     for (int i = 0; i < length; ++i) {
       const char byte = static_cast<char>(i);
       wide.update(&byte, 1);

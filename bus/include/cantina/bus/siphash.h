@@ -11,7 +11,7 @@
 #include <string_view>
 #include <utility>
 
-namespace cantina::logging {
+namespace cantina::bus {
 
 // SipHash-c-d: `CompressionRounds` rounds per 8-byte word, `FinalRounds` at the
 // end. SipHash-2-4 is the reference; SipHash-1-3 (Rust's and Python's choice for
@@ -119,4 +119,19 @@ struct ProcessHashKey {
 };
 const ProcessHashKey& process_hash_key() noexcept;
 
-}  // namespace cantina::logging
+// The hash of hash-table keys that anyone on the bus chooses (service ids,
+// publisher ids): SipHash-1-3 under process_hash_key(). std::hash is a fixed,
+// published function: with it anyone can find, in seconds, as many keys as they
+// like that share one bucket of a table of a given size, and make every lookup of
+// them walk all the others.
+struct KeyedHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view text) const noexcept {
+    const ProcessHashKey& key = process_hash_key();
+    SipHasher13 hasher(key.k0, key.k1);
+    hasher.update(text);
+    return static_cast<std::size_t>(hasher.finish());
+  }
+};
+
+}  // namespace cantina::bus

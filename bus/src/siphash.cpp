@@ -1,4 +1,4 @@
-#include "siphash.h"
+#include "cantina/bus/siphash.h"
 
 #include <sys/random.h>
 #include <sys/types.h>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <random>
 
-namespace cantina::logging {
+namespace cantina::bus {
 
 namespace {
 
@@ -40,4 +40,4 @@ const ProcessHashKey& process_hash_key() noexcept {
   return key;
 }
 
-}  // namespace cantina::logging
+}  // namespace cantina::bus

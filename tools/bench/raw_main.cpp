@@ -16,6 +16,12 @@
 //       thread sleeping in poll(2) woken by its timeout (as a node's timer), and
 //       one woken by an eventfd another thread writes (as ZeroMQ's signals and the
 //       nodes' queues), R times a second each (default 100) for S seconds (5).
+//   collide --publish EP --subscribe EP --busd-pid PID [--crafted 0|1] [--rounds R]
+//       A hostile publisher's cost to busd: log messages from 9,000 publisher ids,
+//       R rounds (default 5), each id chosen (--crafted 1, the default) so that
+//       std::hash puts busd's key for it (service id, '\0', the id's 8 bytes) in
+//       one bucket of a table of 9,000 keys, or ordinary ids (--crafted 0); prints
+//       busd's CPU per message, read from /proc/PID/stat.
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -25,14 +31,20 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
+#include <fstream>
+#include <functional>
 #include <iostream>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include <zmq.hpp>
 
 #include "bench_common.h"
+#include "cantina/bus/codec.h"
 #include "cantina/bus/socket.h"
 
 namespace {
@@ -239,8 +251,99 @@ int run_wakeups(bench::Args& args) {
   return 0;
 }
 
+// User and system CPU time of process `pid`, in seconds (/proc/PID/stat).
+double process_cpu_seconds(std::int64_t pid) {
+  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(file, line)) throw std::runtime_error("no process " + std::to_string(pid));
+  std::istringstream fields(line.substr(line.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 0; i < 13 && fields >> field; ++i) {
+    if (i >= 11) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+int run_collide(bench::Args& args) {
+  const std::string publish = args.text("publish");
+  const std::string subscribe = args.text("subscribe");
+  const std::int64_t busd = args.integer("busd-pid", 0);
+  const bool crafted = args.integer("crafted", 1) != 0;
+  const auto rounds = static_cast<std::uint64_t>(std::max<std::int64_t>(1, args.integer("rounds", 5)));
+  args.finish(kTool);
+  constexpr std::size_t kIds = 9000;  // under busd's 10,000, so none is forgotten
+  constexpr std::string_view kService = "collide";
+
+  // The bucket count std::unordered_map has with kIds keys (deterministic).
+  std::unordered_map<std::string, int> sized;
+  for (std::size_t i = 0; i < kIds; ++i) sized.emplace(std::to_string(i), 0);
+  const std::size_t buckets = sized.bucket_count();
+  std::vector<std::uint64_t> ids;
+  std::string key(kService);
+  key += '\0';
+  const std::size_t prefix = key.size();
+  std::size_t target = 0;
+  for (std::uint64_t id = 1; ids.size() < kIds; ++id) {
+    key.resize(prefix);
+    key.append(reinterpret_cast<const char*>(&id), sizeof id);
+    const std::size_t bucket = std::hash<std::string>{}(key) % buckets;
+    if (ids.empty()) target = bucket;
+    if (!crafted || bucket == target) ids.push_back(id);
+  }
+
+  zmq::context_t context(1);
+  zmq::socket_t sub(context, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::rcvhwm, 0);
+  sub.set(zmq::sockopt::subscribe, "/log/" + std::string(kService));
+  sub.connect(subscribe);
+  zmq::socket_t pub(context, zmq::socket_type::pub);
+  pub.set(zmq::sockopt::sndhwm, 0);
+  pub.connect(publish);
+  std::this_thread::sleep_for(std::chrono::seconds(1));  // the subscription reaches the publisher
+
+  const double before = process_cpu_seconds(busd);
+  const std::string topic = "/log/" + std::string(kService);
+  std::uint64_t sent = 0;
+  for (std::uint64_t round = 1; round <= rounds; ++round) {
+    for (const std::uint64_t id : ids) {
+      cantina::bus::LogRecord record;
+      record.timestamp_ns = 1;
+      record.service = std::string(kService);
+      record.message = "m";
+      record.publisher_id = id;
+      record.sequence = round;
+      const std::string bytes = cantina::bus::encode(record);
+      (void)pub.send(zmq::buffer(topic), zmq::send_flags::sndmore);
+      (void)pub.send(zmq::buffer(bytes), zmq::send_flags::none);
+      ++sent;
+    }
+  }
+  std::uint64_t received = 0;
+  zmq::message_t frame;
+  while (received < sent) {
+    zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::milliseconds(5000)) <= 0) break;
+    while (sub.recv(frame, zmq::recv_flags::dontwait)) {
+      if (!frame.more()) ++received;
+    }
+  }
+  const double busd_seconds = process_cpu_seconds(busd) - before;
+
+  bench::Result result;
+  result.add("mode", "collide")
+      .add("crafted", crafted)
+      .add("buckets", static_cast<std::uint64_t>(buckets))
+      .add("sent", sent)
+      .add("received", received)
+      .add("busd_cpu_s", busd_seconds)
+      .add("busd_us_per_message", busd_seconds * 1e6 / static_cast<double>(sent));
+  result.print();
+  return received == sent ? 0 : 1;
+}
+
 constexpr const char* kUsage =
-    "usage: cantina-bench-raw pub|sub|wakeups [--option value ...] (see tools/bench/raw_main.cpp)\n";
+    "usage: cantina-bench-raw pub|sub|wakeups|collide [--option value ...] (see tools/bench/raw_main.cpp)\n";
 
 }  // namespace
 
@@ -255,6 +358,7 @@ int main(int argc, char** argv) {
     if (mode == "pub") return run_pub(args);
     if (mode == "sub") return run_sub(args);
     if (mode == "wakeups") return run_wakeups(args);
+    if (mode == "collide") return run_collide(args);
   } catch (const std::exception& error) {
     std::cerr << kTool << " " << mode << ": " << error.what() << "\n";
     return 1;

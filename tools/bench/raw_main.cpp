@@ -54,6 +54,26 @@ namespace bench = cantina::bench;
 constexpr const char* kTool = "cantina-bench-raw";
 constexpr std::string_view kTopicPrefix = "/log/bench_raw_p";
 
+// Waits, at most 10 s, until a subscription to `topic` comes up through the bus to
+// the XPUB socket `socket` (no slow-joiner loss); says so, and false, if none does.
+bool wait_for_subscriber(zmq::socket_t& socket, std::string_view topic) {
+  bool subscribed = false;
+  const std::int64_t give_up = bench::monotonic_ns() + 10'000'000'000;
+  while (!subscribed && bench::monotonic_ns() < give_up) {
+    zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items, 1, std::chrono::milliseconds(50));
+    zmq::message_t message;
+    while (socket.recv(message, zmq::recv_flags::dontwait)) {
+      const auto* data = static_cast<const char*>(message.data());
+      if (message.size() > 0 && data[0] == 1 && topic.starts_with(std::string_view(data + 1, message.size() - 1))) {
+        subscribed = true;
+      }
+    }
+  }
+  if (!subscribed) std::cerr << kTool << ": no subscriber after 10 s\n";
+  return subscribed;
+}
+
 int run_pub(bench::Args& args) {
   const std::string endpoint = args.text("publish");
   const auto publisher = static_cast<std::uint64_t>(args.integer("publisher", 0));
@@ -70,21 +90,7 @@ int run_pub(bench::Args& args) {
   socket.connect(endpoint);
   const std::string topic = std::string(kTopicPrefix) + std::to_string(publisher);
 
-  // Wait for the subscription to come up through the bus (no slow-joiner loss).
-  bool subscribed = false;
-  const std::int64_t give_up = bench::monotonic_ns() + 10'000'000'000;
-  while (!subscribed && bench::monotonic_ns() < give_up) {
-    zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 1, std::chrono::milliseconds(50));
-    zmq::message_t message;
-    while (socket.recv(message, zmq::recv_flags::dontwait)) {
-      const auto* data = static_cast<const char*>(message.data());
-      if (message.size() > 0 && data[0] == 1 && topic.starts_with(std::string_view(data + 1, message.size() - 1))) {
-        subscribed = true;
-      }
-    }
-  }
-  if (!subscribed) std::cerr << kTool << ": no subscriber after 10 s\n";
+  const bool subscribed = wait_for_subscriber(socket, topic);
   if (start_at > bench::realtime_ns()) bench::sleep_until_realtime(start_at);
   std::cout << "ready" << std::endl;
 
@@ -295,15 +301,15 @@ int run_collide(bench::Args& args) {
   zmq::context_t context(1);
   zmq::socket_t sub(context, zmq::socket_type::sub);
   sub.set(zmq::sockopt::rcvhwm, 0);
-  sub.set(zmq::sockopt::subscribe, "/log/" + std::string(kService));
+  sub.set(zmq::sockopt::subscribe, "/log/" + std::string(kService));  // before the publisher waits for it
   sub.connect(subscribe);
-  zmq::socket_t pub(context, zmq::socket_type::pub);
+  const std::string topic = "/log/" + std::string(kService);
+  zmq::socket_t pub(context, zmq::socket_type::xpub);
   pub.set(zmq::sockopt::sndhwm, 0);
   pub.connect(publish);
-  std::this_thread::sleep_for(std::chrono::seconds(1));  // the subscription reaches the publisher
+  if (!wait_for_subscriber(pub, topic)) return 1;
 
   const double before = process_cpu_seconds(busd);
-  const std::string topic = "/log/" + std::string(kService);
   std::uint64_t sent = 0;
   for (std::uint64_t round = 1; round <= rounds; ++round) {
     for (const std::uint64_t id : ids) {

@@ -112,7 +112,7 @@ using SipHasher = BasicSipHasher<2, 4>;
 using SipHasher13 = BasicSipHasher<1, 3>;
 
 // A key drawn once per process from getrandom(2) (or, without it, the C++
-// library's random source), for the node's hash tables.
+// library's random source), for the hash tables of busd and the nodes.
 struct ProcessHashKey {
   std::uint64_t k0 = 0;
   std::uint64_t k1 = 0;

@@ -17,7 +17,9 @@ call-cost  the cost of one such call, in the calling thread, with each handler i
            logger of its own: `null` (logging.NullHandler, the logging module's floor: the
            LogRecord is made and dropped), `file` (logging.FileHandler into DIR) and `cantina`
            (cantina_logging.CantinaHandler). R rounds of N calls per handler, the handlers
-           interleaved round by round; each round's time / N, the median of the rounds. The
+           interleaved round by round; each round's time / N, the median of the rounds, in
+           wall-clock time and in the calling thread's CPU time (time.thread_time_ns: without
+           the time the core was given to another thread or process meanwhile). The
            CantinaHandler is flushed between rounds (not timed), so that its Logger thread
            does not run during another handler's round. Its records are publisher 1.
 service    one handler (`none`: the pacing loop without a log call; null, file, cantina)
@@ -90,6 +92,7 @@ def run_call_cost(args):
     print("ready", flush=True)
     digits = len(str(args.calls * args.rounds))
     per_call = {kind: [] for kind in handlers}
+    per_call_cpu = {kind: [] for kind in handlers}
     for round_number in range(args.rounds):
         for kind, log in logs.items():
             publisher = publishers.get(kind, 0)
@@ -98,8 +101,10 @@ def run_call_cost(args):
             first = round_number * args.calls + 1
             sequences = range(first, first + args.calls)
             started = time.perf_counter_ns()
+            started_cpu = time.thread_time_ns()
             for sequence in sequences:
                 info(fmt, sequence, pad)
+            per_call_cpu[kind].append((time.thread_time_ns() - started_cpu) / args.calls)
             per_call[kind].append((time.perf_counter_ns() - started) / args.calls)
             if kind in publishers:
                 handlers[kind].flush()
@@ -108,6 +113,8 @@ def run_call_cost(args):
     for kind, samples in per_call.items():
         result[f"{kind}_ns"] = statistics.median(samples)
         result[f"{kind}_rounds_ns"] = samples
+        result[f"{kind}_cpu_ns"] = statistics.median(per_call_cpu[kind])
+        result[f"{kind}_cpu_rounds_ns"] = per_call_cpu[kind]
     for kind in publishers:
         handler = handlers.get(kind)
         if handler is not None:

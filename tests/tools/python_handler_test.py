@@ -162,6 +162,72 @@ time.sleep(0.05)
 log.warning("%s: main done", tag)
 """
 
+# Messages as `msg % args` makes them, every conversion the native module formats itself
+# (%s, %d, %i, %% of str and int) and every one it leaves to Python, through one path:
+# prints the messages expected in the session file (as JSON) and the handler's failures.
+FORMAT_SCRIPT = r"""
+import enum, json, logging, sys
+from cantina_logging import CantinaHandler
+tag, path = sys.argv[1], sys.argv[2]
+handler = CantinaHandler("py_format_test")
+assert handler.native is (path == "native"), handler.native
+log = logging.getLogger("cantina_os.format")
+log.propagate = False
+log.addHandler(handler)
+log.setLevel(logging.INFO)
+
+class Color(enum.IntEnum):
+    RED = 1
+
+class Loud(str):
+    def __str__(self):
+        return "LOUD"
+
+class Counted(int):
+    def __str__(self):
+        return "counted"
+
+cases = [
+    ("%s and %d", ("str", 42)),
+    ("%i|%s|%%|%s|%d", (-7, 12345678901234, "na\u00efve \u2713 \U0001f916", -(2**63))),
+    ("%d %s", (True, False)),
+    ("%s %d", (2**70, -(2**64))),
+    ("%5d|%-4s|%.2s|%+d", (3, "ab", "xyz", 4)),
+    ("%(a)s and %(b)d", ({"a": "mapped", "b": 2},)),
+    ("%s %d", (Color.RED, Color.RED)),
+    ("%s|%s", (Loud("quiet"), Counted(5))),
+    ("%s", ("lone \udc80 surrogate",)),
+    ("%x %o %r %f %e %c", (255, 8, "r", 1.5, 2.5, 65)),
+    ("%s %d", (3.5, 3.9)),
+    ("%ld %hd", (5, 6)),
+    ("100%% sure: %s", ("yes",)),
+    ("%s", ("",)),
+    ("no conversion %%", ()),
+    ("100% literal, no args", ()),
+    ("%s", (None,)),
+    ("%s", (b"bytes",)),
+    ("%s %s", (("a", "tuple"), ["a", "list"])),
+]
+failing = [
+    ("%s %s", ("only one",)),
+    ("%s", ("one", "too many")),
+    ("trailing %s %", ("x",)),
+    ("%d", ("not a number",)),
+    ("%y", (1,)),
+    ("no conversion", ("x",)),
+]
+expected = []
+for number, (fmt, args) in enumerate(cases):
+    log.info(f"{tag} {number}: " + fmt, *args)
+    message = logging.LogRecord("x", logging.INFO, "x", 1, f"{tag} {number}: " + fmt, args, None).getMessage()
+    expected.append(message.encode("utf-8", "backslashreplace").decode("utf-8"))
+for fmt, args in failing:
+    log.info(f"{tag} failing: " + fmt, *args)
+handler.flush()
+print(json.dumps({"expected": expected, "failures": handler.failures}), flush=True)
+handler.close()
+"""
+
 
 class PythonHandlerTest(unittest.TestCase):
 
@@ -452,6 +518,34 @@ class PythonHandlerTest(unittest.TestCase):
                                                              "filtered out)"), [])
                 self.assertTrue(wait_for(lambda: self.sandbox.lines_matching(
                     f"Py Paths Test +formatted INFO {tag}: with a formatter$"), 10))
+
+    def test_messages_are_formatted_as_python_formats_them(self):
+        """Every %-conversion, argument type and failure the same as `msg % args`, through the
+        native module (which formats %s, %d, %i and %% of str and int itself) and through ctypes."""
+        script = self.sandbox.dir / "format.py"
+        script.write_text(FORMAT_SCRIPT)
+        for path in ("native", "ctypes"):
+            with self.subTest(path=path):
+                tag = f"format-{path}"
+                env = dict(self.sandbox.env, PYTHONPATH=str(SOURCE_DIR / "tools" / "python"),
+                           CANTINA_PYTHON_NATIVE="1" if path == "native" else "0")
+                run = subprocess.run([sys.executable, str(script), tag, path], env=env, capture_output=True,
+                                     text=True, timeout=60)
+                self.assertEqual(run.returncode, 0, run.stderr)
+                outcome = json.loads(run.stdout)
+                self.assertEqual(outcome["failures"], 6, run.stderr)
+                expected = outcome["expected"]
+
+                def arrived():
+                    history = subprocess.run([str(BIN_DIR / "cantina-cli"), "tail", "--config",
+                                              str(self.sandbox.config), "-n", "1000", "--no-follow", "--json",
+                                              "--service", "py_format_test"],
+                                             capture_output=True, text=True, timeout=30, env=self.sandbox.env)
+                    self.assertEqual(history.returncode, 0, history.stderr)
+                    return [record["message"] for record in map(json.loads, history.stdout.splitlines())
+                            if record["message"].startswith(f"{tag} ")]
+                self.assertTrue(wait_for(lambda: len(arrived()) >= len(expected), 15), arrived())
+                self.assertEqual(arrived(), expected)
 
     def test_exit_while_another_thread_logs(self):
         script = self.sandbox.dir / "exit.py"

@@ -51,7 +51,10 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <cstdint>
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "cantina/bus/c_api.h"
@@ -215,6 +218,12 @@ class Text {
     data_ = bytes;
     return true;
   }
+  // UTF-8 that `utf8` keeps (it must outlive this).
+  void set_utf8(const std::string& utf8) {
+    owner_ = Ref();
+    data_ = utf8.data();
+    size_ = static_cast<Py_ssize_t>(utf8.size());
+  }
   const char* data() const { return data_; }
   std::size_t size() const { return static_cast<std::size_t>(size_); }
 
@@ -233,32 +242,113 @@ bool is_true(PyObject* value) {
   return value != nullptr && value != Py_None && PyObject_IsTrue(value) == 1;
 }
 
+// The UTF-8 of a str, or null (no exception set) if it has none (a lone surrogate).
+const char* utf8_of(PyObject* text, Py_ssize_t& size) {
+  const char* data = PyUnicode_AsUTF8AndSize(text, &size);
+  if (data == nullptr) PyErr_Clear();
+  return data;
+}
+
+// `msg % args` made here, as UTF-8 appended to `out`, when that is simple: `msg` a str,
+// `args` a tuple, every conversion %s, %d, %i or %% with no key, flag, width or precision,
+// each %s of a str or an int and each %d or %i of an int (exact types: a subclass may
+// format itself otherwise) that fits in 64 bits, one argument per conversion. Then no
+// Python object is made for the message. False, with no exception set, for anything
+// else, which the caller leaves to Python (that also raises what Python would).
+bool format_simple(PyObject* msg, PyObject* args, std::string& out) {
+  if (!PyUnicode_CheckExact(msg) || !PyTuple_CheckExact(args)) return false;
+  Py_ssize_t size = 0;
+  const char* format = utf8_of(msg, size);
+  if (format == nullptr) return false;
+  const Py_ssize_t count = PyTuple_Size(args);
+  Py_ssize_t used = 0;
+  const char* at = format;
+  const char* const end = format + size;
+  out.reserve(static_cast<std::size_t>(size) + 64);
+  while (at < end) {
+    // '%' is ASCII: it never occurs inside another character's UTF-8.
+    const auto* percent = static_cast<const char*>(std::memchr(at, '%', static_cast<std::size_t>(end - at)));
+    if (percent == nullptr) {
+      out.append(at, static_cast<std::size_t>(end - at));
+      break;
+    }
+    out.append(at, static_cast<std::size_t>(percent - at));
+    if (percent + 1 == end) return false;  // "incomplete format": Python says so
+    const char conversion = percent[1];
+    at = percent + 2;
+    if (conversion == '%') {
+      out += '%';
+      continue;
+    }
+    if ((conversion != 's' && conversion != 'd' && conversion != 'i') || used == count) return false;
+    PyObject* arg = PyTuple_GetItem(args, used++);
+    if (PyLong_CheckExact(arg)) {
+      int overflow = 0;
+      const long long value = PyLong_AsLongLongAndOverflow(arg, &overflow);
+      if (overflow != 0 || (value == -1 && PyErr_Occurred() != nullptr)) {
+        PyErr_Clear();
+        return false;
+      }
+      std::array<char, 24> digits{};
+      const auto written = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+      out.append(digits.data(), written.ptr);
+    } else if (conversion == 's' && PyUnicode_CheckExact(arg)) {
+      Py_ssize_t length = 0;
+      const char* text = utf8_of(arg, length);
+      if (text == nullptr) return false;
+      out.append(text, static_cast<std::size_t>(length));
+    } else {
+      return false;
+    }
+  }
+  return used == count;  // else "not all arguments converted": Python says so
+}
+
+// The record's message: a str in `text`, or its UTF-8 in `utf8` (made here, `text` empty).
+struct Message {
+  Ref text;
+  std::string utf8;
+};
+
 // The message as the default Formatter makes it, in C when it can be: no formatter set, a
 // LogRecord whose getMessage() is logging's, no exception or stack text. Otherwise (and for
-// anything else) self.format(record), as logging.Handler does.
-Ref format_message(PyObject* self, PyObject* record, PyObject* dict) {
+// anything else) self.format(record), as logging.Handler does. False with a Python
+// exception set if that failed.
+bool format_message(PyObject* self, PyObject* record, PyObject* dict, Message& message) {
   Ref formatter(PyObject_GetAttr(self, names.formatter));
-  if (!formatter) return {};
+  if (!formatter) return false;
   bool plain = formatter.get() == Py_None && !is_true(item(dict, names.exc_info)) &&
                !is_true(item(dict, names.exc_text)) && !is_true(item(dict, names.stack_info));
   if (plain) {
     Ref get_message(PyObject_GetAttr(reinterpret_cast<PyObject*>(Py_TYPE(record)), names.get_message));
-    if (!get_message) return {};
+    if (!get_message) return false;
     plain = get_message.get() == configuration.get_message;
   }
-  if (PyErr_Occurred() != nullptr) return {};
-  if (!plain) return Ref(PyObject_CallMethodObjArgs(self, names.format, record, nullptr));
+  if (PyErr_Occurred() != nullptr) return false;
+  if (!plain) {
+    message.text = Ref(PyObject_CallMethodObjArgs(self, names.format, record, nullptr));
+    return static_cast<bool>(message.text);
+  }
   // LogRecord.getMessage(): msg = str(self.msg); if self.args: msg = msg % self.args
   PyObject* msg = item(dict, names.msg);
   PyObject* args = item(dict, names.args);
-  if (msg == nullptr) return Ref(PyObject_CallMethodObjArgs(record, names.get_message, nullptr));
+  if (msg == nullptr) {
+    message.text = Ref(PyObject_CallMethodObjArgs(record, names.get_message, nullptr));
+    return static_cast<bool>(message.text);
+  }
+  if (args != nullptr) {
+    const int has_args = PyObject_IsTrue(args);
+    if (has_args < 0) return false;
+    if (has_args == 0) args = nullptr;
+  }
+  if (args != nullptr) {
+    if (format_simple(msg, args, message.utf8)) return true;
+    message.utf8.clear();
+  }
   Ref text = str_of(msg);
-  if (!text) return {};
-  if (args == nullptr) return text;
-  const int has_args = PyObject_IsTrue(args);
-  if (has_args < 0) return {};
-  if (has_args == 0) return text;
-  return Ref(PyNumber_Remainder(text.get(), args));
+  if (!text) return false;
+  message.text = args == nullptr ? std::move(text) : Ref(PyNumber_Remainder(text.get(), args));
+  return static_cast<bool>(message.text);
 }
 
 // Calls self.<method>(argument) for its effect; a failure in it is swallowed (the handler
@@ -345,15 +435,20 @@ PyObject* emit_native(PyObject* self, PyObject* record) {
   const int level = bus_level(python_level);
   if (level < core->level(core->logger)) Py_RETURN_NONE;  // below the bus threshold: not even formatted
 
-  Ref message = format_message(self, record, dict.get());
-  if (!message) return finish_emit(self);
+  Message message;
+  if (!format_message(self, record, dict.get(), message)) return finish_emit(self);
   Text message_text;
   Text logger_name;
   Text file;
   Text function;
   Text thread;
-  if (!message_text.set(message.get(), false) || !logger_name.set(item(dict.get(), names.name), true) ||
-      !file.set(item(dict.get(), names.pathname), true) || !function.set(item(dict.get(), names.func_name), true) ||
+  if (message.text) {
+    if (!message_text.set(message.text.get(), false)) return finish_emit(self);
+  } else {
+    message_text.set_utf8(message.utf8);
+  }
+  if (!logger_name.set(item(dict.get(), names.name), true) || !file.set(item(dict.get(), names.pathname), true) ||
+      !function.set(item(dict.get(), names.func_name), true) ||
       !thread.set(item(dict.get(), names.thread_name), true)) {
     return finish_emit(self);
   }

@@ -5,13 +5,17 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <new>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -73,6 +77,10 @@ bool valid_level(int level) noexcept {
 
 std::string or_empty(const char* text) {
   return text != nullptr ? std::string(text) : std::string();
+}
+
+std::string_view view_of(const char* text) {
+  return text != nullptr ? std::string_view(text) : std::string_view();
 }
 
 // The config file at `path`, or the default one (NULL). Throws ConfigError.
@@ -198,21 +206,27 @@ int cantina_logger_log(cantina_logger* logger, int level, const char* message, s
   }
   try {
     if (!logger->logger->enabled(static_cast<Level>(level))) return CANTINA_FILTERED;
-    cantina::bus::RecordDetails details;
-    details.logger = or_empty(logger_name);
-    details.file = or_empty(file);
+    // Views of the caller's buffers: the Logger copies them (cut to its caps) into the
+    // record's queue slot only, whose strings are reused from record to record.
+    constexpr std::size_t kStackFields = 16;
+    std::array<cantina::bus::FieldView, kStackFields> stack_fields;
+    std::vector<cantina::bus::FieldView> heap_fields;
+    std::span<cantina::bus::FieldView> field_views(stack_fields.data(), std::min(field_count, kStackFields));
+    if (field_count > kStackFields) {
+      heap_fields.resize(field_count);
+      field_views = heap_fields;
+    }
+    for (std::size_t i = 0; i < field_count; ++i) field_views[i] = {view_of(fields[i].key), view_of(fields[i].value)};
+    cantina::bus::RecordDetailsView details;
+    details.logger = view_of(logger_name);
+    details.file = view_of(file);
     details.line = line;
-    details.function = or_empty(function);
-    details.thread = or_empty(thread);
+    details.function = view_of(function);
+    details.thread = view_of(thread);
     details.timestamp_ns = timestamp_ns;
-    details.fields.reserve(field_count);
-    for (std::size_t i = 0; i < field_count; ++i)
-      details.fields.emplace_back(or_empty(fields[i].key), or_empty(fields[i].value));
-    // Cut here already: a huge message is never copied whole.
-    std::string text = message_length != 0 ? cantina::bus::capped_text(std::string_view(message, message_length),
-                                                                       logger->logger->max_record_bytes())
-                                           : std::string();
-    if (logger->logger->log(static_cast<Level>(level), std::move(text), std::move(details))) return CANTINA_OK;
+    details.fields = field_views;
+    const std::string_view text = message_length != 0 ? std::string_view(message, message_length) : std::string_view();
+    if (logger->logger->log(static_cast<Level>(level), text, details)) return CANTINA_OK;
     // Not queued: the threshold may have been raised meanwhile, otherwise the queue was full.
     return logger->logger->enabled(static_cast<Level>(level)) ? CANTINA_ERROR_DROPPED : CANTINA_FILTERED;
   } catch (const std::bad_alloc&) {

@@ -55,23 +55,39 @@ std::string capped_text(std::string_view text, std::size_t max_bytes) {
   return out;
 }
 
+namespace {
+// Room left for the last field that says how many were dropped.
+constexpr std::size_t kMarkerField = 64;
+}  // namespace
+
+std::size_t capped_size(std::string_view text, std::size_t max_bytes) noexcept {
+  const std::size_t keep = kept_bytes(text, max_bytes);
+  return keep == text.size() ? keep : keep + marker_size(text.size() - keep);
+}
+
+bool field_fits(std::size_t kept, std::size_t used, std::size_t bytes) noexcept {
+  return kept + 1 < kMaxRecordFields && used + bytes <= kMaxFieldsBytes - kMarkerField;
+}
+
+std::pair<std::string, std::string> dropped_fields_marker(std::size_t dropped) {
+  return {std::string(kEllipsis), "[truncated " + std::to_string(dropped) + " fields]"};
+}
+
 bool cap_fields(std::vector<std::pair<std::string, std::string>>& fields) {
-  // Room left for the last field that says how many were dropped.
-  constexpr std::size_t kMarkerField = 64;
   bool cut = false;
   std::size_t used = 0;
   std::size_t kept = 0;
   for (auto& [key, value] : fields) {
     cut = truncate_text(key, kMaxNameBytes) || cut;
     cut = truncate_text(value, kMaxFieldValueBytes) || cut;
-    if (kept + 1 >= kMaxRecordFields || used + key.size() + value.size() > kMaxFieldsBytes - kMarkerField) break;
+    if (!field_fits(kept, used, key.size() + value.size())) break;
     used += key.size() + value.size();
     ++kept;
   }
   if (kept == fields.size()) return cut;
   const std::size_t dropped = fields.size() - kept;
   fields.resize(kept);
-  fields.emplace_back(std::string(kEllipsis), "[truncated " + std::to_string(dropped) + " fields]");
+  fields.push_back(dropped_fields_marker(dropped));
   return true;
 }
 

@@ -125,18 +125,59 @@ void Logger::log(Level level, std::string message, std::source_location where) {
   enqueue(now_ns(), level, message, where.file_name(), where.line(), where.function_name(), nullptr);
 }
 
-bool Logger::log(Level level, std::string message, RecordDetails details) {
+bool Logger::log(Level level, std::string_view message, const RecordDetails& details) {
   if (!enabled(level)) return false;
-  for (std::string* name : {&details.logger, &details.file, &details.function, &details.thread})
-    truncate_text(*name, kMaxNameBytes);
-  cap_fields(details.fields);
-  const std::int64_t timestamp = details.timestamp_ns != 0 ? details.timestamp_ns : now_ns();
-  const std::uint32_t line = details.line;
-  return enqueue(timestamp, level, message, "", line, "", std::make_unique<RecordDetails>(std::move(details)));
+  std::vector<FieldView> fields(details.fields.begin(), details.fields.end());
+  const RecordDetailsView view{details.logger, details.file,         details.line, details.function,
+                               details.thread, details.timestamp_ns, fields};
+  return log(level, message, view);
 }
 
+bool Logger::log(Level level, std::string_view message, const RecordDetailsView& details) {
+  if (!enabled(level)) return false;
+  const std::int64_t timestamp = details.timestamp_ns != 0 ? details.timestamp_ns : now_ns();
+  return enqueue(timestamp, level, message, "", details.line, "", &details);
+}
+
+namespace {
+
+// `text` as truncate_text would cut it, into `out` (which keeps its capacity).
+void assign_capped(std::string& out, std::string_view text, std::size_t max_bytes) {
+  const std::size_t keep = kept_bytes(text, max_bytes);
+  out.assign(text.substr(0, keep));
+  if (keep != text.size()) out += truncation_marker(text.size() - keep);
+}
+
+// A slot's details from `view`, cut to the caps of limits.h.
+void fill_details(RecordDetails& out, const RecordDetailsView& view) {
+  assign_capped(out.logger, view.logger, kMaxNameBytes);
+  assign_capped(out.file, view.file, kMaxNameBytes);
+  assign_capped(out.function, view.function, kMaxNameBytes);
+  assign_capped(out.thread, view.thread, kMaxNameBytes);
+  out.line = view.line;
+  out.timestamp_ns = view.timestamp_ns;
+  // The fields cap_fields would keep (the cut ones are never copied whole), then
+  // its marker for the rest.
+  std::size_t used = 0;
+  std::size_t kept = 0;
+  for (const auto& [key, value] : view.fields) {
+    const std::size_t bytes = capped_size(key, kMaxNameBytes) + capped_size(value, kMaxFieldValueBytes);
+    if (!field_fits(kept, used, bytes)) break;
+    used += bytes;
+    ++kept;
+  }
+  out.fields.resize(kept);
+  for (std::size_t i = 0; i < kept; ++i) {
+    assign_capped(out.fields[i].first, view.fields[i].first, kMaxNameBytes);
+    assign_capped(out.fields[i].second, view.fields[i].second, kMaxFieldValueBytes);
+  }
+  if (kept < view.fields.size()) out.fields.push_back(dropped_fields_marker(view.fields.size() - kept));
+}
+
+}  // namespace
+
 bool Logger::enqueue(std::int64_t timestamp_ns, Level level, std::string_view message, const char* file,
-                     std::uint32_t line, const char* function, std::unique_ptr<RecordDetails> details) {
+                     std::uint32_t line, const char* function, const RecordDetailsView* details) {
   const std::shared_ptr<const std::string>& thread = current_thread_label();
   // A message over the cap keeps its head and says how much was cut.
   const std::size_t keep = kept_bytes(message, options_.max_record_bytes);
@@ -153,17 +194,29 @@ bool Logger::enqueue(std::int64_t timestamp_ns, Level level, std::string_view me
     if (queued_ == queue_.size()) {
       queue_.resize(std::min(std::max<std::size_t>(64, queue_.size() * 2), options_.queue_capacity));
     }
-    Pending& slot = queue_[queued_++];
+    Pending& slot = queue_[queued_];
+    try {
+      slot.message.assign(message.substr(0, keep));
+      slot.message += marker;
+      slot.has_details = details != nullptr;
+      if (details != nullptr) {
+        if (!slot.details) slot.details = std::make_unique<RecordDetails>();
+        fill_details(*slot.details, *details);
+      }
+    } catch (const std::bad_alloc&) {
+      // Its sequence number is spent: the gap tells the logging node, as for a full queue.
+      slot.has_details = false;
+      dropped_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    ++queued_;
     slot.timestamp_ns = timestamp_ns;
     slot.level = level;
     slot.sequence = sequence;
-    slot.message.assign(message.substr(0, keep));
-    slot.message += marker;
     slot.file = file;
     slot.line = line;
     slot.function = function;
     slot.thread = thread;
-    slot.details = std::move(details);
     // Wake the thread for the first record it will see (it then lingers for more),
     // a full batch, or a record that must go at once.
     const bool urgent = level >= Level::error;

@@ -28,6 +28,14 @@ constexpr std::chrono::milliseconds kHoldPoll{10};
 // How often a closing Logger sends its receipt again while it waits for it.
 constexpr std::chrono::milliseconds kReceiptResend{100};
 
+// The bytes a record's details keep allocated.
+std::size_t details_capacity(const RecordDetails& details) {
+  std::size_t bytes = details.logger.capacity() + details.file.capacity() + details.function.capacity() +
+                      details.thread.capacity() + details.fields.capacity() * sizeof(Field);
+  for (const auto& [key, value] : details.fields) bytes += key.capacity() + value.capacity();
+  return bytes;
+}
+
 constexpr std::int64_t to_ns(std::chrono::milliseconds duration) {
   return duration.count() * 1'000'000;
 }
@@ -224,7 +232,10 @@ void Logger::Sender::publish_batch() {
   }
   batch_urgent_ = false;
   for (std::size_t i = 0; i < batch_size_; ++i) {
-    batch_[i].details.reset();
+    Pending& pending = batch_[i];
+    pending.has_details = false;
+    // Its details stay for the slot's next record with details, unless they hold much.
+    if (pending.details && details_capacity(*pending.details) > kKeepDetailsBytes) pending.details.reset();
     // A slot that held a huge message gives the memory back rather than keep it.
     if (batch_[i].message.capacity() > kFormatBufferKeepBytes) std::string().swap(batch_[i].message);
   }
@@ -236,7 +247,7 @@ std::size_t Logger::Sender::add_view(const Pending& pending) {
   view.level = pending.level;
   // service, host and pid are the batch's (shared_); so is the logger name unless
   // the record brings another one.
-  const RecordDetails* details = pending.details.get();
+  const RecordDetails* details = pending.has_details ? pending.details.get() : nullptr;
   view.logger = details != nullptr && details->logger != logger_.options_.logger_name
                     ? std::string_view(details->logger)
                     : std::string_view();

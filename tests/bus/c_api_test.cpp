@@ -11,12 +11,15 @@
 #include <deque>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <zmq.hpp>
 
 #include "cantina/bus/c_api.h"
 #include "cantina/bus/clock.h"
 #include "cantina/bus/codec.h"
+#include "cantina/bus/limits.h"
+#include "cantina/bus/logger.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
 #include "integration/process.h"
@@ -191,6 +194,71 @@ BOOST_AUTO_TEST_CASE(a_record_reaches_the_bus_with_every_detail) {
   BOOST_TEST(counters.logged == 3u);
   BOOST_TEST(counters.published == 3u);
   BOOST_TEST(counters.dropped == 0u);
+  cantina_logger_close(logger);
+}
+
+// Queue slots keep their details' strings from record to record: each record must
+// carry its own details only, cut exactly as cap_fields and capped_text cut them.
+BOOST_AUTO_TEST_CASE(reused_slots_carry_only_their_own_details_cut_to_the_caps) {
+  TempDir dir;
+  Bus bus(dir.path());
+  zmq::context_t context(1);
+  bus::Subscriber subscriber(context, bus.subscribe_endpoint, {bus::topics::log_topic("reuse_service")});
+  cantina_logger* logger = open_logger(bus, "reuse_service");
+
+  // Many fields (past the caps in count and in bytes), a long file name, a large value.
+  const std::string long_file(5000, 'f');
+  const std::string large_value(std::size_t{20} * 1024, 'v');
+  std::vector<std::string> keys;
+  for (int i = 0; i < 2000; ++i) keys.push_back("key" + std::to_string(i));
+  std::vector<cantina_field> many;
+  for (const std::string& key : keys) many.push_back({key.c_str(), "value"});
+  many[1].value = large_value.c_str();
+  // Small enough for its slot to keep them (the next record there must not show them).
+  const cantina_field three[] = {{"a", "1"}, {"b", "2"}, {"c", "3"}};
+
+  std::vector<bus::Field> many_expected;
+  for (const cantina_field& field : many) many_expected.emplace_back(field.key, field.value);
+  bus::cap_fields(many_expected);
+  BOOST_TEST_REQUIRE(many_expected.back().second.find("truncated") != std::string::npos);
+  const std::vector<bus::Field> three_expected = {{"a", "1"}, {"b", "2"}, {"c", "3"}};
+
+  // Three batches a round: the queue's two sets of slots take turns, so each record
+  // lands in a slot that held another kind of record before.
+  for (int round = 0; round < 3; ++round) {
+    BOOST_TEST_CONTEXT("round " << round) {
+      BOOST_TEST(cantina_logger_log(logger, CANTINA_LEVEL_INFO, "many", 4, "the.logger", long_file.c_str(), 7,
+                                    "function", "thread", 0, many.data(), many.size()) == CANTINA_OK);
+      BOOST_TEST(cantina_logger_flush(logger, 5000) == CANTINA_OK);
+      BOOST_TEST(cantina_logger_log(logger, CANTINA_LEVEL_INFO, "none", 4, nullptr, "b.py", 0, nullptr, nullptr, 0,
+                                    nullptr, 0) == CANTINA_OK);
+      BOOST_TEST(cantina_logger_flush(logger, 5000) == CANTINA_OK);
+      BOOST_TEST(cantina_logger_log(logger, CANTINA_LEVEL_INFO, "three", 5, "other", nullptr, 0, nullptr, nullptr, 0,
+                                    three, 3) == CANTINA_OK);
+      BOOST_TEST(cantina_logger_flush(logger, 5000) == CANTINA_OK);
+
+      const bus::LogRecord first = next_record(subscriber);
+      BOOST_TEST(first.message == "many");
+      BOOST_TEST(first.logger == "the.logger");
+      BOOST_TEST(first.file == bus::capped_text(long_file, bus::kMaxNameBytes));
+      BOOST_TEST(first.file.size() <= bus::kMaxNameBytes);
+      BOOST_TEST(first.function == "function");
+      BOOST_TEST(first.thread == "thread");
+      BOOST_TEST((first.fields == many_expected));
+      const bus::LogRecord second = next_record(subscriber);
+      BOOST_TEST(second.message == "none");
+      BOOST_TEST(second.logger == "reuse_service");
+      BOOST_TEST(second.file == "b.py");
+      BOOST_TEST(second.function == "");
+      BOOST_TEST(second.thread.find(':') != std::string::npos, second.thread);
+      BOOST_TEST(second.fields.empty());
+      const bus::LogRecord third = next_record(subscriber);
+      BOOST_TEST(third.message == "three");
+      BOOST_TEST(third.logger == "other");
+      BOOST_TEST(third.file == "");
+      BOOST_TEST((third.fields == three_expected));
+    }
+  }
   cantina_logger_close(logger);
 }
 

@@ -72,6 +72,14 @@ std::string capped_text(std::string_view text, std::size_t max_bytes);
 // if anything was cut.
 bool cap_fields(std::vector<std::pair<std::string, std::string>>& fields);
 
+// The size truncate_text(text, max_bytes) leaves, without cutting.
+std::size_t capped_size(std::string_view text, std::size_t max_bytes) noexcept;
+// Whether cap_fields keeps one more field of `bytes` (key and value, cut) after
+// `kept` fields of `used` bytes.
+bool field_fits(std::size_t kept, std::size_t used, std::size_t bytes) noexcept;
+// The last field cap_fields adds when it leaves `dropped` fields out.
+std::pair<std::string, std::string> dropped_fields_marker(std::size_t dropped);
+
 // The text one bus message may fill into the records a reader keeps of it, at
 // most: every record's message, names, fields and service, a batch's shared values
 // counted once per record they are filled into (twice the largest bus message).

@@ -9,7 +9,9 @@
 //
 // Records from elsewhere (another language through the C ABI in c_api.h, lines
 // captured from a program's output) carry their own logger name, source
-// location, thread, time and fields: log(level, message, RecordDetails{...}).
+// location, thread, time and fields: log(level, message, RecordDetails{...}), or
+// as views of the caller's buffers, copied only into the queue slot:
+// log(level, message, RecordDetailsView{...}).
 //
 // Formats: {fmt} format strings, checked at compile time (format.h).
 //
@@ -55,6 +57,7 @@
 #include <memory>
 #include <mutex>
 #include <source_location>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -119,6 +122,22 @@ struct RecordDetails {
   std::vector<Field> fields;      // key-value context, in order
 };
 
+// One field of a RecordDetailsView.
+using FieldView = std::pair<std::string_view, std::string_view>;
+
+// RecordDetails as views of the caller's buffers (the C ABI, the Python handler):
+// log() copies them straight into the record's queue slot, whose strings keep
+// their capacity from record to record, so a warm Logger allocates nothing for them.
+struct RecordDetailsView {
+  std::string_view logger;
+  std::string_view file;
+  std::uint32_t line = 0;
+  std::string_view function;
+  std::string_view thread;
+  std::int64_t timestamp_ns = 0;
+  std::span<const FieldView> fields;
+};
+
 class Logger {
  public:
   // Connects to the bus; throws zmq::error_t if an endpoint is malformed and
@@ -138,7 +157,9 @@ class Logger {
   // and the fields are cut to the caps of limits.h. Thread-safe, never blocks on
   // the network. Returns true if the record was queued; false if `level` is below
   // the threshold or the queue was full (then counted in `dropped`).
-  bool log(Level level, std::string message, RecordDetails details);
+  bool log(Level level, std::string_view message, const RecordDetails& details);
+  // The same from views: nothing is copied but into the queue slot.
+  bool log(Level level, std::string_view message, const RecordDetailsView& details);
 
   // Logs a {fmt}-formatted message (format.h: specs such as "{:.1f}", "{:>8}",
   // "{:x}"; the format string is checked at compile time) if `level` passes the
@@ -219,7 +240,8 @@ class Logger {
   // (the message keeps up to kFormatBufferKeepBytes of capacity from record to
   // record), so a warm Logger allocates nothing per C++ call. C++ call sites fill `file` and `function`
   // from std::source_location; records with RecordDetails keep them in
-  // `details` (null on the fast path).
+  // `details` (has_details; kept for the slot's next such record while its strings
+  // hold at most kKeepDetailsBytes).
   struct Pending {
     std::int64_t timestamp_ns = 0;
     Level level = Level::info;
@@ -230,10 +252,13 @@ class Logger {
     const char* function = "";  // static storage (std::source_location)
     std::shared_ptr<const std::string> thread;
     std::unique_ptr<RecordDetails> details;  // logger, file, function, fields (C ABI, Python)
+    bool has_details = false;                // this record's details are in `details`
   };
-  // Copies the record into the next free slot; false (and counted) if the queue is full.
+  static constexpr std::size_t kKeepDetailsBytes = 1024;
+  // Copies the record into the next free slot (`details`, if not null, cut to the
+  // caps of limits.h); false (and counted) if the queue is full.
   bool enqueue(std::int64_t timestamp_ns, Level level, std::string_view message, const char* file, std::uint32_t line,
-               const char* function, std::unique_ptr<RecordDetails> details);
+               const char* function, const RecordDetailsView* details);
   // A thread's format buffer or a slot's message keeps at most this much capacity
   // from one record to the next.
   static constexpr std::size_t kFormatBufferKeepBytes = std::size_t{64} * 1024;

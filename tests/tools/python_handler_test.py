@@ -256,6 +256,11 @@ class PythonHandlerTest(unittest.TestCase):
                 process.kill()
         cls.sandbox.close()
 
+    def path_env(self, path):
+        """The environment of a script whose CantinaHandler goes through `path`: native or ctypes."""
+        return dict(self.sandbox.env, PYTHONPATH=str(SOURCE_DIR / "tools" / "python"),
+                    CANTINA_PYTHON_NATIVE="1" if path == "native" else "0")
+
     def test_records_reach_the_session_file_and_the_bus_with_every_detail(self):
         tail = subprocess.Popen([str(BIN_DIR / "cantina-cli"), "tail", "--config", str(self.sandbox.config),
                                  "--topic", "/log/py_handler_test", "--json"], stdout=subprocess.PIPE, text=True,
@@ -465,8 +470,7 @@ class PythonHandlerTest(unittest.TestCase):
         for path in ("native", "ctypes"):
             with self.subTest(path=path):
                 tag = f"paths-{path}"
-                env = dict(self.sandbox.env, PYTHONPATH=str(SOURCE_DIR / "tools" / "python"),
-                           CANTINA_PYTHON_NATIVE="1" if path == "native" else "0")
+                env = self.path_env(path)
                 # No fork under the sanitizers of Debian's GCC 12. ThreadSanitizer does not
                 # support a thread started in the child of a multi-threaded process (the
                 # child's own Logger); AddressSanitizer does not take its allocator's locks
@@ -527,8 +531,7 @@ class PythonHandlerTest(unittest.TestCase):
         for path in ("native", "ctypes"):
             with self.subTest(path=path):
                 tag = f"format-{path}"
-                env = dict(self.sandbox.env, PYTHONPATH=str(SOURCE_DIR / "tools" / "python"),
-                           CANTINA_PYTHON_NATIVE="1" if path == "native" else "0")
+                env = self.path_env(path)
                 run = subprocess.run([sys.executable, str(script), tag, path], env=env, capture_output=True,
                                      text=True, timeout=60)
                 self.assertEqual(run.returncode, 0, run.stderr)
@@ -553,8 +556,7 @@ class PythonHandlerTest(unittest.TestCase):
         for path in ("native", "ctypes"):
             with self.subTest(path=path):
                 tag = f"exit-{path}"
-                env = dict(self.sandbox.env, PYTHONPATH=str(SOURCE_DIR / "tools" / "python"),
-                           CANTINA_PYTHON_NATIVE="1" if path == "native" else "0")
+                env = self.path_env(path)
                 for attempt in range(3):
                     run = subprocess.run([sys.executable, str(script), f"{tag}-{attempt}"], env=env,
                                          capture_output=True, text=True, timeout=60)

@@ -234,8 +234,11 @@ void Logger::Sender::publish_batch() {
   for (std::size_t i = 0; i < batch_size_; ++i) {
     Pending& pending = batch_[i];
     pending.has_details = false;
-    // Its details stay for the slot's next record with details, unless they hold much.
-    if (pending.details && details_capacity(*pending.details) > kKeepDetailsBytes) pending.details.reset();
+    // Its details stay for the slot's next record with details, unless they hold much
+    // or the slot is one that only bursts reach (what it keeps would stay for good).
+    if (pending.details && (i >= kKeepDetailsSlots || details_capacity(*pending.details) > kKeepDetailsBytes)) {
+      pending.details.reset();
+    }
     // A slot that held a huge message gives the memory back rather than keep it.
     if (batch_[i].message.capacity() > kFormatBufferKeepBytes) std::string().swap(batch_[i].message);
   }

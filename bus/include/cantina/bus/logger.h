@@ -240,8 +240,9 @@ class Logger {
   // (the message keeps up to kFormatBufferKeepBytes of capacity from record to
   // record), so a warm Logger allocates nothing per C++ call. C++ call sites fill `file` and `function`
   // from std::source_location; records with RecordDetails keep them in
-  // `details` (has_details; kept for the slot's next such record while its strings
-  // hold at most kKeepDetailsBytes).
+  // `details` (has_details). The first kKeepDetailsSlots slots keep theirs for
+  // their next such record while its strings hold at most kKeepDetailsBytes; the
+  // others (a burst's) give theirs back once published.
   struct Pending {
     std::int64_t timestamp_ns = 0;
     Level level = Level::info;
@@ -255,6 +256,7 @@ class Logger {
     bool has_details = false;                // this record's details are in `details`
   };
   static constexpr std::size_t kKeepDetailsBytes = 1024;
+  static constexpr std::size_t kKeepDetailsSlots = 2 * kWakeRecords;
   // Copies the record into the next free slot (`details`, if not null, cut to the
   // caps of limits.h); false (and counted) if the queue is full.
   bool enqueue(std::int64_t timestamp_ns, Level level, std::string_view message, const char* file, std::uint32_t line,

@@ -221,6 +221,12 @@ for number, (fmt, args) in enumerate(cases):
     log.info(f"{tag} {number}: " + fmt, *args)
     message = logging.LogRecord("x", logging.INFO, "x", 1, f"{tag} {number}: " + fmt, args, None).getMessage()
     expected.append(message.encode("utf-8", "backslashreplace").decode("utf-8"))
+class Template:  # msg need not be a str: str(msg) % args
+    def __str__(self):
+        return f"{tag} object: %s %d"
+
+log.info(Template(), "from an object", 7)
+expected.append(f"{tag} object: from an object 7")
 for fmt, args in failing:
     log.info(f"{tag} failing: " + fmt, *args)
 handler.flush()

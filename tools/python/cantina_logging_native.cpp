@@ -336,18 +336,21 @@ bool format_message(PyObject* self, PyObject* record, PyObject* dict, Message& m
     message.text = Ref(PyObject_CallMethodObjArgs(record, names.get_message, nullptr));
     return static_cast<bool>(message.text);
   }
+  // In getMessage's order: str(msg) first, then the truth of args (either may run code).
+  Ref text = str_of(msg);
+  if (!text) return false;
   if (args != nullptr) {
     const int has_args = PyObject_IsTrue(args);
     if (has_args < 0) return false;
     if (has_args == 0) args = nullptr;
   }
-  if (args != nullptr) {
-    if (format_simple(msg, args, message.utf8)) return true;
-    message.utf8.clear();
+  if (args == nullptr) {
+    message.text = std::move(text);
+    return true;
   }
-  Ref text = str_of(msg);
-  if (!text) return false;
-  message.text = args == nullptr ? std::move(text) : Ref(PyNumber_Remainder(text.get(), args));
+  if (format_simple(text.get(), args, message.utf8)) return true;
+  message.utf8.clear();
+  message.text = Ref(PyNumber_Remainder(text.get(), args));
   return static_cast<bool>(message.text);
 }
 

@@ -48,10 +48,15 @@ bool truncate_text(std::string& text, std::size_t max_bytes) {
   return true;
 }
 
-std::string capped_text(std::string_view text, std::size_t max_bytes) {
+void assign_capped(std::string& out, std::string_view text, std::size_t max_bytes) {
   const std::size_t keep = kept_bytes(text, max_bytes);
-  std::string out(text.substr(0, keep));
+  out.assign(text.substr(0, keep));
   if (keep != text.size()) out += truncation_marker(text.size() - keep);
+}
+
+std::string capped_text(std::string_view text, std::size_t max_bytes) {
+  std::string out;
+  assign_capped(out, text, max_bytes);
   return out;
 }
 

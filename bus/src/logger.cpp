@@ -141,13 +141,6 @@ bool Logger::log(Level level, std::string_view message, const RecordDetailsView&
 
 namespace {
 
-// `text` as truncate_text would cut it, into `out` (which keeps its capacity).
-void assign_capped(std::string& out, std::string_view text, std::size_t max_bytes) {
-  const std::size_t keep = kept_bytes(text, max_bytes);
-  out.assign(text.substr(0, keep));
-  if (keep != text.size()) out += truncation_marker(text.size() - keep);
-}
-
 // A slot's details from `view`, cut to the caps of limits.h.
 void fill_details(RecordDetails& out, const RecordDetailsView& view) {
   assign_capped(out.logger, view.logger, kMaxNameBytes);

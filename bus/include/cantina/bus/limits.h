@@ -65,6 +65,8 @@ bool truncate_text(std::string& text, std::size_t max_bytes);
 
 // The same cut as a copy, without copying the part that is cut.
 std::string capped_text(std::string_view text, std::size_t max_bytes);
+// The same into `out` (its capacity reused).
+void assign_capped(std::string& out, std::string_view text, std::size_t max_bytes);
 
 // A record's fields within the caps above: keys cut to kMaxNameBytes, values to
 // kMaxFieldValueBytes; the fields past kMaxRecordFields or kMaxFieldsBytes are

@@ -262,6 +262,14 @@ class PythonHandlerTest(unittest.TestCase):
                 process.kill()
         cls.sandbox.close()
 
+    def history(self, service, count):
+        """The last `count` records of `service` in the session file, as `cantina-cli tail --json` gives them."""
+        history = subprocess.run([str(BIN_DIR / "cantina-cli"), "tail", "--config", str(self.sandbox.config),
+                                  "-n", str(count), "--no-follow", "--json", "--service", service],
+                                 capture_output=True, text=True, timeout=30, env=self.sandbox.env)
+        self.assertEqual(history.returncode, 0, history.stderr)
+        return [json.loads(line) for line in history.stdout.splitlines()]
+
     def path_env(self, path):
         """The environment of a script whose CantinaHandler goes through `path`: native or ctypes."""
         return dict(self.sandbox.env, PYTHONPATH=str(SOURCE_DIR / "tools" / "python"),
@@ -320,11 +328,7 @@ class PythonHandlerTest(unittest.TestCase):
         self.assertIn("KeyError: 'missing'", records["lookup failed"]["message"])
         self.assertEqual(records["between INFO and WARNING"]["level"], "INFO")
         # The logging node's history has the same details: `tail -n` prints what live tail printed.
-        history = subprocess.run([str(BIN_DIR / "cantina-cli"), "tail", "--config", str(self.sandbox.config),
-                                  "-n", "20", "--no-follow", "--json", "--service", "py_handler_test"],
-                                 capture_output=True, text=True, timeout=30, env=self.sandbox.env)
-        self.assertEqual(history.returncode, 0, history.stderr)
-        kept = {entry["message"]: entry for entry in map(json.loads, history.stdout.splitlines())}
+        kept = {entry["message"]: entry for entry in self.history("py_handler_test", 20)}
         for key in ("file", "line", "function", "logger", "thread", "pid", "host", "fields"):
             self.assertEqual(kept["Now playing Cantina Band"][key], playing[key], key)
 
@@ -498,12 +502,8 @@ class PythonHandlerTest(unittest.TestCase):
                 queued = rf"Py Paths Test +{tag}: queued \d+$"
                 self.assertTrue(wait_for(lambda: len(self.sandbox.lines_matching(queued)) == 500, 15),
                                 f"{len(self.sandbox.lines_matching(queued))} of 500 queued records arrived")
-                history = subprocess.run([str(BIN_DIR / "cantina-cli"), "tail", "--config", str(self.sandbox.config),
-                                          "-n", "1000", "--no-follow", "--json", "--service", "py_paths_test"],
-                                         capture_output=True, text=True, timeout=30, env=self.sandbox.env)
-                self.assertEqual(history.returncode, 0, history.stderr)
-                records = [json.loads(line) for line in history.stdout.splitlines()]
-                self.assertTrue(records, history.stderr[-500:])
+                records = self.history("py_paths_test", 1000)
+                self.assertTrue(records, "no records of py_paths_test in the session file")
                 mine = {record["message"].partition("\n")[0]: record for record in records
                         if record["message"].startswith(tag) and ": queued " not in record["message"]}
                 self.assertIn(f"{tag}: fields", mine, f"{len(records)} records: {sorted(mine)} {records[:2]}")
@@ -546,12 +546,7 @@ class PythonHandlerTest(unittest.TestCase):
                 expected = outcome["expected"]
 
                 def arrived():
-                    history = subprocess.run([str(BIN_DIR / "cantina-cli"), "tail", "--config",
-                                              str(self.sandbox.config), "-n", "1000", "--no-follow", "--json",
-                                              "--service", "py_format_test"],
-                                             capture_output=True, text=True, timeout=30, env=self.sandbox.env)
-                    self.assertEqual(history.returncode, 0, history.stderr)
-                    return [record["message"] for record in map(json.loads, history.stdout.splitlines())
+                    return [record["message"] for record in self.history("py_format_test", 1000)
                             if record["message"].startswith(f"{tag} ")]
                 self.assertTrue(wait_for(lambda: len(arrived()) >= len(expected), 15), arrived())
                 self.assertEqual(arrived(), expected)

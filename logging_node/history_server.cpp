@@ -111,7 +111,7 @@ bus::HistoryReply answer_history_query(bus::Bytes payload, const EntryRing& ring
     std::size_t hi = ring.size();
     while (lo < hi) {
       const std::size_t mid = lo + (hi - lo) / 2;
-      if (ring.at(mid).sequence < before) {
+      if (ring.at(mid)->sequence < before) {
         lo = mid + 1;
       } else {
         hi = mid;
@@ -123,7 +123,7 @@ bus::HistoryReply answer_history_query(bus::Bytes payload, const EntryRing& ring
         more = false;
         break;
       }
-      const LogEntry& entry = ring.at(--index);
+      const LogEntry& entry = *ring.at(--index);
       before = entry.sequence;
       if (!matches(entry, query)) continue;
       bus::DashboardLog out = to_dashboard(entry, session_id);

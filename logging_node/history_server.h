@@ -41,7 +41,7 @@
 
 namespace cantina::logging {
 
-using EntryRing = RingBuffer<LogEntry, EntryRingTraits>;
+using EntryRing = RingBuffer<EntryHold, EntryRingTraits>;
 
 // The streamed and queried form of an entry.
 bus::DashboardLog to_dashboard(const LogEntry& entry, const std::string& session_id);

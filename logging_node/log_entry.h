@@ -2,8 +2,10 @@
 // to the writer thread, the ring buffer and the dashboard stream.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -16,6 +18,15 @@ namespace cantina::logging {
 
 using bus::EntryKind;
 using bus::Level;
+
+// How many EntryHolds share an entry. Not copied with it: a copy is not shared.
+struct HoldCount {
+  HoldCount() noexcept = default;
+  HoldCount(const HoldCount&) noexcept {}
+  HoldCount& operator=(const HoldCount&) noexcept { return *this; }
+  ~HoldCount() = default;
+  std::atomic<std::uint32_t> count{0};
+};
 
 struct LogEntry {
   std::int64_t timestamp_ns = 0;  // when it happened (the record's time), ns since the epoch, UTC
@@ -40,6 +51,7 @@ struct LogEntry {
   std::string thread;
   std::uint32_t pid = 0;
   std::vector<std::pair<std::string, std::string>> fields;
+  HoldCount holds;  // EntryHold's
 };
 
 // Heap bytes a string holds (0 while its text fits in the string itself).
@@ -105,28 +117,6 @@ void assign_fields(std::vector<std::pair<std::string, std::string>>& out, const 
   }
 }
 
-// Copies every field of `from` into `to` with assign_text.
-inline void assign_entry(LogEntry& to, const LogEntry& from) {
-  to.timestamp_ns = from.timestamp_ns;
-  to.level = from.level;
-  assign_text(to.service, from.service);
-  assign_text(to.service_id, from.service_id);
-  assign_text(to.message, from.message);
-  to.kind = from.kind;
-  to.repeat_count = from.repeat_count;
-  assign_text(to.host, from.host);
-  assign_text(to.logger, from.logger);
-  to.sequence = from.sequence;
-  to.publisher_id = from.publisher_id;
-  to.publisher_sequence = from.publisher_sequence;
-  assign_text(to.file, from.file);
-  to.line = from.line;
-  assign_text(to.function, from.function);
-  assign_text(to.thread, from.thread);
-  to.pid = from.pid;
-  assign_fields(to.fields, from.fields);
-}
-
 // Gives back the buffers of `entry` that are over kKeptTextBytes, before it is
 // kept for reuse.
 inline void trim_for_reuse(LogEntry& entry) {
@@ -137,14 +127,98 @@ inline void trim_for_reuse(LogEntry& entry) {
   if (heap_bytes(entry.fields) > kKeptTextBytes) std::vector<std::pair<std::string, std::string>>().swap(entry.fields);
 }
 
-// How the ring buffer of entries weighs and fills its slots (RingBuffer traits).
+// A hold on an entry that the ring buffer (history) and the writer queue share, so
+// that neither copies it: the receive thread fills the entry, then no one changes it
+// while it is held. The holder that lets go last gets it back (release()) to reuse
+// it; a hold destroyed last frees it.
+class EntryHold {
+ public:
+  EntryHold() noexcept = default;
+  EntryHold(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor): WriterItem{nullptr, ...}
+  explicit EntryHold(std::unique_ptr<LogEntry> entry) noexcept : entry_(entry.release()) {
+    if (entry_ != nullptr) entry_->holds.count.store(1, std::memory_order_relaxed);
+  }
+  EntryHold(const EntryHold& other) noexcept : entry_(other.entry_) {
+    if (entry_ != nullptr) entry_->holds.count.fetch_add(1, std::memory_order_relaxed);
+  }
+  EntryHold(EntryHold&& other) noexcept : entry_(std::exchange(other.entry_, nullptr)) {}
+  EntryHold& operator=(const EntryHold& other) noexcept {
+    EntryHold copy(other);
+    std::swap(entry_, copy.entry_);
+    return *this;
+  }
+  EntryHold& operator=(EntryHold&& other) noexcept {
+    EntryHold moved(std::move(other));
+    std::swap(entry_, moved.entry_);
+    return *this;
+  }
+  ~EntryHold() { (void)release(); }
+
+  // Lets go of the entry: the entry itself if this was the last hold (the others'
+  // reads happened before), else null.
+  std::unique_ptr<LogEntry> release() noexcept {
+    LogEntry* entry = std::exchange(entry_, nullptr);
+    if (entry != nullptr && entry->holds.count.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      return std::unique_ptr<LogEntry>(entry);
+    }
+    return nullptr;
+  }
+
+  const LogEntry& operator*() const noexcept { return *entry_; }
+  const LogEntry* operator->() const noexcept { return entry_; }
+  explicit operator bool() const noexcept { return entry_ != nullptr; }
+
+ private:
+  LogEntry* entry_ = nullptr;
+};
+
+// Entries kept for one thread to fill again, bounded in count and in bytes (their
+// oversize buffers given back first).
+class SpareEntries {
+ public:
+  SpareEntries(std::size_t max_entries, std::size_t max_bytes) : max_entries_(max_entries), max_bytes_(max_bytes) {}
+
+  // Keeps `entry` if there is room, else frees it.
+  void put(std::unique_ptr<LogEntry> entry) {
+    if (entry == nullptr || entries_.size() >= max_entries_) return;
+    trim_for_reuse(*entry);
+    const std::size_t bytes = entry_bytes(*entry);
+    if (bytes_ + bytes > max_bytes_) return;
+    bytes_ += bytes;
+    entries_.push_back(std::move(entry));
+  }
+  // An entry kept, or null.
+  std::unique_ptr<LogEntry> take() noexcept {
+    if (entries_.empty()) return nullptr;
+    std::unique_ptr<LogEntry> entry = std::move(entries_.back());
+    entries_.pop_back();
+    bytes_ -= entry_bytes(*entry);
+    return entry;
+  }
+  std::size_t size() const noexcept { return entries_.size(); }
+  std::size_t bytes() const noexcept { return bytes_; }
+
+ private:
+  std::size_t max_entries_;
+  std::size_t max_bytes_;
+  std::vector<std::unique_ptr<LogEntry>> entries_;
+  std::size_t bytes_ = 0;
+};
+
+// How the ring buffer of entries weighs and empties its slots (RingBuffer traits):
+// an entry weighs all its memory; one the ring held last goes to `spares` for the
+// receive thread to fill again (or is freed).
 struct EntryRingTraits {
-  static std::size_t heap_bytes(const LogEntry& entry) noexcept { return logging::heap_bytes(entry); }
-  static void assign(LogEntry& slot, const LogEntry& value) { assign_entry(slot, value); }
-  // Not `slot = LogEntry()`: a std::string moved from a short one keeps its buffer.
-  static void release(LogEntry& slot) {
-    LogEntry empty{};
-    std::swap(slot, empty);
+  SpareEntries* spares = nullptr;
+
+  static std::size_t heap_bytes(const EntryHold& slot) noexcept { return slot ? entry_bytes(*slot) : 0; }
+  void assign(EntryHold& slot, const EntryHold& value) const {
+    release(slot);
+    slot = value;
+  }
+  void release(EntryHold& slot) const {
+    std::unique_ptr<LogEntry> last = slot.release();
+    if (last != nullptr && spares != nullptr) spares->put(std::move(last));
   }
 };
 

@@ -62,8 +62,9 @@ constexpr auto kDrainQuiet = std::chrono::milliseconds(200);
 // Entries of one bus message handed to the writer at most at once (a batch of
 // tiny records must not gather tens of MB of entries before they are bounded).
 constexpr std::size_t kFlushEntries = 1024;
-// Written entries kept for reuse, at most, and their memory at most (the writer
-// gives back texts over kKeptTextBytes before it pools an entry).
+// Written entries kept for reuse, at most, and their memory at most, in the writer's
+// pool and again among the receive thread's spares (which also keep what the ring
+// buffer lets go of last); texts over kKeptTextBytes are given back first.
 constexpr std::size_t kSpareEntries = 1024;
 constexpr std::size_t kSpareBytes = std::size_t{4} << 20;
 // Messages ZeroMQ may hold for the node's SUB socket (its receive high-water mark)
@@ -198,7 +199,7 @@ struct LoggingNode::State {
         dedup(DedupFilter::Options{std::chrono::seconds(config.logging.deduplication_window),
                                    std::chrono::milliseconds(config.logging.dedup_summary_interval_ms),
                                    kUrgentSummaryInterval, kMaxDedupKeys, DedupFilter::kDefaultMaxBytes, nullptr}),
-        ring(config.logging.max_memory_logs, config.logging.max_memory_bytes),
+        ring(config.logging.max_memory_logs, config.logging.max_memory_bytes, EntryRingTraits{&spare_entries}),
         caps(RecordCaps::Limits{.message = config.bus.max_record_bytes}),
         levels(config.logging.log_level),
         stop_server(context, zmq::socket_type::pair),
@@ -292,8 +293,11 @@ struct LoggingNode::State {
   std::vector<LogEntry> summaries;
   std::int64_t newest_timestamp_ns = 0;  // of the entries accepted and the repeats folded so far
   std::unique_ptr<LogEntry> next_entry = std::make_unique<LogEntry>();  // the record being handled
-  std::vector<std::unique_ptr<LogEntry>> spare_entries;  // from `spares`: entries to refill in handle_record
-  std::vector<WriterItem> to_writer;                     // accepted this wake-up; handed to the writer at once
+  // Entries to refill in handle_record: from the ring buffer (what it held last) and
+  // from `spares` (what the writer held last).
+  SpareEntries spare_entries{kSpareEntries, kSpareBytes};
+  std::vector<std::unique_ptr<LogEntry>> written_spares;  // taken from `spares`, on their way to spare_entries
+  std::vector<WriterItem> to_writer;                      // accepted this wake-up; handed to the writer at once
   DashboardStream dashboard;     // entries for /dashboard/log/batch; flushed at the end of each wake-up
   bool streaming = false;        // someone subscribes to /dashboard/log/batch (checked when the socket says so)
   bool watching = false;         // subscribed to topics::kWatching (follows `streaming`)
@@ -362,7 +366,7 @@ void LoggingNode::State::accept(std::unique_ptr<LogEntry> entry) {
   if (entry->kind == EntryKind::repeat_summary) counters.repeat_summaries.fetch_add(1, std::memory_order_relaxed);
   if (streaming) dashboard.add(*entry);
   const bool own_report = entry->kind == EntryKind::loss && entry->service_id == bus::topics::kLoggingServiceId;
-  to_writer.push_back(WriterItem{std::move(entry), false, own_report});  // loss reports always get through
+  to_writer.push_back(WriterItem{EntryHold(std::move(entry)), false, own_report});  // loss reports always get through
 }
 
 void LoggingNode::State::accept(LogEntry&& entry) {
@@ -391,7 +395,7 @@ void LoggingNode::State::flush_to_writer(WriterQueue::Wake when) {
   {
     std::lock_guard lock(ring_mutex);
     for (const WriterItem& item : to_writer) {
-      if (item.entry) ring.push(*item.entry);
+      if (item.entry) ring.push(item.entry);  // shared, not copied
     }
   }
   const std::size_t refused = writer_queue.push_batch(
@@ -511,13 +515,13 @@ void LoggingNode::State::handle_record(const bus::LogRecordView& record, const s
     return;
   }
   accept(std::move(next_entry));
-  if (spare_entries.empty()) spares.pop_batch(spare_entries, kSpareEntries, std::chrono::milliseconds(0));
-  if (!spare_entries.empty()) {
-    next_entry = std::move(spare_entries.back());
-    spare_entries.pop_back();
-  } else {
-    next_entry = std::make_unique<LogEntry>();
+  if (spare_entries.size() == 0) {
+    spares.pop_batch(written_spares, kSpareEntries, std::chrono::milliseconds(0));
+    for (std::unique_ptr<LogEntry>& written : written_spares) spare_entries.put(std::move(written));
+    written_spares.clear();
   }
+  next_entry = spare_entries.take();
+  if (next_entry == nullptr) next_entry = std::make_unique<LogEntry>();
 }
 
 namespace {

@@ -12,7 +12,8 @@
 namespace cantina::logging {
 
 // How a RingBuffer weighs, copies into and empties its slots. The default: items
-// weigh their size only, copying is plain assignment.
+// weigh their size only, copying is plain assignment. A RingBuffer keeps a Traits
+// object (given to its constructor), so traits may carry state.
 template <class T>
 struct RingTraits {
   // Heap bytes an item holds besides its own sizeof (its strings' buffers, ...).
@@ -38,8 +39,9 @@ class RingBuffer {
  public:
   // `capacity` must be at least 1 (0 is treated as 1). Memory grows with use (the
   // slots double as needed), up to the bounds.
-  explicit RingBuffer(std::size_t capacity, std::size_t max_bytes = std::numeric_limits<std::size_t>::max())
-      : capacity_(capacity == 0 ? 1 : capacity), max_bytes_(max_bytes) {
+  explicit RingBuffer(std::size_t capacity, std::size_t max_bytes = std::numeric_limits<std::size_t>::max(),
+                      Traits traits = {})
+      : traits_(std::move(traits)), capacity_(capacity == 0 ? 1 : capacity), max_bytes_(max_bytes) {
     assert(capacity != 0 && "RingBuffer capacity must be at least 1");
   }
 
@@ -47,11 +49,11 @@ class RingBuffer {
   // overwritten in place (Traits::assign: reusing its storage once warm), and
   // while over max_bytes the oldest items are dropped.
   void push(const T& value) {
-    place([&](T& slot) { Traits::assign(slot, value); });
+    place([&](T& slot) { traits_.assign(slot, value); });
   }
   void push(T&& value) {
     place([&](T& slot) {
-      Traits::release(slot);  // a short item moved in would keep the slot's buffers
+      traits_.release(slot);  // a short item moved in would keep the slot's buffers
       slot = std::move(value);
     });
   }
@@ -88,7 +90,7 @@ class RingBuffer {
 
   // Removes every item (capacity unchanged; the items' heap memory is released).
   void clear() {
-    for (std::size_t i = 0; i < size_; ++i) Traits::release(slots_[wrap(head_ + i)]);
+    for (std::size_t i = 0; i < size_; ++i) traits_.release(slots_[wrap(head_ + i)]);
     head_ = 0;
     size_ = 0;
     heap_bytes_ = 0;
@@ -102,15 +104,15 @@ class RingBuffer {
     if (size_ == capacity_) {
       // Full in count: the oldest slot becomes the newest item.
       T& slot = slots_[head_];
-      heap_bytes_ -= Traits::heap_bytes(slot);
+      heap_bytes_ -= traits_.heap_bytes(slot);
       fill(slot);
-      heap_bytes_ += Traits::heap_bytes(slot);
+      heap_bytes_ += traits_.heap_bytes(slot);
       head_ = wrap(head_ + 1);
     } else {
       if (size_ == slots_.size() && !grow()) drop_oldest();
       T& slot = slots_[wrap(head_ + size_)];
       fill(slot);
-      heap_bytes_ += Traits::heap_bytes(slot);
+      heap_bytes_ += traits_.heap_bytes(slot);
       ++size_;
     }
     while (size_ > 1 && bytes() > max_bytes_) drop_oldest();
@@ -136,13 +138,14 @@ class RingBuffer {
 
   void drop_oldest() {
     T& slot = slots_[head_];
-    heap_bytes_ -= Traits::heap_bytes(slot);
-    Traits::release(slot);
+    heap_bytes_ -= traits_.heap_bytes(slot);
+    traits_.release(slot);
     head_ = wrap(head_ + 1);
     --size_;
     ++dropped_;
   }
 
+  Traits traits_;
   std::size_t capacity_;
   std::size_t max_bytes_;
   std::vector<T> slots_;        // grows (doubling) to at most capacity_; circular from head_

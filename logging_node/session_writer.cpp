@@ -183,9 +183,11 @@ void SessionWriter::run() {
     if (options_.spares != nullptr && !batch.empty()) {
       spent_.clear();
       for (WriterItem& item : batch) {
-        if (!item.entry) continue;
-        trim_for_reuse(*item.entry);
-        spent_.push_back(std::move(item.entry));
+        // Those the ring buffer no longer holds (it recycles the others itself).
+        std::unique_ptr<LogEntry> last = item.entry.release();
+        if (last == nullptr) continue;
+        trim_for_reuse(*last);
+        spent_.push_back(std::move(last));
       }
       options_.spares->push_batch(
           spent_, [](const std::unique_ptr<LogEntry>&) { return false; },

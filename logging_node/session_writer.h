@@ -28,7 +28,7 @@ namespace cantina::logging {
 // written), or the shutdown message (all null). Entries travel by pointer:
 // handing one on moves a pointer, not its strings.
 struct WriterItem {
-  std::unique_ptr<LogEntry> entry;
+  EntryHold entry;  // shared with the ring buffer
   bool stop = false;
   bool keep = false;  // pushed even when the queue is full (the node's own loss reports, marks, stop)
   std::unique_ptr<std::vector<SequenceMark>> marks = {};
@@ -64,9 +64,10 @@ inline constexpr std::size_t kWriterBatchBytes = std::size_t{1} << 20;
 struct WriterOptions {
   std::size_t batch_size = 100;
   std::chrono::seconds flush_interval{5};  // 0 = fdatasync after every batch
-  // Where written entries go back for the producer to refill (their strings keep
-  // their capacity up to kKeptTextBytes, so a warm node allocates nothing per
-  // entry; larger buffers are given back first); null or full = they are freed.
+  // Where written entries that nothing else holds (the ring buffer let go of them
+  // first) go back for the producer to refill (their strings keep their capacity up
+  // to kKeptTextBytes, so a warm node allocates nothing per entry; larger buffers are
+  // given back first); null or full = they are freed.
   // Must outlive run().
   EntryPool* spares = nullptr;
   // Called on the writer thread when the session moves on to a new part (the

@@ -8,15 +8,20 @@
 #include <vector>
 
 #include "history_filter.h"
+#include "history_server.h"
 #include "ring_buffer.h"
 
 namespace {
 
 using cantina::bus::HistoryQuery;
 using cantina::bus::Level;
+using cantina::logging::EntryHold;
+using cantina::logging::EntryRing;
+using cantina::logging::EntryRingTraits;
 using cantina::logging::LogEntry;
 using cantina::logging::matches;
 using cantina::logging::RingBuffer;
+using cantina::logging::SpareEntries;
 
 const auto kAll = [](const auto&) { return true; };
 
@@ -175,41 +180,77 @@ BOOST_AUTO_TEST_CASE(keeps_the_order_when_it_grows_after_dropping) {
   }
 }
 
-// A slot that held a large text does not keep its buffer for a small one, and an
-// entry dropped for bytes gives its memory back.
-BOOST_AUTO_TEST_CASE(entry_slots_give_back_oversize_buffers) {
-  RingBuffer<LogEntry, cantina::logging::EntryRingTraits> buffer(2, 1 << 20);
-  buffer.push(entry(Level::info, "S", "s", std::string(200'000, 'x')));
-  buffer.push(entry(Level::info, "S", "s", "b"));
-  const std::size_t big = buffer.bytes();
-  BOOST_TEST(big > 200'000u);
-  buffer.push(entry(Level::info, "S", "s", "c"));  // overwrites the large one in place
+// The ring of entries shares each entry with the writer queue instead of copying it:
+// an entry it lets go of last is kept for reuse (within the spares' bounds, its
+// oversize buffers given back); one the writer still holds is the writer's to give back.
+BOOST_AUTO_TEST_CASE(the_entry_ring_shares_entries_and_recycles_those_it_held_last) {
+  SpareEntries spares(2, 1 << 20);
+  EntryRing buffer(2, 1 << 20, EntryRingTraits{&spares});
+  const auto hold = [](LogEntry e) { return EntryHold(std::make_unique<LogEntry>(std::move(e))); };
+  EntryHold big = hold(entry(Level::info, "S", "s", std::string(200'000, 'x')));
+  const LogEntry* big_address = &*big;
+  buffer.push(big);
+  BOOST_TEST(&*buffer.at(0) == big_address);  // the same entry, not a copy
+  BOOST_TEST(buffer.bytes() > 200'000u);
+  EntryHold writer = hold(entry(Level::info, "S", "s", "held by the writer"));
+  buffer.push(writer);
+  BOOST_TEST(!big.release());                            // the ring still holds it
+  buffer.push(hold(entry(Level::info, "S", "s", "c")));  // pushes out the big one: the ring held it last
+  BOOST_TEST_REQUIRE(spares.size() == 1u);
+  BOOST_TEST(spares.bytes() < 4096u);  // its 200 kB text given back
   BOOST_TEST(buffer.bytes() < 64 * 1024u);
-  BOOST_TEST(buffer.at(0).message == "b");
-  BOOST_TEST(buffer.at(1).message == "c");
+  buffer.push(hold(entry(Level::info, "S", "s", "d")));  // pushes out the writer's
+  BOOST_TEST(spares.size() == 1u);
+  std::unique_ptr<LogEntry> last = writer.release();  // the writer let go last: it gets it
+  BOOST_TEST_REQUIRE(last != nullptr);
+  BOOST_TEST(last->message == "held by the writer");
+  BOOST_TEST(buffer.at(0)->message == "c");
+  BOOST_TEST(buffer.at(1)->message == "d");
+  buffer.push(hold(entry(Level::info, "S", "s", "e")));
+  buffer.push(hold(entry(Level::info, "S", "s", "f")));
+  BOOST_TEST(spares.size() == 2u);  // at most 2: the third is freed
+  std::unique_ptr<LogEntry> reused = spares.take();
+  BOOST_TEST(reused->message == "c");  // the newest kept first
+  BOOST_TEST(spares.take().get() == big_address);
+  BOOST_TEST(spares.take() == nullptr);
+  BOOST_TEST(spares.bytes() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(spare_entries_are_bounded_in_bytes) {
+  SpareEntries spares(100, 3 * cantina::logging::entry_bytes(LogEntry{}));
+  for (int i = 0; i < 10; ++i) spares.put(std::make_unique<LogEntry>());
+  BOOST_TEST(spares.size() == 3u);
+  LogEntry wide;
+  wide.message = std::string(100'000, 'x');  // given back before it is weighed
+  spares.put(std::make_unique<LogEntry>(std::move(wide)));
+  BOOST_TEST(spares.size() == 3u);
+  BOOST_TEST(spares.bytes() == 3 * cantina::logging::entry_bytes(LogEntry{}));
 }
 
 BOOST_AUTO_TEST_CASE(entry_source_and_fields_count_in_the_bytes) {
-  RingBuffer<LogEntry, cantina::logging::EntryRingTraits> buffer(2, 1 << 20);
+  SpareEntries spares(8, 1 << 20);
+  EntryRing buffer(2, 1 << 20, EntryRingTraits{&spares});
+  const auto hold = [](LogEntry e) { return EntryHold(std::make_unique<LogEntry>(std::move(e))); };
   LogEntry large = entry(Level::info, "S", "s", "m");
   large.file = std::string(1000, 'f');
   large.function = std::string(1000, 'g');
   large.thread = std::string(1000, 't');
   for (int i = 0; i < 60; ++i) large.fields.emplace_back("key " + std::to_string(i), std::string(16 * 1024, 'v'));
-  buffer.push(entry(Level::info, "S", "s", "small"));
+  buffer.push(hold(entry(Level::info, "S", "s", "small")));
   const std::size_t small = buffer.bytes();
-  buffer.push(large);
+  buffer.push(hold(large));
   BOOST_TEST(buffer.bytes() > small + 60 * 16 * 1024 + 3000);
   // Over its 1 MiB: the older entries go, the newest is kept whole.
-  buffer.push(large);
+  buffer.push(hold(large));
   BOOST_TEST(buffer.size() == 1u);
-  BOOST_TEST(buffer.at(0).fields.size() == 60u);
-  BOOST_TEST(buffer.at(0).thread.size() == 1000u);
-  // Overwritten in place by a small entry, its buffers are given back.
-  buffer.push(entry(Level::info, "S", "s", "c"));
-  buffer.push(entry(Level::info, "S", "s", "d"));
-  BOOST_TEST(buffer.at(0).message == "c");
+  BOOST_TEST(buffer.at(0)->fields.size() == 60u);
+  BOOST_TEST(buffer.at(0)->thread.size() == 1000u);
+  // Pushed out by small entries, its memory is given back.
+  buffer.push(hold(entry(Level::info, "S", "s", "c")));
+  buffer.push(hold(entry(Level::info, "S", "s", "d")));
+  BOOST_TEST(buffer.at(0)->message == "c");
   BOOST_TEST(buffer.bytes() < 64 * 1024u);
+  BOOST_TEST(spares.bytes() < 64 * 1024u);
 }
 
 BOOST_AUTO_TEST_CASE(history_filter_checks_the_minimum_level) {

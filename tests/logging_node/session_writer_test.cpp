@@ -53,7 +53,7 @@ struct Running {
     if (thread.joinable()) stop();
   }
   void push(LogEntry e) {
-    const bool pushed = queue.try_push(WriterItem{std::make_unique<LogEntry>(std::move(e)), false});
+    const bool pushed = queue.try_push(WriterItem{EntryHold(std::make_unique<LogEntry>(std::move(e))), false});
     BOOST_REQUIRE(pushed);
   }
   void stop() {

@@ -19,13 +19,15 @@ namespace cantina::logging {
 using bus::EntryKind;
 using bus::Level;
 
-// How many EntryHolds share an entry. Not copied with it: a copy is not shared.
+// How many EntryHolds share an entry, and its memory (entry_bytes) when the first
+// took it. Not copied with it: a copy is not shared.
 struct HoldCount {
   HoldCount() noexcept = default;
   HoldCount(const HoldCount&) noexcept {}
   HoldCount& operator=(const HoldCount&) noexcept { return *this; }
   ~HoldCount() = default;
   std::atomic<std::uint32_t> count{0};
+  std::size_t bytes = 0;
 };
 
 struct LogEntry {
@@ -136,7 +138,9 @@ class EntryHold {
   EntryHold() noexcept = default;
   EntryHold(std::nullptr_t) noexcept {}  // NOLINT(google-explicit-constructor): WriterItem{nullptr, ...}
   explicit EntryHold(std::unique_ptr<LogEntry> entry) noexcept : entry_(entry.release()) {
-    if (entry_ != nullptr) entry_->holds.count.store(1, std::memory_order_relaxed);
+    if (entry_ == nullptr) return;
+    entry_->holds.count.store(1, std::memory_order_relaxed);
+    entry_->holds.bytes = entry_bytes(*entry_);
   }
   EntryHold(const EntryHold& other) noexcept : entry_(other.entry_) {
     if (entry_ != nullptr) entry_->holds.count.fetch_add(1, std::memory_order_relaxed);
@@ -164,6 +168,8 @@ class EntryHold {
     return nullptr;
   }
 
+  // The entry's memory: entry_bytes, weighed once (it does not change while held).
+  std::size_t bytes() const noexcept { return entry_ != nullptr ? entry_->holds.bytes : 0; }
   const LogEntry& operator*() const noexcept { return *entry_; }
   const LogEntry* operator->() const noexcept { return entry_; }
   explicit operator bool() const noexcept { return entry_ != nullptr; }
@@ -184,6 +190,7 @@ class SpareEntries {
     trim_for_reuse(*entry);
     const std::size_t bytes = entry_bytes(*entry);
     if (bytes_ + bytes > max_bytes_) return;
+    entry->holds.bytes = bytes;  // weighed once: no one changes it here
     bytes_ += bytes;
     entries_.push_back(std::move(entry));
   }
@@ -192,7 +199,7 @@ class SpareEntries {
     if (entries_.empty()) return nullptr;
     std::unique_ptr<LogEntry> entry = std::move(entries_.back());
     entries_.pop_back();
-    bytes_ -= entry_bytes(*entry);
+    bytes_ -= entry->holds.bytes;
     return entry;
   }
   std::size_t size() const noexcept { return entries_.size(); }
@@ -211,7 +218,7 @@ class SpareEntries {
 struct EntryRingTraits {
   SpareEntries* spares = nullptr;
 
-  static std::size_t heap_bytes(const EntryHold& slot) noexcept { return slot ? entry_bytes(*slot) : 0; }
+  static std::size_t heap_bytes(const EntryHold& slot) noexcept { return slot.bytes(); }
   void assign(EntryHold& slot, const EntryHold& value) const {
     release(slot);
     slot = value;

@@ -37,7 +37,7 @@ struct WriterItem {
 // What an item of the writer queue weighs: its entry's memory, or its marks'.
 struct WriterItemWeight {
   std::size_t operator()(const WriterItem& item) const noexcept {
-    if (item.entry) return entry_bytes(*item.entry);
+    if (item.entry) return item.entry.bytes();
     if (!item.marks) return 0;
     std::size_t bytes = item.marks->capacity() * sizeof(SequenceMark);
     for (const SequenceMark& mark : *item.marks) bytes += heap_bytes(mark.service);

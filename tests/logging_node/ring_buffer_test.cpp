@@ -235,11 +235,11 @@ BOOST_AUTO_TEST_CASE(entry_source_and_fields_count_in_the_bytes) {
   large.file = std::string(1000, 'f');
   large.function = std::string(1000, 'g');
   large.thread = std::string(1000, 't');
-  for (int i = 0; i < 60; ++i) large.fields.emplace_back("key " + std::to_string(i), std::string(16 * 1024, 'v'));
+  for (int i = 0; i < 60; ++i) large.fields.emplace_back("key " + std::to_string(i), std::string(std::size_t{16} * 1024, 'v'));
   buffer.push(hold(entry(Level::info, "S", "s", "small")));
   const std::size_t small = buffer.bytes();
   buffer.push(hold(large));
-  BOOST_TEST(buffer.bytes() > small + 60 * 16 * 1024 + 3000);
+  BOOST_TEST(buffer.bytes() > small + std::size_t{60} * 16 * 1024 + 3000);
   // Over its 1 MiB: the older entries go, the newest is kept whole.
   buffer.push(hold(large));
   BOOST_TEST(buffer.size() == 1u);

@@ -6,12 +6,14 @@
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <sstream>
 #include <utility>
 
+#include "cantina/bus/tally.h"
 #include "cantina/bus/topics.h"
 
 namespace cantina::busd {
@@ -44,6 +46,13 @@ constexpr std::size_t kMaxPublishers = 10000;
 constexpr std::chrono::milliseconds kRestateDelay{1000};
 constexpr std::chrono::seconds kRestateWindow{60};
 constexpr std::chrono::milliseconds kRoundSpacing{300};
+
+// Ended publishers (see the header): how often the tallies are read, how long a
+// tally's process must have been gone before its number is stated, and the
+// directory entries read at most per sweep.
+constexpr std::chrono::milliseconds kTallySweep{1000};
+constexpr std::chrono::milliseconds kTallyGrace{1000};
+constexpr std::size_t kMaxTallyEntries = 4096;
 
 // Whether a subscription to `prefix` takes log messages ("/log/<service>...").
 bool takes_log_messages(std::string_view prefix) {
@@ -143,6 +152,7 @@ void Forwarder::run(zmq::socket_t& control) {
     const auto now = Clock::now();
     if (now - last_look_ >= kSampleInterval) look_at_peers();
     if ((next_round_ && now >= *next_round_) || owed_next_ < owed_.size()) restate();
+    sweep_tallies();
     report_if_due();
   }
 }
@@ -423,6 +433,52 @@ void Forwarder::report_if_due() {
     reported = true;
   }
   if (reported) last_report_ = now;
+}
+
+void Forwarder::sweep_tallies() {
+  const auto now = Clock::now();
+  if (tally_dir_.empty() || now - last_sweep_ < kTallySweep) return;
+  last_sweep_ = now;
+  bus::TallyScan scan = bus::scan_tallies(tally_dir_, kMaxTallyEntries);
+  std::unordered_map<std::string, Clock::time_point> still;
+  for (const bus::EndedPublisher& ended : scan.ended) {
+    std::string path = ended.path.string();
+    const auto found = ended_since_.find(path);
+    const Clock::time_point since = found == ended_since_.end() ? now : found->second;
+    if (now - since < kTallyGrace) {
+      still.emplace(std::move(path), since);
+      continue;
+    }
+    key_.assign(ended.service);
+    key_ += '\0';
+    key_.append(reinterpret_cast<const char*>(&ended.publisher_id), sizeof ended.publisher_id);
+    const auto reached = reached_.find(key_);
+    const std::uint64_t forwarded = reached == reached_.end() ? 0 : reached->second.highest;
+    if (ended.last_sequence > forwarded) {
+      encoder_.encode({}, ended.publisher_id, ended.last_sequence, statement_,
+                      bus::LogBatchShared{ended.service, {}, {}, 0});
+      const std::string topic = bus::topics::log_batch_topic(ended.service);
+      const std::size_t cost = topic.size() + statement_.size() + 2 * kFrameOverheadBytes;
+      if (held.now() + cost > options_.max_queue_bytes) {  // the next sweep, as the budget allows
+        still.emplace(std::move(path), since);
+        continue;
+      }
+      frames_.clear();
+      frames_.emplace_back(topic.data(), topic.size());
+      frames_.emplace_back(statement_.data(), statement_.size());
+      send_held(cost);
+      if (reached != reached_.end()) {
+        // Known here: what it never sent is certain (without it, the node alone can tell).
+        report_("service " + ended.service + " (pid " + std::to_string(ended.pid) + ") ended without sending its " +
+                std::to_string(ended.last_sequence - forwarded) + " last record(s), sequences " +
+                std::to_string(forwarded + 1) + "-" + std::to_string(ended.last_sequence) +
+                " (killed?): stated for the logging node, which counts them lost");
+        reached->second.highest = ended.last_sequence;
+      }
+    }
+    (void)::unlink(path.c_str());
+  }
+  ended_since_ = std::move(still);
 }
 
 }  // namespace cantina::busd

@@ -37,6 +37,14 @@
 // that other subscribers already hold (ZMQ_XPUB_VERBOSER). A node that has
 // everything ignores them; one that missed records reports them lost.
 //
+// Ended publishers (bus/include/cantina/bus/tally.h): every kTallySweep the
+// loop reads the tallies of the Loggers on this machine. A tally whose process
+// is gone, still there kTallyGrace later (what that process sent has passed
+// meanwhile), says the last sequence number it used: if that is more than the
+// loop forwarded of it, the loop states it on the publisher's behalf (an empty
+// LogRecordBatch, as restating does) and reports what the service never sent,
+// so that the logging node counts those records lost. Then the file goes.
+//
 // Publish rights (LAN mode): each message carries its sender's CURVE key as the
 // "User-Id" property (CurveGuard); a key may publish only what its
 // PublishRights allow. Anything else is dropped and counted per key. Messages
@@ -50,6 +58,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -97,6 +106,10 @@ class Forwarder {
   Forwarder(zmq::context_t& context, zmq::socket_t& frontend, zmq::socket_t& backend, ForwarderOptions options,
             Report report, std::function<void()> on_refused_handshake = {});
 
+  // Reads the tallies in `directory` (bus::tally_directory() of the bound
+  // publish endpoint; empty: none) from now on.
+  void watch_tallies(std::filesystem::path directory) { tally_dir_ = std::move(directory); }
+
   // Forwards until a message arrives on `control` (or the context ends).
   void run(zmq::socket_t& control);
 
@@ -135,6 +148,8 @@ class Forwarder {
   void look_at_peers();
   void relieve();
   void report_if_due();
+  // States the last numbers of publishers whose process ended (see above).
+  void sweep_tallies();
 
   zmq::socket_t& frontend_;
   zmq::socket_t& backend_;
@@ -156,6 +171,10 @@ class Forwarder {
   std::size_t owed_next_ = 0;
   bus::LogBatchEncoder encoder_;
   std::string statement_;
+  std::filesystem::path tally_dir_;
+  std::chrono::steady_clock::time_point last_sweep_{};
+  // Tallies found ended, by path: since when (bounded by the entries a sweep reads).
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> ended_since_;
   std::map<int, Peer> peers_;  // by socket descriptor
   std::chrono::steady_clock::time_point last_look_{};
   std::chrono::steady_clock::time_point last_report_{};

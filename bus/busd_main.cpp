@@ -134,6 +134,8 @@ int main(int argc, char** argv) {
   });
   bind_or_exit(frontend, config.bus.publish_endpoint, "publish");
   bind_or_exit(backend, config.bus.subscribe_endpoint, "subscribe");
+  // The Loggers of this machine that connect to the publish endpoint keep their tallies there.
+  forwarder.watch_tallies(cantina::bus::tally_directory(frontend.get(zmq::sockopt::last_endpoint)));
 
   zmq::socket_t control_server(context, zmq::socket_type::pair);
   control_server.bind("inproc://busd-control");

@@ -68,6 +68,8 @@ Logger::Logger(zmq::context_t& context, LoggerOptions options)
   options_.queue_capacity = std::max<std::size_t>(options_.queue_capacity, 1);
   options_.max_record_bytes = std::clamp(options_.max_record_bytes, kMinRecordBytesSetting, kMaxRecordBytesSetting);
   queue_.resize(std::min<std::size_t>(options_.queue_capacity, 1024));
+  tally_ =
+      std::make_unique<PublisherTally>(tally_directory(options_.publish_endpoint), options_.service, publisher_id_);
   // Create the sockets here so that a bad endpoint throws in the caller's thread;
   // they move to the background thread, which alone uses them from then on.
   zmq::socket_t publisher(context_, zmq::socket_type::xpub);
@@ -90,6 +92,12 @@ Logger::Logger(zmq::context_t& context, LoggerOptions options)
     pthread_setname_np(pthread_self(), "cantina-logger");  // as top -H and /proc show it
     Sender(*this, std::move(publisher), std::move(control), std::move(receipt_topic)).run();
   });
+  if (!tally_->error().empty()) {
+    warning(
+        "cannot keep this process's sequence tally ({}): records it still holds if it is killed "
+        "will not be counted as lost",
+        tally_->error());
+  }
 }
 
 Logger::~Logger() {
@@ -180,6 +188,7 @@ bool Logger::enqueue(std::int64_t timestamp_ns, Level level, std::string_view me
   {
     std::lock_guard lock(mutex_);
     const std::uint64_t sequence = next_sequence_++;
+    tally_->note(sequence);  // spent even if the record is dropped below: the node counts it
     if (queued_ >= options_.queue_capacity || stopping_) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return false;

@@ -74,7 +74,12 @@ void Logger::Sender::run() {
   if (sequence_unstated() && !subscribed_) wait_for_late_subscriber();
   if (sequence_unstated() && subscribed_) send_views(last_used_sequence_);
   const bool sent_any = stated_sequence_ != 0 || logger_.published_.load(std::memory_order_relaxed) != 0;
-  if (sent_any && subscribed_) wait_for_receipt();
+  const bool delivered = sent_any && subscribed_ && wait_for_receipt();
+  // The bus has all of it (or nothing was numbered): no tally for busd to state.
+  // Otherwise the file stays, and busd states its last number once this
+  // process is gone (a node that has everything ignores that).
+  std::lock_guard lock(logger_.mutex_);
+  if (delivered || logger_.next_sequence_ == 1) logger_.tally_->remove();
 }
 
 void Logger::Sender::read_subscriptions() {
@@ -197,8 +202,8 @@ void Logger::Sender::start_shutdown_clock() {
   if (late_give_up_ns_ == 0) late_give_up_ns_ = monotonic_ns() + to_ns(logger_.options_.shutdown_timeout);
 }
 
-void Logger::Sender::wait_for_receipt() {
-  if (control_ == nullptr) return;
+bool Logger::Sender::wait_for_receipt() {
+  if (control_ == nullptr) return false;
   start_shutdown_clock();
   std::int64_t next_send_ns = 0;
   for (std::int64_t now = monotonic_ns(); now < late_give_up_ns_; now = monotonic_ns()) {
@@ -211,8 +216,9 @@ void Logger::Sender::wait_for_receipt() {
     }
     const std::int64_t wait_ns = std::min(next_send_ns, late_give_up_ns_) - now;
     auto message = control_->receive(std::chrono::milliseconds(wait_ns / 1'000'000 + 1));
-    if (message && message->topic == receipt_topic_) return;  // level requests are too late now
+    if (message && message->topic == receipt_topic_) return true;  // level requests are too late now
   }
+  return false;
 }
 
 void Logger::Sender::publish_batch() {

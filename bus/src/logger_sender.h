@@ -74,7 +74,8 @@ class Logger::Sender {
   // At shutdown, after the last message: sends the receipt until it comes back
   // on the control socket (the bus has everything before it) or the shutdown
   // timeout ends. Closing before could lose what the kernel still holds.
-  void wait_for_receipt();
+  // True if it came back.
+  bool wait_for_receipt();
   // Starts the one shutdown_timeout that every wait at shutdown shares, unless started.
   void start_shutdown_clock();
 

@@ -28,6 +28,7 @@
 #include "cantina/bus/codec.h"
 #include "cantina/bus/logger.h"
 #include "cantina/bus/socket.h"
+#include "cantina/bus/tally.h"
 #include "cantina/bus/topics.h"
 #include "integration/process.h"
 
@@ -61,6 +62,12 @@ bool eventually(Done done, std::chrono::milliseconds timeout = 5s) {
   const auto deadline = Clock::now() + timeout;
   while (!done() && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
   return done();
+}
+
+// Whether the Logger `publisher` of the bus at `endpoint` has its tally file (tally.h).
+bool has_tally(const std::string& endpoint, std::uint64_t publisher) {
+  const std::string name = fmt::format("{:016x}.tally", publisher);
+  return std::filesystem::exists(bus::tally_directory(endpoint) / name);
 }
 
 // A real cantina-busd, a subscriber the test creates when it wants one, and a
@@ -392,6 +399,8 @@ BOOST_AUTO_TEST_CASE(the_destructor_sends_what_is_queued_and_states_the_last_seq
 BOOST_AUTO_TEST_CASE(a_closing_logger_waits_until_the_bus_has_its_last_records) {
   TestBus bus;
   auto log = subscribed_logger(bus, bus.options(/*control=*/true));
+  const std::uint64_t publisher = log->publisher_id();
+  BOOST_TEST(has_tally(bus.options().publish_endpoint, publisher));  // kept while it runs
   const std::string big(64 * 1024, 'x');
   constexpr int kRecords = 200;  // 13 MB: more than the kernel's buffers between the Logger and the bus
   for (int i = 0; i < kRecords; ++i) log->info("{} {}", i, big);
@@ -413,6 +422,8 @@ BOOST_AUTO_TEST_CASE(a_closing_logger_waits_until_the_bus_has_its_last_records) 
   std::uint64_t stated = last ? last->batch.last_sequence : 0;
   while (auto statement = bus.next(1s)) stated = std::max(stated, statement->batch.last_sequence);
   BOOST_TEST(stated == kRecords + 1u);  // "subscribed" and the records
+  // The bus has everything: no tally is left for busd to state (tally.h).
+  BOOST_TEST(!has_tally(bus.options().publish_endpoint, publisher));
 }
 
 // A Logger that had a subscriber but cannot hear back from the bus (frozen) waits
@@ -422,6 +433,7 @@ BOOST_AUTO_TEST_CASE(a_closing_logger_gives_up_on_its_receipt_after_the_shutdown
   auto options = bus.options(/*control=*/true);
   options.shutdown_timeout = 1s;
   auto log = subscribed_logger(bus, options);
+  const std::uint64_t publisher = log->publisher_id();
   log->info("last words");
   BOOST_REQUIRE(log->flush(10s));
   bus.freeze(true);
@@ -431,6 +443,8 @@ BOOST_AUTO_TEST_CASE(a_closing_logger_gives_up_on_its_receipt_after_the_shutdown
   bus.freeze(false);
   BOOST_TEST(took >= 900ms);
   BOOST_TEST(took < 3s);
+  // Not known to have reached the bus: its tally stays, for busd to state.
+  BOOST_TEST(has_tally(options.publish_endpoint, publisher));
 }
 
 BOOST_AUTO_TEST_CASE(an_idle_logger_sleeps_until_a_record_or_a_level_change) {

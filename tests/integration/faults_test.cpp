@@ -24,6 +24,7 @@
 #include "cantina/bus/codec.h"
 #include "cantina/bus/config.h"
 #include "cantina/bus/logger.h"
+#include "cantina/bus/tally.h"
 #include "integration/bus_client.h"
 #include "integration/process.h"
 
@@ -317,6 +318,76 @@ BOOST_AUTO_TEST_CASE(publishers_and_subscribers_reconnect_when_the_bus_restarts)
   // ...and whatever the dead bus swallowed is counted, not silently gone.
   BOOST_TEST(received + reported_lost == sent);
   BOOST_TEST((reports > 0) == (received < sent));
+}
+
+// A service killed (SIGKILL) while its Logger still holds records it has not
+// sent (they wait for the unwatched linger): its tally outlives it, busd states
+// its last number for it, and the node counts every record it never got.
+BOOST_AUTO_TEST_CASE(a_killed_service_s_unsent_records_are_counted_lost) {
+  TempDir dir;
+  const std::string publish = "tcp://127.0.0.1:" + std::to_string(free_port());
+  const std::string subscribe = "tcp://127.0.0.1:" + std::to_string(free_port());
+  write_file(dir.path() / "bus.toml", "");
+  Process busd({bin("cantina-busd"), "--config", (dir.path() / "bus.toml").string(), "--publish", publish,
+                "--subscribe", subscribe},
+               dir.path() / "busd.out");
+  BOOST_REQUIRE(busd.wait_for_output("subscribe endpoint", 10s));
+  const auto config = dir.path() / "cantina.toml";
+  write_file(config, "[bus]\npublish_endpoint = \"" + publish + "\"\nsubscribe_endpoint = \"" + subscribe +
+                         "\"\n[logging]\nsession_file_path = \"" + (dir.path() / "logs").string() +
+                         "\"\nquery_endpoint = \"\"\ndeduplication_window = 0\n");
+  Process logd({bin("cantina-logd"), "--config", config.string()}, dir.path() / "logd.out");
+  BOOST_REQUIRE(wait_for_status(subscribe, "logging_service", bus::ServiceState::running, 15s));
+  // Its "ready" record goes at once (flushed); then 40 records that wait up to 1 s.
+  constexpr std::uint64_t kRecords = 40;
+  Process service(
+      {bin("cantina-bench-load"), "publish", "--publish", publish, "--service", "doomed", "--publisher", "0", "--count",
+       std::to_string(kRecords), "--rate", "0", "--tag", "kill", "--linger-unwatched", "1000", "--idle-seconds", "60"},
+      dir.path() / "service.out");
+  BOOST_REQUIRE(service.wait_for_output("ready", 15s));
+  std::this_thread::sleep_for(100ms);
+  BOOST_TEST(service.stop(SIGKILL) == 128 + SIGKILL);
+  const auto log_file = [&] {
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "logs")) {
+      if (entry.path().extension() == ".log") return entry.path();
+    }
+    return std::filesystem::path();
+  };
+  const std::regex lost_report(R"(lost (\d+) records from doomed \()");
+  // busd looks once a second and waits a second more for what the service sent.
+  std::vector<std::string> lines;
+  std::uint64_t reported_lost = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    lines = read_lines(log_file());
+    reported_lost = 0;
+    for (const auto& line : lines) {
+      std::smatch match;
+      if (std::regex_search(line, match, lost_report)) reported_lost += std::stoull(match[1]);
+    }
+    const std::uint64_t received = count_containing(lines, "bench kill p0 ");
+    if (received + reported_lost == kRecords + 1) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  const std::uint64_t received = count_containing(lines, "bench kill p0 ");
+  BOOST_TEST_MESSAGE("in the file " << received << ", reported lost " << reported_lost);
+  BOOST_TEST(count_containing(lines, "bench kill p0 ready") == 1u);
+  BOOST_TEST(received + reported_lost == kRecords + 1);  // every number it used, once
+  BOOST_TEST(reported_lost > 0u);                        // it died within its linger
+  // busd says why, in the same file.
+  BOOST_TEST(count_containing(lines, "service doomed (pid ") == 1u);
+  BOOST_TEST(count_containing(lines, "ended without sending its " + std::to_string(reported_lost) + " last record") ==
+             1u);
+  // Its tally is gone once stated.
+  const auto tallies = bus::tally_directory(publish);
+  BOOST_REQUIRE(!tallies.empty());
+  std::size_t doomed_tallies = 0;
+  if (std::filesystem::exists(tallies)) {
+    for (const auto& entry : std::filesystem::directory_iterator(tallies)) {
+      if (read_file(entry.path()).find("doomed") != std::string::npos) ++doomed_tallies;
+    }
+  }
+  BOOST_TEST(doomed_tallies == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(a_frozen_web_bridge_costs_the_logging_node_nothing) {

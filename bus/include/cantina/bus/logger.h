@@ -72,6 +72,7 @@
 #include "cantina/bus/format.h"
 #include "cantina/bus/level.h"
 #include "cantina/bus/limits.h"
+#include "cantina/bus/tally.h"
 
 namespace cantina::bus {
 
@@ -286,12 +287,15 @@ class Logger {
   std::vector<Pending> queue_;       // slots; the first queued_ are waiting; guarded by mutex_
   std::size_t queued_ = 0;           // guarded by mutex_
   std::uint64_t next_sequence_ = 1;  // guarded by mutex_
-  std::uint64_t in_flight_ = 0;      // taken by the thread, not yet sent; guarded
-  bool stopping_ = false;            // guarded by mutex_
-  bool sleeping_ = false;            // lingering on wake_ for more records; guarded by mutex_
-  bool idle_ = false;                // in its idle poll(2) (nothing queued); guarded by mutex_
-  int idle_fd_ = -1;                 // eventfd that ends the idle poll(2)
-  bool urgent_ = false;              // ERROR/CRITICAL queued or flush() waiting: no linger; guarded
+  // Where the last number used outlives the process (tally.h); note() and
+  // remove() under mutex_.
+  std::unique_ptr<PublisherTally> tally_;
+  std::uint64_t in_flight_ = 0;  // taken by the thread, not yet sent; guarded
+  bool stopping_ = false;        // guarded by mutex_
+  bool sleeping_ = false;        // lingering on wake_ for more records; guarded by mutex_
+  bool idle_ = false;            // in its idle poll(2) (nothing queued); guarded by mutex_
+  int idle_fd_ = -1;             // eventfd that ends the idle poll(2)
+  bool urgent_ = false;          // ERROR/CRITICAL queued or flush() waiting: no linger; guarded
 
   std::atomic<std::uint64_t> logged_{0};
   std::atomic<std::uint64_t> published_{0};

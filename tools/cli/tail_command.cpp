@@ -265,6 +265,9 @@ int tail_command(const Arguments& args) {
     if (filter.services.empty()) prefixes.emplace_back(bus::topics::kLogPrefix);
     for (const auto& service : filter.services) prefixes.push_back(bus::topics::log_topic(service));
   }
+  // Following live, tail watches as the dashboard does: the Loggers see the
+  // subscription and send within their watched linger (5 ms), not the unwatched one.
+  if (follow) prefixes.emplace_back(bus::topics::kWatching);
   const std::string bus_endpoint = parsed.value("--bus").value_or(config.bus.subscribe_endpoint);
   const std::string query_endpoint = parsed.value("--query").value_or(config.logging.query_endpoint);
   // Live records carry the service id: shown with the display name the logging node gives it.

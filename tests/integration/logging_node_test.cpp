@@ -431,7 +431,7 @@ BOOST_AUTO_TEST_CASE(a_demo_session_file_reads_in_time_order) {
   // The demo's five services, and a sixth that repeats itself between their
   // records (stamped just after a demo record, and sent once it has passed the
   // bus), so that summaries are made all along: here 900 ms after a repeat, while
-  // the next demo record waits in its Logger (its linger, 200 ms); a summary
+  // the next demo record waits in its Logger (its linger, 1000 ms); a summary
   // stamped with the time it is made would come before it in the file.
   TempDir dir;
   Bus bus(dir.path());

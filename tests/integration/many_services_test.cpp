@@ -118,7 +118,7 @@ BOOST_AUTO_TEST_CASE(fifty_services_land_exactly_once_and_wake_the_node_as_one_d
 // While the node gathers its wake-ups (no one watches, other services trickle),
 // ERROR records are not held back, neither by their Logger nor by the node nor by
 // its writer: a burst of them is in the session file within a few milliseconds,
-// well before the Logger's linger (200 ms) or the writer's (100 ms) would send it.
+// well before the Logger's linger (1000 ms) or the writer's (100 ms) would send it.
 BOOST_AUTO_TEST_CASE(a_burst_of_errors_is_written_at_once_while_the_node_gathers) {
   TempDir dir;
   Bus bus(dir.path());

@@ -31,7 +31,7 @@ struct BusConfig {
   // Longest a Logger holds a record for others to share its message, while someone
   // watches live (the dashboard) and while no one does.
   std::uint32_t logger_linger_ms = 5;
-  std::uint32_t logger_linger_unwatched_ms = 200;
+  std::uint32_t logger_linger_unwatched_ms = 1000;
   // Longest message a record keeps; a longer one is cut with a marker (limits.h).
   std::uint32_t max_record_bytes = kDefaultMaxRecordBytes;
   // What cantina-busd holds for subscribers that read slowly, all together.

@@ -90,7 +90,7 @@ struct LoggerOptions {
   // logging node holds while it streams /dashboard/log), else batch_linger_unwatched:
   // fewer, larger messages cost every node less, and only a live view needs haste.
   std::chrono::milliseconds batch_linger{5};
-  std::chrono::milliseconds batch_linger_unwatched{200};
+  std::chrono::milliseconds batch_linger_unwatched{1000};
   // A longer message is cut to this many bytes with a visible marker (limits.h),
   // whoever logs it; [bus] max_record_bytes. Kept within kMinRecordBytesSetting
   // and kMaxRecordBytesSetting.

@@ -34,7 +34,7 @@ Scenarios
               latency. Last, --idle-services (50) services that log nothing: the logging
               node's CPU and wake-ups beside the node alone (--idle-seconds each).
               --linger-unwatched MS runs the services' Loggers with that wait while no
-              one watches (200 by default), to weigh CPU against a record's wait.
+              one watches (1000 by default), to weigh CPU against a record's wait.
   search      one session file of --search-mib MiB (1,024), indexed by cantina-logd: a regex
               search over it with `cantina logs --grep` beside ripgrep and `grep -E` (the
               same matches), seeking to a minute (`logs --since T --until T+59s`, --seeks
@@ -201,7 +201,8 @@ def main(argv=None):
                         help="services: length of the phase with a dashboard subscriber (default 10)")
     parser.add_argument("--linger-unwatched", type=int, metavar="MS",
                         help="services: the services' Loggers (and the node) use this [bus] "
-                             "logger_linger_unwatched_ms, 0 to 1000 (default: the Logger's, 200)")
+                             "logger_linger_unwatched_ms, 0 to 1000 (default: the build's own, 1000 since "
+                             "ce35a00)")
     parser.add_argument("--search-mib", type=int, help="search: size of the session file, MiB (default 1,024)")
     parser.add_argument("--search-rounds", type=int, help="search: timings of each command (default 5)")
     parser.add_argument("--seeks", type=int, help="search: random minutes to seek to (default 10)")

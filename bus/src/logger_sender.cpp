@@ -25,6 +25,14 @@ constexpr std::chrono::milliseconds kLingerGrid{200};
 // How often a Logger holding records looks for a subscriber.
 constexpr std::chrono::milliseconds kHoldPoll{10};
 
+// How long after its start a Logger states the tallies of publishers that had
+// ended by then (what they sent has passed the bus long before), and the
+// directory entries it reads at most. Longer than busd's sweep and grace, so
+// that where busd runs it states them first, with its report of what they never
+// sent.
+constexpr std::chrono::milliseconds kOrphanGrace{5000};
+constexpr std::size_t kMaxOrphanEntries = 1024;
+
 // How often a closing Logger sends its receipt again while it waits for it.
 constexpr std::chrono::milliseconds kReceiptResend{100};
 
@@ -52,7 +60,13 @@ Logger::Sender::Sender(Logger& logger, zmq::socket_t publisher, std::unique_ptr<
       shared_{logger.options_.service, host_name(), logger.options_.logger_name, static_cast<std::uint32_t>(getpid())},
       hold_deadline_ns_(monotonic_ns() + to_ns(logger.options_.hold_until_subscribed)),
       watched_linger_ns_(to_ns(logger.options_.batch_linger)),
-      unwatched_linger_ns_(to_ns(logger.options_.batch_linger_unwatched)) {}
+      unwatched_linger_ns_(to_ns(logger.options_.batch_linger_unwatched)) {
+  if (logger.tally_->active()) {
+    tally_dir_ = tally_directory(logger.options_.publish_endpoint);
+    orphans_ = scan_tallies(tally_dir_, kMaxOrphanEntries).ended;
+    if (!orphans_.empty()) orphans_due_ns_ = monotonic_ns() + to_ns(kOrphanGrace);
+  }
+}
 
 void Logger::Sender::run() {
   for (;;) {
@@ -68,6 +82,7 @@ void Logger::Sender::run() {
     if (stopping && !subscribed_ && batch_size_ > 0) wait_for_late_subscriber();
     publish_batch();
     heartbeat(batch_size_ > 0);
+    state_orphans();
     if (finish_round(stopping)) break;
   }
   // The last number, which alone shows what was dropped for want of a subscriber.
@@ -304,6 +319,26 @@ void Logger::Sender::heartbeat(bool published) {
     send_views(last_used_sequence_);
     published_since_stated_ = false;
   }
+}
+
+void Logger::Sender::state_orphans() {
+  if (orphans_due_ns_ == 0 || !subscribed_ || monotonic_ns() < orphans_due_ns_) return;
+  orphans_due_ns_ = 0;
+  for (const EndedPublisher& ended : scan_tallies(tally_dir_, kMaxOrphanEntries).ended) {
+    const bool ended_at_start = std::any_of(orphans_.begin(), orphans_.end(), [&](const EndedPublisher& orphan) {
+      return orphan.path == ended.path && orphan.pid == ended.pid;
+    });
+    if (!ended_at_start || ended.last_sequence == 0) continue;
+    encoder_.encode({}, ended.publisher_id, ended.last_sequence, orphan_payload_,
+                    LogBatchShared{ended.service, {}, {}, 0});
+    const std::string topic = topics::log_batch_topic(ended.service);
+    if (publisher_.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait) &&
+        publisher_.send(zmq::buffer(orphan_payload_), zmq::send_flags::dontwait)) {
+      (void)::unlink(ended.path.c_str());
+    }
+  }
+  orphans_.clear();
+  orphans_.shrink_to_fit();
 }
 
 bool Logger::Sender::finish_round(bool stopping) {

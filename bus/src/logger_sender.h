@@ -9,7 +9,10 @@
 //      queued, linger for more (linger); then take the queue (take_batch), unless
 //      records are held until a subscriber is known (wait_for_subscriber);
 //   3. publish what was taken in messages of at most kMaxBatchBytes (publish_batch);
-//   4. state the last sequence number when due (heartbeat).
+//   4. state the last sequence number when due (heartbeat);
+//   5. once, kOrphanGrace after start: state the last numbers of the tallies of
+//      this bus's other publishers that had ended when it started and are still
+//      there (state_orphans; tally.h), for the hosts where no busd reads them.
 // It ends once the Logger stops and the queue is drained, stating the last
 // sequence number one more time and, if it had a subscriber, waiting for its
 // receipt to come back through the bus.
@@ -20,6 +23,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +34,7 @@
 #include "cantina/bus/codec.h"
 #include "cantina/bus/logger.h"
 #include "cantina/bus/socket.h"
+#include "cantina/bus/tally.h"
 
 namespace cantina::bus {
 
@@ -92,6 +97,10 @@ class Logger::Sender {
   void heartbeat(bool published);
   // Records were taken or numbers used since the last sequence number stated.
   bool sequence_unstated() const noexcept { return published_since_stated_ || last_used_sequence_ > stated_sequence_; }
+  // Once subscribed and kOrphanGrace after start: states the last number of each
+  // tally that had ended at start and still has, then removes it (a node that
+  // has them all ignores it; busd may state the same number: no harm).
+  void state_orphans();
   // Ends a round: nothing in flight. True if the thread is done (stopping and drained).
   bool finish_round(bool stopping);
 
@@ -126,6 +135,11 @@ class Logger::Sender {
   std::int64_t next_heartbeat_ns_ = 0;    // monotonic; when to state the last sequence
 
   std::uint64_t last_request_id_ = 0;  // of the last level change applied (resends are skipped)
+
+  std::filesystem::path tally_dir_;      // this bus's tallies (empty: none kept)
+  std::vector<EndedPublisher> orphans_;  // tallies that had ended at start
+  std::int64_t orphans_due_ns_ = 0;      // monotonic; 0: nothing to state
+  std::string orphan_payload_;
 };
 
 }  // namespace cantina::bus

@@ -390,6 +390,64 @@ BOOST_AUTO_TEST_CASE(a_killed_service_s_unsent_records_are_counted_lost) {
   BOOST_TEST(doomed_tallies == 0u);
 }
 
+// Where no busd reads the tallies (a LAN host that runs only its services; here a
+// busd told not to), the next Logger started on the bus states a killed
+// service's tally for it, kOrphanGrace (5 s) after its own start.
+BOOST_AUTO_TEST_CASE(without_busd_the_next_service_started_states_a_killed_one_s_tally) {
+  TempDir dir;
+  const std::string publish = "tcp://127.0.0.1:" + std::to_string(free_port());
+  const std::string subscribe = "tcp://127.0.0.1:" + std::to_string(free_port());
+  write_file(dir.path() / "bus.toml", "");
+  Process busd({"/usr/bin/env", "CANTINA_TALLY_DIR=off", bin("cantina-busd"), "--config",
+                (dir.path() / "bus.toml").string(), "--publish", publish, "--subscribe", subscribe},
+               dir.path() / "busd.out");
+  BOOST_REQUIRE(busd.wait_for_output("subscribe endpoint", 10s));
+  const auto config = dir.path() / "cantina.toml";
+  write_file(config, "[bus]\npublish_endpoint = \"" + publish + "\"\nsubscribe_endpoint = \"" + subscribe +
+                         "\"\n[logging]\nsession_file_path = \"" + (dir.path() / "logs").string() +
+                         "\"\nquery_endpoint = \"\"\ndeduplication_window = 0\n");
+  Process logd({bin("cantina-logd"), "--config", config.string()}, dir.path() / "logd.out");
+  BOOST_REQUIRE(wait_for_status(subscribe, "logging_service", bus::ServiceState::running, 15s));
+  constexpr std::uint64_t kRecords = 40;
+  Process service(
+      {bin("cantina-bench-load"), "publish", "--publish", publish, "--service", "doomed", "--publisher", "0", "--count",
+       std::to_string(kRecords), "--rate", "0", "--tag", "kill", "--linger-unwatched", "1000", "--idle-seconds", "60"},
+      dir.path() / "service.out");
+  BOOST_REQUIRE(service.wait_for_output("ready", 15s));
+  std::this_thread::sleep_for(100ms);
+  BOOST_TEST(service.stop(SIGKILL) == 128 + SIGKILL);
+  std::this_thread::sleep_for(3s);  // busd would have stated it by now
+  const auto log_file = [&] {
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "logs")) {
+      if (entry.path().extension() == ".log") return entry.path();
+    }
+    return std::filesystem::path();
+  };
+  BOOST_TEST(count_containing(read_lines(log_file()), "lost ") == 0u);
+  Process heir({bin("cantina-bench-load"), "publish", "--publish", publish, "--service", "heir", "--publisher", "1",
+                "--count", "1", "--rate", "0", "--tag", "heir", "--idle-seconds", "30"},
+               dir.path() / "heir.out");
+  BOOST_REQUIRE(heir.wait_for_output("ready", 15s));
+  const std::regex lost_report(R"(lost (\d+) records from doomed \()");
+  std::vector<std::string> lines;
+  std::uint64_t reported_lost = 0;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    lines = read_lines(log_file());
+    reported_lost = 0;
+    for (const auto& line : lines) {
+      std::smatch match;
+      if (std::regex_search(line, match, lost_report)) reported_lost += std::stoull(match[1]);
+    }
+    if (reported_lost > 0) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  const std::uint64_t received = count_containing(lines, "bench kill p0 ");
+  BOOST_TEST_MESSAGE("in the file " << received << ", reported lost " << reported_lost);
+  BOOST_TEST(received + reported_lost == kRecords + 1);
+  BOOST_TEST(count_containing(lines, "ended without sending") == 0u);  // busd read no tally
+}
+
 BOOST_AUTO_TEST_CASE(a_frozen_web_bridge_costs_the_logging_node_nothing) {
   TempDir dir;
   Bus bus(dir.path());

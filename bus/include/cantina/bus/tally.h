@@ -11,9 +11,11 @@
 // (on the machine of the services) reads it and states that number on the bus
 // on the publisher's behalf (an empty LogRecordBatch, as a live Logger's
 // heartbeat does), so the logging node counts every record it never got as
-// lost, and removes the file. Where no busd runs (a LAN host that runs only its
-// services), nothing reads the tallies: a killed service's unsent records there
-// go uncounted, as before.
+// lost, and removes the file. Every Logger also reads its bus's tallies when it
+// starts and, 5 s later, states those whose process had ended by then and that
+// are still there: where no busd runs (a LAN host that runs only its services)
+// the next service started on that host (a killed one's restart, most often)
+// states them. Two statements of one number do no harm.
 //
 // The reader knows a process by its pid and start time, in its own pid
 // namespace: busd and the services must share one (the supervisor starts both).

@@ -300,7 +300,7 @@ struct LoggingNode::State {
   std::vector<WriterItem> to_writer;                      // accepted this wake-up; handed to the writer at once
   DashboardStream dashboard;     // entries for /dashboard/log/batch; flushed at the end of each wake-up
   bool streaming = false;        // someone subscribes to /dashboard/log/batch (checked when the socket says so)
-  bool watching = false;         // subscribed to topics::kWatching (follows `streaming`)
+  bool watched = false;          // someone subscribes to topics::kWatching (checked as `streaming` is)
   bus::Unreported closed_early;  // the dedup filter's closed_early()
   bus::ServiceState state = bus::ServiceState::starting;
   std::string state_message;
@@ -772,17 +772,14 @@ void LoggingNode::State::on_tick(std::int64_t now_monotonic) {
 // subscriptions to the node's XPUB socket; a subscriber that appears later gets
 // the entries accepted from the next wake-up on.
 //
-// While it streams, the node also subscribes to topics::kWatching, which tells every
-// Logger that someone watches live, so that they send records sooner.
+// Someone watches live while anyone subscribes to topics::kWatching (the web
+// bridge while a browser is connected, `cantina tail` while it follows); the
+// Loggers see the same subscription and send sooner. The web bridge subscribes
+// to the dashboard entries all the time, so streaming alone says nothing of a
+// viewer: while no one watches, the node gathers its wake-ups even if it streams.
 void LoggingNode::State::update_streaming() {
   streaming = config.logging.enable_dashboard_streaming && publisher->has_subscriber(bus::topics::kDashboardLogBatch);
-  if (subscriber == nullptr || streaming == watching) return;
-  watching = streaming;
-  if (watching) {
-    subscriber->subscribe(bus::topics::kWatching);
-  } else {
-    subscriber->unsubscribe(bus::topics::kWatching);
-  }
+  watched = publisher->has_subscriber(bus::topics::kWatching);
 }
 
 void LoggingNode::State::receive_loop() {
@@ -818,9 +815,9 @@ void LoggingNode::State::receive_loop() {
   enum : std::size_t { kBus, kStop, kDashboard, kUrgentBus };
   std::array<zmq::socket_t*, 4> sockets = {&subscriber->socket(), &stop_server, &publisher->socket(),
                                            &urgent->socket()};
-  const std::size_t watched = sockets.size();
+  const std::size_t polled = sockets.size();
   std::array<pollfd, 4> fds{};
-  for (std::size_t i = 0; i < watched; ++i) fds[i] = {sockets[i]->get(zmq::sockopt::fd), POLLIN, 0};
+  for (std::size_t i = 0; i < polled; ++i) fds[i] = {sockets[i]->get(zmq::sockopt::fd), POLLIN, 0};
   bool bus_may_hold_more = true;
   std::int64_t gather_until = 0;  // monotonic; the bus is not read before (0: no wait)
   bool flood = false;             // the last read took kGatherBelow records or more
@@ -832,9 +829,9 @@ void LoggingNode::State::receive_loop() {
     const bool room = writer_has_room();
     const std::int64_t before = bus::monotonic_ns();
     bool gathered = false;  // this wake-up ends a wait
-    if (gather_until != 0 && (streaming || before >= gather_until)) {
+    if (gather_until != 0 && (watched || before >= gather_until)) {
       gather_until = 0;
-      gathered = !streaming;
+      gathered = !watched;
       bus_may_hold_more = true;  // what arrived meanwhile
     }
     const bool gathering = gather_until != 0;
@@ -843,7 +840,7 @@ void LoggingNode::State::receive_loop() {
                  : bus_may_hold_more && !gathering ? std::chrono::milliseconds(0)
                                                    : sleep_limit(before);
     if (gathering) sleep = std::min(sleep, std::chrono::milliseconds((gather_until - before) / 1'000'000 + 1));
-    if (::poll(fds.data(), watched, static_cast<int>(sleep.count())) < 0 && errno != EINTR) {
+    if (::poll(fds.data(), polled, static_cast<int>(sleep.count())) < 0 && errno != EINTR) {
       throw std::system_error(errno, std::generic_category(), "cantina-logd: poll");
     }
     if ((fds[kUrgentBus].revents & POLLIN) != 0) {
@@ -852,14 +849,14 @@ void LoggingNode::State::receive_loop() {
       while (urgent->receive(std::chrono::milliseconds(0))) woke = true;
       if (woke && gathering) {
         gather_until = 0;
-        gathered = !streaming;
+        gathered = !watched;
         bus_may_hold_more = true;
       }
     }
     if (streaming) dashboard.refill(bus::monotonic_ns());
     bool wake_writer = false;  // what this wake-up read goes to the file at once (once pushed)
     if (room && gather_until == 0 && (bus_may_hold_more || (fds[kBus].revents & POLLIN) != 0)) {
-      const bool arrival = !bus_may_hold_more && !streaming && !flood;
+      const bool arrival = !bus_may_hold_more && !watched && !flood;
       if (arrival && skip_gathers == 0) {
         gather_until = bus::monotonic_ns() + kGatherNs;  // wait for the rest of its step
       } else {
@@ -877,11 +874,11 @@ void LoggingNode::State::receive_loop() {
           // Into the writer queue message by message, so that its byte bound holds
           // (and writer_has_room() sees them); while no one watches, the writer
           // is woken once, below.
-          flush_to_writer(streaming ? WriterQueue::Wake::as_usual : WriterQueue::Wake::later);
+          flush_to_writer(watched ? WriterQueue::Wake::as_usual : WriterQueue::Wake::later);
         }
         flood = counters.received.load(std::memory_order_relaxed) - received_before >= kGatherBelow;
         if (gathered && n <= 1) skip_gathers = kSkipAfterLoneGather;
-        wake_writer = !streaming && n > 0;
+        wake_writer = !watched && n > 0;
       }
     }
     on_tick(bus::monotonic_ns());

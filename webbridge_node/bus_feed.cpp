@@ -217,6 +217,7 @@ void BusFeed::run() {
   publish_status(bus::ServiceState::running, running_message);
   std::int64_t next_heartbeat = bus::monotonic_ns() + 1'000'000'000;
   bus::Unreported frame_malformed;  // the subscriber's malformed()
+  bool watching = false;            // subscribed to topics::kWatching (a browser is connected)
   zmq::pollitem_t items[] = {{subscriber.socket().handle(), 0, ZMQ_POLLIN, 0},
                              {stop_server_.handle(), 0, ZMQ_POLLIN, 0}};
   for (;;) {
@@ -233,6 +234,18 @@ void BusFeed::run() {
       counters_.malformed.fetch_add(frames, std::memory_order_relaxed);
     }
     if (items[1].revents & ZMQ_POLLIN) break;
+    // While a browser is connected someone watches live: the Loggers (and the
+    // logging node) see the subscription to /watching and send at once rather
+    // than after their unwatched linger. Checked every poll (at most 100 ms).
+    const bool viewers = counters_.clients.load(std::memory_order_relaxed) > 0;
+    if (viewers != watching) {
+      watching = viewers;
+      if (watching) {
+        subscriber.subscribe(bus::topics::kWatching);
+      } else {
+        subscriber.unsubscribe(bus::topics::kWatching);
+      }
+    }
     if (bus::monotonic_ns() >= next_heartbeat) {
       next_heartbeat += 1'000'000'000;
       publish_status(bus::ServiceState::running, running_message);

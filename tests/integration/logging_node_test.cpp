@@ -330,9 +330,18 @@ BOOST_AUTO_TEST_CASE(loggers_send_sooner_while_someone_watches_the_dashboard) {
   BOOST_TEST(log.flush(5s));
   BOOST_TEST(receive_record(5s));
 
-  // A dashboard subscriber: the node streams and subscribes to /watching, which
-  // reaches the Logger through the bus; its records then go at once.
+  // A dashboard subscriber alone (the web bridge with no browser) is no viewer:
+  // the record still lingers.
   bus::Subscriber dashboard(context, bus.subscribe_endpoint, {std::string(bus::topics::kDashboardLog)});
+  std::this_thread::sleep_for(500ms);
+  log.info("the bridge streams to no one");
+  BOOST_TEST(!receive_record(1500ms));
+  BOOST_TEST(log.flush(5s));
+  BOOST_TEST(receive_record(5s));
+  // A live viewer subscribes to /watching (the bridge while a browser is
+  // connected, tail while it follows), which reaches the Logger through the bus;
+  // its records then go at once.
+  bus::Subscriber viewer(context, bus.subscribe_endpoint, {std::string(bus::topics::kWatching)});
   bool prompt = false;
   for (int attempt = 0; attempt < 60 && !prompt; ++attempt) {
     log.info("someone watches ({})", attempt);

@@ -494,4 +494,54 @@ BOOST_AUTO_TEST_CASE(a_record_s_source_and_fields_reach_every_view) {
   BOOST_TEST(plain_line);
 }
 
+// The bridge streams the dashboard entries all the time, but it is a live viewer
+// only while a browser is connected: then it subscribes to /watching and the
+// services' Loggers send at once; otherwise they keep their unwatched linger.
+BOOST_AUTO_TEST_CASE(loggers_send_at_once_only_while_a_browser_is_connected) {
+  TempDir dir;
+  Bus bus(dir.path());
+  LogNode node(dir.path(), bus);
+  WebBridge bridge(node);
+  zmq::context_t context;
+  bus::Subscriber raw(context, bus.subscribe_endpoint, {"/log/watched_svc"});
+  bus::LoggerOptions options;
+  options.service = "watched_svc";
+  options.publish_endpoint = bus.publish_endpoint;
+  options.hold_until_subscribed = 10s;
+  options.batch_linger = 0ms;
+  options.batch_linger_unwatched = 5s;
+  bus::Logger log(context, options);
+  auto receive_record = [&raw](std::chrono::milliseconds timeout) {
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      if (auto message = raw.receive(50ms); message && message->topic.starts_with("/log/watched_svc")) return true;
+    }
+    return false;
+  };
+  std::this_thread::sleep_for(1s);  // the bridge and the node are subscribed
+  log.info("no browser");
+  BOOST_TEST(!receive_record(1500ms));  // lingers: the bridge alone watches no one
+  BOOST_TEST(log.flush(5s));
+  BOOST_TEST(receive_record(5s));
+  {
+    WsClient browser(bridge.port);
+    BOOST_REQUIRE(browser.next());  // hello
+    bool prompt = false;
+    for (int attempt = 0; attempt < 60 && !prompt; ++attempt) {
+      log.info("a browser watches ({})", attempt);
+      prompt = receive_record(300ms);
+    }
+    BOOST_TEST(prompt);
+  }
+  // The browser left: after the bridge's next look (100 ms) and the Logger's next
+  // message, records linger again.
+  std::this_thread::sleep_for(1s);
+  log.info("the browser left");
+  BOOST_TEST(log.flush(5s));
+  while (receive_record(200ms)) {
+  }
+  log.info("no browser again");
+  BOOST_TEST(!receive_record(1500ms));
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -436,8 +436,11 @@ int run_dash_sub(bench::Args& args) {
   args.finish(kTool);
 
   zmq::context_t context(1);
+  // A live view: /watching too, as the web bridge subscribes while a browser is
+  // connected, so that the Loggers send within their watched linger.
   bus::Subscriber subscriber(context, endpoint,
-                             {std::string(bus::topics::kDashboardLog), std::string(bus::topics::kLoggingStats)});
+                             {std::string(bus::topics::kDashboardLog), std::string(bus::topics::kLoggingStats),
+                              std::string(bus::topics::kWatching)});
   // The stats topic was subscribed after /dashboard/log on the same socket: once a
   // stats message arrives, the logging node knows both subscriptions.
   const std::int64_t give_up = bench::monotonic_ns() + 15'000'000'000;

@@ -34,7 +34,9 @@ Scenarios
               latency. Last, --idle-services (50) services that log nothing: the logging
               node's CPU and wake-ups beside the node alone (--idle-seconds each).
               --linger-unwatched MS runs the services' Loggers with that wait while no
-              one watches (1000 by default), to weigh CPU against a record's wait.
+              one watches (1000 by default), to weigh CPU against a record's wait;
+              --with-webbridge runs the web bridge beside the node, no browser
+              connected, as tools/cantina up does.
   search      one session file of --search-mib MiB (1,024), indexed by cantina-logd: a regex
               search over it with `cantina logs --grep` beside ripgrep and `grep -E` (the
               same matches), seeking to a minute (`logs --since T --until T+59s`, --seeks
@@ -81,6 +83,7 @@ SCENARIO_OPTIONS = {
     "idle_services": {"services"},
     "watched_seconds": {"services"},
     "linger_unwatched": {"services"},
+    "with_webbridge": {"services"},
     "rounds": {"python"},
     "search_mib": {"search"},
     "search_rounds": {"search"},
@@ -199,6 +202,9 @@ def main(argv=None):
     parser.add_argument("--idle-services", type=int, help="services: services that log nothing (default 50; 0: none)")
     parser.add_argument("--watched-seconds", type=float,
                         help="services: length of the phase with a dashboard subscriber (default 10)")
+    parser.add_argument("--with-webbridge", action="store_true", default=None,
+                        help="services: run the web bridge (no browser connected) beside the logging "
+                             "node, as tools/cantina up does")
     parser.add_argument("--linger-unwatched", type=int, metavar="MS",
                         help="services: the services' Loggers (and the node) use this [bus] "
                              "logger_linger_unwatched_ms, 0 to 1000 (default: the build's own, 1000 since "

@@ -91,6 +91,8 @@ def loaded_phase(stack, args, services, tag, seconds, watched):
     the middle of it; publish -> file latency, or with `watched` publish -> dashboard."""
     failures = []
     session = stack.start_logd()
+    if args.with_webbridge:
+        stack.start_webbridge()  # streams the dashboard entries; no browser, so no one watches
     count = max(1, int(args.rate / services * seconds))
     sub = None
     if watched:
@@ -114,6 +116,7 @@ def loaded_phase(stack, args, services, tag, seconds, watched):
     wait_until_written(session, [waiter])
     if follower:
         follower.stop()
+    stack.stop_webbridge()
     stack.stop_logd()
     check = verify(stack, session, services, count, tag, args.size)
     session.unlink(missing_ok=True)
@@ -184,7 +187,7 @@ def scenario_services(stack, args, run, previous):
     failures = []
     figures = {"rate": args.rate, "services": args.services, "idle_services": args.idle_services,
                # None: the build's own default (200 ms before ce35a00, 1000 since)
-               "linger_unwatched_ms": args.linger_unwatched}
+               "linger_unwatched_ms": args.linger_unwatched, "with_webbridge": bool(args.with_webbridge)}
     for services in args.services:
         loaded, f1 = loaded_phase(stack, args, services, f"V{run}n{services}", args.seconds, watched=False)
         watched, f2 = loaded_phase(stack, args, services, f"V{run}w{services}", args.watched_seconds, watched=True)

@@ -469,9 +469,12 @@ void Forwarder::sweep_tallies() {
       send_held(cost);
       if (reached != reached_.end()) {
         // Known here: what it never sent is certain (without it, the node alone can tell).
-        report_("service " + ended.service + " (pid " + std::to_string(ended.pid) + ") ended without sending its " +
-                std::to_string(ended.last_sequence - forwarded) + " last record(s), sequences " +
-                std::to_string(forwarded + 1) + "-" + std::to_string(ended.last_sequence) +
+        const std::uint64_t unsent = ended.last_sequence - forwarded;
+        const std::string what = unsent == 1 ? "its last record (sequence " + std::to_string(ended.last_sequence) + ")"
+                                             : "its last " + std::to_string(unsent) + " records (sequences " +
+                                                   std::to_string(forwarded + 1) + "-" +
+                                                   std::to_string(ended.last_sequence) + ")";
+        report_("service " + ended.service + " (pid " + std::to_string(ended.pid) + ") ended without sending " + what +
                 " (killed?): stated for the logging node, which counts them lost");
         reached->second.highest = ended.last_sequence;
       }

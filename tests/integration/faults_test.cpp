@@ -376,7 +376,7 @@ BOOST_AUTO_TEST_CASE(a_killed_service_s_unsent_records_are_counted_lost) {
   BOOST_TEST(reported_lost > 0u);                        // it died within its linger
   // busd says why, in the same file.
   BOOST_TEST(count_containing(lines, "service doomed (pid ") == 1u);
-  BOOST_TEST(count_containing(lines, "ended without sending its " + std::to_string(reported_lost) + " last record") ==
+  BOOST_TEST(count_containing(lines, "ended without sending its last " + std::to_string(reported_lost) + " records") ==
              1u);
   // Its tally is gone once stated.
   const auto tallies = bus::tally_directory(publish);

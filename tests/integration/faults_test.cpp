@@ -320,66 +320,96 @@ BOOST_AUTO_TEST_CASE(publishers_and_subscribers_reconnect_when_the_bus_restarts)
   BOOST_TEST((reports > 0) == (received < sent));
 }
 
+// A bus and a logging node, and a service "doomed" whose "ready" record went at
+// once (flushed) and whose kRecords records then wait up to 1 s in its Logger
+// (the unwatched linger) when it is killed (SIGKILL). `busd_env`: an environment
+// assignment for busd (none: "").
+class KilledService {
+ public:
+  static constexpr std::uint64_t kRecords = 40;
+
+  explicit KilledService(const std::string& busd_env)
+      : publish("tcp://127.0.0.1:" + std::to_string(free_port())),
+        subscribe_("tcp://127.0.0.1:" + std::to_string(free_port())) {
+    write_file(dir.path() / "bus.toml", "");
+    std::vector<std::string> busd_argv{"/usr/bin/env"};
+    if (!busd_env.empty()) busd_argv.push_back(busd_env);
+    for (const std::string& arg : {bin("cantina-busd"), std::string("--config"), (dir.path() / "bus.toml").string(),
+                                   std::string("--publish"), publish, std::string("--subscribe"), subscribe_}) {
+      busd_argv.push_back(arg);
+    }
+    busd_ = std::make_unique<Process>(busd_argv, dir.path() / "busd.out");
+    BOOST_REQUIRE(busd_->wait_for_output("subscribe endpoint", 10s));
+    const auto config = dir.path() / "cantina.toml";
+    write_file(config, "[bus]\npublish_endpoint = \"" + publish + "\"\nsubscribe_endpoint = \"" + subscribe_ +
+                           "\"\n[logging]\nsession_file_path = \"" + (dir.path() / "logs").string() +
+                           "\"\nquery_endpoint = \"\"\ndeduplication_window = 0\n");
+    logd_ = std::make_unique<Process>(std::vector<std::string>{bin("cantina-logd"), "--config", config.string()},
+                                      dir.path() / "logd.out");
+    BOOST_REQUIRE(wait_for_status(subscribe_, "logging_service", bus::ServiceState::running, 15s));
+    Process service({bin("cantina-bench-load"), "publish", "--publish", publish, "--service", "doomed", "--publisher",
+                     "0", "--count", std::to_string(kRecords), "--rate", "0", "--tag", "kill", "--linger-unwatched",
+                     "1000", "--idle-seconds", "60"},
+                    dir.path() / "service.out");
+    BOOST_REQUIRE(service.wait_for_output("ready", 15s));
+    std::this_thread::sleep_for(100ms);
+    BOOST_TEST(service.stop(SIGKILL) == 128 + SIGKILL);
+  }
+
+  std::vector<std::string> lines() const {
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "logs")) {
+      if (entry.path().extension() == ".log") return read_lines(entry.path());
+    }
+    return {};
+  }
+
+  // The session file's lines once its loss reports for "doomed" account for every
+  // number the service used, or after `timeout`; `lost`: what they report.
+  std::vector<std::string> lines_accounting(std::chrono::seconds timeout, std::uint64_t& lost) const {
+    const std::regex lost_report(R"(lost (\d+) records from doomed \()");
+    std::vector<std::string> found;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    do {
+      found = lines();
+      lost = 0;
+      for (const auto& line : found) {
+        std::smatch match;
+        if (std::regex_search(line, match, lost_report)) lost += std::stoull(match[1]);
+      }
+      if (count_containing(found, "bench kill p0 ") + lost == kRecords + 1) break;
+      std::this_thread::sleep_for(200ms);
+    } while (std::chrono::steady_clock::now() < deadline);
+    return found;
+  }
+
+  TempDir dir;
+  const std::string publish;
+
+ private:
+  const std::string subscribe_;
+  std::unique_ptr<Process> busd_;
+  std::unique_ptr<Process> logd_;
+};
+
 // A service killed (SIGKILL) while its Logger still holds records it has not
 // sent (they wait for the unwatched linger): its tally outlives it, busd states
 // its last number for it, and the node counts every record it never got.
 BOOST_AUTO_TEST_CASE(a_killed_service_s_unsent_records_are_counted_lost) {
-  TempDir dir;
-  const std::string publish = "tcp://127.0.0.1:" + std::to_string(free_port());
-  const std::string subscribe = "tcp://127.0.0.1:" + std::to_string(free_port());
-  write_file(dir.path() / "bus.toml", "");
-  Process busd({bin("cantina-busd"), "--config", (dir.path() / "bus.toml").string(), "--publish", publish,
-                "--subscribe", subscribe},
-               dir.path() / "busd.out");
-  BOOST_REQUIRE(busd.wait_for_output("subscribe endpoint", 10s));
-  const auto config = dir.path() / "cantina.toml";
-  write_file(config, "[bus]\npublish_endpoint = \"" + publish + "\"\nsubscribe_endpoint = \"" + subscribe +
-                         "\"\n[logging]\nsession_file_path = \"" + (dir.path() / "logs").string() +
-                         "\"\nquery_endpoint = \"\"\ndeduplication_window = 0\n");
-  Process logd({bin("cantina-logd"), "--config", config.string()}, dir.path() / "logd.out");
-  BOOST_REQUIRE(wait_for_status(subscribe, "logging_service", bus::ServiceState::running, 15s));
-  // Its "ready" record goes at once (flushed); then 40 records that wait up to 1 s.
-  constexpr std::uint64_t kRecords = 40;
-  Process service(
-      {bin("cantina-bench-load"), "publish", "--publish", publish, "--service", "doomed", "--publisher", "0", "--count",
-       std::to_string(kRecords), "--rate", "0", "--tag", "kill", "--linger-unwatched", "1000", "--idle-seconds", "60"},
-      dir.path() / "service.out");
-  BOOST_REQUIRE(service.wait_for_output("ready", 15s));
-  std::this_thread::sleep_for(100ms);
-  BOOST_TEST(service.stop(SIGKILL) == 128 + SIGKILL);
-  const auto log_file = [&] {
-    for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "logs")) {
-      if (entry.path().extension() == ".log") return entry.path();
-    }
-    return std::filesystem::path();
-  };
-  const std::regex lost_report(R"(lost (\d+) records from doomed \()");
+  KilledService killed("");
   // busd looks once a second and waits a second more for what the service sent.
-  std::vector<std::string> lines;
   std::uint64_t reported_lost = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    lines = read_lines(log_file());
-    reported_lost = 0;
-    for (const auto& line : lines) {
-      std::smatch match;
-      if (std::regex_search(line, match, lost_report)) reported_lost += std::stoull(match[1]);
-    }
-    const std::uint64_t received = count_containing(lines, "bench kill p0 ");
-    if (received + reported_lost == kRecords + 1) break;
-    std::this_thread::sleep_for(200ms);
-  }
+  const auto lines = killed.lines_accounting(20s, reported_lost);
   const std::uint64_t received = count_containing(lines, "bench kill p0 ");
   BOOST_TEST_MESSAGE("in the file " << received << ", reported lost " << reported_lost);
   BOOST_TEST(count_containing(lines, "bench kill p0 ready") == 1u);
-  BOOST_TEST(received + reported_lost == kRecords + 1);  // every number it used, once
-  BOOST_TEST(reported_lost > 0u);                        // it died within its linger
+  BOOST_TEST(received + reported_lost == KilledService::kRecords + 1);  // every number it used, once
+  BOOST_TEST(reported_lost > 0u);                                       // it died within its linger
   // busd says why, in the same file.
   BOOST_TEST(count_containing(lines, "service doomed (pid ") == 1u);
   BOOST_TEST(count_containing(lines, "ended without sending its last " + std::to_string(reported_lost) + " records") ==
              1u);
   // Its tally is gone once stated.
-  const auto tallies = bus::tally_directory(publish);
+  const auto tallies = bus::tally_directory(killed.publish);
   BOOST_REQUIRE(!tallies.empty());
   std::size_t doomed_tallies = 0;
   if (std::filesystem::exists(tallies)) {
@@ -394,57 +424,18 @@ BOOST_AUTO_TEST_CASE(a_killed_service_s_unsent_records_are_counted_lost) {
 // busd told not to), the next Logger started on the bus states a killed
 // service's tally for it, kOrphanGrace (5 s) after its own start.
 BOOST_AUTO_TEST_CASE(without_busd_the_next_service_started_states_a_killed_one_s_tally) {
-  TempDir dir;
-  const std::string publish = "tcp://127.0.0.1:" + std::to_string(free_port());
-  const std::string subscribe = "tcp://127.0.0.1:" + std::to_string(free_port());
-  write_file(dir.path() / "bus.toml", "");
-  Process busd({"/usr/bin/env", "CANTINA_TALLY_DIR=off", bin("cantina-busd"), "--config",
-                (dir.path() / "bus.toml").string(), "--publish", publish, "--subscribe", subscribe},
-               dir.path() / "busd.out");
-  BOOST_REQUIRE(busd.wait_for_output("subscribe endpoint", 10s));
-  const auto config = dir.path() / "cantina.toml";
-  write_file(config, "[bus]\npublish_endpoint = \"" + publish + "\"\nsubscribe_endpoint = \"" + subscribe +
-                         "\"\n[logging]\nsession_file_path = \"" + (dir.path() / "logs").string() +
-                         "\"\nquery_endpoint = \"\"\ndeduplication_window = 0\n");
-  Process logd({bin("cantina-logd"), "--config", config.string()}, dir.path() / "logd.out");
-  BOOST_REQUIRE(wait_for_status(subscribe, "logging_service", bus::ServiceState::running, 15s));
-  constexpr std::uint64_t kRecords = 40;
-  Process service(
-      {bin("cantina-bench-load"), "publish", "--publish", publish, "--service", "doomed", "--publisher", "0", "--count",
-       std::to_string(kRecords), "--rate", "0", "--tag", "kill", "--linger-unwatched", "1000", "--idle-seconds", "60"},
-      dir.path() / "service.out");
-  BOOST_REQUIRE(service.wait_for_output("ready", 15s));
-  std::this_thread::sleep_for(100ms);
-  BOOST_TEST(service.stop(SIGKILL) == 128 + SIGKILL);
+  KilledService killed("CANTINA_TALLY_DIR=off");
   std::this_thread::sleep_for(3s);  // busd would have stated it by now
-  const auto log_file = [&] {
-    for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "logs")) {
-      if (entry.path().extension() == ".log") return entry.path();
-    }
-    return std::filesystem::path();
-  };
-  BOOST_TEST(count_containing(read_lines(log_file()), "lost ") == 0u);
-  Process heir({bin("cantina-bench-load"), "publish", "--publish", publish, "--service", "heir", "--publisher", "1",
-                "--count", "1", "--rate", "0", "--tag", "heir", "--idle-seconds", "30"},
-               dir.path() / "heir.out");
+  BOOST_TEST(count_containing(killed.lines(), "lost ") == 0u);
+  Process heir({bin("cantina-bench-load"), "publish", "--publish", killed.publish, "--service", "heir", "--publisher",
+                "1", "--count", "1", "--rate", "0", "--tag", "heir", "--idle-seconds", "30"},
+               killed.dir.path() / "heir.out");
   BOOST_REQUIRE(heir.wait_for_output("ready", 15s));
-  const std::regex lost_report(R"(lost (\d+) records from doomed \()");
-  std::vector<std::string> lines;
   std::uint64_t reported_lost = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    lines = read_lines(log_file());
-    reported_lost = 0;
-    for (const auto& line : lines) {
-      std::smatch match;
-      if (std::regex_search(line, match, lost_report)) reported_lost += std::stoull(match[1]);
-    }
-    if (reported_lost > 0) break;
-    std::this_thread::sleep_for(200ms);
-  }
+  const auto lines = killed.lines_accounting(20s, reported_lost);
   const std::uint64_t received = count_containing(lines, "bench kill p0 ");
   BOOST_TEST_MESSAGE("in the file " << received << ", reported lost " << reported_lost);
-  BOOST_TEST(received + reported_lost == kRecords + 1);
+  BOOST_TEST(received + reported_lost == KilledService::kRecords + 1);
   BOOST_TEST(count_containing(lines, "ended without sending") == 0u);  // busd read no tally
 }
 

@@ -323,7 +323,13 @@ class OutputCapture(threading.Thread):
         with self.publish_lock:
             self.waiting.discard(stream)
             self.streams.discard(stream)
+            published = stream.publish_lines
             stream.finish()
+            if published and self.publishing and stream.output.logger is not None:
+                # The service closed its output (most often: it exited). Its last lines, often
+                # why it stopped, go out now rather than after the Logger's unwatched linger
+                # (a flush that does not wait: this thread must not block).
+                stream.output.logger.flush(0.0)
         self.selector.unregister(fd)
         os.close(fd)
         output = stream.output

@@ -62,7 +62,7 @@ Logger::Sender::Sender(Logger& logger, zmq::socket_t publisher, std::unique_ptr<
       watched_linger_ns_(to_ns(logger.options_.batch_linger)),
       unwatched_linger_ns_(to_ns(logger.options_.batch_linger_unwatched)) {
   if (logger.tally_->active()) {
-    tally_dir_ = tally_directory(logger.options_.publish_endpoint);
+    tally_dir_ = logger.tally_->directory();
     orphans_ = scan_tallies(tally_dir_, kMaxOrphanEntries).ended;
     if (!orphans_.empty()) orphans_due_ns_ = monotonic_ns() + to_ns(kOrphanGrace);
   }

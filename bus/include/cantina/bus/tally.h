@@ -81,6 +81,8 @@ class PublisherTally {
   void remove() noexcept;
 
   bool active() const noexcept { return slot_ != nullptr; }
+  // The directory it was made in (empty unless active()).
+  std::filesystem::path directory() const { return active() ? path_.parent_path() : std::filesystem::path(); }
   const std::string& error() const noexcept { return error_; }
 
  private:

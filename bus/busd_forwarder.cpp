@@ -227,14 +227,18 @@ void Forwarder::send_held(std::size_t cost) {
   frames_.clear();
 }
 
+void Forwarder::set_key(std::string_view service, std::uint64_t publisher) {
+  key_.assign(service);
+  key_ += '\0';
+  key_.append(reinterpret_cast<const char*>(&publisher), sizeof publisher);
+}
+
 void Forwarder::note_reached(std::string_view service, bool batch) {
   const auto& payload = frames_[1];
   const auto peek =
       bus::peek_log_sequence(bus::Bytes(static_cast<const std::byte*>(payload.data()), payload.size()), batch);
   if (!peek || peek->highest == 0) return;
-  key_.assign(service);
-  key_ += '\0';
-  key_.append(reinterpret_cast<const char*>(&peek->publisher_id), sizeof peek->publisher_id);
+  set_key(service, peek->publisher_id);
   const auto now = Clock::now();
   auto found = reached_.find(key_);
   if (found == reached_.end()) {
@@ -288,18 +292,23 @@ void Forwarder::restate() {
     const std::string_view service(key.data(), zero);
     std::uint64_t publisher = 0;
     std::memcpy(&publisher, key.data() + zero + 1, sizeof publisher);
-    encoder_.encode({}, publisher, highest, statement_, bus::LogBatchShared{service, {}, {}, 0});
-    const std::string topic = bus::topics::log_batch_topic(service);
-    const std::size_t cost = topic.size() + statement_.size() + 2 * kFrameOverheadBytes;
-    if (held.now() + cost > options_.max_queue_bytes) return;  // later, as the budget allows
-    frames_.clear();
-    frames_.emplace_back(topic.data(), topic.size());
-    frames_.emplace_back(statement_.data(), statement_.size());
-    send_held(cost);
+    if (!send_statement(service, publisher, highest)) return;  // later, as the budget allows
     ++owed_next_;
   }
   owed_.clear();
   owed_next_ = 0;
+}
+
+bool Forwarder::send_statement(std::string_view service, std::uint64_t publisher, std::uint64_t last) {
+  encoder_.encode({}, publisher, last, statement_, bus::LogBatchShared{service, {}, {}, 0});
+  const std::string topic = bus::topics::log_batch_topic(service);
+  const std::size_t cost = topic.size() + statement_.size() + 2 * kFrameOverheadBytes;
+  if (held.now() + cost > options_.max_queue_bytes) return false;
+  frames_.clear();
+  frames_.emplace_back(topic.data(), topic.size());
+  frames_.emplace_back(statement_.data(), statement_.size());
+  send_held(cost);
+  return true;
 }
 
 void Forwarder::forward_subscriptions() {
@@ -449,24 +458,14 @@ void Forwarder::sweep_tallies() {
       still.emplace(std::move(path), since);
       continue;
     }
-    key_.assign(ended.service);
-    key_ += '\0';
-    key_.append(reinterpret_cast<const char*>(&ended.publisher_id), sizeof ended.publisher_id);
+    set_key(ended.service, ended.publisher_id);
     const auto reached = reached_.find(key_);
     const std::uint64_t forwarded = reached == reached_.end() ? 0 : reached->second.highest;
     if (ended.last_sequence > forwarded) {
-      encoder_.encode({}, ended.publisher_id, ended.last_sequence, statement_,
-                      bus::LogBatchShared{ended.service, {}, {}, 0});
-      const std::string topic = bus::topics::log_batch_topic(ended.service);
-      const std::size_t cost = topic.size() + statement_.size() + 2 * kFrameOverheadBytes;
-      if (held.now() + cost > options_.max_queue_bytes) {  // the next sweep, as the budget allows
-        still.emplace(std::move(path), since);
+      if (!send_statement(ended.service, ended.publisher_id, ended.last_sequence)) {
+        still.emplace(std::move(path), since);  // the next sweep, as the budget allows
         continue;
       }
-      frames_.clear();
-      frames_.emplace_back(topic.data(), topic.size());
-      frames_.emplace_back(statement_.data(), statement_.size());
-      send_held(cost);
       if (reached != reached_.end()) {
         // Known here: what it never sent is certain (without it, the node alone can tell).
         const std::uint64_t unsent = ended.last_sequence - forwarded;

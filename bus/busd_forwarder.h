@@ -63,6 +63,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -134,6 +135,8 @@ class Forwarder {
   void forward_message();
   // Sends `frames_` to the subscribers, counting its bytes as held.
   void send_held(std::size_t cost);
+  // key_ = the reached_ key of `service`'s publisher `publisher`.
+  void set_key(std::string_view service, std::uint64_t publisher);
   // Remembers how far the publisher of log message `frames_` got.
   void note_reached(std::string_view service, bool batch);
   // A drop or a disconnect happened now: subscribers may have missed last records.
@@ -143,6 +146,9 @@ class Forwarder {
   void request_round(std::chrono::steady_clock::time_point when);
   // Sends what is owed of the restating round, as the budget allows.
   void restate();
+  // Sends `service`'s publisher's statement that `last` is its last number (an
+  // empty LogRecordBatch); false if the budget has no room for it now.
+  bool send_statement(std::string_view service, std::uint64_t publisher, std::uint64_t last);
   void forward_subscriptions();
   void read_monitor();
   void look_at_peers();

@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "cantina/bus/topics.h"
 
 namespace cantina::bus {
@@ -27,14 +29,9 @@ constexpr std::size_t kServiceOffset = 48;
 constexpr std::size_t kMaxService = 128;
 static_assert(kServiceOffset + kMaxService <= kTallyBytes);
 
+// 16 hex digits, as the tallies' names and the ipc directories use them.
 std::string hex16(std::uint64_t value) {
-  std::string out(16, '0');
-  constexpr char kDigits[] = "0123456789abcdef";
-  for (int i = 15; i >= 0; --i) {
-    out[static_cast<std::size_t>(i)] = kDigits[value & 0xf];
-    value >>= 4;
-  }
-  return out;
+  return fmt::format("{:016x}", value);
 }
 
 // Empty if `path` is a directory of this user that no one else may write

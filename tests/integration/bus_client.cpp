@@ -168,4 +168,35 @@ std::filesystem::path LogNode::session_file() const {
   return files.front();
 }
 
+namespace {
+
+bus::LoggerOptions probe_options(const Bus& bus, const std::string& service) {
+  bus::LoggerOptions options;
+  options.service = service;
+  options.publish_endpoint = bus.publish_endpoint;
+  options.hold_until_subscribed = std::chrono::seconds(10);
+  options.batch_linger = std::chrono::milliseconds(0);
+  // Unwatched, a lone record waits for company (a change of watchers applies from
+  // the next message on, so a record sent before it may still wait this long).
+  options.batch_linger_unwatched = std::chrono::seconds(5);
+  return options;
+}
+
+}  // namespace
+
+LingerProbe::LingerProbe(zmq::context_t& context, const Bus& bus, const std::string& service)
+    : topic_(std::string(bus::topics::kLogPrefix) + service),
+      raw_(context, bus.subscribe_endpoint, {topic_}),
+      log(context, probe_options(bus, service)) {}
+
+bool LingerProbe::record_arrives(std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (auto message = raw_.receive(std::chrono::milliseconds(50)); message && message->topic.starts_with(topic_)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace cantina::testing

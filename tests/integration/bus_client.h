@@ -16,6 +16,7 @@
 #include <zmq.hpp>
 
 #include "cantina/bus/codec.h"
+#include "cantina/bus/logger.h"
 #include "cantina/bus/socket.h"
 #include "cantina/bus/topics.h"
 #include "integration/process.h"
@@ -80,6 +81,23 @@ bus::LogRecord make_record(const std::string& service, std::uint64_t publisher, 
 std::vector<bus::LogRecord> records_of(const bus::Received& message);
 
 // Waits until `service` reports `state`; returns its status message.
+// A service's Logger that sends a record at once while someone watches live and
+// holds it 5 s otherwise, and a subscriber to its records: whether a record
+// arrives soon tells whether the Logger sees a watcher (a subscription to /watching).
+class LingerProbe {
+ public:
+  LingerProbe(zmq::context_t& context, const Bus& bus, const std::string& service);
+  // True if a message of the service arrives within `timeout`.
+  bool record_arrives(std::chrono::milliseconds timeout);
+
+ private:
+  std::string topic_;
+  bus::Subscriber raw_;
+
+ public:
+  bus::Logger log;  // after raw_: its records find the subscriber there
+};
+
 std::optional<std::string> wait_for_status(const std::string& subscribe_endpoint, const std::string& service,
                                            bus::ServiceState state, std::chrono::milliseconds timeout);
 

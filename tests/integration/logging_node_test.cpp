@@ -307,37 +307,22 @@ BOOST_AUTO_TEST_CASE(loggers_send_sooner_while_someone_watches_the_dashboard) {
   Bus bus(dir.path());
   LogNode node(dir.path(), bus);
   zmq::context_t context;
-  bus::Subscriber raw(context, bus.subscribe_endpoint, {"/log/watched_test"});
-  bus::LoggerOptions options;
-  options.service = "watched_test";
-  options.publish_endpoint = bus.publish_endpoint;
-  options.hold_until_subscribed = 10s;
-  options.batch_linger = 0ms;
-  // Unwatched, a lone record waits for company (a change of watchers applies from
-  // the next message on, so a record sent before it may still wait this long).
-  options.batch_linger_unwatched = 5s;
-  bus::Logger log(context, options);
-  auto receive_record = [&raw](std::chrono::milliseconds timeout) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-      if (auto message = raw.receive(50ms); message && message->topic.starts_with("/log/watched_test")) return true;
-    }
-    return false;
-  };
+  LingerProbe probe(context, bus, "watched_test");
+  auto& log = probe.log;
   std::this_thread::sleep_for(500ms);  // the Logger sees the node's subscription
   log.info("nobody watches");
-  BOOST_TEST(!receive_record(1500ms));  // lingering, as asked
+  BOOST_TEST(!probe.record_arrives(1500ms));  // lingering, as asked
   BOOST_TEST(log.flush(5s));
-  BOOST_TEST(receive_record(5s));
+  BOOST_TEST(probe.record_arrives(5s));
 
   // A dashboard subscriber alone (the web bridge with no browser) is no viewer:
   // the record still lingers.
   bus::Subscriber dashboard(context, bus.subscribe_endpoint, {std::string(bus::topics::kDashboardLog)});
   std::this_thread::sleep_for(500ms);
   log.info("the bridge streams to no one");
-  BOOST_TEST(!receive_record(1500ms));
+  BOOST_TEST(!probe.record_arrives(1500ms));
   BOOST_TEST(log.flush(5s));
-  BOOST_TEST(receive_record(5s));
+  BOOST_TEST(probe.record_arrives(5s));
   // A live viewer subscribes to /watching (the bridge while a browser is
   // connected, tail while it follows), which reaches the Logger through the bus;
   // its records then go at once.
@@ -345,7 +330,7 @@ BOOST_AUTO_TEST_CASE(loggers_send_sooner_while_someone_watches_the_dashboard) {
   bool prompt = false;
   for (int attempt = 0; attempt < 60 && !prompt; ++attempt) {
     log.info("someone watches ({})", attempt);
-    prompt = receive_record(300ms);
+    prompt = probe.record_arrives(300ms);
   }
   BOOST_TEST(prompt);
   BOOST_TEST(node.process->stop(SIGTERM) == 0);

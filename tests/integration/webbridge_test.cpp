@@ -503,33 +503,20 @@ BOOST_AUTO_TEST_CASE(loggers_send_at_once_only_while_a_browser_is_connected) {
   LogNode node(dir.path(), bus);
   WebBridge bridge(node);
   zmq::context_t context;
-  bus::Subscriber raw(context, bus.subscribe_endpoint, {"/log/watched_svc"});
-  bus::LoggerOptions options;
-  options.service = "watched_svc";
-  options.publish_endpoint = bus.publish_endpoint;
-  options.hold_until_subscribed = 10s;
-  options.batch_linger = 0ms;
-  options.batch_linger_unwatched = 5s;
-  bus::Logger log(context, options);
-  auto receive_record = [&raw](std::chrono::milliseconds timeout) {
-    const auto until = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < until) {
-      if (auto message = raw.receive(50ms); message && message->topic.starts_with("/log/watched_svc")) return true;
-    }
-    return false;
-  };
+  LingerProbe probe(context, bus, "watched_svc");
+  auto& log = probe.log;
   std::this_thread::sleep_for(1s);  // the bridge and the node are subscribed
   log.info("no browser");
-  BOOST_TEST(!receive_record(1500ms));  // lingers: the bridge alone watches no one
+  BOOST_TEST(!probe.record_arrives(1500ms));  // lingers: the bridge alone watches no one
   BOOST_TEST(log.flush(5s));
-  BOOST_TEST(receive_record(5s));
+  BOOST_TEST(probe.record_arrives(5s));
   {
     WsClient browser(bridge.port);
     BOOST_REQUIRE(browser.next());  // hello
     bool prompt = false;
     for (int attempt = 0; attempt < 60 && !prompt; ++attempt) {
       log.info("a browser watches ({})", attempt);
-      prompt = receive_record(300ms);
+      prompt = probe.record_arrives(300ms);
     }
     BOOST_TEST(prompt);
   }
@@ -538,10 +525,10 @@ BOOST_AUTO_TEST_CASE(loggers_send_at_once_only_while_a_browser_is_connected) {
   std::this_thread::sleep_for(1s);
   log.info("the browser left");
   BOOST_TEST(log.flush(5s));
-  while (receive_record(200ms)) {
+  while (probe.record_arrives(200ms)) {
   }
   log.info("no browser again");
-  BOOST_TEST(!receive_record(1500ms));
+  BOOST_TEST(!probe.record_arrives(1500ms));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
